@@ -1,0 +1,11 @@
+//! Single-threaded DSP building blocks. Nothing here spawns threads, takes locks or knows FFI.
+
+mod sample;
+pub mod spectrum;
+pub mod window;
+
+pub use sample::{all_finite, Sample};
+pub use window::WindowKind;
+
+/// Complex sample type used for spectra (`#[repr(C)]`, layout `{re, im}`).
+pub use realfft::num_complex::Complex;

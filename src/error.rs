@@ -1,0 +1,126 @@
+//! Error types shared by every layer: construction errors and processing errors are separate.
+
+use std::fmt;
+
+/// Why an object could not be built from its configuration.
+///
+/// Returned by constructors (`new`). Never produced on the audio path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConfigError {
+    /// `fft_size` is below the minimum of 16.
+    FftSizeTooSmall,
+    /// `fft_size` is odd; real FFTs here need an even size.
+    FftSizeOdd,
+    /// `fft_size` is above the maximum (2^24).
+    FftSizeTooLarge,
+    /// `hop` is 0 or larger than `fft_size`.
+    InvalidHop,
+    /// A caller-supplied window does not have `fft_size` values.
+    WindowLength,
+    /// A caller-supplied window holds NaN or infinity.
+    NonFiniteWindow,
+    /// The window kind is not one of the known kinds.
+    UnknownWindow,
+    /// The window's squares overlap-add to zero somewhere, so it cannot be inverted at this hop.
+    WindowNotInvertible,
+    /// The requested thread count is above the supported maximum.
+    TooManyThreads,
+    /// Building a worker thread pool failed.
+    ThreadPool,
+}
+
+impl ConfigError {
+    /// A static, human-readable description.
+    pub const fn message(self) -> &'static str {
+        match self {
+            Self::FftSizeTooSmall => "fft_size must be at least 16",
+            Self::FftSizeOdd => "fft_size must be even",
+            Self::FftSizeTooLarge => "fft_size must be at most 16777216",
+            Self::InvalidHop => "hop must satisfy 1 <= hop <= fft_size",
+            Self::WindowLength => "a custom window must have exactly fft_size values",
+            Self::NonFiniteWindow => "a custom window must hold finite values only",
+            Self::UnknownWindow => "unknown window kind",
+            Self::WindowNotInvertible => {
+                "the window's squares sum to zero at some sample for this hop; it cannot be inverted"
+            }
+            Self::TooManyThreads => "threads must be at most 1024",
+            Self::ThreadPool => "could not start the worker thread pool",
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Why a processing call was refused. A refused call writes nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProcessError {
+    /// The channel count is zero.
+    NoChannels,
+    /// The input length is not a multiple of the channel count (or of the frame size).
+    InputShape,
+    /// The output buffer is smaller than the call needs.
+    OutputTooSmall,
+    /// The input holds NaN or infinity (analysis functions reject it rather than guess).
+    NonFinite,
+    /// A size computed from the arguments overflows the address space.
+    SizeOverflow,
+}
+
+impl ProcessError {
+    /// A static, human-readable description.
+    pub const fn message(self) -> &'static str {
+        match self {
+            Self::NoChannels => "channel count must be at least 1",
+            Self::InputShape => "input length is not a whole number of channels/frames",
+            Self::OutputTooSmall => "output buffer is too small",
+            Self::NonFinite => "input holds NaN or infinite values",
+            Self::SizeOverflow => "requested size overflows",
+        }
+    }
+}
+
+impl fmt::Display for ProcessError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for ProcessError {}
+
+/// Either kind of error, for convenience functions that build and process in one call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Error {
+    /// Building failed.
+    Config(ConfigError),
+    /// Processing was refused.
+    Process(ProcessError),
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Self::Config(e)
+    }
+}
+
+impl From<ProcessError> for Error {
+    fn from(e: ProcessError) -> Self {
+        Self::Process(e)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Config(e) => e.fmt(f),
+            Self::Process(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,290 @@
+//! Panic guard, thread-local error detail, pointer/slice checks and the in-use/poison flags of
+//! single-threaded C objects.
+
+use super::tonecore_status;
+use std::borrow::Cow;
+use std::cell::{RefCell, UnsafeCell};
+use std::ffi::c_char;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A refused call: its status and, for control-path errors, a detail message.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub status: tonecore_status,
+    pub detail: Option<Cow<'static, str>>,
+}
+
+impl Failure {
+    pub fn new(status: tonecore_status) -> Self {
+        Self {
+            status,
+            detail: None,
+        }
+    }
+
+    pub fn detail(status: tonecore_status, detail: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            status,
+            detail: Some(detail.into()),
+        }
+    }
+}
+
+impl From<tonecore_status> for Failure {
+    fn from(status: tonecore_status) -> Self {
+        Self::new(status)
+    }
+}
+
+impl From<crate::ConfigError> for Failure {
+    fn from(e: crate::ConfigError) -> Self {
+        Self::detail(e.into(), e.message())
+    }
+}
+
+impl From<crate::ProcessError> for Failure {
+    fn from(e: crate::ProcessError) -> Self {
+        Self::detail(e.into(), e.message())
+    }
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+fn set_last_error(text: &str) {
+    LAST_ERROR.with(|e| {
+        if let Ok(mut e) = e.try_borrow_mut() {
+            e.clear();
+            e.extend(text.bytes().filter(|&b| b != 0));
+            e.push(0);
+        }
+    });
+}
+
+fn clear_last_error() {
+    LAST_ERROR.with(|e| {
+        if let Ok(mut e) = e.try_borrow_mut() {
+            e.clear();
+        }
+    });
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    let what = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("unknown payload");
+    format!("panic caught inside tonecore: {what}")
+}
+
+/// Runs an exported function's body: catches panics, records the detail message of a failure
+/// in the calling thread's last-error slot, and returns the status.
+pub(crate) fn guard(body: impl FnOnce() -> Result<(), Failure>) -> tonecore_status {
+    clear_last_error();
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => tonecore_status::Ok,
+        Ok(Err(failure)) => {
+            set_last_error(
+                failure
+                    .detail
+                    .as_deref()
+                    .unwrap_or_else(|| failure.status.message()),
+            );
+            failure.status
+        }
+        Err(payload) => {
+            set_last_error(&panic_text(&*payload));
+            tonecore_status::Panic
+        }
+    }
+}
+
+/// The detail message of the last failed call on this thread, or `""` after a successful one.
+///
+/// Thread class: any-thread (control path). The string belongs to tonecore and stays valid until
+/// the next tonecore call on this thread; copy it to keep it. Never NULL.
+#[no_mangle]
+pub extern "C" fn tonecore_last_error_message() -> *const c_char {
+    LAST_ERROR.with(|e| match e.try_borrow() {
+        Ok(e) if !e.is_empty() => e.as_ptr().cast(),
+        _ => c"".as_ptr(),
+    })
+}
+
+/// Interior state of a C object that must be used by one thread at a time.
+///
+/// [`Guarded::with`] detects a second thread entering while the first is inside (returning
+/// `CONCURRENT_USE` instead of racing) and poisons the object when the body panics.
+pub(crate) struct Guarded<T> {
+    inner: UnsafeCell<T>,
+    in_use: AtomicBool,
+    poisoned: AtomicBool,
+}
+
+// SAFETY: access to `inner` is exclusive: `with` enters only after winning the `in_use` flag.
+unsafe impl<T: Send> Sync for Guarded<T> {}
+
+impl<T> Guarded<T> {
+    pub fn new(value: T) -> Self {
+        Self {
+            inner: UnsafeCell::new(value),
+            in_use: AtomicBool::new(false),
+            poisoned: AtomicBool::new(false),
+        }
+    }
+
+    /// Runs `body` with exclusive access to the state.
+    pub fn with<R>(&self, body: impl FnOnce(&mut T) -> Result<R, Failure>) -> Result<R, Failure> {
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(tonecore_status::Poisoned.into());
+        }
+        if self
+            .in_use
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return Err(tonecore_status::ConcurrentUse.into());
+        }
+        // SAFETY: the flag above grants exclusive access until it is released below.
+        let result = catch_unwind(AssertUnwindSafe(|| body(unsafe { &mut *self.inner.get() })));
+        if result.is_err() {
+            self.poisoned.store(true, Ordering::Release);
+        }
+        self.in_use.store(false, Ordering::Release);
+        match result {
+            Ok(r) => r,
+            Err(payload) => Err(Failure::detail(
+                tonecore_status::Panic,
+                panic_text(&*payload),
+            )),
+        }
+    }
+}
+
+/// Largest element count a C buffer of `T` may have (Rust slices are limited to `isize::MAX`
+/// bytes).
+fn max_len<T>() -> usize {
+    isize::MAX as usize / std::mem::size_of::<T>().max(1)
+}
+
+/// Borrows a C input buffer. NULL is refused whatever the length; a length of 0 gives an empty
+/// slice; a length beyond the address space is `INVALID_LENGTH`.
+///
+/// # Safety
+/// A non-NULL `ptr` must point to `len` readable, initialised values that stay valid and
+/// unmodified for `'a`.
+pub(crate) unsafe fn slice_in<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], Failure> {
+    if ptr.is_null() {
+        return Err(tonecore_status::NullPointer.into());
+    }
+    if len > max_len::<T>() {
+        return Err(tonecore_status::InvalidLength.into());
+    }
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.align_offset(std::mem::align_of::<T>()) != 0 {
+        return Err(Failure::detail(
+            tonecore_status::InvalidArgument,
+            "buffer is not aligned for its element type",
+        ));
+    }
+    Ok(std::slice::from_raw_parts(ptr, len))
+}
+
+/// Borrows a C output buffer; the same rules as [`slice_in`].
+///
+/// # Safety
+/// A non-NULL `ptr` must point to `len` writable values, not aliased by anything else for `'a`.
+pub(crate) unsafe fn slice_out<'a, T>(ptr: *mut T, len: usize) -> Result<&'a mut [T], Failure> {
+    if ptr.is_null() {
+        return Err(tonecore_status::NullPointer.into());
+    }
+    if len > max_len::<T>() {
+        return Err(tonecore_status::InvalidLength.into());
+    }
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    if ptr.align_offset(std::mem::align_of::<T>()) != 0 {
+        return Err(Failure::detail(
+            tonecore_status::InvalidArgument,
+            "buffer is not aligned for its element type",
+        ));
+    }
+    Ok(std::slice::from_raw_parts_mut(ptr, len))
+}
+
+/// Checks that an out-parameter is not NULL.
+pub(crate) fn out_param<T>(ptr: *mut T) -> Result<*mut T, Failure> {
+    if ptr.is_null() {
+        Err(tonecore_status::NullPointer.into())
+    } else {
+        Ok(ptr)
+    }
+}
+
+/// Fails with `BUFFERS_OVERLAP` when two C buffers share any byte.
+pub(crate) fn disjoint<A, B>(a: *const A, a_len: usize, b: *const B, b_len: usize) -> Result<(), Failure> {
+    let a0 = a as usize;
+    let a1 = a0.saturating_add(a_len.saturating_mul(std::mem::size_of::<A>()));
+    let b0 = b as usize;
+    let b1 = b0.saturating_add(b_len.saturating_mul(std::mem::size_of::<B>()));
+    if a0 < b1 && b0 < a1 {
+        Err(tonecore_status::BuffersOverlap.into())
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    fn last_error() -> String {
+        unsafe { CStr::from_ptr(tonecore_last_error_message()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn guard_turns_panics_into_status_and_detail() {
+        let status = guard(|| panic!("deliberate"));
+        assert_eq!(status, tonecore_status::Panic);
+        assert!(last_error().contains("deliberate"), "{}", last_error());
+        assert_eq!(guard(|| Ok(())), tonecore_status::Ok);
+        assert_eq!(last_error(), "");
+    }
+
+    #[test]
+    fn guarded_object_is_poisoned_by_a_panic() {
+        let object = Guarded::new(5u32);
+        let r: Result<(), Failure> = object.with(|_| panic!("inside the object"));
+        assert_eq!(r.unwrap_err().status, tonecore_status::Panic);
+        let r = object.with(|v| Ok(*v));
+        assert_eq!(r.unwrap_err().status, tonecore_status::Poisoned);
+    }
+
+    #[test]
+    fn guarded_object_refuses_reentry() {
+        let object = Guarded::new(0u32);
+        let inner = object.with(|_| Ok(object.with(|_| Ok(())).unwrap_err().status));
+        assert_eq!(inner.unwrap(), tonecore_status::ConcurrentUse);
+        assert!(object.with(|_| Ok(())).is_ok());
+    }
+
+    #[test]
+    fn slices_check_null_and_huge_lengths() {
+        let r = unsafe { slice_in::<f32>(std::ptr::null(), 0) };
+        assert_eq!(r.unwrap_err().status, tonecore_status::NullPointer);
+        let x = [1.0f32];
+        let r = unsafe { slice_in::<f32>(x.as_ptr(), usize::MAX) };
+        assert_eq!(r.unwrap_err().status, tonecore_status::InvalidLength);
+        assert!(disjoint(x.as_ptr(), 1, x.as_ptr(), 1).is_err());
+        assert!(disjoint(x.as_ptr(), 1, unsafe { x.as_ptr().add(1) }, 1).is_ok());
+    }
+}

@@ -1,0 +1,20 @@
+//! The C ABI: the only module with `extern "C"`. One submodule per C type; `include/tonecore.h`
+//! is generated from these items by `build.rs` (cbindgen).
+//!
+//! Every exported function runs inside [`guard`](guard::guard) (or [`Guarded::with`]) so a panic
+//! becomes [`tonecore_status::TONECORE_STATUS_PANIC`] instead of unwinding into C.
+#![allow(non_camel_case_types)]
+
+mod guard;
+mod status;
+mod stft;
+mod version;
+mod window;
+
+pub use guard::tonecore_last_error_message;
+pub use status::{tonecore_status, tonecore_status_str};
+pub use stft::*;
+pub use version::*;
+pub use window::*;
+
+pub(crate) use guard::{disjoint, guard, out_param, slice_in, slice_out, Failure, Guarded};

@@ -1,0 +1,155 @@
+use crate::{ConfigError, ProcessError};
+use std::ffi::c_char;
+
+/// Result of every fallible C function. `TONECORE_STATUS_OK` (0) is success.
+///
+/// Ranges: 1–99 argument errors, 100–199 state errors, 200–299 internal errors.
+/// Numbers are never reused.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum tonecore_status {
+    /// Success.
+    Ok = 0,
+    /// A required pointer argument was NULL.
+    NullPointer = 1,
+    /// An argument is out of its documented range.
+    InvalidArgument = 2,
+    /// A length is zero where data is required, or too large to address.
+    InvalidLength = 3,
+    /// An output buffer is smaller than the call needs; nothing was written.
+    BufferTooSmall = 4,
+    /// Input samples hold NaN or infinity and the function refuses them.
+    NonFinite = 5,
+    /// The window kind is not a `TONECORE_WINDOW_*` value.
+    UnknownWindow = 6,
+    /// `fft_size` is odd, below 16 or above 2^24.
+    InvalidFftSize = 7,
+    /// `hop` is 0 or above `fft_size`.
+    InvalidHop = 8,
+    /// A config struct's `struct_size` is smaller than this library's first version of it.
+    StructSize = 9,
+    /// The call's sample format (f32/f64) differs from the one the object was made for.
+    WrongFormat = 10,
+    /// The window cannot be inverted at this hop (its squares overlap-add to zero somewhere).
+    NotInvertible = 11,
+    /// Input and output buffers overlap.
+    BuffersOverlap = 12,
+    /// A single-threaded object was used from two threads at once; the second call did nothing.
+    ConcurrentUse = 100,
+    /// An earlier call on this object panicked; the object refuses further work (free it).
+    Poisoned = 101,
+    /// A panic was caught inside the library; the object involved (if any) is now poisoned.
+    Panic = 200,
+    /// The library could not start its worker threads.
+    ThreadPool = 202,
+}
+
+impl tonecore_status {
+    /// A static description of the status.
+    pub fn message(self) -> &'static str {
+        let text = Self::c_message(self as i32);
+        // The table below holds ASCII literals only, each ending in one NUL.
+        std::str::from_utf8(&text[..text.len() - 1]).unwrap_or("")
+    }
+
+    fn c_message(code: i32) -> &'static [u8] {
+        macro_rules! table {
+            ($($variant:ident => $text:literal),* $(,)?) => {
+                match code {
+                    $(c if c == Self::$variant as i32 => concat!($text, "\0").as_bytes(),)*
+                    _ => b"unknown status\0",
+                }
+            };
+        }
+        table! {
+            Ok => "ok",
+            NullPointer => "a required pointer argument is NULL",
+            InvalidArgument => "an argument is out of range",
+            InvalidLength => "a length is zero or too large",
+            BufferTooSmall => "the output buffer is too small",
+            NonFinite => "the input holds NaN or infinite values",
+            UnknownWindow => "unknown window kind",
+            InvalidFftSize => "fft_size must be even and between 16 and 16777216",
+            InvalidHop => "hop must satisfy 1 <= hop <= fft_size",
+            StructSize => "struct_size is too small for this config struct",
+            WrongFormat => "the sample format does not match the object's",
+            NotInvertible => "the window cannot be inverted at this hop",
+            BuffersOverlap => "input and output buffers overlap",
+            ConcurrentUse => "the object is already in use on another thread",
+            Poisoned => "the object is poisoned by an earlier panic",
+            Panic => "a panic was caught inside tonecore",
+            ThreadPool => "could not start worker threads",
+        }
+    }
+}
+
+impl From<ConfigError> for tonecore_status {
+    fn from(e: ConfigError) -> Self {
+        match e {
+            ConfigError::FftSizeTooSmall | ConfigError::FftSizeOdd | ConfigError::FftSizeTooLarge => {
+                Self::InvalidFftSize
+            }
+            ConfigError::InvalidHop => Self::InvalidHop,
+            ConfigError::WindowLength => Self::InvalidLength,
+            ConfigError::NonFiniteWindow => Self::NonFinite,
+            ConfigError::UnknownWindow => Self::UnknownWindow,
+            ConfigError::WindowNotInvertible => Self::NotInvertible,
+            ConfigError::TooManyThreads => Self::InvalidArgument,
+            ConfigError::ThreadPool => Self::ThreadPool,
+        }
+    }
+}
+
+impl From<ProcessError> for tonecore_status {
+    fn from(e: ProcessError) -> Self {
+        match e {
+            ProcessError::NoChannels => Self::InvalidArgument,
+            ProcessError::InputShape => Self::InvalidLength,
+            ProcessError::OutputTooSmall => Self::BufferTooSmall,
+            ProcessError::NonFinite => Self::NonFinite,
+            ProcessError::SizeOverflow => Self::InvalidLength,
+        }
+    }
+}
+
+/// A static, NUL-terminated description of `status` ("unknown status" for unknown codes).
+///
+/// Thread class: audio-safe (no allocation, no locks). The pointer is valid forever; do not free.
+#[no_mangle]
+pub extern "C" fn tonecore_status_str(status: i32) -> *const c_char {
+    tonecore_status::c_message(status).as_ptr().cast()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    #[test]
+    fn c_strings_match_messages() {
+        for status in [
+            tonecore_status::Ok,
+            tonecore_status::NullPointer,
+            tonecore_status::InvalidArgument,
+            tonecore_status::InvalidLength,
+            tonecore_status::BufferTooSmall,
+            tonecore_status::NonFinite,
+            tonecore_status::UnknownWindow,
+            tonecore_status::InvalidFftSize,
+            tonecore_status::InvalidHop,
+            tonecore_status::StructSize,
+            tonecore_status::WrongFormat,
+            tonecore_status::NotInvertible,
+            tonecore_status::BuffersOverlap,
+            tonecore_status::ConcurrentUse,
+            tonecore_status::Poisoned,
+            tonecore_status::Panic,
+            tonecore_status::ThreadPool,
+        ] {
+            let c = unsafe { CStr::from_ptr(tonecore_status_str(status as i32)) };
+            assert_eq!(c.to_str().unwrap(), status.message());
+        }
+        let c = unsafe { CStr::from_ptr(tonecore_status_str(-7)) };
+        assert_eq!(c.to_str().unwrap(), "unknown status");
+    }
+}
