@@ -1,0 +1,31 @@
+# tonecore — build and test entry points. `make test` runs every test lane.
+CARGO  ?= cargo
+PYTHON ?= python3
+ABI    := 1
+LIBDIR := $(CURDIR)/target/release
+
+.PHONY: all lib test test-rust test-c test-python header-check clean
+
+all: lib
+
+## The release library (shared, static) with its SONAME link, and the regenerated header.
+lib:
+	$(CARGO) build --release --lib
+	ln -sf libtonecore.so $(LIBDIR)/libtonecore.so.$(ABI)
+
+## Everything: Rust unit/integration tests, C tests under ASan+UBSan, Python tests.
+test: test-rust test-c test-python
+
+test-rust:
+	$(CARGO) test --release
+
+test-c: lib
+	$(MAKE) -C ffi-tests LIBDIR=$(LIBDIR)
+
+test-python: lib
+	$(PYTHON) -m pip install --quiet ./bindings/python
+	$(PYTHON) -m pytest -q --import-mode=importlib bindings/python/tests
+
+clean:
+	$(CARGO) clean
+	$(MAKE) -C ffi-tests clean

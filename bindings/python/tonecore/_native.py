@@ -1,0 +1,257 @@
+"""Private: loading ``libtonecore`` and declaring its C ABI for ctypes.
+
+Mirrors ``include/tonecore.h``: every exported function gets ``argtypes``/``restype`` here,
+and :func:`check` turns a non-zero ``tonecore_status`` into an exception carrying the status
+and ``tonecore_last_error_message()`` (read right after the failing call, on the same thread).
+
+Nothing here is public API; use the functions and classes of the ``tonecore`` package.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+from ctypes import (
+    POINTER,
+    Structure,
+    c_char_p,
+    c_double,
+    c_float,
+    c_int32,
+    c_size_t,
+    c_uint32,
+    c_void_p,
+)
+from pathlib import Path
+from typing import Optional
+
+from ._errors import error_for_status
+
+#: The C ABI version this package was written for (``TONECORE_ABI_VERSION`` in the header).
+ABI_VERSION = 1
+
+#: Environment variable naming another build of the library to load instead of the bundled one.
+LIBRARY_ENV = "TONECORE_LIBRARY"
+
+# tonecore_status values (header: enum tonecore_status).
+STATUS_OK = 0
+STATUS_NULL_POINTER = 1
+STATUS_INVALID_ARGUMENT = 2
+STATUS_INVALID_LENGTH = 3
+STATUS_BUFFER_TOO_SMALL = 4
+STATUS_NON_FINITE = 5
+STATUS_UNKNOWN_WINDOW = 6
+STATUS_INVALID_FFT_SIZE = 7
+STATUS_INVALID_HOP = 8
+STATUS_STRUCT_SIZE = 9
+STATUS_WRONG_FORMAT = 10
+STATUS_NOT_INVERTIBLE = 11
+STATUS_BUFFERS_OVERLAP = 12
+STATUS_CONCURRENT_USE = 100
+STATUS_POISONED = 101
+STATUS_PANIC = 200
+STATUS_THREAD_POOL = 202
+
+# tonecore_window values.
+WINDOW_HANN = 0
+WINDOW_HANN_SYM = 1
+WINDOW_HAMMING = 2
+WINDOW_BLACKMAN = 3
+WINDOW_SQRT_HANN = 4
+
+#: Python window names -> TONECORE_WINDOW_* values.
+WINDOW_KINDS = {
+    "hann": WINDOW_HANN,
+    "hann_sym": WINDOW_HANN_SYM,
+    "hamming": WINDOW_HAMMING,
+    "blackman": WINDOW_BLACKMAN,
+    "sqrt_hann": WINDOW_SQRT_HANN,
+}
+
+# tonecore_sample_format values.
+SAMPLE_FORMAT_F32 = 0
+SAMPLE_FORMAT_F64 = 1
+
+
+class ComplexF32(Structure):
+    """``tonecore_complex_f32`` (layout of numpy ``complex64``)."""
+
+    _fields_ = [("re", c_float), ("im", c_float)]
+
+
+class ComplexF64(Structure):
+    """``tonecore_complex_f64`` (layout of numpy ``complex128``)."""
+
+    _fields_ = [("re", c_double), ("im", c_double)]
+
+
+class StftConfig(Structure):
+    """``tonecore_stft_config``; fill it with ``tonecore_stft_config_init``."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("fft_size", c_size_t),
+        ("hop", c_size_t),
+        ("window", c_int32),
+        ("sample_format", c_int32),
+        ("center", c_uint32),
+        ("threads", c_uint32),
+        ("custom_window", POINTER(c_double)),
+        ("custom_window_len", c_size_t),
+    ]
+
+
+class StftHandle(Structure):
+    """The opaque ``tonecore_stft``; only pointers to it are used."""
+
+
+STFT_P = POINTER(StftHandle)
+status_t = c_int32
+
+# (name, restype, argtypes) for every function of include/tonecore.h, in header order.
+_SIGNATURES = [
+    ("tonecore_last_error_message", c_char_p, []),
+    ("tonecore_status_str", c_char_p, [c_int32]),
+    ("tonecore_stft_config_init", status_t, [POINTER(StftConfig)]),
+    ("tonecore_stft_new", status_t, [POINTER(StftConfig), POINTER(STFT_P)]),
+    ("tonecore_stft_free", None, [STFT_P]),
+    ("tonecore_stft_bins", status_t, [STFT_P, POINTER(c_size_t)]),
+    ("tonecore_stft_frame_count", status_t, [STFT_P, c_size_t, POINTER(c_size_t)]),
+    ("tonecore_stft_signal_len", status_t, [STFT_P, c_size_t, POINTER(c_size_t)]),
+    (
+        "tonecore_stft_forward_f32",
+        status_t,
+        [STFT_P, POINTER(c_float), c_size_t, c_size_t, POINTER(ComplexF32), c_size_t,
+         POINTER(c_size_t)],
+    ),
+    (
+        "tonecore_stft_forward_f64",
+        status_t,
+        [STFT_P, POINTER(c_double), c_size_t, c_size_t, POINTER(ComplexF64), c_size_t,
+         POINTER(c_size_t)],
+    ),
+    (
+        "tonecore_stft_inverse_f32",
+        status_t,
+        [STFT_P, POINTER(ComplexF32), c_size_t, c_size_t, POINTER(c_float), c_size_t,
+         POINTER(c_size_t)],
+    ),
+    (
+        "tonecore_stft_inverse_f64",
+        status_t,
+        [STFT_P, POINTER(ComplexF64), c_size_t, c_size_t, POINTER(c_double), c_size_t,
+         POINTER(c_size_t)],
+    ),
+    ("tonecore_abi_version", c_uint32, []),
+    ("tonecore_version_string", c_char_p, []),
+    ("tonecore_debug_panic", status_t, []),
+    ("tonecore_window_fill_f32", status_t, [c_int32, POINTER(c_float), c_size_t]),
+    ("tonecore_window_fill_f64", status_t, [c_int32, POINTER(c_double), c_size_t]),
+]
+
+#: Names of every function declared above (the header's full function list).
+FUNCTIONS = tuple(name for name, _, _ in _SIGNATURES)
+
+
+def _bundled_library_name() -> str:
+    if sys.platform == "darwin":
+        return "libtonecore.dylib"
+    if sys.platform == "win32":
+        return "tonecore.dll"
+    return "libtonecore.so"
+
+
+def library_path() -> Path:
+    """The library file to load: ``$TONECORE_LIBRARY`` if set, else the bundled one."""
+    override = os.environ.get(LIBRARY_ENV)
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parent / _bundled_library_name()
+
+
+def check_abi(found: int, expected: int = ABI_VERSION, path: Optional[Path] = None) -> None:
+    """Raise ImportError unless the library's ABI version ``found`` equals ``expected``."""
+    if found != expected:
+        where = f" ({path})" if path is not None else ""
+        raise ImportError(
+            f"tonecore: the native library{where} has C ABI version {found}, but this Python "
+            f"package needs ABI version {expected}; reinstall the package or point "
+            f"{LIBRARY_ENV} at a matching build"
+        )
+
+
+def _load() -> ctypes.CDLL:
+    path = library_path()
+    if not path.is_file():
+        origin = f"${LIBRARY_ENV}" if os.environ.get(LIBRARY_ENV) else "the bundled library"
+        raise ImportError(
+            f"tonecore: native library not found: {path} ({origin}); install the package with "
+            f"`pip install ./bindings/python` or set {LIBRARY_ENV} to a built libtonecore"
+        )
+    try:
+        # CDLL (not PyDLL) releases the GIL during every call.
+        lib = ctypes.CDLL(str(path))
+    except OSError as e:
+        raise ImportError(f"tonecore: cannot load native library {path}: {e}") from e
+    for name, restype, argtypes in _SIGNATURES:
+        try:
+            fn = getattr(lib, name)
+        except AttributeError as e:
+            raise ImportError(
+                f"tonecore: native library {path} lacks the symbol {name}; it does not match "
+                f"this package"
+            ) from e
+        fn.restype = restype
+        fn.argtypes = argtypes
+    check_abi(int(lib.tonecore_abi_version()), ABI_VERSION, path)
+    return lib
+
+
+#: Where the loaded library came from.
+LIBRARY_PATH: Path = library_path()
+
+#: The loaded library with every function declared.
+lib: ctypes.CDLL = _load()
+
+
+def status_str(status: int) -> str:
+    """The library's static description of a status number."""
+    return lib.tonecore_status_str(int(status)).decode("utf-8", "replace")
+
+
+def last_error_message() -> str:
+    """The detail of the last failed call on this thread ("" after a success)."""
+    raw = lib.tonecore_last_error_message()
+    return raw.decode("utf-8", "replace") if raw else ""
+
+
+def raise_for_status(status: int, what: str) -> None:
+    """Raise the exception for a non-zero ``status`` returned by the call ``what``.
+
+    Must be called right after the native call, on the same thread, so that the detail message
+    still belongs to that call.
+    """
+    detail = last_error_message() or status_str(status)
+    cls = error_for_status(status)
+    raise cls(f"{what} failed: {detail} (status {status}: {status_str(status)})", status, detail)
+
+
+def check(status: int, what: str) -> None:
+    """Return if ``status`` is ``TONECORE_STATUS_OK``, else raise (see :func:`raise_for_status`)."""
+    if status != STATUS_OK:
+        raise_for_status(status, what)
+
+
+# Zero-length buffers still need a non-NULL, aligned pointer (NULL is never a valid buffer).
+_EMPTY = (c_double * 2)()
+EMPTY_ADDRESS: int = ctypes.addressof(_EMPTY)
+
+
+def pointer_to(array, ctype):  # type: ignore[no-untyped-def]
+    """A ``POINTER(ctype)`` to the first element of a numpy array, without copying.
+
+    Empty arrays get a valid dummy address (the library refuses NULL even for length 0).
+    """
+    address = array.ctypes.data if array.size else 0
+    return ctypes.cast(c_void_p(address or EMPTY_ADDRESS), POINTER(ctype))

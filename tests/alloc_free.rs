@@ -1,0 +1,32 @@
+//! The single-threaded STFT and ISTFT never allocate once built (allocation guard).
+
+use assert_no_alloc::{assert_no_alloc, AllocDisabler};
+use tonecore::dsp::Complex;
+use tonecore::spectral::{Istft, Stft, StftConfig};
+
+#[global_allocator]
+static ALLOCATOR: AllocDisabler = AllocDisabler;
+
+#[test]
+fn stft_and_istft_process_without_allocating() {
+    // Power of two, odd multiple of two, and twice a prime.
+    for n in [1024usize, 1030, 2 * 1021] {
+        let cfg = StftConfig {
+            hop: n / 4,
+            threads: 1,
+            ..StftConfig::new(n)
+        };
+        let mut stft = Stft::<f32>::new(cfg).unwrap();
+        let mut istft = Istft::<f32>::new(cfg).unwrap();
+        let x: Vec<f32> = (0..2 * 8 * n).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
+        let mut spec = vec![Complex::new(0.0f32, 0.0); stft.output_len(2, 8 * n).unwrap()];
+        let frames = cfg.frame_count(8 * n);
+        let mut y = vec![0.0f32; istft.output_len(2, frames).unwrap()];
+        assert_no_alloc(|| {
+            let f = stft.process(&x, 2, &mut spec).unwrap();
+            assert_eq!(f, frames);
+            istft.process(&spec, 2, &mut y).unwrap();
+        });
+        assert!((y[n * 2] - x[n * 2]).abs() < 1e-4);
+    }
+}
