@@ -35,13 +35,17 @@ fn main() {
     let mut parts = version.split('.');
     let mut next = || parts.next().unwrap_or("0").to_string();
     let (major, minor, patch) = (next(), next(), next());
-    let mut config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
+    let mut config =
+        cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
     config.after_includes = Some(format!(
         "\n#define TONECORE_VERSION \"{version}\"\n\
          #define TONECORE_VERSION_MAJOR {major}\n\
          #define TONECORE_VERSION_MINOR {minor}\n\
          #define TONECORE_VERSION_PATCH {}\n",
-        patch.split(|c: char| !c.is_ascii_digit()).next().unwrap_or("0")
+        patch
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap_or("0")
     ));
     let bindings = cbindgen::Builder::new()
         .with_config(config)

@@ -19,9 +19,11 @@ typedef char check_complex_f64_layout[sizeof(tonecore_complex_f64) == 2 * sizeof
 typedef char check_struct_size_first[offsetof(tonecore_stft_config, struct_size) == 0 ? 1 : -1];
 
 #if defined(__cplusplus)
-#define LANGUAGE "C++"
+#define LANGUAGE "C++11"
+#elif defined(HEADER_CHECK_STATIC)
+#define LANGUAGE "C99 (static libtonecore.a)"
 #else
-#define LANGUAGE "C"
+#define LANGUAGE "C99"
 #endif
 
 int main(void) {

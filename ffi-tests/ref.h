@@ -38,6 +38,14 @@ static inline double ref_uniform(ref_rng *r) {
     return (double)(x >> 11) / 4503599627370496.0 /* 2^52 */ - 1.0;
 }
 
+/* The larger of a running maximum error and a new error; NaN, once seen, stays. */
+static inline double ref_max_err(double current, double e) {
+    if (current != current || e != e) {
+        return NAN;
+    }
+    return e > current ? e : current;
+}
+
 /* Allocates `n` values with `calloc` and aborts the program when that fails. */
 static inline void *ref_alloc(size_t n, size_t size) {
     void *p = calloc(n ? n : 1, size);

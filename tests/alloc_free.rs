@@ -18,7 +18,9 @@ fn stft_and_istft_process_without_allocating() {
         };
         let mut stft = Stft::<f32>::new(cfg).unwrap();
         let mut istft = Istft::<f32>::new(cfg).unwrap();
-        let x: Vec<f32> = (0..2 * 8 * n).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
+        let x: Vec<f32> = (0..2 * 8 * n)
+            .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
+            .collect();
         let mut spec = vec![Complex::new(0.0f32, 0.0); stft.output_len(2, 8 * n).unwrap()];
         let frames = cfg.frame_count(8 * n);
         let mut y = vec![0.0f32; istft.output_len(2, frames).unwrap()];

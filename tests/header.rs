@@ -4,8 +4,9 @@
 #[test]
 fn header_is_fresh() {
     let fresh = include_str!(concat!(env!("OUT_DIR"), "/tonecore.h"));
-    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/tonecore.h"))
-        .expect("include/tonecore.h exists");
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/tonecore.h"))
+            .expect("include/tonecore.h exists");
     assert!(
         fresh == committed,
         "include/tonecore.h is stale: run `cargo build` outside CI and commit the header"

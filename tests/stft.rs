@@ -3,7 +3,7 @@
 mod common;
 
 use common::{hann, naive_rdft, noise, rel_err};
-use tonecore::dsp::{Complex, Sample, WindowKind};
+use tonecore::dsp::{Complex, WindowKind};
 use tonecore::spectral::{istft, stft, Istft, Stft, StftConfig};
 use tonecore::{ConfigError, ProcessError};
 
@@ -56,7 +56,14 @@ fn check_against_naive(n: usize, hop: usize, center: bool) {
 
 #[test]
 fn matches_naive_dft_for_power_of_two_and_other_even_sizes() {
-    for (n, hop) in [(16, 4), (64, 16), (2062, 515), (4094, 1024), (4096, 1024), (30, 7)] {
+    for (n, hop) in [
+        (16, 4),
+        (64, 16),
+        (2062, 515),
+        (4094, 1024),
+        (4096, 1024),
+        (30, 7),
+    ] {
         check_against_naive(n, hop, false);
     }
 }
@@ -119,7 +126,6 @@ fn round_trip_error<T: tonecore::cache::CachedSample>(
     worst
 }
 
-
 #[test]
 fn istft_reconstructs_away_from_the_edges() {
     for (n, hop, window) in [
@@ -130,9 +136,15 @@ fn istft_reconstructs_away_from_the_edges() {
     ] {
         for (center, threads) in [(false, 1), (true, 1), (false, 0), (true, 3)] {
             let e64 = round_trip_error::<f64>(n, hop, window, center, threads);
-            assert!(e64 < 1e-12, "f64 {n}/{hop} {window:?} center={center}: {e64}");
+            assert!(
+                e64 < 1e-12,
+                "f64 {n}/{hop} {window:?} center={center}: {e64}"
+            );
             let e32 = round_trip_error::<f32>(n, hop, window, center, threads);
-            assert!(e32 < 1e-6, "f32 {n}/{hop} {window:?} center={center}: {e32}");
+            assert!(
+                e32 < 1e-6,
+                "f32 {n}/{hop} {window:?} center={center}: {e32}"
+            );
         }
     }
 }
@@ -196,9 +208,18 @@ fn bad_calls_write_nothing() {
     let mut inv = Istft::<f64>::new(config(64, 16, 1)).unwrap();
     let mut spec = vec![Complex::new(0.0, 0.0); 33 * 4];
     let mut out = vec![3.0f64; 112];
-    assert_eq!(inv.process(&spec, 1, &mut out[..111]), Err(ProcessError::OutputTooSmall));
-    assert_eq!(inv.process(&spec[..100], 1, &mut out), Err(ProcessError::InputShape));
+    assert_eq!(
+        inv.process(&spec, 1, &mut out[..111]),
+        Err(ProcessError::OutputTooSmall)
+    );
+    assert_eq!(
+        inv.process(&spec[..100], 1, &mut out),
+        Err(ProcessError::InputShape)
+    );
     spec[5].im = f64::NAN;
-    assert_eq!(inv.process(&spec, 1, &mut out), Err(ProcessError::NonFinite));
+    assert_eq!(
+        inv.process(&spec, 1, &mut out),
+        Err(ProcessError::NonFinite)
+    );
     assert!(out.iter().all(|&v| v == 3.0));
 }

@@ -177,7 +177,13 @@ mod tests {
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
-        assert_eq!(cache.builds(), CacheBuilds { windows: 1, plans: 2 });
+        assert_eq!(
+            cache.builds(),
+            CacheBuilds {
+                windows: 1,
+                plans: 2
+            }
+        );
         for w in &windows[1..] {
             assert!(Arc::ptr_eq(w, &windows[0]));
         }

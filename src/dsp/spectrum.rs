@@ -138,7 +138,11 @@ impl<T: Sample> OverlapNorm<T> {
             return self.period[p % hop];
         }
         // Frames k with k*hop <= p < k*hop + n and 0 <= k < frames.
-        let first = if p + 1 > n { (p + 1 - n).div_ceil(hop) } else { 0 };
+        let first = if p + 1 > n {
+            (p + 1 - n).div_ceil(hop)
+        } else {
+            0
+        };
         let last = (p / hop).min(frames.saturating_sub(1));
         let mut sum = T::zero();
         let mut k = first;
@@ -157,7 +161,12 @@ mod tests {
 
     #[test]
     fn overlap_norm_matches_brute_force() {
-        for (n, hop, frames) in [(16usize, 4usize, 7usize), (16, 16, 3), (18, 5, 9), (16, 1, 4)] {
+        for (n, hop, frames) in [
+            (16usize, 4usize, 7usize),
+            (16, 16, 3),
+            (18, 5, 9),
+            (16, 1, 4),
+        ] {
             let w = WindowKind::Hann.generate::<f64>(n);
             let norm = OverlapNorm::new(&w, hop);
             let total = (frames - 1) * hop + n;

@@ -228,7 +228,12 @@ pub(crate) fn out_param<T>(ptr: *mut T) -> Result<*mut T, Failure> {
 }
 
 /// Fails with `BUFFERS_OVERLAP` when two C buffers share any byte.
-pub(crate) fn disjoint<A, B>(a: *const A, a_len: usize, b: *const B, b_len: usize) -> Result<(), Failure> {
+pub(crate) fn disjoint<A, B>(
+    a: *const A,
+    a_len: usize,
+    b: *const B,
+    b_len: usize,
+) -> Result<(), Failure> {
     let a0 = a as usize;
     let a1 = a0.saturating_add(a_len.saturating_mul(std::mem::size_of::<A>()));
     let b0 = b as usize;

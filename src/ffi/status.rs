@@ -86,9 +86,9 @@ impl tonecore_status {
 impl From<ConfigError> for tonecore_status {
     fn from(e: ConfigError) -> Self {
         match e {
-            ConfigError::FftSizeTooSmall | ConfigError::FftSizeOdd | ConfigError::FftSizeTooLarge => {
-                Self::InvalidFftSize
-            }
+            ConfigError::FftSizeTooSmall
+            | ConfigError::FftSizeOdd
+            | ConfigError::FftSizeTooLarge => Self::InvalidFftSize,
             ConfigError::InvalidHop => Self::InvalidHop,
             ConfigError::WindowLength => Self::InvalidLength,
             ConfigError::NonFiniteWindow => Self::NonFinite,

@@ -69,7 +69,8 @@ pub struct tonecore_stft_config {
 }
 
 /// The oldest `struct_size` this library accepts for `tonecore_stft_config`.
-const STFT_CONFIG_MIN_SIZE: usize = offset_of!(tonecore_stft_config, custom_window_len) + size_of::<usize>();
+const STFT_CONFIG_MIN_SIZE: usize =
+    offset_of!(tonecore_stft_config, custom_window_len) + size_of::<usize>();
 
 impl Default for tonecore_stft_config {
     fn default() -> Self {
@@ -154,7 +155,8 @@ impl FormatAccess for f64 {
 }
 
 unsafe fn stft_ref<'a>(stft: *const tonecore_stft) -> Result<&'a tonecore_stft, Failure> {
-    stft.as_ref().ok_or_else(|| tonecore_status::NullPointer.into())
+    stft.as_ref()
+        .ok_or_else(|| tonecore_status::NullPointer.into())
 }
 
 fn with_format<T: FormatAccess, R>(
@@ -418,7 +420,9 @@ pub unsafe extern "C" fn tonecore_stft_forward_f32(
     output_len: usize,
     frames_out: *mut usize,
 ) -> tonecore_status {
-    forward::<f32>(stft, input, input_len, channels, output, output_len, frames_out)
+    forward::<f32>(
+        stft, input, input_len, channels, output, output_len, frames_out,
+    )
 }
 
 /// Double-precision [`tonecore_stft_forward_f32`]; the object must have been created with
@@ -436,7 +440,9 @@ pub unsafe extern "C" fn tonecore_stft_forward_f64(
     output_len: usize,
     frames_out: *mut usize,
 ) -> tonecore_status {
-    forward::<f64>(stft, input, input_len, channels, output, output_len, frames_out)
+    forward::<f64>(
+        stft, input, input_len, channels, output, output_len, frames_out,
+    )
 }
 
 /// Inverse STFT by weighted overlap-add of `spectrum` (channel, frame, bin; `spectrum_len`
@@ -464,7 +470,15 @@ pub unsafe extern "C" fn tonecore_stft_inverse_f32(
     output_len: usize,
     len_out: *mut usize,
 ) -> tonecore_status {
-    inverse::<f32>(stft, spectrum, spectrum_len, channels, output, output_len, len_out)
+    inverse::<f32>(
+        stft,
+        spectrum,
+        spectrum_len,
+        channels,
+        output,
+        output_len,
+        len_out,
+    )
 }
 
 /// Double-precision [`tonecore_stft_inverse_f32`].
@@ -481,5 +495,13 @@ pub unsafe extern "C" fn tonecore_stft_inverse_f64(
     output_len: usize,
     len_out: *mut usize,
 ) -> tonecore_status {
-    inverse::<f64>(stft, spectrum, spectrum_len, channels, output, output_len, len_out)
+    inverse::<f64>(
+        stft,
+        spectrum,
+        spectrum_len,
+        channels,
+        output,
+        output_len,
+        len_out,
+    )
 }

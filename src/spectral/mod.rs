@@ -373,7 +373,9 @@ impl<T: CachedSample> Istft<T> {
             return Err(ProcessError::NoChannels);
         }
         let bins = self.config.bins();
-        let per_frame = channels.checked_mul(bins).ok_or(ProcessError::SizeOverflow)?;
+        let per_frame = channels
+            .checked_mul(bins)
+            .ok_or(ProcessError::SizeOverflow)?;
         if spectrum.len() % per_frame != 0 {
             return Err(ProcessError::InputShape);
         }
@@ -399,9 +401,14 @@ impl<T: CachedSample> Istft<T> {
                 let offset = if config.center { n / 2 } else { 0 };
                 let (pa, pb) = (start + offset, start + offset + out.len());
                 out.fill(T::zero());
-                let first = if pa + 1 > n { (pa + 1 - n).div_ceil(hop) } else { 0 };
+                let first = if pa + 1 > n {
+                    (pa + 1 - n).div_ceil(hop)
+                } else {
+                    0
+                };
                 let last = ((pb - 1) / hop).min(frames - 1);
-                let channel_spec = &spectrum[channel * frames * bins..(channel + 1) * frames * bins];
+                let channel_spec =
+                    &spectrum[channel * frames * bins..(channel + 1) * frames * bins];
                 for k in first..=last {
                     let s = k * hop;
                     synthesize_frame(
@@ -486,7 +493,10 @@ pub fn stft<T: CachedSample>(
     if channels == 0 {
         return Err(ProcessError::NoChannels.into());
     }
-    let mut out = vec![Complex::new(T::zero(), T::zero()); stft.output_len(channels, input.len() / channels)?];
+    let mut out = vec![
+        Complex::new(T::zero(), T::zero());
+        stft.output_len(channels, input.len() / channels)?
+    ];
     let frames = stft.process(input, channels, &mut out)?;
     Ok((out, frames))
 }

@@ -43,7 +43,11 @@ pub fn hann(n: usize) -> Vec<f64> {
 
 /// max |a − b| / max |b|.
 pub fn rel_err(a: &[Complex<f64>], b: &[Complex<f64>]) -> f64 {
-    let num = a.iter().zip(b).map(|(x, y)| (x - y).norm()).fold(0.0, f64::max);
+    let num = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).norm())
+        .fold(0.0, f64::max);
     let den = b.iter().map(|y| y.norm()).fold(0.0, f64::max);
     num / den
 }

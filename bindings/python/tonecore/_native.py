@@ -216,8 +216,11 @@ lib: ctypes.CDLL = _load()
 
 
 def status_str(status: int) -> str:
-    """The library's static description of a status number."""
-    return lib.tonecore_status_str(int(status)).decode("utf-8", "replace")
+    """The library's static description of a status number ("unknown status" if unknown)."""
+    status = int(status)
+    if not -(2**31) <= status < 2**31:
+        return "unknown status"
+    return lib.tonecore_status_str(status).decode("utf-8", "replace")
 
 
 def last_error_message() -> str:

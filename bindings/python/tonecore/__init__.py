@@ -1,0 +1,82 @@
+"""tonecore — real-time audio DSP engine (Python binding over the C ABI).
+
+A ctypes binding over ``libtonecore`` (bundled with the package; set ``TONECORE_LIBRARY`` to
+load another build). numpy arrays go in and out without copies; float32 and float64 are both
+supported; every function that produces an array accepts ``out=``.
+
+Public API
+----------
+window(kind, n, dtype=numpy.float64)
+    Window functions (``"hann"``, ``"hann_sym"``, ``"hamming"``, ``"blackman"``, ``"sqrt_hann"``).
+stft(x, fft_size=4096, hop=None, window="hann", center=False, threads=None, out=None)
+    Short-time Fourier transform of ``(n,)`` or planar ``(channels, n)`` signals.
+istft(spec, fft_size=None, hop=None, window="hann", center=False, length=None, threads=None, out=None)
+    Inverse by weighted overlap-add.
+Stft
+    A reusable transform object (context manager) with ``forward``/``inverse``.
+Error, InvalidArgument, ConcurrentUse, Poisoned, Panic, ClosedError
+    Exceptions; each carries ``.status`` (the ``tonecore_status`` number) and ``.detail``.
+abi_version(), status_str(code), ABI_VERSION, __version__
+"""
+
+from __future__ import annotations
+
+from . import _native
+from ._errors import ClosedError, ConcurrentUse, Error, InvalidArgument, Panic, Poisoned
+from ._stft import Stft, istft, stft
+from ._window import WINDOW_KINDS, window
+
+try:
+    from ._version import __version__
+except ImportError:  # running from a source tree: fall back to the library's own version
+    __version__ = _native.lib.tonecore_version_string().decode("ascii")
+
+#: The C ABI version this package needs; ``import tonecore`` fails unless the library's
+#: ``tonecore_abi_version()`` equals it.
+ABI_VERSION: int = _native.ABI_VERSION
+
+__all__ = [
+    "ABI_VERSION",
+    "ClosedError",
+    "ConcurrentUse",
+    "Error",
+    "InvalidArgument",
+    "Panic",
+    "Poisoned",
+    "Stft",
+    "WINDOW_KINDS",
+    "__version__",
+    "abi_version",
+    "istft",
+    "library_version",
+    "status_str",
+    "stft",
+    "window",
+]
+
+
+def abi_version() -> int:
+    """The loaded library's C ABI version (``tonecore_abi_version()``); equals ABI_VERSION."""
+    return int(_native.lib.tonecore_abi_version())
+
+
+def library_version() -> str:
+    """The loaded library's version string (``tonecore_version_string()``, "MAJOR.MINOR.PATCH")."""
+    return _native.lib.tonecore_version_string().decode("ascii")
+
+
+def status_str(code: int) -> str:
+    """The library's description of a ``tonecore_status`` number.
+
+    Parameters
+    ----------
+    code : int
+        A status number (0 = ok); unknown numbers give ``"unknown status"``.
+
+    Returns
+    -------
+    str
+        A short static description, e.g. ``status_str(5)`` ->
+        ``"the input holds NaN or infinite values"``.
+    """
+    return _native.status_str(code)
