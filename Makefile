@@ -4,7 +4,7 @@ PYTHON ?= python3
 ABI    := 1
 LIBDIR := $(CURDIR)/target/release
 
-.PHONY: all lib test test-rust test-c test-python header-check clean
+.PHONY: all lib test test-rust test-loom test-c test-python clean
 
 all: lib
 
@@ -14,13 +14,17 @@ lib:
 	ln -sf libtonecore.so $(LIBDIR)/libtonecore.so.$(ABI)
 
 ## Everything: Rust unit/integration tests, C tests under ASan+UBSan, Python tests.
-test: test-rust test-c test-python
+test: test-rust test-loom test-c test-python
 
 test-rust:
 	$(CARGO) test --release
 
+## loom model checks of the lock-free handoff (own target dir: --cfg loom rebuilds everything).
+test-loom:
+	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=$(CURDIR)/target/loom $(CARGO) test --release --test loom_handoff
+
 test-c: lib
-	$(MAKE) -C ffi-tests LIBDIR=$(LIBDIR)
+	$(MAKE) --no-print-directory -C ffi-tests LIBDIR=$(LIBDIR)
 
 test-python: lib
 	$(PYTHON) -m pip install --quiet ./bindings/python

@@ -167,6 +167,8 @@ static void test_panic(void) {
     int round;
 
     check_section("tonecore_debug_panic");
+    printf("   (the deliberate panics' messages on stderr below are expected)\n");
+    fflush(stdout);
     for (round = 0; round < 2; round++) {
         CHECK_STATUS(tonecore_debug_panic(), TONECORE_STATUS_PANIC);
         m = tonecore_last_error_message();

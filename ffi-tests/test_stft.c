@@ -280,6 +280,21 @@ static void test_custom_window_copied(void) {
                      TONECORE_STATUS_OK);
         CHECK_EQ_SIZE(frames, fcount);
         CHECK_LE(ref_rel_err_f64(out, re, im, fcount * bins), TOL_F64);
+        /* The inverse uses the copied window too: it reconstructs the input (a window of ones
+         * would not, since synthesis multiplies by w and divides by the overlap-added w^2). */
+        {
+            size_t out_len = 0, j;
+            double *y = (double *)ref_alloc(len, sizeof(double));
+            double err = 0.0;
+            CHECK_STATUS(tonecore_stft_inverse_f64(s, out, fcount * bins, 1, y, len, &out_len),
+                         TONECORE_STATUS_OK);
+            CHECK_EQ_SIZE(out_len, (fcount - 1) * hop + n);
+            for (j = n; j + n < out_len; j++) {
+                err = ref_max_err(err, fabs(y[j] - x[j]));
+            }
+            CHECK_LE(err, TOL_F64);
+            free(y);
+        }
         tonecore_stft_free(s);
     }
     free(w);

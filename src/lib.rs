@@ -17,7 +17,9 @@ pub mod cache;
 pub mod dsp;
 mod error;
 pub mod ffi;
+pub mod handoff;
 pub mod spectral;
+mod sync;
 pub mod workers;
 
 pub use error::{ConfigError, Error, ProcessError};

@@ -228,7 +228,12 @@ pub unsafe extern "C" fn tonecore_stft_new(
         let stft_config = StftConfig {
             fft_size: c.fft_size,
             hop: c.hop,
-            window: window_kind(c.window)?,
+            // The kind is ignored (not validated) when a custom window is given.
+            window: if c.custom_window.is_null() {
+                window_kind(c.window)?
+            } else {
+                crate::dsp::WindowKind::Hann
+            },
             center: c.center != 0,
             threads: c.threads as usize,
         };

@@ -41,6 +41,9 @@ class Error(Exception):
         self.status = status
         self.detail = detail
 
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (type(self), (str(self), self.status, self.detail))
+
 
 class InvalidArgument(Error, ValueError):
     """An argument error (status range 1–99): bad size, hop, length, non-finite samples, …"""
@@ -63,6 +66,11 @@ class Panic(Error, RuntimeError):
 
 class ClosedError(Error, ValueError):
     """The object was closed; create a new one. ``status`` is ``None``."""
+
+
+for _cls in (Error, InvalidArgument, ConcurrentUse, Poisoned, Panic, ClosedError):
+    _cls.__module__ = "tonecore"
+del _cls
 
 
 def error_for_status(status: int) -> type:

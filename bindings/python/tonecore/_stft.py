@@ -505,6 +505,9 @@ class Stft:
         return result
 
 
+Stft.__module__ = "tonecore"
+
+
 def _custom_window(window: Any) -> np.ndarray:
     w = np.asarray(window)
     if w.dtype.kind not in "fiu":
