@@ -61,6 +61,16 @@ enum tonecore_status
   TONECORE_STATUS_NOT_INVERTIBLE = 11,
   // Input and output buffers overlap.
   TONECORE_STATUS_BUFFERS_OVERLAP = 12,
+  // The sample rate is zero or out of range.
+  TONECORE_STATUS_INVALID_SAMPLE_RATE = 13,
+  // The channel count is zero, above 64, or differs from the object's.
+  TONECORE_STATUS_INVALID_CHANNELS = 14,
+  // The block is longer than the object's `max_block`.
+  TONECORE_STATUS_BLOCK_TOO_LARGE = 15,
+  // Band edges are not finite, non-negative and strictly ascending (at least two).
+  TONECORE_STATUS_INVALID_BANDS = 16,
+  // The number of gains differs from the number of bands.
+  TONECORE_STATUS_GAIN_COUNT = 17,
   // A single-threaded object was used from two threads at once; the second call did nothing.
   TONECORE_STATUS_CONCURRENT_USE = 100,
   // An earlier call on this object panicked; the object refuses further work (free it).
@@ -244,7 +254,8 @@ tonecore_status tonecore_stft_frame_count(const struct tonecore_stft *stft,
                                           size_t *frames_out);
 
 // Writes the samples per channel that the inverse transform of `frames` frames produces:
-// `(frames − 1)·hop + fft_size`, minus `fft_size` when centred; 0 for 0 frames.
+// `(frames − 1)·hop + fft_size`, minus the leading `fft_size / 2` of padding when centred (a centred
+// signal of `len` samples gives at least `len` back; trim to `len`); 0 for 0 frames.
 //
 // Returns `NULL_POINTER`, `INVALID_LENGTH` (overflow). Thread class: any-thread.
 //

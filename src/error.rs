@@ -27,6 +27,20 @@ pub enum ConfigError {
     TooManyThreads,
     /// Building a worker thread pool failed.
     ThreadPool,
+    /// The sample rate is zero or out of range.
+    InvalidSampleRate,
+    /// The channel count is zero or above 64.
+    InvalidChannels,
+    /// The maximum block size is zero or above 2^24.
+    InvalidBlockSize,
+    /// The ramp time is negative, NaN or above 10 s.
+    InvalidRamp,
+    /// A band layout is invalid (fewer than two edges, not ascending, negative or non-finite).
+    InvalidBands,
+    /// The number of gains differs from the number of bands.
+    GainCount,
+    /// A gain is NaN or infinite.
+    NonFiniteGain,
 }
 
 impl ConfigError {
@@ -45,6 +59,13 @@ impl ConfigError {
             }
             Self::TooManyThreads => "threads must be at most 1024",
             Self::ThreadPool => "could not start the worker thread pool",
+            Self::InvalidSampleRate => "sample rate must be positive",
+            Self::InvalidChannels => "channel count must be between 1 and 64",
+            Self::InvalidBlockSize => "max_block must be between 1 and 16777216 frames",
+            Self::InvalidRamp => "ramp time must be finite, between 0 and 10000 ms",
+            Self::InvalidBands => "band edges must be finite, non-negative, strictly ascending, at least two",
+            Self::GainCount => "the number of gains must equal the number of bands",
+            Self::NonFiniteGain => "gains must be finite",
         }
     }
 }
@@ -70,6 +91,8 @@ pub enum ProcessError {
     NonFinite,
     /// A size computed from the arguments overflows the address space.
     SizeOverflow,
+    /// The block is longer than the object's `max_block`.
+    BlockTooLarge,
 }
 
 impl ProcessError {
@@ -81,6 +104,7 @@ impl ProcessError {
             Self::OutputTooSmall => "output buffer is too small",
             Self::NonFinite => "input holds NaN or infinite values",
             Self::SizeOverflow => "requested size overflows",
+            Self::BlockTooLarge => "block is longer than max_block",
         }
     }
 }
@@ -92,6 +116,19 @@ impl fmt::Display for ProcessError {
 }
 
 impl std::error::Error for ProcessError {}
+
+impl From<crate::dsp::bands::BandError> for ConfigError {
+    fn from(e: crate::dsp::bands::BandError) -> Self {
+        use crate::dsp::bands::BandError as B;
+        match e {
+            B::TooFewEdges | B::InvalidEdge | B::NotAscending => Self::InvalidBands,
+            B::GainCount => Self::GainCount,
+            B::NonFiniteGain => Self::NonFiniteGain,
+            B::InvalidSampleRate => Self::InvalidSampleRate,
+            B::InvalidFftSize => Self::FftSizeOdd,
+        }
+    }
+}
 
 /// Either kind of error, for convenience functions that build and process in one call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -18,6 +18,7 @@ pub mod dsp;
 mod error;
 pub mod ffi;
 pub mod handoff;
+pub mod pipeline;
 pub mod spectral;
 mod sync;
 pub mod workers;

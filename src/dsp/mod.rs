@@ -1,5 +1,8 @@
 //! Single-threaded DSP building blocks. Nothing here spawns threads, takes locks or knows FFI.
 
+pub mod bands;
+pub mod convolver;
+pub mod fir;
 mod sample;
 pub mod spectrum;
 pub mod window;

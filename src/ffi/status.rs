@@ -34,6 +34,16 @@ pub enum tonecore_status {
     NotInvertible = 11,
     /// Input and output buffers overlap.
     BuffersOverlap = 12,
+    /// The sample rate is zero or out of range.
+    InvalidSampleRate = 13,
+    /// The channel count is zero, above 64, or differs from the object's.
+    InvalidChannels = 14,
+    /// The block is longer than the object's `max_block`.
+    BlockTooLarge = 15,
+    /// Band edges are not finite, non-negative and strictly ascending (at least two).
+    InvalidBands = 16,
+    /// The number of gains differs from the number of bands.
+    GainCount = 17,
     /// A single-threaded object was used from two threads at once; the second call did nothing.
     ConcurrentUse = 100,
     /// An earlier call on this object panicked; the object refuses further work (free it).
@@ -75,6 +85,11 @@ impl tonecore_status {
             WrongFormat => "the sample format does not match the object's",
             NotInvertible => "the window cannot be inverted at this hop",
             BuffersOverlap => "input and output buffers overlap",
+            InvalidSampleRate => "the sample rate is zero or out of range",
+            InvalidChannels => "the channel count is invalid or does not match",
+            BlockTooLarge => "the block is longer than max_block",
+            InvalidBands => "band edges must be finite, non-negative and strictly ascending",
+            GainCount => "the number of gains differs from the number of bands",
             ConcurrentUse => "the object is already in use on another thread",
             Poisoned => "the object is poisoned by an earlier panic",
             Panic => "a panic was caught inside tonecore",
@@ -96,6 +111,12 @@ impl From<ConfigError> for tonecore_status {
             ConfigError::WindowNotInvertible => Self::NotInvertible,
             ConfigError::TooManyThreads => Self::InvalidArgument,
             ConfigError::ThreadPool => Self::ThreadPool,
+            ConfigError::InvalidSampleRate => Self::InvalidSampleRate,
+            ConfigError::InvalidChannels => Self::InvalidChannels,
+            ConfigError::InvalidBlockSize | ConfigError::InvalidRamp => Self::InvalidArgument,
+            ConfigError::InvalidBands => Self::InvalidBands,
+            ConfigError::GainCount => Self::GainCount,
+            ConfigError::NonFiniteGain => Self::NonFinite,
         }
     }
 }
@@ -108,6 +129,7 @@ impl From<ProcessError> for tonecore_status {
             ProcessError::OutputTooSmall => Self::BufferTooSmall,
             ProcessError::NonFinite => Self::NonFinite,
             ProcessError::SizeOverflow => Self::InvalidLength,
+            ProcessError::BlockTooLarge => Self::BlockTooLarge,
         }
     }
 }
@@ -141,6 +163,11 @@ mod tests {
             tonecore_status::WrongFormat,
             tonecore_status::NotInvertible,
             tonecore_status::BuffersOverlap,
+            tonecore_status::InvalidSampleRate,
+            tonecore_status::InvalidChannels,
+            tonecore_status::BlockTooLarge,
+            tonecore_status::InvalidBands,
+            tonecore_status::GainCount,
             tonecore_status::ConcurrentUse,
             tonecore_status::Poisoned,
             tonecore_status::Panic,

@@ -322,7 +322,8 @@ pub unsafe extern "C" fn tonecore_stft_frame_count(
 }
 
 /// Writes the samples per channel that the inverse transform of `frames` frames produces:
-/// `(frames − 1)·hop + fft_size`, minus `fft_size` when centred; 0 for 0 frames.
+/// `(frames − 1)·hop + fft_size`, minus the leading `fft_size / 2` of padding when centred (a centred
+/// signal of `len` samples gives at least `len` back; trim to `len`); 0 for 0 frames.
 ///
 /// Returns `NULL_POINTER`, `INVALID_LENGTH` (overflow). Thread class: any-thread.
 ///

@@ -99,14 +99,15 @@ impl StftConfig {
     }
 
     /// Samples per channel that the inverse transform produces from `frames` frames:
-    /// `(frames − 1)·hop + fft_size`, minus `fft_size` when centred (the padding is trimmed).
+    /// `(frames − 1)·hop + fft_size`, minus the leading `fft_size / 2` of padding when centred.
+    /// A centred signal of `len` samples gives at least `len` back (trim to `len`).
     pub fn signal_len(&self, frames: usize) -> usize {
         if frames == 0 {
             return 0;
         }
         let padded = (frames - 1) * self.hop + self.fft_size;
         if self.center {
-            padded - self.fft_size
+            padded - self.fft_size / 2
         } else {
             padded
         }

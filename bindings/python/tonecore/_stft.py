@@ -319,7 +319,7 @@ class Stft:
         Returns
         -------
         int
-            ``(frames - 1) * hop + fft_size``, minus ``fft_size`` with ``center=True``;
+            ``(frames - 1) * hop + fft_size``, minus ``fft_size // 2`` with ``center=True``;
             0 for 0 frames.
         """
         frames = size_arg(frames, "frames")
@@ -607,9 +607,11 @@ def istft(
         synthesis and for the ``sum(w**2)`` normalisation.
     length : int, optional
         Samples per channel of the result. None (default): the natural length
-        ``(frames - 1) * hop + fft_size`` (minus ``fft_size`` when centred). A smaller value
-        trims the end, a larger one zero-pads it; pass the forward input's length to get its
-        shape back.
+        ``(frames - 1) * hop + fft_size`` (minus the leading ``fft_size // 2`` of padding when
+        centred). A smaller value trims the end, a larger one zero-pads it; pass the forward
+        input's length to get its shape back. Without centring the samples after the last
+        whole frame are not covered (they come back as zeros); with ``center=True`` the
+        natural length is at least the forward input's, so every sample is reconstructed.
     out : numpy.ndarray, optional
         Destination of exactly the result's dtype and shape, C-contiguous; written in place
         and returned. Untouched when the call fails.

@@ -1,0 +1,319 @@
+//! Streaming FFT convolution (overlap-save) of planar or interleaved blocks of any size, with a
+//! crossfade between the outputs of the old and the new kernel when the kernel changes.
+//!
+//! Every `hop = fft_size − kernel_len + 1` input samples per channel, the last `fft_size` input
+//! samples are transformed, multiplied by the kernel spectrum and transformed back; the last
+//! `hop` samples of the result are exact linear convolution (no time aliasing). They are emitted
+//! during the next `hop` samples, so the latency is `hop + (kernel_len − 1) / 2` for a
+//! linear-phase kernel. Block sizes never change the output.
+//!
+//! After construction nothing here allocates, locks or frees: kernels come in and go out by value.
+
+use super::{Complex, Sample};
+use realfft::{ComplexToReal, RealToComplex};
+use std::sync::Arc;
+
+/// A kernel prepared for the convolver: its spectrum at `fft_size` (`fft_size/2 + 1` bins,
+/// already scaled by `1/fft_size`) and the band gains it was designed for.
+#[derive(Clone, Debug)]
+pub struct KernelSpectrum<T> {
+    /// The scaled kernel spectrum.
+    pub spectrum: Vec<Complex<T>>,
+    /// The band gains in dB the kernel realises.
+    pub gains_db: Vec<f64>,
+}
+
+/// Where a block's samples live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// Channel `c`, frame `i` at `c·frames + i`.
+    Planar,
+    /// Channel `c`, frame `i` at `i·channels + c`.
+    Interleaved,
+}
+
+/// The overlap-save engine for `channels` channels.
+pub struct Convolver<T: Sample> {
+    channels: usize,
+    fft_size: usize,
+    hop: usize,
+    kernel_len: usize,
+    forward: Arc<dyn RealToComplex<T>>,
+    inverse: Arc<dyn ComplexToReal<T>>,
+    /// Per channel: the last `fft_size` input samples (the newest `fill` of the current hop).
+    history: Vec<T>,
+    /// Per channel: `hop` output samples, emitted while the next hop fills.
+    pending: Vec<T>,
+    fill: usize,
+    time: Vec<T>,
+    time_old: Vec<T>,
+    spectrum: Vec<Complex<T>>,
+    spectrum_old: Vec<Complex<T>>,
+    scratch: Vec<Complex<T>>,
+    current: KernelSpectrum<T>,
+    previous: Option<KernelSpectrum<T>>,
+    retired: [Option<KernelSpectrum<T>>; 2],
+    ramp_len: usize,
+    ramp_pos: usize,
+    nonfinite: u64,
+}
+
+impl<T: Sample> Convolver<T> {
+    /// A convolver running `kernel` (whose taps are `kernel_len` long) at the plans' FFT size,
+    /// crossfading over `ramp_len` samples on kernel changes (0 = switch at once).
+    /// Allocates everything it will use.
+    ///
+    /// # Panics
+    /// When the plans' sizes differ, `kernel_len` exceeds the FFT size, or the spectrum has the
+    /// wrong length — all fixed by the caller's construction, never by audio input.
+    pub fn new(
+        channels: usize,
+        forward: Arc<dyn RealToComplex<T>>,
+        inverse: Arc<dyn ComplexToReal<T>>,
+        kernel_len: usize,
+        kernel: KernelSpectrum<T>,
+        ramp_len: usize,
+    ) -> Self {
+        let fft_size = forward.len();
+        assert_eq!(inverse.len(), fft_size);
+        assert!(kernel_len >= 1 && kernel_len <= fft_size);
+        assert_eq!(kernel.spectrum.len(), fft_size / 2 + 1);
+        let hop = fft_size - kernel_len + 1;
+        let zero = Complex::new(T::zero(), T::zero());
+        let scratch = forward.get_scratch_len().max(inverse.get_scratch_len());
+        Self {
+            channels,
+            fft_size,
+            hop,
+            kernel_len,
+            forward,
+            inverse,
+            history: vec![T::zero(); channels * fft_size],
+            pending: vec![T::zero(); channels * hop],
+            fill: 0,
+            time: vec![T::zero(); fft_size],
+            time_old: vec![T::zero(); fft_size],
+            spectrum: vec![zero; fft_size / 2 + 1],
+            spectrum_old: vec![zero; fft_size / 2 + 1],
+            scratch: vec![zero; scratch],
+            current: kernel,
+            previous: None,
+            retired: [None, None],
+            ramp_len,
+            ramp_pos: 0,
+            nonfinite: 0,
+        }
+    }
+
+    /// Samples of delay from input to output for a linear-phase kernel:
+    /// `hop + (kernel_len − 1) / 2`.
+    pub fn latency(&self) -> usize {
+        self.hop + (self.kernel_len - 1) / 2
+    }
+
+    /// Output samples produced per FFT pair.
+    pub fn hop(&self) -> usize {
+        self.hop
+    }
+
+    /// Channels processed.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// The kernel in use (the new one during a crossfade).
+    pub fn kernel(&self) -> &KernelSpectrum<T> {
+        &self.current
+    }
+
+    /// True while the outputs of an old and a new kernel are being crossfaded.
+    pub fn is_ramping(&self) -> bool {
+        self.previous.is_some()
+    }
+
+    /// Non-finite input samples replaced by zero so far.
+    pub fn nonfinite_count(&self) -> u64 {
+        self.nonfinite
+    }
+
+    /// Switches to `kernel`: crossfading from the current one when `ramp` is set and a ramp
+    /// length was configured (and no crossfade is already running), at once otherwise. Kernels
+    /// no longer used wait in [`take_retired`](Self::take_retired). Real-time safe.
+    ///
+    /// # Errors
+    /// Gives `kernel` back when its spectrum length is wrong or the retired slots are full.
+    pub fn set_kernel(
+        &mut self,
+        kernel: KernelSpectrum<T>,
+        ramp: bool,
+    ) -> Result<(), KernelSpectrum<T>> {
+        if kernel.spectrum.len() != self.spectrum.len() {
+            return Err(kernel);
+        }
+        let free = self.retired.iter().filter(|r| r.is_none()).count();
+        let needed = usize::from(self.previous.is_some()) + 1;
+        if free < needed {
+            return Err(kernel);
+        }
+        if ramp && self.ramp_len > 0 && self.previous.is_none() {
+            self.previous = Some(std::mem::replace(&mut self.current, kernel));
+            self.ramp_pos = 0;
+        } else {
+            self.finish_ramp();
+            let old = std::mem::replace(&mut self.current, kernel);
+            self.stash(old);
+        }
+        Ok(())
+    }
+
+    /// A kernel that is no longer used, to be dropped off the audio thread. Real-time safe.
+    pub fn take_retired(&mut self) -> Option<KernelSpectrum<T>> {
+        self.retired.iter_mut().find_map(Option::take)
+    }
+
+    /// Puts a kernel that could not be handed on back in the retired slots.
+    pub fn keep_retired(&mut self, kernel: KernelSpectrum<T>) {
+        self.stash(kernel);
+    }
+
+    fn stash(&mut self, kernel: KernelSpectrum<T>) {
+        if let Some(slot) = self.retired.iter_mut().find(|r| r.is_none()) {
+            *slot = Some(kernel);
+        } else {
+            // Unreachable by construction (set_kernel checks room first); keep the newest.
+            debug_assert!(false, "retired slots full");
+            self.retired[0] = Some(kernel);
+        }
+    }
+
+    fn finish_ramp(&mut self) {
+        if let Some(old) = self.previous.take() {
+            self.stash(old);
+        }
+        self.ramp_pos = 0;
+    }
+
+    /// Clears the signal state (history and pending output) and ends any crossfade on the new
+    /// kernel. Real-time safe.
+    pub fn reset(&mut self) {
+        self.history.fill(T::zero());
+        self.pending.fill(T::zero());
+        self.fill = 0;
+        self.finish_ramp();
+    }
+
+    /// Filters `frames` frames of `channels` channels from `input` to `output` (both laid out as
+    /// `layout`, `channels × frames` samples). Non-finite input samples are replaced by zero and
+    /// counted. Real-time safe.
+    ///
+    /// # Panics
+    /// When a buffer is shorter than `channels × frames` (callers check first).
+    pub fn process(&mut self, input: &[T], output: &mut [T], frames: usize, layout: Layout) {
+        let channels = self.channels;
+        assert!(input.len() >= channels * frames && output.len() >= channels * frames);
+        let index = |c: usize, i: usize| match layout {
+            Layout::Planar => c * frames + i,
+            Layout::Interleaved => i * channels + c,
+        };
+        self.run(frames, |c, i| input[index(c, i)], |c, i, v| output[index(c, i)] = v);
+    }
+
+    /// The general form of [`process`](Self::process): `read(c, i)` gives input frame `i` of
+    /// channel `c`, `write(c, i, v)` takes the output. Real-time safe.
+    pub fn run(
+        &mut self,
+        frames: usize,
+        read: impl Fn(usize, usize) -> T,
+        mut write: impl FnMut(usize, usize, T),
+    ) {
+        let (n, hop) = (self.fft_size, self.hop);
+        let mut pos = 0;
+        while pos < frames {
+            let take = (frames - pos).min(hop - self.fill);
+            for c in 0..self.channels {
+                let history = &mut self.history[c * n + n - hop + self.fill..][..take];
+                for (i, h) in history.iter_mut().enumerate() {
+                    let x = read(c, pos + i);
+                    *h = if x.is_finite() {
+                        x
+                    } else {
+                        self.nonfinite += 1;
+                        T::zero()
+                    };
+                }
+                let pending = &self.pending[c * hop + self.fill..][..take];
+                for (i, &y) in pending.iter().enumerate() {
+                    write(c, pos + i, y);
+                }
+            }
+            self.fill += take;
+            pos += take;
+            if self.fill == hop {
+                self.compute_block();
+                self.fill = 0;
+            }
+        }
+    }
+
+    fn compute_block(&mut self) {
+        let (n, hop) = (self.fft_size, self.hop);
+        let ramp_len = self.ramp_len.max(1);
+        for c in 0..self.channels {
+            let history = &mut self.history[c * n..(c + 1) * n];
+            self.time.copy_from_slice(history);
+            history.copy_within(hop.., 0);
+            let r = self
+                .forward
+                .process_with_scratch(&mut self.time, &mut self.spectrum, &mut self.scratch);
+            debug_assert!(r.is_ok());
+            if let Some(previous) = &self.previous {
+                for (o, (s, k)) in self
+                    .spectrum_old
+                    .iter_mut()
+                    .zip(self.spectrum.iter().zip(&previous.spectrum))
+                {
+                    *o = *s * *k;
+                }
+                inverse_into(&*self.inverse, &mut self.spectrum_old, &mut self.time_old, &mut self.scratch);
+            }
+            for (s, k) in self.spectrum.iter_mut().zip(&self.current.spectrum) {
+                *s = *s * *k;
+            }
+            inverse_into(&*self.inverse, &mut self.spectrum, &mut self.time, &mut self.scratch);
+            let out = &mut self.pending[c * hop..(c + 1) * hop];
+            let new = &self.time[n - hop..];
+            if self.previous.is_some() {
+                let old = &self.time_old[n - hop..];
+                let scale = T::one() / T::of_f64(ramp_len as f64);
+                for (i, (o, (&y_new, &y_old))) in out.iter_mut().zip(new.iter().zip(old)).enumerate() {
+                    let step = (self.ramp_pos + i + 1).min(ramp_len);
+                    let a = T::of_f64(step as f64) * scale;
+                    *o = y_old + a * (y_new - y_old);
+                }
+            } else {
+                out.copy_from_slice(new);
+            }
+        }
+        if self.previous.is_some() {
+            self.ramp_pos += hop;
+            if self.ramp_pos >= ramp_len {
+                self.finish_ramp();
+            }
+        }
+    }
+}
+
+fn inverse_into<T: Sample>(
+    inverse: &dyn ComplexToReal<T>,
+    spectrum: &mut [Complex<T>],
+    time: &mut [T],
+    scratch: &mut [Complex<T>],
+) {
+    // The product of two real signals' spectra has zero imaginary DC/Nyquist up to rounding;
+    // clear it so the inverse never rejects the input.
+    let last = spectrum.len() - 1;
+    spectrum[0].im = T::zero();
+    spectrum[last].im = T::zero();
+    let r = inverse.process_with_scratch(spectrum, time, scratch);
+    debug_assert!(r.is_ok());
+}

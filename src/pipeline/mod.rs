@@ -1,0 +1,7 @@
+//! Real-time stages with wait-free parameter handoff. A stage is built (allocating everything)
+//! by `new`, runs `process` / `reset` without allocating, locking or freeing, and takes
+//! parameter changes from any control thread through a [`crate::handoff`] mailbox.
+
+pub mod equalizer;
+
+pub use equalizer::{EqControl, Equalizer, EqualizerConfig};
