@@ -182,6 +182,6 @@ def test_stft_object(noise3, reference):
     c = tonecore.Stft(64, center=True)
     assert c.dtype == np.float32 and c.hop == 16 and c.center and c.threads is None
     assert c.frame_count(0) == 0 and c.frame_count(33) == 1 + 33 // 16
-        assert c.signal_len(3) == 2 * 16 + 64 - 32  # leading fft_size // 2 of padding trimmed
+    assert c.signal_len(3) == 2 * 16 + 64 - 32  # leading fft_size // 2 of padding trimmed
     c.close()
     c.close()
