@@ -32,3 +32,35 @@ fn stft_and_istft_process_without_allocating() {
         assert!((y[n * 2] - x[n * 2]).abs() < 1e-4);
     }
 }
+
+#[test]
+fn equalizer_audio_path_never_allocates() {
+    use tonecore::pipeline::{Equalizer, EqualizerConfig};
+    for (fft_size, block) in [(4096usize, 256usize), (4094, 127), (2 * 1021, 1031)] {
+        let mut eq = Equalizer::<f32>::new(EqualizerConfig {
+            fft_size,
+            ..EqualizerConfig::new(44_100, 2, block)
+        })
+        .unwrap();
+        let control = eq.control();
+        let x: Vec<f32> = (0..2 * block).map(|i| ((i * 31) % 17) as f32 / 17.0 - 0.5).collect();
+        let mut y = vec![0.0f32; 2 * block];
+        for round in 0..30 {
+            // Design happens on this (control) thread, outside the guard.
+            if round % 3 == 0 {
+                let g = if round % 2 == 0 { 6.0 } else { -6.0 };
+                control.set_gains(&[g; 25]).unwrap();
+            }
+            assert_no_alloc(|| {
+                for _ in 0..20 {
+                    eq.process(&x, &mut y).unwrap();
+                    eq.process_interleaved(&x, &mut y).unwrap();
+                }
+                if round == 10 {
+                    eq.reset();
+                }
+            });
+        }
+        assert!(y.iter().all(|v| v.is_finite()));
+    }
+}

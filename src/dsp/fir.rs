@@ -27,7 +27,7 @@ pub struct FirKernel {
     pub taps: Vec<f64>,
     /// The requested band gains in dB (after clamping).
     pub gains_db: Vec<f64>,
-    /// Largest |response − requested| at the band centres, in dB.
+    /// Largest |response − requested| at the centres of the resolvable bands, in dB.
     pub centre_error_db: f64,
     /// Correction passes used.
     pub iterations: usize,
@@ -54,6 +54,9 @@ pub struct FirDesigner {
     window: Vec<f64>,
     /// `cos(ω_c·m)` for each band centre `c` and lag `m = 1..=D`, row-major.
     centre_cos: Vec<f64>,
+    /// Whether each band's centre is far enough from its neighbours for the kernel to set its
+    /// gain independently (see [`FirDesigner::resolution_hz`]); only those are corrected.
+    resolvable: Vec<bool>,
     inverse: Arc<dyn ComplexToReal<f64>>,
     forward: Arc<dyn RealToComplex<f64>>,
     spectrum: Vec<Complex<f64>>,
@@ -108,8 +111,17 @@ impl FirDesigner {
             let w = 2.0 * PI * c / sample_rate as f64;
             centre_cos.extend((1..=d).map(|m| (w * m as f64).cos()));
         }
+        let resolution = Self::resolution_hz(sample_rate, fft_size);
+        let resolvable = (0..centers.len())
+            .map(|b| {
+                let below = b.checked_sub(1).map_or(f64::INFINITY, |a| centers[b] - centers[a]);
+                let above = centers.get(b + 1).map_or(f64::INFINITY, |c| c - centers[b]);
+                below.min(above) >= resolution && centers[b] < sample_rate as f64 / 2.0
+            })
+            .collect();
         let scratch_len = inverse.get_scratch_len().max(forward.get_scratch_len());
         Ok(Self {
+            resolvable,
             layout,
             sample_rate,
             fft_size,
@@ -125,6 +137,19 @@ impl FirDesigner {
             time: vec![0.0; fft_size],
             scratch: vec![Complex::new(0.0, 0.0); scratch_len],
         })
+    }
+
+    /// The closest two band centres may be for the kernel to set both gains independently:
+    /// `1.5 · sr / kernel_len` Hz (about 32 Hz at 44.1 kHz and fft_size 4096). Bands closer to a
+    /// neighbour than this are designed from their requested gain without correction; their
+    /// response is the smoothed curve.
+    pub fn resolution_hz(sample_rate: u32, fft_size: usize) -> f64 {
+        1.5 * sample_rate as f64 / Self::kernel_len(fft_size) as f64
+    }
+
+    /// Which bands the correction loop sets exactly (see [`resolution_hz`](Self::resolution_hz)).
+    pub fn resolvable_bands(&self) -> &[bool] {
+        &self.resolvable
     }
 
     /// The layout this designer serves.
@@ -204,6 +229,9 @@ impl FirDesigner {
             self.taps_for(&nodes, &mut taps);
             let mut worst = 0.0f64;
             for (b, &want) in target.iter().enumerate() {
+                if !self.resolvable[b] {
+                    continue;
+                }
                 let got = 20.0 * self.centre_response(&taps, b).abs().max(1e-12).log10();
                 let err = want - got;
                 worst = worst.max(err.abs());
@@ -257,6 +285,25 @@ mod tests {
             p.plan_fft_forward(fft_size),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn third_octave_bands_above_the_resolution_are_exact() {
+        let layout = BandLayout::third_octave();
+        let mut d = designer(layout.clone(), 4096, CurveMode::Smooth);
+        // Third-octave centres below ~150 Hz are closer than 1.5·sr/L ≈ 32 Hz.
+        let resolvable: Vec<f64> = layout
+            .centers()
+            .into_iter()
+            .zip(d.resolvable_bands())
+            .filter(|(_, &r)| r)
+            .map(|(c, _)| c)
+            .collect();
+        assert_eq!(resolvable.len(), 22);
+        assert!((resolvable[0] - 157.5).abs() < 0.1);
+        let gains: Vec<f64> = (0..31).map(|b| if b % 2 == 0 { 12.0 } else { -12.0 }).collect();
+        let k = d.design(&gains).unwrap();
+        assert!(k.centre_error_db < 0.1, "{}", k.centre_error_db);
     }
 
     #[test]

@@ -12,6 +12,12 @@
 //!
 //! Non-finite input is refused ([`ProcessError::NonFinite`]) before anything is written.
 
+pub mod analysis;
+pub mod equalize;
+
+pub use analysis::band_energies;
+pub use equalize::{equalize, EqualizeConfig};
+
 use crate::cache::CachedSample;
 use crate::dsp::spectrum::{analyze_frame, synthesize_frame, FrameBuffers, OverlapNorm};
 use crate::dsp::{all_finite, Complex, Sample, WindowKind};
