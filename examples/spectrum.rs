@@ -21,7 +21,10 @@ fn builtin_track(rate: usize, seconds: usize) -> Vec<f32> {
     (0..rate * seconds)
         .map(|i| {
             let t = i as f64 / rate as f64;
-            let tone: f64 = tones.iter().map(|&(f, a)| a * (2.0 * PI * f * t).sin()).sum();
+            let tone: f64 = tones
+                .iter()
+                .map(|&(f, a)| a * (2.0 * PI * f * t).sin())
+                .sum();
             (tone + 0.003 * noise()) as f32
         })
         .collect()
@@ -59,7 +62,12 @@ fn main() {
                 std::process::exit(2);
             }
         },
-        None => (builtin_track(44_100, 30), 1, 44_100, "built-in 30 s test track".into()),
+        None => (
+            builtin_track(44_100, 30),
+            1,
+            44_100,
+            "built-in 30 s test track".into(),
+        ),
     };
     let len = signal.len() / channels;
     let n = 4096;
@@ -77,7 +85,8 @@ fn main() {
     for threads in [1usize, 0] {
         let mut stft = Stft::<f32>::new(StftConfig { threads, ..cfg }).expect("valid config");
         let start = Instant::now();
-        stft.process(&signal, channels, &mut out).expect("finite input");
+        stft.process(&signal, channels, &mut out)
+            .expect("finite input");
         timings.push(start.elapsed().as_secs_f64());
     }
     let frames = cfg.frame_count(len);
@@ -88,7 +97,10 @@ fn main() {
             *m += c.norm_sqr() as f64;
         }
     }
-    let power: Vec<f64> = mean.iter().map(|p| p / (channels * frames) as f64).collect();
+    let power: Vec<f64> = mean
+        .iter()
+        .map(|p| p / (channels * frames) as f64)
+        .collect();
     let peak_db = |p: f64| 10.0 * (p.max(1e-30)).log10();
     let mut peaks: Vec<(usize, f64)> = (1..bins - 1)
         .filter(|&k| power[k] > power[k - 1] && power[k] >= power[k + 1])
@@ -101,7 +113,11 @@ fn main() {
         // Parabolic interpolation of the log power around the peak bin.
         let (a, b, c) = (peak_db(power[k - 1]), peak_db(p), peak_db(power[k + 1]));
         let denom = a - 2.0 * b + c;
-        let offset = if denom.abs() > 1e-12 { 0.5 * (a - c) / denom } else { 0.0 };
+        let offset = if denom.abs() > 1e-12 {
+            0.5 * (a - c) / denom
+        } else {
+            0.0
+        };
         println!(
             "  {:8.1} Hz  {:6.1} dB",
             (k as f64 + offset) * rate as f64 / n as f64,
@@ -117,7 +133,9 @@ fn main() {
     );
     let mut istft = Istft::<f32>::new(cfg).expect("invertible");
     let mut back = vec![0.0f32; istft.output_len(channels, frames).unwrap()];
-    istft.process(&out, channels, &mut back).expect("finite spectrum");
+    istft
+        .process(&out, channels, &mut back)
+        .expect("finite spectrum");
     let inner = cfg.signal_len(frames);
     let worst = (0..channels)
         .flat_map(|c| (n..inner.saturating_sub(n)).map(move |i| (c, i)))

@@ -132,12 +132,124 @@ typedef int32_t tonecore_sample_format;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Band layouts (values of the `int32_t layout` arguments).
+enum tonecore_layout
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The 25 critical bands hosts use: edges 20, 100, 200, 300, 400, 510, 630, 770, 920,
+  // 1080, 1270, 1480, 1720, 2000, 2320, 2700, 3150, 3700, 4400, 5300, 6400, 7700, 9500,
+  // 12000, 15500, 20000 Hz.
+  TONECORE_LAYOUT_CRITICAL = 0,
+  // ISO octave bands: 10 bands centred on 1000·2^k Hz, k = −5..4.
+  TONECORE_LAYOUT_OCTAVE = 1,
+  // ISO third-octave bands: 31 bands centred on 1000·2^(k/3) Hz, k = −17..13.
+  TONECORE_LAYOUT_THIRD_OCTAVE = 2,
+  // Caller edges (`edges`, `edges_len`): at least two, finite, ≥ 0, strictly ascending.
+  TONECORE_LAYOUT_CUSTOM = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum tonecore_layout tonecore_layout;
+#else
+typedef int32_t tonecore_layout;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// How band gains become a per-bin curve (values of the `int32_t mode` arguments).
+enum tonecore_curve_mode
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // dB interpolated over log-frequency between band centres: passes through each band's gain
+  // at its centre, no steps (the default).
+  TONECORE_CURVE_MODE_SMOOTH = 0,
+  // Every bin takes its band's gain.
+  TONECORE_CURVE_MODE_STEP = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum tonecore_curve_mode tonecore_curve_mode;
+#else
+typedef int32_t tonecore_curve_mode;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// A streaming equalizer: band gains applied as an exact linear-phase FIR filter by FFT
+// overlap-save, with a crossfade (`ramp_ms`) whenever the gains change.
+//
+// `_process_*`, `_reset` and `_nonfinite_count` are single-threaded (the audio thread):
+// concurrent calls on one object return `TONECORE_STATUS_CONCURRENT_USE`. `_set_gains`,
+// `_gains`, `_latency` and `_bands` may be called from any thread at any time, also while
+// audio is processed.
+typedef struct tonecore_equalizer tonecore_equalizer;
+
 // A short-time Fourier transform object: FFT plans, window and working buffers for one
 // configuration, with forward (`_forward_*`) and inverse (`_inverse_*`) transforms.
 //
 // Single-threaded object: calls on one object from two threads at once return
 // `TONECORE_STATUS_CONCURRENT_USE` for the second. Distinct objects are independent.
 typedef struct tonecore_stft tonecore_stft;
+
+// How a `tonecore_equalizer` is built. Fill it with `tonecore_equalizer_config_init`.
+typedef struct tonecore_equalizer_config {
+  // `sizeof(tonecore_equalizer_config)` as the caller compiled it (set by `_init`).
+  size_t struct_size;
+  // Sample rate in Hz (> 0). Default 44100.
+  uint32_t sample_rate;
+  // Channel count, 1–64. Default 2.
+  uint32_t channels;
+  // Largest block `_process_*` accepts, in frames (1 ≤ max_block ≤ 2^24). Default 4096.
+  size_t max_block;
+  // FFT size of the overlap-save engine: even, 16–2^24; the kernel has fft_size/2 + 1 taps
+  // (rounded down to odd) and the latency is fft_size − taps + 1 + (taps − 1)/2 frames.
+  // Default 4096 (latency 3072).
+  size_t fft_size;
+  // A `TONECORE_LAYOUT_*` value. Default CRITICAL.
+  int32_t layout;
+  // A `TONECORE_CURVE_MODE_*` value. Default SMOOTH.
+  int32_t mode;
+  // `CUSTOM` layouts only: ascending band edges in Hz (copied at `_new`).
+  const double *edges;
+  // Length of `edges`.
+  size_t edges_len;
+  // Crossfade time on gain changes in ms, 0–10000 (0 switches at once). Default 20.
+  double ramp_ms;
+  // A `TONECORE_SAMPLE_FORMAT_*` value: which `_process_*` calls the object takes. Default F32.
+  int32_t sample_format;
+  // Initial gains in dB, one per band (copied), or NULL for all 0 dB.
+  const double *gains_db;
+  // Length of `gains_db`.
+  size_t gains_len;
+} tonecore_equalizer_config;
+
+// Settings of `tonecore_equalize_*`. Fill it with `tonecore_equalize_config_init`.
+typedef struct tonecore_equalize_config {
+  // `sizeof(tonecore_equalize_config)` as the caller compiled it (set by `_init`).
+  size_t struct_size;
+  // Sample rate in Hz (> 0). Default 44100.
+  uint32_t sample_rate;
+  // 0 (default) = all cores, 1 = the calling thread, n = a shared pool of n threads.
+  uint32_t threads;
+  // FFT size (even, 16–2^24). Default 4096.
+  size_t fft_size;
+  // A `TONECORE_LAYOUT_*` value. Default CRITICAL.
+  int32_t layout;
+  // A `TONECORE_CURVE_MODE_*` value. Default SMOOTH.
+  int32_t mode;
+  // `CUSTOM` layouts only: ascending band edges in Hz.
+  const double *edges;
+  // Length of `edges`.
+  size_t edges_len;
+} tonecore_equalize_config;
+
+// Progress callback: `done` of `total` units finished. Called from worker threads, one call at
+// a time, with `done` strictly increasing; never from an audio thread.
+typedef void (*tonecore_progress_fn)(void *user_data,
+                                     size_t done,
+                                     size_t total);
 
 // How a `tonecore_stft` frames and transforms signals. Fill it with
 // `tonecore_stft_config_init` and change the fields you need.
@@ -188,6 +300,314 @@ typedef struct tonecore_complex_f64 {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Per-band energies in dB of every frame (at k·hop, fft_size samples, uncentred) of planar
+// input (`channels` rows, downmixed to their mean): the mean over each band's bins of
+// `20·log10(|X_k| / cg + 1e-10)`, with `X = rfft(frame · w)`, `w` the symmetric Hann window
+// (`numpy.hanning`) and `cg = mean(w)`. Bands with no bin read −200 dB. `output` receives
+// frames × bands values (row per frame); `*frames_out` the frame count (0 when the input is
+// shorter than one frame). Frames are computed in parallel.
+//
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `INVALID_SAMPLE_RATE`,
+// `INVALID_FFT_SIZE`, `INVALID_HOP`, `INVALID_LENGTH`, `BUFFER_TOO_SMALL`, `NON_FINITE`
+// (NaN/Inf input is refused); nothing is written on error.
+//
+// Thread class: control-thread / worker.
+//
+// # Safety
+// All pointers valid for their lengths (custom `edges` only read for `CUSTOM`).
+tonecore_status tonecore_band_energies_f32(int32_t layout,
+                                           const double *edges,
+                                           size_t edges_len,
+                                           uint32_t sample_rate,
+                                           size_t fft_size,
+                                           size_t hop,
+                                           uint32_t threads,
+                                           const float *input,
+                                           size_t input_len,
+                                           size_t channels,
+                                           double *output,
+                                           size_t output_len,
+                                           size_t *frames_out);
+
+// Double-precision [`tonecore_band_energies_f32`].
+//
+// # Safety
+// As for `tonecore_band_energies_f32`.
+tonecore_status tonecore_band_energies_f64(int32_t layout,
+                                           const double *edges,
+                                           size_t edges_len,
+                                           uint32_t sample_rate,
+                                           size_t fft_size,
+                                           size_t hop,
+                                           uint32_t threads,
+                                           const double *input,
+                                           size_t input_len,
+                                           size_t channels,
+                                           double *output,
+                                           size_t output_len,
+                                           size_t *frames_out);
+
+// Writes the number of bands of a layout to `*bands_out`.
+//
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (unknown layout), `INVALID_BANDS` (custom edges).
+// Thread class: any-thread.
+//
+// # Safety
+// For `CUSTOM`, `edges` must point to `edges_len` readable doubles; `bands_out` writable.
+tonecore_status tonecore_layout_bands(int32_t layout,
+                                      const double *edges,
+                                      size_t edges_len,
+                                      size_t *bands_out);
+
+// Writes a layout's `bands + 1` edges (Hz) to `edges_out` and, when `centers_out` is not NULL,
+// its `bands` centres (geometric mean of the edges) to `centers_out`.
+//
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `BUFFER_TOO_SMALL`; nothing is
+// written on error. Thread class: any-thread.
+//
+// # Safety
+// `edges_out` must point to `edges_out_len` writable doubles, a non-NULL `centers_out` to
+// `centers_out_len`; for `CUSTOM`, `edges` to `edges_len` readable doubles.
+tonecore_status tonecore_layout_edges(int32_t layout,
+                                      const double *edges,
+                                      size_t edges_len,
+                                      double *edges_out,
+                                      size_t edges_out_len,
+                                      double *centers_out,
+                                      size_t centers_out_len);
+
+// Writes the band index of every bin `0..=fft_size/2` for `(sample_rate, fft_size)` to
+// `map_out` (`fft_size/2 + 1` values): bin k at `k·(sr/2)/(fft_size/2)` Hz goes to the band b
+// with `edges[b] ≤ f < edges[b+1]`, clipped to the first and last band.
+//
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `INVALID_SAMPLE_RATE`,
+// `INVALID_FFT_SIZE` (odd or < 2), `BUFFER_TOO_SMALL`. Thread class: any-thread.
+//
+// # Safety
+// `map_out` must point to `map_len` writable values; custom `edges` as above.
+tonecore_status tonecore_band_map(int32_t layout,
+                                  const double *edges,
+                                  size_t edges_len,
+                                  uint32_t sample_rate,
+                                  size_t fft_size,
+                                  uint32_t *map_out,
+                                  size_t map_len);
+
+// Writes the per-bin linear gain curve (`fft_size/2 + 1` values, `10^(dB/20)`) for band gains
+// `gains_db` (one per band, clamped to ±24 dB) in `mode` (`TONECORE_CURVE_MODE_*`).
+//
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE`
+// (gains), `INVALID_SAMPLE_RATE`, `INVALID_FFT_SIZE`, `BUFFER_TOO_SMALL`.
+// Thread class: any-thread.
+//
+// # Safety
+// `gains_db` must point to `gains_len` readable doubles, `curve_out` to `curve_len` writable
+// doubles; custom `edges` as above.
+tonecore_status tonecore_gain_curve(int32_t layout,
+                                    const double *edges,
+                                    size_t edges_len,
+                                    const double *gains_db,
+                                    size_t gains_len,
+                                    uint32_t sample_rate,
+                                    size_t fft_size,
+                                    int32_t mode,
+                                    double *curve_out,
+                                    size_t curve_len);
+
+// Fills `config_out` with the defaults (44100 Hz, 2 channels, max_block 4096, fft_size 4096,
+// critical bands, smooth curve, 20 ms ramp, f32, flat gains) and the current `struct_size`.
+//
+// Returns `NULL_POINTER`. Thread class: any-thread.
+//
+// # Safety
+// `config_out` must point to a writable config.
+tonecore_status tonecore_equalizer_config_init(struct tonecore_equalizer_config *config_out);
+
+// Creates an equalizer and stores it in `*equalizer_out` (written only on success). The
+// initial kernel is designed here. Free it with `tonecore_equalizer_free`.
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SAMPLE_RATE`, `INVALID_CHANNELS`,
+// `INVALID_ARGUMENT` (max_block, ramp, layout, mode, sample format), `INVALID_FFT_SIZE`,
+// `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE` (gains).
+//
+// Thread class: control-thread (allocates).
+//
+// # Safety
+// `config` must point to a config of at least `config->struct_size` bytes whose pointers are
+// NULL or valid for their lengths; `equalizer_out` writable.
+tonecore_status tonecore_equalizer_new(const struct tonecore_equalizer_config *config,
+                                       struct tonecore_equalizer **equalizer_out);
+
+// Frees an equalizer. NULL is a no-op.
+//
+// Thread class: control-thread; no other call on this object may be running or follow.
+//
+// # Safety
+// `equalizer` must be NULL or a live pointer from `tonecore_equalizer_new`.
+void tonecore_equalizer_free(struct tonecore_equalizer *equalizer);
+
+// Sets the band gains in dB (one per band, clamped to ±24 dB). The new kernel is designed on
+// the calling thread and handed to the audio thread without blocking it; the audio output
+// crossfades to it over `ramp_ms`. Returns when the kernel has been handed over.
+//
+// Returns `NULL_POINTER`, `GAIN_COUNT`, `NON_FINITE`; on error the gains stay as they were.
+// Thread class: any-thread (control path: allocates; calls from several threads serialise on a
+// lock the audio thread never takes).
+//
+// # Safety
+// `gains_db` must point to `gains_len` readable doubles; `equalizer` live.
+tonecore_status tonecore_equalizer_set_gains(const struct tonecore_equalizer *equalizer,
+                                             const double *gains_db,
+                                             size_t gains_len);
+
+// Writes the gains most recently set (clamped, dB) to `gains_out` (`bands` values).
+//
+// Returns `NULL_POINTER`, `BUFFER_TOO_SMALL`. Thread class: any-thread.
+//
+// # Safety
+// `gains_out` must point to `gains_len` writable doubles; `equalizer` live.
+tonecore_status tonecore_equalizer_gains(const struct tonecore_equalizer *equalizer,
+                                         double *gains_out,
+                                         size_t gains_len);
+
+// Writes the input-to-output delay in frames to `*frames_out`.
+//
+// Returns `NULL_POINTER`. Thread class: any-thread, audio-safe.
+//
+// # Safety
+// `equalizer` live; `frames_out` writable.
+tonecore_status tonecore_equalizer_latency(const struct tonecore_equalizer *equalizer,
+                                           size_t *frames_out);
+
+// Writes the number of bands to `*bands_out`.
+//
+// Returns `NULL_POINTER`. Thread class: any-thread, audio-safe.
+//
+// # Safety
+// `equalizer` live; `bands_out` writable.
+tonecore_status tonecore_equalizer_bands(const struct tonecore_equalizer *equalizer,
+                                         size_t *bands_out);
+
+// Clears the signal state, keeps the gains and applies the newest at once (no ramp).
+//
+// Returns `NULL_POINTER`, `CONCURRENT_USE`, `POISONED`, `PANIC`.
+// Thread class: audio-safe (no allocation, no lock).
+//
+// # Safety
+// `equalizer` live.
+tonecore_status tonecore_equalizer_reset(struct tonecore_equalizer *equalizer);
+
+// Writes the number of non-finite input samples replaced by zero so far to `*count_out`.
+//
+// Returns `NULL_POINTER`, `CONCURRENT_USE` (while a `_process_*` call runs), `POISONED`.
+// Thread class: audio-safe; call it from the audio thread.
+//
+// # Safety
+// `equalizer` live; `count_out` writable.
+tonecore_status tonecore_equalizer_nonfinite_count(struct tonecore_equalizer *equalizer,
+                                                   uint64_t *count_out);
+
+// Filters one block of planar input (`channels` rows of `input_len / channels` frames, any
+// block size up to `max_block`) into `output` (`output_len ≥ input_len`, same layout).
+// Non-finite input samples are replaced by zero and counted; they never reach the filter state.
+// Output is the input delayed by `_latency` frames and filtered; block sizes never change it.
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS` (input_len not a multiple of channels),
+// `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`,
+// `POISONED`, `PANIC`; nothing is processed or written on error. No detail message is set
+// (audio path).
+//
+// Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
+//
+// # Safety
+// `input` must point to `input_len` readable floats, `output` to `output_len` writable floats,
+// not overlapping; `equalizer` live.
+tonecore_status tonecore_equalizer_process_f32(struct tonecore_equalizer *equalizer,
+                                               const float *input,
+                                               size_t input_len,
+                                               float *output,
+                                               size_t output_len);
+
+// Double-precision [`tonecore_equalizer_process_f32`].
+//
+// # Safety
+// As for `tonecore_equalizer_process_f32`, with doubles.
+tonecore_status tonecore_equalizer_process_f64(struct tonecore_equalizer *equalizer,
+                                               const double *input,
+                                               size_t input_len,
+                                               double *output,
+                                               size_t output_len);
+
+// [`tonecore_equalizer_process_f32`] for interleaved frames (`c0 c1 … c0 c1 …`).
+//
+// # Safety
+// As for `tonecore_equalizer_process_f32`.
+tonecore_status tonecore_equalizer_process_interleaved_f32(struct tonecore_equalizer *equalizer,
+                                                           const float *input,
+                                                           size_t input_len,
+                                                           float *output,
+                                                           size_t output_len);
+
+// [`tonecore_equalizer_process_f64`] for interleaved frames.
+//
+// # Safety
+// As for `tonecore_equalizer_process_f64`.
+tonecore_status tonecore_equalizer_process_interleaved_f64(struct tonecore_equalizer *equalizer,
+                                                           const double *input,
+                                                           size_t input_len,
+                                                           double *output,
+                                                           size_t output_len);
+
+// Fills `config_out` with the defaults (44100 Hz, all cores, fft_size 4096, critical bands,
+// smooth curve) and the current `struct_size`.
+//
+// Returns `NULL_POINTER`. Thread class: any-thread.
+//
+// # Safety
+// `config_out` must point to a writable config.
+tonecore_status tonecore_equalize_config_init(struct tonecore_equalize_config *config_out);
+
+// Equalizes a whole planar buffer (`channels` rows of `input_len / channels` samples) with band
+// gains `gains_db` into `output` (`output_len ≥ input_len`), in parallel over channels and
+// fixed segments. The result is the streaming equalizer's output with its latency removed
+// (same length as the input, zero-padded ends), identical for any thread count. `progress` (may
+// be NULL) is called with `user_data` after each segment. Non-finite samples count as zero.
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_ARGUMENT`, `INVALID_SAMPLE_RATE`,
+// `INVALID_FFT_SIZE`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE` (gains), `INVALID_LENGTH`,
+// `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `THREAD_POOL`; nothing is written on error.
+//
+// Thread class: control-thread / worker (allocates; runs on the configured threads).
+//
+// # Safety
+// All pointers valid for their lengths; `output` must not overlap `input`; `progress`, if not
+// NULL, must be safe to call from other threads with `user_data` until this function returns.
+tonecore_status tonecore_equalize_f32(const struct tonecore_equalize_config *config,
+                                      const double *gains_db,
+                                      size_t gains_len,
+                                      const float *input,
+                                      size_t input_len,
+                                      size_t channels,
+                                      float *output,
+                                      size_t output_len,
+                                      tonecore_progress_fn progress,
+                                      void *user_data);
+
+// Double-precision [`tonecore_equalize_f32`].
+//
+// # Safety
+// As for `tonecore_equalize_f32`, with doubles.
+tonecore_status tonecore_equalize_f64(const struct tonecore_equalize_config *config,
+                                      const double *gains_db,
+                                      size_t gains_len,
+                                      const double *input,
+                                      size_t input_len,
+                                      size_t channels,
+                                      double *output,
+                                      size_t output_len,
+                                      tonecore_progress_fn progress,
+                                      void *user_data);
 
 // The detail message of the last failed call on this thread, or `""` after a successful one.
 //

@@ -79,7 +79,10 @@ impl<T> TripleWriter<T> {
 
     /// Makes the private slot the newest value and takes the old middle slot. Wait-free.
     pub(crate) fn publish(&mut self) {
-        let previous = self.shared.middle.swap(self.back | DIRTY, self.shared.order);
+        let previous = self
+            .shared
+            .middle
+            .swap(self.back | DIRTY, self.shared.order);
         self.back = previous & INDEX;
     }
 }
@@ -230,7 +233,11 @@ mod tests {
     impl Drop for Tracked {
         fn drop(&mut self) {
             // Every drop must happen on the thread that created the value (the sender's).
-            assert_eq!(self.1, std::thread::current().id(), "dropped on the wrong thread");
+            assert_eq!(
+                self.1,
+                std::thread::current().id(),
+                "dropped on the wrong thread"
+            );
             DROPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
@@ -267,7 +274,10 @@ mod tests {
         }
         let (seen, rx) = receiver.join().unwrap();
         assert_eq!(seen.last(), Some(&999));
-        assert!(seen.windows(2).all(|w| w[0] < w[1]), "values arrive in order");
+        assert!(
+            seen.windows(2).all(|w| w[0] < w[1]),
+            "values arrive in order"
+        );
         drop(rx);
         drop(tx);
     }

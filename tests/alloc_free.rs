@@ -43,7 +43,9 @@ fn equalizer_audio_path_never_allocates() {
         })
         .unwrap();
         let control = eq.control();
-        let x: Vec<f32> = (0..2 * block).map(|i| ((i * 31) % 17) as f32 / 17.0 - 0.5).collect();
+        let x: Vec<f32> = (0..2 * block)
+            .map(|i| ((i * 31) % 17) as f32 / 17.0 - 0.5)
+            .collect();
         let mut y = vec![0.0f32; 2 * block];
         for round in 0..30 {
             // Design happens on this (control) thread, outside the guard.
@@ -62,5 +64,60 @@ fn equalizer_audio_path_never_allocates() {
             });
         }
         assert!(y.iter().all(|v| v.is_finite()));
+    }
+}
+
+#[test]
+fn equalizer_c_entry_points_never_allocate_on_the_audio_path() {
+    use std::ptr;
+    use tonecore::ffi::*;
+    unsafe {
+        let mut cfg = std::mem::zeroed::<tonecore_equalizer_config>();
+        assert_eq!(
+            tonecore_equalizer_config_init(&mut cfg),
+            tonecore_status::Ok
+        );
+        cfg.max_block = 509;
+        let mut eq = ptr::null_mut();
+        assert_eq!(tonecore_equalizer_new(&cfg, &mut eq), tonecore_status::Ok);
+        let x = vec![0.25f32; 2 * 509];
+        let mut y = vec![0.0f32; 2 * 509];
+        for round in 0..12 {
+            let gains = [round as f64 - 6.0; 25];
+            assert_eq!(
+                tonecore_equalizer_set_gains(eq, gains.as_ptr(), 25),
+                tonecore_status::Ok
+            );
+            assert_no_alloc(|| {
+                for _ in 0..10 {
+                    let s = tonecore_equalizer_process_f32(
+                        eq,
+                        x.as_ptr(),
+                        x.len(),
+                        y.as_mut_ptr(),
+                        y.len(),
+                    );
+                    assert_eq!(s, tonecore_status::Ok);
+                    let s = tonecore_equalizer_process_interleaved_f32(
+                        eq,
+                        x.as_ptr(),
+                        x.len(),
+                        y.as_mut_ptr(),
+                        y.len(),
+                    );
+                    assert_eq!(s, tonecore_status::Ok);
+                }
+                // A refused audio-path call allocates nothing either (no detail message).
+                let s = tonecore_equalizer_process_f32(eq, x.as_ptr(), x.len(), y.as_mut_ptr(), 3);
+                assert_eq!(s, tonecore_status::BufferTooSmall);
+                let mut n = 0u64;
+                assert_eq!(
+                    tonecore_equalizer_nonfinite_count(eq, &mut n),
+                    tonecore_status::Ok
+                );
+                assert_eq!(tonecore_equalizer_reset(eq), tonecore_status::Ok);
+            });
+        }
+        tonecore_equalizer_free(eq);
     }
 }

@@ -16,9 +16,16 @@ fn band_energies_match_a_naive_reference() {
     let frames = 1 + (len - n) / hop;
     let mut out = vec![0.0; frames * 4];
     for threads in [1, 0] {
-        assert_eq!(band_energies(&x, 2, sr, &layout, n, hop, threads, &mut out).unwrap(), frames);
+        assert_eq!(
+            band_energies(&x, 2, sr, &layout, n, hop, threads, &mut out).unwrap(),
+            frames
+        );
         let w: Vec<f64> = (0..n)
-            .map(|i| 0.5 + 0.5 * (std::f64::consts::PI * ((2 * i) as f64 + 1.0 - n as f64) / (n - 1) as f64).cos())
+            .map(|i| {
+                0.5 + 0.5
+                    * (std::f64::consts::PI * ((2 * i) as f64 + 1.0 - n as f64) / (n - 1) as f64)
+                        .cos()
+            })
             .collect();
         let cg = w.iter().sum::<f64>() / n as f64;
         for k in 0..frames {
@@ -30,7 +37,11 @@ fn band_energies_match_a_naive_reference() {
             let mut counts = [0usize; 4];
             for (bin, s) in spec.iter().enumerate() {
                 let f = bin as f64 * (sr / 2) as f64 / (n / 2) as f64;
-                let b = layout.edges().partition_point(|&e| e <= f).saturating_sub(1).min(3);
+                let b = layout
+                    .edges()
+                    .partition_point(|&e| e <= f)
+                    .saturating_sub(1)
+                    .min(3);
                 sums[b] += 20.0 * (s.norm() / cg + 1e-10).log10();
                 counts[b] += 1;
             }

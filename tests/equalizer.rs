@@ -21,7 +21,12 @@ fn rand_gains(seed: u64, bands: usize) -> Vec<f64> {
 }
 
 /// Runs `x` (planar, `channels`) through `eq` in blocks of `block` frames.
-fn run<T: tonecore::cache::CachedSample>(eq: &mut Equalizer<T>, x: &[T], channels: usize, block: usize) -> Vec<T> {
+fn run<T: tonecore::cache::CachedSample>(
+    eq: &mut Equalizer<T>,
+    x: &[T],
+    channels: usize,
+    block: usize,
+) -> Vec<T> {
     let len = x.len() / channels;
     let mut y = vec![T::zero(); x.len()];
     let mut inb = vec![T::zero(); block * channels];
@@ -32,7 +37,8 @@ fn run<T: tonecore::cache::CachedSample>(eq: &mut Equalizer<T>, x: &[T], channel
         for c in 0..channels {
             inb[c * n..(c + 1) * n].copy_from_slice(&x[c * len + pos..c * len + pos + n]);
         }
-        eq.process(&inb[..n * channels], &mut outb[..n * channels]).unwrap();
+        eq.process(&inb[..n * channels], &mut outb[..n * channels])
+            .unwrap();
         for c in 0..channels {
             y[c * len + pos..c * len + pos + n].copy_from_slice(&outb[c * n..(c + 1) * n]);
         }
@@ -53,7 +59,9 @@ fn flat_gains_are_a_pure_delay() {
         for i in lat..30_000 {
             worst = worst.max((y[c * 30_000 + i] - x[c * 30_000 + i - lat]).abs());
         }
-        assert!(y[c * 30_000..c * 30_000 + lat].iter().all(|v| v.abs() < 1e-12));
+        assert!(y[c * 30_000..c * 30_000 + lat]
+            .iter()
+            .all(|v| v.abs() < 1e-12));
     }
     assert!(worst < 1e-12, "f64 delay error {worst}");
     let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
@@ -70,13 +78,25 @@ fn block_size_never_changes_the_output() {
     let x: Vec<f32> = noise(2 * 20_000, 5).into_iter().map(|v| v as f32).collect();
     let gains = rand_gains(9, 25);
     let whole = {
-        let mut eq = Equalizer::<f32>::new(EqualizerConfig { gains_db: Some(gains.clone()), ..config(2, 20_000) }).unwrap();
+        let mut eq = Equalizer::<f32>::new(EqualizerConfig {
+            gains_db: Some(gains.clone()),
+            ..config(2, 20_000)
+        })
+        .unwrap();
         run(&mut eq, &x, 2, 20_000)
     };
     for block in [1usize, 7, 64, 256, 1000, 4096] {
-        let mut eq = Equalizer::<f32>::new(EqualizerConfig { gains_db: Some(gains.clone()), ..config(2, 4096) }).unwrap();
+        let mut eq = Equalizer::<f32>::new(EqualizerConfig {
+            gains_db: Some(gains.clone()),
+            ..config(2, 4096)
+        })
+        .unwrap();
         let y = run(&mut eq, &x, 2, block);
-        let worst = y.iter().zip(&whole).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        let worst = y
+            .iter()
+            .zip(&whole)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
         assert!(worst <= 1e-6, "block {block}: {worst}");
     }
 }
@@ -86,7 +106,9 @@ fn sine_gain_db(eq: &mut Equalizer<f64>, freq: f64) -> f64 {
     eq.reset();
     let lat = eq.latency_frames();
     let n = 3 * lat + 16_384;
-    let x: Vec<f64> = (0..n).map(|i| (2.0 * PI * freq * i as f64 / SR as f64).sin()).collect();
+    let x: Vec<f64> = (0..n)
+        .map(|i| (2.0 * PI * freq * i as f64 / SR as f64).sin())
+        .collect();
     let y = run(eq, &x, 1, 8192);
     // Least-squares fit of a sine + cosine at `freq` over the settled tail.
     let (mut ss, mut sc, mut cc, mut ys, mut yc) = (0.0, 0.0, 0.0, 0.0, 0.0);
@@ -110,10 +132,17 @@ fn response_at_every_band_centre_is_within_a_tenth_of_a_db() {
     let layout = BandLayout::critical();
     for seed in [1u64, 2] {
         let gains = rand_gains(seed, 25);
-        let mut eq = Equalizer::<f64>::new(EqualizerConfig { gains_db: Some(gains.clone()), ..config(1, 8192) }).unwrap();
+        let mut eq = Equalizer::<f64>::new(EqualizerConfig {
+            gains_db: Some(gains.clone()),
+            ..config(1, 8192)
+        })
+        .unwrap();
         for (c, g) in layout.centers().iter().zip(&gains) {
             let got = sine_gain_db(&mut eq, *c);
-            assert!((got - g).abs() <= 0.1, "seed {seed} centre {c:.1} Hz: {got:.3} dB vs {g:.3} dB");
+            assert!(
+                (got - g).abs() <= 0.1,
+                "seed {seed} centre {c:.1} Hz: {got:.3} dB vs {g:.3} dB"
+            );
         }
     }
     // Octave and third-octave layouts, step mode too.
@@ -137,7 +166,11 @@ fn response_at_every_band_centre_is_within_a_tenth_of_a_db() {
                 continue;
             }
             let got = sine_gain_db(&mut eq, *c);
-            assert!((got - g).abs() <= 0.1, "{mode:?} {} bands, {c:.1} Hz: {got:.3} vs {g:.3}", layout.bands());
+            assert!(
+                (got - g).abs() <= 0.1,
+                "{mode:?} {} bands, {c:.1} Hz: {got:.3} vs {g:.3}",
+                layout.bands()
+            );
         }
     }
 }
@@ -145,7 +178,11 @@ fn response_at_every_band_centre_is_within_a_tenth_of_a_db() {
 #[test]
 fn impulse_response_is_the_kernel_with_no_time_aliasing() {
     let gains = rand_gains(4, 25);
-    let mut eq = Equalizer::<f64>::new(EqualizerConfig { gains_db: Some(gains), ..config(1, 1 << 15) }).unwrap();
+    let mut eq = Equalizer::<f64>::new(EqualizerConfig {
+        gains_db: Some(gains),
+        ..config(1, 1 << 15)
+    })
+    .unwrap();
     let lat = eq.latency_frames();
     let taps = 2049;
     let mut x = vec![0.0; 4 * 4096 + lat];
@@ -156,7 +193,10 @@ fn impulse_response_is_the_kernel_with_no_time_aliasing() {
     let inside: f64 = y[lo..hi].iter().map(|v| v * v).sum();
     let outside: f64 = y[..lo].iter().chain(&y[hi..]).map(|v| v * v).sum();
     let ratio_db = 10.0 * (outside.max(1e-300) / inside).log10();
-    assert!(ratio_db < -100.0, "energy outside the kernel: {ratio_db:.1} dB");
+    assert!(
+        ratio_db < -100.0,
+        "energy outside the kernel: {ratio_db:.1} dB"
+    );
     // Linear phase: the response is symmetric about its centre.
     let centre = 100 + lat;
     for m in 1..=taps / 2 {
@@ -165,19 +205,28 @@ fn impulse_response_is_the_kernel_with_no_time_aliasing() {
 }
 
 fn max_step(y: &[f64]) -> f64 {
-    y.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f64::max)
+    y.windows(2)
+        .map(|w| (w[1] - w[0]).abs())
+        .fold(0.0, f64::max)
 }
 
 #[test]
 fn gain_changes_crossfade_without_clicks() {
     let freq = 1000.0;
     let n = 44_100;
-    let x: Vec<f64> = (0..n).map(|i| 0.5 * (2.0 * PI * freq * i as f64 / SR as f64).sin()).collect();
+    let x: Vec<f64> = (0..n)
+        .map(|i| 0.5 * (2.0 * PI * freq * i as f64 / SR as f64).sin())
+        .collect();
     let loud = vec![12.0; 25];
     let soft = vec![-12.0; 25];
     let mut steps = Vec::new();
     for ramp_ms in [20.0, 0.0] {
-        let mut eq = Equalizer::<f64>::new(EqualizerConfig { ramp_ms, gains_db: Some(loud.clone()), ..config(1, 256) }).unwrap();
+        let mut eq = Equalizer::<f64>::new(EqualizerConfig {
+            ramp_ms,
+            gains_db: Some(loud.clone()),
+            ..config(1, 256)
+        })
+        .unwrap();
         let mut y = Vec::with_capacity(n);
         let mut out = vec![0.0; 256];
         for (b, block) in x.chunks(256).enumerate() {
@@ -193,8 +242,14 @@ fn gain_changes_crossfade_without_clicks() {
         steps.push((before, during, after));
     }
     let (before, during, after) = steps[0];
-    assert!(before > 4.0 * after, "the change happened: {before} vs {after}");
-    assert!(during <= before.max(after) * 1.0001, "ramped: step {during} above steady {before}");
+    assert!(
+        before > 4.0 * after,
+        "the change happened: {before} vs {after}"
+    );
+    assert!(
+        during <= before.max(after) * 1.0001,
+        "ramped: step {during} above steady {before}"
+    );
     // Without a ramp the same change jumps: the test can tell.
     let (b0, d0, _) = steps[1];
     assert!(d0 > b0 * 1.5, "instant switch should click: {d0} vs {b0}");
@@ -205,7 +260,11 @@ fn offline_equalize_matches_streaming_and_is_thread_independent() {
     let len = 300_000; // > one segment, not a multiple of it
     let x: Vec<f32> = noise(2 * len, 11).into_iter().map(|v| v as f32).collect();
     let gains = rand_gains(12, 25);
-    let mut eq = Equalizer::<f32>::new(EqualizerConfig { gains_db: Some(gains.clone()), ..config(2, 4096) }).unwrap();
+    let mut eq = Equalizer::<f32>::new(EqualizerConfig {
+        gains_db: Some(gains.clone()),
+        ..config(2, 4096)
+    })
+    .unwrap();
     let lat = eq.latency_frames();
     let mut padded = vec![0.0f32; 2 * (len + lat)];
     for c in 0..2 {
@@ -215,7 +274,10 @@ fn offline_equalize_matches_streaming_and_is_thread_independent() {
     let mut reference = None;
     for threads in [1usize, 2, 8] {
         let mut y = vec![0.0f32; 2 * len];
-        let cfg = EqualizeConfig { threads, ..EqualizeConfig::new(SR) };
+        let cfg = EqualizeConfig {
+            threads,
+            ..EqualizeConfig::new(SR)
+        };
         equalize(&x, 2, &mut y, &gains, &cfg, None).unwrap();
         let mut worst = 0.0f32;
         for c in 0..2 {
@@ -223,7 +285,10 @@ fn offline_equalize_matches_streaming_and_is_thread_independent() {
                 worst = worst.max((y[c * len + i] - streamed[c * (len + lat) + i + lat]).abs());
             }
         }
-        assert!(worst <= 1e-6, "threads {threads}: offline vs streaming {worst}");
+        assert!(
+            worst <= 1e-6,
+            "threads {threads}: offline vs streaming {worst}"
+        );
         match &reference {
             None => reference = Some(y),
             Some(r) => assert!(r == &y, "threads {threads}: not bit-identical to 1 thread"),
@@ -271,13 +336,34 @@ fn bad_input_is_refused_and_changes_nothing() {
         f(&mut c);
         Equalizer::<f32>::new(c).err()
     };
-    assert_eq!(bad_cfg(&|c| c.sample_rate = 0), Some(ConfigError::InvalidSampleRate));
-    assert_eq!(bad_cfg(&|c| c.channels = 0), Some(ConfigError::InvalidChannels));
-    assert_eq!(bad_cfg(&|c| c.max_block = 0), Some(ConfigError::InvalidBlockSize));
-    assert_eq!(bad_cfg(&|c| c.fft_size = 1001), Some(ConfigError::FftSizeOdd));
-    assert_eq!(bad_cfg(&|c| c.ramp_ms = f64::NAN), Some(ConfigError::InvalidRamp));
-    assert_eq!(bad_cfg(&|c| c.gains_db = Some(vec![0.0; 24])), Some(ConfigError::GainCount));
-    assert_eq!(bad_cfg(&|c| c.gains_db = Some(vec![f64::INFINITY; 25])), Some(ConfigError::NonFiniteGain));
+    assert_eq!(
+        bad_cfg(&|c| c.sample_rate = 0),
+        Some(ConfigError::InvalidSampleRate)
+    );
+    assert_eq!(
+        bad_cfg(&|c| c.channels = 0),
+        Some(ConfigError::InvalidChannels)
+    );
+    assert_eq!(
+        bad_cfg(&|c| c.max_block = 0),
+        Some(ConfigError::InvalidBlockSize)
+    );
+    assert_eq!(
+        bad_cfg(&|c| c.fft_size = 1001),
+        Some(ConfigError::FftSizeOdd)
+    );
+    assert_eq!(
+        bad_cfg(&|c| c.ramp_ms = f64::NAN),
+        Some(ConfigError::InvalidRamp)
+    );
+    assert_eq!(
+        bad_cfg(&|c| c.gains_db = Some(vec![0.0; 24])),
+        Some(ConfigError::GainCount)
+    );
+    assert_eq!(
+        bad_cfg(&|c| c.gains_db = Some(vec![f64::INFINITY; 25])),
+        Some(ConfigError::NonFiniteGain)
+    );
 
     let mut eq = Equalizer::<f32>::new(config(2, 256)).unwrap();
     assert!(eq.set_gains(&[0.0; 10]).is_err());
@@ -289,7 +375,10 @@ fn bad_input_is_refused_and_changes_nothing() {
     let mut y = vec![7.0f32; 2 * 300];
     assert_eq!(eq.process(&x, &mut y), Err(ProcessError::BlockTooLarge));
     assert_eq!(eq.process(&x[..511], &mut y), Err(ProcessError::InputShape));
-    assert_eq!(eq.process(&x[..400], &mut y[..399]), Err(ProcessError::OutputTooSmall));
+    assert_eq!(
+        eq.process(&x[..400], &mut y[..399]),
+        Err(ProcessError::OutputTooSmall)
+    );
     assert!(y.iter().all(|&v| v == 7.0));
     assert_eq!(eq.frames_processed(), 0);
 }
@@ -306,8 +395,16 @@ fn non_finite_samples_are_sanitised_counted_and_do_not_poison_the_state() {
         clean[i] = 0.0;
     }
     let gains = rand_gains(3, 25);
-    let mut a = Equalizer::<f32>::new(EqualizerConfig { gains_db: Some(gains.clone()), ..config(2, 8192) }).unwrap();
-    let mut b = Equalizer::<f32>::new(EqualizerConfig { gains_db: Some(gains), ..config(2, 8192) }).unwrap();
+    let mut a = Equalizer::<f32>::new(EqualizerConfig {
+        gains_db: Some(gains.clone()),
+        ..config(2, 8192)
+    })
+    .unwrap();
+    let mut b = Equalizer::<f32>::new(EqualizerConfig {
+        gains_db: Some(gains),
+        ..config(2, 8192)
+    })
+    .unwrap();
     let ya = run(&mut a, &dirty, 2, 512);
     let yb = run(&mut b, &clean, 2, 512);
     assert_eq!(ya, yb);
@@ -319,8 +416,16 @@ fn non_finite_samples_are_sanitised_counted_and_do_not_poison_the_state() {
 fn interleaved_equals_planar() {
     let x: Vec<f32> = noise(2 * 5000, 8).into_iter().map(|v| v as f32).collect();
     let gains = rand_gains(5, 25);
-    let mut p = Equalizer::<f32>::new(EqualizerConfig { gains_db: Some(gains.clone()), ..config(2, 5000) }).unwrap();
-    let mut q = Equalizer::<f32>::new(EqualizerConfig { gains_db: Some(gains), ..config(2, 5000) }).unwrap();
+    let mut p = Equalizer::<f32>::new(EqualizerConfig {
+        gains_db: Some(gains.clone()),
+        ..config(2, 5000)
+    })
+    .unwrap();
+    let mut q = Equalizer::<f32>::new(EqualizerConfig {
+        gains_db: Some(gains),
+        ..config(2, 5000)
+    })
+    .unwrap();
     let mut yp = vec![0.0; 10_000];
     p.process(&x, &mut yp).unwrap();
     let xi: Vec<f32> = (0..10_000).map(|j| x[(j % 2) * 5000 + j / 2]).collect();

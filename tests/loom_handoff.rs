@@ -28,7 +28,10 @@ fn values_arrive_whole_in_order_and_retired_values_go_back() {
         let (mut tx, mut rx) = mailbox::<Box<[u64; 4]>>();
         let reader = thread::spawn(move || {
             let seen = consume(&mut rx, 3);
-            assert!(seen.windows(2).all(|w| w[0] < w[1]), "out of order: {seen:?}");
+            assert!(
+                seen.windows(2).all(|w| w[0] < w[1]),
+                "out of order: {seen:?}"
+            );
             rx
         });
         tx.send(Box::new([1; 4]));
@@ -54,5 +57,8 @@ fn a_weakened_ordering_is_caught() {
             let _rx = reader.join().unwrap();
         });
     });
-    assert!(result.is_err(), "loom must report the Relaxed swap as a causality violation");
+    assert!(
+        result.is_err(),
+        "loom must report the Relaxed swap as a causality violation"
+    );
 }

@@ -326,7 +326,9 @@ mod tests {
     fn iso_layouts_match_nominal_centres() {
         let oct = BandLayout::octave();
         assert_eq!(oct.bands(), 10);
-        let nominal = [31.5, 63.0, 125.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0];
+        let nominal = [
+            31.5, 63.0, 125.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0,
+        ];
         for (c, n) in oct.centers().iter().zip(nominal) {
             assert!((c / n - 1.0).abs() < 0.03, "{c} vs {n}");
         }
@@ -355,7 +357,10 @@ mod tests {
             assert!((nodes.at(*c) - g).abs() < 1e-12);
         }
         let step = l.curve_db(&gains, 1600, 16, CurveMode::Step).unwrap();
-        assert_eq!(step, vec![3.0, 3.0, -6.0, -6.0, 12.0, 12.0, 12.0, 12.0, 12.0]);
+        assert_eq!(
+            step,
+            vec![3.0, 3.0, -6.0, -6.0, 12.0, 12.0, 12.0, 12.0, 12.0]
+        );
     }
 
     #[test]
@@ -368,7 +373,13 @@ mod tests {
         g[3] = 100.0;
         assert_eq!(l.clamp_gains(&g).unwrap()[3], GAIN_RANGE_DB.1);
         assert_eq!(BandLayout::from_edges(&[1.0]), Err(BandError::TooFewEdges));
-        assert_eq!(BandLayout::from_edges(&[2.0, 1.0]), Err(BandError::NotAscending));
-        assert_eq!(BandLayout::from_edges(&[-1.0, 1.0]), Err(BandError::InvalidEdge));
+        assert_eq!(
+            BandLayout::from_edges(&[2.0, 1.0]),
+            Err(BandError::NotAscending)
+        );
+        assert_eq!(
+            BandLayout::from_edges(&[-1.0, 1.0]),
+            Err(BandError::InvalidEdge)
+        );
     }
 }

@@ -215,7 +215,11 @@ impl<T: Sample> Convolver<T> {
             Layout::Planar => c * frames + i,
             Layout::Interleaved => i * channels + c,
         };
-        self.run(frames, |c, i| input[index(c, i)], |c, i, v| output[index(c, i)] = v);
+        self.run(
+            frames,
+            |c, i| input[index(c, i)],
+            |c, i, v| output[index(c, i)] = v,
+        );
     }
 
     /// The general form of [`process`](Self::process): `read(c, i)` gives input frame `i` of
@@ -262,9 +266,11 @@ impl<T: Sample> Convolver<T> {
             let history = &mut self.history[c * n..(c + 1) * n];
             self.time.copy_from_slice(history);
             history.copy_within(hop.., 0);
-            let r = self
-                .forward
-                .process_with_scratch(&mut self.time, &mut self.spectrum, &mut self.scratch);
+            let r = self.forward.process_with_scratch(
+                &mut self.time,
+                &mut self.spectrum,
+                &mut self.scratch,
+            );
             debug_assert!(r.is_ok());
             if let Some(previous) = &self.previous {
                 for (o, (s, k)) in self
@@ -274,18 +280,30 @@ impl<T: Sample> Convolver<T> {
                 {
                     *o = *s * *k;
                 }
-                inverse_into(&*self.inverse, &mut self.spectrum_old, &mut self.time_old, &mut self.scratch);
+                inverse_into(
+                    &*self.inverse,
+                    &mut self.spectrum_old,
+                    &mut self.time_old,
+                    &mut self.scratch,
+                );
             }
             for (s, k) in self.spectrum.iter_mut().zip(&self.current.spectrum) {
                 *s = *s * *k;
             }
-            inverse_into(&*self.inverse, &mut self.spectrum, &mut self.time, &mut self.scratch);
+            inverse_into(
+                &*self.inverse,
+                &mut self.spectrum,
+                &mut self.time,
+                &mut self.scratch,
+            );
             let out = &mut self.pending[c * hop..(c + 1) * hop];
             let new = &self.time[n - hop..];
             if self.previous.is_some() {
                 let old = &self.time_old[n - hop..];
                 let scale = T::one() / T::of_f64(ramp_len as f64);
-                for (i, (o, (&y_new, &y_old))) in out.iter_mut().zip(new.iter().zip(old)).enumerate() {
+                for (i, (o, (&y_new, &y_old))) in
+                    out.iter_mut().zip(new.iter().zip(old)).enumerate()
+                {
                     let step = (self.ramp_pos + i + 1).min(ramp_len);
                     let a = T::of_f64(step as f64) * scale;
                     *o = y_old + a * (y_new - y_old);

@@ -114,7 +114,9 @@ impl FirDesigner {
         let resolution = Self::resolution_hz(sample_rate, fft_size);
         let resolvable = (0..centers.len())
             .map(|b| {
-                let below = b.checked_sub(1).map_or(f64::INFINITY, |a| centers[b] - centers[a]);
+                let below = b
+                    .checked_sub(1)
+                    .map_or(f64::INFINITY, |a| centers[b] - centers[a]);
                 let above = centers.get(b + 1).map_or(f64::INFINITY, |c| c - centers[b]);
                 below.min(above) >= resolution && centers[b] < sample_rate as f64 / 2.0
             })
@@ -176,7 +178,13 @@ impl FirDesigner {
     fn centre_response(&self, taps: &[f64], band: usize) -> f64 {
         let d = (taps.len() - 1) / 2;
         let cos = &self.centre_cos[band * d..(band + 1) * d];
-        taps[d] + 2.0 * taps[d + 1..].iter().zip(cos).map(|(h, c)| h * c).sum::<f64>()
+        taps[d]
+            + 2.0
+                * taps[d + 1..]
+                    .iter()
+                    .zip(cos)
+                    .map(|(h, c)| h * c)
+                    .sum::<f64>()
     }
 
     /// The kernel's zero-phase amplitude at any frequency `f` Hz (for analysis and tests).
@@ -202,9 +210,11 @@ impl FirDesigner {
             };
             *s = Complex::new(db_to_linear(db), 0.0);
         }
-        let r = self
-            .inverse
-            .process_with_scratch(&mut self.spectrum, &mut self.time, &mut self.scratch);
+        let r = self.inverse.process_with_scratch(
+            &mut self.spectrum,
+            &mut self.time,
+            &mut self.scratch,
+        );
         debug_assert!(r.is_ok());
         let n = self.fft_size;
         let d = (taps.len() - 1) / 2;
@@ -258,9 +268,11 @@ impl FirDesigner {
     pub fn spectrum_of<T: Sample>(&mut self, kernel: &FirKernel, out: &mut [Complex<T>]) {
         self.time.fill(0.0);
         self.time[..kernel.taps.len()].copy_from_slice(&kernel.taps);
-        let r = self
-            .forward
-            .process_with_scratch(&mut self.time, &mut self.spectrum, &mut self.scratch);
+        let r = self.forward.process_with_scratch(
+            &mut self.time,
+            &mut self.spectrum,
+            &mut self.scratch,
+        );
         debug_assert!(r.is_ok());
         let scale = 1.0 / self.fft_size as f64;
         for (o, s) in out.iter_mut().zip(&self.spectrum) {
@@ -301,7 +313,9 @@ mod tests {
             .collect();
         assert_eq!(resolvable.len(), 22);
         assert!((resolvable[0] - 157.5).abs() < 0.1);
-        let gains: Vec<f64> = (0..31).map(|b| if b % 2 == 0 { 12.0 } else { -12.0 }).collect();
+        let gains: Vec<f64> = (0..31)
+            .map(|b| if b % 2 == 0 { 12.0 } else { -12.0 })
+            .collect();
         let k = d.design(&gains).unwrap();
         assert!(k.centre_error_db < 0.1, "{}", k.centre_error_db);
     }
@@ -331,7 +345,12 @@ mod tests {
             for _ in 0..5 {
                 let gains: Vec<f64> = (0..25).map(|_| 24.0 * rand() - 12.0).collect();
                 let k = d.design(&gains).unwrap();
-                assert!(k.centre_error_db < 0.1, "{mode:?}: {} dB after {}", k.centre_error_db, k.iterations);
+                assert!(
+                    k.centre_error_db < 0.1,
+                    "{mode:?}: {} dB after {}",
+                    k.centre_error_db,
+                    k.iterations
+                );
                 for (c, g) in d.layout().centers().iter().zip(&gains) {
                     let r = 20.0 * FirDesigner::response_at(&k, 44_100, *c).abs().log10();
                     assert!((r - g).abs() < 0.1, "{mode:?} centre {c}: {r} vs {g}");

@@ -102,6 +102,16 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), Failure>) -> tonecore_stat
     }
 }
 
+/// [`guard`] for audio-path functions: catches panics but never touches the thread-local detail
+/// message (which may allocate), so a refused call costs nothing but its status.
+pub(crate) fn guard_rt(body: impl FnOnce() -> Result<(), Failure>) -> tonecore_status {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => tonecore_status::Ok,
+        Ok(Err(failure)) => failure.status,
+        Err(_) => tonecore_status::Panic,
+    }
+}
+
 /// The detail message of the last failed call on this thread, or `""` after a successful one.
 ///
 /// Thread class: any-thread (control path). The string belongs to tonecore and stays valid until
@@ -136,7 +146,8 @@ impl<T> Guarded<T> {
         }
     }
 
-    /// Runs `body` with exclusive access to the state.
+    /// Runs `body` with exclusive access to the state. Real-time safe on success and on refusal
+    /// (two atomic operations); a panic inside allocates its message.
     pub fn with<R>(&self, body: impl FnOnce(&mut T) -> Result<R, Failure>) -> Result<R, Failure> {
         if self.poisoned.load(Ordering::Acquire) {
             return Err(tonecore_status::Poisoned.into());

@@ -5,16 +5,24 @@
 //! becomes [`tonecore_status::TONECORE_STATUS_PANIC`] instead of unwinding into C.
 #![allow(non_camel_case_types)]
 
+mod analysis;
+mod bands;
+mod equalizer;
 mod guard;
 mod status;
 mod stft;
 mod version;
 mod window;
 
+pub use analysis::*;
+pub use bands::*;
+pub use equalizer::*;
 pub use guard::tonecore_last_error_message;
 pub use status::{tonecore_status, tonecore_status_str};
 pub use stft::*;
 pub use version::*;
 pub use window::*;
 
-pub(crate) use guard::{disjoint, guard, out_param, slice_in, slice_out, Failure, Guarded};
+pub(crate) use guard::{
+    disjoint, guard, guard_rt, out_param, slice_in, slice_out, Failure, Guarded,
+};

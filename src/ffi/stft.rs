@@ -154,6 +154,18 @@ impl FormatAccess for f64 {
     }
 }
 
+/// Reads a `TONECORE_SAMPLE_FORMAT_*` value.
+pub(crate) fn format_from(format: i32) -> Result<tonecore_sample_format, Failure> {
+    match format {
+        f if f == tonecore_sample_format::F32 as i32 => Ok(tonecore_sample_format::F32),
+        f if f == tonecore_sample_format::F64 as i32 => Ok(tonecore_sample_format::F64),
+        _ => Err(Failure::detail(
+            tonecore_status::InvalidArgument,
+            "sample_format is not a TONECORE_SAMPLE_FORMAT_* value",
+        )),
+    }
+}
+
 unsafe fn stft_ref<'a>(stft: *const tonecore_stft) -> Result<&'a tonecore_stft, Failure> {
     stft.as_ref()
         .ok_or_else(|| tonecore_status::NullPointer.into())
@@ -242,20 +254,13 @@ pub unsafe extern "C" fn tonecore_stft_new(
         } else {
             Some(slice_in(c.custom_window, c.custom_window_len)?)
         };
-        let (format, state) = match c.sample_format {
-            f if f == tonecore_sample_format::F32 as i32 => (
-                tonecore_sample_format::F32,
-                AnyTransforms::F32(Transforms::new(stft_config, custom)?),
-            ),
-            f if f == tonecore_sample_format::F64 as i32 => (
-                tonecore_sample_format::F64,
-                AnyTransforms::F64(Transforms::new(stft_config, custom)?),
-            ),
-            _ => {
-                return Err(Failure::detail(
-                    tonecore_status::InvalidArgument,
-                    "sample_format is not a TONECORE_SAMPLE_FORMAT_* value",
-                ))
+        let format = format_from(c.sample_format)?;
+        let state = match format {
+            tonecore_sample_format::F32 => {
+                AnyTransforms::F32(Transforms::new(stft_config, custom)?)
+            }
+            tonecore_sample_format::F64 => {
+                AnyTransforms::F64(Transforms::new(stft_config, custom)?)
             }
         };
         let stft = Box::new(tonecore_stft {

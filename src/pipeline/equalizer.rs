@@ -313,7 +313,11 @@ impl<T: CachedSample> Equalizer<T> {
     ///
     /// # Errors
     /// As `process`.
-    pub fn process_interleaved(&mut self, input: &[T], output: &mut [T]) -> Result<(), ProcessError> {
+    pub fn process_interleaved(
+        &mut self,
+        input: &[T],
+        output: &mut [T],
+    ) -> Result<(), ProcessError> {
         self.process_layout(input, output, Layout::Interleaved)
     }
 

@@ -25,8 +25,15 @@ struct BandAccumulator {
 }
 
 impl BandAccumulator {
-    fn new(layout: &BandLayout, sample_rate: u32, fft_size: usize, window_sum: f64) -> Result<Self, ConfigError> {
-        let bin_band = layout.bin_map(sample_rate, fft_size).map_err(ConfigError::from)?;
+    fn new(
+        layout: &BandLayout,
+        sample_rate: u32,
+        fft_size: usize,
+        window_sum: f64,
+    ) -> Result<Self, ConfigError> {
+        let bin_band = layout
+            .bin_map(sample_rate, fft_size)
+            .map_err(ConfigError::from)?;
         let mut counts = vec![0u32; layout.bands()];
         for &b in &bin_band {
             counts[b as usize] += 1;
@@ -102,22 +109,28 @@ pub fn band_energies<T: CachedSample>(
         window.iter().map(|w| w.as_f64()).sum(),
     )?;
     let scale = T::one() / T::of_f64(channels as f64);
-    let frame_bands = |k: usize, buffers: &mut FrameBuffers<T>, mono: &mut Vec<T>, out: &mut [f64]| {
-        let start = k * hop;
-        for (i, m) in mono.iter_mut().enumerate() {
-            let mut sum = T::zero();
-            for c in 0..channels {
-                sum = sum + input[c * len + start + i];
+    let frame_bands =
+        |k: usize, buffers: &mut FrameBuffers<T>, mono: &mut Vec<T>, out: &mut [f64]| {
+            let start = k * hop;
+            for (i, m) in mono.iter_mut().enumerate() {
+                let mut sum = T::zero();
+                for c in 0..channels {
+                    sum = sum + input[c * len + start + i];
+                }
+                *m = sum * scale;
             }
-            *m = sum * scale;
-        }
-        let mut spectrum = std::mem::take(&mut buffers.spectrum);
-        analyze_frame(&*plan, &window, mono, 0, buffers, &mut spectrum);
-        acc.bands(&spectrum, out);
-        buffers.spectrum = spectrum;
-    };
+            let mut spectrum = std::mem::take(&mut buffers.spectrum);
+            analyze_frame(&*plan, &window, mono, 0, buffers, &mut spectrum);
+            acc.bands(&spectrum, out);
+            buffers.spectrum = spectrum;
+        };
     let scratch = plan.get_scratch_len();
-    let init = || (FrameBuffers::<T>::new(fft_size, scratch), vec![T::zero(); fft_size]);
+    let init = || {
+        (
+            FrameBuffers::<T>::new(fft_size, scratch),
+            vec![T::zero(); fft_size],
+        )
+    };
     let out = &mut output[..frames * bands];
     if let Workers::Caller = workers {
         let (mut buffers, mut mono) = init();
@@ -128,7 +141,9 @@ pub fn band_energies<T: CachedSample>(
         workers.install(|| {
             out.par_chunks_exact_mut(bands)
                 .enumerate()
-                .for_each_init(init, |(buffers, mono), (k, o)| frame_bands(k, buffers, mono, o));
+                .for_each_init(init, |(buffers, mono), (k, o)| {
+                    frame_bands(k, buffers, mono, o)
+                });
         });
     }
     Ok(frames)

@@ -15,7 +15,7 @@ use crate::dsp::Complex;
 use crate::workers::Workers;
 use crate::{ConfigError, Error, ProcessError};
 use rayon::prelude::*;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 /// Output samples per segment (per channel): fixed, so results are identical for any thread count.
 pub const SEGMENT_LEN: usize = 1 << 18;
@@ -49,7 +49,8 @@ impl EqualizeConfig {
 }
 
 /// Equalizes planar `input` (`channels × len`) with `gains_db` into `output[.. input.len()]`.
-/// `progress(done, total)` is called (from worker threads) after each finished segment.
+/// `progress(done, total)` is called after each finished segment, from the worker that finished
+/// it, one call at a time, with `done` strictly increasing up to `total`.
 /// Non-finite input samples are treated as zero.
 ///
 /// # Errors
@@ -102,7 +103,7 @@ pub fn equalize<T: CachedSample>(
     let delay = fir.delay();
     let segments = len.div_ceil(SEGMENT_LEN);
     let total = channels * segments;
-    let done = AtomicUsize::new(0);
+    let done = Mutex::new(0usize);
     let forward = T::cache().forward_plan(n);
     let inverse = T::cache().inverse_plan(n);
     let run_segment = |index: usize, out: &mut [T]| {
@@ -136,9 +137,11 @@ pub fn equalize<T: CachedSample>(
                 out[i - skip] = v;
             }
         });
-        let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
         if let Some(report) = progress {
-            report(finished, total);
+            // Serialised so `done` arrives strictly increasing, one call at a time.
+            let mut done = done.lock().unwrap_or_else(PoisonError::into_inner);
+            *done += 1;
+            report(*done, total);
         }
     };
     // Output pieces in (channel, segment) order: segment lengths are SEGMENT_LEN except the last

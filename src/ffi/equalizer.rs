@@ -1,0 +1,663 @@
+use super::bands::{layout_from, mode_from};
+use super::stft::{format_from, tonecore_sample_format};
+use super::{
+    disjoint, guard, guard_rt, out_param, slice_in, slice_out, tonecore_status, Failure, Guarded,
+};
+use crate::cache::CachedSample;
+use crate::pipeline::equalizer::DEFAULT_RAMP_MS;
+use crate::pipeline::{EqControl, Equalizer, EqualizerConfig};
+use crate::spectral::{equalize, EqualizeConfig};
+use std::ffi::c_void;
+use std::mem::{offset_of, size_of};
+
+/// How a `tonecore_equalizer` is built. Fill it with `tonecore_equalizer_config_init`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tonecore_equalizer_config {
+    /// `sizeof(tonecore_equalizer_config)` as the caller compiled it (set by `_init`).
+    pub struct_size: usize,
+    /// Sample rate in Hz (> 0). Default 44100.
+    pub sample_rate: u32,
+    /// Channel count, 1–64. Default 2.
+    pub channels: u32,
+    /// Largest block `_process_*` accepts, in frames (1 ≤ max_block ≤ 2^24). Default 4096.
+    pub max_block: usize,
+    /// FFT size of the overlap-save engine: even, 16–2^24; the kernel has fft_size/2 + 1 taps
+    /// (rounded down to odd) and the latency is fft_size − taps + 1 + (taps − 1)/2 frames.
+    /// Default 4096 (latency 3072).
+    pub fft_size: usize,
+    /// A `TONECORE_LAYOUT_*` value. Default CRITICAL.
+    pub layout: i32,
+    /// A `TONECORE_CURVE_MODE_*` value. Default SMOOTH.
+    pub mode: i32,
+    /// `CUSTOM` layouts only: ascending band edges in Hz (copied at `_new`).
+    pub edges: *const f64,
+    /// Length of `edges`.
+    pub edges_len: usize,
+    /// Crossfade time on gain changes in ms, 0–10000 (0 switches at once). Default 20.
+    pub ramp_ms: f64,
+    /// A `TONECORE_SAMPLE_FORMAT_*` value: which `_process_*` calls the object takes. Default F32.
+    pub sample_format: i32,
+    /// Initial gains in dB, one per band (copied), or NULL for all 0 dB.
+    pub gains_db: *const f64,
+    /// Length of `gains_db`.
+    pub gains_len: usize,
+}
+
+const EQUALIZER_CONFIG_MIN_SIZE: usize =
+    offset_of!(tonecore_equalizer_config, gains_len) + size_of::<usize>();
+
+impl Default for tonecore_equalizer_config {
+    fn default() -> Self {
+        Self {
+            struct_size: size_of::<Self>(),
+            sample_rate: 44_100,
+            channels: 2,
+            max_block: 4096,
+            fft_size: 4096,
+            layout: super::tonecore_layout::Critical as i32,
+            mode: super::tonecore_curve_mode::Smooth as i32,
+            edges: std::ptr::null(),
+            edges_len: 0,
+            ramp_ms: DEFAULT_RAMP_MS,
+            sample_format: tonecore_sample_format::F32 as i32,
+            gains_db: std::ptr::null(),
+            gains_len: 0,
+        }
+    }
+}
+
+enum AnyEqualizer {
+    F32(Equalizer<f32>),
+    F64(Equalizer<f64>),
+}
+
+enum AnyControl {
+    F32(EqControl<f32>),
+    F64(EqControl<f64>),
+}
+
+/// A streaming equalizer: band gains applied as an exact linear-phase FIR filter by FFT
+/// overlap-save, with a crossfade (`ramp_ms`) whenever the gains change.
+///
+/// `_process_*`, `_reset` and `_nonfinite_count` are single-threaded (the audio thread):
+/// concurrent calls on one object return `TONECORE_STATUS_CONCURRENT_USE`. `_set_gains`,
+/// `_gains`, `_latency` and `_bands` may be called from any thread at any time, also while
+/// audio is processed.
+pub struct tonecore_equalizer {
+    format: tonecore_sample_format,
+    channels: usize,
+    bands: usize,
+    latency: usize,
+    control: AnyControl,
+    audio: Guarded<AnyEqualizer>,
+}
+
+unsafe fn eq_ref<'a>(eq: *const tonecore_equalizer) -> Result<&'a tonecore_equalizer, Failure> {
+    eq.as_ref()
+        .ok_or_else(|| tonecore_status::NullPointer.into())
+}
+
+/// Fills `config_out` with the defaults (44100 Hz, 2 channels, max_block 4096, fft_size 4096,
+/// critical bands, smooth curve, 20 ms ramp, f32, flat gains) and the current `struct_size`.
+///
+/// Returns `NULL_POINTER`. Thread class: any-thread.
+///
+/// # Safety
+/// `config_out` must point to a writable config.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_equalizer_config_init(
+    config_out: *mut tonecore_equalizer_config,
+) -> tonecore_status {
+    guard(|| {
+        out_param(config_out)?.write(tonecore_equalizer_config::default());
+        Ok(())
+    })
+}
+
+fn build<T: CachedSample>(
+    config: EqualizerConfig,
+) -> Result<(Equalizer<T>, EqControl<T>), Failure> {
+    let eq = Equalizer::<T>::new(config)?;
+    let control = eq.control();
+    Ok((eq, control))
+}
+
+/// Creates an equalizer and stores it in `*equalizer_out` (written only on success). The
+/// initial kernel is designed here. Free it with `tonecore_equalizer_free`.
+///
+/// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SAMPLE_RATE`, `INVALID_CHANNELS`,
+/// `INVALID_ARGUMENT` (max_block, ramp, layout, mode, sample format), `INVALID_FFT_SIZE`,
+/// `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE` (gains).
+///
+/// Thread class: control-thread (allocates).
+///
+/// # Safety
+/// `config` must point to a config of at least `config->struct_size` bytes whose pointers are
+/// NULL or valid for their lengths; `equalizer_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_equalizer_new(
+    config: *const tonecore_equalizer_config,
+    equalizer_out: *mut *mut tonecore_equalizer,
+) -> tonecore_status {
+    guard(|| {
+        let out = out_param(equalizer_out)?;
+        if config.is_null() {
+            return Err(tonecore_status::NullPointer.into());
+        }
+        if config.cast::<usize>().read_unaligned() < EQUALIZER_CONFIG_MIN_SIZE {
+            return Err(Failure::detail(
+                tonecore_status::StructSize,
+                "config->struct_size is too small; call tonecore_equalizer_config_init first",
+            ));
+        }
+        let c = config.read();
+        let format = format_from(c.sample_format)?;
+        let layout = layout_from(c.layout, c.edges, c.edges_len)?;
+        let gains = if c.gains_db.is_null() {
+            None
+        } else {
+            Some(slice_in(c.gains_db, c.gains_len)?.to_vec())
+        };
+        let rust = EqualizerConfig {
+            sample_rate: c.sample_rate,
+            channels: c.channels as usize,
+            max_block: c.max_block,
+            fft_size: c.fft_size,
+            layout,
+            mode: mode_from(c.mode)?,
+            ramp_ms: c.ramp_ms,
+            gains_db: gains,
+        };
+        let bands = rust.layout.bands();
+        let (audio, control, latency) = match format {
+            tonecore_sample_format::F32 => {
+                let (eq, control) = build::<f32>(rust)?;
+                let latency = eq.latency_frames();
+                (AnyEqualizer::F32(eq), AnyControl::F32(control), latency)
+            }
+            tonecore_sample_format::F64 => {
+                let (eq, control) = build::<f64>(rust)?;
+                let latency = eq.latency_frames();
+                (AnyEqualizer::F64(eq), AnyControl::F64(control), latency)
+            }
+        };
+        let eq = Box::new(tonecore_equalizer {
+            format,
+            channels: c.channels as usize,
+            bands,
+            latency,
+            control,
+            audio: Guarded::new(audio),
+        });
+        out.write(Box::into_raw(eq));
+        Ok(())
+    })
+}
+
+/// Frees an equalizer. NULL is a no-op.
+///
+/// Thread class: control-thread; no other call on this object may be running or follow.
+///
+/// # Safety
+/// `equalizer` must be NULL or a live pointer from `tonecore_equalizer_new`.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_equalizer_free(equalizer: *mut tonecore_equalizer) {
+    if !equalizer.is_null() {
+        let _ = guard(|| {
+            drop(Box::from_raw(equalizer));
+            Ok(())
+        });
+    }
+}
+
+/// Sets the band gains in dB (one per band, clamped to ±24 dB). The new kernel is designed on
+/// the calling thread and handed to the audio thread without blocking it; the audio output
+/// crossfades to it over `ramp_ms`. Returns when the kernel has been handed over.
+///
+/// Returns `NULL_POINTER`, `GAIN_COUNT`, `NON_FINITE`; on error the gains stay as they were.
+/// Thread class: any-thread (control path: allocates; calls from several threads serialise on a
+/// lock the audio thread never takes).
+///
+/// # Safety
+/// `gains_db` must point to `gains_len` readable doubles; `equalizer` live.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_equalizer_set_gains(
+    equalizer: *const tonecore_equalizer,
+    gains_db: *const f64,
+    gains_len: usize,
+) -> tonecore_status {
+    guard(|| {
+        let eq = eq_ref(equalizer)?;
+        let gains = slice_in(gains_db, gains_len)?;
+        match &eq.control {
+            AnyControl::F32(c) => c.set_gains(gains)?,
+            AnyControl::F64(c) => c.set_gains(gains)?,
+        }
+        Ok(())
+    })
+}
+
+/// Writes the gains most recently set (clamped, dB) to `gains_out` (`bands` values).
+///
+/// Returns `NULL_POINTER`, `BUFFER_TOO_SMALL`. Thread class: any-thread.
+///
+/// # Safety
+/// `gains_out` must point to `gains_len` writable doubles; `equalizer` live.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_equalizer_gains(
+    equalizer: *const tonecore_equalizer,
+    gains_out: *mut f64,
+    gains_len: usize,
+) -> tonecore_status {
+    guard(|| {
+        let eq = eq_ref(equalizer)?;
+        let out = slice_out(gains_out, gains_len)?;
+        let gains = match &eq.control {
+            AnyControl::F32(c) => c.gains_db(),
+            AnyControl::F64(c) => c.gains_db(),
+        };
+        if out.len() < gains.len() {
+            return Err(tonecore_status::BufferTooSmall.into());
+        }
+        out[..gains.len()].copy_from_slice(&gains);
+        Ok(())
+    })
+}
+
+/// Writes the input-to-output delay in frames to `*frames_out`.
+///
+/// Returns `NULL_POINTER`. Thread class: any-thread, audio-safe.
+///
+/// # Safety
+/// `equalizer` live; `frames_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_equalizer_latency(
+    equalizer: *const tonecore_equalizer,
+    frames_out: *mut usize,
+) -> tonecore_status {
+    guard_rt(|| {
+        let eq = eq_ref(equalizer)?;
+        out_param(frames_out)?.write(eq.latency);
+        Ok(())
+    })
+}
+
+/// Writes the number of bands to `*bands_out`.
+///
+/// Returns `NULL_POINTER`. Thread class: any-thread, audio-safe.
+///
+/// # Safety
+/// `equalizer` live; `bands_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_equalizer_bands(
+    equalizer: *const tonecore_equalizer,
+    bands_out: *mut usize,
+) -> tonecore_status {
+    guard_rt(|| {
+        let eq = eq_ref(equalizer)?;
+        out_param(bands_out)?.write(eq.bands);
+        Ok(())
+    })
+}
+
+/// Clears the signal state, keeps the gains and applies the newest at once (no ramp).
+///
+/// Returns `NULL_POINTER`, `CONCURRENT_USE`, `POISONED`, `PANIC`.
+/// Thread class: audio-safe (no allocation, no lock).
+///
+/// # Safety
+/// `equalizer` live.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_equalizer_reset(
+    equalizer: *mut tonecore_equalizer,
+) -> tonecore_status {
+    guard_rt(|| {
+        let eq = eq_ref(equalizer)?;
+        eq.audio.with(|a| {
+            match a {
+                AnyEqualizer::F32(e) => e.reset(),
+                AnyEqualizer::F64(e) => e.reset(),
+            }
+            Ok(())
+        })
+    })
+}
+
+/// Writes the number of non-finite input samples replaced by zero so far to `*count_out`.
+///
+/// Returns `NULL_POINTER`, `CONCURRENT_USE` (while a `_process_*` call runs), `POISONED`.
+/// Thread class: audio-safe; call it from the audio thread.
+///
+/// # Safety
+/// `equalizer` live; `count_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_equalizer_nonfinite_count(
+    equalizer: *mut tonecore_equalizer,
+    count_out: *mut u64,
+) -> tonecore_status {
+    guard_rt(|| {
+        let eq = eq_ref(equalizer)?;
+        let out = out_param(count_out)?;
+        let n = eq.audio.with(|a| {
+            Ok(match a {
+                AnyEqualizer::F32(e) => e.nonfinite_count(),
+                AnyEqualizer::F64(e) => e.nonfinite_count(),
+            })
+        })?;
+        out.write(n);
+        Ok(())
+    })
+}
+
+trait EqFormat: CachedSample {
+    const FORMAT: tonecore_sample_format;
+    fn get(any: &mut AnyEqualizer) -> Option<&mut Equalizer<Self>>;
+}
+
+impl EqFormat for f32 {
+    const FORMAT: tonecore_sample_format = tonecore_sample_format::F32;
+    fn get(any: &mut AnyEqualizer) -> Option<&mut Equalizer<f32>> {
+        match any {
+            AnyEqualizer::F32(e) => Some(e),
+            AnyEqualizer::F64(_) => None,
+        }
+    }
+}
+
+impl EqFormat for f64 {
+    const FORMAT: tonecore_sample_format = tonecore_sample_format::F64;
+    fn get(any: &mut AnyEqualizer) -> Option<&mut Equalizer<f64>> {
+        match any {
+            AnyEqualizer::F64(e) => Some(e),
+            AnyEqualizer::F32(_) => None,
+        }
+    }
+}
+
+unsafe fn process<T: EqFormat>(
+    equalizer: *mut tonecore_equalizer,
+    input: *const T,
+    input_len: usize,
+    output: *mut T,
+    output_len: usize,
+    interleaved: bool,
+) -> tonecore_status {
+    guard_rt(|| {
+        let eq = eq_ref(equalizer)?;
+        if eq.format != T::FORMAT {
+            return Err(tonecore_status::WrongFormat.into());
+        }
+        let x = slice_in(input, input_len)?;
+        let y = slice_out(output, output_len)?;
+        disjoint(input, input_len, output, output_len)?;
+        if input_len % eq.channels != 0 {
+            return Err(tonecore_status::InvalidChannels.into());
+        }
+        eq.audio.with(|a| {
+            let e = T::get(a).ok_or(tonecore_status::WrongFormat)?;
+            if interleaved {
+                e.process_interleaved(x, y)?;
+            } else {
+                e.process(x, y)?;
+            }
+            Ok(())
+        })
+    })
+}
+
+/// Filters one block of planar input (`channels` rows of `input_len / channels` frames, any
+/// block size up to `max_block`) into `output` (`output_len ≥ input_len`, same layout).
+/// Non-finite input samples are replaced by zero and counted; they never reach the filter state.
+/// Output is the input delayed by `_latency` frames and filtered; block sizes never change it.
+///
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS` (input_len not a multiple of channels),
+/// `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`,
+/// `POISONED`, `PANIC`; nothing is processed or written on error. No detail message is set
+/// (audio path).
+///
+/// Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
+///
+/// # Safety
+/// `input` must point to `input_len` readable floats, `output` to `output_len` writable floats,
+/// not overlapping; `equalizer` live.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_equalizer_process_f32(
+    equalizer: *mut tonecore_equalizer,
+    input: *const f32,
+    input_len: usize,
+    output: *mut f32,
+    output_len: usize,
+) -> tonecore_status {
+    process::<f32>(equalizer, input, input_len, output, output_len, false)
+}
+
+/// Double-precision [`tonecore_equalizer_process_f32`].
+///
+/// # Safety
+/// As for `tonecore_equalizer_process_f32`, with doubles.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_equalizer_process_f64(
+    equalizer: *mut tonecore_equalizer,
+    input: *const f64,
+    input_len: usize,
+    output: *mut f64,
+    output_len: usize,
+) -> tonecore_status {
+    process::<f64>(equalizer, input, input_len, output, output_len, false)
+}
+
+/// [`tonecore_equalizer_process_f32`] for interleaved frames (`c0 c1 … c0 c1 …`).
+///
+/// # Safety
+/// As for `tonecore_equalizer_process_f32`.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_equalizer_process_interleaved_f32(
+    equalizer: *mut tonecore_equalizer,
+    input: *const f32,
+    input_len: usize,
+    output: *mut f32,
+    output_len: usize,
+) -> tonecore_status {
+    process::<f32>(equalizer, input, input_len, output, output_len, true)
+}
+
+/// [`tonecore_equalizer_process_f64`] for interleaved frames.
+///
+/// # Safety
+/// As for `tonecore_equalizer_process_f64`.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_equalizer_process_interleaved_f64(
+    equalizer: *mut tonecore_equalizer,
+    input: *const f64,
+    input_len: usize,
+    output: *mut f64,
+    output_len: usize,
+) -> tonecore_status {
+    process::<f64>(equalizer, input, input_len, output, output_len, true)
+}
+
+/// Progress callback: `done` of `total` units finished. Called from worker threads, one call at
+/// a time, with `done` strictly increasing; never from an audio thread.
+pub type tonecore_progress_fn =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, done: usize, total: usize)>;
+
+/// Settings of `tonecore_equalize_*`. Fill it with `tonecore_equalize_config_init`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tonecore_equalize_config {
+    /// `sizeof(tonecore_equalize_config)` as the caller compiled it (set by `_init`).
+    pub struct_size: usize,
+    /// Sample rate in Hz (> 0). Default 44100.
+    pub sample_rate: u32,
+    /// 0 (default) = all cores, 1 = the calling thread, n = a shared pool of n threads.
+    pub threads: u32,
+    /// FFT size (even, 16–2^24). Default 4096.
+    pub fft_size: usize,
+    /// A `TONECORE_LAYOUT_*` value. Default CRITICAL.
+    pub layout: i32,
+    /// A `TONECORE_CURVE_MODE_*` value. Default SMOOTH.
+    pub mode: i32,
+    /// `CUSTOM` layouts only: ascending band edges in Hz.
+    pub edges: *const f64,
+    /// Length of `edges`.
+    pub edges_len: usize,
+}
+
+const EQUALIZE_CONFIG_MIN_SIZE: usize =
+    offset_of!(tonecore_equalize_config, edges_len) + size_of::<usize>();
+
+impl Default for tonecore_equalize_config {
+    fn default() -> Self {
+        Self {
+            struct_size: size_of::<Self>(),
+            sample_rate: 44_100,
+            threads: 0,
+            fft_size: 4096,
+            layout: super::tonecore_layout::Critical as i32,
+            mode: super::tonecore_curve_mode::Smooth as i32,
+            edges: std::ptr::null(),
+            edges_len: 0,
+        }
+    }
+}
+
+/// Fills `config_out` with the defaults (44100 Hz, all cores, fft_size 4096, critical bands,
+/// smooth curve) and the current `struct_size`.
+///
+/// Returns `NULL_POINTER`. Thread class: any-thread.
+///
+/// # Safety
+/// `config_out` must point to a writable config.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_equalize_config_init(
+    config_out: *mut tonecore_equalize_config,
+) -> tonecore_status {
+    guard(|| {
+        out_param(config_out)?.write(tonecore_equalize_config::default());
+        Ok(())
+    })
+}
+
+struct Progress {
+    callback: unsafe extern "C" fn(*mut c_void, usize, usize),
+    user_data: *mut c_void,
+}
+
+// SAFETY: the caller promises (documented) that the callback may be called from worker threads
+// with this user_data; calls are serialised by `equalize`.
+unsafe impl Sync for Progress {}
+
+unsafe fn equalize_ffi<T: CachedSample>(
+    config: *const tonecore_equalize_config,
+    gains_db: *const f64,
+    gains_len: usize,
+    input: *const T,
+    input_len: usize,
+    channels: usize,
+    output: *mut T,
+    output_len: usize,
+    progress: tonecore_progress_fn,
+    user_data: *mut c_void,
+) -> tonecore_status {
+    guard(|| {
+        if config.is_null() {
+            return Err(tonecore_status::NullPointer.into());
+        }
+        if config.cast::<usize>().read_unaligned() < EQUALIZE_CONFIG_MIN_SIZE {
+            return Err(tonecore_status::StructSize.into());
+        }
+        let c = config.read();
+        let cfg = EqualizeConfig {
+            sample_rate: c.sample_rate,
+            layout: layout_from(c.layout, c.edges, c.edges_len)?,
+            mode: mode_from(c.mode)?,
+            fft_size: c.fft_size,
+            threads: c.threads as usize,
+        };
+        let gains = slice_in(gains_db, gains_len)?;
+        let x = slice_in(input, input_len)?;
+        let y = slice_out(output, output_len)?;
+        disjoint(input, input_len, output, output_len)?;
+        let reporter = progress.map(|callback| Progress {
+            callback,
+            user_data,
+        });
+        let report = |done: usize, total: usize| {
+            if let Some(p) = &reporter {
+                // SAFETY: the caller supplied this callback for exactly this use.
+                unsafe { (p.callback)(p.user_data, done, total) };
+            }
+        };
+        let report_ref: &(dyn Fn(usize, usize) + Sync) = &report;
+        equalize(
+            x,
+            channels,
+            y,
+            gains,
+            &cfg,
+            reporter.as_ref().map(|_| report_ref),
+        )
+        .map_err(|e| match e {
+            crate::Error::Config(e) => Failure::from(e),
+            crate::Error::Process(e) => Failure::from(e),
+        })
+    })
+}
+
+/// Equalizes a whole planar buffer (`channels` rows of `input_len / channels` samples) with band
+/// gains `gains_db` into `output` (`output_len ≥ input_len`), in parallel over channels and
+/// fixed segments. The result is the streaming equalizer's output with its latency removed
+/// (same length as the input, zero-padded ends), identical for any thread count. `progress` (may
+/// be NULL) is called with `user_data` after each segment. Non-finite samples count as zero.
+///
+/// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_ARGUMENT`, `INVALID_SAMPLE_RATE`,
+/// `INVALID_FFT_SIZE`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE` (gains), `INVALID_LENGTH`,
+/// `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `THREAD_POOL`; nothing is written on error.
+///
+/// Thread class: control-thread / worker (allocates; runs on the configured threads).
+///
+/// # Safety
+/// All pointers valid for their lengths; `output` must not overlap `input`; `progress`, if not
+/// NULL, must be safe to call from other threads with `user_data` until this function returns.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_equalize_f32(
+    config: *const tonecore_equalize_config,
+    gains_db: *const f64,
+    gains_len: usize,
+    input: *const f32,
+    input_len: usize,
+    channels: usize,
+    output: *mut f32,
+    output_len: usize,
+    progress: tonecore_progress_fn,
+    user_data: *mut c_void,
+) -> tonecore_status {
+    equalize_ffi(
+        config, gains_db, gains_len, input, input_len, channels, output, output_len, progress,
+        user_data,
+    )
+}
+
+/// Double-precision [`tonecore_equalize_f32`].
+///
+/// # Safety
+/// As for `tonecore_equalize_f32`, with doubles.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_equalize_f64(
+    config: *const tonecore_equalize_config,
+    gains_db: *const f64,
+    gains_len: usize,
+    input: *const f64,
+    input_len: usize,
+    channels: usize,
+    output: *mut f64,
+    output_len: usize,
+    progress: tonecore_progress_fn,
+    user_data: *mut c_void,
+) -> tonecore_status {
+    equalize_ffi(
+        config, gains_db, gains_len, input, input_len, channels, output, output_len, progress,
+        user_data,
+    )
+}
