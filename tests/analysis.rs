@@ -4,7 +4,7 @@ mod common;
 
 use common::{naive_rdft, noise};
 use tonecore::dsp::bands::BandLayout;
-use tonecore::spectral::band_energies;
+use tonecore::spectral::{band_energies, BandEnergyConfig};
 use tonecore::ProcessError;
 
 #[test]
@@ -15,9 +15,16 @@ fn band_energies_match_a_naive_reference() {
     let x = noise(2 * len, 17);
     let frames = 1 + (len - n) / hop;
     let mut out = vec![0.0; frames * 4];
+    let cfg = |threads| BandEnergyConfig {
+        sample_rate: sr,
+        layout: layout.clone(),
+        fft_size: n,
+        hop,
+        threads,
+    };
     for threads in [1, 0] {
         assert_eq!(
-            band_energies(&x, 2, sr, &layout, n, hop, threads, &mut out).unwrap(),
+            band_energies(&x, 2, &cfg(threads), &mut out).unwrap(),
             frames
         );
         let w: Vec<f64> = (0..n)
@@ -55,7 +62,7 @@ fn band_energies_match_a_naive_reference() {
     bad[10] = f64::NAN;
     let before = out.clone();
     assert_eq!(
-        band_energies(&bad, 2, sr, &layout, n, hop, 1, &mut out).unwrap_err(),
+        band_energies(&bad, 2, &cfg(1), &mut out).unwrap_err(),
         ProcessError::NonFinite.into()
     );
     assert_eq!(out, before);

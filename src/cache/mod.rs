@@ -59,9 +59,11 @@ impl<K: Eq + Hash + Copy, V: Clone> LruMap<K, V> {
     }
 }
 
+type WindowMap<T> = LruMap<(WindowKind, usize), Arc<[T]>>;
+
 /// Window and FFT-plan caches for one sample type.
 pub struct SpectralCache<T: Sample> {
-    windows: Mutex<LruMap<(WindowKind, usize), Arc<[T]>>>,
+    windows: Mutex<WindowMap<T>>,
     forward: Mutex<LruMap<usize, ForwardPlan<T>>>,
     inverse: Mutex<LruMap<usize, InversePlan<T>>>,
     window_builds: AtomicU64,

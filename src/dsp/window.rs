@@ -9,9 +9,10 @@ use super::Sample;
 use std::f64::consts::PI;
 
 /// The named window shapes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum WindowKind {
     /// Periodic Hann, `0.5 - 0.5·cos(2πi/n)` — the default (scipy, librosa, torch).
+    #[default]
     Hann,
     /// Symmetric Hann, bit-identical to `numpy.hanning(n)` in `f64`.
     HannSym,
@@ -91,12 +92,6 @@ impl WindowKind {
         let mut w = vec![T::zero(); n];
         self.fill(&mut w);
         w
-    }
-}
-
-impl Default for WindowKind {
-    fn default() -> Self {
-        Self::Hann
     }
 }
 

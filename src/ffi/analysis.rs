@@ -1,9 +1,8 @@
 use super::bands::layout_from;
-use super::{guard, out_param, slice_in, slice_out, tonecore_status, Failure};
+use super::{guard, out_param, slice_in, slice_out, tonecore_status};
 use crate::cache::CachedSample;
-use crate::spectral::band_energies;
+use crate::spectral::{band_energies, BandEnergyConfig};
 
-#[allow(clippy::too_many_arguments)]
 unsafe fn energies<T: CachedSample>(
     layout: i32,
     edges: *const f64,
@@ -24,20 +23,14 @@ unsafe fn energies<T: CachedSample>(
         let frames_out = out_param(frames_out)?;
         let x = slice_in(input, input_len)?;
         let y = slice_out(output, output_len)?;
-        let frames = band_energies(
-            x,
-            channels,
+        let config = BandEnergyConfig {
             sample_rate,
-            &l,
+            layout: l,
             fft_size,
             hop,
-            threads as usize,
-            y,
-        )
-        .map_err(|e| match e {
-            crate::Error::Config(e) => Failure::from(e),
-            crate::Error::Process(e) => Failure::from(e),
-        })?;
+            threads: threads as usize,
+        };
+        let frames = band_energies(x, channels, &config, y)?;
         frames_out.write(frames);
         Ok(())
     })

@@ -590,18 +590,8 @@ unsafe fn equalize_ffi<T: CachedSample>(
             }
         };
         let report_ref: &(dyn Fn(usize, usize) + Sync) = &report;
-        equalize(
-            x,
-            channels,
-            y,
-            gains,
-            &cfg,
-            reporter.as_ref().map(|_| report_ref),
-        )
-        .map_err(|e| match e {
-            crate::Error::Config(e) => Failure::from(e),
-            crate::Error::Process(e) => Failure::from(e),
-        })
+        let progress = reporter.as_ref().map(|_| report_ref);
+        Ok(equalize(x, channels, y, gains, &cfg, progress)?)
     })
 }
 

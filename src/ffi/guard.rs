@@ -43,6 +43,15 @@ impl From<crate::ConfigError> for Failure {
     }
 }
 
+impl From<crate::Error> for Failure {
+    fn from(e: crate::Error) -> Self {
+        match e {
+            crate::Error::Config(e) => e.into(),
+            crate::Error::Process(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::ProcessError> for Failure {
     fn from(e: crate::ProcessError) -> Self {
         Self::detail(e.into(), e.message())

@@ -4,6 +4,8 @@
 //! Every exported function runs inside [`guard`](guard::guard) (or [`Guarded::with`]) so a panic
 //! becomes [`tonecore_status::TONECORE_STATUS_PANIC`] instead of unwinding into C.
 #![allow(non_camel_case_types)]
+// C signatures pass every buffer with its length, so they are wide by convention.
+#![allow(clippy::too_many_arguments)]
 
 mod analysis;
 mod bands;

@@ -57,6 +57,21 @@ impl BandAccumulator {
     }
 }
 
+/// Settings of [`band_energies`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct BandEnergyConfig {
+    /// Sample rate in Hz.
+    pub sample_rate: u32,
+    /// The bands to report.
+    pub layout: BandLayout,
+    /// Frame length (even, 16–2^24).
+    pub fft_size: usize,
+    /// Frame advance (1 ≤ hop ≤ fft_size).
+    pub hop: usize,
+    /// `0` = all cores, `1` = the caller's thread, `n` = a shared pool of `n` threads.
+    pub threads: usize,
+}
+
 /// Band energies in dB of every frame of planar `input` (`channels × len`, downmixed to mono),
 /// frames at `k·hop` of `fft_size` samples (uncentred framing, as the STFT), computed in
 /// parallel; `output` receives `frames × bands` values. Returns the frame count.
@@ -67,13 +82,16 @@ impl BandAccumulator {
 pub fn band_energies<T: CachedSample>(
     input: &[T],
     channels: usize,
-    sample_rate: u32,
-    layout: &BandLayout,
-    fft_size: usize,
-    hop: usize,
-    threads: usize,
+    config: &BandEnergyConfig,
     output: &mut [f64],
 ) -> Result<usize, Error> {
+    let BandEnergyConfig {
+        sample_rate,
+        ref layout,
+        fft_size,
+        hop,
+        threads,
+    } = *config;
     let cfg = StftConfig {
         hop,
         window: WindowKind::HannSym,

@@ -15,7 +15,7 @@
 pub mod analysis;
 pub mod equalize;
 
-pub use analysis::band_energies;
+pub use analysis::{band_energies, BandEnergyConfig};
 pub use equalize::{equalize, EqualizeConfig};
 
 use crate::cache::CachedSample;
