@@ -1,0 +1,106 @@
+//! Loudness against the EBU Tech 3341 / 3342 test signals we can synthesise.
+
+use std::f64::consts::PI;
+use tonecore::dsp::loudness::{measure, LoudnessMeter};
+use tonecore::ProcessError;
+
+/// Stereo 1 kHz sine, `segments` of (dBFS per channel, seconds), planar.
+fn sine_segments(sr: u32, segments: &[(f64, f64)]) -> Vec<f64> {
+    let mut mono = Vec::new();
+    for &(db, seconds) in segments {
+        let a = 10f64.powf(db / 20.0);
+        let n = (seconds * sr as f64).round() as usize;
+        let start = mono.len();
+        mono.extend((0..n).map(|i| a * (2.0 * PI * 1000.0 * (start + i) as f64 / sr as f64).sin()));
+    }
+    let mut stereo = mono.clone();
+    stereo.extend_from_slice(&mono);
+    stereo
+}
+
+#[test]
+fn tech_3341_cases_1_to_5() {
+    let sr = 48_000;
+    let cases: [(&[(f64, f64)], f64); 5] = [
+        (&[(-23.0, 20.0)], -23.0),
+        (&[(-33.0, 20.0)], -33.0),
+        (&[(-36.0, 10.0), (-23.0, 60.0), (-36.0, 10.0)], -23.0),
+        (&[(-72.0, 10.0), (-36.0, 10.0), (-23.0, 60.0), (-36.0, 10.0), (-72.0, 10.0)], -23.0),
+        (&[(-26.0, 20.0), (-20.0, 20.1), (-26.0, 20.0)], -23.0),
+    ];
+    for (i, (segments, want)) in cases.iter().enumerate() {
+        let x = sine_segments(sr, segments);
+        let r = measure(&x, 2, sr).unwrap();
+        assert!((r.integrated - want).abs() <= 0.1, "case {}: I = {}", i + 1, r.integrated);
+        if i < 2 {
+            assert!((r.momentary_max - want).abs() <= 0.1, "case {}: M = {}", i + 1, r.momentary_max);
+            assert!((r.short_term_max - want).abs() <= 0.1, "case {}: S = {}", i + 1, r.short_term_max);
+        }
+    }
+}
+
+#[test]
+fn tech_3342_loudness_range() {
+    let sr = 48_000;
+    for (segments, want) in [
+        (&[(-20.0, 20.0), (-30.0, 20.0)][..], 10.0),
+        (&[(-20.0, 20.0), (-15.0, 20.0)][..], 5.0),
+        (&[(-40.0, 20.0), (-20.0, 20.0)][..], 20.0),
+    ] {
+        let x = sine_segments(sr, segments);
+        let r = measure(&x, 2, sr).unwrap();
+        assert!((r.range - want).abs() <= 1.0, "LRA {} vs {want}", r.range);
+    }
+}
+
+#[test]
+fn true_peak_sees_inter_sample_peaks() {
+    // fs/4 sine at 45°: every sample is at A/√2, the true peak is A (−6 dBTP here).
+    let sr = 48_000;
+    let a = 10f64.powf(-6.0 / 20.0);
+    let mono: Vec<f64> = (0..sr as usize * 2)
+        .map(|i| a * (PI / 2.0 * i as f64 + PI / 4.0).sin())
+        .collect();
+    let sample_peak = mono.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!((20.0 * sample_peak.log10() + 9.01).abs() < 0.01);
+    let r = measure(&mono, 1, sr).unwrap();
+    assert!(r.true_peak > -6.4 && r.true_peak < -5.8, "true peak {}", r.true_peak);
+}
+
+#[test]
+fn mono_is_one_front_channel_and_blocks_do_not_matter() {
+    let sr = 44_100;
+    let x = sine_segments(sr, &[(-23.0, 10.0)]);
+    let mono = &x[..x.len() / 2];
+    let r = measure(mono, 1, sr).unwrap();
+    assert!((r.integrated + 26.01).abs() <= 0.1, "mono I = {}", r.integrated);
+    let whole = measure(&x, 2, sr).unwrap();
+    let mut meter = LoudnessMeter::new(2, sr).unwrap();
+    let len = x.len() / 2;
+    let mut pos = 0;
+    for block in [1usize, 37, 4410, 100_000].iter().cycle() {
+        if pos >= len {
+            break;
+        }
+        let n = (*block).min(len - pos);
+        let mut planar = x[pos..pos + n].to_vec();
+        planar.extend_from_slice(&x[len + pos..len + pos + n]);
+        meter.add(&planar).unwrap();
+        pos += n;
+    }
+    let r = meter.report();
+    assert!((r.integrated - whole.integrated).abs() < 1e-9);
+    assert!((r.momentary_max - whole.momentary_max).abs() < 1e-9);
+}
+
+#[test]
+fn bad_input_is_refused() {
+    assert!(LoudnessMeter::new(0, 48_000).is_err());
+    assert!(LoudnessMeter::new(65, 48_000).is_err());
+    assert!(LoudnessMeter::new(2, 0).is_err());
+    let mut m = LoudnessMeter::new(2, 48_000).unwrap();
+    assert_eq!(m.add(&[0.0f32; 3]), Err(ProcessError::InputShape));
+    assert_eq!(m.add(&[0.0, f64::NAN]), Err(ProcessError::NonFinite));
+    let silent = m.report();
+    assert_eq!(silent.integrated, f64::NEG_INFINITY);
+}
