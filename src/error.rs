@@ -41,6 +41,15 @@ pub enum ConfigError {
     GainCount,
     /// A gain is NaN or infinite.
     NonFiniteGain,
+    /// A ceiling is NaN, infinite, above 0 dBFS or below −60 dBFS.
+    InvalidCeiling,
+    /// A time constant (attack, release, lookahead, window) is not finite and positive, or out of
+    /// its range.
+    InvalidTime,
+    /// A loudness target is NaN, infinite or outside −70…0 LUFS.
+    InvalidTarget,
+    /// A level (boost, cut or gate) is NaN, infinite or out of range.
+    InvalidLevel,
 }
 
 impl ConfigError {
@@ -66,6 +75,10 @@ impl ConfigError {
             Self::InvalidBands => "band edges must be finite, non-negative, strictly ascending, at least two",
             Self::GainCount => "the number of gains must equal the number of bands",
             Self::NonFiniteGain => "gains must be finite",
+            Self::InvalidCeiling => "ceiling must be finite, between -60 and 0 dBFS",
+            Self::InvalidTime => "time constants must be finite, positive and within range",
+            Self::InvalidTarget => "loudness target must be finite, between -70 and 0 LUFS",
+            Self::InvalidLevel => "boost, cut and gate levels must be finite and within range",
         }
     }
 }

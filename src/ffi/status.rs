@@ -44,6 +44,12 @@ pub enum tonecore_status {
     InvalidBands = 16,
     /// The number of gains differs from the number of bands.
     GainCount = 17,
+    /// A ceiling is NaN, infinite, above 0 dBFS or below −60 dBFS.
+    InvalidCeiling = 18,
+    /// A time constant (attack, release, lookahead, ramp) is not finite, positive and in range.
+    InvalidTime = 19,
+    /// A loudness target is NaN, infinite or outside −70…0 LUFS.
+    InvalidTarget = 20,
     /// A single-threaded object was used from two threads at once; the second call did nothing.
     ConcurrentUse = 100,
     /// An earlier call on this object panicked; the object refuses further work (free it).
@@ -90,6 +96,9 @@ impl tonecore_status {
             BlockTooLarge => "the block is longer than max_block",
             InvalidBands => "band edges must be finite, non-negative and strictly ascending",
             GainCount => "the number of gains differs from the number of bands",
+            InvalidCeiling => "the ceiling must be finite, between -60 and 0 dBFS",
+            InvalidTime => "a time constant is not finite, positive and in range",
+            InvalidTarget => "the loudness target must be finite, between -70 and 0 LUFS",
             ConcurrentUse => "the object is already in use on another thread",
             Poisoned => "the object is poisoned by an earlier panic",
             Panic => "a panic was caught inside tonecore",
@@ -117,6 +126,9 @@ impl From<ConfigError> for tonecore_status {
             ConfigError::InvalidBands => Self::InvalidBands,
             ConfigError::GainCount => Self::GainCount,
             ConfigError::NonFiniteGain => Self::NonFinite,
+            ConfigError::InvalidCeiling => Self::InvalidCeiling,
+            ConfigError::InvalidTime => Self::InvalidTime,
+            ConfigError::InvalidTarget | ConfigError::InvalidLevel => Self::InvalidTarget,
         }
     }
 }
@@ -168,6 +180,9 @@ mod tests {
             tonecore_status::BlockTooLarge,
             tonecore_status::InvalidBands,
             tonecore_status::GainCount,
+            tonecore_status::InvalidCeiling,
+            tonecore_status::InvalidTime,
+            tonecore_status::InvalidTarget,
             tonecore_status::ConcurrentUse,
             tonecore_status::Poisoned,
             tonecore_status::Panic,

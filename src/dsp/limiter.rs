@@ -1,0 +1,272 @@
+//! A lookahead peak limiter: no output sample ever exceeds the ceiling.
+//!
+//! For each input frame the required gain `r = min(1, ceiling / max_c |x_c|)` (channels linked)
+//! enters a sliding minimum over the last `L + 1` frames (`L` = lookahead); the minimum is then
+//! averaged over `L + 1` frames. Every term of that average covers the frame leaving the `L`-frame
+//! delay line, so the gain applied to it is at most its required gain: the attack is a smooth
+//! ramp exactly `L` frames long that completes as the peak leaves. Rising gain follows a one-pole
+//! release. A final clamp to ±ceiling catches floating-point rounding. While every frame stays
+//! at or below the ceiling the gain is exactly 1 and the output is the input delayed by `L`,
+//! bit for bit.
+//!
+//! Sample-peak based (not oversampled): inter-sample peaks of the output can exceed the ceiling
+//! by up to about 0.7 dB for content near Nyquist; set the ceiling ~1 dB below the true-peak
+//! target when that matters.
+//!
+//! Real-time safe after construction.
+
+use super::Sample;
+use crate::ConfigError;
+
+/// Limiter settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LimiterSettings {
+    /// Ceiling in dBFS, ≤ 0 and finite.
+    pub ceiling_db: f64,
+    /// Lookahead (= attack) in ms, 0 < lookahead ≤ 100.
+    pub lookahead_ms: f64,
+    /// Release time constant in ms, 0 < release ≤ 10000.
+    pub release_ms: f64,
+}
+
+impl Default for LimiterSettings {
+    fn default() -> Self {
+        Self {
+            ceiling_db: -1.0,
+            lookahead_ms: 5.0,
+            release_ms: 100.0,
+        }
+    }
+}
+
+impl LimiterSettings {
+    /// Checks the ranges.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidCeiling`] or [`ConfigError::InvalidTime`].
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_ceiling(self.ceiling_db)?;
+        if !(self.lookahead_ms.is_finite() && self.lookahead_ms > 0.0 && self.lookahead_ms <= 100.0)
+        {
+            return Err(ConfigError::InvalidTime);
+        }
+        if !(self.release_ms.is_finite() && self.release_ms > 0.0 && self.release_ms <= 10_000.0) {
+            return Err(ConfigError::InvalidTime);
+        }
+        Ok(())
+    }
+}
+
+/// Checks a ceiling in dBFS: finite and ≤ 0.
+///
+/// # Errors
+/// [`ConfigError::InvalidCeiling`].
+pub fn check_ceiling(ceiling_db: f64) -> Result<(), ConfigError> {
+    if ceiling_db.is_finite() && ceiling_db <= 0.0 && ceiling_db >= -60.0 {
+        Ok(())
+    } else {
+        Err(ConfigError::InvalidCeiling)
+    }
+}
+
+/// The limiter state for `channels` channels.
+pub struct Limiter<T: Sample> {
+    channels: usize,
+    lookahead: usize,
+    /// `channels × lookahead` delayed input; slot `delay_pos` holds the frame from `lookahead`
+    /// frames ago.
+    delay: Vec<T>,
+    delay_pos: usize,
+    /// Sliding-minimum deque over required gains: (frame index, gain), ring of `lookahead + 1`.
+    deque_index: Vec<u64>,
+    deque_gain: Vec<f64>,
+    deque_head: usize,
+    deque_len: usize,
+    /// The last `lookahead + 1` sliding minima, their sum and how many are below 1.
+    minima: Vec<f64>,
+    minima_pos: usize,
+    minima_sum: f64,
+    minima_below_one: usize,
+    frame: u64,
+    gain: f64,
+    release: f64,
+    ceiling: f64,
+    min_gain: f64,
+}
+
+/// Gains within this distance of 1 after a release snap to exactly 1 (−0.0000087 dB), so the
+/// limiter is bit-transparent again once the signal is back below the ceiling.
+const SNAP: f64 = 1e-6;
+
+impl<T: Sample> Limiter<T> {
+    /// A limiter at `sample_rate` Hz. Allocates everything it will use.
+    ///
+    /// # Errors
+    /// Invalid settings or channel count.
+    pub fn new(channels: usize, sample_rate: u32, settings: &LimiterSettings) -> Result<Self, ConfigError> {
+        settings.validate()?;
+        if channels == 0 {
+            return Err(ConfigError::InvalidChannels);
+        }
+        let lookahead = ((settings.lookahead_ms * 1e-3 * sample_rate as f64).round() as usize).max(1);
+        let span = lookahead + 1;
+        Ok(Self {
+            channels,
+            lookahead,
+            delay: vec![T::zero(); channels * lookahead],
+            delay_pos: 0,
+            deque_index: vec![0; span],
+            deque_gain: vec![1.0; span],
+            deque_head: 0,
+            deque_len: 0,
+            minima: vec![1.0; span],
+            minima_pos: 0,
+            minima_sum: span as f64,
+            minima_below_one: 0,
+            frame: 0,
+            gain: 1.0,
+            release: (-1.0 / (settings.release_ms * 1e-3 * sample_rate as f64)).exp(),
+            ceiling: 10f64.powf(settings.ceiling_db / 20.0),
+            min_gain: 1.0,
+        })
+    }
+
+    /// Delay from input to output in frames (the lookahead).
+    pub fn latency(&self) -> usize {
+        self.lookahead
+    }
+
+    /// Changes the ceiling (dBFS, checked by the caller) for frames entering from now on.
+    /// Real-time safe.
+    pub fn set_ceiling_db(&mut self, ceiling_db: f64) {
+        self.ceiling = 10f64.powf(ceiling_db / 20.0);
+    }
+
+    /// The smallest gain applied since the last call, in dB (≤ 0); restarts tracking.
+    pub fn take_max_reduction_db(&mut self) -> f64 {
+        let g = std::mem::replace(&mut self.min_gain, self.gain);
+        20.0 * g.log10()
+    }
+
+    /// The gain applied to the last frame (linear).
+    pub fn gain(&self) -> f64 {
+        self.gain
+    }
+
+    /// Clears the delay line and gain state. Real-time safe.
+    pub fn reset(&mut self) {
+        self.delay.fill(T::zero());
+        self.deque_len = 0;
+        self.minima.fill(1.0);
+        self.minima_sum = self.minima.len() as f64;
+        self.minima_below_one = 0;
+        self.gain = 1.0;
+        self.min_gain = 1.0;
+    }
+
+    /// Pushes one input frame (`read(c)` gives channel `c`; non-finite values must already be
+    /// sanitised) and writes the frame leaving the delay line, limited, with `write(c, v)`.
+    /// Real-time safe.
+    #[inline]
+    pub fn process_frame(&mut self, read: impl Fn(usize) -> T, mut write: impl FnMut(usize, T)) {
+        let span = self.lookahead + 1;
+        let mut peak = 0.0f64;
+        for c in 0..self.channels {
+            peak = peak.max(read(c).abs().as_f64());
+        }
+        let required = if peak > self.ceiling {
+            self.ceiling / peak
+        } else {
+            1.0
+        };
+        // Sliding minimum of the required gain over frames [t − lookahead, t].
+        let t = self.frame;
+        while self.deque_len > 0 {
+            let back = (self.deque_head + self.deque_len - 1) % span;
+            if self.deque_gain[back] >= required {
+                self.deque_len -= 1;
+            } else {
+                break;
+            }
+        }
+        let back = (self.deque_head + self.deque_len) % span;
+        self.deque_index[back] = t;
+        self.deque_gain[back] = required;
+        self.deque_len += 1;
+        while self.deque_index[self.deque_head] + (self.lookahead as u64) < t {
+            self.deque_head = (self.deque_head + 1) % span;
+            self.deque_len -= 1;
+        }
+        let minimum = self.deque_gain[self.deque_head];
+        // Its average over the last lookahead + 1 frames: every term covers frame t − lookahead.
+        let old = std::mem::replace(&mut self.minima[self.minima_pos], minimum);
+        self.minima_pos = (self.minima_pos + 1) % span;
+        self.minima_below_one = self.minima_below_one + usize::from(minimum < 1.0) - usize::from(old < 1.0);
+        let average = if self.minima_below_one == 0 {
+            self.minima_sum = span as f64;
+            1.0
+        } else {
+            self.minima_sum += minimum - old;
+            (self.minima_sum / span as f64).min(1.0)
+        };
+        self.gain = if average <= self.gain {
+            average
+        } else {
+            let g = average + (self.gain - average) * self.release;
+            if average == 1.0 && 1.0 - g < SNAP {
+                1.0
+            } else {
+                g
+            }
+        };
+        self.min_gain = self.min_gain.min(self.gain);
+        self.frame += 1;
+        let gain = T::of_f64(self.gain);
+        let ceiling = T::of_f64(self.ceiling);
+        for c in 0..self.channels {
+            let slot = &mut self.delay[c * self.lookahead + self.delay_pos];
+            let out = std::mem::replace(slot, read(c));
+            let y = if self.gain == 1.0 { out } else { out * gain };
+            write(c, y.max(-ceiling).min(ceiling));
+        }
+        self.delay_pos = (self.delay_pos + 1) % self.lookahead;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(lim: &mut Limiter<f64>, x: &[f64]) -> Vec<f64> {
+        let mut y = vec![0.0; x.len()];
+        for (i, &v) in x.iter().enumerate() {
+            lim.process_frame(|_| v, |_, out| y[i] = out);
+        }
+        y
+    }
+
+    #[test]
+    fn nothing_above_the_ceiling_and_transparent_below() {
+        let settings = LimiterSettings::default();
+        let ceiling = 10f64.powf(-1.0 / 20.0);
+        let mut lim = Limiter::<f64>::new(1, 48_000, &settings).unwrap();
+        let l = lim.latency();
+        // Quiet, then a +24 dB burst with single-sample spikes, then quiet again.
+        let mut x: Vec<f64> = (0..144_000).map(|i| 0.3 * (i as f64 * 0.05).sin()).collect();
+        for v in &mut x[10_000..20_000] {
+            *v *= 16.0;
+        }
+        x[30_000] = 20.0;
+        x[30_001] = -20.0;
+        let y = run(&mut lim, &x);
+        assert!(y.iter().all(|v| v.abs() <= ceiling), "max {}", y.iter().fold(0.0f64, |m, v| m.max(v.abs())));
+        // Before the burst reaches the lookahead window the output is the delayed input, exactly.
+        for i in l..10_000 - l {
+            assert_eq!(y[i], x[i - l]);
+        }
+        // Long after the last spike (release time constant 100 ms) it is exact again.
+        for i in 120_000..144_000 {
+            assert_eq!(y[i], x[i - l]);
+        }
+    }
+}
