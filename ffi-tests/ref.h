@@ -183,4 +183,170 @@ static inline double ref_rel_err_f32(const tonecore_complex_f32 *got, const doub
     return max_ref > 0.0 ? max_err / max_ref : 1.0;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Band layouts, bin maps, gain curves and filter measurements (EQ tests).
+ * ------------------------------------------------------------------------------------------- */
+
+/* The documented critical-band edges in Hz (tonecore.h, TONECORE_LAYOUT_CRITICAL). */
+static const double ref_critical_edges[26] = {
+    20.0,   100.0,  200.0,  300.0,  400.0,  510.0,  630.0,  770.0,  920.0,
+    1080.0, 1270.0, 1480.0, 1720.0, 2000.0, 2320.0, 2700.0, 3150.0, 3700.0,
+    4400.0, 5300.0, 6400.0, 7700.0, 9500.0, 12000.0, 15500.0, 20000.0};
+
+/* Frequency of bin k of an N-point real FFT at `sr` Hz: k*(sr/2)/(N/2) with the integer sr/2,
+ * the last bin (k = N/2) exactly sr/2. */
+static inline double ref_bin_freq(uint32_t sr, size_t n, size_t k) {
+    double nyq = (double)(sr / 2);
+    if (k == n / 2) {
+        return nyq;
+    }
+    return (double)k * nyq / (double)(n / 2);
+}
+
+/* Band of frequency f: (number of edges <= f) - 1, clipped to [0, bands-1]. */
+static inline uint32_t ref_band_of(const double *edges, size_t nedges, double f) {
+    size_t count = 0, i;
+    for (i = 0; i < nedges; i++) {
+        if (edges[i] <= f) {
+            count++;
+        }
+    }
+    if (count == 0) {
+        return 0;
+    }
+    if (count - 1 > nedges - 2) {
+        return (uint32_t)(nedges - 2);
+    }
+    return (uint32_t)(count - 1);
+}
+
+/* The bin -> band map for bins 0..N/2 into map[0..N/2]. */
+static inline void ref_band_map(const double *edges, size_t nedges, uint32_t sr, size_t n,
+                                uint32_t *map) {
+    size_t k;
+    for (k = 0; k <= n / 2; k++) {
+        map[k] = ref_band_of(edges, nedges, ref_bin_freq(sr, n, k));
+    }
+}
+
+/* Band centres: the geometric mean of each band's edges (all edges > 0 here). */
+static inline void ref_centers(const double *edges, size_t nedges, double *centers) {
+    size_t b;
+    for (b = 0; b + 1 < nedges; b++) {
+        centers[b] = sqrt(edges[b] * edges[b + 1]);
+    }
+}
+
+/* A gain in dB clamped to the documented +-24 dB. */
+static inline double ref_clamp_db(double g) {
+    return g < -24.0 ? -24.0 : (g > 24.0 ? 24.0 : g);
+}
+
+/* Smooth curve in dB at f Hz: dB linear over log2(max(f, 1)) between band centres, flat
+ * outside the first and last centre. `gains` in dB, one per band (already clamped). */
+static inline double ref_smooth_db(const double *edges, size_t nedges, const double *gains,
+                                   double f) {
+    size_t bands = nedges - 1, i;
+    double x = log2(f < 1.0 ? 1.0 : f);
+    double lo = log2(sqrt(edges[0] * edges[1]));
+    double hi = log2(sqrt(edges[bands - 1] * edges[bands]));
+    if (x <= lo) {
+        return gains[0];
+    }
+    if (x >= hi) {
+        return gains[bands - 1];
+    }
+    for (i = 0; i + 1 < bands; i++) {
+        double a = log2(sqrt(edges[i] * edges[i + 1]));
+        double b = log2(sqrt(edges[i + 1] * edges[i + 2]));
+        if (x >= a && x < b) {
+            return gains[i] + (x - a) / (b - a) * (gains[i + 1] - gains[i]);
+        }
+    }
+    return gains[bands - 1];
+}
+
+/* 10^(dB/20). */
+static inline double ref_db_to_linear(double db) {
+    return pow(10.0, db / 20.0);
+}
+
+/* The equalizer kernel length for an FFT size: fft/2 + 1 rounded down to odd. */
+static inline size_t ref_eq_taps(size_t fft) {
+    size_t t = fft / 2 + 1;
+    return (t % 2 == 1) ? t : t - 1;
+}
+
+/* The documented equalizer latency: fft - taps + 1 + (taps - 1)/2. */
+static inline size_t ref_eq_latency(size_t fft) {
+    size_t t = ref_eq_taps(fft);
+    return fft - t + 1 + (t - 1) / 2;
+}
+
+/* Least-squares fit of a*cos(w n) + b*sin(w n) + c to y[0..len) (n counted from 0, w in rad per
+ * sample); returns the amplitude sqrt(a^2 + b^2). Solved in double by Cramer's rule. */
+static inline double ref_sine_amplitude(const double *y, size_t len, double w) {
+    double m[3][3] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}}, r[3] = {0, 0, 0}, det, a, b;
+    size_t n;
+    int i, j;
+    for (n = 0; n < len; n++) {
+        double v[3];
+        v[0] = cos(w * (double)n);
+        v[1] = sin(w * (double)n);
+        v[2] = 1.0;
+        for (i = 0; i < 3; i++) {
+            for (j = 0; j < 3; j++) {
+                m[i][j] += v[i] * v[j];
+            }
+            r[i] += v[i] * y[n];
+        }
+    }
+#define REF_DET3(A)                                                                          \
+    ((A)[0][0] * ((A)[1][1] * (A)[2][2] - (A)[1][2] * (A)[2][1]) -                            \
+     (A)[0][1] * ((A)[1][0] * (A)[2][2] - (A)[1][2] * (A)[2][0]) +                            \
+     (A)[0][2] * ((A)[1][0] * (A)[2][1] - (A)[1][1] * (A)[2][0]))
+    det = REF_DET3(m);
+    {
+        double ma[3][3], mb[3][3];
+        for (i = 0; i < 3; i++) {
+            for (j = 0; j < 3; j++) {
+                ma[i][j] = j == 0 ? r[i] : m[i][j];
+                mb[i][j] = j == 1 ? r[i] : m[i][j];
+            }
+        }
+        a = REF_DET3(ma) / det;
+        b = REF_DET3(mb) / det;
+    }
+#undef REF_DET3
+    return sqrt(a * a + b * b);
+}
+
+/* |sum_n h[n] e^{-i w n}|: the magnitude response of taps h[0..len) at w rad per sample. */
+static inline double ref_dtft_magnitude(const double *h, size_t len, double w) {
+    double re = 0.0, im = 0.0;
+    size_t n;
+    for (n = 0; n < len; n++) {
+        re += h[n] * cos(w * (double)n);
+        im -= h[n] * sin(w * (double)n);
+    }
+    return hypot(re, im);
+}
+
+/* Direct time-domain convolution y[n] = sum_m h[m] x[n + shift - m] (x read as 0 outside
+ * [0, len)), for n in [0, len). */
+static inline void ref_convolve(const double *x, size_t len, const double *h, size_t taps,
+                                long long shift, double *y) {
+    size_t n, m;
+    for (n = 0; n < len; n++) {
+        double acc = 0.0;
+        for (m = 0; m < taps; m++) {
+            long long j = (long long)n + shift - (long long)m;
+            if (j >= 0 && j < (long long)len) {
+                acc += h[m] * x[j];
+            }
+        }
+        y[n] = acc;
+    }
+}
+
 #endif /* TONECORE_FFI_REF_H */

@@ -32,6 +32,9 @@ static const struct {
     {TONECORE_STATUS_BLOCK_TOO_LARGE, 15, "BLOCK_TOO_LARGE"},
     {TONECORE_STATUS_INVALID_BANDS, 16, "INVALID_BANDS"},
     {TONECORE_STATUS_GAIN_COUNT, 17, "GAIN_COUNT"},
+    {TONECORE_STATUS_INVALID_CEILING, 18, "INVALID_CEILING"},
+    {TONECORE_STATUS_INVALID_TIME, 19, "INVALID_TIME"},
+    {TONECORE_STATUS_INVALID_TARGET, 20, "INVALID_TARGET"},
     {TONECORE_STATUS_CONCURRENT_USE, 100, "CONCURRENT_USE"},
     {TONECORE_STATUS_POISONED, 101, "POISONED"},
     {TONECORE_STATUS_PANIC, 200, "PANIC"},
@@ -84,7 +87,7 @@ static void test_versions(void) {
 }
 
 static void test_status_strings(void) {
-    static const int32_t unknown[] = {-1, 18, 99, 102, 199, 201, 203, 299, 1000, INT32_MAX,
+    static const int32_t unknown[] = {-1, 21, 99, 102, 199, 201, 203, 299, 1000, INT32_MAX,
                                       INT32_MIN};
     size_t i, j;
 

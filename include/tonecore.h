@@ -71,6 +71,12 @@ enum tonecore_status
   TONECORE_STATUS_INVALID_BANDS = 16,
   // The number of gains differs from the number of bands.
   TONECORE_STATUS_GAIN_COUNT = 17,
+  // A ceiling is NaN, infinite, above 0 dBFS or below −60 dBFS.
+  TONECORE_STATUS_INVALID_CEILING = 18,
+  // A time constant (attack, release, lookahead, ramp) is not finite, positive and in range.
+  TONECORE_STATUS_INVALID_TIME = 19,
+  // A loudness target is NaN, infinite or outside −70…0 LUFS.
+  TONECORE_STATUS_INVALID_TARGET = 20,
   // A single-threaded object was used from two threads at once; the second call did nothing.
   TONECORE_STATUS_CONCURRENT_USE = 100,
   // An earlier call on this object panicked; the object refuses further work (free it).
@@ -610,6 +616,8 @@ tonecore_status tonecore_equalize_f64(const struct tonecore_equalize_config *con
                                       void *user_data);
 
 // The detail message of the last failed call on this thread, or `""` after a successful one.
+// Audio-safe functions neither set nor clear it (touching it could allocate): after one of them
+// fails, use `tonecore_status_str` on its status instead.
 //
 // Thread class: any-thread (control path). The string belongs to tonecore and stays valid until
 // the next tonecore call on this thread; copy it to keep it. Never NULL.

@@ -10,7 +10,7 @@
 //!
 //! Model-checked with loom (`RUSTFLAGS="--cfg loom" cargo test --release --test loom_handoff`).
 
-use crate::sync::{Arc, AtomicU8, Ordering, UnsafeCell};
+use crate::sync::{fence, Arc, AtomicU64, AtomicU8, Ordering, UnsafeCell};
 
 const DIRTY: u8 = 0b100;
 const INDEX: u8 = 0b011;
@@ -218,6 +218,84 @@ impl<T: Send> Receiver<T> {
     /// How many retired values wait for the next `receive`.
     pub fn retired_waiting(&self) -> usize {
         self.stash.iter().filter(|s| s.is_some()).count()
+    }
+}
+
+/// A sequence lock over `W` words: one writer publishes whole snapshots wait-free; readers
+/// retry until they copy a snapshot no write overlapped, so every read is consistent (all words
+/// from the same write). Words are atomics, so a racing read is never undefined behaviour, only
+/// retried.
+pub struct SeqLock<const W: usize> {
+    seq: AtomicU64,
+    words: [AtomicU64; W],
+    /// Always true except in the loom mutant test, which drops both fences.
+    fences: bool,
+}
+
+impl<const W: usize> Default for SeqLock<W> {
+    fn default() -> Self {
+        Self::build(true)
+    }
+}
+
+impl<const W: usize> SeqLock<W> {
+    /// A lock without its two fences: broken on purpose, for the loom mutant test only.
+    #[doc(hidden)]
+    pub fn without_fences() -> Self {
+        Self::build(false)
+    }
+
+    fn build(fences: bool) -> Self {
+        Self {
+            seq: AtomicU64::new(0),
+            words: std::array::from_fn(|_| AtomicU64::new(0)),
+            fences,
+        }
+    }
+
+    /// Publishes a snapshot. Single writer only; wait-free (no loop, no allocation).
+    pub fn write(&self, values: &[u64; W]) {
+        let s = self.seq.load(Ordering::Relaxed);
+        self.seq.store(s.wrapping_add(1), Ordering::Relaxed);
+        if self.fences {
+            fence(Ordering::Release);
+        }
+        for (w, v) in self.words.iter().zip(values) {
+            w.store(*v, Ordering::Relaxed);
+        }
+        self.seq.store(s.wrapping_add(2), Ordering::Release);
+    }
+
+    /// Copies a consistent snapshot, retrying while a write overlaps; `None` after `attempts`
+    /// overlapped tries.
+    pub fn try_read(&self, attempts: usize) -> Option<[u64; W]> {
+        for _ in 0..attempts {
+            let before = self.seq.load(Ordering::Acquire);
+            if before % 2 == 1 {
+                crate::sync::spin();
+                continue;
+            }
+            let values: [u64; W] = std::array::from_fn(|i| self.words[i].load(Ordering::Relaxed));
+            if self.fences {
+                fence(Ordering::Acquire);
+            }
+            if self.seq.load(Ordering::Relaxed) == before {
+                return Some(values);
+            }
+            crate::sync::spin();
+        }
+        None
+    }
+
+    /// Copies a consistent snapshot, retrying until no write overlaps. Lock-free (a writer that
+    /// never pauses could delay it; the audio writer publishes once per block).
+    pub fn read(&self) -> [u64; W] {
+        loop {
+            if let Some(v) = self.try_read(64) {
+                return v;
+            }
+            crate::sync::yield_now();
+        }
     }
 }
 

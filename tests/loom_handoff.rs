@@ -7,6 +7,14 @@ use loom::sync::atomic::Ordering;
 use loom::thread;
 use tonecore::handoff::{mailbox, mailbox_with_order, Receiver};
 
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
 /// Drains a receiver: every value it takes is checked to be whole and then retired.
 fn consume(rx: &mut Receiver<Box<[u64; 4]>>, takes: usize) -> Vec<u64> {
     let mut seen = Vec::new();
@@ -61,4 +69,41 @@ fn a_weakened_ordering_is_caught() {
         result.is_err(),
         "loom must report the Relaxed swap as a causality violation"
     );
+}
+
+fn seqlock_model(fences: bool) {
+    use loom::sync::Arc;
+    use tonecore::handoff::SeqLock;
+    loom::model(move || {
+        let lock = Arc::new(if fences {
+            SeqLock::<3>::default()
+        } else {
+            SeqLock::<3>::without_fences()
+        });
+        let writer = {
+            let lock = lock.clone();
+            thread::spawn(move || {
+                for k in 1..=2u64 {
+                    lock.write(&[k, 2 * k, 3 * k]);
+                }
+            })
+        };
+        if let Some(v) = lock.try_read(2) {
+            assert!(v[1] == 2 * v[0] && v[2] == 3 * v[0], "torn snapshot {v:?}");
+        }
+        writer.join().unwrap();
+        assert_eq!(lock.try_read(1), Some([2, 4, 6]));
+    });
+}
+
+#[test]
+fn seqlock_snapshots_are_never_torn() {
+    seqlock_model(true);
+}
+
+#[test]
+fn seqlock_without_fences_is_caught() {
+    let result = std::panic::catch_unwind(|| seqlock_model(false));
+    let message = panic_message(result.expect_err("loom must find a torn snapshot without fences"));
+    assert!(message.contains("torn snapshot"), "unexpected failure: {message}");
 }

@@ -56,6 +56,11 @@ pub struct Convolver<T: Sample> {
     ramp_len: usize,
     ramp_pos: usize,
     nonfinite: u64,
+    /// Optional per-bin weights: each block's `Σ |S_k|²·weight_k` per channel is kept in
+    /// `block_energy` (the level matcher's K-weighted mean square).
+    energy_weights: Vec<f64>,
+    block_energy: Vec<f64>,
+    blocks: u64,
 }
 
 impl<T: Sample> Convolver<T> {
@@ -102,7 +107,33 @@ impl<T: Sample> Convolver<T> {
             ramp_len,
             ramp_pos: 0,
             nonfinite: 0,
+            energy_weights: Vec::new(),
+            block_energy: vec![0.0; channels],
+            blocks: 0,
         }
+    }
+
+    /// Makes every block also compute, per channel, `Σ_k |S_k|²·weights[k]` of the filtered
+    /// block's spectrum (`S = Y/N`): by Parseval the weighted mean square of the `N`-sample
+    /// block when the weights hold the one-sided factors (1 at DC and Nyquist, 2 between).
+    /// Allocates (call at construction).
+    pub fn set_energy_weights(&mut self, weights: &[f64]) {
+        self.energy_weights = weights.to_vec();
+    }
+
+    /// Per-channel energies of the last block (see [`set_energy_weights`](Self::set_energy_weights)).
+    pub fn block_energy(&self) -> &[f64] {
+        &self.block_energy
+    }
+
+    /// Blocks computed since construction.
+    pub fn blocks(&self) -> u64 {
+        self.blocks
+    }
+
+    /// Input frames still needed to complete the current block.
+    pub fn frames_to_block(&self) -> usize {
+        self.hop - self.fill
     }
 
     /// Samples of delay from input to output for a linear-phase kernel:
@@ -290,6 +321,15 @@ impl<T: Sample> Convolver<T> {
             for (s, k) in self.spectrum.iter_mut().zip(&self.current.spectrum) {
                 *s = *s * *k;
             }
+            if !self.energy_weights.is_empty() {
+                let e: f64 = self
+                    .spectrum
+                    .iter()
+                    .zip(&self.energy_weights)
+                    .map(|(s, w)| s.norm_sqr().as_f64() * w)
+                    .sum();
+                self.block_energy[c] = e;
+            }
             inverse_into(
                 &*self.inverse,
                 &mut self.spectrum,
@@ -312,6 +352,7 @@ impl<T: Sample> Convolver<T> {
                 out.copy_from_slice(new);
             }
         }
+        self.blocks += 1;
         if self.previous.is_some() {
             self.ramp_pos += hop;
             if self.ramp_pos >= ramp_len {

@@ -3,6 +3,7 @@
 pub mod bands;
 pub mod convolver;
 pub mod fir;
+pub mod level;
 pub mod limiter;
 pub mod loudness;
 mod sample;

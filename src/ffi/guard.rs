@@ -122,6 +122,8 @@ pub(crate) fn guard_rt(body: impl FnOnce() -> Result<(), Failure>) -> tonecore_s
 }
 
 /// The detail message of the last failed call on this thread, or `""` after a successful one.
+/// Audio-safe functions neither set nor clear it (touching it could allocate): after one of them
+/// fails, use `tonecore_status_str` on its status instead.
 ///
 /// Thread class: any-thread (control path). The string belongs to tonecore and stays valid until
 /// the next tonecore call on this thread; copy it to keep it. Never NULL.

@@ -14,6 +14,20 @@ istft(spec, fft_size=None, hop=None, window="hann", center=False, length=None, t
     Inverse by weighted overlap-add.
 Stft
     A reusable transform object (context manager) with ``forward``/``inverse``.
+BandLayout
+    Equalizer bands: ``.critical()`` (default), ``.octave()``, ``.third_octave()``,
+    ``BandLayout(edges)``; ``.edges``, ``.centers``, ``.bands``, ``.band_map(sr, n)``.
+band_map(sample_rate, fft_size, layout=None)
+    Band index of every rfft bin.
+gain_curve(gains_db, layout=None, sample_rate=44100, fft_size=4096, mode="smooth", out=None)
+    Per-bin linear gains for band gains in dB.
+Equalizer
+    Streaming linear-phase equalizer (context manager): ``process``, ``set_gains`` from any
+    thread, ``latency``, ``reset``.
+equalize(x, sample_rate, gains_db, layout=None, mode="smooth", fft_size=4096, threads=None, progress=None, out=None)
+    Offline, parallel, latency-free equalization of a whole signal.
+band_energies(x, sample_rate, layout=None, fft_size=4096, hop=None, threads=None, out=None)
+    Per-band energy in dB of every frame.
 Error, InvalidArgument, ConcurrentUse, Poisoned, Panic, ClosedError
     Exceptions; each carries ``.status`` (the ``tonecore_status`` number) and ``.detail``.
 abi_version(), status_str(code), ABI_VERSION, __version__
@@ -22,6 +36,15 @@ abi_version(), status_str(code), ABI_VERSION, __version__
 from __future__ import annotations
 
 from . import _native
+from ._eq import (
+    CURVE_MODES,
+    BandLayout,
+    Equalizer,
+    band_energies,
+    band_map,
+    equalize,
+    gain_curve,
+)
 from ._errors import ClosedError, ConcurrentUse, Error, InvalidArgument, Panic, Poisoned
 from ._stft import Stft, istft, stft
 from ._window import WINDOW_KINDS, window
@@ -37,8 +60,11 @@ ABI_VERSION: int = _native.ABI_VERSION
 
 __all__ = [
     "ABI_VERSION",
+    "BandLayout",
+    "CURVE_MODES",
     "ClosedError",
     "ConcurrentUse",
+    "Equalizer",
     "Error",
     "InvalidArgument",
     "Panic",
@@ -47,6 +73,10 @@ __all__ = [
     "WINDOW_KINDS",
     "__version__",
     "abi_version",
+    "band_energies",
+    "band_map",
+    "equalize",
+    "gain_curve",
     "istft",
     "library_version",
     "status_str",

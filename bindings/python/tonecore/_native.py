@@ -21,6 +21,7 @@ from ctypes import (
     c_int32,
     c_size_t,
     c_uint32,
+    c_uint64,
     c_void_p,
 )
 from pathlib import Path
@@ -48,6 +49,11 @@ STATUS_STRUCT_SIZE = 9
 STATUS_WRONG_FORMAT = 10
 STATUS_NOT_INVERTIBLE = 11
 STATUS_BUFFERS_OVERLAP = 12
+STATUS_INVALID_SAMPLE_RATE = 13
+STATUS_INVALID_CHANNELS = 14
+STATUS_BLOCK_TOO_LARGE = 15
+STATUS_INVALID_BANDS = 16
+STATUS_GAIN_COUNT = 17
 STATUS_CONCURRENT_USE = 100
 STATUS_POISONED = 101
 STATUS_PANIC = 200
@@ -72,6 +78,19 @@ WINDOW_KINDS = {
 # tonecore_sample_format values.
 SAMPLE_FORMAT_F32 = 0
 SAMPLE_FORMAT_F64 = 1
+
+# tonecore_layout values.
+LAYOUT_CRITICAL = 0
+LAYOUT_OCTAVE = 1
+LAYOUT_THIRD_OCTAVE = 2
+LAYOUT_CUSTOM = 3
+
+# tonecore_curve_mode values.
+CURVE_MODE_SMOOTH = 0
+CURVE_MODE_STEP = 1
+
+#: Python curve-mode names -> TONECORE_CURVE_MODE_* values.
+CURVE_MODES = {"smooth": CURVE_MODE_SMOOTH, "step": CURVE_MODE_STEP}
 
 
 class ComplexF32(Structure):
@@ -107,10 +126,129 @@ class StftHandle(Structure):
 
 
 STFT_P = POINTER(StftHandle)
+
+
+class EqualizerConfig(Structure):
+    """``tonecore_equalizer_config``; fill it with ``tonecore_equalizer_config_init``."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("sample_rate", c_uint32),
+        ("channels", c_uint32),
+        ("max_block", c_size_t),
+        ("fft_size", c_size_t),
+        ("layout", c_int32),
+        ("mode", c_int32),
+        ("edges", POINTER(c_double)),
+        ("edges_len", c_size_t),
+        ("ramp_ms", c_double),
+        ("sample_format", c_int32),
+        ("gains_db", POINTER(c_double)),
+        ("gains_len", c_size_t),
+    ]
+
+
+class EqualizeConfig(Structure):
+    """``tonecore_equalize_config``; fill it with ``tonecore_equalize_config_init``."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("sample_rate", c_uint32),
+        ("threads", c_uint32),
+        ("fft_size", c_size_t),
+        ("layout", c_int32),
+        ("mode", c_int32),
+        ("edges", POINTER(c_double)),
+        ("edges_len", c_size_t),
+    ]
+
+
+class EqualizerHandle(Structure):
+    """The opaque ``tonecore_equalizer``; only pointers to it are used."""
+
+
+EQUALIZER_P = POINTER(EqualizerHandle)
+
+#: ``tonecore_progress_fn``: ``void (*)(void *user_data, size_t done, size_t total)``.
+#: ``PROGRESS_FN()`` is the NULL callback.
+PROGRESS_FN = ctypes.CFUNCTYPE(None, c_void_p, c_size_t, c_size_t)
+
 status_t = c_int32
 
 # (name, restype, argtypes) for every function of include/tonecore.h, in header order.
 _SIGNATURES = [
+    (
+        "tonecore_band_energies_f32",
+        status_t,
+        [c_int32, POINTER(c_double), c_size_t, c_uint32, c_size_t, c_size_t, c_uint32,
+         POINTER(c_float), c_size_t, c_size_t, POINTER(c_double), c_size_t, POINTER(c_size_t)],
+    ),
+    (
+        "tonecore_band_energies_f64",
+        status_t,
+        [c_int32, POINTER(c_double), c_size_t, c_uint32, c_size_t, c_size_t, c_uint32,
+         POINTER(c_double), c_size_t, c_size_t, POINTER(c_double), c_size_t, POINTER(c_size_t)],
+    ),
+    ("tonecore_layout_bands", status_t, [c_int32, POINTER(c_double), c_size_t, POINTER(c_size_t)]),
+    (
+        "tonecore_layout_edges",
+        status_t,
+        [c_int32, POINTER(c_double), c_size_t, POINTER(c_double), c_size_t, POINTER(c_double),
+         c_size_t],
+    ),
+    (
+        "tonecore_band_map",
+        status_t,
+        [c_int32, POINTER(c_double), c_size_t, c_uint32, c_size_t, POINTER(c_uint32), c_size_t],
+    ),
+    (
+        "tonecore_gain_curve",
+        status_t,
+        [c_int32, POINTER(c_double), c_size_t, POINTER(c_double), c_size_t, c_uint32, c_size_t,
+         c_int32, POINTER(c_double), c_size_t],
+    ),
+    ("tonecore_equalizer_config_init", status_t, [POINTER(EqualizerConfig)]),
+    ("tonecore_equalizer_new", status_t, [POINTER(EqualizerConfig), POINTER(EQUALIZER_P)]),
+    ("tonecore_equalizer_free", None, [EQUALIZER_P]),
+    ("tonecore_equalizer_set_gains", status_t, [EQUALIZER_P, POINTER(c_double), c_size_t]),
+    ("tonecore_equalizer_gains", status_t, [EQUALIZER_P, POINTER(c_double), c_size_t]),
+    ("tonecore_equalizer_latency", status_t, [EQUALIZER_P, POINTER(c_size_t)]),
+    ("tonecore_equalizer_bands", status_t, [EQUALIZER_P, POINTER(c_size_t)]),
+    ("tonecore_equalizer_reset", status_t, [EQUALIZER_P]),
+    ("tonecore_equalizer_nonfinite_count", status_t, [EQUALIZER_P, POINTER(c_uint64)]),
+    (
+        "tonecore_equalizer_process_f32",
+        status_t,
+        [EQUALIZER_P, POINTER(c_float), c_size_t, POINTER(c_float), c_size_t],
+    ),
+    (
+        "tonecore_equalizer_process_f64",
+        status_t,
+        [EQUALIZER_P, POINTER(c_double), c_size_t, POINTER(c_double), c_size_t],
+    ),
+    (
+        "tonecore_equalizer_process_interleaved_f32",
+        status_t,
+        [EQUALIZER_P, POINTER(c_float), c_size_t, POINTER(c_float), c_size_t],
+    ),
+    (
+        "tonecore_equalizer_process_interleaved_f64",
+        status_t,
+        [EQUALIZER_P, POINTER(c_double), c_size_t, POINTER(c_double), c_size_t],
+    ),
+    ("tonecore_equalize_config_init", status_t, [POINTER(EqualizeConfig)]),
+    (
+        "tonecore_equalize_f32",
+        status_t,
+        [POINTER(EqualizeConfig), POINTER(c_double), c_size_t, POINTER(c_float), c_size_t,
+         c_size_t, POINTER(c_float), c_size_t, PROGRESS_FN, c_void_p],
+    ),
+    (
+        "tonecore_equalize_f64",
+        status_t,
+        [POINTER(EqualizeConfig), POINTER(c_double), c_size_t, POINTER(c_double), c_size_t,
+         c_size_t, POINTER(c_double), c_size_t, PROGRESS_FN, c_void_p],
+    ),
     ("tonecore_last_error_message", c_char_p, []),
     ("tonecore_status_str", c_char_p, [c_int32]),
     ("tonecore_stft_config_init", status_t, [POINTER(StftConfig)]),
@@ -229,21 +367,25 @@ def last_error_message() -> str:
     return raw.decode("utf-8", "replace") if raw else ""
 
 
-def raise_for_status(status: int, what: str) -> None:
+def raise_for_status(status: int, what: str, audio_path: bool = False) -> None:
     """Raise the exception for a non-zero ``status`` returned by the call ``what``.
 
     Must be called right after the native call, on the same thread, so that the detail message
-    still belongs to that call.
+    still belongs to that call. ``audio_path=True`` for the audio-safe functions
+    (``tonecore_equalizer_process_*``, ``_reset``, ``_nonfinite_count``, ...): they never set
+    the thread-local detail message (nor clear it, so it may still hold an older call's
+    message), and the static status description is used instead.
     """
-    detail = last_error_message() or status_str(status)
+    detail = "" if audio_path else last_error_message()
+    detail = detail or status_str(status)
     cls = error_for_status(status)
     raise cls(f"{what} failed: {detail} (status {status}: {status_str(status)})", status, detail)
 
 
-def check(status: int, what: str) -> None:
+def check(status: int, what: str, audio_path: bool = False) -> None:
     """Return if ``status`` is ``TONECORE_STATUS_OK``, else raise (see :func:`raise_for_status`)."""
     if status != STATUS_OK:
-        raise_for_status(status, what)
+        raise_for_status(status, what, audio_path)
 
 
 # Zero-length buffers still need a non-NULL, aligned pointer (NULL is never a valid buffer).

@@ -35,21 +35,27 @@ _U32_MAX = 2**32 - 1
 
 
 class _Handle:
-    """Owns one ``tonecore_stft *`` and frees it exactly once.
+    """Owns one native object pointer and frees it exactly once.
 
     Calls register themselves (``acquire``/``release``) so that :meth:`close` from another
     thread never frees the object under a running call: the free is then deferred to the end of
     the last running call. Concurrent *calls* are not serialised here: the library detects them
-    and refuses the second with ``CONCURRENT_USE``.
+    on single-threaded objects and refuses the second with ``CONCURRENT_USE``.
+
+    ``free_name`` is the ``tonecore_*_free`` function (looked up at free time) and
+    ``type_name`` the Python class name used in the :class:`ClosedError` message.
     """
 
-    __slots__ = ("_ptr", "_lock", "_active", "_closing")
+    __slots__ = ("_ptr", "_lock", "_active", "_closing", "_free_name", "_type_name")
 
-    def __init__(self, ptr: Any) -> None:
+    def __init__(self, ptr: Any, free_name: str = "tonecore_stft_free",
+                 type_name: str = "Stft") -> None:
         self._ptr = ptr
         self._lock = threading.Lock()
         self._active = 0
         self._closing = False
+        self._free_name = free_name
+        self._type_name = type_name
 
     @property
     def closed(self) -> bool:
@@ -59,12 +65,15 @@ class _Handle:
         with self._lock:
             if self._closing:
                 raise ClosedError(
-                    "this tonecore.Stft is closed; create a new one",
+                    f"this tonecore.{self._type_name} is closed; create a new one",
                     None,
                     "the object is closed",
                 )
             self._active += 1
             return self._ptr
+
+    def _free(self, ptr: Any) -> None:
+        getattr(_native.lib, self._free_name)(ptr)
 
     def release(self) -> None:
         with self._lock:
@@ -73,7 +82,7 @@ class _Handle:
             if self._closing and self._active == 0 and self._ptr is not None:
                 ptr, self._ptr = self._ptr, None
         if ptr is not None:
-            _native.lib.tonecore_stft_free(ptr)
+            self._free(ptr)
 
     def close(self) -> None:
         with self._lock:
@@ -81,7 +90,7 @@ class _Handle:
             if self._active or self._ptr is None:
                 return
             ptr, self._ptr = self._ptr, None
-        _native.lib.tonecore_stft_free(ptr)
+        self._free(ptr)
 
 
 class Stft:

@@ -1,0 +1,1043 @@
+"""Band layouts, gain curves and the equalizer: :class:`BandLayout`, :func:`band_map`,
+:func:`gain_curve`, :class:`Equalizer`, :func:`equalize` and :func:`band_energies`
+(``tonecore_layout_*``, ``tonecore_band_map``, ``tonecore_gain_curve``, ``tonecore_equalizer_*``,
+``tonecore_equalize_*`` and ``tonecore_band_energies_*`` in the C ABI)."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import weakref
+from ctypes import byref, c_double, c_float, c_size_t, c_uint32, c_uint64
+from typing import Any, Callable, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _native
+from ._checks import F32, F64, input_array, out_array, real_dtype, size_arg
+from ._errors import ClosedError
+from ._stft import _Handle
+
+__all__ = [
+    "BandLayout",
+    "CURVE_MODES",
+    "Equalizer",
+    "band_energies",
+    "band_map",
+    "equalize",
+    "gain_curve",
+]
+
+_U32_MAX = 2**32 - 1
+
+#: The curve-mode names accepted by the ``mode=`` arguments.
+CURVE_MODES = tuple(_native.CURVE_MODES)
+
+#: Critical-band edges after the first one, in Hz (``TONECORE_LAYOUT_CRITICAL``).
+_CRITICAL_UPPER_EDGES = (
+    100.0, 200.0, 300.0, 400.0, 510.0, 630.0, 770.0, 920.0, 1080.0, 1270.0, 1480.0, 1720.0,
+    2000.0, 2320.0, 2700.0, 3150.0, 3700.0, 4400.0, 5300.0, 6400.0, 7700.0, 9500.0, 12000.0,
+    15500.0, 20000.0,
+)
+
+_NAMED_LAYOUTS = {
+    "critical": _native.LAYOUT_CRITICAL,
+    "octave": _native.LAYOUT_OCTAVE,
+    "third_octave": _native.LAYOUT_THIRD_OCTAVE,
+}
+
+LayoutArg = Union["BandLayout", str, npt.ArrayLike, None]
+
+
+# -- argument helpers ---------------------------------------------------------------------
+
+
+def _sample_rate_arg(value: Any, name: str = "sample_rate") -> int:
+    """A sample rate in whole Hz: an integer, or a float with an integral value (48000.0).
+
+    Negative or above 2**32 - 1 is a ValueError here; 0 goes to the library, which refuses it
+    with ``INVALID_SAMPLE_RATE`` (status 13).
+    """
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a number of Hz, not bool")
+    if isinstance(value, (float, np.floating)):
+        if not math.isfinite(value) or value != int(value):
+            raise ValueError(f"{name} must be a whole number of Hz, got {value!r}")
+        value = int(value)
+    return size_arg(value, name, _U32_MAX)
+
+
+def _real_arg(value: Any, name: str) -> float:
+    """A real number as float (TypeError otherwise); ranges are checked by the library."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, not {type(value).__name__}")
+    return float(value)
+
+
+def _vector_arg(values: Any, name: str) -> np.ndarray:
+    """A 1-D float64 C-contiguous array from array_like parameters (not samples: converted)."""
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"{name} must hold real numbers, not {arr.dtype}")
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-dimensional, got shape {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def _mode_code(mode: Any) -> int:
+    if not isinstance(mode, str):
+        raise TypeError(f"mode must be a str, not {type(mode).__name__}")
+    try:
+        return _native.CURVE_MODES[mode]
+    except KeyError:
+        known = ", ".join(repr(k) for k in CURVE_MODES)
+        raise ValueError(f"unknown mode {mode!r}; expected one of {known}") from None
+
+
+def _layout_arg(layout: LayoutArg) -> "BandLayout":
+    """None -> critical bands; a BandLayout; a name; or array_like edges (custom layout)."""
+    if layout is None:
+        return _default_layout()
+    if isinstance(layout, BandLayout):
+        return layout
+    if isinstance(layout, str):
+        if layout == "critical":
+            return _default_layout()
+        if layout == "octave":
+            return BandLayout.octave()
+        if layout == "third_octave":
+            return BandLayout.third_octave()
+        known = ", ".join(repr(k) for k in _NAMED_LAYOUTS)
+        raise ValueError(f"unknown layout {layout!r}; expected one of {known}, or band edges")
+    return BandLayout(layout)
+
+
+def _default_layout() -> "BandLayout":
+    return BandLayout.critical()
+
+
+#: The named layouts, built once (they are immutable): later uses make no native call.
+_NAMED_CACHE: dict = {}
+
+
+def _named(code: int, name: str) -> "BandLayout":
+    layout = _NAMED_CACHE.get(name)
+    if layout is None:
+        layout = _NAMED_CACHE[name] = BandLayout._make(code, None, name)
+    return layout
+
+
+# -- band layouts -------------------------------------------------------------------------
+
+
+class BandLayout:
+    """Frequency bands that equalizer gains refer to (immutable).
+
+    Band ``b`` spans ``[edges[b], edges[b+1])`` Hz; frequencies below the first edge belong to
+    the first band and frequencies at or above the last edge to the last band.
+
+    Build one with :meth:`critical` (the default everywhere), :meth:`octave`,
+    :meth:`third_octave`, or ``BandLayout(edges)`` for custom edges.
+
+    Parameters
+    ----------
+    edges : array_like
+        Custom band edges in Hz: at least two, finite, non-negative and strictly ascending
+        (copied as float64). ``len(edges) - 1`` bands.
+
+    Raises
+    ------
+    tonecore.InvalidArgument
+        The edges are not valid (status 16, ``INVALID_BANDS``); checked by the library.
+    TypeError, ValueError
+        ``edges`` is not real-valued or not 1-D.
+
+    Examples
+    --------
+    >>> tonecore.BandLayout.critical().bands
+    25
+    >>> tonecore.BandLayout([0, 250, 2000, 22050]).centers   # geometric means (0 Hz: half)
+    array([ 125.        ,  707.10678119, 6640.78308635])
+    """
+
+    __slots__ = ("_code", "_edges_arg", "_edges", "_centers", "_name", "__weakref__")
+
+    def __init__(self, edges: npt.ArrayLike) -> None:
+        # A private copy: later changes to the caller's array must not reach this layout.
+        self._init(_native.LAYOUT_CUSTOM, _vector_arg(edges, "edges").copy(), None)
+
+    @classmethod
+    def _make(cls, code: int, edges_arg: Optional[np.ndarray], name: Optional[str]) -> "BandLayout":
+        self = cls.__new__(cls)
+        self._init(code, edges_arg, name)
+        return self
+
+    def _init(self, code: int, edges_arg: Optional[np.ndarray], name: Optional[str]) -> None:
+        if edges_arg is not None:
+            edges_arg.flags.writeable = False
+        self._code = code
+        self._edges_arg = edges_arg
+        self._name = name
+        bands = c_size_t()
+        _native.check(_native.lib.tonecore_layout_bands(*self._c_args(), byref(bands)),
+                      "tonecore_layout_bands")
+        n = int(bands.value)
+        edges = np.empty(n + 1, dtype=np.float64)
+        centers = np.empty(n, dtype=np.float64)
+        _native.check(
+            _native.lib.tonecore_layout_edges(
+                *self._c_args(),
+                _native.pointer_to(edges, c_double), edges.size,
+                _native.pointer_to(centers, c_double), centers.size,
+            ),
+            "tonecore_layout_edges",
+        )
+        edges.flags.writeable = False
+        centers.flags.writeable = False
+        self._edges = edges
+        self._centers = centers
+
+    def _c_args(self) -> Tuple[int, Any, int]:
+        """The ``(layout, edges, edges_len)`` triple of the C functions (edges NULL unless
+        custom). The pointer borrows ``self``'s array: keep ``self`` alive during the call."""
+        if self._edges_arg is None:
+            return self._code, None, 0
+        return self._code, _native.pointer_to(self._edges_arg, c_double), self._edges_arg.size
+
+    # -- constructors -------------------------------------------------------------------
+
+    @classmethod
+    def critical(cls, first_edge_hz: float = 20.0) -> "BandLayout":
+        """The 25 critical bands music players use.
+
+        Edges ``[first_edge_hz, 100, 200, 300, 400, 510, 630, 770, 920, 1080, 1270, 1480,
+        1720, 2000, 2320, 2700, 3150, 3700, 4400, 5300, 6400, 7700, 9500, 12000, 15500,
+        20000]`` Hz.
+
+        Parameters
+        ----------
+        first_edge_hz : float, optional
+            The lowest edge in Hz, ``0 <= first_edge_hz < 100``. Default 20 (the library's
+            ``TONECORE_LAYOUT_CRITICAL``); any other value is passed as custom edges.
+
+        Raises
+        ------
+        tonecore.InvalidArgument
+            ``first_edge_hz`` negative, not finite or not below 100 Hz (status 16).
+        """
+        first = _real_arg(first_edge_hz, "first_edge_hz")
+        if first == 20.0:
+            return _named(_native.LAYOUT_CRITICAL, "critical")
+        edges = np.array((first,) + _CRITICAL_UPPER_EDGES, dtype=np.float64)
+        return cls._make(_native.LAYOUT_CUSTOM, edges, "critical")
+
+    @classmethod
+    def octave(cls) -> "BandLayout":
+        """ISO 266 octave bands: 10 bands centred on ``1000 * 2**k`` Hz, ``k = -5..4``
+        (nominal 31.5 Hz to 16 kHz), edges half an octave either side."""
+        return _named(_native.LAYOUT_OCTAVE, "octave")
+
+    @classmethod
+    def third_octave(cls) -> "BandLayout":
+        """ISO 266 third-octave bands: 31 bands centred on ``1000 * 2**(k/3)`` Hz,
+        ``k = -17..13`` (nominal 20 Hz to 20 kHz), edges a sixth of an octave either side."""
+        return _named(_native.LAYOUT_THIRD_OCTAVE, "third_octave")
+
+    # -- properties ---------------------------------------------------------------------
+
+    @property
+    def kind(self) -> str:
+        """``"critical"``, ``"octave"``, ``"third_octave"`` or ``"custom"``."""
+        return self._name or "custom"
+
+    @property
+    def edges(self) -> np.ndarray:
+        """Band edges in Hz, float64, shape ``(bands + 1,)`` (a copy)."""
+        return self._edges.copy()
+
+    @property
+    def centers(self) -> np.ndarray:
+        """Band centres in Hz, float64, shape ``(bands,)`` (a copy): the geometric mean of each
+        band's edges (half the upper edge for a band starting at 0 Hz). Smooth gain curves pass
+        through each band's gain at its centre."""
+        return self._centers.copy()
+
+    @property
+    def bands(self) -> int:
+        """Number of bands."""
+        return int(self._centers.size)
+
+    def band_map(self, sample_rate: int, fft_size: int) -> np.ndarray:
+        """Band index of every rfft bin.
+
+        Parameters
+        ----------
+        sample_rate : int
+            Sample rate in Hz (> 0).
+        fft_size : int
+            FFT size in samples (even, >= 2).
+
+        Returns
+        -------
+        numpy.ndarray
+            int64, shape ``(fft_size // 2 + 1,)``: bin ``k`` (at
+            ``numpy.linspace(0, sample_rate // 2, fft_size // 2 + 1)[k]`` Hz) belongs to band
+            ``clip(searchsorted(edges, f, "right") - 1, 0, bands - 1)``.
+
+        Raises
+        ------
+        tonecore.InvalidArgument
+            Sample rate 0 (status 13); odd or too small ``fft_size`` (status 7).
+        """
+        sr = _sample_rate_arg(sample_rate)
+        n = size_arg(fft_size, "fft_size")
+        out = np.empty(n // 2 + 1, dtype=np.uint32)
+        _native.check(
+            _native.lib.tonecore_band_map(
+                *self._c_args(), sr, n, _native.pointer_to(out, c_uint32), out.size
+            ),
+            "tonecore_band_map",
+        )
+        return out.astype(np.int64)
+
+    # -- protocol -----------------------------------------------------------------------
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BandLayout):
+            return NotImplemented
+        return bool(np.array_equal(self._edges, other._edges))
+
+    def __hash__(self) -> int:
+        return hash(self._edges.tobytes())
+
+    def __repr__(self) -> str:
+        if self._name == "critical":
+            first = float(self._edges[0])
+            arg = "" if first == 20.0 else f"first_edge_hz={first!r}"
+            return f"tonecore.BandLayout.critical({arg})"
+        if self._name is not None:
+            return f"tonecore.BandLayout.{self._name}()"
+        return f"tonecore.BandLayout({[float(e) for e in self._edges]!r})"
+
+    def __reduce__(self) -> Any:
+        edges = None if self._edges_arg is None else self._edges_arg.tolist()
+        return (_rebuild_layout, (self._code, edges, self._name))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if hasattr(self, "_centers"):
+            raise AttributeError("tonecore.BandLayout is immutable")
+        object.__setattr__(self, name, value)
+
+
+BandLayout.__module__ = "tonecore"
+
+
+def _rebuild_layout(code: int, edges: Optional[Sequence[float]], name: Optional[str]) -> BandLayout:
+    if edges is None and name is not None:
+        return _named(code, name)
+    arr = None if edges is None else np.array(edges, dtype=np.float64)
+    return BandLayout._make(code, arr, name)
+
+
+def band_map(sample_rate: int, fft_size: int, layout: LayoutArg = None) -> np.ndarray:
+    """Band index of every rfft bin for a layout (see :meth:`BandLayout.band_map`).
+
+    Parameters
+    ----------
+    sample_rate : int
+        Sample rate in Hz (> 0).
+    fft_size : int
+        FFT size in samples (even, >= 2).
+    layout : BandLayout, str or array_like, optional
+        The bands: None (default) for :meth:`BandLayout.critical`, a :class:`BandLayout`, a
+        name (``"critical"``, ``"octave"``, ``"third_octave"``) or custom edges in Hz.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64, shape ``(fft_size // 2 + 1,)``.
+    """
+    return _layout_arg(layout).band_map(sample_rate, fft_size)
+
+
+def gain_curve(
+    gains_db: npt.ArrayLike,
+    layout: LayoutArg = None,
+    sample_rate: int = 44100,
+    fft_size: int = 4096,
+    mode: str = "smooth",
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray:
+    """The per-bin linear gain curve for band gains.
+
+    Parameters
+    ----------
+    gains_db : array_like
+        One gain per band in dB, finite; clamped to ±24 dB.
+    layout : BandLayout, str or array_like, optional
+        The bands (default: critical bands; see :func:`band_map`).
+    sample_rate : int, optional
+        Sample rate in Hz (> 0). Default 44100.
+    fft_size : int, optional
+        FFT size in samples (even, >= 2). Default 4096.
+    mode : {"smooth", "step"}, optional
+        ``"smooth"`` (default): dB interpolated linearly over log2-frequency between band
+        centres (frequencies below 1 Hz count as 1 Hz), held flat below the first and above the
+        last centre; the curve passes through each band's gain at its centre. ``"step"``: every
+        bin takes its band's gain (see :meth:`BandLayout.band_map`).
+    out : numpy.ndarray, optional
+        float64 destination of shape ``(fft_size // 2 + 1,)``, written in place and returned.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, shape ``(fft_size // 2 + 1,)``: linear amplitude gains ``10**(dB / 20)`` of
+        bins ``k * (sample_rate // 2) / (fft_size // 2)`` Hz.
+
+    Raises
+    ------
+    tonecore.InvalidArgument
+        Wrong number of gains (status 17, ``GAIN_COUNT``); NaN/Inf gains (status 5); sample
+        rate 0 (status 13); invalid ``fft_size`` (status 7); invalid custom edges (status 16).
+    TypeError, ValueError
+        Wrong types, unknown ``mode``, ``gains_db`` not 1-D, a wrong ``out``.
+    """
+    gains = _vector_arg(gains_db, "gains_db")
+    sr = _sample_rate_arg(sample_rate)
+    n = size_arg(fft_size, "fft_size")
+    code = _mode_code(mode)
+    lay = _layout_arg(layout)
+    shape = (n // 2 + 1,)
+    if out is None:
+        result = np.empty(shape, dtype=np.float64)
+    else:
+        result = out_array(out, F64, shape)
+    # The library writes nothing on error, so a given out= stays untouched then.
+    status = _native.lib.tonecore_gain_curve(
+        *lay._c_args(),
+        _native.pointer_to(gains, c_double), gains.size,
+        sr, n, code,
+        _native.pointer_to(result, c_double), result.size,
+    )
+    _native.check(status, "tonecore_gain_curve")
+    return result
+
+
+# -- streaming equalizer ------------------------------------------------------------------
+
+
+class Equalizer:
+    """A streaming equalizer: band gains applied as a linear-phase FIR filter (FFT
+    overlap-save), crossfading over ``ramp_ms`` whenever the gains change.
+
+    The output is the input filtered and delayed by :attr:`latency` frames; block sizes never
+    change it. Non-finite input samples are replaced by zero and counted
+    (:attr:`nonfinite_count`); they never reach the filter state.
+
+    Holds a native ``tonecore_equalizer``. Use it as a context manager or call :meth:`close`;
+    a finalizer frees it if you forget. Calls on a closed object raise
+    :class:`tonecore.ClosedError`.
+
+    Threads: :meth:`process`, :meth:`reset` and :attr:`nonfinite_count` belong to one (audio)
+    thread at a time; a second thread calling them at the same moment gets
+    :class:`tonecore.ConcurrentUse`. :meth:`set_gains`, :attr:`gains`, :attr:`latency` and
+    :attr:`bands` may be used from any thread at any time, also while another thread is inside
+    :meth:`process` (the new kernel is designed on the calling thread and handed over without
+    blocking the audio thread).
+
+    Parameters
+    ----------
+    sample_rate : int
+        Sample rate in Hz (> 0).
+    channels : int
+        Channel count, 1–64.
+    layout : BandLayout, str or array_like, optional
+        The bands the gains refer to (default: :meth:`BandLayout.critical`).
+    fft_size : int, optional
+        FFT size of the overlap-save engine in samples: even, ``16 <= fft_size <= 2**24``. The
+        kernel has ``fft_size // 2 + 1`` taps (rounded down to odd); larger sizes resolve low
+        bands better and add latency. Default 4096 (latency 3072 frames).
+    max_block : int, optional
+        Largest block :meth:`process` accepts, in frames (``1 <= max_block <= 2**24``).
+        Default 4096.
+    mode : {"smooth", "step"}, optional
+        How band gains become the frequency response (see :func:`gain_curve`).
+        Default ``"smooth"``.
+    ramp_ms : float, optional
+        Crossfade time on gain changes in milliseconds, 0–10000 (0 switches at once).
+        Default 20.
+    gains_db : array_like, optional
+        Initial gains in dB, one per band (clamped to ±24 dB). Default all 0 dB.
+    dtype : numpy dtype, optional
+        Sample type, ``numpy.float32`` (default) or ``numpy.float64``; :meth:`process` accepts
+        this dtype only.
+
+    Raises
+    ------
+    tonecore.InvalidArgument
+        Sample rate 0 (status 13), channels 0 or above 64 (status 14), invalid ``fft_size``
+        (status 7), ``max_block`` or ``ramp_ms`` out of range (status 2), invalid custom edges
+        (status 16), wrong number of gains (status 17), non-finite gains (status 5).
+    TypeError, ValueError
+        Arguments of the wrong type or sign; unknown ``mode``; unsupported ``dtype``.
+
+    Examples
+    --------
+    >>> with tonecore.Equalizer(48000, 2, gains_db=np.linspace(-6, 6, 25)) as eq:
+    ...     for block in blocks:                     # (2, frames) float32, frames <= 4096
+    ...         y = eq.process(block)
+    ...     eq.set_gains(np.zeros(eq.bands))         # from any thread; crossfades over 20 ms
+    """
+
+    def __init__(
+        self,
+        sample_rate: int,
+        channels: int,
+        layout: LayoutArg = None,
+        fft_size: int = 4096,
+        max_block: int = 4096,
+        mode: str = "smooth",
+        ramp_ms: float = 20.0,
+        gains_db: Optional[npt.ArrayLike] = None,
+        dtype: npt.DTypeLike = np.float32,
+    ) -> None:
+        self._handle: Optional[_Handle] = None
+        dt = real_dtype(dtype)
+        sr = _sample_rate_arg(sample_rate)
+        channels = size_arg(channels, "channels", _U32_MAX)
+        fft_size = size_arg(fft_size, "fft_size")
+        max_block = size_arg(max_block, "max_block")
+        mode_code = _mode_code(mode)
+        ramp = _real_arg(ramp_ms, "ramp_ms")
+        gains = None if gains_db is None else _vector_arg(gains_db, "gains_db")
+        lay = _layout_arg(layout)
+
+        config = _native.EqualizerConfig()
+        _native.check(_native.lib.tonecore_equalizer_config_init(byref(config)),
+                      "tonecore_equalizer_config_init")
+        config.sample_rate = sr
+        config.channels = channels
+        config.max_block = max_block
+        config.fft_size = fft_size
+        code, edges_ptr, edges_len = lay._c_args()
+        config.layout = code
+        if edges_ptr is not None:
+            config.edges = edges_ptr
+            config.edges_len = edges_len
+        config.mode = mode_code
+        config.ramp_ms = ramp
+        config.sample_format = _native.SAMPLE_FORMAT_F32 if dt == F32 else _native.SAMPLE_FORMAT_F64
+        if gains is not None:
+            config.gains_db = _native.pointer_to(gains, c_double)
+            config.gains_len = gains.size
+
+        ptr = _native.EQUALIZER_P()
+        _native.check(_native.lib.tonecore_equalizer_new(byref(config), byref(ptr)),
+                      "tonecore_equalizer_new")
+        handle = _Handle(ptr, "tonecore_equalizer_free", "Equalizer")
+        self._handle = handle
+        # The finalizer holds the handle, never `self`.
+        self._finalizer = weakref.finalize(self, handle.close)
+
+        value = c_size_t()
+        _native.check(_native.lib.tonecore_equalizer_latency(ptr, byref(value)),
+                      "tonecore_equalizer_latency", audio_path=True)
+        self._latency = int(value.value)
+        _native.check(_native.lib.tonecore_equalizer_bands(ptr, byref(value)),
+                      "tonecore_equalizer_bands", audio_path=True)
+        self._bands = int(value.value)
+        self._sample_rate = sr
+        self._channels = channels
+        self._layout = lay
+        self._fft_size = fft_size
+        self._max_block = max_block
+        self._mode = mode
+        self._ramp_ms = ramp
+        self._dtype = dt
+        if dt == F32:
+            self._ct = c_float
+            self._process_fns = (_native.lib.tonecore_equalizer_process_f32,
+                                 _native.lib.tonecore_equalizer_process_interleaved_f32)
+        else:
+            self._ct = c_double
+            self._process_fns = (_native.lib.tonecore_equalizer_process_f64,
+                                 _native.lib.tonecore_equalizer_process_interleaved_f64)
+
+    # -- lifetime -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Free the native object. Idempotent.
+
+        If another thread is inside a call on this object, the memory is freed when that call
+        returns; new calls raise :class:`tonecore.ClosedError` at once.
+        """
+        if self._handle is not None:
+            self._finalizer()
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close` (or if construction failed)."""
+        return self._handle is None or self._handle.closed
+
+    def __enter__(self) -> "Equalizer":
+        if self.closed:
+            raise ClosedError("this tonecore.Equalizer is closed", None, "the object is closed")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = ", closed" if self.closed else ""
+        return (
+            f"tonecore.Equalizer(sample_rate={self._sample_rate}, channels={self._channels}, "
+            f"layout={self._layout!r}, fft_size={self._fft_size}, max_block={self._max_block}, "
+            f"mode={self._mode!r}, ramp_ms={self._ramp_ms!r}, "
+            f"dtype=numpy.{self._dtype.name}{state})"
+        )
+
+    def __reduce__(self) -> Any:
+        raise TypeError("tonecore.Equalizer holds a native object and cannot be pickled")
+
+    def _acquire(self) -> Any:
+        if self._handle is None:
+            raise ClosedError("this tonecore.Equalizer is closed", None, "the object is closed")
+        return self._handle.acquire()
+
+    def _release(self) -> None:
+        self._handle.release()  # type: ignore[union-attr]
+
+    # -- configuration ------------------------------------------------------------------
+
+    @property
+    def sample_rate(self) -> int:
+        """Sample rate in Hz."""
+        return self._sample_rate
+
+    @property
+    def channels(self) -> int:
+        """Channel count."""
+        return self._channels
+
+    @property
+    def layout(self) -> BandLayout:
+        """The band layout the gains refer to."""
+        return self._layout
+
+    @property
+    def fft_size(self) -> int:
+        """FFT size of the overlap-save engine, in samples."""
+        return self._fft_size
+
+    @property
+    def max_block(self) -> int:
+        """Largest block :meth:`process` accepts, in frames."""
+        return self._max_block
+
+    @property
+    def mode(self) -> str:
+        """``"smooth"`` or ``"step"``."""
+        return self._mode
+
+    @property
+    def ramp_ms(self) -> float:
+        """Crossfade time on gain changes, in milliseconds."""
+        return self._ramp_ms
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Sample dtype (float32 or float64)."""
+        return self._dtype
+
+    @property
+    def latency(self) -> int:
+        """Delay from input to output in frames (3072 for ``fft_size=4096``)."""
+        return self._latency
+
+    @property
+    def bands(self) -> int:
+        """Number of bands (gains per :meth:`set_gains` call)."""
+        return self._bands
+
+    # -- control ------------------------------------------------------------------------
+
+    def set_gains(self, gains_db: npt.ArrayLike) -> None:
+        """Set the band gains; the output crossfades to them over :attr:`ramp_ms`.
+
+        Any thread, also while another thread is inside :meth:`process`. The kernel is designed
+        on the calling thread (milliseconds of work) and handed to the audio thread without
+        blocking it; calls from several threads serialise.
+
+        Parameters
+        ----------
+        gains_db : array_like
+            One gain per band in dB, finite; clamped to ±24 dB.
+
+        Raises
+        ------
+        tonecore.InvalidArgument
+            Wrong number of gains (status 17) or NaN/Inf gains (status 5); the gains stay as
+            they were.
+        TypeError, ValueError
+            ``gains_db`` is not real-valued or not 1-D.
+        """
+        gains = _vector_arg(gains_db, "gains_db")
+        ptr = self._acquire()
+        try:
+            status = _native.lib.tonecore_equalizer_set_gains(
+                ptr, _native.pointer_to(gains, c_double), gains.size
+            )
+            _native.check(status, "tonecore_equalizer_set_gains")
+        finally:
+            self._release()
+
+    @property
+    def gains(self) -> np.ndarray:
+        """The gains most recently set, in dB (clamped to ±24 dB), float64 ``(bands,)``.
+
+        The audio output reaches them within one block plus :attr:`ramp_ms` of processing.
+        """
+        out = np.empty(self._bands, dtype=np.float64)
+        ptr = self._acquire()
+        try:
+            status = _native.lib.tonecore_equalizer_gains(
+                ptr, _native.pointer_to(out, c_double), out.size
+            )
+            _native.check(status, "tonecore_equalizer_gains")
+        finally:
+            self._release()
+        return out
+
+    @property
+    def nonfinite_count(self) -> int:
+        """Non-finite input samples replaced by zero since construction.
+
+        Audio-thread state: reading it while another thread is inside :meth:`process` raises
+        :class:`tonecore.ConcurrentUse`.
+        """
+        count = c_uint64()
+        ptr = self._acquire()
+        try:
+            status = _native.lib.tonecore_equalizer_nonfinite_count(ptr, byref(count))
+            _native.check(status, "tonecore_equalizer_nonfinite_count", audio_path=True)
+        finally:
+            self._release()
+        return int(count.value)
+
+    def reset(self) -> None:
+        """Clear the signal state (as if newly built); keep the gains and apply the newest at
+        once, without a ramp.
+
+        Raises
+        ------
+        tonecore.ConcurrentUse
+            Another thread is inside :meth:`process` or :meth:`reset`.
+        """
+        ptr = self._acquire()
+        try:
+            status = _native.lib.tonecore_equalizer_reset(ptr)
+            _native.check(status, "tonecore_equalizer_reset", audio_path=True)
+        finally:
+            self._release()
+
+    # -- audio --------------------------------------------------------------------------
+
+    def process(
+        self,
+        x: np.ndarray,
+        out: Optional[np.ndarray] = None,
+        interleaved: bool = False,
+    ) -> np.ndarray:
+        """Filter one block.
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+            Samples of this object's :attr:`dtype`, C-contiguous, never converted or copied:
+            planar ``(channels, frames)`` (or ``(frames,)`` when ``channels == 1``); with
+            ``interleaved=True``, ``(frames, channels)`` (or ``(frames,)`` for mono).
+            ``frames <= max_block``; any block size, the output does not depend on it.
+            NaN/Inf samples are processed as zeros and counted in :attr:`nonfinite_count`.
+        out : numpy.ndarray, optional
+            Destination of the same shape and dtype as ``x``, C-contiguous, writeable, not
+            overlapping ``x``; written in place and returned. Untouched when the call fails.
+        interleaved : bool, optional
+            ``x`` and ``out`` hold frames (``c0 c1 … c0 c1 …``) rather than channel rows.
+
+        Returns
+        -------
+        numpy.ndarray
+            The filtered block, shape and dtype of ``x``: the input delayed by :attr:`latency`
+            frames (the first ``latency`` frames after construction or :meth:`reset` come from
+            the zero initial state).
+
+        Raises
+        ------
+        TypeError
+            ``x`` or ``out`` is not an ndarray of this object's dtype.
+        ValueError
+            Wrong dimensions or channel count, non-contiguous arrays, ``out`` of another shape
+            or overlapping ``x``.
+        tonecore.InvalidArgument
+            ``frames > max_block`` (status 15, ``BLOCK_TOO_LARGE``).
+        tonecore.ConcurrentUse
+            Another thread is inside :meth:`process` or :meth:`reset` of this object.
+        """
+        x = input_array(x, "x", (self._dtype,), (1, 2))
+        if x.ndim == 1:
+            if self._channels != 1:
+                raise ValueError(
+                    f"x is 1-D, which is mono, but this Equalizer has {self._channels} channels;"
+                    f" pass shape {'(frames, channels)' if interleaved else '(channels, frames)'}"
+                )
+        else:
+            axis = 1 if interleaved else 0
+            if x.shape[axis] != self._channels:
+                want = "(frames, channels)" if interleaved else "(channels, frames)"
+                raise ValueError(
+                    f"x has shape {x.shape}; this Equalizer needs {want} with "
+                    f"channels={self._channels}"
+                )
+        if out is None:
+            out = np.empty(x.shape, dtype=self._dtype)
+        else:
+            out_array(out, self._dtype, x.shape, x)
+        fn = self._process_fns[1 if interleaved else 0]
+        ptr = self._acquire()
+        try:
+            if x.size == 0:
+                return out
+            status = fn(
+                ptr,
+                _native.pointer_to(x, self._ct), x.size,
+                _native.pointer_to(out, self._ct), out.size,
+            )
+            if status != _native.STATUS_OK:
+                _native.raise_for_status(status, fn.__name__, audio_path=True)
+        finally:
+            self._release()
+        return out
+
+
+Equalizer.__module__ = "tonecore"
+
+
+# -- offline ------------------------------------------------------------------------------
+
+
+def equalize(
+    x: np.ndarray,
+    sample_rate: int,
+    gains_db: npt.ArrayLike,
+    layout: LayoutArg = None,
+    mode: str = "smooth",
+    fft_size: int = 4096,
+    threads: Optional[int] = None,
+    progress: Optional[Callable[[int, int], Any]] = None,
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray:
+    """Equalize a whole signal, in parallel over channels and fixed segments.
+
+    The result is what :class:`Equalizer` produces for the same settings with its latency
+    removed: the signal filtered by the same linear-phase kernel, aligned with the input and of
+    the same length (the input is read as zero outside the buffer). It does not depend on the
+    thread count.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Samples, float32 or float64 (never converted or copied), C-contiguous: ``(frames,)`` or
+        planar ``(channels, frames)``. Non-finite samples count as zero.
+    sample_rate : int
+        Sample rate in Hz (> 0).
+    gains_db : array_like
+        One gain per band in dB, finite; clamped to ±24 dB.
+    layout : BandLayout, str or array_like, optional
+        The bands (default: :meth:`BandLayout.critical`).
+    mode : {"smooth", "step"}, optional
+        How band gains become the frequency response (see :func:`gain_curve`).
+    fft_size : int, optional
+        FFT size in samples (even, 16 to 2**24); the kernel has ``fft_size // 2 + 1`` taps
+        (rounded down to odd). Default 4096.
+    threads : int, optional
+        None (default): all cores; 1: the calling thread only; n: a pool of n threads.
+    progress : callable, optional
+        ``progress(done, total)``, called after each finished segment (one channel's 2**18
+        samples) with ``done`` strictly increasing up to ``total``; calls come from worker
+        threads, one at a time. An exception raised by it does not stop the work: the first one
+        is re-raised when the call returns (``out``, if given, then holds the result).
+    out : numpy.ndarray, optional
+        Destination of the same shape and dtype as ``x``, C-contiguous, not overlapping ``x``;
+        written in place and returned. Untouched when the call fails.
+
+    Returns
+    -------
+    numpy.ndarray
+        The equalized signal, shape and dtype of ``x``.
+
+    Raises
+    ------
+    tonecore.InvalidArgument
+        Wrong gain count (status 17), NaN/Inf gains (status 5), sample rate 0 (status 13),
+        invalid ``fft_size`` (status 7) or custom edges (status 16), too many threads
+        (status 2).
+    TypeError, ValueError
+        Wrong dtype, dimensions or layout of ``x`` or ``out``; ``progress`` not callable.
+    """
+    x = input_array(x, "x", (F32, F64), (1, 2))
+    gains = _vector_arg(gains_db, "gains_db")
+    sr = _sample_rate_arg(sample_rate)
+    mode_code = _mode_code(mode)
+    fft_size = size_arg(fft_size, "fft_size")
+    threads = 0 if threads is None else size_arg(threads, "threads", _U32_MAX)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable, not {type(progress).__name__}")
+    if out is None:
+        out = np.empty(x.shape, dtype=x.dtype)
+    else:
+        out_array(out, x.dtype, x.shape, x)
+    lay = _layout_arg(layout)
+    channels = 1 if x.ndim == 1 else x.shape[0]
+    # No channels: still let the library check the settings (with an empty mono input).
+    n_channels = channels or 1
+
+    config = _native.EqualizeConfig()
+    _native.check(_native.lib.tonecore_equalize_config_init(byref(config)),
+                  "tonecore_equalize_config_init")
+    config.sample_rate = sr
+    config.threads = threads
+    config.fft_size = fft_size
+    code, edges_ptr, edges_len = lay._c_args()
+    config.layout = code
+    if edges_ptr is not None:
+        config.edges = edges_ptr
+        config.edges_len = edges_len
+    config.mode = mode_code
+
+    errors: list = []
+    if progress is None:
+        callback = _native.PROGRESS_FN()  # NULL
+    else:
+        def report(_user_data: Any, done: int, total: int) -> None:
+            # Never let an exception cross into the library: remember the first one.
+            if errors:
+                return
+            try:
+                progress(int(done), int(total))
+            except BaseException as e:  # noqa: BLE001 - re-raised after the native call
+                errors.append(e)
+
+        callback = _native.PROGRESS_FN(report)
+
+    ct = c_float if x.dtype == F32 else c_double
+    fn = _native.lib.tonecore_equalize_f32 if x.dtype == F32 else _native.lib.tonecore_equalize_f64
+    # `callback` (and with it `report`) stays referenced by this frame until the call returns.
+    status = fn(
+        byref(config),
+        _native.pointer_to(gains, c_double), gains.size,
+        _native.pointer_to(x, ct), x.size, n_channels,
+        _native.pointer_to(out, ct), out.size,
+        callback, None,
+    )
+    if status != _native.STATUS_OK:
+        _native.raise_for_status(status, fn.__name__)
+    del callback
+    if errors:
+        raise errors[0]
+    return out
+
+
+def band_energies(
+    x: np.ndarray,
+    sample_rate: int,
+    layout: LayoutArg = None,
+    fft_size: int = 4096,
+    hop: Optional[int] = None,
+    threads: Optional[int] = None,
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray:
+    """Per-band energy in dB of every frame, for hosts that drive adaptive gains.
+
+    Frame ``k`` covers samples ``[k*hop, k*hop + fft_size)`` of the mono downmix (the mean of
+    the channels) and exists only when it fits. With ``X = rfft(frame * numpy.hanning(N))`` and
+    the window's coherent gain ``cg = numpy.hanning(N).mean()``, band ``b`` gets the mean over
+    its bins (:meth:`BandLayout.band_map`) of ``20 * log10(abs(X) / cg + 1e-10)``; a band with
+    no bin gets -200 dB.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Samples, float32 or float64, C-contiguous, finite: ``(n,)`` or ``(channels, n)``.
+    sample_rate : int
+        Sample rate in Hz (> 0).
+    layout : BandLayout, str or array_like, optional
+        The bands (default: :meth:`BandLayout.critical`).
+    fft_size : int, optional
+        Frame length in samples (even, 16 to 2**24). Default 4096.
+    hop : int, optional
+        Frame advance in samples, ``1 <= hop <= fft_size``. Default ``fft_size // 2``.
+    threads : int, optional
+        None (default): all cores; 1: the calling thread only; n: a pool of n threads.
+    out : numpy.ndarray, optional
+        float64 destination of shape ``(frames, bands)``, written in place and returned.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, shape ``(frames, bands)`` in dB of the unscaled spectrum (a sine of amplitude
+        ``A`` on a bin reads ``20*log10(A * fft_size / 2)`` dB there);
+        ``frames = 1 + (n - fft_size) // hop``, or 0 when ``n < fft_size``.
+
+    Raises
+    ------
+    tonecore.InvalidArgument
+        NaN/Inf samples (status 5), sample rate 0 (status 13), invalid ``fft_size`` (status 7)
+        or ``hop`` (status 8), invalid custom edges (status 16).
+    TypeError, ValueError
+        Wrong dtype, dimensions or layout of ``x`` or ``out``; ``x`` with no channels.
+    """
+    x = input_array(x, "x", (F32, F64), (1, 2))
+    if x.ndim == 2 and x.shape[0] == 0:
+        raise ValueError(f"x has shape {x.shape}: no channels to downmix")
+    sr = _sample_rate_arg(sample_rate)
+    fft_size = size_arg(fft_size, "fft_size")
+    hop = fft_size // 2 if hop is None else size_arg(hop, "hop")
+    threads = 0 if threads is None else size_arg(threads, "threads", _U32_MAX)
+    if out is not None:
+        out_array(out, F64)
+    lay = _layout_arg(layout)
+    channels = 1 if x.ndim == 1 else x.shape[0]
+    n = x.shape[-1]
+    ct = c_float if x.dtype == F32 else c_double
+    fn = (_native.lib.tonecore_band_energies_f32 if x.dtype == F32
+          else _native.lib.tonecore_band_energies_f64)
+    frames_out = c_size_t()
+
+    def call(dest: np.ndarray) -> None:
+        status = fn(
+            *lay._c_args(), sr, fft_size, hop, threads,
+            _native.pointer_to(x, ct), x.size, channels,
+            _native.pointer_to(dest, c_double), dest.size,
+            byref(frames_out),
+        )
+        if status != _native.STATUS_OK:
+            _native.raise_for_status(status, fn.__name__)
+
+    if not 1 <= hop <= fft_size:
+        # No frame count to size `out` by: let the library refuse the hop (INVALID_HOP, or an
+        # earlier error) without touching `out`.
+        call(np.empty((0, lay.bands), dtype=np.float64))
+        raise AssertionError("tonecore_band_energies accepted an invalid hop")
+    frames = 1 + (n - fft_size) // hop if n >= fft_size else 0
+    shape = (frames, lay.bands)
+    if out is None:
+        out = np.empty(shape, dtype=np.float64)
+    else:
+        out_array(out, F64, shape, x)
+    call(out)
+    if frames_out.value != frames:
+        raise AssertionError(
+            f"tonecore_band_energies returned {frames_out.value} frames, expected {frames}"
+        )
+    return out
