@@ -240,17 +240,55 @@ impl<T: Sample> Convolver<T> {
     /// # Panics
     /// When a buffer is shorter than `channels × frames` (callers check first).
     pub fn process(&mut self, input: &[T], output: &mut [T], frames: usize, layout: Layout) {
-        let channels = self.channels;
+        self.process_span(input, output, frames, layout, 0, frames);
+    }
+
+    /// [`process`](Self::process) for frames `start .. start + len` of `frames`-frame buffers
+    /// only, so a caller can stop exactly at block boundaries. Real-time safe.
+    ///
+    /// # Panics
+    /// When the span lies outside the buffers (callers check first).
+    pub fn process_span(
+        &mut self,
+        input: &[T],
+        output: &mut [T],
+        frames: usize,
+        layout: Layout,
+        start: usize,
+        len: usize,
+    ) {
+        let (n, hop, channels) = (self.fft_size, self.hop, self.channels);
         assert!(input.len() >= channels * frames && output.len() >= channels * frames);
-        let index = |c: usize, i: usize| match layout {
-            Layout::Planar => c * frames + i,
-            Layout::Interleaved => i * channels + c,
-        };
-        self.run(
-            frames,
-            |c, i| input[index(c, i)],
-            |c, i, v| output[index(c, i)] = v,
-        );
+        assert!(start + len <= frames);
+        let mut pos = start;
+        let end = start + len;
+        while pos < end {
+            let take = (end - pos).min(hop - self.fill);
+            for c in 0..channels {
+                let history = &mut self.history[c * n + n - hop + self.fill..][..take];
+                let pending = &self.pending[c * hop + self.fill..][..take];
+                match layout {
+                    Layout::Planar => {
+                        history.copy_from_slice(&input[c * frames + pos..][..take]);
+                        output[c * frames + pos..][..take].copy_from_slice(pending);
+                    }
+                    Layout::Interleaved => {
+                        for (i, (h, &p)) in history.iter_mut().zip(pending).enumerate() {
+                            let at = (pos + i) * channels + c;
+                            *h = input[at];
+                            output[at] = p;
+                        }
+                    }
+                }
+                self.nonfinite += sanitize(history);
+            }
+            self.fill += take;
+            pos += take;
+            if self.fill == hop {
+                self.compute_block();
+                self.fill = 0;
+            }
+        }
     }
 
     /// The general form of [`process`](Self::process): `read(c, i)` gives input frame `i` of
@@ -268,14 +306,9 @@ impl<T: Sample> Convolver<T> {
             for c in 0..self.channels {
                 let history = &mut self.history[c * n + n - hop + self.fill..][..take];
                 for (i, h) in history.iter_mut().enumerate() {
-                    let x = read(c, pos + i);
-                    *h = if x.is_finite() {
-                        x
-                    } else {
-                        self.nonfinite += 1;
-                        T::zero()
-                    };
+                    *h = read(c, pos + i);
                 }
+                self.nonfinite += sanitize(history);
                 let pending = &self.pending[c * hop + self.fill..][..take];
                 for (i, &y) in pending.iter().enumerate() {
                     write(c, pos + i, y);
@@ -360,6 +393,19 @@ impl<T: Sample> Convolver<T> {
             }
         }
     }
+}
+
+/// Replaces non-finite values by zero; returns how many there were. Vectorized check first.
+fn sanitize<T: Sample>(values: &mut [T]) -> u64 {
+    if super::all_finite(values) {
+        return 0;
+    }
+    let mut count = 0;
+    for v in values.iter_mut().filter(|v| !v.is_finite()) {
+        *v = T::zero();
+        count += 1;
+    }
+    count
 }
 
 fn inverse_into<T: Sample>(

@@ -165,10 +165,10 @@ impl<T: Sample> Limiter<T> {
     }
 
     /// Pushes one input frame (`read(c)` gives channel `c`; non-finite values must already be
-    /// sanitised) and writes the frame leaving the delay line, limited, with `write(c, v)`.
-    /// Real-time safe.
+    /// sanitised) and hands the frame leaving the delay line to `write(c, limited, delayed)`:
+    /// limited, and as it entered (for bypass crossfades). Real-time safe.
     #[inline]
-    pub fn process_frame(&mut self, read: impl Fn(usize) -> T, mut write: impl FnMut(usize, T)) {
+    pub fn process_frame(&mut self, read: impl Fn(usize) -> T, mut write: impl FnMut(usize, T, T)) {
         let span = self.lookahead + 1;
         let mut peak = 0.0f64;
         for c in 0..self.channels {
@@ -227,7 +227,7 @@ impl<T: Sample> Limiter<T> {
             let slot = &mut self.delay[c * self.lookahead + self.delay_pos];
             let out = std::mem::replace(slot, read(c));
             let y = if self.gain == 1.0 { out } else { out * gain };
-            write(c, y.max(-ceiling).min(ceiling));
+            write(c, y.max(-ceiling).min(ceiling), out);
         }
         self.delay_pos = (self.delay_pos + 1) % self.lookahead;
     }
@@ -240,7 +240,7 @@ mod tests {
     fn run(lim: &mut Limiter<f64>, x: &[f64]) -> Vec<f64> {
         let mut y = vec![0.0; x.len()];
         for (i, &v) in x.iter().enumerate() {
-            lim.process_frame(|_| v, |_, out| y[i] = out);
+            lim.process_frame(|_| v, |_, out, _| y[i] = out);
         }
         y
     }

@@ -83,6 +83,9 @@ struct ControlState<T: CachedSample> {
     sender: Sender<KernelSpectrum<T>>,
     gains_db: Vec<f64>,
     centre_error_db: f64,
+    /// While bypassed the audio side runs a flat kernel (a pure delay); gains set meanwhile are
+    /// kept and sent when the bypass ends.
+    bypassed: bool,
 }
 
 /// Changes an equalizer's gains from any thread: `Send + Sync + Clone`. The kernel is designed
@@ -111,11 +114,39 @@ impl<T: CachedSample> EqControl<T> {
     /// Wrong gain count or non-finite gains; nothing changes then.
     pub fn set_gains(&self, gains_db: &[f64]) -> Result<(), BandError> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let kernel = design_spectrum(&mut state.designer, gains_db)?;
-        state.gains_db.clone_from(&kernel.1.gains_db);
-        state.centre_error_db = kernel.0;
-        state.sender.send(kernel.1);
+        let clamped = state.designer.layout().clamp_gains(gains_db)?;
+        if !state.bypassed {
+            let (error, kernel) = design_spectrum(&mut state.designer, &clamped)?;
+            state.centre_error_db = error;
+            state.sender.send(kernel);
+        }
+        state.gains_db = clamped;
         Ok(())
+    }
+
+    /// Bypasses the EQ (`true`: the audio side crossfades to a flat kernel, a pure delay, so the
+    /// latency stays the same) or ends the bypass (crossfades back to the current gains).
+    /// Control path, like [`set_gains`](Self::set_gains).
+    pub fn set_bypass(&self, bypassed: bool) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.bypassed == bypassed {
+            return;
+        }
+        state.bypassed = bypassed;
+        let gains = if bypassed {
+            vec![0.0; self.bands]
+        } else {
+            state.gains_db.clone()
+        };
+        if let Ok((error, kernel)) = design_spectrum(&mut state.designer, &gains) {
+            state.centre_error_db = error;
+            state.sender.send(kernel);
+        }
+    }
+
+    /// Whether the EQ is bypassed.
+    pub fn bypassed(&self) -> bool {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).bypassed
     }
 
     /// The gains most recently set (clamped), in dB.
@@ -197,6 +228,7 @@ impl<T: CachedSample> Equalizer<T> {
             sender,
             gains_db: kernel.gains_db.clone(),
             centre_error_db: error,
+            bypassed: false,
         };
         let ramp_len = (config.ramp_ms * 1e-3 * config.sample_rate as f64).round() as usize;
         let convolver = Convolver::new(
@@ -261,6 +293,22 @@ impl<T: CachedSample> Equalizer<T> {
     /// The band gains (dB) of the kernel the audio path runs now.
     pub fn active_gains_db(&self) -> &[f64] {
         &self.convolver.kernel().gains_db
+    }
+
+    /// The overlap-save engine, for stages that run the EQ inside a longer chain.
+    pub(crate) fn convolver_mut(&mut self) -> &mut Convolver<T> {
+        &mut self.convolver
+    }
+
+    /// Takes a newly designed kernel if one waits (start of a processing call).
+    pub(crate) fn begin_call(&mut self) {
+        self.take_new_kernel(true);
+    }
+
+    /// Hands kernels the engine let go back to the control side (end of a processing call).
+    pub(crate) fn end_call(&mut self, frames: usize) {
+        self.hand_back_retired();
+        self.frames += frames as u64;
     }
 
     fn take_new_kernel(&mut self, ramp: bool) {

@@ -2,6 +2,8 @@
 //! by `new`, runs `process` / `reset` without allocating, locking or freeing, and takes
 //! parameter changes from any control thread through a [`crate::handoff`] mailbox.
 
+pub mod chain;
 pub mod equalizer;
 
+pub use chain::{EqSettings, Pipeline, PipelineConfig, PipelineParams, PipelineStats, Stage};
 pub use equalizer::{EqControl, Equalizer, EqualizerConfig};

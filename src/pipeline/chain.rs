@@ -1,0 +1,513 @@
+//! The processing chain: EQ → loudness-aware level matcher → lookahead limiter, in one
+//! real-time-safe object whose output does not depend on how the host slices its blocks.
+//!
+//! All three stages always run, so the latency is constant (`EQ hop + kernel delay + limiter
+//! lookahead`) whatever is bypassed: a bypassed EQ crossfades to a flat kernel (a pure delay), a
+//! bypassed level matcher ramps its gain to unity, a bypassed limiter crossfades to its delayed
+//! input — each over the configured ramp. The level matcher takes its loudness from the EQ's own
+//! spectra (see [`crate::dsp::level`]); the limiter sees the level-matched signal.
+//!
+//! Parameters change from any thread through [`PipelineParams`]: EQ gains through the
+//! equalizer's wait-free kernel mailbox, scalars through atomics read once per `process` call.
+//! Statistics are published once per call through a sequence lock, so [`PipelineParams::stats`]
+//! always returns one consistent snapshot.
+
+use super::equalizer::{EqControl, Equalizer, EqualizerConfig};
+use crate::cache::CachedSample;
+use crate::dsp::bands::{BandLayout, CurveMode};
+use crate::dsp::convolver::Layout;
+use crate::dsp::level::{check_target, LevelMatcher, LevelSettings};
+use crate::dsp::limiter::{check_ceiling, Limiter, LimiterSettings};
+use crate::dsp::loudness::LoudnessMeter;
+use crate::handoff::SeqLock;
+use crate::{ConfigError, Error, ProcessError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// EQ settings of a pipeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EqSettings {
+    /// Band gains in dB (one per band).
+    pub gains_db: Vec<f64>,
+    /// The bands.
+    pub layout: BandLayout,
+    /// Curve mode.
+    pub mode: CurveMode,
+}
+
+impl EqSettings {
+    /// Critical bands, smooth curve, with `gains_db`.
+    pub fn critical(gains_db: Vec<f64>) -> Self {
+        Self {
+            gains_db,
+            layout: BandLayout::critical(),
+            mode: CurveMode::Smooth,
+        }
+    }
+}
+
+/// A pipeline as plain data. A stage that is `None` starts bypassed (with default settings, so it
+/// can be enabled later with [`PipelineParams::set_bypass`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PipelineConfig {
+    /// The equalizer (`None`: flat and bypassed).
+    pub eq: Option<EqSettings>,
+    /// The level matcher (`None`: bypassed, target −14 LUFS).
+    pub level: Option<LevelSettings>,
+    /// The limiter (`None`: bypassed, ceiling −1 dBFS).
+    pub limiter: Option<LimiterSettings>,
+    /// FFT size of the EQ engine (even, 16–2^24; default 4096).
+    pub fft_size: usize,
+    /// Crossfade time of gain changes and bypass toggles, ms (0–10000; default 20).
+    pub ramp_ms: f64,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            eq: None,
+            level: None,
+            limiter: None,
+            fft_size: 4096,
+            ramp_ms: super::equalizer::DEFAULT_RAMP_MS,
+        }
+    }
+}
+
+/// A stage of the chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// The equalizer.
+    Eq = 0,
+    /// The level matcher.
+    Level = 1,
+    /// The limiter.
+    Limiter = 2,
+}
+
+impl Stage {
+    /// The stage with C enum value `index`.
+    pub fn from_index(index: i32) -> Option<Self> {
+        match index {
+            0 => Some(Self::Eq),
+            1 => Some(Self::Level),
+            2 => Some(Self::Limiter),
+            _ => None,
+        }
+    }
+}
+
+/// Most channels a pipeline processes (the equalizer's limit).
+pub const MAX_CHANNELS: usize = 64;
+
+/// Most EQ bands a statistics snapshot carries.
+pub const MAX_STAT_BANDS: usize = 64;
+const STAT_WORDS: usize = 8 + MAX_STAT_BANDS;
+
+/// One consistent snapshot of a pipeline's counters, all from the end of the same `process` call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PipelineStats {
+    /// Frames processed since construction.
+    pub frames: u64,
+    /// Non-finite input samples replaced by zero.
+    pub nonfinite: u64,
+    /// Largest gain reduction the limiter applied since construction, dB (≤ 0).
+    pub limiter_max_reduction_db: f64,
+    /// The limiter's gain on the last frame, dB.
+    pub limiter_gain_db: f64,
+    /// The level matcher's gain on the last frame, dB (0 while bypassed, after the ramp).
+    pub level_gain_db: f64,
+    /// The level matcher's momentary loudness estimate of the EQ output, LUFS.
+    pub loudness_lufs: f64,
+    /// Bypass flags as the audio side last applied them: EQ, level, limiter.
+    pub bypassed: [bool; 3],
+    /// The band gains (dB) of the EQ kernel in use (the new one during a crossfade); zeros while
+    /// bypassed. Empty before the first `process` call.
+    pub eq_gains_db: Vec<f64>,
+}
+
+struct Shared {
+    level_target: AtomicU64,
+    ceiling_db: AtomicU64,
+    bypass: [AtomicBool; 3],
+    stats: SeqLock<STAT_WORDS>,
+    sample_rate: u32,
+}
+
+/// Changes a pipeline's parameters from any number of threads while audio runs, and reads its
+/// statistics. `Send + Sync + Clone`. The audio thread never waits for it.
+pub struct PipelineParams<T: CachedSample> {
+    shared: Arc<Shared>,
+    eq: EqControl<T>,
+}
+
+impl<T: CachedSample> Clone for PipelineParams<T> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: self.shared.clone(),
+            eq: self.eq.clone(),
+        }
+    }
+}
+
+impl<T: CachedSample> PipelineParams<T> {
+    /// Sets the EQ band gains (designs the kernel on this thread; crossfaded on the audio side).
+    ///
+    /// # Errors
+    /// Wrong count or non-finite gains; nothing changes then.
+    pub fn set_eq_gains(&self, gains_db: &[f64]) -> Result<(), ConfigError> {
+        self.eq.set_gains(gains_db).map_err(ConfigError::from)
+    }
+
+    /// The EQ gains most recently set (dB).
+    pub fn eq_gains(&self) -> Vec<f64> {
+        self.eq.gains_db()
+    }
+
+    /// Sets the level matcher's target loudness in LUFS (−70…0). Wait-free.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidTarget`].
+    pub fn set_level_target(&self, lufs: f64) -> Result<(), ConfigError> {
+        check_target(lufs)?;
+        self.shared.level_target.store(lufs.to_bits(), Ordering::Release);
+        Ok(())
+    }
+
+    /// The current level target in LUFS.
+    pub fn level_target(&self) -> f64 {
+        f64::from_bits(self.shared.level_target.load(Ordering::Acquire))
+    }
+
+    /// Measures `reference` (planar, `channels`, at the pipeline's sample rate) and makes its
+    /// integrated loudness the level target. Returns that loudness. Control path.
+    ///
+    /// # Errors
+    /// Invalid channel count or samples; [`ConfigError::InvalidTarget`] when the reference is
+    /// silent or too short for a gated loudness, or outside −70…0 LUFS.
+    pub fn set_level_reference(&self, reference: &[T], channels: usize) -> Result<f64, Error> {
+        let mut meter = LoudnessMeter::new(channels, self.shared.sample_rate)?;
+        meter.add(reference)?;
+        let lufs = meter.report().integrated;
+        self.set_level_target(lufs)?;
+        Ok(lufs)
+    }
+
+    /// Sets the limiter ceiling in dBFS (−60…0). Wait-free; applies to frames entering the
+    /// limiter from the next `process` call (frames already inside its lookahead are clamped).
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidCeiling`].
+    pub fn set_ceiling_db(&self, ceiling_db: f64) -> Result<(), ConfigError> {
+        check_ceiling(ceiling_db)?;
+        self.shared
+            .ceiling_db
+            .store(ceiling_db.to_bits(), Ordering::Release);
+        Ok(())
+    }
+
+    /// The current ceiling in dBFS.
+    pub fn ceiling_db(&self) -> f64 {
+        f64::from_bits(self.shared.ceiling_db.load(Ordering::Acquire))
+    }
+
+    /// Bypasses a stage or ends its bypass; the change is crossfaded over the ramp time.
+    /// Wait-free for the level matcher and limiter; for the EQ it designs a kernel (control path).
+    pub fn set_bypass(&self, stage: Stage, bypassed: bool) {
+        if stage == Stage::Eq {
+            self.eq.set_bypass(bypassed);
+        }
+        self.shared.bypass[stage as usize].store(bypassed, Ordering::Release);
+    }
+
+    /// Whether a stage is (set to be) bypassed.
+    pub fn bypassed(&self, stage: Stage) -> bool {
+        self.shared.bypass[stage as usize].load(Ordering::Acquire)
+    }
+
+    /// One consistent snapshot of the statistics. Lock-free; any thread.
+    pub fn stats(&self) -> PipelineStats {
+        let w = self.shared.stats.read();
+        let f = |i: usize| f64::from_bits(w[i]);
+        let bands = (w[7] as usize).min(MAX_STAT_BANDS);
+        PipelineStats {
+            frames: w[0],
+            nonfinite: w[1],
+            limiter_max_reduction_db: f(2),
+            limiter_gain_db: f(3),
+            level_gain_db: f(4),
+            loudness_lufs: f(5),
+            bypassed: [w[6] & 1 != 0, w[6] & 2 != 0, w[6] & 4 != 0],
+            eq_gains_db: (0..bands).map(|b| f(8 + b)).collect(),
+        }
+    }
+}
+
+/// A linear crossfade position between a stage's dry (0) and processed (1) output.
+struct Mix {
+    value: f64,
+    step: f64,
+}
+
+impl Mix {
+    fn new(bypassed: bool, ramp_frames: usize) -> Self {
+        Self {
+            value: if bypassed { 0.0 } else { 1.0 },
+            step: 1.0 / ramp_frames.max(1) as f64,
+        }
+    }
+
+    #[inline]
+    fn next(&mut self, bypassed: bool) -> f64 {
+        self.value = if bypassed {
+            (self.value - self.step).max(0.0)
+        } else {
+            (self.value + self.step).min(1.0)
+        };
+        self.value
+    }
+
+    fn settle(&mut self, bypassed: bool) {
+        self.value = if bypassed { 0.0 } else { 1.0 };
+    }
+}
+
+/// The EQ → level → limiter chain for `channels` channels of `T`.
+///
+/// `process`, `process_interleaved` and `reset` are real-time safe (allocation-guard tested).
+pub struct Pipeline<T: CachedSample> {
+    eq: Equalizer<T>,
+    level: LevelMatcher,
+    limiter: Limiter<T>,
+    params: PipelineParams<T>,
+    level_mix: Mix,
+    limiter_mix: Mix,
+    target: f64,
+    ceiling: f64,
+    limiter_max_reduction_db: f64,
+    channels: usize,
+    max_block: usize,
+    stat_words: [u64; STAT_WORDS],
+}
+
+impl<T: CachedSample> Pipeline<T> {
+    /// Builds the chain; allocates everything it will use.
+    ///
+    /// # Errors
+    /// Invalid sample rate, channels, block size, FFT size, ramp, or stage settings.
+    pub fn new(
+        sample_rate: u32,
+        channels: usize,
+        max_block: usize,
+        config: &PipelineConfig,
+    ) -> Result<Self, ConfigError> {
+        let eq_settings = config
+            .eq
+            .clone()
+            .unwrap_or_else(|| EqSettings::critical(vec![0.0; 25]));
+        let eq = Equalizer::<T>::new(EqualizerConfig {
+            sample_rate,
+            channels,
+            max_block,
+            fft_size: config.fft_size,
+            layout: eq_settings.layout.clone(),
+            mode: eq_settings.mode,
+            ramp_ms: config.ramp_ms,
+            gains_db: Some(eq_settings.gains_db.clone()),
+        })?;
+        let level_settings = config.level.unwrap_or_default();
+        let limiter_settings = config.limiter.unwrap_or_default();
+        let mut eq = eq;
+        let hop = eq.convolver_mut().hop();
+        let level = LevelMatcher::new(level_settings, sample_rate, channels, config.fft_size, hop)?;
+        eq.convolver_mut().set_energy_weights(level.bin_weights());
+        let limiter = Limiter::new(channels, sample_rate, &limiter_settings)?;
+        let control = eq.control();
+        if config.eq.is_none() {
+            control.set_bypass(true);
+        }
+        let shared = Arc::new(Shared {
+            level_target: AtomicU64::new(level_settings.target_lufs.to_bits()),
+            ceiling_db: AtomicU64::new(limiter_settings.ceiling_db.to_bits()),
+            bypass: [
+                AtomicBool::new(config.eq.is_none()),
+                AtomicBool::new(config.level.is_none()),
+                AtomicBool::new(config.limiter.is_none()),
+            ],
+            stats: SeqLock::default(),
+            sample_rate,
+        });
+        let ramp_frames = (config.ramp_ms * 1e-3 * sample_rate as f64).round() as usize;
+        let mut pipeline = Self {
+            eq,
+            level,
+            limiter,
+            params: PipelineParams {
+                shared,
+                eq: control,
+            },
+            level_mix: Mix::new(config.level.is_none(), ramp_frames),
+            limiter_mix: Mix::new(config.limiter.is_none(), ramp_frames),
+            target: level_settings.target_lufs,
+            ceiling: limiter_settings.ceiling_db,
+            limiter_max_reduction_db: 0.0,
+            channels,
+            max_block,
+            stat_words: [0; STAT_WORDS],
+        };
+        // Start on the configured kernel (flat when the EQ is bypassed), without a ramp.
+        pipeline.eq.reset();
+        pipeline.publish_stats();
+        Ok(pipeline)
+    }
+
+    /// A handle that changes parameters and reads statistics from any thread.
+    pub fn params(&self) -> PipelineParams<T> {
+        self.params.clone()
+    }
+
+    /// Delay from input to output in frames: the EQ's plus the limiter's lookahead.
+    pub fn latency_frames(&self) -> usize {
+        self.eq.latency_frames() + self.limiter.latency()
+    }
+
+    /// Largest block `process` accepts.
+    pub fn max_block(&self) -> usize {
+        self.max_block
+    }
+
+    /// Channels processed.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Filters planar `input` (`channels × frames`) into `output[.. input.len()]`. Non-finite
+    /// samples are replaced by zero and counted. Real-time safe.
+    ///
+    /// # Errors
+    /// Input not a whole number of frames, block above `max_block`, output too small; nothing is
+    /// processed or written then.
+    pub fn process(&mut self, input: &[T], output: &mut [T]) -> Result<(), ProcessError> {
+        self.run(input, output, Layout::Planar)
+    }
+
+    /// [`process`](Self::process) for interleaved frames.
+    ///
+    /// # Errors
+    /// As `process`.
+    pub fn process_interleaved(&mut self, input: &[T], output: &mut [T]) -> Result<(), ProcessError> {
+        self.run(input, output, Layout::Interleaved)
+    }
+
+    /// Clears all signal state (EQ history, loudness measurement, limiter delay line); keeps the
+    /// parameters and applies them at once, without ramps. Real-time safe.
+    pub fn reset(&mut self) {
+        self.eq.reset();
+        self.level.reset();
+        self.limiter.reset();
+        self.apply_params();
+        let shared = &self.params.shared;
+        self.level_mix
+            .settle(shared.bypass[Stage::Level as usize].load(Ordering::Acquire));
+        self.limiter_mix
+            .settle(shared.bypass[Stage::Limiter as usize].load(Ordering::Acquire));
+    }
+
+    fn apply_params(&mut self) {
+        let shared = &self.params.shared;
+        let target = f64::from_bits(shared.level_target.load(Ordering::Acquire));
+        if target != self.target {
+            self.target = target;
+            self.level.set_target(target);
+        }
+        let ceiling = f64::from_bits(shared.ceiling_db.load(Ordering::Acquire));
+        if ceiling != self.ceiling {
+            self.ceiling = ceiling;
+            self.limiter.set_ceiling_db(ceiling);
+        }
+    }
+
+    fn run(&mut self, input: &[T], output: &mut [T], layout: Layout) -> Result<(), ProcessError> {
+        let channels = self.channels;
+        if input.len() % channels != 0 {
+            return Err(ProcessError::InputShape);
+        }
+        let frames = input.len() / channels;
+        if frames > self.max_block {
+            return Err(ProcessError::BlockTooLarge);
+        }
+        if output.len() < input.len() {
+            return Err(ProcessError::OutputTooSmall);
+        }
+        self.apply_params();
+        let bypass_level = self.params.shared.bypass[Stage::Level as usize].load(Ordering::Acquire);
+        let bypass_limiter =
+            self.params.shared.bypass[Stage::Limiter as usize].load(Ordering::Acquire);
+        self.eq.begin_call();
+        let index = move |c: usize, i: usize| match layout {
+            Layout::Planar => c * frames + i,
+            Layout::Interleaved => i * channels + c,
+        };
+        let mut pos = 0;
+        while pos < frames {
+            let conv = self.eq.convolver_mut();
+            let take = (frames - pos).min(conv.frames_to_block());
+            let blocks = conv.blocks();
+            conv.process_span(input, output, frames, layout, pos, take);
+            let block_done = conv.blocks() != blocks;
+            for i in pos..pos + take {
+                let matched = self.level.next_gain();
+                let gain = 1.0 + self.level_mix.next(bypass_level) * (matched - 1.0);
+                let gain = T::of_f64(gain);
+                let mix = self.limiter_mix.next(bypass_limiter);
+                let wet = T::of_f64(mix);
+                let mut frame = [T::zero(); MAX_CHANNELS];
+                for (c, f) in frame.iter_mut().take(channels).enumerate() {
+                    *f = output[index(c, i)] * gain;
+                }
+                self.limiter.process_frame(
+                    |c| frame[c],
+                    |c, limited, dry| {
+                        output[index(c, i)] = if mix == 1.0 {
+                            limited
+                        } else {
+                            dry + (limited - dry) * wet
+                        }
+                    },
+                );
+            }
+            if block_done {
+                let energies = self.eq.convolver_mut().block_energy();
+                self.level.push_hop(energies);
+            }
+            pos += take;
+        }
+        self.eq.end_call(frames);
+        self.publish_stats();
+        Ok(())
+    }
+
+    fn publish_stats(&mut self) {
+        let reduction = self.limiter.take_max_reduction_db();
+        self.limiter_max_reduction_db = self.limiter_max_reduction_db.min(reduction);
+        let shared = &self.params.shared;
+        let w = &mut self.stat_words;
+        w[0] = self.eq.frames_processed();
+        w[1] = self.eq.nonfinite_count();
+        w[2] = self.limiter_max_reduction_db.to_bits();
+        w[3] = (20.0 * self.limiter.gain().log10()).to_bits();
+        let level_gain = 1.0 + self.level_mix.value * (self.level.gain() - 1.0);
+        w[4] = (20.0 * level_gain.log10()).to_bits();
+        w[5] = self.level.loudness().to_bits();
+        w[6] = (0..3)
+            .map(|s| u64::from(shared.bypass[s].load(Ordering::Relaxed)) << s)
+            .sum();
+        let gains = self.eq.active_gains_db();
+        let bands = gains.len().min(MAX_STAT_BANDS);
+        w[7] = bands as u64;
+        for (slot, g) in w[8..8 + bands].iter_mut().zip(gains) {
+            *slot = g.to_bits();
+        }
+        shared.stats.write(w);
+    }
+}
