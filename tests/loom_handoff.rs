@@ -105,5 +105,8 @@ fn seqlock_snapshots_are_never_torn() {
 fn seqlock_without_fences_is_caught() {
     let result = std::panic::catch_unwind(|| seqlock_model(false));
     let message = panic_message(result.expect_err("loom must find a torn snapshot without fences"));
-    assert!(message.contains("torn snapshot"), "unexpected failure: {message}");
+    assert!(
+        message.contains("torn snapshot"),
+        "unexpected failure: {message}"
+    );
 }

@@ -25,16 +25,40 @@ fn tech_3341_cases_1_to_5() {
         (&[(-23.0, 20.0)], -23.0),
         (&[(-33.0, 20.0)], -33.0),
         (&[(-36.0, 10.0), (-23.0, 60.0), (-36.0, 10.0)], -23.0),
-        (&[(-72.0, 10.0), (-36.0, 10.0), (-23.0, 60.0), (-36.0, 10.0), (-72.0, 10.0)], -23.0),
+        (
+            &[
+                (-72.0, 10.0),
+                (-36.0, 10.0),
+                (-23.0, 60.0),
+                (-36.0, 10.0),
+                (-72.0, 10.0),
+            ],
+            -23.0,
+        ),
         (&[(-26.0, 20.0), (-20.0, 20.1), (-26.0, 20.0)], -23.0),
     ];
     for (i, (segments, want)) in cases.iter().enumerate() {
         let x = sine_segments(sr, segments);
         let r = measure(&x, 2, sr).unwrap();
-        assert!((r.integrated - want).abs() <= 0.1, "case {}: I = {}", i + 1, r.integrated);
+        assert!(
+            (r.integrated - want).abs() <= 0.1,
+            "case {}: I = {}",
+            i + 1,
+            r.integrated
+        );
         if i < 2 {
-            assert!((r.momentary_max - want).abs() <= 0.1, "case {}: M = {}", i + 1, r.momentary_max);
-            assert!((r.short_term_max - want).abs() <= 0.1, "case {}: S = {}", i + 1, r.short_term_max);
+            assert!(
+                (r.momentary_max - want).abs() <= 0.1,
+                "case {}: M = {}",
+                i + 1,
+                r.momentary_max
+            );
+            assert!(
+                (r.short_term_max - want).abs() <= 0.1,
+                "case {}: S = {}",
+                i + 1,
+                r.short_term_max
+            );
         }
     }
 }
@@ -64,7 +88,11 @@ fn true_peak_sees_inter_sample_peaks() {
     let sample_peak = mono.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     assert!((20.0 * sample_peak.log10() + 9.01).abs() < 0.01);
     let r = measure(&mono, 1, sr).unwrap();
-    assert!(r.true_peak > -6.4 && r.true_peak < -5.8, "true peak {}", r.true_peak);
+    assert!(
+        r.true_peak > -6.4 && r.true_peak < -5.8,
+        "true peak {}",
+        r.true_peak
+    );
 }
 
 #[test]
@@ -73,7 +101,11 @@ fn mono_is_one_front_channel_and_blocks_do_not_matter() {
     let x = sine_segments(sr, &[(-23.0, 10.0)]);
     let mono = &x[..x.len() / 2];
     let r = measure(mono, 1, sr).unwrap();
-    assert!((r.integrated + 26.01).abs() <= 0.1, "mono I = {}", r.integrated);
+    assert!(
+        (r.integrated + 26.01).abs() <= 0.1,
+        "mono I = {}",
+        r.integrated
+    );
     let whole = measure(&x, 2, sr).unwrap();
     let mut meter = LoudnessMeter::new(2, sr).unwrap();
     let len = x.len() / 2;

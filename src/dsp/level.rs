@@ -72,10 +72,8 @@ impl LevelSettings {
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_target(self.target_lufs)?;
         let time_ok = |t: f64, max: f64| t.is_finite() && t > 0.0 && t <= max;
-        if !time_ok(self.attack_ms, 60_000.0)
-            || !time_ok(self.release_ms, 60_000.0)
-            || !(self.window_ms.is_finite() && (50.0..=10_000.0).contains(&self.window_ms))
-        {
+        let window_ok = (50.0..=10_000.0).contains(&self.window_ms);
+        if !(time_ok(self.attack_ms, 60_000.0) && time_ok(self.release_ms, 60_000.0) && window_ok) {
             return Err(ConfigError::InvalidTime);
         }
         let in_range = |v: f64, lo: f64, hi: f64| v.is_finite() && (lo..=hi).contains(&v);
@@ -99,7 +97,11 @@ pub fn k_weighting_power(f: f64, sample_rate: u32) -> f64 {
     let vh = 10f64.powf(g / 20.0);
     let vb = vh.powf(0.4996667741545416);
     let a0 = 1.0 + k / q + k * k;
-    let pb = [(vh + vb * k / q + k * k) / a0, 2.0 * (k * k - vh) / a0, (vh - vb * k / q + k * k) / a0];
+    let pb = [
+        (vh + vb * k / q + k * k) / a0,
+        2.0 * (k * k - vh) / a0,
+        (vh - vb * k / q + k * k) / a0,
+    ];
     let pa = [1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0];
     // RLB high-pass.
     let (f0, q) = (38.13547087602444, 0.5003270373238773);
@@ -169,7 +171,8 @@ impl LevelMatcher {
                 w * k_weighting_power(f, sample_rate)
             })
             .collect();
-        let window_hops = ((settings.window_ms * 1e-3 * sample_rate as f64 / hop as f64).round() as usize).max(1);
+        let window_hops =
+            ((settings.window_ms * 1e-3 * sample_rate as f64 / hop as f64).round() as usize).max(1);
         let per_sample = |ms: f64| (-1.0 / (ms * 1e-3 * sample_rate as f64)).exp();
         Ok(Self {
             settings,
@@ -242,7 +245,11 @@ impl LevelMatcher {
     /// The next sample's gain (linear), moving towards the wanted gain. Real-time safe.
     #[inline]
     pub fn next_gain(&mut self) -> f64 {
-        let coeff = if self.wanted < self.gain { self.attack } else { self.release };
+        let coeff = if self.wanted < self.gain {
+            self.attack
+        } else {
+            self.release
+        };
         self.gain = self.wanted + (self.gain - self.wanted) * coeff;
         self.gain
     }

@@ -62,7 +62,7 @@ impl LimiterSettings {
 /// # Errors
 /// [`ConfigError::InvalidCeiling`].
 pub fn check_ceiling(ceiling_db: f64) -> Result<(), ConfigError> {
-    if ceiling_db.is_finite() && ceiling_db <= 0.0 && ceiling_db >= -60.0 {
+    if (-60.0..=0.0).contains(&ceiling_db) {
         Ok(())
     } else {
         Err(ConfigError::InvalidCeiling)
@@ -103,12 +103,17 @@ impl<T: Sample> Limiter<T> {
     ///
     /// # Errors
     /// Invalid settings or channel count.
-    pub fn new(channels: usize, sample_rate: u32, settings: &LimiterSettings) -> Result<Self, ConfigError> {
+    pub fn new(
+        channels: usize,
+        sample_rate: u32,
+        settings: &LimiterSettings,
+    ) -> Result<Self, ConfigError> {
         settings.validate()?;
         if channels == 0 {
             return Err(ConfigError::InvalidChannels);
         }
-        let lookahead = ((settings.lookahead_ms * 1e-3 * sample_rate as f64).round() as usize).max(1);
+        let lookahead =
+            ((settings.lookahead_ms * 1e-3 * sample_rate as f64).round() as usize).max(1);
         let span = lookahead + 1;
         Ok(Self {
             channels,
@@ -201,7 +206,8 @@ impl<T: Sample> Limiter<T> {
         // Its average over the last lookahead + 1 frames: every term covers frame t − lookahead.
         let old = std::mem::replace(&mut self.minima[self.minima_pos], minimum);
         self.minima_pos = (self.minima_pos + 1) % span;
-        self.minima_below_one = self.minima_below_one + usize::from(minimum < 1.0) - usize::from(old < 1.0);
+        self.minima_below_one =
+            self.minima_below_one + usize::from(minimum < 1.0) - usize::from(old < 1.0);
         let average = if self.minima_below_one == 0 {
             self.minima_sum = span as f64;
             1.0
@@ -252,14 +258,20 @@ mod tests {
         let mut lim = Limiter::<f64>::new(1, 48_000, &settings).unwrap();
         let l = lim.latency();
         // Quiet, then a +24 dB burst with single-sample spikes, then quiet again.
-        let mut x: Vec<f64> = (0..144_000).map(|i| 0.3 * (i as f64 * 0.05).sin()).collect();
+        let mut x: Vec<f64> = (0..144_000)
+            .map(|i| 0.3 * (i as f64 * 0.05).sin())
+            .collect();
         for v in &mut x[10_000..20_000] {
             *v *= 16.0;
         }
         x[30_000] = 20.0;
         x[30_001] = -20.0;
         let y = run(&mut lim, &x);
-        assert!(y.iter().all(|v| v.abs() <= ceiling), "max {}", y.iter().fold(0.0f64, |m, v| m.max(v.abs())));
+        assert!(
+            y.iter().all(|v| v.abs() <= ceiling),
+            "max {}",
+            y.iter().fold(0.0f64, |m, v| m.max(v.abs()))
+        );
         // Before the burst reaches the lookahead window the output is the delayed input, exactly.
         for i in l..10_000 - l {
             assert_eq!(y[i], x[i - l]);

@@ -170,7 +170,9 @@ impl<T: CachedSample> PipelineParams<T> {
     /// [`ConfigError::InvalidTarget`].
     pub fn set_level_target(&self, lufs: f64) -> Result<(), ConfigError> {
         check_target(lufs)?;
-        self.shared.level_target.store(lufs.to_bits(), Ordering::Release);
+        self.shared
+            .level_target
+            .store(lufs.to_bits(), Ordering::Release);
         Ok(())
     }
 
@@ -395,7 +397,11 @@ impl<T: CachedSample> Pipeline<T> {
     ///
     /// # Errors
     /// As `process`.
-    pub fn process_interleaved(&mut self, input: &[T], output: &mut [T]) -> Result<(), ProcessError> {
+    pub fn process_interleaved(
+        &mut self,
+        input: &[T],
+        output: &mut [T],
+    ) -> Result<(), ProcessError> {
         self.run(input, output, Layout::Interleaved)
     }
 

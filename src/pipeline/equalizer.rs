@@ -146,7 +146,10 @@ impl<T: CachedSample> EqControl<T> {
 
     /// Whether the EQ is bypassed.
     pub fn bypassed(&self) -> bool {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner).bypassed
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .bypassed
     }
 
     /// The gains most recently set (clamped), in dB.
