@@ -121,3 +121,42 @@ fn equalizer_c_entry_points_never_allocate_on_the_audio_path() {
         tonecore_equalizer_free(eq);
     }
 }
+
+#[test]
+fn pipeline_audio_path_never_allocates() {
+    use tonecore::dsp::level::LevelSettings;
+    use tonecore::dsp::limiter::LimiterSettings;
+    use tonecore::pipeline::{EqSettings, Pipeline, PipelineConfig, Stage};
+    for block in [256usize, 127, 1031] {
+        let cfg = PipelineConfig {
+            eq: Some(EqSettings::critical(vec![3.0; 25])),
+            level: Some(LevelSettings::default()),
+            limiter: Some(LimiterSettings::default()),
+            ..PipelineConfig::default()
+        };
+        let mut p = Pipeline::<f32>::new(44_100, 2, block, &cfg).unwrap();
+        let params = p.params();
+        let x: Vec<f32> = (0..2 * block)
+            .map(|i| ((i * 31) % 17) as f32 / 8.0 - 1.0)
+            .collect();
+        let mut y = vec![0.0f32; 2 * block];
+        for round in 0..40 {
+            // Control-side changes happen outside the guard.
+            params.set_eq_gains(&[(round % 5) as f64; 25]).unwrap();
+            params.set_level_target(-20.0 - (round % 4) as f64).unwrap();
+            params.set_ceiling_db(-1.0 - (round % 2) as f64).unwrap();
+            params.set_bypass(Stage::Limiter, round % 3 == 0);
+            params.set_bypass(Stage::Level, round % 4 == 0);
+            assert_no_alloc(|| {
+                for _ in 0..10 {
+                    p.process(&x, &mut y).unwrap();
+                    p.process_interleaved(&x, &mut y).unwrap();
+                }
+                if round == 20 {
+                    p.reset();
+                }
+            });
+        }
+        assert!(y.iter().all(|v| v.is_finite()));
+    }
+}
