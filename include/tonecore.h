@@ -183,6 +183,27 @@ typedef int32_t tonecore_curve_mode;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Stages of a pipeline (values of the `int32_t stage` arguments).
+enum tonecore_stage
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The equalizer.
+  TONECORE_STAGE_EQ = 0,
+  // The loudness-aware level matcher.
+  TONECORE_STAGE_LEVEL = 1,
+  // The lookahead limiter.
+  TONECORE_STAGE_LIMITER = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum tonecore_stage tonecore_stage;
+#else
+typedef int32_t tonecore_stage;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // A streaming equalizer: band gains applied as an exact linear-phase FIR filter by FFT
 // overlap-save, with a crossfade (`ramp_ms`) whenever the gains change.
 //
@@ -191,6 +212,22 @@ typedef int32_t tonecore_curve_mode;
 // `_gains`, `_latency` and `_bands` may be called from any thread at any time, also while
 // audio is processed.
 typedef struct tonecore_equalizer tonecore_equalizer;
+
+// A streaming loudness meter: add planar blocks of any size, read the report at any time.
+// Single-threaded object (concurrent calls return `CONCURRENT_USE`); not for the audio thread.
+typedef struct tonecore_loudness_meter tonecore_loudness_meter;
+
+// A handle that changes a pipeline's parameters and reads its statistics from any thread, any
+// number of threads at once. Get it with `tonecore_pipeline_params`; free it with
+// `tonecore_params_free` (independently of the pipeline: after the pipeline is freed, setters
+// still succeed but affect nothing, and stats keep the last snapshot).
+typedef struct tonecore_params tonecore_params;
+
+// An EQ → loudness-aware level matcher → lookahead limiter chain (see `tonecore_pipeline_config`).
+// Its output does not depend on block sizes; its latency (`_latency`) is constant whatever is
+// bypassed. `_process_*` and `_reset` are single-threaded, audio-safe; parameters change through
+// a `tonecore_params` handle from any thread.
+typedef struct tonecore_pipeline tonecore_pipeline;
 
 // A short-time Fourier transform object: FFT plans, window and working buffers for one
 // configuration, with forward (`_forward_*`) and inverse (`_inverse_*`) transforms.
@@ -256,6 +293,107 @@ typedef struct tonecore_equalize_config {
 typedef void (*tonecore_progress_fn)(void *user_data,
                                      size_t done,
                                      size_t total);
+
+// A loudness measurement (ITU-R BS.1770-4 / EBU R128). `-inf` (or 0 LU for the range) where the
+// signal is too short or too quiet for a value.
+typedef struct tonecore_loudness_report {
+  // Gated integrated loudness, LUFS.
+  double integrated;
+  // Largest momentary loudness (400 ms windows every 100 ms), LUFS.
+  double momentary_max;
+  // Largest short-term loudness (3 s windows every 100 ms), LUFS.
+  double short_term_max;
+  // Loudness range (EBU Tech 3342), LU.
+  double range;
+  // Largest true peak over all channels, dBTP.
+  double true_peak;
+} tonecore_loudness_report;
+
+// How a `tonecore_pipeline` (EQ → level matcher → limiter) is built. Fill it with
+// `tonecore_pipeline_config_init`. A stage whose `*_enabled` is 0 starts bypassed (its settings
+// still apply when it is enabled later with `tonecore_params_set_bypass`).
+typedef struct tonecore_pipeline_config {
+  // `sizeof(tonecore_pipeline_config)` as the caller compiled it (set by `_init`).
+  size_t struct_size;
+  // Sample rate in Hz (> 0). Default 44100.
+  uint32_t sample_rate;
+  // Channel count, 1–64. Default 2.
+  uint32_t channels;
+  // Largest block `_process_*` accepts, frames (1–2^24). Default 4096.
+  size_t max_block;
+  // EQ FFT size (even, 16–2^24). Default 4096.
+  size_t fft_size;
+  // Crossfade time of gain changes and bypass toggles, ms (0–10000). Default 20.
+  double ramp_ms;
+  // A `TONECORE_SAMPLE_FORMAT_*` value. Default F32.
+  int32_t sample_format;
+  // Non-zero: the EQ starts enabled. Default 0 (flat, bypassed).
+  uint32_t eq_enabled;
+  // A `TONECORE_LAYOUT_*` value. Default CRITICAL.
+  int32_t layout;
+  // A `TONECORE_CURVE_MODE_*` value. Default SMOOTH.
+  int32_t mode;
+  // `CUSTOM` layouts only: ascending band edges in Hz (copied).
+  const double *edges;
+  // Length of `edges`.
+  size_t edges_len;
+  // Initial EQ gains in dB, one per band (copied), or NULL for 0 dB.
+  const double *eq_gains_db;
+  // Length of `eq_gains_db`.
+  size_t eq_gains_len;
+  // Non-zero: the level matcher starts enabled. Default 0.
+  uint32_t level_enabled;
+  // Target loudness, LUFS (−70…0). Default −14.
+  double target_lufs;
+  // Gain-lowering time constant, ms (0 < t ≤ 60000). Default 300.
+  double attack_ms;
+  // Gain-raising time constant, ms (0 < t ≤ 60000). Default 3000.
+  double release_ms;
+  // Largest boost, dB (0–40). Default 12.
+  double max_boost_db;
+  // Largest cut, dB (0–80). Default 24.
+  double max_cut_db;
+  // Below this loudness the gain is never raised, LUFS (−100…0). Default −50.
+  double gate_lufs;
+  // Loudness window, ms (50–10000). Default 400 (momentary).
+  double window_ms;
+  // Non-zero: the limiter starts enabled. Default 0.
+  uint32_t limiter_enabled;
+  // Limiter ceiling, dBFS (−60…0). Default −1.
+  double ceiling_db;
+  // Limiter lookahead (= attack), ms (0 < t ≤ 100). Default 5.
+  double lookahead_ms;
+  // Limiter release time constant, ms (0 < t ≤ 10000). Default 100.
+  double limiter_release_ms;
+} tonecore_pipeline_config;
+
+// A consistent snapshot of a pipeline's counters, all from the end of one `_process_*` call.
+typedef struct tonecore_pipeline_stats {
+  // Set by the caller to `sizeof(tonecore_pipeline_stats)`; only that many bytes are written.
+  size_t struct_size;
+  // Frames processed since creation.
+  uint64_t frames;
+  // Non-finite input samples replaced by zero.
+  uint64_t nonfinite;
+  // Largest limiter gain reduction since creation, dB (≤ 0).
+  double limiter_max_reduction_db;
+  // Limiter gain on the last frame, dB.
+  double limiter_gain_db;
+  // Level-matcher gain on the last frame, dB.
+  double level_gain_db;
+  // Level matcher's momentary loudness estimate of the EQ output, LUFS.
+  double loudness_lufs;
+  // Non-zero when the EQ is bypassed.
+  uint32_t eq_bypassed;
+  // Non-zero when the level matcher is bypassed.
+  uint32_t level_bypassed;
+  // Non-zero when the limiter is bypassed.
+  uint32_t limiter_bypassed;
+  // Number of valid entries in `eq_gains_db`.
+  uint32_t eq_bands;
+  // Band gains (dB) of the EQ kernel in use (first `eq_bands` entries).
+  double eq_gains_db[64];
+} tonecore_pipeline_stats;
 
 // How a `tonecore_stft` frames and transforms signals. Fill it with
 // `tonecore_stft_config_init` and change the fields you need.
@@ -622,6 +760,270 @@ tonecore_status tonecore_equalize_f64(const struct tonecore_equalize_config *con
 // Thread class: any-thread (control path). The string belongs to tonecore and stays valid until
 // the next tonecore call on this thread; copy it to keep it. Never NULL.
 const char *tonecore_last_error_message(void);
+
+// Measures a whole planar buffer (`channels` rows of `input_len / channels` samples) at
+// `sample_rate` Hz: integrated loudness, momentary and short-term maxima, loudness range and
+// true peak. Channel weights: 1 channel = one front channel (not dual-mono), 2 = L R,
+// 5 = L R C Ls Rs, 6 = L R C LFE Ls Rs (LFE not counted); more channels are not counted.
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS` (0 or > 64), `INVALID_SAMPLE_RATE`,
+// `INVALID_LENGTH` (not a whole number of frames), `NON_FINITE` (NaN/Inf refused).
+// Thread class: any-thread (allocates).
+//
+// # Safety
+// `input` must point to `input_len` readable floats; `report_out` writable.
+tonecore_status tonecore_loudness_measure_f32(const float *input,
+                                              size_t input_len,
+                                              size_t channels,
+                                              uint32_t sample_rate,
+                                              struct tonecore_loudness_report *report_out);
+
+// Double-precision [`tonecore_loudness_measure_f32`].
+//
+// # Safety
+// As for `tonecore_loudness_measure_f32`, with doubles.
+tonecore_status tonecore_loudness_measure_f64(const double *input,
+                                              size_t input_len,
+                                              size_t channels,
+                                              uint32_t sample_rate,
+                                              struct tonecore_loudness_report *report_out);
+
+// Creates a meter for `channels` planar channels at `sample_rate` Hz in `*meter_out`.
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_SAMPLE_RATE`. Thread class:
+// control-thread.
+//
+// # Safety
+// `meter_out` writable.
+tonecore_status tonecore_loudness_meter_new(size_t channels,
+                                            uint32_t sample_rate,
+                                            struct tonecore_loudness_meter **meter_out);
+
+// Frees a meter; NULL is a no-op.
+//
+// # Safety
+// `meter` NULL or live; no call on it may be running or follow.
+void tonecore_loudness_meter_free(struct tonecore_loudness_meter *meter);
+
+// Adds planar samples (`channels` rows of `input_len / channels`).
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS` (not a whole number of frames), `NON_FINITE`
+// (refused; nothing added), `CONCURRENT_USE`. Thread class: control-thread.
+//
+// # Safety
+// `input` must point to `input_len` readable floats; `meter` live.
+tonecore_status tonecore_loudness_meter_add_f32(struct tonecore_loudness_meter *meter,
+                                                const float *input,
+                                                size_t input_len);
+
+// Double-precision [`tonecore_loudness_meter_add_f32`].
+//
+// # Safety
+// As for `tonecore_loudness_meter_add_f32`, with doubles.
+tonecore_status tonecore_loudness_meter_add_f64(struct tonecore_loudness_meter *meter,
+                                                const double *input,
+                                                size_t input_len);
+
+// Writes the measurement so far to `*report_out`.
+//
+// Returns `NULL_POINTER`, `CONCURRENT_USE`. Thread class: control-thread.
+//
+// # Safety
+// `meter` live; `report_out` writable.
+tonecore_status tonecore_loudness_meter_report(struct tonecore_loudness_meter *meter,
+                                               struct tonecore_loudness_report *report_out);
+
+// Forgets everything measured.
+//
+// Returns `NULL_POINTER`, `CONCURRENT_USE`. Thread class: control-thread.
+//
+// # Safety
+// `meter` live.
+tonecore_status tonecore_loudness_meter_reset(struct tonecore_loudness_meter *meter);
+
+// Fills `config_out` with the defaults (44100 Hz, 2 channels, max_block 4096, fft_size 4096,
+// 20 ms ramps, f32; every stage bypassed with its default settings: critical-band flat EQ,
+// −14 LUFS target with 300/3000 ms attack/release, −1 dBFS ceiling with 5 ms lookahead and
+// 100 ms release) and the current `struct_size`.
+//
+// Returns `NULL_POINTER`. Thread class: any-thread.
+//
+// # Safety
+// `config_out` writable.
+tonecore_status tonecore_pipeline_config_init(struct tonecore_pipeline_config *config_out);
+
+// Creates a pipeline in `*pipeline_out` (written only on success).
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SAMPLE_RATE`, `INVALID_CHANNELS`,
+// `INVALID_ARGUMENT`, `INVALID_FFT_SIZE`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE`,
+// `INVALID_TARGET` (target, boost, cut or gate out of range), `INVALID_TIME`,
+// `INVALID_CEILING`. Thread class: control-thread (allocates).
+//
+// # Safety
+// `config` readable for `config->struct_size` bytes with valid pointers; `pipeline_out`
+// writable.
+tonecore_status tonecore_pipeline_new(const struct tonecore_pipeline_config *config,
+                                      struct tonecore_pipeline **pipeline_out);
+
+// Frees a pipeline; NULL is a no-op. `tonecore_params` handles stay valid (and inert).
+//
+// # Safety
+// `pipeline` NULL or live; no call on it may be running or follow.
+void tonecore_pipeline_free(struct tonecore_pipeline *pipeline);
+
+// Writes the pipeline's constant latency in frames (EQ + limiter lookahead) to `*frames_out`.
+//
+// Returns `NULL_POINTER`. Thread class: any-thread, audio-safe.
+//
+// # Safety
+// `pipeline` live; `frames_out` writable.
+tonecore_status tonecore_pipeline_latency(const struct tonecore_pipeline *pipeline,
+                                          size_t *frames_out);
+
+// Clears all signal state; keeps parameters and applies them at once (no ramps).
+//
+// Returns `NULL_POINTER`, `CONCURRENT_USE`, `POISONED`, `PANIC`. Thread class: audio-safe.
+//
+// # Safety
+// `pipeline` live.
+tonecore_status tonecore_pipeline_reset(struct tonecore_pipeline *pipeline);
+
+// Creates a parameter handle for `pipeline` in `*params_out`; free it with
+// `tonecore_params_free`.
+//
+// Returns `NULL_POINTER`. Thread class: any-thread (allocates a small handle).
+//
+// # Safety
+// `pipeline` live; `params_out` writable.
+tonecore_status tonecore_pipeline_params(const struct tonecore_pipeline *pipeline,
+                                         struct tonecore_params **params_out);
+
+// Processes one planar block (`channels` rows of `input_len / channels` frames, up to
+// `max_block`) into `output` (`output_len ≥ input_len`). Non-finite samples are replaced by
+// zero and counted; the output never exceeds the ceiling while the limiter is enabled.
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`,
+// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
+// error and no detail message is set. Thread class: audio-safe (no allocation, lock or free).
+//
+// # Safety
+// `input`/`output` valid for their lengths, not overlapping; `pipeline` live.
+tonecore_status tonecore_pipeline_process_f32(struct tonecore_pipeline *pipeline,
+                                              const float *input,
+                                              size_t input_len,
+                                              float *output,
+                                              size_t output_len);
+
+// Double-precision [`tonecore_pipeline_process_f32`].
+//
+// # Safety
+// As for `tonecore_pipeline_process_f32`, with doubles.
+tonecore_status tonecore_pipeline_process_f64(struct tonecore_pipeline *pipeline,
+                                              const double *input,
+                                              size_t input_len,
+                                              double *output,
+                                              size_t output_len);
+
+// [`tonecore_pipeline_process_f32`] for interleaved frames.
+//
+// # Safety
+// As for `tonecore_pipeline_process_f32`.
+tonecore_status tonecore_pipeline_process_interleaved_f32(struct tonecore_pipeline *pipeline,
+                                                          const float *input,
+                                                          size_t input_len,
+                                                          float *output,
+                                                          size_t output_len);
+
+// [`tonecore_pipeline_process_f64`] for interleaved frames.
+//
+// # Safety
+// As for `tonecore_pipeline_process_f64`.
+tonecore_status tonecore_pipeline_process_interleaved_f64(struct tonecore_pipeline *pipeline,
+                                                          const double *input,
+                                                          size_t input_len,
+                                                          double *output,
+                                                          size_t output_len);
+
+// Frees a parameter handle; NULL is a no-op.
+//
+// # Safety
+// `params` NULL or live; no call on it may be running or follow.
+void tonecore_params_free(struct tonecore_params *params);
+
+// Sets the EQ band gains (dB, one per band, clamped to ±24 dB); the kernel is designed on the
+// calling thread and crossfaded in on the audio side.
+//
+// Returns `NULL_POINTER`, `GAIN_COUNT`, `NON_FINITE`. Thread class: any-thread (control path).
+//
+// # Safety
+// `gains_db` readable for `gains_len`; `params` live.
+tonecore_status tonecore_params_set_eq_gains(const struct tonecore_params *params,
+                                             const double *gains_db,
+                                             size_t gains_len);
+
+// Sets the level target in LUFS (−70…0).
+//
+// Returns `NULL_POINTER`, `INVALID_TARGET`. Thread class: any-thread, wait-free.
+//
+// # Safety
+// `params` live.
+tonecore_status tonecore_params_set_level_target(const struct tonecore_params *params,
+                                                 double target_lufs);
+
+// Measures a planar reference (`channels` rows, the pipeline's sample rate) and makes its
+// integrated loudness the level target; `*lufs_out` receives it.
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_LENGTH`, `NON_FINITE`, `INVALID_TARGET`
+// (silent or too short a reference, or outside −70…0 LUFS), `WRONG_FORMAT`.
+// Thread class: any-thread (control path).
+//
+// # Safety
+// `reference` readable for `reference_len`; `params` live; `lufs_out` writable.
+tonecore_status tonecore_params_set_level_reference_f32(const struct tonecore_params *params,
+                                                        const float *reference,
+                                                        size_t reference_len,
+                                                        size_t channels,
+                                                        double *lufs_out);
+
+// Double-precision [`tonecore_params_set_level_reference_f32`].
+//
+// # Safety
+// As for `tonecore_params_set_level_reference_f32`, with doubles.
+tonecore_status tonecore_params_set_level_reference_f64(const struct tonecore_params *params,
+                                                        const double *reference,
+                                                        size_t reference_len,
+                                                        size_t channels,
+                                                        double *lufs_out);
+
+// Sets the limiter ceiling in dBFS (−60…0).
+//
+// Returns `NULL_POINTER`, `INVALID_CEILING`. Thread class: any-thread, wait-free.
+//
+// # Safety
+// `params` live.
+tonecore_status tonecore_params_set_ceiling_db(const struct tonecore_params *params,
+                                               double ceiling_db);
+
+// Bypasses (`bypassed` ≠ 0) or enables a stage (`TONECORE_STAGE_*`); crossfaded over the ramp.
+//
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (unknown stage). Thread class: any-thread
+// (wait-free for LEVEL and LIMITER; EQ designs a kernel).
+//
+// # Safety
+// `params` live.
+tonecore_status tonecore_params_set_bypass(const struct tonecore_params *params,
+                                           int32_t stage,
+                                           uint32_t bypassed);
+
+// Writes one consistent statistics snapshot to `*stats_out`. The caller sets
+// `stats_out->struct_size = sizeof(tonecore_pipeline_stats)` first.
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`. Thread class: any-thread, lock-free.
+//
+// # Safety
+// `params` live; `stats_out` writable for `stats_out->struct_size` bytes.
+tonecore_status tonecore_params_stats(const struct tonecore_params *params,
+                                      struct tonecore_pipeline_stats *stats_out);
 
 // A static, NUL-terminated description of `status` ("unknown status" for unknown codes).
 //

@@ -1,7 +1,8 @@
 use super::bands::{layout_from, mode_from};
 use super::stft::{format_from, tonecore_sample_format};
 use super::{
-    disjoint, guard, guard_rt, out_param, slice_in, slice_out, tonecore_status, Failure, Guarded,
+    audio_block, disjoint, guard, guard_rt, out_param, slice_in, slice_out, tonecore_status,
+    Failure, Guarded,
 };
 use crate::cache::CachedSample;
 use crate::pipeline::equalizer::DEFAULT_RAMP_MS;
@@ -388,12 +389,7 @@ unsafe fn process<T: EqFormat>(
         if eq.format != T::FORMAT {
             return Err(tonecore_status::WrongFormat.into());
         }
-        let x = slice_in(input, input_len)?;
-        let y = slice_out(output, output_len)?;
-        disjoint(input, input_len, output, output_len)?;
-        if input_len % eq.channels != 0 {
-            return Err(tonecore_status::InvalidChannels.into());
-        }
+        let (x, y) = audio_block(input, input_len, output, output_len, eq.channels)?;
         eq.audio.with(|a| {
             let e = T::get(a).ok_or(tonecore_status::WrongFormat)?;
             if interleaved {

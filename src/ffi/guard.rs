@@ -249,6 +249,27 @@ pub(crate) fn out_param<T>(ptr: *mut T) -> Result<*mut T, Failure> {
     }
 }
 
+/// Borrows an audio block: `input_len` samples in, at least as many out, a whole number of
+/// `channels`, not overlapping. Audio-safe.
+///
+/// # Safety
+/// As [`slice_in`] and [`slice_out`].
+pub(crate) unsafe fn audio_block<'a, T>(
+    input: *const T,
+    input_len: usize,
+    output: *mut T,
+    output_len: usize,
+    channels: usize,
+) -> Result<(&'a [T], &'a mut [T]), Failure> {
+    let x = slice_in(input, input_len)?;
+    let y = slice_out(output, output_len)?;
+    disjoint(input, input_len, output, output_len)?;
+    if channels == 0 || input_len % channels != 0 {
+        return Err(tonecore_status::InvalidChannels.into());
+    }
+    Ok((x, y))
+}
+
 /// Fails with `BUFFERS_OVERLAP` when two C buffers share any byte.
 pub(crate) fn disjoint<A, B>(
     a: *const A,

@@ -11,6 +11,8 @@ mod analysis;
 mod bands;
 mod equalizer;
 mod guard;
+mod loudness;
+mod pipeline;
 mod status;
 mod stft;
 mod version;
@@ -20,11 +22,13 @@ pub use analysis::*;
 pub use bands::*;
 pub use equalizer::*;
 pub use guard::tonecore_last_error_message;
+pub use loudness::*;
+pub use pipeline::*;
 pub use status::{tonecore_status, tonecore_status_str};
 pub use stft::*;
 pub use version::*;
 pub use window::*;
 
 pub(crate) use guard::{
-    disjoint, guard, guard_rt, out_param, slice_in, slice_out, Failure, Guarded,
+    audio_block, disjoint, guard, guard_rt, out_param, slice_in, slice_out, Failure, Guarded,
 };

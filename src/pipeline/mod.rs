@@ -5,5 +5,7 @@
 pub mod chain;
 pub mod equalizer;
 
-pub use chain::{EqSettings, Pipeline, PipelineConfig, PipelineParams, PipelineStats, Stage};
+pub use chain::{
+    EqSettings, Pipeline, PipelineConfig, PipelineParams, PipelineStats, Stage, MAX_STAT_BANDS,
+};
 pub use equalizer::{EqControl, Equalizer, EqualizerConfig};

@@ -1,0 +1,220 @@
+use super::{guard, out_param, slice_in, tonecore_status, Failure, Guarded};
+use crate::dsp::loudness::{measure, LoudnessMeter, LoudnessReport};
+use crate::dsp::Sample;
+
+/// A loudness measurement (ITU-R BS.1770-4 / EBU R128). `-inf` (or 0 LU for the range) where the
+/// signal is too short or too quiet for a value.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct tonecore_loudness_report {
+    /// Gated integrated loudness, LUFS.
+    pub integrated: f64,
+    /// Largest momentary loudness (400 ms windows every 100 ms), LUFS.
+    pub momentary_max: f64,
+    /// Largest short-term loudness (3 s windows every 100 ms), LUFS.
+    pub short_term_max: f64,
+    /// Loudness range (EBU Tech 3342), LU.
+    pub range: f64,
+    /// Largest true peak over all channels, dBTP.
+    pub true_peak: f64,
+}
+
+impl From<LoudnessReport> for tonecore_loudness_report {
+    fn from(r: LoudnessReport) -> Self {
+        Self {
+            integrated: r.integrated,
+            momentary_max: r.momentary_max,
+            short_term_max: r.short_term_max,
+            range: r.range,
+            true_peak: r.true_peak,
+        }
+    }
+}
+
+unsafe fn measure_ffi<T: Sample>(
+    input: *const T,
+    input_len: usize,
+    channels: usize,
+    sample_rate: u32,
+    report_out: *mut tonecore_loudness_report,
+) -> tonecore_status {
+    guard(|| {
+        let out = out_param(report_out)?;
+        let x = slice_in(input, input_len)?;
+        let report = measure(x, channels, sample_rate)?;
+        out.write(report.into());
+        Ok(())
+    })
+}
+
+/// Measures a whole planar buffer (`channels` rows of `input_len / channels` samples) at
+/// `sample_rate` Hz: integrated loudness, momentary and short-term maxima, loudness range and
+/// true peak. Channel weights: 1 channel = one front channel (not dual-mono), 2 = L R,
+/// 5 = L R C Ls Rs, 6 = L R C LFE Ls Rs (LFE not counted); more channels are not counted.
+///
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS` (0 or > 64), `INVALID_SAMPLE_RATE`,
+/// `INVALID_LENGTH` (not a whole number of frames), `NON_FINITE` (NaN/Inf refused).
+/// Thread class: any-thread (allocates).
+///
+/// # Safety
+/// `input` must point to `input_len` readable floats; `report_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_loudness_measure_f32(
+    input: *const f32,
+    input_len: usize,
+    channels: usize,
+    sample_rate: u32,
+    report_out: *mut tonecore_loudness_report,
+) -> tonecore_status {
+    measure_ffi(input, input_len, channels, sample_rate, report_out)
+}
+
+/// Double-precision [`tonecore_loudness_measure_f32`].
+///
+/// # Safety
+/// As for `tonecore_loudness_measure_f32`, with doubles.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_loudness_measure_f64(
+    input: *const f64,
+    input_len: usize,
+    channels: usize,
+    sample_rate: u32,
+    report_out: *mut tonecore_loudness_report,
+) -> tonecore_status {
+    measure_ffi(input, input_len, channels, sample_rate, report_out)
+}
+
+/// A streaming loudness meter: add planar blocks of any size, read the report at any time.
+/// Single-threaded object (concurrent calls return `CONCURRENT_USE`); not for the audio thread.
+pub struct tonecore_loudness_meter {
+    channels: usize,
+    meter: Guarded<LoudnessMeter>,
+}
+
+unsafe fn meter_ref<'a>(
+    m: *const tonecore_loudness_meter,
+) -> Result<&'a tonecore_loudness_meter, Failure> {
+    m.as_ref()
+        .ok_or_else(|| tonecore_status::NullPointer.into())
+}
+
+/// Creates a meter for `channels` planar channels at `sample_rate` Hz in `*meter_out`.
+///
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_SAMPLE_RATE`. Thread class:
+/// control-thread.
+///
+/// # Safety
+/// `meter_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_loudness_meter_new(
+    channels: usize,
+    sample_rate: u32,
+    meter_out: *mut *mut tonecore_loudness_meter,
+) -> tonecore_status {
+    guard(|| {
+        let out = out_param(meter_out)?;
+        let meter = LoudnessMeter::new(channels, sample_rate)?;
+        out.write(Box::into_raw(Box::new(tonecore_loudness_meter {
+            channels,
+            meter: Guarded::new(meter),
+        })));
+        Ok(())
+    })
+}
+
+/// Frees a meter; NULL is a no-op.
+///
+/// # Safety
+/// `meter` NULL or live; no call on it may be running or follow.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_loudness_meter_free(meter: *mut tonecore_loudness_meter) {
+    if !meter.is_null() {
+        let _ = guard(|| {
+            drop(Box::from_raw(meter));
+            Ok(())
+        });
+    }
+}
+
+unsafe fn add_ffi<T: Sample>(
+    meter: *mut tonecore_loudness_meter,
+    input: *const T,
+    input_len: usize,
+) -> tonecore_status {
+    guard(|| {
+        let m = meter_ref(meter)?;
+        let x = slice_in(input, input_len)?;
+        if input_len % m.channels != 0 {
+            return Err(tonecore_status::InvalidChannels.into());
+        }
+        m.meter.with(|meter| Ok(meter.add(x)?))
+    })
+}
+
+/// Adds planar samples (`channels` rows of `input_len / channels`).
+///
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS` (not a whole number of frames), `NON_FINITE`
+/// (refused; nothing added), `CONCURRENT_USE`. Thread class: control-thread.
+///
+/// # Safety
+/// `input` must point to `input_len` readable floats; `meter` live.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_loudness_meter_add_f32(
+    meter: *mut tonecore_loudness_meter,
+    input: *const f32,
+    input_len: usize,
+) -> tonecore_status {
+    add_ffi(meter, input, input_len)
+}
+
+/// Double-precision [`tonecore_loudness_meter_add_f32`].
+///
+/// # Safety
+/// As for `tonecore_loudness_meter_add_f32`, with doubles.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_loudness_meter_add_f64(
+    meter: *mut tonecore_loudness_meter,
+    input: *const f64,
+    input_len: usize,
+) -> tonecore_status {
+    add_ffi(meter, input, input_len)
+}
+
+/// Writes the measurement so far to `*report_out`.
+///
+/// Returns `NULL_POINTER`, `CONCURRENT_USE`. Thread class: control-thread.
+///
+/// # Safety
+/// `meter` live; `report_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_loudness_meter_report(
+    meter: *mut tonecore_loudness_meter,
+    report_out: *mut tonecore_loudness_report,
+) -> tonecore_status {
+    guard(|| {
+        let m = meter_ref(meter)?;
+        let out = out_param(report_out)?;
+        let report = m.meter.with(|meter| Ok(meter.report()))?;
+        out.write(report.into());
+        Ok(())
+    })
+}
+
+/// Forgets everything measured.
+///
+/// Returns `NULL_POINTER`, `CONCURRENT_USE`. Thread class: control-thread.
+///
+/// # Safety
+/// `meter` live.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_loudness_meter_reset(
+    meter: *mut tonecore_loudness_meter,
+) -> tonecore_status {
+    guard(|| {
+        let m = meter_ref(meter)?;
+        m.meter.with(|meter| {
+            meter.reset();
+            Ok(())
+        })
+    })
+}

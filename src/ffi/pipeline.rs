@@ -1,0 +1,749 @@
+use super::bands::{layout_from, mode_from};
+use super::stft::{format_from, tonecore_sample_format};
+use super::{audio_block, guard, guard_rt, out_param, slice_in, tonecore_status, Failure, Guarded};
+use crate::cache::CachedSample;
+use crate::dsp::level::LevelSettings;
+use crate::dsp::limiter::LimiterSettings;
+use crate::pipeline::{
+    EqSettings, Pipeline, PipelineConfig, PipelineParams, Stage, MAX_STAT_BANDS,
+};
+use std::mem::{offset_of, size_of};
+
+/// Stages of a pipeline (values of the `int32_t stage` arguments).
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum tonecore_stage {
+    /// The equalizer.
+    Eq = 0,
+    /// The loudness-aware level matcher.
+    Level = 1,
+    /// The lookahead limiter.
+    Limiter = 2,
+}
+
+/// How a `tonecore_pipeline` (EQ → level matcher → limiter) is built. Fill it with
+/// `tonecore_pipeline_config_init`. A stage whose `*_enabled` is 0 starts bypassed (its settings
+/// still apply when it is enabled later with `tonecore_params_set_bypass`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tonecore_pipeline_config {
+    /// `sizeof(tonecore_pipeline_config)` as the caller compiled it (set by `_init`).
+    pub struct_size: usize,
+    /// Sample rate in Hz (> 0). Default 44100.
+    pub sample_rate: u32,
+    /// Channel count, 1–64. Default 2.
+    pub channels: u32,
+    /// Largest block `_process_*` accepts, frames (1–2^24). Default 4096.
+    pub max_block: usize,
+    /// EQ FFT size (even, 16–2^24). Default 4096.
+    pub fft_size: usize,
+    /// Crossfade time of gain changes and bypass toggles, ms (0–10000). Default 20.
+    pub ramp_ms: f64,
+    /// A `TONECORE_SAMPLE_FORMAT_*` value. Default F32.
+    pub sample_format: i32,
+    /// Non-zero: the EQ starts enabled. Default 0 (flat, bypassed).
+    pub eq_enabled: u32,
+    /// A `TONECORE_LAYOUT_*` value. Default CRITICAL.
+    pub layout: i32,
+    /// A `TONECORE_CURVE_MODE_*` value. Default SMOOTH.
+    pub mode: i32,
+    /// `CUSTOM` layouts only: ascending band edges in Hz (copied).
+    pub edges: *const f64,
+    /// Length of `edges`.
+    pub edges_len: usize,
+    /// Initial EQ gains in dB, one per band (copied), or NULL for 0 dB.
+    pub eq_gains_db: *const f64,
+    /// Length of `eq_gains_db`.
+    pub eq_gains_len: usize,
+    /// Non-zero: the level matcher starts enabled. Default 0.
+    pub level_enabled: u32,
+    /// Target loudness, LUFS (−70…0). Default −14.
+    pub target_lufs: f64,
+    /// Gain-lowering time constant, ms (0 < t ≤ 60000). Default 300.
+    pub attack_ms: f64,
+    /// Gain-raising time constant, ms (0 < t ≤ 60000). Default 3000.
+    pub release_ms: f64,
+    /// Largest boost, dB (0–40). Default 12.
+    pub max_boost_db: f64,
+    /// Largest cut, dB (0–80). Default 24.
+    pub max_cut_db: f64,
+    /// Below this loudness the gain is never raised, LUFS (−100…0). Default −50.
+    pub gate_lufs: f64,
+    /// Loudness window, ms (50–10000). Default 400 (momentary).
+    pub window_ms: f64,
+    /// Non-zero: the limiter starts enabled. Default 0.
+    pub limiter_enabled: u32,
+    /// Limiter ceiling, dBFS (−60…0). Default −1.
+    pub ceiling_db: f64,
+    /// Limiter lookahead (= attack), ms (0 < t ≤ 100). Default 5.
+    pub lookahead_ms: f64,
+    /// Limiter release time constant, ms (0 < t ≤ 10000). Default 100.
+    pub limiter_release_ms: f64,
+}
+
+const PIPELINE_CONFIG_MIN_SIZE: usize =
+    offset_of!(tonecore_pipeline_config, limiter_release_ms) + size_of::<f64>();
+
+impl Default for tonecore_pipeline_config {
+    fn default() -> Self {
+        let level = LevelSettings::default();
+        let limiter = LimiterSettings::default();
+        Self {
+            struct_size: size_of::<Self>(),
+            sample_rate: 44_100,
+            channels: 2,
+            max_block: 4096,
+            fft_size: 4096,
+            ramp_ms: crate::pipeline::equalizer::DEFAULT_RAMP_MS,
+            sample_format: tonecore_sample_format::F32 as i32,
+            eq_enabled: 0,
+            layout: super::tonecore_layout::Critical as i32,
+            mode: super::tonecore_curve_mode::Smooth as i32,
+            edges: std::ptr::null(),
+            edges_len: 0,
+            eq_gains_db: std::ptr::null(),
+            eq_gains_len: 0,
+            level_enabled: 0,
+            target_lufs: level.target_lufs,
+            attack_ms: level.attack_ms,
+            release_ms: level.release_ms,
+            max_boost_db: level.max_boost_db,
+            max_cut_db: level.max_cut_db,
+            gate_lufs: level.gate_lufs,
+            window_ms: level.window_ms,
+            limiter_enabled: 0,
+            ceiling_db: limiter.ceiling_db,
+            lookahead_ms: limiter.lookahead_ms,
+            limiter_release_ms: limiter.release_ms,
+        }
+    }
+}
+
+/// A consistent snapshot of a pipeline's counters, all from the end of one `_process_*` call.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tonecore_pipeline_stats {
+    /// Set by the caller to `sizeof(tonecore_pipeline_stats)`; only that many bytes are written.
+    pub struct_size: usize,
+    /// Frames processed since creation.
+    pub frames: u64,
+    /// Non-finite input samples replaced by zero.
+    pub nonfinite: u64,
+    /// Largest limiter gain reduction since creation, dB (≤ 0).
+    pub limiter_max_reduction_db: f64,
+    /// Limiter gain on the last frame, dB.
+    pub limiter_gain_db: f64,
+    /// Level-matcher gain on the last frame, dB.
+    pub level_gain_db: f64,
+    /// Level matcher's momentary loudness estimate of the EQ output, LUFS.
+    pub loudness_lufs: f64,
+    /// Non-zero when the EQ is bypassed.
+    pub eq_bypassed: u32,
+    /// Non-zero when the level matcher is bypassed.
+    pub level_bypassed: u32,
+    /// Non-zero when the limiter is bypassed.
+    pub limiter_bypassed: u32,
+    /// Number of valid entries in `eq_gains_db`.
+    pub eq_bands: u32,
+    /// Band gains (dB) of the EQ kernel in use (first `eq_bands` entries).
+    pub eq_gains_db: [f64; 64],
+}
+
+const _: () = assert!(MAX_STAT_BANDS == 64);
+const STATS_MIN_SIZE: usize = size_of::<tonecore_pipeline_stats>();
+
+enum AnyPipeline {
+    F32(Pipeline<f32>),
+    F64(Pipeline<f64>),
+}
+
+enum AnyParams {
+    F32(PipelineParams<f32>),
+    F64(PipelineParams<f64>),
+}
+
+impl AnyParams {
+    fn clone_handle(&self) -> Self {
+        match self {
+            Self::F32(p) => Self::F32(p.clone()),
+            Self::F64(p) => Self::F64(p.clone()),
+        }
+    }
+}
+
+/// An EQ → loudness-aware level matcher → lookahead limiter chain (see `tonecore_pipeline_config`).
+/// Its output does not depend on block sizes; its latency (`_latency`) is constant whatever is
+/// bypassed. `_process_*` and `_reset` are single-threaded, audio-safe; parameters change through
+/// a `tonecore_params` handle from any thread.
+pub struct tonecore_pipeline {
+    format: tonecore_sample_format,
+    channels: usize,
+    latency: usize,
+    params: AnyParams,
+    audio: Guarded<AnyPipeline>,
+}
+
+/// A handle that changes a pipeline's parameters and reads its statistics from any thread, any
+/// number of threads at once. Get it with `tonecore_pipeline_params`; free it with
+/// `tonecore_params_free` (independently of the pipeline: after the pipeline is freed, setters
+/// still succeed but affect nothing, and stats keep the last snapshot).
+pub struct tonecore_params {
+    inner: AnyParams,
+}
+
+unsafe fn pipeline_ref<'a>(p: *const tonecore_pipeline) -> Result<&'a tonecore_pipeline, Failure> {
+    p.as_ref()
+        .ok_or_else(|| tonecore_status::NullPointer.into())
+}
+
+unsafe fn params_ref<'a>(p: *const tonecore_params) -> Result<&'a tonecore_params, Failure> {
+    p.as_ref()
+        .ok_or_else(|| tonecore_status::NullPointer.into())
+}
+
+/// Fills `config_out` with the defaults (44100 Hz, 2 channels, max_block 4096, fft_size 4096,
+/// 20 ms ramps, f32; every stage bypassed with its default settings: critical-band flat EQ,
+/// −14 LUFS target with 300/3000 ms attack/release, −1 dBFS ceiling with 5 ms lookahead and
+/// 100 ms release) and the current `struct_size`.
+///
+/// Returns `NULL_POINTER`. Thread class: any-thread.
+///
+/// # Safety
+/// `config_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_pipeline_config_init(
+    config_out: *mut tonecore_pipeline_config,
+) -> tonecore_status {
+    guard(|| {
+        out_param(config_out)?.write(tonecore_pipeline_config::default());
+        Ok(())
+    })
+}
+
+fn build<T: CachedSample>(
+    c: &tonecore_pipeline_config,
+    config: &PipelineConfig,
+) -> Result<(Pipeline<T>, PipelineParams<T>), Failure> {
+    let p = Pipeline::<T>::new(c.sample_rate, c.channels as usize, c.max_block, config)?;
+    let params = p.params();
+    Ok((p, params))
+}
+
+/// Creates a pipeline in `*pipeline_out` (written only on success).
+///
+/// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SAMPLE_RATE`, `INVALID_CHANNELS`,
+/// `INVALID_ARGUMENT`, `INVALID_FFT_SIZE`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE`,
+/// `INVALID_TARGET` (target, boost, cut or gate out of range), `INVALID_TIME`,
+/// `INVALID_CEILING`. Thread class: control-thread (allocates).
+///
+/// # Safety
+/// `config` readable for `config->struct_size` bytes with valid pointers; `pipeline_out`
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_pipeline_new(
+    config: *const tonecore_pipeline_config,
+    pipeline_out: *mut *mut tonecore_pipeline,
+) -> tonecore_status {
+    guard(|| {
+        let out = out_param(pipeline_out)?;
+        if config.is_null() {
+            return Err(tonecore_status::NullPointer.into());
+        }
+        if config.cast::<usize>().read_unaligned() < PIPELINE_CONFIG_MIN_SIZE {
+            return Err(Failure::detail(
+                tonecore_status::StructSize,
+                "config->struct_size is too small; call tonecore_pipeline_config_init first",
+            ));
+        }
+        let c = config.read();
+        let format = format_from(c.sample_format)?;
+        let layout = layout_from(c.layout, c.edges, c.edges_len)?;
+        let gains = if c.eq_gains_db.is_null() {
+            vec![0.0; layout.bands()]
+        } else {
+            slice_in(c.eq_gains_db, c.eq_gains_len)?.to_vec()
+        };
+        let eq = EqSettings {
+            gains_db: gains,
+            layout,
+            mode: mode_from(c.mode)?,
+        };
+        let level = LevelSettings {
+            target_lufs: c.target_lufs,
+            attack_ms: c.attack_ms,
+            release_ms: c.release_ms,
+            max_boost_db: c.max_boost_db,
+            max_cut_db: c.max_cut_db,
+            gate_lufs: c.gate_lufs,
+            window_ms: c.window_ms,
+        };
+        let limiter = LimiterSettings {
+            ceiling_db: c.ceiling_db,
+            lookahead_ms: c.lookahead_ms,
+            release_ms: c.limiter_release_ms,
+        };
+        // Disabled stages still have their settings checked: they apply when enabled later.
+        level.validate()?;
+        limiter.validate()?;
+        let config = PipelineConfig {
+            eq: Some(eq.clone()),
+            level: (c.level_enabled != 0).then_some(level),
+            limiter: (c.limiter_enabled != 0).then_some(limiter),
+            fft_size: c.fft_size,
+            ramp_ms: c.ramp_ms,
+        };
+        let (audio, params, latency) = match format {
+            tonecore_sample_format::F32 => {
+                let (p, params) = build::<f32>(&c, &config)?;
+                let latency = p.latency_frames();
+                (AnyPipeline::F32(p), AnyParams::F32(params), latency)
+            }
+            tonecore_sample_format::F64 => {
+                let (p, params) = build::<f64>(&c, &config)?;
+                let latency = p.latency_frames();
+                (AnyPipeline::F64(p), AnyParams::F64(params), latency)
+            }
+        };
+        let pipeline = Box::new(tonecore_pipeline {
+            format,
+            channels: c.channels as usize,
+            latency,
+            params,
+            audio: Guarded::new(audio),
+        });
+        if c.eq_enabled == 0 {
+            match &pipeline.params {
+                AnyParams::F32(p) => p.set_bypass(Stage::Eq, true),
+                AnyParams::F64(p) => p.set_bypass(Stage::Eq, true),
+            }
+            // Start on the flat kernel at once rather than crossfading from the configured one.
+            let _ = pipeline.audio.with(|a| {
+                match a {
+                    AnyPipeline::F32(p) => p.reset(),
+                    AnyPipeline::F64(p) => p.reset(),
+                }
+                Ok(())
+            });
+        }
+        out.write(Box::into_raw(pipeline));
+        Ok(())
+    })
+}
+
+/// Frees a pipeline; NULL is a no-op. `tonecore_params` handles stay valid (and inert).
+///
+/// # Safety
+/// `pipeline` NULL or live; no call on it may be running or follow.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_pipeline_free(pipeline: *mut tonecore_pipeline) {
+    if !pipeline.is_null() {
+        let _ = guard(|| {
+            drop(Box::from_raw(pipeline));
+            Ok(())
+        });
+    }
+}
+
+/// Writes the pipeline's constant latency in frames (EQ + limiter lookahead) to `*frames_out`.
+///
+/// Returns `NULL_POINTER`. Thread class: any-thread, audio-safe.
+///
+/// # Safety
+/// `pipeline` live; `frames_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_pipeline_latency(
+    pipeline: *const tonecore_pipeline,
+    frames_out: *mut usize,
+) -> tonecore_status {
+    guard_rt(|| {
+        let p = pipeline_ref(pipeline)?;
+        out_param(frames_out)?.write(p.latency);
+        Ok(())
+    })
+}
+
+/// Clears all signal state; keeps parameters and applies them at once (no ramps).
+///
+/// Returns `NULL_POINTER`, `CONCURRENT_USE`, `POISONED`, `PANIC`. Thread class: audio-safe.
+///
+/// # Safety
+/// `pipeline` live.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_pipeline_reset(
+    pipeline: *mut tonecore_pipeline,
+) -> tonecore_status {
+    guard_rt(|| {
+        let p = pipeline_ref(pipeline)?;
+        p.audio.with(|a| {
+            match a {
+                AnyPipeline::F32(p) => p.reset(),
+                AnyPipeline::F64(p) => p.reset(),
+            }
+            Ok(())
+        })
+    })
+}
+
+/// Creates a parameter handle for `pipeline` in `*params_out`; free it with
+/// `tonecore_params_free`.
+///
+/// Returns `NULL_POINTER`. Thread class: any-thread (allocates a small handle).
+///
+/// # Safety
+/// `pipeline` live; `params_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_pipeline_params(
+    pipeline: *const tonecore_pipeline,
+    params_out: *mut *mut tonecore_params,
+) -> tonecore_status {
+    guard(|| {
+        let p = pipeline_ref(pipeline)?;
+        let out = out_param(params_out)?;
+        out.write(Box::into_raw(Box::new(tonecore_params {
+            inner: p.params.clone_handle(),
+        })));
+        Ok(())
+    })
+}
+
+trait PipelineFormat: CachedSample {
+    const FORMAT: tonecore_sample_format;
+    fn get(any: &mut AnyPipeline) -> Option<&mut Pipeline<Self>>;
+}
+
+impl PipelineFormat for f32 {
+    const FORMAT: tonecore_sample_format = tonecore_sample_format::F32;
+    fn get(any: &mut AnyPipeline) -> Option<&mut Pipeline<f32>> {
+        match any {
+            AnyPipeline::F32(p) => Some(p),
+            AnyPipeline::F64(_) => None,
+        }
+    }
+}
+
+impl PipelineFormat for f64 {
+    const FORMAT: tonecore_sample_format = tonecore_sample_format::F64;
+    fn get(any: &mut AnyPipeline) -> Option<&mut Pipeline<f64>> {
+        match any {
+            AnyPipeline::F64(p) => Some(p),
+            AnyPipeline::F32(_) => None,
+        }
+    }
+}
+
+unsafe fn process<T: PipelineFormat>(
+    pipeline: *mut tonecore_pipeline,
+    input: *const T,
+    input_len: usize,
+    output: *mut T,
+    output_len: usize,
+    interleaved: bool,
+) -> tonecore_status {
+    guard_rt(|| {
+        let p = pipeline_ref(pipeline)?;
+        if p.format != T::FORMAT {
+            return Err(tonecore_status::WrongFormat.into());
+        }
+        let (x, y) = audio_block(input, input_len, output, output_len, p.channels)?;
+        p.audio.with(|a| {
+            let pipeline = T::get(a).ok_or(tonecore_status::WrongFormat)?;
+            if interleaved {
+                pipeline.process_interleaved(x, y)?;
+            } else {
+                pipeline.process(x, y)?;
+            }
+            Ok(())
+        })
+    })
+}
+
+/// Processes one planar block (`channels` rows of `input_len / channels` frames, up to
+/// `max_block`) into `output` (`output_len ≥ input_len`). Non-finite samples are replaced by
+/// zero and counted; the output never exceeds the ceiling while the limiter is enabled.
+///
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`,
+/// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
+/// error and no detail message is set. Thread class: audio-safe (no allocation, lock or free).
+///
+/// # Safety
+/// `input`/`output` valid for their lengths, not overlapping; `pipeline` live.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_pipeline_process_f32(
+    pipeline: *mut tonecore_pipeline,
+    input: *const f32,
+    input_len: usize,
+    output: *mut f32,
+    output_len: usize,
+) -> tonecore_status {
+    process::<f32>(pipeline, input, input_len, output, output_len, false)
+}
+
+/// Double-precision [`tonecore_pipeline_process_f32`].
+///
+/// # Safety
+/// As for `tonecore_pipeline_process_f32`, with doubles.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_pipeline_process_f64(
+    pipeline: *mut tonecore_pipeline,
+    input: *const f64,
+    input_len: usize,
+    output: *mut f64,
+    output_len: usize,
+) -> tonecore_status {
+    process::<f64>(pipeline, input, input_len, output, output_len, false)
+}
+
+/// [`tonecore_pipeline_process_f32`] for interleaved frames.
+///
+/// # Safety
+/// As for `tonecore_pipeline_process_f32`.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_pipeline_process_interleaved_f32(
+    pipeline: *mut tonecore_pipeline,
+    input: *const f32,
+    input_len: usize,
+    output: *mut f32,
+    output_len: usize,
+) -> tonecore_status {
+    process::<f32>(pipeline, input, input_len, output, output_len, true)
+}
+
+/// [`tonecore_pipeline_process_f64`] for interleaved frames.
+///
+/// # Safety
+/// As for `tonecore_pipeline_process_f64`.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_pipeline_process_interleaved_f64(
+    pipeline: *mut tonecore_pipeline,
+    input: *const f64,
+    input_len: usize,
+    output: *mut f64,
+    output_len: usize,
+) -> tonecore_status {
+    process::<f64>(pipeline, input, input_len, output, output_len, true)
+}
+
+/// Frees a parameter handle; NULL is a no-op.
+///
+/// # Safety
+/// `params` NULL or live; no call on it may be running or follow.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_params_free(params: *mut tonecore_params) {
+    if !params.is_null() {
+        let _ = guard(|| {
+            drop(Box::from_raw(params));
+            Ok(())
+        });
+    }
+}
+
+/// Sets the EQ band gains (dB, one per band, clamped to ±24 dB); the kernel is designed on the
+/// calling thread and crossfaded in on the audio side.
+///
+/// Returns `NULL_POINTER`, `GAIN_COUNT`, `NON_FINITE`. Thread class: any-thread (control path).
+///
+/// # Safety
+/// `gains_db` readable for `gains_len`; `params` live.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_params_set_eq_gains(
+    params: *const tonecore_params,
+    gains_db: *const f64,
+    gains_len: usize,
+) -> tonecore_status {
+    guard(|| {
+        let p = params_ref(params)?;
+        let gains = slice_in(gains_db, gains_len)?;
+        match &p.inner {
+            AnyParams::F32(p) => p.set_eq_gains(gains)?,
+            AnyParams::F64(p) => p.set_eq_gains(gains)?,
+        }
+        Ok(())
+    })
+}
+
+/// Sets the level target in LUFS (−70…0).
+///
+/// Returns `NULL_POINTER`, `INVALID_TARGET`. Thread class: any-thread, wait-free.
+///
+/// # Safety
+/// `params` live.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_params_set_level_target(
+    params: *const tonecore_params,
+    target_lufs: f64,
+) -> tonecore_status {
+    guard(|| {
+        let p = params_ref(params)?;
+        match &p.inner {
+            AnyParams::F32(p) => p.set_level_target(target_lufs)?,
+            AnyParams::F64(p) => p.set_level_target(target_lufs)?,
+        }
+        Ok(())
+    })
+}
+
+unsafe fn reference_ffi<T: CachedSample>(
+    params: *const tonecore_params,
+    reference: *const T,
+    reference_len: usize,
+    channels: usize,
+    lufs_out: *mut f64,
+    pick: impl FnOnce(&AnyParams) -> Option<&PipelineParams<T>>,
+) -> tonecore_status {
+    guard(|| {
+        let p = params_ref(params)?;
+        let out = out_param(lufs_out)?;
+        let x = slice_in(reference, reference_len)?;
+        let params = pick(&p.inner).ok_or(tonecore_status::WrongFormat)?;
+        let lufs = params.set_level_reference(x, channels)?;
+        out.write(lufs);
+        Ok(())
+    })
+}
+
+/// Measures a planar reference (`channels` rows, the pipeline's sample rate) and makes its
+/// integrated loudness the level target; `*lufs_out` receives it.
+///
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_LENGTH`, `NON_FINITE`, `INVALID_TARGET`
+/// (silent or too short a reference, or outside −70…0 LUFS), `WRONG_FORMAT`.
+/// Thread class: any-thread (control path).
+///
+/// # Safety
+/// `reference` readable for `reference_len`; `params` live; `lufs_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_params_set_level_reference_f32(
+    params: *const tonecore_params,
+    reference: *const f32,
+    reference_len: usize,
+    channels: usize,
+    lufs_out: *mut f64,
+) -> tonecore_status {
+    reference_ffi(
+        params,
+        reference,
+        reference_len,
+        channels,
+        lufs_out,
+        |a| match a {
+            AnyParams::F32(p) => Some(p),
+            AnyParams::F64(_) => None,
+        },
+    )
+}
+
+/// Double-precision [`tonecore_params_set_level_reference_f32`].
+///
+/// # Safety
+/// As for `tonecore_params_set_level_reference_f32`, with doubles.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_params_set_level_reference_f64(
+    params: *const tonecore_params,
+    reference: *const f64,
+    reference_len: usize,
+    channels: usize,
+    lufs_out: *mut f64,
+) -> tonecore_status {
+    reference_ffi(
+        params,
+        reference,
+        reference_len,
+        channels,
+        lufs_out,
+        |a| match a {
+            AnyParams::F64(p) => Some(p),
+            AnyParams::F32(_) => None,
+        },
+    )
+}
+
+/// Sets the limiter ceiling in dBFS (−60…0).
+///
+/// Returns `NULL_POINTER`, `INVALID_CEILING`. Thread class: any-thread, wait-free.
+///
+/// # Safety
+/// `params` live.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_params_set_ceiling_db(
+    params: *const tonecore_params,
+    ceiling_db: f64,
+) -> tonecore_status {
+    guard(|| {
+        let p = params_ref(params)?;
+        match &p.inner {
+            AnyParams::F32(p) => p.set_ceiling_db(ceiling_db)?,
+            AnyParams::F64(p) => p.set_ceiling_db(ceiling_db)?,
+        }
+        Ok(())
+    })
+}
+
+/// Bypasses (`bypassed` ≠ 0) or enables a stage (`TONECORE_STAGE_*`); crossfaded over the ramp.
+///
+/// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (unknown stage). Thread class: any-thread
+/// (wait-free for LEVEL and LIMITER; EQ designs a kernel).
+///
+/// # Safety
+/// `params` live.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_params_set_bypass(
+    params: *const tonecore_params,
+    stage: i32,
+    bypassed: u32,
+) -> tonecore_status {
+    guard(|| {
+        let p = params_ref(params)?;
+        let stage = Stage::from_index(stage).ok_or_else(|| {
+            Failure::detail(
+                tonecore_status::InvalidArgument,
+                "stage is not a TONECORE_STAGE_* value",
+            )
+        })?;
+        match &p.inner {
+            AnyParams::F32(p) => p.set_bypass(stage, bypassed != 0),
+            AnyParams::F64(p) => p.set_bypass(stage, bypassed != 0),
+        }
+        Ok(())
+    })
+}
+
+/// Writes one consistent statistics snapshot to `*stats_out`. The caller sets
+/// `stats_out->struct_size = sizeof(tonecore_pipeline_stats)` first.
+///
+/// Returns `NULL_POINTER`, `STRUCT_SIZE`. Thread class: any-thread, lock-free.
+///
+/// # Safety
+/// `params` live; `stats_out` writable for `stats_out->struct_size` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_params_stats(
+    params: *const tonecore_params,
+    stats_out: *mut tonecore_pipeline_stats,
+) -> tonecore_status {
+    guard(|| {
+        let p = params_ref(params)?;
+        let out = out_param(stats_out)?;
+        if out.cast::<usize>().read_unaligned() < STATS_MIN_SIZE {
+            return Err(tonecore_status::StructSize.into());
+        }
+        let s = match &p.inner {
+            AnyParams::F32(p) => p.stats(),
+            AnyParams::F64(p) => p.stats(),
+        };
+        let mut gains = [0.0; 64];
+        gains[..s.eq_gains_db.len()].copy_from_slice(&s.eq_gains_db);
+        out.write(tonecore_pipeline_stats {
+            struct_size: STATS_MIN_SIZE,
+            frames: s.frames,
+            nonfinite: s.nonfinite,
+            limiter_max_reduction_db: s.limiter_max_reduction_db,
+            limiter_gain_db: s.limiter_gain_db,
+            level_gain_db: s.level_gain_db,
+            loudness_lufs: s.loudness_lufs,
+            eq_bypassed: s.bypassed[0] as u32,
+            level_bypassed: s.bypassed[1] as u32,
+            limiter_bypassed: s.bypassed[2] as u32,
+            eq_bands: s.eq_gains_db.len() as u32,
+            eq_gains_db: gains,
+        });
+        Ok(())
+    })
+}
