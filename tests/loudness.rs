@@ -1,7 +1,7 @@
 //! Loudness against the EBU Tech 3341 / 3342 test signals we can synthesise.
 
 use std::f64::consts::PI;
-use tonecore::dsp::loudness::{measure, LoudnessMeter};
+use tonecore::dsp::loudness::{integrated, measure, LoudnessMeter};
 use tonecore::ProcessError;
 
 /// Stereo 1 kHz sine, `segments` of (dBFS per channel, seconds), planar.
@@ -40,6 +40,7 @@ fn tech_3341_cases_1_to_5() {
     for (i, (segments, want)) in cases.iter().enumerate() {
         let x = sine_segments(sr, segments);
         let r = measure(&x, 2, sr).unwrap();
+        assert!((integrated(&x, 2, sr).unwrap() - r.integrated).abs() < 1e-9);
         assert!(
             (r.integrated - want).abs() <= 0.1,
             "case {}: I = {}",

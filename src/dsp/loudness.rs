@@ -53,7 +53,8 @@ fn to_db(linear: f64) -> f64 {
 }
 
 impl LoudnessMeter {
-    /// A meter for `channels` planar channels at `sample_rate` Hz.
+    /// A meter for `channels` planar channels at `sample_rate` Hz measuring everything
+    /// ([`LoudnessReport`]).
     ///
     /// # Errors
     /// [`ConfigError::InvalidChannels`] for 0 or more than [`MAX_CHANNELS`];
@@ -177,4 +178,56 @@ pub fn measure<T: Sample>(
     let mut meter = LoudnessMeter::new(channels, sample_rate)?;
     meter.add(input)?;
     Ok(meter.report())
+}
+
+/// Only the gated integrated loudness (LUFS) of a whole planar buffer: skips the short-term
+/// history, loudness range and the 4× oversampled true peak, which cost most of a full
+/// measurement.
+///
+/// # Errors
+/// As [`measure`].
+pub fn integrated<T: Sample>(
+    input: &[T],
+    channels: usize,
+    sample_rate: u32,
+) -> Result<f64, crate::Error> {
+    if channels == 0 || channels > MAX_CHANNELS {
+        return Err(ConfigError::InvalidChannels.into());
+    }
+    if !(16..=2_822_400).contains(&sample_rate) {
+        return Err(ConfigError::InvalidSampleRate.into());
+    }
+    if input.len() % channels != 0 {
+        return Err(ProcessError::InputShape.into());
+    }
+    if !super::all_finite(input) {
+        return Err(ProcessError::NonFinite.into());
+    }
+    let mut meter = EbuR128::new(channels as u32, sample_rate, Mode::I)
+        .map_err(|_| ConfigError::InvalidSampleRate)?;
+    let frames = input.len() / channels;
+    let chunk = 1 << 16;
+    let mut block = vec![0.0f64; channels * chunk.min(frames.max(1))];
+    let mut pos = 0;
+    while pos < frames {
+        let take = chunk.min(frames - pos);
+        for c in 0..channels {
+            for (b, x) in block[c * take..(c + 1) * take]
+                .iter_mut()
+                .zip(&input[c * frames + pos..c * frames + pos + take])
+            {
+                *b = x.as_f64();
+            }
+        }
+        let planes: [&[f64]; MAX_CHANNELS] = std::array::from_fn(|c| {
+            if c < channels {
+                &block[c * take..(c + 1) * take]
+            } else {
+                &[]
+            }
+        });
+        let _ = meter.add_frames_planar_f64(&planes[..channels]);
+        pos += take;
+    }
+    Ok(meter.loudness_global().unwrap_or(f64::NEG_INFINITY))
 }
