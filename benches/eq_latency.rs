@@ -1,11 +1,31 @@
-//! Worst-case time of one 256-frame stereo `Equalizer::process` call over 100 000 calls, as a
-//! fraction of the 5.8 ms block period at 44.1 kHz; also with a gain change every 100 calls.
+//! Worst-case time of one 256-frame stereo `Equalizer::process` and `Pipeline::process`
+//! (EQ → level → limiter) call over 100 000 calls, as a fraction of the 5.8 ms block period at
+//! 44.1 kHz; also with a parameter change every 100 calls.
 //!
 //! Run: `cargo bench --bench eq_latency` (prints percentiles; not a criterion bench: criterion
 //! reports means, and an audio callback is judged by its worst case).
 
 use std::time::Instant;
-use tonecore::pipeline::{Equalizer, EqualizerConfig};
+use tonecore::dsp::level::LevelSettings;
+use tonecore::dsp::limiter::LimiterSettings;
+use tonecore::pipeline::{EqSettings, Equalizer, EqualizerConfig, Pipeline, PipelineConfig};
+
+fn report(label: &str, mut times: Vec<f64>, period: f64) {
+    times.sort_by(f64::total_cmp);
+    let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+    let mean = times.iter().sum::<f64>() / times.len() as f64;
+    println!(
+        "{label}: mean {:.1} us, p99 {:.1} us, p99.9 {:.1} us, max {:.1} us; \
+         p99.9 = {:.2}% and max = {:.2}% of the {:.2} ms block period",
+        mean * 1e6,
+        pct(0.99) * 1e6,
+        pct(0.999) * 1e6,
+        times[times.len() - 1] * 1e6,
+        100.0 * pct(0.999) / period,
+        100.0 * times[times.len() - 1] / period,
+        period * 1e3
+    );
+}
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -19,6 +39,7 @@ fn main() {
         .collect();
     let mut y = vec![0.0f32; 2 * block];
     for changes in [false, true] {
+        let suffix = if changes { " (gain change every 100 calls)" } else { "" };
         let mut eq = Equalizer::<f32>::new(EqualizerConfig::new(44_100, 2, block)).unwrap();
         let control = eq.control();
         let mut times = Vec::with_capacity(calls);
@@ -32,20 +53,27 @@ fn main() {
             eq.process(&x, &mut y).unwrap();
             times.push(t.elapsed().as_secs_f64());
         }
-        times.sort_by(f64::total_cmp);
-        let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
-        let mean = times.iter().sum::<f64>() / times.len() as f64;
-        println!(
-            "eq 256-frame stereo process{}: mean {:.1} us, p99 {:.1} us, p99.9 {:.1} us, max {:.1} us; \
-             p99.9 = {:.2}% and max = {:.2}% of the {:.2} ms block period",
-            if changes { " (gain change every 100 calls)" } else { "" },
-            mean * 1e6,
-            pct(0.99) * 1e6,
-            pct(0.999) * 1e6,
-            times[times.len() - 1] * 1e6,
-            100.0 * pct(0.999) / period,
-            100.0 * times[times.len() - 1] / period,
-            period * 1e3
-        );
+        report(&format!("eq 256-frame stereo process{suffix}"), times, period);
+
+        let config = PipelineConfig {
+            eq: Some(EqSettings::critical(vec![2.0; 25])),
+            level: Some(LevelSettings::default()),
+            limiter: Some(LimiterSettings::default()),
+            ..PipelineConfig::default()
+        };
+        let mut pipeline = Pipeline::<f32>::new(44_100, 2, block, &config).unwrap();
+        let params = pipeline.params();
+        let mut times = Vec::with_capacity(calls);
+        for i in 0..calls {
+            if changes && i % 100 == 0 {
+                let g = if (i / 100) % 2 == 0 { 6.0 } else { -6.0 };
+                params.set_eq_gains(&[g; 25]).unwrap();
+                params.set_level_target(-14.0 - g).unwrap();
+            }
+            let t = Instant::now();
+            pipeline.process(&x, &mut y).unwrap();
+            times.push(t.elapsed().as_secs_f64());
+        }
+        report(&format!("pipeline 256-frame stereo process{suffix}"), times, period);
     }
 }
