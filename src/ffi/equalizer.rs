@@ -1,5 +1,5 @@
 use super::bands::{layout_from, mode_from};
-use super::stft::{format_from, tonecore_sample_format};
+use super::format::{either, format_from, tonecore_sample_format, Family, FormatSample, PerFormat};
 use super::{
     audio_block, disjoint, guard, guard_rt, out_param, slice_in, slice_out, tonecore_status,
     Failure, Guarded,
@@ -68,14 +68,16 @@ impl Default for tonecore_equalizer_config {
     }
 }
 
-enum AnyEqualizer {
-    F32(Equalizer<f32>),
-    F64(Equalizer<f64>),
+struct EqualizerFamily;
+
+impl Family for EqualizerFamily {
+    type Of<T: CachedSample> = Equalizer<T>;
 }
 
-enum AnyControl {
-    F32(EqControl<f32>),
-    F64(EqControl<f64>),
+struct ControlFamily;
+
+impl Family for ControlFamily {
+    type Of<T: CachedSample> = EqControl<T>;
 }
 
 /// A streaming equalizer: band gains applied as an exact linear-phase FIR filter by FFT
@@ -86,12 +88,11 @@ enum AnyControl {
 /// `_gains`, `_latency` and `_bands` may be called from any thread at any time, also while
 /// audio is processed.
 pub struct tonecore_equalizer {
-    format: tonecore_sample_format,
     channels: usize,
     bands: usize,
     latency: usize,
-    control: AnyControl,
-    audio: Guarded<AnyEqualizer>,
+    control: PerFormat<ControlFamily>,
+    audio: Guarded<PerFormat<EqualizerFamily>>,
 }
 
 unsafe fn eq_ref<'a>(eq: *const tonecore_equalizer) -> Result<&'a tonecore_equalizer, Failure> {
@@ -175,16 +176,15 @@ pub unsafe extern "C" fn tonecore_equalizer_new(
             tonecore_sample_format::F32 => {
                 let (eq, control) = build::<f32>(rust)?;
                 let latency = eq.latency_frames();
-                (AnyEqualizer::F32(eq), AnyControl::F32(control), latency)
+                (PerFormat::F32(eq), PerFormat::F32(control), latency)
             }
             tonecore_sample_format::F64 => {
                 let (eq, control) = build::<f64>(rust)?;
                 let latency = eq.latency_frames();
-                (AnyEqualizer::F64(eq), AnyControl::F64(control), latency)
+                (PerFormat::F64(eq), PerFormat::F64(control), latency)
             }
         };
         let eq = Box::new(tonecore_equalizer {
-            format,
             channels: c.channels as usize,
             bands,
             latency,
@@ -231,10 +231,7 @@ pub unsafe extern "C" fn tonecore_equalizer_set_gains(
     guard(|| {
         let eq = eq_ref(equalizer)?;
         let gains = slice_in(gains_db, gains_len)?;
-        match &eq.control {
-            AnyControl::F32(c) => c.set_gains(gains)?,
-            AnyControl::F64(c) => c.set_gains(gains)?,
-        }
+        either!(&eq.control, c => c.set_gains(gains)?);
         Ok(())
     })
 }
@@ -254,10 +251,7 @@ pub unsafe extern "C" fn tonecore_equalizer_gains(
     guard(|| {
         let eq = eq_ref(equalizer)?;
         let out = slice_out(gains_out, gains_len)?;
-        let gains = match &eq.control {
-            AnyControl::F32(c) => c.gains_db(),
-            AnyControl::F64(c) => c.gains_db(),
-        };
+        let gains = either!(&eq.control, c => c.gains_db());
         if out.len() < gains.len() {
             return Err(tonecore_status::BufferTooSmall.into());
         }
@@ -316,10 +310,7 @@ pub unsafe extern "C" fn tonecore_equalizer_reset(
     guard_rt(|| {
         let eq = eq_ref(equalizer)?;
         eq.audio.with(|a| {
-            match a {
-                AnyEqualizer::F32(e) => e.reset(),
-                AnyEqualizer::F64(e) => e.reset(),
-            }
+            either!(a, e => e.reset());
             Ok(())
         })
     })
@@ -340,43 +331,15 @@ pub unsafe extern "C" fn tonecore_equalizer_nonfinite_count(
     guard_rt(|| {
         let eq = eq_ref(equalizer)?;
         let out = out_param(count_out)?;
-        let n = eq.audio.with(|a| {
-            Ok(match a {
-                AnyEqualizer::F32(e) => e.nonfinite_count(),
-                AnyEqualizer::F64(e) => e.nonfinite_count(),
-            })
-        })?;
+        let n = eq
+            .audio
+            .with(|a| Ok(either!(a, e => e.nonfinite_count())))?;
         out.write(n);
         Ok(())
     })
 }
 
-trait EqFormat: CachedSample {
-    const FORMAT: tonecore_sample_format;
-    fn get(any: &mut AnyEqualizer) -> Option<&mut Equalizer<Self>>;
-}
-
-impl EqFormat for f32 {
-    const FORMAT: tonecore_sample_format = tonecore_sample_format::F32;
-    fn get(any: &mut AnyEqualizer) -> Option<&mut Equalizer<f32>> {
-        match any {
-            AnyEqualizer::F32(e) => Some(e),
-            AnyEqualizer::F64(_) => None,
-        }
-    }
-}
-
-impl EqFormat for f64 {
-    const FORMAT: tonecore_sample_format = tonecore_sample_format::F64;
-    fn get(any: &mut AnyEqualizer) -> Option<&mut Equalizer<f64>> {
-        match any {
-            AnyEqualizer::F64(e) => Some(e),
-            AnyEqualizer::F32(_) => None,
-        }
-    }
-}
-
-unsafe fn process<T: EqFormat>(
+unsafe fn process<T: FormatSample>(
     equalizer: *mut tonecore_equalizer,
     input: *const T,
     input_len: usize,
@@ -386,12 +349,9 @@ unsafe fn process<T: EqFormat>(
 ) -> tonecore_status {
     guard_rt(|| {
         let eq = eq_ref(equalizer)?;
-        if eq.format != T::FORMAT {
-            return Err(tonecore_status::WrongFormat.into());
-        }
         let (x, y) = audio_block(input, input_len, output, output_len, eq.channels)?;
         eq.audio.with(|a| {
-            let e = T::get(a).ok_or(tonecore_status::WrongFormat)?;
+            let e = a.get::<T>()?;
             if interleaved {
                 e.process_interleaved(x, y)?;
             } else {

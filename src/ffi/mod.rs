@@ -10,6 +10,7 @@
 mod analysis;
 mod bands;
 mod equalizer;
+pub(crate) mod format;
 mod guard;
 mod loudness;
 mod pipeline;
@@ -21,6 +22,7 @@ mod window;
 pub use analysis::*;
 pub use bands::*;
 pub use equalizer::*;
+pub use format::tonecore_sample_format;
 pub use guard::tonecore_last_error_message;
 pub use loudness::*;
 pub use pipeline::*;

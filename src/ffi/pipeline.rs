@@ -1,5 +1,5 @@
 use super::bands::{layout_from, mode_from};
-use super::stft::{format_from, tonecore_sample_format};
+use super::format::{either, format_from, tonecore_sample_format, Family, FormatSample, PerFormat};
 use super::{audio_block, guard, guard_rt, out_param, slice_in, tonecore_status, Failure, Guarded};
 use crate::cache::CachedSample;
 use crate::dsp::level::LevelSettings;
@@ -152,22 +152,24 @@ pub struct tonecore_pipeline_stats {
 const _: () = assert!(MAX_STAT_BANDS == 64);
 const STATS_MIN_SIZE: usize = size_of::<tonecore_pipeline_stats>();
 
-enum AnyPipeline {
-    F32(Pipeline<f32>),
-    F64(Pipeline<f64>),
+struct PipelineFamily;
+
+impl Family for PipelineFamily {
+    type Of<T: CachedSample> = Pipeline<T>;
 }
 
-enum AnyParams {
-    F32(PipelineParams<f32>),
-    F64(PipelineParams<f64>),
+struct ParamsFamily;
+
+impl Family for ParamsFamily {
+    type Of<T: CachedSample> = PipelineParams<T>;
 }
 
-impl AnyParams {
-    fn clone_handle(&self) -> Self {
-        match self {
-            Self::F32(p) => Self::F32(p.clone()),
-            Self::F64(p) => Self::F64(p.clone()),
-        }
+type AnyParams = PerFormat<ParamsFamily>;
+
+fn clone_params(params: &AnyParams) -> AnyParams {
+    match params {
+        PerFormat::F32(p) => PerFormat::F32(p.clone()),
+        PerFormat::F64(p) => PerFormat::F64(p.clone()),
     }
 }
 
@@ -176,11 +178,10 @@ impl AnyParams {
 /// bypassed. `_process_*` and `_reset` are single-threaded, audio-safe; parameters change through
 /// a `tonecore_params` handle from any thread.
 pub struct tonecore_pipeline {
-    format: tonecore_sample_format,
     channels: usize,
     latency: usize,
     params: AnyParams,
-    audio: Guarded<AnyPipeline>,
+    audio: Guarded<PerFormat<PipelineFamily>>,
 }
 
 /// A handle that changes a pipeline's parameters and reads its statistics from any thread, any
@@ -296,32 +297,25 @@ pub unsafe extern "C" fn tonecore_pipeline_new(
             tonecore_sample_format::F32 => {
                 let (p, params) = build::<f32>(&c, &config)?;
                 let latency = p.latency_frames();
-                (AnyPipeline::F32(p), AnyParams::F32(params), latency)
+                (PerFormat::F32(p), PerFormat::F32(params), latency)
             }
             tonecore_sample_format::F64 => {
                 let (p, params) = build::<f64>(&c, &config)?;
                 let latency = p.latency_frames();
-                (AnyPipeline::F64(p), AnyParams::F64(params), latency)
+                (PerFormat::F64(p), PerFormat::F64(params), latency)
             }
         };
         let pipeline = Box::new(tonecore_pipeline {
-            format,
             channels: c.channels as usize,
             latency,
             params,
             audio: Guarded::new(audio),
         });
         if c.eq_enabled == 0 {
-            match &pipeline.params {
-                AnyParams::F32(p) => p.set_bypass(Stage::Eq, true),
-                AnyParams::F64(p) => p.set_bypass(Stage::Eq, true),
-            }
+            either!(&pipeline.params, p => p.set_bypass(Stage::Eq, true));
             // Start on the flat kernel at once rather than crossfading from the configured one.
             let _ = pipeline.audio.with(|a| {
-                match a {
-                    AnyPipeline::F32(p) => p.reset(),
-                    AnyPipeline::F64(p) => p.reset(),
-                }
+                either!(a, p => p.reset());
                 Ok(())
             });
         }
@@ -375,10 +369,7 @@ pub unsafe extern "C" fn tonecore_pipeline_reset(
     guard_rt(|| {
         let p = pipeline_ref(pipeline)?;
         p.audio.with(|a| {
-            match a {
-                AnyPipeline::F32(p) => p.reset(),
-                AnyPipeline::F64(p) => p.reset(),
-            }
+            either!(a, p => p.reset());
             Ok(())
         })
     })
@@ -400,38 +391,13 @@ pub unsafe extern "C" fn tonecore_pipeline_params(
         let p = pipeline_ref(pipeline)?;
         let out = out_param(params_out)?;
         out.write(Box::into_raw(Box::new(tonecore_params {
-            inner: p.params.clone_handle(),
+            inner: clone_params(&p.params),
         })));
         Ok(())
     })
 }
 
-trait PipelineFormat: CachedSample {
-    const FORMAT: tonecore_sample_format;
-    fn get(any: &mut AnyPipeline) -> Option<&mut Pipeline<Self>>;
-}
-
-impl PipelineFormat for f32 {
-    const FORMAT: tonecore_sample_format = tonecore_sample_format::F32;
-    fn get(any: &mut AnyPipeline) -> Option<&mut Pipeline<f32>> {
-        match any {
-            AnyPipeline::F32(p) => Some(p),
-            AnyPipeline::F64(_) => None,
-        }
-    }
-}
-
-impl PipelineFormat for f64 {
-    const FORMAT: tonecore_sample_format = tonecore_sample_format::F64;
-    fn get(any: &mut AnyPipeline) -> Option<&mut Pipeline<f64>> {
-        match any {
-            AnyPipeline::F64(p) => Some(p),
-            AnyPipeline::F32(_) => None,
-        }
-    }
-}
-
-unsafe fn process<T: PipelineFormat>(
+unsafe fn process<T: FormatSample>(
     pipeline: *mut tonecore_pipeline,
     input: *const T,
     input_len: usize,
@@ -441,12 +407,9 @@ unsafe fn process<T: PipelineFormat>(
 ) -> tonecore_status {
     guard_rt(|| {
         let p = pipeline_ref(pipeline)?;
-        if p.format != T::FORMAT {
-            return Err(tonecore_status::WrongFormat.into());
-        }
         let (x, y) = audio_block(input, input_len, output, output_len, p.channels)?;
         p.audio.with(|a| {
-            let pipeline = T::get(a).ok_or(tonecore_status::WrongFormat)?;
+            let pipeline = a.get::<T>()?;
             if interleaved {
                 pipeline.process_interleaved(x, y)?;
             } else {
@@ -553,10 +516,7 @@ pub unsafe extern "C" fn tonecore_params_set_eq_gains(
     guard(|| {
         let p = params_ref(params)?;
         let gains = slice_in(gains_db, gains_len)?;
-        match &p.inner {
-            AnyParams::F32(p) => p.set_eq_gains(gains)?,
-            AnyParams::F64(p) => p.set_eq_gains(gains)?,
-        }
+        either!(&p.inner, p => p.set_eq_gains(gains)?);
         Ok(())
     })
 }
@@ -574,28 +534,23 @@ pub unsafe extern "C" fn tonecore_params_set_level_target(
 ) -> tonecore_status {
     guard(|| {
         let p = params_ref(params)?;
-        match &p.inner {
-            AnyParams::F32(p) => p.set_level_target(target_lufs)?,
-            AnyParams::F64(p) => p.set_level_target(target_lufs)?,
-        }
+        either!(&p.inner, p => p.set_level_target(target_lufs)?);
         Ok(())
     })
 }
 
-unsafe fn reference_ffi<T: CachedSample>(
+unsafe fn reference_ffi<T: FormatSample>(
     params: *const tonecore_params,
     reference: *const T,
     reference_len: usize,
     channels: usize,
     lufs_out: *mut f64,
-    pick: impl FnOnce(&AnyParams) -> Option<&PipelineParams<T>>,
 ) -> tonecore_status {
     guard(|| {
         let p = params_ref(params)?;
         let out = out_param(lufs_out)?;
         let x = slice_in(reference, reference_len)?;
-        let params = pick(&p.inner).ok_or(tonecore_status::WrongFormat)?;
-        let lufs = params.set_level_reference(x, channels)?;
+        let lufs = p.inner.get_ref::<T>()?.set_level_reference(x, channels)?;
         out.write(lufs);
         Ok(())
     })
@@ -618,17 +573,7 @@ pub unsafe extern "C" fn tonecore_params_set_level_reference_f32(
     channels: usize,
     lufs_out: *mut f64,
 ) -> tonecore_status {
-    reference_ffi(
-        params,
-        reference,
-        reference_len,
-        channels,
-        lufs_out,
-        |a| match a {
-            AnyParams::F32(p) => Some(p),
-            AnyParams::F64(_) => None,
-        },
-    )
+    reference_ffi(params, reference, reference_len, channels, lufs_out)
 }
 
 /// Double-precision [`tonecore_params_set_level_reference_f32`].
@@ -643,17 +588,7 @@ pub unsafe extern "C" fn tonecore_params_set_level_reference_f64(
     channels: usize,
     lufs_out: *mut f64,
 ) -> tonecore_status {
-    reference_ffi(
-        params,
-        reference,
-        reference_len,
-        channels,
-        lufs_out,
-        |a| match a {
-            AnyParams::F64(p) => Some(p),
-            AnyParams::F32(_) => None,
-        },
-    )
+    reference_ffi(params, reference, reference_len, channels, lufs_out)
 }
 
 /// Sets the limiter ceiling in dBFS (−60…0).
@@ -669,10 +604,7 @@ pub unsafe extern "C" fn tonecore_params_set_ceiling_db(
 ) -> tonecore_status {
     guard(|| {
         let p = params_ref(params)?;
-        match &p.inner {
-            AnyParams::F32(p) => p.set_ceiling_db(ceiling_db)?,
-            AnyParams::F64(p) => p.set_ceiling_db(ceiling_db)?,
-        }
+        either!(&p.inner, p => p.set_ceiling_db(ceiling_db)?);
         Ok(())
     })
 }
@@ -698,10 +630,7 @@ pub unsafe extern "C" fn tonecore_params_set_bypass(
                 "stage is not a TONECORE_STAGE_* value",
             )
         })?;
-        match &p.inner {
-            AnyParams::F32(p) => p.set_bypass(stage, bypassed != 0),
-            AnyParams::F64(p) => p.set_bypass(stage, bypassed != 0),
-        }
+        either!(&p.inner, p => p.set_bypass(stage, bypassed != 0));
         Ok(())
     })
 }
@@ -724,10 +653,7 @@ pub unsafe extern "C" fn tonecore_params_stats(
         if out.cast::<usize>().read_unaligned() < STATS_MIN_SIZE {
             return Err(tonecore_status::StructSize.into());
         }
-        let s = match &p.inner {
-            AnyParams::F32(p) => p.stats(),
-            AnyParams::F64(p) => p.stats(),
-        };
+        let s = either!(&p.inner, p => p.stats());
         let mut gains = [0.0; 64];
         gains[..s.eq_gains_db.len()].copy_from_slice(&s.eq_gains_db);
         out.write(tonecore_pipeline_stats {

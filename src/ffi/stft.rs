@@ -1,3 +1,4 @@
+use super::format::{format_from, tonecore_sample_format, Family, FormatSample, PerFormat};
 use super::window::window_kind;
 use super::{disjoint, guard, out_param, slice_in, slice_out, tonecore_status, Failure, Guarded};
 use crate::cache::CachedSample;
@@ -5,16 +6,6 @@ use crate::dsp::Complex;
 use crate::spectral::{Istft, Stft, StftConfig};
 use crate::ConfigError;
 use std::mem::{offset_of, size_of};
-
-/// Sample formats of objects that process audio.
-#[repr(i32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum tonecore_sample_format {
-    /// 32-bit float samples (`float`, `tonecore_complex_f32`).
-    F32 = 0,
-    /// 64-bit float samples (`double`, `tonecore_complex_f64`).
-    F64 = 1,
-}
 
 /// A single-precision complex value, layout-compatible with C99 `float _Complex`, C++
 /// `std::complex<float>` and numpy `complex64`.
@@ -110,9 +101,10 @@ impl<T: CachedSample> Transforms<T> {
     }
 }
 
-enum AnyTransforms {
-    F32(Transforms<f32>),
-    F64(Transforms<f64>),
+struct TransformsFamily;
+
+impl Family for TransformsFamily {
+    type Of<T: CachedSample> = Transforms<T>;
 }
 
 /// A short-time Fourier transform object: FFT plans, window and working buffers for one
@@ -122,48 +114,7 @@ enum AnyTransforms {
 /// `TONECORE_STATUS_CONCURRENT_USE` for the second. Distinct objects are independent.
 pub struct tonecore_stft {
     config: StftConfig,
-    format: tonecore_sample_format,
-    state: Guarded<AnyTransforms>,
-}
-
-trait FormatAccess: CachedSample {
-    type C: Copy;
-    const FORMAT: tonecore_sample_format;
-    fn transforms(any: &mut AnyTransforms) -> Option<&mut Transforms<Self>>;
-}
-
-impl FormatAccess for f32 {
-    type C = tonecore_complex_f32;
-    const FORMAT: tonecore_sample_format = tonecore_sample_format::F32;
-    fn transforms(any: &mut AnyTransforms) -> Option<&mut Transforms<f32>> {
-        match any {
-            AnyTransforms::F32(t) => Some(t),
-            AnyTransforms::F64(_) => None,
-        }
-    }
-}
-
-impl FormatAccess for f64 {
-    type C = tonecore_complex_f64;
-    const FORMAT: tonecore_sample_format = tonecore_sample_format::F64;
-    fn transforms(any: &mut AnyTransforms) -> Option<&mut Transforms<f64>> {
-        match any {
-            AnyTransforms::F64(t) => Some(t),
-            AnyTransforms::F32(_) => None,
-        }
-    }
-}
-
-/// Reads a `TONECORE_SAMPLE_FORMAT_*` value.
-pub(crate) fn format_from(format: i32) -> Result<tonecore_sample_format, Failure> {
-    match format {
-        f if f == tonecore_sample_format::F32 as i32 => Ok(tonecore_sample_format::F32),
-        f if f == tonecore_sample_format::F64 as i32 => Ok(tonecore_sample_format::F64),
-        _ => Err(Failure::detail(
-            tonecore_status::InvalidArgument,
-            "sample_format is not a TONECORE_SAMPLE_FORMAT_* value",
-        )),
-    }
+    state: Guarded<PerFormat<TransformsFamily>>,
 }
 
 unsafe fn stft_ref<'a>(stft: *const tonecore_stft) -> Result<&'a tonecore_stft, Failure> {
@@ -171,20 +122,11 @@ unsafe fn stft_ref<'a>(stft: *const tonecore_stft) -> Result<&'a tonecore_stft, 
         .ok_or_else(|| tonecore_status::NullPointer.into())
 }
 
-fn with_format<T: FormatAccess, R>(
+fn with_format<T: FormatSample, R>(
     stft: &tonecore_stft,
     body: impl FnOnce(&mut Transforms<T>) -> Result<R, Failure>,
 ) -> Result<R, Failure> {
-    if stft.format != T::FORMAT {
-        return Err(Failure::detail(
-            tonecore_status::WrongFormat,
-            "this tonecore_stft was created for the other sample format",
-        ));
-    }
-    stft.state.with(|any| {
-        let transforms = T::transforms(any).ok_or(tonecore_status::WrongFormat)?;
-        body(transforms)
-    })
+    stft.state.with(|any| body(any.get::<T>()?))
 }
 
 /// Fills `config_out` with the defaults (fft_size 4096, hop 1024, periodic Hann, f32,
@@ -256,16 +198,11 @@ pub unsafe extern "C" fn tonecore_stft_new(
         };
         let format = format_from(c.sample_format)?;
         let state = match format {
-            tonecore_sample_format::F32 => {
-                AnyTransforms::F32(Transforms::new(stft_config, custom)?)
-            }
-            tonecore_sample_format::F64 => {
-                AnyTransforms::F64(Transforms::new(stft_config, custom)?)
-            }
+            tonecore_sample_format::F32 => PerFormat::F32(Transforms::new(stft_config, custom)?),
+            tonecore_sample_format::F64 => PerFormat::F64(Transforms::new(stft_config, custom)?),
         };
         let stft = Box::new(tonecore_stft {
             config: stft_config,
-            format,
             state: Guarded::new(state),
         });
         out.write(Box::into_raw(stft));
@@ -356,12 +293,12 @@ pub unsafe extern "C" fn tonecore_stft_signal_len(
     })
 }
 
-unsafe fn forward<T: FormatAccess>(
+unsafe fn forward<T: FormatSample>(
     stft: *mut tonecore_stft,
     input: *const T,
     input_len: usize,
     channels: usize,
-    output: *mut T::C,
+    output: *mut T::Complex,
     output_len: usize,
     frames_out: *mut usize,
 ) -> tonecore_status {
@@ -379,9 +316,9 @@ unsafe fn forward<T: FormatAccess>(
     })
 }
 
-unsafe fn inverse<T: FormatAccess>(
+unsafe fn inverse<T: FormatSample>(
     stft: *mut tonecore_stft,
-    spectrum: *const T::C,
+    spectrum: *const T::Complex,
     spectrum_len: usize,
     channels: usize,
     output: *mut T,
