@@ -35,8 +35,10 @@ static const struct {
     {TONECORE_STATUS_INVALID_CEILING, 18, "INVALID_CEILING"},
     {TONECORE_STATUS_INVALID_TIME, 19, "INVALID_TIME"},
     {TONECORE_STATUS_INVALID_TARGET, 20, "INVALID_TARGET"},
+    {TONECORE_STATUS_INVALID_CHUNK, 21, "INVALID_CHUNK"},
     {TONECORE_STATUS_CONCURRENT_USE, 100, "CONCURRENT_USE"},
     {TONECORE_STATUS_POISONED, 101, "POISONED"},
+    {TONECORE_STATUS_CANCELLED, 102, "CANCELLED"},
     {TONECORE_STATUS_PANIC, 200, "PANIC"},
     {TONECORE_STATUS_THREAD_POOL, 202, "THREAD_POOL"},
 };
@@ -87,7 +89,7 @@ static void test_versions(void) {
 }
 
 static void test_status_strings(void) {
-    static const int32_t unknown[] = {-1, 21, 99, 102, 199, 201, 203, 299, 1000, INT32_MAX,
+    static const int32_t unknown[] = {-1, 22, 99, 103, 199, 201, 203, 299, 1000, INT32_MAX,
                                       INT32_MIN};
     size_t i, j;
 

@@ -77,10 +77,15 @@ enum tonecore_status
   TONECORE_STATUS_INVALID_TIME = 19,
   // A loudness target is NaN, infinite or outside −70…0 LUFS.
   TONECORE_STATUS_INVALID_TARGET = 20,
+  // Chunk, context or crossfade durations are invalid (not finite, negative, or a chunk not
+  // longer than context + crossfade).
+  TONECORE_STATUS_INVALID_CHUNK = 21,
   // A single-threaded object was used from two threads at once; the second call did nothing.
   TONECORE_STATUS_CONCURRENT_USE = 100,
   // An earlier call on this object panicked; the object refuses further work (free it).
   TONECORE_STATUS_POISONED = 101,
+  // The work was cancelled before it finished; nothing was reported as done.
+  TONECORE_STATUS_CANCELLED = 102,
   // A panic was caught inside the library; the object involved (if any) is now poisoned.
   TONECORE_STATUS_PANIC = 200,
   // The library could not start its worker threads.

@@ -50,6 +50,8 @@ pub enum ConfigError {
     InvalidTarget,
     /// A level (boost, cut or gate) is NaN, infinite or out of range.
     InvalidLevel,
+    /// A chunk duration is not finite and positive, or shorter than context plus crossfade.
+    InvalidChunk,
 }
 
 impl ConfigError {
@@ -79,6 +81,9 @@ impl ConfigError {
             Self::InvalidTime => "time constants must be finite, positive and within range",
             Self::InvalidTarget => "loudness target must be finite, between -70 and 0 LUFS",
             Self::InvalidLevel => "boost, cut and gate levels must be finite and within range",
+            Self::InvalidChunk => {
+                "chunk, context and crossfade durations must be finite, non-negative, and the chunk longer than context + crossfade"
+            }
         }
     }
 }
@@ -106,6 +111,8 @@ pub enum ProcessError {
     SizeOverflow,
     /// The block is longer than the object's `max_block`.
     BlockTooLarge,
+    /// The work was cancelled before it finished.
+    Cancelled,
 }
 
 impl ProcessError {
@@ -118,6 +125,7 @@ impl ProcessError {
             Self::NonFinite => "input holds NaN or infinite values",
             Self::SizeOverflow => "requested size overflows",
             Self::BlockTooLarge => "block is longer than max_block",
+            Self::Cancelled => "cancelled",
         }
     }
 }

@@ -19,6 +19,7 @@ mod error;
 pub mod ffi;
 pub mod handoff;
 pub mod pipeline;
+pub mod render;
 pub mod spectral;
 mod sync;
 pub mod workers;

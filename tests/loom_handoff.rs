@@ -110,3 +110,58 @@ fn seqlock_without_fences_is_caught() {
         "unexpected failure: {message}"
     );
 }
+
+fn tail_model(weak: bool) {
+    use tonecore::render::tail::tail_buffer_with_order;
+    loom::model(move || {
+        let (publish, take) = if weak {
+            (Ordering::Relaxed, Ordering::Relaxed)
+        } else {
+            (Ordering::Release, Ordering::Acquire)
+        };
+        let (producer, consumer) = tail_buffer_with_order::<f64>(2, 3, publish, take);
+        let writer = thread::spawn(move || {
+            // Generation 0, chunk 0; then, after a seek, generation 1, chunk 5.
+            for (g, k) in [(0u32, 0u32), (1, 5)] {
+                if let Some(mut w) = producer.reserve(g, k) {
+                    let tag = f64::from(g * 100 + k);
+                    w.write(&[tag, tag, tag]);
+                    w.commit();
+                }
+            }
+        });
+        let mut out = [0.0f64; 3];
+        let mut got = Vec::new();
+        for (g, k) in [(0u32, 0u32), (1, 5), (1, 5)] {
+            if let Some(n) = consumer.take(g, k, &mut out) {
+                let tag = f64::from(g * 100 + k);
+                assert!(
+                    n == 3 && out.iter().all(|&v| v == tag),
+                    "torn tail {out:?} for ({g}, {k})"
+                );
+                got.push((g, k));
+            }
+            thread::yield_now();
+        }
+        assert!(
+            got.windows(2).all(|w| w[0] != w[1]),
+            "a tail was taken twice: {got:?}"
+        );
+        writer.join().unwrap();
+    });
+}
+
+#[test]
+fn tails_are_whole_tagged_and_taken_once() {
+    tail_model(false);
+}
+
+#[test]
+fn a_weakened_tail_publish_is_caught() {
+    let result = std::panic::catch_unwind(|| tail_model(true));
+    let message = panic_message(result.expect_err("loom must catch the Relaxed publish"));
+    assert!(
+        message.contains("ausality") || message.contains("torn"),
+        "unexpected failure: {message}"
+    );
+}

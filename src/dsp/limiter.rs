@@ -69,6 +69,16 @@ pub fn check_ceiling(ceiling_db: f64) -> Result<(), ConfigError> {
     }
 }
 
+/// `ceiling` in `T`, rounded towards zero (an `f32` nearest to the ceiling may lie above it).
+fn clamp_value<T: Sample>(ceiling: f64) -> T {
+    let c = T::of_f64(ceiling);
+    if c.as_f64() <= ceiling {
+        c
+    } else {
+        T::of_f64(ceiling * (1.0 - f64::from(f32::EPSILON)))
+    }
+}
+
 /// The limiter state for `channels` channels.
 pub struct Limiter<T: Sample> {
     channels: usize,
@@ -91,6 +101,8 @@ pub struct Limiter<T: Sample> {
     gain: f64,
     release: f64,
     ceiling: f64,
+    /// The ceiling in `T`, rounded towards zero so the clamp never lets a sample above it.
+    clamp: T,
     min_gain: f64,
 }
 
@@ -132,6 +144,7 @@ impl<T: Sample> Limiter<T> {
             gain: 1.0,
             release: (-1.0 / (settings.release_ms * 1e-3 * sample_rate as f64)).exp(),
             ceiling: 10f64.powf(settings.ceiling_db / 20.0),
+            clamp: clamp_value(10f64.powf(settings.ceiling_db / 20.0)),
             min_gain: 1.0,
         })
     }
@@ -145,6 +158,7 @@ impl<T: Sample> Limiter<T> {
     /// Real-time safe.
     pub fn set_ceiling_db(&mut self, ceiling_db: f64) {
         self.ceiling = 10f64.powf(ceiling_db / 20.0);
+        self.clamp = clamp_value(self.ceiling);
     }
 
     /// The smallest gain applied since the last call, in dB (≤ 0); restarts tracking.
@@ -228,7 +242,7 @@ impl<T: Sample> Limiter<T> {
         self.min_gain = self.min_gain.min(self.gain);
         self.frame += 1;
         let gain = T::of_f64(self.gain);
-        let ceiling = T::of_f64(self.ceiling);
+        let ceiling = self.clamp;
         for c in 0..self.channels {
             let slot = &mut self.delay[c * self.lookahead + self.delay_pos];
             let out = std::mem::replace(slot, read(c));
@@ -249,6 +263,15 @@ mod tests {
             lim.process_frame(|_| v, |_, out, _| y[i] = out);
         }
         y
+    }
+
+    #[test]
+    fn the_f32_clamp_never_rounds_above_the_ceiling() {
+        for db in [-0.1, -20.0, -1.0, -6.0, -0.01, -59.9] {
+            let c = 10f64.powf(db / 20.0);
+            let t: f32 = clamp_value(c);
+            assert!(f64::from(t) <= c && f64::from(t) > c * (1.0 - 3e-7), "{db}");
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod bands;
 pub mod convolver;
+pub mod crossfade;
 pub mod fir;
 pub mod level;
 pub mod limiter;

@@ -283,15 +283,18 @@ pub unsafe extern "C" fn tonecore_pipeline_new(
             lookahead_ms: c.lookahead_ms,
             release_ms: c.limiter_release_ms,
         };
-        // Disabled stages still have their settings checked: they apply when enabled later.
-        level.validate()?;
-        limiter.validate()?;
+        // Disabled stages keep their settings: they apply when the stage is enabled later.
         let config = PipelineConfig {
-            eq: Some(eq.clone()),
-            level: (c.level_enabled != 0).then_some(level),
-            limiter: (c.limiter_enabled != 0).then_some(limiter),
+            eq: Some(eq),
+            level: Some(level),
+            limiter: Some(limiter),
             fft_size: c.fft_size,
             ramp_ms: c.ramp_ms,
+            start_bypassed: [
+                c.eq_enabled == 0,
+                c.level_enabled == 0,
+                c.limiter_enabled == 0,
+            ],
         };
         let (audio, params, latency) = match format {
             tonecore_sample_format::F32 => {
@@ -311,14 +314,6 @@ pub unsafe extern "C" fn tonecore_pipeline_new(
             params,
             audio: Guarded::new(audio),
         });
-        if c.eq_enabled == 0 {
-            either!(&pipeline.params, p => p.set_bypass(Stage::Eq, true));
-            // Start on the flat kernel at once rather than crossfading from the configured one.
-            let _ = pipeline.audio.with(|a| {
-                either!(a, p => p.reset());
-                Ok(())
-            });
-        }
         out.write(Box::into_raw(pipeline));
         Ok(())
     })

@@ -50,10 +50,15 @@ pub enum tonecore_status {
     InvalidTime = 19,
     /// A loudness target is NaN, infinite or outside −70…0 LUFS.
     InvalidTarget = 20,
+    /// Chunk, context or crossfade durations are invalid (not finite, negative, or a chunk not
+    /// longer than context + crossfade).
+    InvalidChunk = 21,
     /// A single-threaded object was used from two threads at once; the second call did nothing.
     ConcurrentUse = 100,
     /// An earlier call on this object panicked; the object refuses further work (free it).
     Poisoned = 101,
+    /// The work was cancelled before it finished; nothing was reported as done.
+    Cancelled = 102,
     /// A panic was caught inside the library; the object involved (if any) is now poisoned.
     Panic = 200,
     /// The library could not start its worker threads.
@@ -99,6 +104,8 @@ impl tonecore_status {
             InvalidCeiling => "the ceiling must be finite, between -60 and 0 dBFS",
             InvalidTime => "a time constant is not finite, positive and in range",
             InvalidTarget => "the loudness target must be finite, between -70 and 0 LUFS",
+            InvalidChunk => "chunk, context or crossfade durations are invalid",
+            Cancelled => "the work was cancelled",
             ConcurrentUse => "the object is already in use on another thread",
             Poisoned => "the object is poisoned by an earlier panic",
             Panic => "a panic was caught inside tonecore",
@@ -129,6 +136,7 @@ impl From<ConfigError> for tonecore_status {
             ConfigError::InvalidCeiling => Self::InvalidCeiling,
             ConfigError::InvalidTime => Self::InvalidTime,
             ConfigError::InvalidTarget | ConfigError::InvalidLevel => Self::InvalidTarget,
+            ConfigError::InvalidChunk => Self::InvalidChunk,
         }
     }
 }
@@ -142,6 +150,7 @@ impl From<ProcessError> for tonecore_status {
             ProcessError::NonFinite => Self::NonFinite,
             ProcessError::SizeOverflow => Self::InvalidLength,
             ProcessError::BlockTooLarge => Self::BlockTooLarge,
+            ProcessError::Cancelled => Self::Cancelled,
         }
     }
 }
@@ -183,6 +192,8 @@ mod tests {
             tonecore_status::InvalidCeiling,
             tonecore_status::InvalidTime,
             tonecore_status::InvalidTarget,
+            tonecore_status::InvalidChunk,
+            tonecore_status::Cancelled,
             tonecore_status::ConcurrentUse,
             tonecore_status::Poisoned,
             tonecore_status::Panic,

@@ -60,6 +60,9 @@ pub struct PipelineConfig {
     pub fft_size: usize,
     /// Crossfade time of gain changes and bypass toggles, ms (0–10000; default 20).
     pub ramp_ms: f64,
+    /// Stages (indexed by [`Stage`]) that start bypassed although their settings are given; they
+    /// can be enabled later with [`PipelineParams::set_bypass`]. Default none.
+    pub start_bypassed: [bool; 3],
 }
 
 impl Default for PipelineConfig {
@@ -70,6 +73,7 @@ impl Default for PipelineConfig {
             limiter: None,
             fft_size: 4096,
             ramp_ms: super::equalizer::DEFAULT_RAMP_MS,
+            start_bypassed: [false; 3],
         }
     }
 }
@@ -289,6 +293,7 @@ pub struct Pipeline<T: CachedSample> {
     limiter_max_reduction_db: f64,
     channels: usize,
     max_block: usize,
+    settle: usize,
     stat_words: [u64; STAT_WORDS],
 }
 
@@ -325,21 +330,28 @@ impl<T: CachedSample> Pipeline<T> {
         eq.convolver_mut().set_energy_weights(level.bin_weights());
         let limiter = Limiter::new(channels, sample_rate, &limiter_settings)?;
         let control = eq.control();
-        if config.eq.is_none() {
+        let bypassed = [
+            config.eq.is_none() || config.start_bypassed[Stage::Eq as usize],
+            config.level.is_none() || config.start_bypassed[Stage::Level as usize],
+            config.limiter.is_none() || config.start_bypassed[Stage::Limiter as usize],
+        ];
+        if bypassed[Stage::Eq as usize] {
             control.set_bypass(true);
         }
         let shared = Arc::new(Shared {
             level_target: AtomicU64::new(level_settings.target_lufs.to_bits()),
             ceiling_db: AtomicU64::new(limiter_settings.ceiling_db.to_bits()),
-            bypass: [
-                AtomicBool::new(config.eq.is_none()),
-                AtomicBool::new(config.level.is_none()),
-                AtomicBool::new(config.limiter.is_none()),
-            ],
+            bypass: bypassed.map(AtomicBool::new),
             stats: SeqLock::default(),
             sample_rate,
         });
         let ramp_frames = (config.ramp_ms * 1e-3 * sample_rate as f64).round() as usize;
+        let ms = |t: f64| (t * 1e-3 * sample_rate as f64).ceil() as usize;
+        let settle = crate::dsp::fir::FirDesigner::kernel_len(config.fft_size)
+            + limiter.latency()
+            + config
+                .level
+                .map_or(0, |l| ms(l.window_ms) + 3 * ms(l.attack_ms));
         let mut pipeline = Self {
             eq,
             level,
@@ -348,13 +360,14 @@ impl<T: CachedSample> Pipeline<T> {
                 shared,
                 eq: control,
             },
-            level_mix: Mix::new(config.level.is_none(), ramp_frames),
-            limiter_mix: Mix::new(config.limiter.is_none(), ramp_frames),
+            level_mix: Mix::new(bypassed[Stage::Level as usize], ramp_frames),
+            limiter_mix: Mix::new(bypassed[Stage::Limiter as usize], ramp_frames),
             target: level_settings.target_lufs,
             ceiling: limiter_settings.ceiling_db,
             limiter_max_reduction_db: 0.0,
             channels,
             max_block,
+            settle,
             stat_words: [0; STAT_WORDS],
         };
         // Start on the configured kernel (flat when the EQ is bypassed), without a ramp.
@@ -381,6 +394,15 @@ impl<T: CachedSample> Pipeline<T> {
     /// Channels processed.
     pub fn channels(&self) -> usize {
         self.channels
+    }
+
+    /// How much preceding input (frames) a fresh chain needs before its output matches a chain
+    /// that has run all along: the EQ kernel length plus the limiter lookahead, plus — when the
+    /// level matcher is enabled — its loudness window and three attack time constants (95 % of a
+    /// gain cut; a boost, which follows the slower release, may still be settling). The chunked
+    /// renderer primes each chunk with this much context by default.
+    pub fn settle_frames(&self) -> usize {
+        self.settle
     }
 
     /// Filters planar `input` (`channels × frames`) into `output[.. input.len()]`. Non-finite

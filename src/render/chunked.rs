@@ -1,0 +1,292 @@
+//! Offline chunk-parallel rendering.
+//!
+//! A track of `T` frames is cut into cores of `C` frames. Chunk `k` is rendered by its own fresh
+//! pipeline, primed with `P` frames of context before its core (zeros before the track start),
+//! and run `X` frames past its core (the crossfade tail) plus the pipeline latency, which is then
+//! removed. Consecutive chunks overlap by `X` frames at each seam, where the outgoing chunk's tail
+//! fades out and the incoming chunk's head fades in (equal-gain by default, so identical material
+//! joins exactly). The output has exactly `T` frames; every input frame lands once.
+//!
+//! For a linear time-invariant pipeline (EQ only) with `P` at least the EQ's settle time, both
+//! sides of a seam are the same signal and chunking is invisible. Chunks are independent, so the
+//! result is bit-identical for any thread count and completion order.
+
+use crate::cache::CachedSample;
+use crate::dsp::crossfade::FadeCurve;
+use crate::pipeline::{Pipeline, PipelineConfig};
+use crate::workers::Workers;
+use crate::{ConfigError, Error, ProcessError};
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+/// Frames fed to a chunk's pipeline per call.
+const BLOCK: usize = 4096;
+
+/// How to cut and join.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RenderConfig {
+    /// Core length of a chunk, seconds (> 0). Default 15.
+    pub chunk_seconds: f64,
+    /// Context rendered before each core and discarded, seconds (≥ 0); `None` = what the
+    /// pipeline needs to settle ([`Pipeline::settle_frames`]).
+    pub context_seconds: Option<f64>,
+    /// Crossfade length at each seam, seconds (≥ 0). Default 0.05.
+    pub crossfade_seconds: f64,
+    /// Crossfade shape. Default equal-gain.
+    pub curve: FadeCurve,
+    /// `0` = all cores, `1` = the caller's thread, `n` = a shared pool of `n` threads.
+    pub threads: usize,
+}
+
+impl Default for RenderConfig {
+    fn default() -> Self {
+        Self {
+            chunk_seconds: 15.0,
+            context_seconds: None,
+            crossfade_seconds: 0.05,
+            curve: FadeCurve::EqualGain,
+            threads: 0,
+        }
+    }
+}
+
+/// Chunk geometry in frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChunkPlan {
+    /// Track length.
+    pub total: usize,
+    /// Core length.
+    pub chunk: usize,
+    /// Context before each core.
+    pub context: usize,
+    /// Crossfade at each seam.
+    pub crossfade: usize,
+}
+
+impl ChunkPlan {
+    /// Number of chunks (0 for an empty track).
+    pub fn chunks(&self) -> usize {
+        self.total.div_ceil(self.chunk)
+    }
+
+    /// The core `[start, end)` of chunk `k`.
+    pub fn core(&self, k: usize) -> (usize, usize) {
+        (k * self.chunk, ((k + 1) * self.chunk).min(self.total))
+    }
+
+    /// The crossfade length of the seam at the start of chunk `k` (0 for the first chunk; never
+    /// longer than that chunk's core).
+    pub fn seam(&self, k: usize) -> usize {
+        if k == 0 || k >= self.chunks() {
+            return 0;
+        }
+        let (a, b) = self.core(k);
+        self.crossfade.min(b - a)
+    }
+
+    /// Frames a pipeline processes for chunk `k` with `latency`: context, core, tail, latency.
+    pub fn work(&self, k: usize, latency: usize) -> usize {
+        let (a, b) = self.core(k);
+        self.context + (b - a) + self.seam(k + 1) + latency
+    }
+}
+
+fn seconds_to_frames(seconds: f64, sample_rate: u32) -> Result<usize, ConfigError> {
+    if !(0.0..=86_400.0).contains(&seconds) {
+        return Err(ConfigError::InvalidChunk);
+    }
+    Ok((seconds * sample_rate as f64).round() as usize)
+}
+
+/// Works out the chunk geometry for a track of `total` frames.
+///
+/// # Errors
+/// [`ConfigError::InvalidChunk`] for non-finite or negative durations, a zero chunk, or a chunk
+/// not longer than context + crossfade; errors of [`Pipeline::new`] when the default context is
+/// asked for.
+pub fn plan<T: CachedSample>(
+    total: usize,
+    channels: usize,
+    sample_rate: u32,
+    pipeline: &PipelineConfig,
+    config: &RenderConfig,
+) -> Result<ChunkPlan, ConfigError> {
+    if sample_rate == 0 {
+        return Err(ConfigError::InvalidSampleRate);
+    }
+    let chunk = seconds_to_frames(config.chunk_seconds, sample_rate)?;
+    let crossfade = seconds_to_frames(config.crossfade_seconds, sample_rate)?;
+    let context = match config.context_seconds {
+        Some(s) => seconds_to_frames(s, sample_rate)?,
+        None => Pipeline::<T>::new(sample_rate, channels, BLOCK, pipeline)?.settle_frames(),
+    };
+    if chunk == 0 || chunk < context + crossfade {
+        return Err(ConfigError::InvalidChunk);
+    }
+    Ok(ChunkPlan {
+        total,
+        chunk,
+        context,
+        crossfade,
+    })
+}
+
+/// Progress reporting and cancellation for a long-running render.
+#[derive(Clone, Copy, Default)]
+pub struct Watch<'a> {
+    /// Called as `progress(done, total)` after each finished chunk, one call at a time, `done`
+    /// strictly increasing.
+    pub progress: Option<&'a (dyn Fn(usize, usize) + Sync)>,
+    /// Set it (from any thread) to stop the render promptly.
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+/// Renders planar `input` (`channels × T`) through fresh pipelines built from `pipeline`, chunk
+/// by chunk in parallel, into `output[.. input.len()]`. Cancelling through `watch` makes the
+/// call return [`ProcessError::Cancelled`] promptly (checked between 4096-frame blocks), with
+/// its workers joined and no further progress reported. An empty track renders nothing.
+///
+/// # Errors
+/// Invalid configuration ([`Error::Config`]); zero channels, input not a multiple of `channels`,
+/// output too small, or cancellation ([`Error::Process`]).
+pub fn render_chunked<T: CachedSample>(
+    input: &[T],
+    channels: usize,
+    sample_rate: u32,
+    pipeline: &PipelineConfig,
+    config: &RenderConfig,
+    output: &mut [T],
+    watch: Watch<'_>,
+) -> Result<(), Error> {
+    let Watch { progress, cancel } = watch;
+    if channels == 0 {
+        return Err(ProcessError::NoChannels.into());
+    }
+    if input.len() % channels != 0 {
+        return Err(ProcessError::InputShape.into());
+    }
+    if output.len() < input.len() {
+        return Err(ProcessError::OutputTooSmall.into());
+    }
+    let total = input.len() / channels;
+    let plan = plan::<T>(total, channels, sample_rate, pipeline, config)?;
+    let workers = Workers::from_count(config.threads)?;
+    // Fail fast on pipeline errors before any work starts.
+    let latency = Pipeline::<T>::new(sample_rate, channels, BLOCK, pipeline)?.latency_frames();
+    let chunks = plan.chunks();
+    if chunks == 0 {
+        return Ok(());
+    }
+    let cancelled = || cancel.is_some_and(|c| c.load(Ordering::Relaxed));
+    let done = Mutex::new(0usize);
+    let curve = config.curve;
+
+    // Output pieces per chunk: for every channel, the chunk's core.
+    let mut pieces: Vec<Vec<&mut [T]>> =
+        (0..chunks).map(|_| Vec::with_capacity(channels)).collect();
+    for channel_out in output[..input.len()].chunks_mut(total) {
+        for (k, piece) in channel_out.chunks_mut(plan.chunk).enumerate() {
+            pieces[k].push(piece);
+        }
+    }
+
+    // Renders chunk k into its core (head faded in) and returns its faded-out tail.
+    let render = |k: usize, cores: &mut Vec<&mut [T]>| -> Result<Vec<T>, Error> {
+        if cancelled() {
+            return Err(ProcessError::Cancelled.into());
+        }
+        let mut p = Pipeline::<T>::new(sample_rate, channels, BLOCK, pipeline)?;
+        let (a, b) = plan.core(k);
+        let head = plan.seam(k);
+        let tail_len = plan.seam(k + 1);
+        let start = a as isize - plan.context as isize;
+        let work = plan.work(k, latency);
+        let skip = plan.context + latency;
+        let mut tail = vec![T::zero(); channels * tail_len];
+        let mut inb = vec![T::zero(); channels * BLOCK];
+        let mut outb = vec![T::zero(); channels * BLOCK];
+        let mut pos = 0;
+        while pos < work {
+            if cancelled() {
+                return Err(ProcessError::Cancelled.into());
+            }
+            let n = BLOCK.min(work - pos);
+            for c in 0..channels {
+                for i in 0..n {
+                    let j = start + (pos + i) as isize;
+                    inb[c * n + i] = if j >= 0 && (j as usize) < total {
+                        input[c * total + j as usize]
+                    } else {
+                        T::zero()
+                    };
+                }
+            }
+            p.process(&inb[..channels * n], &mut outb[..channels * n])?;
+            for i in 0..n {
+                let Some(local) = (pos + i).checked_sub(skip) else {
+                    continue;
+                };
+                // `local` counts output frames from the core start.
+                for c in 0..channels {
+                    let y = outb[c * n + i];
+                    if local < b - a {
+                        cores[c][local] = if local < head {
+                            let (fade_in, _) = curve.gains(local, head);
+                            y * T::of_f64(fade_in)
+                        } else {
+                            y
+                        };
+                    } else if local - (b - a) < tail_len {
+                        let t = local - (b - a);
+                        let (_, fade_out) = curve.gains(t, tail_len);
+                        tail[c * tail_len + t] = y * T::of_f64(fade_out);
+                    }
+                }
+            }
+            pos += n;
+        }
+        if let Some(report) = progress {
+            if !cancelled() {
+                let mut done = done.lock().unwrap_or_else(PoisonError::into_inner);
+                *done += 1;
+                report(*done, chunks);
+            }
+        }
+        Ok(tail)
+    };
+    let tails: Vec<Result<Vec<T>, Error>> = if let Workers::Caller = workers {
+        pieces
+            .iter_mut()
+            .enumerate()
+            .map(|(k, cores)| render(k, cores))
+            .collect()
+    } else {
+        workers.install(|| {
+            pieces
+                .par_iter_mut()
+                .enumerate()
+                .map(|(k, cores)| render(k, cores))
+                .collect()
+        })
+    };
+    drop(pieces);
+    let tails = tails.into_iter().collect::<Result<Vec<_>, _>>()?;
+    if cancelled() {
+        return Err(ProcessError::Cancelled.into());
+    }
+    // Join: add each chunk's faded-out tail onto the next chunk's faded-in head.
+    for (k, tail) in tails.iter().enumerate().take(chunks - 1) {
+        let len = plan.seam(k + 1);
+        let (a, _) = plan.core(k + 1);
+        for c in 0..channels {
+            for (o, &t) in output[c * total + a..c * total + a + len]
+                .iter_mut()
+                .zip(&tail[c * len..(c + 1) * len])
+            {
+                *o = *o + t;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! Rendering long tracks: chunk-parallel offline rendering through a pipeline with crossfaded
+//! seams, and the wait-free tail handoff between chunk workers and the thread that emits them.
+
+pub mod chunked;
+pub mod tail;
+
+pub use chunked::{render_chunked, ChunkPlan, RenderConfig, Watch};
+pub use tail::{tail_buffer, TailConsumer, TailProducer, TailWriter};
