@@ -39,7 +39,11 @@ fn main() {
         .collect();
     let mut y = vec![0.0f32; 2 * block];
     for changes in [false, true] {
-        let suffix = if changes { " (gain change every 100 calls)" } else { "" };
+        let suffix = if changes {
+            " (gain change every 100 calls)"
+        } else {
+            ""
+        };
         let mut eq = Equalizer::<f32>::new(EqualizerConfig::new(44_100, 2, block)).unwrap();
         let control = eq.control();
         let mut times = Vec::with_capacity(calls);
@@ -53,7 +57,11 @@ fn main() {
             eq.process(&x, &mut y).unwrap();
             times.push(t.elapsed().as_secs_f64());
         }
-        report(&format!("eq 256-frame stereo process{suffix}"), times, period);
+        report(
+            &format!("eq 256-frame stereo process{suffix}"),
+            times,
+            period,
+        );
 
         let config = PipelineConfig {
             eq: Some(EqSettings::critical(vec![2.0; 25])),
@@ -74,6 +82,10 @@ fn main() {
             pipeline.process(&x, &mut y).unwrap();
             times.push(t.elapsed().as_secs_f64());
         }
-        report(&format!("pipeline 256-frame stereo process{suffix}"), times, period);
+        report(
+            &format!("pipeline 256-frame stereo process{suffix}"),
+            times,
+            period,
+        );
     }
 }

@@ -160,3 +160,33 @@ fn pipeline_audio_path_never_allocates() {
         assert!(y.iter().all(|v| v.is_finite()));
     }
 }
+
+#[test]
+fn playback_reads_never_allocate_even_across_seeks() {
+    use std::sync::Arc;
+    use tonecore::pipeline::PipelineConfig;
+    use tonecore::render::playback::open;
+    use tonecore::render::{PlaybackConfig, RenderConfig};
+    let x: Arc<[f32]> = (0..2 * 44_100 * 3)
+        .map(|i| ((i * 13) % 101) as f32 / 101.0 - 0.5)
+        .collect();
+    let config = PlaybackConfig {
+        render: RenderConfig {
+            chunk_seconds: 0.5,
+            ..RenderConfig::default()
+        },
+        ..PlaybackConfig::default()
+    };
+    let (mut reader, control) = open(x, 2, 44_100, PipelineConfig::default(), config).unwrap();
+    let mut out = vec![0.0f32; 2 * 256];
+    for round in 0..200 {
+        if round % 40 == 20 {
+            control.seek(0.1 * (round / 40) as f64).unwrap();
+        }
+        assert_no_alloc(|| {
+            reader.read(&mut out);
+        });
+        std::thread::sleep(std::time::Duration::from_micros(300));
+    }
+    assert!(control.stats().frames_read >= 200 * 256);
+}

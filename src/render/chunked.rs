@@ -92,6 +92,68 @@ impl ChunkPlan {
     }
 }
 
+/// One chunk's rendering: a fresh pipeline primed with the chunk's context, run through its core
+/// and the tail that overlaps the next chunk, with the pipeline latency removed.
+pub(crate) struct ChunkJob<'a, T: CachedSample> {
+    pub input: &'a [T],
+    pub channels: usize,
+    pub sample_rate: u32,
+    pub pipeline: &'a PipelineConfig,
+    pub plan: &'a ChunkPlan,
+    pub latency: usize,
+}
+
+impl<T: CachedSample> ChunkJob<'_, T> {
+    /// Renders chunk `k`, handing every output frame of its core and tail to
+    /// `emit(frame_from_core_start, channel, value)`, unfaded. Asks `cancelled()` between blocks.
+    pub fn render(
+        &self,
+        k: usize,
+        cancelled: &dyn Fn() -> bool,
+        mut emit: impl FnMut(usize, usize, T),
+    ) -> Result<(), Error> {
+        if cancelled() {
+            return Err(ProcessError::Cancelled.into());
+        }
+        let channels = self.channels;
+        let total = self.input.len() / channels;
+        let mut p = Pipeline::<T>::new(self.sample_rate, channels, BLOCK, self.pipeline)?;
+        let (a, _) = self.plan.core(k);
+        let start = a as isize - self.plan.context as isize;
+        let work = self.plan.work(k, self.latency);
+        let skip = self.plan.context + self.latency;
+        let mut inb = vec![T::zero(); channels * BLOCK];
+        let mut outb = vec![T::zero(); channels * BLOCK];
+        let mut pos = 0;
+        while pos < work {
+            if cancelled() {
+                return Err(ProcessError::Cancelled.into());
+            }
+            let n = BLOCK.min(work - pos);
+            for c in 0..channels {
+                for i in 0..n {
+                    let j = start + (pos + i) as isize;
+                    inb[c * n + i] = if j >= 0 && (j as usize) < total {
+                        self.input[c * total + j as usize]
+                    } else {
+                        T::zero()
+                    };
+                }
+            }
+            p.process(&inb[..channels * n], &mut outb[..channels * n])?;
+            for i in 0..n {
+                if let Some(local) = (pos + i).checked_sub(skip) {
+                    for c in 0..channels {
+                        emit(local, c, outb[c * n + i]);
+                    }
+                }
+            }
+            pos += n;
+        }
+        Ok(())
+    }
+}
+
 fn seconds_to_frames(seconds: f64, sample_rate: u32) -> Result<usize, ConfigError> {
     if !(0.0..=86_400.0).contains(&seconds) {
         return Err(ConfigError::InvalidChunk);
@@ -193,59 +255,29 @@ pub fn render_chunked<T: CachedSample>(
 
     // Renders chunk k into its core (head faded in) and returns its faded-out tail.
     let render = |k: usize, cores: &mut Vec<&mut [T]>| -> Result<Vec<T>, Error> {
-        if cancelled() {
-            return Err(ProcessError::Cancelled.into());
-        }
-        let mut p = Pipeline::<T>::new(sample_rate, channels, BLOCK, pipeline)?;
         let (a, b) = plan.core(k);
-        let head = plan.seam(k);
-        let tail_len = plan.seam(k + 1);
-        let start = a as isize - plan.context as isize;
-        let work = plan.work(k, latency);
-        let skip = plan.context + latency;
+        let (head, tail_len) = (plan.seam(k), plan.seam(k + 1));
         let mut tail = vec![T::zero(); channels * tail_len];
-        let mut inb = vec![T::zero(); channels * BLOCK];
-        let mut outb = vec![T::zero(); channels * BLOCK];
-        let mut pos = 0;
-        while pos < work {
-            if cancelled() {
-                return Err(ProcessError::Cancelled.into());
-            }
-            let n = BLOCK.min(work - pos);
-            for c in 0..channels {
-                for i in 0..n {
-                    let j = start + (pos + i) as isize;
-                    inb[c * n + i] = if j >= 0 && (j as usize) < total {
-                        input[c * total + j as usize]
-                    } else {
-                        T::zero()
-                    };
-                }
-            }
-            p.process(&inb[..channels * n], &mut outb[..channels * n])?;
-            for i in 0..n {
-                let Some(local) = (pos + i).checked_sub(skip) else {
-                    continue;
+        let job = ChunkJob {
+            input,
+            channels,
+            sample_rate,
+            pipeline,
+            plan: &plan,
+            latency,
+        };
+        job.render(k, &cancelled, |local, c, y| {
+            if local < b - a {
+                cores[c][local] = if local < head {
+                    y * T::of_f64(curve.gains(local, head).0)
+                } else {
+                    y
                 };
-                // `local` counts output frames from the core start.
-                for c in 0..channels {
-                    let y = outb[c * n + i];
-                    if local < b - a {
-                        cores[c][local] = if local < head {
-                            let (fade_in, _) = curve.gains(local, head);
-                            y * T::of_f64(fade_in)
-                        } else {
-                            y
-                        };
-                    } else if local - (b - a) < tail_len {
-                        let t = local - (b - a);
-                        let (_, fade_out) = curve.gains(t, tail_len);
-                        tail[c * tail_len + t] = y * T::of_f64(fade_out);
-                    }
-                }
+            } else {
+                let t = local - (b - a);
+                tail[c * tail_len + t] = y * T::of_f64(curve.gains(t, tail_len).1);
             }
-            pos += n;
-        }
+        })?;
         if let Some(report) = progress {
             if !cancelled() {
                 let mut done = done.lock().unwrap_or_else(PoisonError::into_inner);

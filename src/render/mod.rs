@@ -2,7 +2,9 @@
 //! seams, and the wait-free tail handoff between chunk workers and the thread that emits them.
 
 pub mod chunked;
+pub mod playback;
 pub mod tail;
 
 pub use chunked::{render_chunked, ChunkPlan, RenderConfig, Watch};
+pub use playback::{PlaybackConfig, PlaybackControl, PlaybackReader, PlaybackStats};
 pub use tail::{tail_buffer, TailConsumer, TailProducer, TailWriter};

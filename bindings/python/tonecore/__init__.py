@@ -28,6 +28,18 @@ equalize(x, sample_rate, gains_db, layout=None, mode="smooth", fft_size=4096, th
     Offline, parallel, latency-free equalization of a whole signal.
 band_energies(x, sample_rate, layout=None, fft_size=4096, hop=None, threads=None, out=None)
     Per-band energy in dB of every frame.
+loudness(x, sample_rate)
+    ITU-R BS.1770-4 / EBU R128 loudness of a whole signal: a dict with ``integrated``,
+    ``momentary_max``, ``short_term_max`` (LUFS), ``range`` (LU) and ``true_peak`` (dBTP).
+LoudnessMeter(channels, sample_rate)
+    Streaming loudness meter (context manager): ``add``, ``report``, ``reset``.
+PipelineConfig, LevelConfig, LimiterConfig
+    Settings of the EQ -> level matcher -> limiter chain (immutable dataclasses).
+Pipeline(sample_rate, channels, config=None, max_block=4096, dtype=numpy.float32)
+    The streaming chain (context manager): ``process``, ``latency``, ``reset``, ``params``.
+PipelineParams
+    ``Pipeline.params``: ``set_eq_gains``, ``set_level_target``, ``set_ceiling_db``,
+    ``set_bypass``, ``stats`` from any thread.
 Error, InvalidArgument, ConcurrentUse, Poisoned, Panic, ClosedError
     Exceptions; each carries ``.status`` (the ``tonecore_status`` number) and ``.detail``.
 abi_version(), status_str(code), ABI_VERSION, __version__
@@ -46,6 +58,15 @@ from ._eq import (
     gain_curve,
 )
 from ._errors import ClosedError, ConcurrentUse, Error, InvalidArgument, Panic, Poisoned
+from ._loudness import LoudnessMeter, loudness
+from ._pipeline import (
+    STAGES,
+    LevelConfig,
+    LimiterConfig,
+    Pipeline,
+    PipelineConfig,
+    PipelineParams,
+)
 from ._stft import Stft, istft, stft
 from ._window import WINDOW_KINDS, window
 
@@ -67,8 +88,15 @@ __all__ = [
     "Equalizer",
     "Error",
     "InvalidArgument",
+    "LevelConfig",
+    "LimiterConfig",
+    "LoudnessMeter",
     "Panic",
+    "Pipeline",
+    "PipelineConfig",
+    "PipelineParams",
     "Poisoned",
+    "STAGES",
     "Stft",
     "WINDOW_KINDS",
     "__version__",
@@ -79,6 +107,7 @@ __all__ = [
     "gain_curve",
     "istft",
     "library_version",
+    "loudness",
     "status_str",
     "stft",
     "window",

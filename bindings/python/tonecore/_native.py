@@ -54,6 +54,9 @@ STATUS_INVALID_CHANNELS = 14
 STATUS_BLOCK_TOO_LARGE = 15
 STATUS_INVALID_BANDS = 16
 STATUS_GAIN_COUNT = 17
+STATUS_INVALID_CEILING = 18
+STATUS_INVALID_TIME = 19
+STATUS_INVALID_TARGET = 20
 STATUS_CONCURRENT_USE = 100
 STATUS_POISONED = 101
 STATUS_PANIC = 200
@@ -91,6 +94,14 @@ CURVE_MODE_STEP = 1
 
 #: Python curve-mode names -> TONECORE_CURVE_MODE_* values.
 CURVE_MODES = {"smooth": CURVE_MODE_SMOOTH, "step": CURVE_MODE_STEP}
+
+# tonecore_stage values.
+STAGE_EQ = 0
+STAGE_LEVEL = 1
+STAGE_LIMITER = 2
+
+#: Python stage names -> TONECORE_STAGE_* values.
+STAGES = {"eq": STAGE_EQ, "level": STAGE_LEVEL, "limiter": STAGE_LIMITER}
 
 
 class ComplexF32(Structure):
@@ -168,6 +179,94 @@ class EqualizerHandle(Structure):
 
 
 EQUALIZER_P = POINTER(EqualizerHandle)
+
+class LoudnessReport(Structure):
+    """``tonecore_loudness_report``: LUFS, LU (range) and dBTP (true peak)."""
+
+    _fields_ = [
+        ("integrated", c_double),
+        ("momentary_max", c_double),
+        ("short_term_max", c_double),
+        ("range", c_double),
+        ("true_peak", c_double),
+    ]
+
+
+class LoudnessMeterHandle(Structure):
+    """The opaque ``tonecore_loudness_meter``; only pointers to it are used."""
+
+
+LOUDNESS_METER_P = POINTER(LoudnessMeterHandle)
+
+
+class PipelineConfig(Structure):
+    """``tonecore_pipeline_config``; fill it with ``tonecore_pipeline_config_init``."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("sample_rate", c_uint32),
+        ("channels", c_uint32),
+        ("max_block", c_size_t),
+        ("fft_size", c_size_t),
+        ("ramp_ms", c_double),
+        ("sample_format", c_int32),
+        ("eq_enabled", c_uint32),
+        ("layout", c_int32),
+        ("mode", c_int32),
+        ("edges", POINTER(c_double)),
+        ("edges_len", c_size_t),
+        ("eq_gains_db", POINTER(c_double)),
+        ("eq_gains_len", c_size_t),
+        ("level_enabled", c_uint32),
+        ("target_lufs", c_double),
+        ("attack_ms", c_double),
+        ("release_ms", c_double),
+        ("max_boost_db", c_double),
+        ("max_cut_db", c_double),
+        ("gate_lufs", c_double),
+        ("window_ms", c_double),
+        ("limiter_enabled", c_uint32),
+        ("ceiling_db", c_double),
+        ("lookahead_ms", c_double),
+        ("limiter_release_ms", c_double),
+    ]
+
+
+#: Entries of ``tonecore_pipeline_stats.eq_gains_db``.
+STATS_MAX_BANDS = 64
+
+
+class PipelineStats(Structure):
+    """``tonecore_pipeline_stats``; set ``struct_size = sizeof`` before the call."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("frames", c_uint64),
+        ("nonfinite", c_uint64),
+        ("limiter_max_reduction_db", c_double),
+        ("limiter_gain_db", c_double),
+        ("level_gain_db", c_double),
+        ("loudness_lufs", c_double),
+        ("eq_bypassed", c_uint32),
+        ("level_bypassed", c_uint32),
+        ("limiter_bypassed", c_uint32),
+        ("eq_bands", c_uint32),
+        ("eq_gains_db", c_double * STATS_MAX_BANDS),
+    ]
+
+
+class PipelineHandle(Structure):
+    """The opaque ``tonecore_pipeline``; only pointers to it are used."""
+
+
+PIPELINE_P = POINTER(PipelineHandle)
+
+
+class ParamsHandle(Structure):
+    """The opaque ``tonecore_params``; only pointers to it are used."""
+
+
+PARAMS_P = POINTER(ParamsHandle)
 
 #: ``tonecore_progress_fn``: ``void (*)(void *user_data, size_t done, size_t total)``.
 #: ``PROGRESS_FN()`` is the NULL callback.
@@ -250,6 +349,80 @@ _SIGNATURES = [
          c_size_t, POINTER(c_double), c_size_t, PROGRESS_FN, c_void_p],
     ),
     ("tonecore_last_error_message", c_char_p, []),
+    (
+        "tonecore_loudness_measure_f32",
+        status_t,
+        [POINTER(c_float), c_size_t, c_size_t, c_uint32, POINTER(LoudnessReport)],
+    ),
+    (
+        "tonecore_loudness_measure_f64",
+        status_t,
+        [POINTER(c_double), c_size_t, c_size_t, c_uint32, POINTER(LoudnessReport)],
+    ),
+    (
+        "tonecore_loudness_meter_new",
+        status_t,
+        [c_size_t, c_uint32, POINTER(LOUDNESS_METER_P)],
+    ),
+    ("tonecore_loudness_meter_free", None, [LOUDNESS_METER_P]),
+    (
+        "tonecore_loudness_meter_add_f32",
+        status_t,
+        [LOUDNESS_METER_P, POINTER(c_float), c_size_t],
+    ),
+    (
+        "tonecore_loudness_meter_add_f64",
+        status_t,
+        [LOUDNESS_METER_P, POINTER(c_double), c_size_t],
+    ),
+    (
+        "tonecore_loudness_meter_report",
+        status_t,
+        [LOUDNESS_METER_P, POINTER(LoudnessReport)],
+    ),
+    ("tonecore_loudness_meter_reset", status_t, [LOUDNESS_METER_P]),
+    ("tonecore_pipeline_config_init", status_t, [POINTER(PipelineConfig)]),
+    ("tonecore_pipeline_new", status_t, [POINTER(PipelineConfig), POINTER(PIPELINE_P)]),
+    ("tonecore_pipeline_free", None, [PIPELINE_P]),
+    ("tonecore_pipeline_latency", status_t, [PIPELINE_P, POINTER(c_size_t)]),
+    ("tonecore_pipeline_reset", status_t, [PIPELINE_P]),
+    ("tonecore_pipeline_params", status_t, [PIPELINE_P, POINTER(PARAMS_P)]),
+    (
+        "tonecore_pipeline_process_f32",
+        status_t,
+        [PIPELINE_P, POINTER(c_float), c_size_t, POINTER(c_float), c_size_t],
+    ),
+    (
+        "tonecore_pipeline_process_f64",
+        status_t,
+        [PIPELINE_P, POINTER(c_double), c_size_t, POINTER(c_double), c_size_t],
+    ),
+    (
+        "tonecore_pipeline_process_interleaved_f32",
+        status_t,
+        [PIPELINE_P, POINTER(c_float), c_size_t, POINTER(c_float), c_size_t],
+    ),
+    (
+        "tonecore_pipeline_process_interleaved_f64",
+        status_t,
+        [PIPELINE_P, POINTER(c_double), c_size_t, POINTER(c_double), c_size_t],
+    ),
+    ("tonecore_params_free", None, [PARAMS_P]),
+    ("tonecore_params_set_eq_gains", status_t, [PARAMS_P, POINTER(c_double), c_size_t]),
+    ("tonecore_params_set_level_target", status_t, [PARAMS_P, c_double]),
+    (
+        "tonecore_params_set_level_reference_f32",
+        status_t,
+        [PARAMS_P, POINTER(c_float), c_size_t, c_size_t, POINTER(c_double)],
+    ),
+    (
+        "tonecore_params_set_level_reference_f64",
+        status_t,
+        [PARAMS_P, POINTER(c_double), c_size_t, c_size_t, POINTER(c_double)],
+    ),
+    ("tonecore_params_set_ceiling_db", status_t, [PARAMS_P, c_double]),
+    ("tonecore_params_set_bypass", status_t, [PARAMS_P, c_int32, c_uint32]),
+    ("tonecore_params_stats", status_t, [PARAMS_P, POINTER(PipelineStats)]),
     ("tonecore_status_str", c_char_p, [c_int32]),
     ("tonecore_stft_config_init", status_t, [POINTER(StftConfig)]),
     ("tonecore_stft_new", status_t, [POINTER(StftConfig), POINTER(STFT_P)]),

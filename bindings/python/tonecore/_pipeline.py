@@ -1,0 +1,838 @@
+"""The processing chain EQ -> loudness-aware level matcher -> lookahead limiter:
+:class:`PipelineConfig` (with :class:`LevelConfig` and :class:`LimiterConfig`), :class:`Pipeline`
+and its any-thread parameter handle :class:`PipelineParams` (``tonecore_pipeline_*`` and
+``tonecore_params_*`` in the C ABI)."""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+import weakref
+from ctypes import byref, c_double, c_float, c_size_t, sizeof
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _native
+from ._checks import F32, input_array, out_array, real_dtype, size_arg
+from ._eq import (
+    BandLayout,
+    _layout_arg,
+    _mode_code,
+    _real_arg,
+    _sample_rate_arg,
+    _vector_arg,
+)
+from ._errors import ClosedError
+from ._stft import _Handle
+
+__all__ = [
+    "LevelConfig",
+    "LimiterConfig",
+    "Pipeline",
+    "PipelineConfig",
+    "PipelineParams",
+    "STAGES",
+]
+
+_U32_MAX = 2**32 - 1
+
+#: The stage names accepted by :meth:`PipelineParams.set_bypass`.
+STAGES = tuple(_native.STAGES)
+
+
+# -- configuration ------------------------------------------------------------------------
+
+
+def _normalise_reals(obj: Any) -> None:
+    """Store every field of a frozen dataclass as a float (TypeError for non-reals)."""
+    for f in dataclasses.fields(obj):
+        object.__setattr__(obj, f.name, _real_arg(getattr(obj, f.name), f.name))
+
+
+@dataclasses.dataclass(frozen=True)
+class LevelConfig:
+    """Settings of the loudness-aware level matcher (immutable; all floats).
+
+    The matcher follows the momentary loudness of the EQ output over ``window_ms`` and moves
+    its gain towards ``target_lufs - loudness`` dB, clamped to ``[-max_cut_db, +max_boost_db]``.
+    Below ``gate_lufs``, or before one full window has been measured, it never raises the gain.
+
+    Parameters
+    ----------
+    target_lufs : float, optional
+        Target loudness in LUFS, -70 to 0. Default -14.
+    attack_ms : float, optional
+        Time constant for lowering the gain in ms, ``0 < attack_ms <= 60000``. Default 300.
+    release_ms : float, optional
+        Time constant for raising the gain in ms, ``0 < release_ms <= 60000``. Default 3000.
+    max_boost_db : float, optional
+        Largest boost in dB, 0 to 40. Default 12.
+    max_cut_db : float, optional
+        Largest cut in dB, 0 to 80. Default 24.
+    gate_lufs : float, optional
+        Below this loudness (LUFS, -100 to 0) the gain is never raised. Default -50.
+    window_ms : float, optional
+        Loudness window in ms, 50 to 10000 (400 = momentary loudness). Default 400.
+
+    Ranges are checked by the library when a :class:`Pipeline` is built: a target out of range
+    raises :class:`tonecore.InvalidArgument` with status 20 (``INVALID_TARGET``; also for boost,
+    cut and gate), a time constant or window status 19 (``INVALID_TIME``). Non-real values are
+    a TypeError here.
+    """
+
+    target_lufs: float = -14.0
+    attack_ms: float = 300.0
+    release_ms: float = 3000.0
+    max_boost_db: float = 12.0
+    max_cut_db: float = 24.0
+    gate_lufs: float = -50.0
+    window_ms: float = 400.0
+
+    def __post_init__(self) -> None:
+        _normalise_reals(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class LimiterConfig:
+    """Settings of the lookahead peak limiter (immutable; all floats).
+
+    No output sample exceeds the ceiling while the limiter is enabled (sample peaks, not
+    oversampled: inter-sample peaks can be up to about 0.7 dB higher near Nyquist).
+
+    Parameters
+    ----------
+    ceiling_db : float, optional
+        Ceiling in dBFS, -60 to 0. Default -1.
+    lookahead_ms : float, optional
+        Lookahead (= attack time) in ms, ``0 < lookahead_ms <= 100``; adds
+        ``lookahead_ms * sample_rate / 1000`` frames of latency (rounded half away from zero,
+        at least 1; 221 frames at 44.1 kHz). Default 5.
+    release_ms : float, optional
+        Release time constant in ms, ``0 < release_ms <= 10000``. Default 100.
+
+    A ceiling out of range raises :class:`tonecore.InvalidArgument` with status 18
+    (``INVALID_CEILING``) and a time out of range status 19 (``INVALID_TIME``) when a
+    :class:`Pipeline` is built.
+    """
+
+    ceiling_db: float = -1.0
+    lookahead_ms: float = 5.0
+    release_ms: float = 100.0
+
+    def __post_init__(self) -> None:
+        _normalise_reals(self)
+
+
+LevelArg = Union[LevelConfig, Mapping[str, float], None]
+LimiterArg = Union[LimiterConfig, Mapping[str, float], float, None]
+
+
+def _level_arg(level: Any) -> Optional[LevelConfig]:
+    if level is None or isinstance(level, LevelConfig):
+        return level
+    if isinstance(level, Mapping):
+        return LevelConfig(**level)
+    raise TypeError(
+        f"level must be None, a tonecore.LevelConfig or a dict of its fields, "
+        f"not {type(level).__name__}"
+    )
+
+
+def _limiter_arg(limiter: Any) -> Optional[LimiterConfig]:
+    if limiter is None or isinstance(limiter, LimiterConfig):
+        return limiter
+    if isinstance(limiter, Mapping):
+        return LimiterConfig(**limiter)
+    if isinstance(limiter, numbers.Real) and not isinstance(limiter, bool):
+        return LimiterConfig(ceiling_db=float(limiter))
+    raise TypeError(
+        f"limiter must be None, a ceiling in dBFS, a tonecore.LimiterConfig or a dict of its "
+        f"fields, not {type(limiter).__name__}"
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    """How a :class:`Pipeline` is built (immutable; arguments are normalised on creation).
+
+    A stage given as ``None`` starts bypassed with its default settings; it can be enabled
+    later with :meth:`PipelineParams.set_bypass`.
+
+    Parameters
+    ----------
+    eq_gains : array_like or None, optional
+        Initial EQ band gains in dB, one per band of ``layout`` (clamped to ±24 dB); stored as
+        a tuple of floats. None (default): the EQ starts bypassed (flat).
+    layout : BandLayout, str or array_like, optional
+        The EQ bands (see :class:`tonecore.BandLayout`); stored as a :class:`BandLayout`.
+        None (default): the 25 critical bands.
+    level : LevelConfig or dict, optional
+        The level matcher's settings (a dict is passed to :class:`LevelConfig`). None
+        (default): bypassed, with ``LevelConfig()``'s settings.
+    limiter : LimiterConfig, dict or float, optional
+        The limiter's settings: a :class:`LimiterConfig`, a dict of its fields, or a number
+        meaning ``LimiterConfig(ceiling_db=number)``. None (default): bypassed, with
+        ``LimiterConfig()``'s settings.
+    mode : {"smooth", "step"}, optional
+        How EQ band gains become the frequency response (see :func:`tonecore.gain_curve`).
+        Default ``"smooth"``.
+    fft_size : int, optional
+        FFT size of the EQ engine in samples (even, 16 to 2**24). Default 4096.
+    ramp_ms : float, optional
+        Crossfade time of EQ gain changes and bypass toggles in ms, 0 to 10000. Default 20.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Wrong types, unknown ``mode``, ``eq_gains`` not 1-D. Value ranges are checked by the
+        library when the :class:`Pipeline` is built.
+
+    Examples
+    --------
+    >>> cfg = tonecore.PipelineConfig(eq_gains=np.zeros(25), level=tonecore.LevelConfig(-16.0),
+    ...                               limiter=-1.0)
+    >>> cfg.limiter
+    LimiterConfig(ceiling_db=-1.0, lookahead_ms=5.0, release_ms=100.0)
+    """
+
+    eq_gains: Optional[Tuple[float, ...]] = None
+    layout: Optional[BandLayout] = None
+    level: Optional[LevelConfig] = None
+    limiter: Optional[LimiterConfig] = None
+    mode: str = "smooth"
+    fft_size: int = 4096
+    ramp_ms: float = 20.0
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        if self.eq_gains is not None:
+            gains = _vector_arg(self.eq_gains, "eq_gains")
+            set_(self, "eq_gains", tuple(float(g) for g in gains))
+        if self.layout is not None:
+            set_(self, "layout", _layout_arg(self.layout))
+        set_(self, "level", _level_arg(self.level))
+        set_(self, "limiter", _limiter_arg(self.limiter))
+        _mode_code(self.mode)
+        set_(self, "fft_size", size_arg(self.fft_size, "fft_size"))
+        set_(self, "ramp_ms", _real_arg(self.ramp_ms, "ramp_ms"))
+
+    @property
+    def bands(self) -> int:
+        """Number of EQ bands of :attr:`layout` (25 for the default critical bands)."""
+        return _layout_arg(self.layout).bands
+
+
+for _cls in (LevelConfig, LimiterConfig, PipelineConfig):
+    _cls.__module__ = "tonecore"
+del _cls
+
+
+def _config_arg(config: Any) -> PipelineConfig:
+    if config is None:
+        return PipelineConfig()
+    if isinstance(config, PipelineConfig):
+        return config
+    if isinstance(config, Mapping):
+        return PipelineConfig(**config)
+    raise TypeError(
+        f"config must be None, a tonecore.PipelineConfig or a dict of its fields, "
+        f"not {type(config).__name__}"
+    )
+
+
+# -- parameter handle ---------------------------------------------------------------------
+
+
+class PipelineParams:
+    """Changes a :class:`Pipeline`'s parameters and reads its statistics, from any thread.
+
+    Get it from :attr:`Pipeline.params` (one per pipeline). Every method may be called from any
+    number of threads at once, also while another thread is inside :meth:`Pipeline.process`;
+    the audio thread never waits for them. Scalar settings take effect at the start of the next
+    :meth:`Pipeline.process` call; EQ gains and bypass toggles crossfade over the pipeline's
+    ``ramp_ms``.
+
+    The handle is independent of the pipeline's lifetime: after the pipeline is closed, setters
+    still succeed but affect nothing, and :meth:`stats` keeps the last snapshot. It holds a
+    native ``tonecore_params``; use it as a context manager or call :meth:`close` (a finalizer
+    frees it otherwise). Closing it does not affect the pipeline.
+    """
+
+    def __init__(self) -> None:  # pragma: no cover - built by Pipeline only
+        raise TypeError("tonecore.PipelineParams is obtained from Pipeline.params")
+
+    @classmethod
+    def _make(cls, ptr: Any, sample_rate: int, channels: int, dtype: np.dtype,
+              bands: int) -> "PipelineParams":
+        self = cls.__new__(cls)
+        handle = _Handle(ptr, "tonecore_params_free", "PipelineParams")
+        self._handle = handle
+        self._finalizer = weakref.finalize(self, handle.close)
+        self._sample_rate = sample_rate
+        self._channels = channels
+        self._dtype = dtype
+        self._bands = bands
+        if dtype == F32:
+            self._ct = c_float
+            self._reference_fn = _native.lib.tonecore_params_set_level_reference_f32
+        else:
+            self._ct = c_double
+            self._reference_fn = _native.lib.tonecore_params_set_level_reference_f64
+        return self
+
+    # -- lifetime -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Free the native handle. Idempotent; the pipeline is not affected."""
+        self._finalizer()
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self._handle.closed
+
+    def __enter__(self) -> "PipelineParams":
+        if self.closed:
+            raise ClosedError("this tonecore.PipelineParams is closed", None,
+                              "the object is closed")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = ", closed" if self.closed else ""
+        return (f"<tonecore.PipelineParams sample_rate={self._sample_rate} "
+                f"channels={self._channels} bands={self._bands} "
+                f"dtype=numpy.{self._dtype.name}{state}>")
+
+    def __reduce__(self) -> Any:
+        raise TypeError("tonecore.PipelineParams holds a native object and cannot be pickled")
+
+    def _call(self, what: str, fn: Any, *args: Any) -> None:
+        ptr = self._handle.acquire()
+        try:
+            _native.check(fn(ptr, *args), what)
+        finally:
+            self._handle.release()
+
+    # -- properties ---------------------------------------------------------------------
+
+    @property
+    def bands(self) -> int:
+        """Number of EQ bands (gains per :meth:`set_eq_gains` call)."""
+        return self._bands
+
+    @property
+    def sample_rate(self) -> int:
+        """The pipeline's sample rate in Hz (also that of level references)."""
+        return self._sample_rate
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The pipeline's sample dtype (also that of level references)."""
+        return self._dtype
+
+    # -- setters ------------------------------------------------------------------------
+
+    def set_eq_gains(self, gains_db: npt.ArrayLike) -> None:
+        """Set the EQ band gains; the output crossfades to them over the ramp time.
+
+        The kernel is designed on the calling thread (milliseconds) and handed to the audio
+        thread without blocking it. While the EQ is bypassed the gains are kept and apply when
+        it is enabled.
+
+        Parameters
+        ----------
+        gains_db : array_like
+            One gain per band in dB (:attr:`bands` values), finite; clamped to ±24 dB.
+
+        Raises
+        ------
+        tonecore.InvalidArgument
+            Wrong number of gains (status 17, ``GAIN_COUNT``) or NaN/Inf (status 5); nothing
+            changes then.
+        TypeError, ValueError
+            ``gains_db`` is not real-valued or not 1-D.
+        """
+        gains = _vector_arg(gains_db, "gains_db")
+        self._call("tonecore_params_set_eq_gains", _native.lib.tonecore_params_set_eq_gains,
+                   _native.pointer_to(gains, c_double), gains.size)
+
+    def set_level_target(
+        self,
+        lufs: Optional[float] = None,
+        reference: Optional[np.ndarray] = None,
+    ) -> float:
+        """Set the level matcher's target loudness, directly or from a reference signal.
+
+        Pass exactly one of ``lufs`` and ``reference``. Wait-free with ``lufs``; measuring a
+        reference is control-path work (it allocates).
+
+        Parameters
+        ----------
+        lufs : float, optional
+            The target in LUFS, -70 to 0.
+        reference : numpy.ndarray, optional
+            A signal at the pipeline's sample rate and of its :attr:`dtype` (never converted),
+            C-contiguous, finite: ``(frames,)`` (one front channel) or planar
+            ``(channels, frames)`` with 1–64 channels (any count, not necessarily the
+            pipeline's). Its gated integrated loudness (as :func:`tonecore.loudness`) becomes
+            the target.
+
+        Returns
+        -------
+        float
+            The target now set, in LUFS.
+
+        Raises
+        ------
+        TypeError
+            Neither or both of ``lufs`` and ``reference``; ``reference`` not an ndarray of the
+            pipeline's dtype; ``lufs`` not a real number.
+        ValueError
+            ``reference`` not 1-D/2-D or not C-contiguous.
+        tonecore.InvalidArgument
+            A target that is NaN, infinite or outside -70…0 LUFS, or a reference that is silent,
+            too short (under 400 ms) for a gated loudness, or measures outside that range
+            (status 20, ``INVALID_TARGET``); NaN/Inf reference samples (status 5); 0 or more
+            than 64 reference channels (status 14). The target stays as it was.
+        """
+        if (lufs is None) == (reference is None):
+            raise TypeError("set_level_target takes exactly one of lufs= and reference=")
+        if reference is None:
+            target = _real_arg(lufs, "lufs")
+            self._call("tonecore_params_set_level_target",
+                       _native.lib.tonecore_params_set_level_target, target)
+            return target
+        ref = input_array(reference, "reference", (self._dtype,), (1, 2))
+        channels = 1 if ref.ndim == 1 else int(ref.shape[0])
+        out = c_double()
+        fn = self._reference_fn
+        self._call(fn.__name__, fn, _native.pointer_to(ref, self._ct), ref.size, channels,
+                   byref(out))
+        return float(out.value)
+
+    def set_ceiling_db(self, ceiling_db: float) -> None:
+        """Set the limiter ceiling.
+
+        Wait-free. Applies to frames entering the limiter from the next
+        :meth:`Pipeline.process` call; frames already inside its lookahead are clamped to it.
+
+        Parameters
+        ----------
+        ceiling_db : float
+            Ceiling in dBFS, -60 to 0.
+
+        Raises
+        ------
+        tonecore.InvalidArgument
+            NaN, infinite or out of range (status 18, ``INVALID_CEILING``); nothing changes.
+        TypeError
+            Not a real number.
+        """
+        value = _real_arg(ceiling_db, "ceiling_db")
+        self._call("tonecore_params_set_ceiling_db",
+                   _native.lib.tonecore_params_set_ceiling_db, value)
+
+    def set_bypass(self, stage: str, bypassed: bool) -> None:
+        """Bypass a stage or enable it again; the change crossfades over the ramp time.
+
+        The latency stays the same either way. Wait-free for ``"level"`` and ``"limiter"``;
+        for ``"eq"`` a kernel is designed on the calling thread.
+
+        Parameters
+        ----------
+        stage : {"eq", "level", "limiter"}
+            The stage.
+        bypassed : bool
+            True to bypass (the EQ becomes flat, the level gain returns to 0 dB, the limiter
+            passes its delayed input), False to enable.
+
+        Raises
+        ------
+        ValueError
+            Unknown stage name.
+        TypeError
+            ``stage`` is not a str.
+        """
+        if not isinstance(stage, str):
+            raise TypeError(f"stage must be a str, not {type(stage).__name__}")
+        try:
+            code = _native.STAGES[stage]
+        except KeyError:
+            known = ", ".join(repr(s) for s in STAGES)
+            raise ValueError(f"unknown stage {stage!r}; expected one of {known}") from None
+        self._call("tonecore_params_set_bypass", _native.lib.tonecore_params_set_bypass,
+                   code, 1 if bypassed else 0)
+
+    # -- statistics ---------------------------------------------------------------------
+
+    def stats(self) -> Dict[str, Any]:
+        """One consistent snapshot of the pipeline's counters, all from the end of the same
+        :meth:`Pipeline.process` call (or construction). Lock-free.
+
+        Returns
+        -------
+        dict
+            ``frames`` (int): frames processed since construction; ``nonfinite`` (int): NaN/Inf
+            input samples replaced by zero; ``limiter_max_reduction_db`` (float, dB, <= 0):
+            largest limiter gain reduction since construction; ``limiter_gain_db`` (float, dB):
+            limiter gain on the last frame; ``level_gain_db`` (float, dB): level-matcher gain on
+            the last frame; ``loudness_lufs`` (float, LUFS): the level matcher's momentary
+            loudness estimate of the EQ output (``-inf`` for silence); ``eq_bypassed``,
+            ``level_bypassed``, ``limiter_bypassed`` (bool): the bypass flags as the audio side
+            last applied them; ``eq_gains_db`` (float64 array, dB): the band gains of the EQ
+            kernel in use (the new one during a crossfade; zeros while bypassed).
+        """
+        s = _native.PipelineStats()
+        s.struct_size = sizeof(_native.PipelineStats)
+        self._call("tonecore_params_stats", _native.lib.tonecore_params_stats, byref(s))
+        bands = min(int(s.eq_bands), _native.STATS_MAX_BANDS)
+        gains = np.ctypeslib.as_array(s.eq_gains_db)[:bands].copy()
+        return {
+            "frames": int(s.frames),
+            "nonfinite": int(s.nonfinite),
+            "limiter_max_reduction_db": float(s.limiter_max_reduction_db),
+            "limiter_gain_db": float(s.limiter_gain_db),
+            "level_gain_db": float(s.level_gain_db),
+            "loudness_lufs": float(s.loudness_lufs),
+            "eq_bypassed": bool(s.eq_bypassed),
+            "level_bypassed": bool(s.level_bypassed),
+            "limiter_bypassed": bool(s.limiter_bypassed),
+            "eq_gains_db": gains,
+        }
+
+
+PipelineParams.__module__ = "tonecore"
+
+
+# -- the pipeline -------------------------------------------------------------------------
+
+
+class Pipeline:
+    """A streaming EQ -> loudness-aware level matcher -> lookahead limiter chain.
+
+    The EQ is the linear-phase :class:`tonecore.Equalizer`; the level matcher follows the
+    momentary loudness (BS.1770 K-weighted, measured from the EQ's own spectra) and moves its
+    gain towards the target; the limiter (lookahead, channels linked) keeps every output sample
+    at or below its ceiling. The output does not depend on block sizes, and the latency
+    (:attr:`latency`: EQ delay plus limiter lookahead) is constant whatever is bypassed.
+    Non-finite input samples are processed as zeros and counted.
+
+    Holds a native ``tonecore_pipeline``. Use it as a context manager or call :meth:`close`;
+    a finalizer frees it if you forget. Calls on a closed pipeline raise
+    :class:`tonecore.ClosedError`.
+
+    Threads: :meth:`process` and :meth:`reset` belong to one (audio) thread at a time; a second
+    thread calling them at the same moment gets :class:`tonecore.ConcurrentUse`. Parameters
+    change and statistics are read through :attr:`params` from any thread.
+
+    Parameters
+    ----------
+    sample_rate : int
+        Sample rate in Hz (> 0; :meth:`PipelineParams.set_level_target` with a reference
+        needs 16 Hz or more).
+    channels : int
+        Channel count, 1–64.
+    config : PipelineConfig or dict, optional
+        The stages' settings (a dict is passed to :class:`PipelineConfig`). None (default):
+        every stage bypassed, so the output is the input delayed by :attr:`latency`.
+    max_block : int, optional
+        Largest block :meth:`process` accepts, in frames (1 to 2**24). Default 4096.
+    dtype : numpy dtype, optional
+        Sample type, ``numpy.float32`` (default) or ``numpy.float64``.
+
+    Raises
+    ------
+    tonecore.InvalidArgument
+        Sample rate 0 (status 13); 0 or more than 64 channels (status 14); ``max_block`` or
+        ``ramp_ms`` out of range (status 2); invalid ``fft_size`` (status 7); invalid custom
+        band edges (status 16); wrong number of EQ gains (status 17); NaN/Inf gains (status 5);
+        level target, boost, cut or gate out of range (status 20); a time constant or window
+        out of range (status 19); a ceiling out of range (status 18). Settings of bypassed
+        stages are checked too.
+    TypeError, ValueError
+        Arguments of the wrong type or sign; unsupported ``dtype``.
+
+    Examples
+    --------
+    >>> cfg = tonecore.PipelineConfig(eq_gains=np.zeros(25), level=tonecore.LevelConfig(-16.0),
+    ...                               limiter=-1.0)
+    >>> with tonecore.Pipeline(48000, 2, cfg) as p:
+    ...     params = p.params                         # hand this to a UI thread
+    ...     for block in blocks:                      # (2, frames) float32, frames <= 4096
+    ...         out = p.process(block)                # delayed by p.latency frames
+    ...     params.set_eq_gains(np.full(25, 3.0))     # any thread; crossfades over 20 ms
+    ...     params.stats()["loudness_lufs"]
+    """
+
+    def __init__(
+        self,
+        sample_rate: int,
+        channels: int,
+        config: Union[PipelineConfig, Mapping[str, Any], None] = None,
+        max_block: int = 4096,
+        dtype: npt.DTypeLike = np.float32,
+    ) -> None:
+        self._handle: Optional[_Handle] = None
+        dt = real_dtype(dtype)
+        sr = _sample_rate_arg(sample_rate)
+        channels = size_arg(channels, "channels", _U32_MAX)
+        max_block = size_arg(max_block, "max_block")
+        cfg = _config_arg(config)
+        layout = _layout_arg(cfg.layout)
+        gains = None if cfg.eq_gains is None else np.array(cfg.eq_gains, dtype=np.float64)
+        level = cfg.level if cfg.level is not None else LevelConfig()
+        limiter = cfg.limiter if cfg.limiter is not None else LimiterConfig()
+
+        c = _native.PipelineConfig()
+        _native.check(_native.lib.tonecore_pipeline_config_init(byref(c)),
+                      "tonecore_pipeline_config_init")
+        c.sample_rate = sr
+        c.channels = channels
+        c.max_block = max_block
+        c.fft_size = cfg.fft_size
+        c.ramp_ms = cfg.ramp_ms
+        c.sample_format = _native.SAMPLE_FORMAT_F32 if dt == F32 else _native.SAMPLE_FORMAT_F64
+        c.eq_enabled = 0 if gains is None else 1
+        code, edges_ptr, edges_len = layout._c_args()
+        c.layout = code
+        if edges_ptr is not None:
+            c.edges = edges_ptr
+            c.edges_len = edges_len
+        c.mode = _mode_code(cfg.mode)
+        if gains is not None:
+            c.eq_gains_db = _native.pointer_to(gains, c_double)
+            c.eq_gains_len = gains.size
+        c.level_enabled = 0 if cfg.level is None else 1
+        c.target_lufs = level.target_lufs
+        c.attack_ms = level.attack_ms
+        c.release_ms = level.release_ms
+        c.max_boost_db = level.max_boost_db
+        c.max_cut_db = level.max_cut_db
+        c.gate_lufs = level.gate_lufs
+        c.window_ms = level.window_ms
+        c.limiter_enabled = 0 if cfg.limiter is None else 1
+        c.ceiling_db = limiter.ceiling_db
+        c.lookahead_ms = limiter.lookahead_ms
+        c.limiter_release_ms = limiter.release_ms
+
+        ptr = _native.PIPELINE_P()
+        _native.check(_native.lib.tonecore_pipeline_new(byref(c), byref(ptr)),
+                      "tonecore_pipeline_new")
+        handle = _Handle(ptr, "tonecore_pipeline_free", "Pipeline")
+        self._handle = handle
+        # The finalizer holds the handle, never `self`.
+        self._finalizer = weakref.finalize(self, handle.close)
+
+        value = c_size_t()
+        _native.check(_native.lib.tonecore_pipeline_latency(ptr, byref(value)),
+                      "tonecore_pipeline_latency", audio_path=True)
+        self._latency = int(value.value)
+        params_ptr = _native.PARAMS_P()
+        _native.check(_native.lib.tonecore_pipeline_params(ptr, byref(params_ptr)),
+                      "tonecore_pipeline_params")
+        self._params = PipelineParams._make(params_ptr, sr, channels, dt, layout.bands)
+
+        self._sample_rate = sr
+        self._channels = channels
+        self._max_block = max_block
+        self._config = cfg
+        self._bands = layout.bands
+        self._dtype = dt
+        if dt == F32:
+            self._ct = c_float
+            self._process_fns = (_native.lib.tonecore_pipeline_process_f32,
+                                 _native.lib.tonecore_pipeline_process_interleaved_f32)
+        else:
+            self._ct = c_double
+            self._process_fns = (_native.lib.tonecore_pipeline_process_f64,
+                                 _native.lib.tonecore_pipeline_process_interleaved_f64)
+
+    # -- lifetime -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Free the native pipeline. Idempotent.
+
+        :attr:`params` stays usable (inert). If another thread is inside :meth:`process`, the
+        memory is freed when that call returns; new calls raise :class:`tonecore.ClosedError`.
+        """
+        if self._handle is not None:
+            self._finalizer()
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close` (or if construction failed)."""
+        return self._handle is None or self._handle.closed
+
+    def __enter__(self) -> "Pipeline":
+        if self.closed:
+            raise ClosedError("this tonecore.Pipeline is closed", None, "the object is closed")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = ", closed" if self.closed else ""
+        return (
+            f"tonecore.Pipeline(sample_rate={self._sample_rate}, channels={self._channels}, "
+            f"config={self._config!r}, max_block={self._max_block}, "
+            f"dtype=numpy.{self._dtype.name}{state})"
+        )
+
+    def __reduce__(self) -> Any:
+        raise TypeError("tonecore.Pipeline holds a native object and cannot be pickled")
+
+    def _acquire(self) -> Any:
+        if self._handle is None:
+            raise ClosedError("this tonecore.Pipeline is closed", None, "the object is closed")
+        return self._handle.acquire()
+
+    def _release(self) -> None:
+        self._handle.release()  # type: ignore[union-attr]
+
+    # -- configuration ------------------------------------------------------------------
+
+    @property
+    def params(self) -> PipelineParams:
+        """The pipeline's parameter handle (the same object every time; any thread)."""
+        return self._params
+
+    @property
+    def latency(self) -> int:
+        """Delay from input to output in frames: the EQ's (3072 for ``fft_size=4096``) plus
+        the limiter lookahead (``lookahead_ms * sample_rate / 1000`` rounded half away from
+        zero: 221 frames for the default 5 ms at 44.1 kHz), whatever is bypassed."""
+        return self._latency
+
+    @property
+    def sample_rate(self) -> int:
+        """Sample rate in Hz."""
+        return self._sample_rate
+
+    @property
+    def channels(self) -> int:
+        """Channel count."""
+        return self._channels
+
+    @property
+    def max_block(self) -> int:
+        """Largest block :meth:`process` accepts, in frames."""
+        return self._max_block
+
+    @property
+    def config(self) -> PipelineConfig:
+        """The configuration the pipeline was built with (later parameter changes through
+        :attr:`params` are not reflected)."""
+        return self._config
+
+    @property
+    def bands(self) -> int:
+        """Number of EQ bands."""
+        return self._bands
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Sample dtype (float32 or float64)."""
+        return self._dtype
+
+    # -- audio --------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Clear all signal state (EQ history, loudness measurement, limiter delay line); keep
+        the parameters and apply them at once, without ramps. Statistics are not reset.
+
+        Raises
+        ------
+        tonecore.ConcurrentUse
+            Another thread is inside :meth:`process` or :meth:`reset`.
+        """
+        ptr = self._acquire()
+        try:
+            _native.check(_native.lib.tonecore_pipeline_reset(ptr), "tonecore_pipeline_reset",
+                          audio_path=True)
+        finally:
+            self._release()
+
+    def process(
+        self,
+        x: np.ndarray,
+        out: Optional[np.ndarray] = None,
+        interleaved: bool = False,
+    ) -> np.ndarray:
+        """Process one block through EQ, level matcher and limiter.
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+            Samples of this pipeline's :attr:`dtype`, C-contiguous, never converted or copied:
+            planar ``(channels, frames)`` (or ``(frames,)`` when ``channels == 1``); with
+            ``interleaved=True``, ``(frames, channels)`` (or ``(frames,)`` for mono).
+            ``frames <= max_block``; the output does not depend on the block sizes.
+            NaN/Inf samples are processed as zeros and counted (``stats()["nonfinite"]``).
+        out : numpy.ndarray, optional
+            Destination of the same shape and dtype as ``x``, C-contiguous, writeable, not
+            overlapping ``x``; written in place and returned. Untouched when the call fails.
+        interleaved : bool, optional
+            ``x`` and ``out`` hold frames (``c0 c1 … c0 c1 …``) rather than channel rows.
+
+        Returns
+        -------
+        numpy.ndarray
+            The processed block, shape and dtype of ``x``, delayed by :attr:`latency` frames.
+            While the limiter is enabled no sample exceeds ``10**(ceiling_db / 20)`` in
+            magnitude.
+
+        Raises
+        ------
+        TypeError
+            ``x`` or ``out`` is not an ndarray of this pipeline's dtype.
+        ValueError
+            Wrong dimensions or channel count, non-contiguous arrays, ``out`` of another shape
+            or overlapping ``x``.
+        tonecore.InvalidArgument
+            ``frames > max_block`` (status 15, ``BLOCK_TOO_LARGE``).
+        tonecore.ConcurrentUse
+            Another thread is inside :meth:`process` or :meth:`reset` of this pipeline.
+        """
+        x = input_array(x, "x", (self._dtype,), (1, 2))
+        if x.ndim == 1:
+            if self._channels != 1:
+                raise ValueError(
+                    f"x is 1-D, which is mono, but this Pipeline has {self._channels} channels;"
+                    f" pass shape {'(frames, channels)' if interleaved else '(channels, frames)'}"
+                )
+        else:
+            axis = 1 if interleaved else 0
+            if x.shape[axis] != self._channels:
+                want = "(frames, channels)" if interleaved else "(channels, frames)"
+                raise ValueError(
+                    f"x has shape {x.shape}; this Pipeline needs {want} with "
+                    f"channels={self._channels}"
+                )
+        if out is None:
+            out = np.empty(x.shape, dtype=self._dtype)
+        else:
+            out_array(out, self._dtype, x.shape, x)
+        fn = self._process_fns[1 if interleaved else 0]
+        ptr = self._acquire()
+        try:
+            if x.size == 0:
+                return out
+            status = fn(
+                ptr,
+                _native.pointer_to(x, self._ct), x.size,
+                _native.pointer_to(out, self._ct), out.size,
+            )
+            if status != _native.STATUS_OK:
+                _native.raise_for_status(status, fn.__name__, audio_path=True)
+        finally:
+            self._release()
+        return out
+
+
+Pipeline.__module__ = "tonecore"

@@ -1,0 +1,510 @@
+//! A prefetching playback stream with seek.
+//!
+//! A worker thread renders the track chunk by chunk ahead of the listener (at most
+//! `lookahead_chunks` chunks, so memory stays bounded whatever the track length) into packets
+//! from a preallocated pool, and hands them to the audio side through a wait-free SPSC ring
+//! (rtrb). Each chunk's crossfade tail goes through the [`TailBuffer`](super::tail) and is
+//! committed only after the chunk's packet was accepted by the ring; the audio side takes the
+//! tail when it starts the next chunk and crossfades its head. Finished packets go back to the
+//! worker through a second ring, so the audio side never allocates or frees.
+//!
+//! [`PlaybackReader::read`] (the audio side) never blocks: on underrun it outputs silence, counts
+//! it and resumes when data arrives. [`PlaybackControl::seek`] bumps a generation: the audio side
+//! fades the old position out over `seek_fade_ms`, drops everything of the old generation (its
+//! packets and tails), and fades the new position in; the worker restarts at the chunk holding
+//! the target with that chunk's usual context, so after a seek the output equals the sequential
+//! render at that position (LTI pipelines, away from the fades).
+
+use super::chunked::{plan, ChunkJob, ChunkPlan, RenderConfig};
+use super::tail::{tail_buffer, TailConsumer, TailProducer};
+use crate::cache::CachedSample;
+use crate::pipeline::{Pipeline, PipelineConfig};
+use crate::{ConfigError, Error};
+use rtrb::{Consumer, Producer, RingBuffer};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Playback settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PlaybackConfig {
+    /// Chunking (chunk, context, crossfade, curve); `threads` is ignored (one worker).
+    pub render: RenderConfig,
+    /// Chunks rendered ahead of the listener (≥ 1). Default 2.
+    pub lookahead_chunks: usize,
+    /// Fade-out / fade-in time around a seek, ms (0–1000). Default 5.
+    pub seek_fade_ms: f64,
+}
+
+impl Default for PlaybackConfig {
+    fn default() -> Self {
+        Self {
+            render: RenderConfig::default(),
+            lookahead_chunks: 2,
+            seek_fade_ms: 5.0,
+        }
+    }
+}
+
+/// Counters of a stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PlaybackStats {
+    /// Frames handed to the listener (silence included).
+    pub frames_read: u64,
+    /// Frames of silence output because no rendered data was ready.
+    pub underrun_frames: u64,
+    /// Seeks requested.
+    pub seeks: u64,
+    /// Chunks rendered by the worker.
+    pub chunks_rendered: u64,
+    /// Track position (frame) of the next frame the listener will get.
+    pub position: u64,
+}
+
+struct Shared {
+    generation: AtomicU32,
+    seek_frame: AtomicU64,
+    stop: AtomicBool,
+    frames_read: AtomicU64,
+    underruns: AtomicU64,
+    seeks: AtomicU64,
+    chunks: AtomicU64,
+    position: AtomicU64,
+}
+
+struct Packet<T> {
+    generation: u32,
+    chunk: u32,
+    /// Track frame of the packet's first frame.
+    start: usize,
+    /// Frames in `samples` (interleaved).
+    frames: usize,
+    /// Frames from the chunk's core start to the packet's first frame (after a seek).
+    offset: usize,
+    samples: Vec<T>,
+}
+
+/// The listener's side: `Send`, used by one (audio) thread.
+pub struct PlaybackReader<T: CachedSample> {
+    shared: Arc<Shared>,
+    full: Consumer<Packet<T>>,
+    free: Producer<Packet<T>>,
+    tails: TailConsumer<T>,
+    current: Option<Packet<T>>,
+    read_pos: usize,
+    /// The tail for the current packet's head, interleaved, and its length in frames.
+    tail: Vec<T>,
+    tail_frames: usize,
+    channels: usize,
+    crossfade: usize,
+    curve: crate::dsp::crossfade::FadeCurve,
+    generation: u32,
+    fade_len: usize,
+    /// > 0 while fading out for a seek (frames left); then the new generation fades in.
+    fade_out: usize,
+    fade_in: usize,
+}
+
+/// The controlling side: `Send + Sync`; seeks, reads statistics, stops the worker.
+pub struct PlaybackControl {
+    shared: Arc<Shared>,
+    total: usize,
+    sample_rate: u32,
+    worker: Option<JoinHandle<()>>,
+}
+
+/// Opens a stream over planar `track` (`channels × len`) rendered through `pipeline`. Returns
+/// the reader for the audio thread and the control handle; dropping the control stops and joins
+/// the worker.
+///
+/// # Errors
+/// Invalid geometry or pipeline settings, or zero channels / a track that is not a whole number
+/// of frames.
+pub fn open<T: CachedSample>(
+    track: Arc<[T]>,
+    channels: usize,
+    sample_rate: u32,
+    pipeline: PipelineConfig,
+    config: PlaybackConfig,
+) -> Result<(PlaybackReader<T>, PlaybackControl), Error> {
+    if channels == 0 || track.len() % channels != 0 {
+        return Err(ConfigError::InvalidChannels.into());
+    }
+    if !(0.0..=1000.0).contains(&config.seek_fade_ms) || config.lookahead_chunks == 0 {
+        return Err(ConfigError::InvalidTime.into());
+    }
+    let total = track.len() / channels;
+    let plan = plan::<T>(total, channels, sample_rate, &pipeline, &config.render)?;
+    let latency = Pipeline::<T>::new(sample_rate, channels, 4096, &pipeline)?.latency_frames();
+    let slots = config.lookahead_chunks + 1;
+    let (mut free_tx, free_rx) = RingBuffer::<Packet<T>>::new(slots + 1);
+    let (full_tx, full_rx) = RingBuffer::<Packet<T>>::new(slots + 1);
+    for _ in 0..slots {
+        let packet = Packet {
+            generation: 0,
+            chunk: 0,
+            start: 0,
+            frames: 0,
+            offset: 0,
+            samples: Vec::with_capacity(plan.chunk * channels),
+        };
+        if free_tx.push(packet).is_err() {
+            unreachable!("the free ring holds every packet");
+        }
+    }
+    let (tail_tx, tail_rx) = tail_buffer::<T>(slots + 1, plan.crossfade * channels);
+    let shared = Arc::new(Shared {
+        generation: AtomicU32::new(0),
+        seek_frame: AtomicU64::new(0),
+        stop: AtomicBool::new(false),
+        frames_read: AtomicU64::new(0),
+        underruns: AtomicU64::new(0),
+        seeks: AtomicU64::new(0),
+        chunks: AtomicU64::new(0),
+        position: AtomicU64::new(0),
+    });
+    let worker = {
+        let shared = shared.clone();
+        let mut worker = Worker {
+            shared: shared.clone(),
+            track,
+            channels,
+            sample_rate,
+            pipeline,
+            plan,
+            latency,
+            free: free_rx,
+            full: full_tx,
+            tails: tail_tx,
+            spare: None,
+        };
+        std::thread::Builder::new()
+            .name("tonecore-playback".into())
+            .spawn(move || worker.run())
+            .map_err(|_| ConfigError::ThreadPool)?
+    };
+    let fade_len = (config.seek_fade_ms * 1e-3 * sample_rate as f64).round() as usize;
+    let reader = PlaybackReader {
+        shared: shared.clone(),
+        full: full_rx,
+        free: free_tx,
+        tails: tail_rx,
+        current: None,
+        read_pos: 0,
+        tail: vec![T::zero(); plan.crossfade * channels],
+        tail_frames: 0,
+        channels,
+        crossfade: plan.crossfade,
+        curve: config.render.curve,
+        generation: 0,
+        fade_len,
+        fade_out: 0,
+        fade_in: 0,
+    };
+    let control = PlaybackControl {
+        shared,
+        total,
+        sample_rate,
+        worker: Some(worker),
+    };
+    Ok((reader, control))
+}
+
+struct Worker<T: CachedSample> {
+    shared: Arc<Shared>,
+    track: Arc<[T]>,
+    channels: usize,
+    sample_rate: u32,
+    pipeline: PipelineConfig,
+    plan: ChunkPlan,
+    latency: usize,
+    free: Consumer<Packet<T>>,
+    full: Producer<Packet<T>>,
+    tails: TailProducer<T>,
+    /// A packet the worker holds back (its chunk was superseded by a seek); used next.
+    spare: Option<Packet<T>>,
+}
+
+impl<T: CachedSample> Worker<T> {
+    fn idle(&self) {
+        std::thread::sleep(Duration::from_micros(500));
+    }
+
+    fn stopped_or_moved(&self, generation: u32) -> bool {
+        self.shared.stop.load(Ordering::Acquire)
+            || self.shared.generation.load(Ordering::Acquire) != generation
+    }
+
+    fn run(&mut self) {
+        let mut generation = u32::MAX;
+        let (mut chunk, mut offset) = (0usize, 0usize);
+        let channels = self.channels;
+        let mut tail = vec![T::zero(); self.plan.crossfade * channels];
+        while !self.shared.stop.load(Ordering::Acquire) {
+            let g = self.shared.generation.load(Ordering::Acquire);
+            if g != generation {
+                generation = g;
+                let target = self.shared.seek_frame.load(Ordering::Acquire) as usize;
+                chunk = target / self.plan.chunk;
+                offset = target % self.plan.chunk;
+            }
+            if chunk >= self.plan.chunks() {
+                self.idle();
+                continue;
+            }
+            let Some(mut packet) = self.spare.take().or_else(|| self.free.pop().ok()) else {
+                self.idle();
+                continue;
+            };
+            let (a, b) = self.plan.core(chunk);
+            let frames = b - a - offset;
+            let tail_len = self.plan.seam(chunk + 1);
+            packet.samples.clear();
+            packet.samples.resize(frames * channels, T::zero());
+            let job = ChunkJob {
+                input: &self.track,
+                channels,
+                sample_rate: self.sample_rate,
+                pipeline: &self.pipeline,
+                plan: &self.plan,
+                latency: self.latency,
+            };
+            let shared = &self.shared;
+            let moved = || {
+                shared.stop.load(Ordering::Acquire)
+                    || shared.generation.load(Ordering::Acquire) != generation
+            };
+            let samples = &mut packet.samples;
+            let rendered = job.render(chunk, &moved, |local, c, y| {
+                if local < b - a {
+                    if local >= offset {
+                        samples[(local - offset) * channels + c] = y;
+                    }
+                } else if local - (b - a) < tail_len {
+                    tail[(local - (b - a)) * channels + c] = y;
+                }
+            });
+            if rendered.is_err() || self.stopped_or_moved(generation) {
+                self.spare = Some(packet);
+                continue;
+            }
+            packet.generation = generation;
+            packet.chunk = chunk as u32;
+            packet.start = a + offset;
+            packet.frames = frames;
+            packet.offset = offset;
+            if !self.deliver(packet, generation) {
+                continue;
+            }
+            self.shared.chunks.fetch_add(1, Ordering::Relaxed);
+            // The tail is committed only now that its chunk was accepted by the ring.
+            while tail_len > 0 && !self.stopped_or_moved(generation) {
+                if let Some(mut w) = self.tails.reserve(generation, chunk as u32) {
+                    w.write(&tail[..tail_len * channels]);
+                    w.commit();
+                    break;
+                }
+                self.idle();
+            }
+            chunk += 1;
+            offset = 0;
+        }
+    }
+
+    /// Pushes `packet` to the listener, waiting for room while the stream stays at
+    /// `generation`. Returns whether it was delivered (otherwise the worker keeps it).
+    fn deliver(&mut self, mut packet: Packet<T>, generation: u32) -> bool {
+        loop {
+            match self.full.push(packet) {
+                Ok(()) => return true,
+                Err(rtrb::PushError::Full(p)) => packet = p,
+            }
+            if self.stopped_or_moved(generation) {
+                self.spare = Some(packet);
+                return false;
+            }
+            self.idle();
+        }
+    }
+}
+
+impl<T: CachedSample> PlaybackReader<T> {
+    /// Channels of the interleaved output.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Fills interleaved `out` (`channels × frames`) with the next frames and returns how many
+    /// came from the track. Never blocks: once no rendered data is ready, the rest of `out` is
+    /// silence (counted as underrun frames; playback resumes with the next call that finds
+    /// data). Real-time safe (no allocation, lock or free; a bounded number of ring operations).
+    pub fn read(&mut self, out: &mut [T]) -> usize {
+        let channels = self.channels;
+        let frames = out.len() / channels;
+        let mut underruns = 0u64;
+        let wanted = self.shared.generation.load(Ordering::Acquire);
+        if wanted != self.generation && self.fade_out == 0 && self.fade_in == 0 {
+            // A seek: fade the old position out first (immediately if nothing is playing).
+            self.fade_out = if self.current.is_some() {
+                self.fade_len
+            } else {
+                0
+            };
+            if self.fade_out == 0 {
+                self.switch_generation(wanted);
+            }
+        }
+        let mut delivered = 0;
+        for frame in out.chunks_exact_mut(channels).take(frames) {
+            if self.fade_out == 0 && wanted != self.generation {
+                self.switch_generation(wanted);
+            }
+            if underruns > 0 || !self.ensure_packet() {
+                frame.fill(T::zero());
+                underruns += 1;
+                continue;
+            }
+            delivered += 1;
+            let Some(packet) = self.current.as_ref() else {
+                continue;
+            };
+            let pos = self.read_pos;
+            let src = &packet.samples[pos * channels..(pos + 1) * channels];
+            let core_pos = packet.offset + pos;
+            let head = if core_pos < self.tail_frames {
+                Some(self.curve.gains(core_pos, self.tail_frames))
+            } else {
+                None
+            };
+            let mut gain = 1.0;
+            if self.fade_out > 0 {
+                gain = self.fade_out as f64 / (self.fade_len + 1) as f64;
+                self.fade_out -= 1;
+            } else if self.fade_in > 0 {
+                gain = 1.0 - self.fade_in as f64 / (self.fade_len + 1) as f64;
+                self.fade_in -= 1;
+            }
+            let g = T::of_f64(gain);
+            for (c, o) in frame.iter_mut().enumerate() {
+                let mut v = src[c];
+                if let Some((fade_in, fade_out)) = head {
+                    v = v * T::of_f64(fade_in)
+                        + self.tail[core_pos * channels + c] * T::of_f64(fade_out);
+                }
+                *o = v * g;
+            }
+            self.read_pos += 1;
+            self.shared
+                .position
+                .store((packet.start + self.read_pos) as u64, Ordering::Relaxed);
+        }
+        self.shared
+            .frames_read
+            .fetch_add(frames as u64, Ordering::Relaxed);
+        if underruns > 0 {
+            self.shared
+                .underruns
+                .fetch_add(underruns, Ordering::Relaxed);
+        }
+        delivered
+    }
+
+    fn switch_generation(&mut self, wanted: u32) {
+        self.generation = wanted;
+        if let Some(old) = self.current.take() {
+            self.recycle(old);
+        }
+        self.fade_in = self.fade_len;
+        self.tail_frames = 0;
+    }
+
+    fn recycle(&mut self, packet: Packet<T>) {
+        // The free ring holds every packet there is, so it always has room.
+        let _ = self.free.push(packet);
+    }
+
+    /// Makes sure a packet of the current generation with frames left is current.
+    fn ensure_packet(&mut self) -> bool {
+        loop {
+            if let Some(p) = &self.current {
+                if self.read_pos < p.frames {
+                    return true;
+                }
+            }
+            if let Some(done) = self.current.take() {
+                self.recycle(done);
+            }
+            let Ok(next) = self.full.pop() else {
+                return false;
+            };
+            if next.generation != self.generation {
+                self.recycle(next);
+                continue;
+            }
+            // Crossfade this chunk's head with the previous chunk's tail when it is there (not
+            // after a seek into the middle of a chunk, and not for the first chunk).
+            self.tail_frames = 0;
+            if next.chunk > 0 && next.offset < self.crossfade {
+                if let Some(n) = self
+                    .tails
+                    .take(next.generation, next.chunk - 1, &mut self.tail)
+                {
+                    self.tail_frames = n / self.channels;
+                }
+            }
+            self.read_pos = 0;
+            self.current = Some(next);
+        }
+    }
+}
+
+impl PlaybackControl {
+    /// Moves playback to `seconds` (sample-accurate); the change is faded out and in. Control
+    /// path, wait-free.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidTime`] for NaN, negative or past-the-end positions.
+    pub fn seek(&self, seconds: f64) -> Result<(), ConfigError> {
+        let frame = seconds * self.sample_rate as f64;
+        if !frame.is_finite() || frame < 0.0 || frame.round() as usize > self.total {
+            return Err(ConfigError::InvalidTime);
+        }
+        self.shared
+            .seek_frame
+            .store(frame.round() as u64, Ordering::Release);
+        self.shared.generation.fetch_add(1, Ordering::AcqRel);
+        self.shared.seeks.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The stream's counters.
+    pub fn stats(&self) -> PlaybackStats {
+        PlaybackStats {
+            frames_read: self.shared.frames_read.load(Ordering::Relaxed),
+            underrun_frames: self.shared.underruns.load(Ordering::Relaxed),
+            seeks: self.shared.seeks.load(Ordering::Relaxed),
+            chunks_rendered: self.shared.chunks.load(Ordering::Relaxed),
+            position: self.shared.position.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Track length in frames.
+    pub fn len_frames(&self) -> usize {
+        self.total
+    }
+
+    /// Stops the worker and joins it (also done on drop).
+    pub fn close(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+impl Drop for PlaybackControl {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
