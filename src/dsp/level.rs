@@ -254,6 +254,40 @@ impl LevelMatcher {
         self.gain
     }
 
+    /// Writes the gains of the next `out.len()` samples (what as many calls of
+    /// [`next_gain`](Self::next_gain) return, up to rounding): `wanted + (g − wanted)·c^(i+1)`
+    /// by a running product, or a constant once the gain has converged. Real-time safe.
+    pub fn fill_gains<T: super::Sample>(&mut self, out: &mut [T]) {
+        let diff = self.gain - self.wanted;
+        if diff.abs() <= 1e-12 * self.wanted.abs() {
+            self.gain = self.wanted;
+            out.fill(T::of_f64(self.wanted));
+            return;
+        }
+        let coeff = if self.wanted < self.gain {
+            self.attack
+        } else {
+            self.release
+        };
+        let mut p = 1.0;
+        for g in out.iter_mut() {
+            p *= coeff;
+            *g = T::of_f64(self.wanted + diff * p);
+        }
+        self.gain = self.wanted + diff * p;
+    }
+
+    /// Advances the gain by `frames` samples at once (what `frames` calls of
+    /// [`next_gain`](Self::next_gain) do, up to rounding: the wanted gain is fixed within a hop).
+    pub fn advance(&mut self, frames: usize) {
+        let coeff = if self.wanted < self.gain {
+            self.attack
+        } else {
+            self.release
+        };
+        self.gain = self.wanted + (self.gain - self.wanted) * coeff.powi(frames as i32);
+    }
+
     /// The current gain (linear).
     pub fn gain(&self) -> f64 {
         self.gain

@@ -183,6 +183,49 @@ impl<T: Sample> Limiter<T> {
         self.min_gain = 1.0;
     }
 
+    /// True when the limiter is at rest: unity gain and no reduction pending in its window, so a
+    /// block whose peaks stay at or below the ceiling passes through as a pure delay.
+    pub fn at_rest(&self) -> bool {
+        self.gain == 1.0 && self.minima_below_one == 0
+    }
+
+    /// The ceiling as a linear amplitude.
+    pub fn ceiling(&self) -> f64 {
+        self.ceiling
+    }
+
+    /// Fast path for a block whose frames all stay at or below the ceiling while the limiter is
+    /// [at rest](Self::at_rest): the output is the input delayed by the lookahead, bit for bit.
+    /// Call it for every channel's contiguous samples (`x`, replaced in place by the delayed
+    /// output), then [`finish_delay`](Self::finish_delay) once; the state then matches what
+    /// `x.len()` calls of [`process_frame`](Self::process_frame) would leave. Real-time safe.
+    pub fn delay_channel(&mut self, channel: usize, x: &mut [T]) {
+        let l = self.lookahead;
+        let ring = &mut self.delay[channel * l..(channel + 1) * l];
+        let (mut pos, mut done) = (self.delay_pos, 0);
+        while done < x.len() {
+            // Swapping with the ring slot written `l` frames earlier delays by exactly `l`.
+            let k = (x.len() - done).min(l - pos);
+            x[done..done + k].swap_with_slice(&mut ring[pos..pos + k]);
+            done += k;
+            pos = if pos + k == l { 0 } else { pos + k };
+        }
+    }
+
+    /// Completes a [`delay_channel`](Self::delay_channel) block of `frames` frames.
+    pub fn finish_delay(&mut self, frames: usize) {
+        if frames == 0 {
+            return;
+        }
+        self.delay_pos = (self.delay_pos + frames) % self.lookahead;
+        // Every required gain in the block was 1: the sliding minimum is the newest frame, at 1.
+        self.frame += frames as u64;
+        self.deque_head = 0;
+        self.deque_len = 1;
+        self.deque_index[0] = self.frame - 1;
+        self.deque_gain[0] = 1.0;
+    }
+
     /// Pushes one input frame (`read(c)` gives channel `c`; non-finite values must already be
     /// sanitised) and hands the frame leaving the delay line to `write(c, limited, delayed)`:
     /// limited, and as it entered (for bypass crossfades). Real-time safe.
@@ -198,28 +241,33 @@ impl<T: Sample> Limiter<T> {
         } else {
             1.0
         };
-        // Sliding minimum of the required gain over frames [t − lookahead, t].
+        // Sliding minimum of the required gain over frames [t − lookahead, t] (ring indices wrap
+        // by comparison: no division on the audio path).
+        let wrap = |i: usize| if i >= span { i - span } else { i };
         let t = self.frame;
+        // Evict frames older than the window first, so the ring never holds more than
+        // `lookahead + 1` entries.
+        while self.deque_len > 0 && self.deque_index[self.deque_head] + (self.lookahead as u64) < t
+        {
+            self.deque_head = wrap(self.deque_head + 1);
+            self.deque_len -= 1;
+        }
         while self.deque_len > 0 {
-            let back = (self.deque_head + self.deque_len - 1) % span;
+            let back = wrap(self.deque_head + self.deque_len - 1);
             if self.deque_gain[back] >= required {
                 self.deque_len -= 1;
             } else {
                 break;
             }
         }
-        let back = (self.deque_head + self.deque_len) % span;
+        let back = wrap(self.deque_head + self.deque_len);
         self.deque_index[back] = t;
         self.deque_gain[back] = required;
         self.deque_len += 1;
-        while self.deque_index[self.deque_head] + (self.lookahead as u64) < t {
-            self.deque_head = (self.deque_head + 1) % span;
-            self.deque_len -= 1;
-        }
         let minimum = self.deque_gain[self.deque_head];
         // Its average over the last lookahead + 1 frames: every term covers frame t − lookahead.
         let old = std::mem::replace(&mut self.minima[self.minima_pos], minimum);
-        self.minima_pos = (self.minima_pos + 1) % span;
+        self.minima_pos = wrap(self.minima_pos + 1);
         self.minima_below_one =
             self.minima_below_one + usize::from(minimum < 1.0) - usize::from(old < 1.0);
         let average = if self.minima_below_one == 0 {
@@ -249,7 +297,10 @@ impl<T: Sample> Limiter<T> {
             let y = if self.gain == 1.0 { out } else { out * gain };
             write(c, y.max(-ceiling).min(ceiling), out);
         }
-        self.delay_pos = (self.delay_pos + 1) % self.lookahead;
+        self.delay_pos += 1;
+        if self.delay_pos == self.lookahead {
+            self.delay_pos = 0;
+        }
     }
 }
 
@@ -272,6 +323,40 @@ mod tests {
             let t: f32 = clamp_value(c);
             assert!(f64::from(t) <= c && f64::from(t) > c * (1.0 - 3e-7), "{db}");
         }
+    }
+
+    #[test]
+    fn rising_required_gains_keep_the_window_minimum() {
+        // Peaks falling frame after frame make the required gain rise monotonically, which fills
+        // the deque; the minimum must still be the oldest frame of the window.
+        let settings = LimiterSettings {
+            lookahead_ms: 1.0,
+            ..LimiterSettings::default()
+        };
+        let mut lim = Limiter::<f64>::new(1, 8000, &settings).unwrap();
+        let x: Vec<f64> = (0..400).map(|i| 4.0 - i as f64 * 0.009).collect();
+        let y = run(&mut lim, &x);
+        let ceiling = 10f64.powf(-1.0 / 20.0);
+        assert!(y.iter().all(|v| v.abs() <= ceiling));
+    }
+
+    #[test]
+    fn the_block_delay_equals_frame_by_frame_processing() {
+        let settings = LimiterSettings::default();
+        let mut a = Limiter::<f64>::new(1, 48_000, &settings).unwrap();
+        let mut b = Limiter::<f64>::new(1, 48_000, &settings).unwrap();
+        let x: Vec<f64> = (0..5000).map(|i| 0.5 * (i as f64 * 0.01).sin()).collect();
+        let ya = run(&mut a, &x);
+        let mut yb = x.clone();
+        for block in yb.chunks_mut(97).chain(std::iter::empty()) {
+            assert!(b.at_rest());
+            b.delay_channel(0, block);
+            b.finish_delay(block.len());
+        }
+        assert_eq!(ya, yb);
+        // Both continue identically afterwards, limiting included.
+        let loud: Vec<f64> = (0..3000).map(|i| 3.0 * (i as f64 * 0.02).sin()).collect();
+        assert_eq!(run(&mut a, &loud), run(&mut b, &loud));
     }
 
     #[test]

@@ -294,6 +294,8 @@ pub struct Pipeline<T: CachedSample> {
     channels: usize,
     max_block: usize,
     settle: usize,
+    /// Per-frame level gains of the current span (`max_block` long).
+    gains: Vec<T>,
     stat_words: [u64; STAT_WORDS],
 }
 
@@ -368,6 +370,7 @@ impl<T: CachedSample> Pipeline<T> {
             channels,
             max_block,
             settle,
+            gains: vec![T::zero(); max_block],
             stat_words: [0; STAT_WORDS],
         };
         // Start on the configured kernel (flat when the EQ is bypassed), without a ramp.
@@ -472,10 +475,6 @@ impl<T: CachedSample> Pipeline<T> {
         let bypass_limiter =
             self.params.shared.bypass[Stage::Limiter as usize].load(Ordering::Acquire);
         self.eq.begin_call();
-        let index = move |c: usize, i: usize| match layout {
-            Layout::Planar => c * frames + i,
-            Layout::Interleaved => i * channels + c,
-        };
         let mut pos = 0;
         while pos < frames {
             let conv = self.eq.convolver_mut();
@@ -483,27 +482,15 @@ impl<T: CachedSample> Pipeline<T> {
             let blocks = conv.blocks();
             conv.process_span(input, output, frames, layout, pos, take);
             let block_done = conv.blocks() != blocks;
-            for i in pos..pos + take {
-                let matched = self.level.next_gain();
-                let gain = 1.0 + self.level_mix.next(bypass_level) * (matched - 1.0);
-                let gain = T::of_f64(gain);
-                let mix = self.limiter_mix.next(bypass_limiter);
-                let wet = T::of_f64(mix);
-                let mut frame = [T::zero(); MAX_CHANNELS];
-                for (c, f) in frame.iter_mut().take(channels).enumerate() {
-                    *f = output[index(c, i)] * gain;
-                }
-                self.limiter.process_frame(
-                    |c| frame[c],
-                    |c, limited, dry| {
-                        output[index(c, i)] = if mix == 1.0 {
-                            limited
-                        } else {
-                            dry + (limited - dry) * wet
-                        }
-                    },
-                );
-            }
+            self.level_and_limit(
+                output,
+                frames,
+                layout,
+                pos,
+                take,
+                bypass_level,
+                bypass_limiter,
+            );
             if block_done {
                 let energies = self.eq.convolver_mut().block_energy();
                 self.level.push_hop(energies);
@@ -513,6 +500,93 @@ impl<T: CachedSample> Pipeline<T> {
         self.eq.end_call(frames);
         self.publish_stats();
         Ok(())
+    }
+
+    /// Applies the level gain and the limiter to frames `pos .. pos + take` of `output`, in place.
+    #[allow(clippy::too_many_arguments)]
+    fn level_and_limit(
+        &mut self,
+        output: &mut [T],
+        frames: usize,
+        layout: Layout,
+        pos: usize,
+        take: usize,
+        bypass_level: bool,
+        bypass_limiter: bool,
+    ) {
+        let channels = self.channels;
+        let at = |c: usize, i: usize| match layout {
+            Layout::Planar => c * frames + pos + i,
+            Layout::Interleaved => (pos + i) * channels + c,
+        };
+        // Level: per-frame gains (a serial one-pole), then one multiply pass per channel. Skipped
+        // while the matcher is bypassed and its ramp has finished.
+        let level_idle = bypass_level && self.level_mix.value == 0.0;
+        let level_steady = !bypass_level && self.level_mix.value == 1.0;
+        if level_steady {
+            self.level.fill_gains(&mut self.gains[..take]);
+        } else if !level_idle {
+            for g in &mut self.gains[..take] {
+                let matched = self.level.next_gain();
+                let mix = self.level_mix.next(bypass_level);
+                *g = T::of_f64(1.0 + mix * (matched - 1.0));
+            }
+        } else {
+            // The matcher still measures; keep its gain state moving in step (closed form).
+            self.level.advance(take);
+        }
+        // Whether any sample of the span exceeds the ceiling (a vectorizable OR of compares).
+        let ceiling = T::of_f64(self.limiter.ceiling());
+        let mut over = false;
+        for c in 0..channels {
+            match layout {
+                Layout::Planar => {
+                    let x = &mut output[c * frames + pos..c * frames + pos + take];
+                    if !level_idle {
+                        for (v, &g) in x.iter_mut().zip(&self.gains[..take]) {
+                            *v = *v * g;
+                        }
+                    }
+                    over = x.iter().fold(over, |o, v| o | (v.abs() > ceiling));
+                }
+                Layout::Interleaved => {
+                    for i in 0..take {
+                        let v = &mut output[at(c, i)];
+                        if !level_idle {
+                            *v = *v * self.gains[i];
+                        }
+                        over |= v.abs() > ceiling;
+                    }
+                }
+            }
+        }
+        let steady = self.limiter_mix.value == if bypass_limiter { 0.0 } else { 1.0 };
+        if steady && layout == Layout::Planar && !over && self.limiter.at_rest() {
+            // Nothing to limit: a pure delay, bit-identical to the frame-by-frame path.
+            for c in 0..channels {
+                self.limiter
+                    .delay_channel(c, &mut output[c * frames + pos..c * frames + pos + take]);
+            }
+            self.limiter.finish_delay(take);
+            return;
+        }
+        // Frame by frame; cells let the limiter read a frame and write the delayed one through
+        // the same buffer.
+        let cells = std::cell::Cell::from_mut(output).as_slice_of_cells();
+        for i in 0..take {
+            let mix = self.limiter_mix.next(bypass_limiter);
+            let wet = T::of_f64(mix);
+            self.limiter.process_frame(
+                |c| cells[at(c, i)].get(),
+                |c, limited, dry| {
+                    cells[at(c, i)].set(if mix == 1.0 {
+                        limited
+                    } else {
+                        dry + (limited - dry) * wet
+                    })
+                },
+            );
+        }
     }
 
     fn publish_stats(&mut self) {
