@@ -786,7 +786,42 @@ static void test_meter_errors(void) {
     tonecore_loudness_meter_free(m);
 }
 
+/* The integrated-only entry points: EBU Tech 3341 case 3 (-36/-23/-36 dBFS), agreement with the
+ * full measurement, silence, and refusals that leave the out-param untouched. */
+static void test_integrated_only(void) {
+    static const segment seg[] = {{-36.0, 10.0}, {-23.0, 60.0}, {-36.0, 10.0}};
+    size_t len;
+    double *x = sine_segments(48000, seg, 3, 2, NULL, &len);
+    float *f = to_float(x, 2 * len);
+    tonecore_loudness_report r64, r32;
+    double i64 = 1.0, i32 = 1.0, out = 7.0, *silent;
+    check_section("tonecore_loudness_integrated_*");
+    CHECK_STATUS(tonecore_loudness_integrated_f64(x, 2 * len, 2, 48000, &i64), TONECORE_STATUS_OK);
+    CHECK_STATUS(tonecore_loudness_integrated_f32(f, 2 * len, 2, 48000, &i32), TONECORE_STATUS_OK);
+    CHECK_MSG(fabs(i64 + 23.0) <= 0.1, "case 3 integrated %.3f", i64);
+    CHECK_MSG(fabs(i32 + 23.0) <= 0.1, "case 3 integrated (f32) %.3f", i32);
+    if (measure_both(x, len, 2, 48000, &r64, &r32)) {
+        CHECK_MSG(fabs(i64 - r64.integrated) < 1e-9, "%.12f vs %.12f", i64, r64.integrated);
+    }
+    silent = (double *)ref_alloc(2 * 48000, sizeof(double));
+    CHECK_STATUS(tonecore_loudness_integrated_f64(silent, 2 * 48000, 2, 48000, &out), TONECORE_STATUS_OK);
+    CHECK(isinf(out) && out < 0.0);
+    x[5] = NAN;
+    out = 7.0;
+    CHECK_STATUS(tonecore_loudness_integrated_f64(x, 2 * len, 2, 48000, &out), TONECORE_STATUS_NON_FINITE);
+    CHECK_STATUS(tonecore_loudness_integrated_f64(NULL, 2 * len, 2, 48000, &out), TONECORE_STATUS_NULL_POINTER);
+    CHECK_STATUS(tonecore_loudness_integrated_f64(silent, 2 * 48000, 0, 48000, &out), TONECORE_STATUS_INVALID_CHANNELS);
+    CHECK_STATUS(tonecore_loudness_integrated_f64(silent, 2 * 48000, 2, 0, &out), TONECORE_STATUS_INVALID_SAMPLE_RATE);
+    CHECK_STATUS(tonecore_loudness_integrated_f64(silent, 3, 2, 48000, &out), TONECORE_STATUS_INVALID_LENGTH);
+    CHECK_STATUS(tonecore_loudness_integrated_f64(silent, 2 * 48000, 2, 48000, NULL), TONECORE_STATUS_NULL_POINTER);
+    CHECK_MSG(out == 7.0, "out-param written on error: %f", out);
+    free(silent);
+    free(f);
+    free(x);
+}
+
 int main(void) {
+    test_integrated_only();
     test_tech_3341();
     test_tech_3342();
     test_true_peak();

@@ -793,6 +793,31 @@ tonecore_status tonecore_loudness_measure_f64(const double *input,
                                               uint32_t sample_rate,
                                               struct tonecore_loudness_report *report_out);
 
+// Only the gated integrated loudness (LUFS, `-inf` for silence) of a planar buffer: several
+// times cheaper than `tonecore_loudness_measure_f32`, which also computes the short-term
+// history, loudness range and the oversampled true peak. Channel weights as there.
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_SAMPLE_RATE`, `INVALID_LENGTH`,
+// `NON_FINITE`. Thread class: any-thread (allocates).
+//
+// # Safety
+// `input` must point to `input_len` readable floats; `lufs_out` writable.
+tonecore_status tonecore_loudness_integrated_f32(const float *input,
+                                                 size_t input_len,
+                                                 size_t channels,
+                                                 uint32_t sample_rate,
+                                                 double *lufs_out);
+
+// Double-precision [`tonecore_loudness_integrated_f32`].
+//
+// # Safety
+// As for `tonecore_loudness_integrated_f32`, with doubles.
+tonecore_status tonecore_loudness_integrated_f64(const double *input,
+                                                 size_t input_len,
+                                                 size_t channels,
+                                                 uint32_t sample_rate,
+                                                 double *lufs_out);
+
 // Creates a meter for `channels` planar channels at `sample_rate` Hz in `*meter_out`.
 //
 // Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_SAMPLE_RATE`. Thread class:

@@ -1,5 +1,5 @@
 use super::{guard, out_param, slice_in, tonecore_status, Failure, Guarded};
-use crate::dsp::loudness::{measure, LoudnessMeter, LoudnessReport};
+use crate::dsp::loudness::{integrated, measure, LoudnessMeter, LoudnessReport};
 use crate::dsp::Sample;
 
 /// A loudness measurement (ITU-R BS.1770-4 / EBU R128). `-inf` (or 0 LU for the range) where the
@@ -82,6 +82,56 @@ pub unsafe extern "C" fn tonecore_loudness_measure_f64(
     report_out: *mut tonecore_loudness_report,
 ) -> tonecore_status {
     measure_ffi(input, input_len, channels, sample_rate, report_out)
+}
+
+unsafe fn integrated_ffi<T: Sample>(
+    input: *const T,
+    input_len: usize,
+    channels: usize,
+    sample_rate: u32,
+    lufs_out: *mut f64,
+) -> tonecore_status {
+    guard(|| {
+        let out = out_param(lufs_out)?;
+        let x = slice_in(input, input_len)?;
+        out.write(integrated(x, channels, sample_rate)?);
+        Ok(())
+    })
+}
+
+/// Only the gated integrated loudness (LUFS, `-inf` for silence) of a planar buffer: several
+/// times cheaper than `tonecore_loudness_measure_f32`, which also computes the short-term
+/// history, loudness range and the oversampled true peak. Channel weights as there.
+///
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_SAMPLE_RATE`, `INVALID_LENGTH`,
+/// `NON_FINITE`. Thread class: any-thread (allocates).
+///
+/// # Safety
+/// `input` must point to `input_len` readable floats; `lufs_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_loudness_integrated_f32(
+    input: *const f32,
+    input_len: usize,
+    channels: usize,
+    sample_rate: u32,
+    lufs_out: *mut f64,
+) -> tonecore_status {
+    integrated_ffi(input, input_len, channels, sample_rate, lufs_out)
+}
+
+/// Double-precision [`tonecore_loudness_integrated_f32`].
+///
+/// # Safety
+/// As for `tonecore_loudness_integrated_f32`, with doubles.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_loudness_integrated_f64(
+    input: *const f64,
+    input_len: usize,
+    channels: usize,
+    sample_rate: u32,
+    lufs_out: *mut f64,
+) -> tonecore_status {
+    integrated_ffi(input, input_len, channels, sample_rate, lufs_out)
 }
 
 /// A streaming loudness meter: add planar blocks of any size, read the report at any time.

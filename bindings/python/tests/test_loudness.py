@@ -117,6 +117,7 @@ def test_integrated_matches_pyloudnorm_on_noise(sr, dtype):
     ref = pyln(x, sr)
     got = tonecore.loudness(x, sr)["integrated"]
     assert abs(got - ref) <= 0.1, (got, ref)
+    assert abs(tonecore.integrated_loudness(x, sr) - ref) <= 0.1
     mono = np.ascontiguousarray(x[1])
     assert abs(tonecore.loudness(mono, sr)["integrated"] - pyln(mono[None], sr)) <= 0.1
 
@@ -128,6 +129,18 @@ def test_integrated_matches_pyloudnorm_on_a_music_like_signal(sr):
     got = tonecore.loudness(x, sr)["integrated"]
     assert -40 < ref < -5
     assert abs(got - ref) <= 0.1, (got, ref)
+    assert abs(tonecore.integrated_loudness(x, sr) - ref) <= 0.1
+
+
+def test_integrated_loudness_errors_and_silence():
+    assert tonecore.integrated_loudness(np.zeros((2, 48000)), 48000) == -np.inf
+    bad = np.zeros((2, 4800))
+    bad[1, 7] = np.nan
+    with pytest.raises(tonecore.InvalidArgument) as e:
+        tonecore.integrated_loudness(bad, 48000)
+    assert e.value.status == 5
+    with pytest.raises(TypeError):
+        tonecore.integrated_loudness(np.zeros(10, np.int16), 48000)
 
 
 def test_true_peak_sees_inter_sample_peaks():

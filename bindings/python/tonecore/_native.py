@@ -350,6 +350,16 @@ _SIGNATURES = [
     ),
     ("tonecore_last_error_message", c_char_p, []),
     (
+        "tonecore_loudness_integrated_f32",
+        status_t,
+        [POINTER(c_float), c_size_t, c_size_t, c_uint32, POINTER(c_double)],
+    ),
+    (
+        "tonecore_loudness_integrated_f64",
+        status_t,
+        [POINTER(c_double), c_size_t, c_size_t, c_uint32, POINTER(c_double)],
+    ),
+    (
         "tonecore_loudness_measure_f32",
         status_t,
         [POINTER(c_float), c_size_t, c_size_t, c_uint32, POINTER(LoudnessReport)],
