@@ -209,6 +209,27 @@ typedef int32_t tonecore_stage;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Crossfade shapes (values of the `int32_t curve` arguments and fields).
+enum tonecore_fade_curve
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // sin² in, cos² out: gains sum to 1, identical material joins exactly (the default).
+  TONECORE_FADE_CURVE_EQUAL_GAIN = 0,
+  // sin in, cos out: powers sum to 1.
+  TONECORE_FADE_CURVE_EQUAL_POWER = 1,
+  // t in, 1 − t out.
+  TONECORE_FADE_CURVE_LINEAR = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum tonecore_fade_curve tonecore_fade_curve;
+#else
+typedef int32_t tonecore_fade_curve;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // A streaming equalizer: band gains applied as an exact linear-phase FIR filter by FFT
 // overlap-save, with a crossfade (`ramp_ms`) whenever the gains change.
 //
@@ -233,6 +254,11 @@ typedef struct tonecore_params tonecore_params;
 // bypassed. `_process_*` and `_reset` are single-threaded, audio-safe; parameters change through
 // a `tonecore_params` handle from any thread.
 typedef struct tonecore_pipeline tonecore_pipeline;
+
+// A prefetching playback stream over a track (copied at open): a worker renders ahead through
+// a pipeline; `_read_*` (the audio thread) never blocks; `_seek` and `_stats` work from any
+// thread. `_free` stops and joins the worker.
+typedef struct tonecore_playback tonecore_playback;
 
 // A short-time Fourier transform object: FFT plans, window and working buffers for one
 // configuration, with forward (`_forward_*`) and inverse (`_inverse_*`) transforms.
@@ -399,6 +425,49 @@ typedef struct tonecore_pipeline_stats {
   // Band gains (dB) of the EQ kernel in use (first `eq_bands` entries).
   double eq_gains_db[64];
 } tonecore_pipeline_stats;
+
+// How a track is cut into chunks and joined (`tonecore_render_chunked_*`, playback streams).
+// Fill it with `tonecore_render_config_init`.
+typedef struct tonecore_render_config {
+  // `sizeof(tonecore_render_config)` as the caller compiled it (set by `_init`).
+  size_t struct_size;
+  // Core length of a chunk, seconds (> 0). Default 15.
+  double chunk_seconds;
+  // Context rendered before each core and discarded, seconds; negative (default −1) = what
+  // the pipeline needs to settle (EQ kernel + limiter lookahead + level window + 3 attack
+  // time constants when the level matcher is enabled).
+  double context_seconds;
+  // Crossfade at each seam, seconds (≥ 0). Default 0.05.
+  double crossfade_seconds;
+  // A `TONECORE_FADE_CURVE_*` value. Default EQUAL_GAIN.
+  int32_t curve;
+  // Offline renders: 0 = all cores (default), 1 = the calling thread, n = a pool of n.
+  uint32_t threads;
+  // Playback streams: chunks rendered ahead of the listener (≥ 1). Default 2.
+  uint32_t lookahead_chunks;
+  // Playback streams: fade out/in time around a seek, ms (0–1000). Default 5.
+  double seek_fade_ms;
+} tonecore_render_config;
+
+// Render progress: `done` of `total` chunks finished. Return non-zero to cancel the render.
+// Called from worker threads, one call at a time; never from an audio thread.
+typedef int32_t (*tonecore_render_progress_fn)(void *user_data,
+                                               size_t done,
+                                               size_t total);
+
+// Counters of a playback stream.
+typedef struct tonecore_playback_stats {
+  // Frames handed to the listener (silence included).
+  uint64_t frames_read;
+  // Frames of silence output because no rendered data was ready.
+  uint64_t underrun_frames;
+  // Seeks requested.
+  uint64_t seeks;
+  // Chunks rendered by the worker.
+  uint64_t chunks_rendered;
+  // Track position (frame) of the next frame the listener gets.
+  uint64_t position;
+} tonecore_playback_stats;
 
 // How a `tonecore_stft` frames and transforms signals. Fill it with
 // `tonecore_stft_config_init` and change the fields you need.
@@ -1054,6 +1123,163 @@ tonecore_status tonecore_params_set_bypass(const struct tonecore_params *params,
 // `params` live; `stats_out` writable for `stats_out->struct_size` bytes.
 tonecore_status tonecore_params_stats(const struct tonecore_params *params,
                                       struct tonecore_pipeline_stats *stats_out);
+
+// Joins planar `a` (`channels` rows of `a_len / channels`) and `b` with an `overlap`-frame
+// crossfade (`L = min(overlap, len_a, len_b)`, 0 concatenates; the fade phase runs over
+// `linspace(0, 1, L)` with both ends) into planar `output`; `*frames_out` receives
+// `len_a + len_b − L`.
+//
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (curve), `INVALID_CHANNELS`, `BUFFER_TOO_SMALL`,
+// `BUFFERS_OVERLAP`. Thread class: any-thread, audio-safe.
+//
+// # Safety
+// Buffers valid for their lengths; `output` overlapping neither input.
+tonecore_status tonecore_crossfade_concat_f32(const float *a,
+                                              size_t a_len,
+                                              const float *b,
+                                              size_t b_len,
+                                              size_t channels,
+                                              size_t overlap,
+                                              int32_t curve,
+                                              float *output,
+                                              size_t output_len,
+                                              size_t *frames_out);
+
+// Double-precision [`tonecore_crossfade_concat_f32`].
+//
+// # Safety
+// As for `tonecore_crossfade_concat_f32`, with doubles.
+tonecore_status tonecore_crossfade_concat_f64(const double *a,
+                                              size_t a_len,
+                                              const double *b,
+                                              size_t b_len,
+                                              size_t channels,
+                                              size_t overlap,
+                                              int32_t curve,
+                                              double *output,
+                                              size_t output_len,
+                                              size_t *frames_out);
+
+// Fills `config_out` with the defaults (15 s chunks, the pipeline's settle time as context,
+// 50 ms equal-gain crossfades, all cores, 2 chunks of lookahead, 5 ms seek fades).
+//
+// Returns `NULL_POINTER`. Thread class: any-thread.
+//
+// # Safety
+// `config_out` writable.
+tonecore_status tonecore_render_config_init(struct tonecore_render_config *config_out);
+
+// Renders a whole planar track (`pipeline->channels` rows of `input_len / channels` frames at
+// `pipeline->sample_rate`) through fresh pipelines chunk by chunk, in parallel, joined with
+// crossfades, into `output` (`output_len ≥ input_len`; same length as the input, latency
+// removed). Identical for any thread count; for an EQ-only pipeline identical to one pass.
+// `progress` (may be NULL) is called after each chunk; a non-zero return cancels: the call
+// then returns `CANCELLED` promptly with its workers joined (the output is incomplete).
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT` (pipeline sample format), the pipeline
+// config's errors, `INVALID_CHUNK`, `INVALID_CHANNELS`, `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`,
+// `CANCELLED`, `THREAD_POOL`. Thread class: control-thread / worker.
+//
+// # Safety
+// Configs readable (see their `_init`); buffers valid for their lengths and not overlapping;
+// `progress` callable from other threads with `user_data` until this returns.
+tonecore_status tonecore_render_chunked_f32(const struct tonecore_pipeline_config *pipeline,
+                                            const struct tonecore_render_config *config,
+                                            const float *input,
+                                            size_t input_len,
+                                            float *output,
+                                            size_t output_len,
+                                            tonecore_render_progress_fn progress,
+                                            void *user_data);
+
+// Double-precision [`tonecore_render_chunked_f32`].
+//
+// # Safety
+// As for `tonecore_render_chunked_f32`, with doubles.
+tonecore_status tonecore_render_chunked_f64(const struct tonecore_pipeline_config *pipeline,
+                                            const struct tonecore_render_config *config,
+                                            const double *input,
+                                            size_t input_len,
+                                            double *output,
+                                            size_t output_len,
+                                            tonecore_render_progress_fn progress,
+                                            void *user_data);
+
+// Opens a playback stream over a planar track (`pipeline->channels` rows of
+// `track_len / channels` frames, copied) rendered through the pipeline in chunks of
+// `config->chunk_seconds`, `config->lookahead_chunks` ahead. Free it with
+// `tonecore_playback_free`.
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
+// `INVALID_CHUNK`, `INVALID_TIME` (seek fade, lookahead 0), `INVALID_CHANNELS`, `THREAD_POOL`.
+// Thread class: control-thread (allocates, starts the worker).
+//
+// # Safety
+// Configs readable; `track` valid for `track_len`; `playback_out` writable.
+tonecore_status tonecore_playback_open_f32(const struct tonecore_pipeline_config *pipeline,
+                                           const struct tonecore_render_config *config,
+                                           const float *track,
+                                           size_t track_len,
+                                           struct tonecore_playback **playback_out);
+
+// Double-precision [`tonecore_playback_open_f32`].
+//
+// # Safety
+// As for `tonecore_playback_open_f32`, with doubles.
+tonecore_status tonecore_playback_open_f64(const struct tonecore_pipeline_config *pipeline,
+                                           const struct tonecore_render_config *config,
+                                           const double *track,
+                                           size_t track_len,
+                                           struct tonecore_playback **playback_out);
+
+// Stops the worker, joins it and frees the stream. NULL is a no-op.
+//
+// # Safety
+// `playback` NULL or live; no call on it may be running or follow.
+void tonecore_playback_free(struct tonecore_playback *playback);
+
+// Fills interleaved `output` (`output_len / channels` frames) with the next frames and writes
+// how many came from the track to `*frames_out`; the rest is silence (an underrun: data not
+// rendered yet, or the end of the track). Never blocks.
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS` (not a whole number of frames), `WRONG_FORMAT`,
+// `CONCURRENT_USE`, `POISONED`. Thread class: audio-safe (no allocation, lock or free).
+//
+// # Safety
+// `output` valid for `output_len`; `playback` live; `frames_out` writable.
+tonecore_status tonecore_playback_read_f32(struct tonecore_playback *playback,
+                                           float *output,
+                                           size_t output_len,
+                                           size_t *frames_out);
+
+// Double-precision [`tonecore_playback_read_f32`].
+//
+// # Safety
+// As for `tonecore_playback_read_f32`, with doubles.
+tonecore_status tonecore_playback_read_f64(struct tonecore_playback *playback,
+                                           double *output,
+                                           size_t output_len,
+                                           size_t *frames_out);
+
+// Moves playback to `seconds` (sample-accurate). The old position fades out and the new one
+// fades in over `seek_fade_ms`; work in flight for the old position is dropped.
+//
+// Returns `NULL_POINTER`, `INVALID_TIME` (NaN, negative, past the end). Thread class:
+// any-thread, wait-free.
+//
+// # Safety
+// `playback` live.
+tonecore_status tonecore_playback_seek(const struct tonecore_playback *playback,
+                                       double seconds);
+
+// Writes the stream's counters to `*stats_out`.
+//
+// Returns `NULL_POINTER`. Thread class: any-thread, wait-free.
+//
+// # Safety
+// `playback` live; `stats_out` writable.
+tonecore_status tonecore_playback_stats(const struct tonecore_playback *playback,
+                                        struct tonecore_playback_stats *stats_out);
 
 // A static, NUL-terminated description of `status` ("unknown status" for unknown codes).
 //

@@ -202,6 +202,72 @@ unsafe fn params_ref<'a>(p: *const tonecore_params) -> Result<&'a tonecore_param
         .ok_or_else(|| tonecore_status::NullPointer.into())
 }
 
+/// Reads and checks a C pipeline config: the raw struct, its sample format and the Rust config.
+///
+/// # Safety
+/// `config` NULL or readable for `config->struct_size` bytes with valid pointers.
+pub(crate) unsafe fn read_config(
+    config: *const tonecore_pipeline_config,
+) -> Result<
+    (
+        tonecore_pipeline_config,
+        tonecore_sample_format,
+        PipelineConfig,
+    ),
+    Failure,
+> {
+    if config.is_null() {
+        return Err(tonecore_status::NullPointer.into());
+    }
+    if config.cast::<usize>().read_unaligned() < PIPELINE_CONFIG_MIN_SIZE {
+        return Err(Failure::detail(
+            tonecore_status::StructSize,
+            "config->struct_size is too small; call tonecore_pipeline_config_init first",
+        ));
+    }
+    let c = config.read();
+    let format = format_from(c.sample_format)?;
+    let layout = layout_from(c.layout, c.edges, c.edges_len)?;
+    let gains = if c.eq_gains_db.is_null() {
+        vec![0.0; layout.bands()]
+    } else {
+        slice_in(c.eq_gains_db, c.eq_gains_len)?.to_vec()
+    };
+    let eq = EqSettings {
+        gains_db: gains,
+        layout,
+        mode: mode_from(c.mode)?,
+    };
+    let level = LevelSettings {
+        target_lufs: c.target_lufs,
+        attack_ms: c.attack_ms,
+        release_ms: c.release_ms,
+        max_boost_db: c.max_boost_db,
+        max_cut_db: c.max_cut_db,
+        gate_lufs: c.gate_lufs,
+        window_ms: c.window_ms,
+    };
+    let limiter = LimiterSettings {
+        ceiling_db: c.ceiling_db,
+        lookahead_ms: c.lookahead_ms,
+        release_ms: c.limiter_release_ms,
+    };
+    // Disabled stages keep their settings: they apply when the stage is enabled later.
+    let config = PipelineConfig {
+        eq: Some(eq),
+        level: Some(level),
+        limiter: Some(limiter),
+        fft_size: c.fft_size,
+        ramp_ms: c.ramp_ms,
+        start_bypassed: [
+            c.eq_enabled == 0,
+            c.level_enabled == 0,
+            c.limiter_enabled == 0,
+        ],
+    };
+    Ok((c, format, config))
+}
+
 /// Fills `config_out` with the defaults (44100 Hz, 2 channels, max_block 4096, fft_size 4096,
 /// 20 ms ramps, f32; every stage bypassed with its default settings: critical-band flat EQ,
 /// −14 LUFS target with 300/3000 ms attack/release, −1 dBFS ceiling with 5 ms lookahead and
@@ -247,55 +313,7 @@ pub unsafe extern "C" fn tonecore_pipeline_new(
 ) -> tonecore_status {
     guard(|| {
         let out = out_param(pipeline_out)?;
-        if config.is_null() {
-            return Err(tonecore_status::NullPointer.into());
-        }
-        if config.cast::<usize>().read_unaligned() < PIPELINE_CONFIG_MIN_SIZE {
-            return Err(Failure::detail(
-                tonecore_status::StructSize,
-                "config->struct_size is too small; call tonecore_pipeline_config_init first",
-            ));
-        }
-        let c = config.read();
-        let format = format_from(c.sample_format)?;
-        let layout = layout_from(c.layout, c.edges, c.edges_len)?;
-        let gains = if c.eq_gains_db.is_null() {
-            vec![0.0; layout.bands()]
-        } else {
-            slice_in(c.eq_gains_db, c.eq_gains_len)?.to_vec()
-        };
-        let eq = EqSettings {
-            gains_db: gains,
-            layout,
-            mode: mode_from(c.mode)?,
-        };
-        let level = LevelSettings {
-            target_lufs: c.target_lufs,
-            attack_ms: c.attack_ms,
-            release_ms: c.release_ms,
-            max_boost_db: c.max_boost_db,
-            max_cut_db: c.max_cut_db,
-            gate_lufs: c.gate_lufs,
-            window_ms: c.window_ms,
-        };
-        let limiter = LimiterSettings {
-            ceiling_db: c.ceiling_db,
-            lookahead_ms: c.lookahead_ms,
-            release_ms: c.limiter_release_ms,
-        };
-        // Disabled stages keep their settings: they apply when the stage is enabled later.
-        let config = PipelineConfig {
-            eq: Some(eq),
-            level: Some(level),
-            limiter: Some(limiter),
-            fft_size: c.fft_size,
-            ramp_ms: c.ramp_ms,
-            start_bypassed: [
-                c.eq_enabled == 0,
-                c.level_enabled == 0,
-                c.limiter_enabled == 0,
-            ],
-        };
+        let (c, format, config) = read_config(config)?;
         let (audio, params, latency) = match format {
             tonecore_sample_format::F32 => {
                 let (p, params) = build::<f32>(&c, &config)?;

@@ -1,0 +1,552 @@
+use super::format::{tonecore_sample_format, Family, FormatSample, PerFormat};
+use super::pipeline::{read_config, tonecore_pipeline_config};
+use super::{guard, guard_rt, out_param, slice_in, slice_out, tonecore_status, Failure, Guarded};
+use crate::cache::CachedSample;
+use crate::dsp::crossfade::{crossfade_into, FadeCurve};
+use crate::render::playback::open;
+use crate::render::{
+    render_chunked, PlaybackConfig, PlaybackControl, PlaybackReader, RenderConfig, Watch,
+};
+use std::ffi::c_void;
+use std::mem::{offset_of, size_of};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Crossfade shapes (values of the `int32_t curve` arguments and fields).
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum tonecore_fade_curve {
+    /// sin² in, cos² out: gains sum to 1, identical material joins exactly (the default).
+    EqualGain = 0,
+    /// sin in, cos out: powers sum to 1.
+    EqualPower = 1,
+    /// t in, 1 − t out.
+    Linear = 2,
+}
+
+fn curve_from(curve: i32) -> Result<FadeCurve, Failure> {
+    match curve {
+        0 => Ok(FadeCurve::EqualGain),
+        1 => Ok(FadeCurve::EqualPower),
+        2 => Ok(FadeCurve::Linear),
+        _ => Err(Failure::detail(
+            tonecore_status::InvalidArgument,
+            "curve is not a TONECORE_FADE_CURVE_* value",
+        )),
+    }
+}
+
+unsafe fn crossfade_ffi<T: FormatSample>(
+    a: *const T,
+    a_len: usize,
+    b: *const T,
+    b_len: usize,
+    channels: usize,
+    overlap: usize,
+    curve: i32,
+    output: *mut T,
+    output_len: usize,
+    frames_out: *mut usize,
+) -> tonecore_status {
+    guard(|| {
+        let frames_out = out_param(frames_out)?;
+        let curve = curve_from(curve)?;
+        let (a_s, b_s) = (slice_in(a, a_len)?, slice_in(b, b_len)?);
+        let y = slice_out(output, output_len)?;
+        super::disjoint(a, a_len, output, output_len)?;
+        super::disjoint(b, b_len, output, output_len)?;
+        if channels == 0 || a_len % channels != 0 || b_len % channels != 0 {
+            return Err(tonecore_status::InvalidChannels.into());
+        }
+        let (la, lb) = (a_len / channels, b_len / channels);
+        let n = la + lb - overlap.min(la).min(lb);
+        if y.len() < channels * n {
+            return Err(tonecore_status::BufferTooSmall.into());
+        }
+        frames_out.write(crossfade_into(a_s, b_s, channels, overlap, curve, y));
+        Ok(())
+    })
+}
+
+/// Joins planar `a` (`channels` rows of `a_len / channels`) and `b` with an `overlap`-frame
+/// crossfade (`L = min(overlap, len_a, len_b)`, 0 concatenates; the fade phase runs over
+/// `linspace(0, 1, L)` with both ends) into planar `output`; `*frames_out` receives
+/// `len_a + len_b − L`.
+///
+/// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (curve), `INVALID_CHANNELS`, `BUFFER_TOO_SMALL`,
+/// `BUFFERS_OVERLAP`. Thread class: any-thread, audio-safe.
+///
+/// # Safety
+/// Buffers valid for their lengths; `output` overlapping neither input.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_crossfade_concat_f32(
+    a: *const f32,
+    a_len: usize,
+    b: *const f32,
+    b_len: usize,
+    channels: usize,
+    overlap: usize,
+    curve: i32,
+    output: *mut f32,
+    output_len: usize,
+    frames_out: *mut usize,
+) -> tonecore_status {
+    crossfade_ffi(
+        a, a_len, b, b_len, channels, overlap, curve, output, output_len, frames_out,
+    )
+}
+
+/// Double-precision [`tonecore_crossfade_concat_f32`].
+///
+/// # Safety
+/// As for `tonecore_crossfade_concat_f32`, with doubles.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_crossfade_concat_f64(
+    a: *const f64,
+    a_len: usize,
+    b: *const f64,
+    b_len: usize,
+    channels: usize,
+    overlap: usize,
+    curve: i32,
+    output: *mut f64,
+    output_len: usize,
+    frames_out: *mut usize,
+) -> tonecore_status {
+    crossfade_ffi(
+        a, a_len, b, b_len, channels, overlap, curve, output, output_len, frames_out,
+    )
+}
+
+/// How a track is cut into chunks and joined (`tonecore_render_chunked_*`, playback streams).
+/// Fill it with `tonecore_render_config_init`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tonecore_render_config {
+    /// `sizeof(tonecore_render_config)` as the caller compiled it (set by `_init`).
+    pub struct_size: usize,
+    /// Core length of a chunk, seconds (> 0). Default 15.
+    pub chunk_seconds: f64,
+    /// Context rendered before each core and discarded, seconds; negative (default −1) = what
+    /// the pipeline needs to settle (EQ kernel + limiter lookahead + level window + 3 attack
+    /// time constants when the level matcher is enabled).
+    pub context_seconds: f64,
+    /// Crossfade at each seam, seconds (≥ 0). Default 0.05.
+    pub crossfade_seconds: f64,
+    /// A `TONECORE_FADE_CURVE_*` value. Default EQUAL_GAIN.
+    pub curve: i32,
+    /// Offline renders: 0 = all cores (default), 1 = the calling thread, n = a pool of n.
+    pub threads: u32,
+    /// Playback streams: chunks rendered ahead of the listener (≥ 1). Default 2.
+    pub lookahead_chunks: u32,
+    /// Playback streams: fade out/in time around a seek, ms (0–1000). Default 5.
+    pub seek_fade_ms: f64,
+}
+
+const RENDER_CONFIG_MIN_SIZE: usize =
+    offset_of!(tonecore_render_config, seek_fade_ms) + size_of::<f64>();
+
+impl Default for tonecore_render_config {
+    fn default() -> Self {
+        let r = RenderConfig::default();
+        let p = PlaybackConfig::default();
+        Self {
+            struct_size: size_of::<Self>(),
+            chunk_seconds: r.chunk_seconds,
+            context_seconds: -1.0,
+            crossfade_seconds: r.crossfade_seconds,
+            curve: tonecore_fade_curve::EqualGain as i32,
+            threads: 0,
+            lookahead_chunks: p.lookahead_chunks as u32,
+            seek_fade_ms: p.seek_fade_ms,
+        }
+    }
+}
+
+/// Fills `config_out` with the defaults (15 s chunks, the pipeline's settle time as context,
+/// 50 ms equal-gain crossfades, all cores, 2 chunks of lookahead, 5 ms seek fades).
+///
+/// Returns `NULL_POINTER`. Thread class: any-thread.
+///
+/// # Safety
+/// `config_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_render_config_init(
+    config_out: *mut tonecore_render_config,
+) -> tonecore_status {
+    guard(|| {
+        out_param(config_out)?.write(tonecore_render_config::default());
+        Ok(())
+    })
+}
+
+unsafe fn read_render(config: *const tonecore_render_config) -> Result<PlaybackConfig, Failure> {
+    if config.is_null() {
+        return Err(tonecore_status::NullPointer.into());
+    }
+    if config.cast::<usize>().read_unaligned() < RENDER_CONFIG_MIN_SIZE {
+        return Err(tonecore_status::StructSize.into());
+    }
+    let c = config.read();
+    Ok(PlaybackConfig {
+        render: RenderConfig {
+            chunk_seconds: c.chunk_seconds,
+            context_seconds: if c.context_seconds < 0.0 {
+                None
+            } else {
+                Some(c.context_seconds)
+            },
+            crossfade_seconds: c.crossfade_seconds,
+            curve: curve_from(c.curve)?,
+            threads: c.threads as usize,
+        },
+        lookahead_chunks: c.lookahead_chunks as usize,
+        seek_fade_ms: c.seek_fade_ms,
+    })
+}
+
+/// Render progress: `done` of `total` chunks finished. Return non-zero to cancel the render.
+/// Called from worker threads, one call at a time; never from an audio thread.
+pub type tonecore_render_progress_fn =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, done: usize, total: usize) -> i32>;
+
+struct Progress {
+    callback: unsafe extern "C" fn(*mut c_void, usize, usize) -> i32,
+    user_data: *mut c_void,
+}
+
+// SAFETY: the caller promises (documented) that the callback may be called from worker threads
+// with this user_data; calls are serialised by the renderer.
+unsafe impl Sync for Progress {}
+
+unsafe fn render_ffi<T: FormatSample>(
+    pipeline: *const tonecore_pipeline_config,
+    config: *const tonecore_render_config,
+    input: *const T,
+    input_len: usize,
+    output: *mut T,
+    output_len: usize,
+    progress: tonecore_render_progress_fn,
+    user_data: *mut c_void,
+) -> tonecore_status {
+    guard(|| {
+        let (c, format, pipeline) = read_config(pipeline)?;
+        if !matches!(
+            (format, std::mem::size_of::<T>()),
+            (tonecore_sample_format::F32, 4) | (tonecore_sample_format::F64, 8)
+        ) {
+            return Err(tonecore_status::WrongFormat.into());
+        }
+        let render = read_render(config)?.render;
+        let x = slice_in(input, input_len)?;
+        let y = slice_out(output, output_len)?;
+        super::disjoint(input, input_len, output, output_len)?;
+        let channels = c.channels as usize;
+        if channels == 0 || input_len % channels != 0 {
+            return Err(tonecore_status::InvalidChannels.into());
+        }
+        let cancel = AtomicBool::new(false);
+        let reporter = progress.map(|callback| Progress {
+            callback,
+            user_data,
+        });
+        let report = |done: usize, total: usize| {
+            if let Some(p) = &reporter {
+                // SAFETY: the caller supplied this callback for exactly this use.
+                if unsafe { (p.callback)(p.user_data, done, total) } != 0 {
+                    cancel.store(true, Ordering::Relaxed);
+                }
+            }
+        };
+        let report_ref: &(dyn Fn(usize, usize) + Sync) = &report;
+        let watch = Watch {
+            progress: reporter.as_ref().map(|_| report_ref),
+            cancel: Some(&cancel),
+        };
+        Ok(render_chunked(
+            x,
+            channels,
+            c.sample_rate,
+            &pipeline,
+            &render,
+            y,
+            watch,
+        )?)
+    })
+}
+
+/// Renders a whole planar track (`pipeline->channels` rows of `input_len / channels` frames at
+/// `pipeline->sample_rate`) through fresh pipelines chunk by chunk, in parallel, joined with
+/// crossfades, into `output` (`output_len ≥ input_len`; same length as the input, latency
+/// removed). Identical for any thread count; for an EQ-only pipeline identical to one pass.
+/// `progress` (may be NULL) is called after each chunk; a non-zero return cancels: the call
+/// then returns `CANCELLED` promptly with its workers joined (the output is incomplete).
+///
+/// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT` (pipeline sample format), the pipeline
+/// config's errors, `INVALID_CHUNK`, `INVALID_CHANNELS`, `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`,
+/// `CANCELLED`, `THREAD_POOL`. Thread class: control-thread / worker.
+///
+/// # Safety
+/// Configs readable (see their `_init`); buffers valid for their lengths and not overlapping;
+/// `progress` callable from other threads with `user_data` until this returns.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_render_chunked_f32(
+    pipeline: *const tonecore_pipeline_config,
+    config: *const tonecore_render_config,
+    input: *const f32,
+    input_len: usize,
+    output: *mut f32,
+    output_len: usize,
+    progress: tonecore_render_progress_fn,
+    user_data: *mut c_void,
+) -> tonecore_status {
+    render_ffi(
+        pipeline, config, input, input_len, output, output_len, progress, user_data,
+    )
+}
+
+/// Double-precision [`tonecore_render_chunked_f32`].
+///
+/// # Safety
+/// As for `tonecore_render_chunked_f32`, with doubles.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_render_chunked_f64(
+    pipeline: *const tonecore_pipeline_config,
+    config: *const tonecore_render_config,
+    input: *const f64,
+    input_len: usize,
+    output: *mut f64,
+    output_len: usize,
+    progress: tonecore_render_progress_fn,
+    user_data: *mut c_void,
+) -> tonecore_status {
+    render_ffi(
+        pipeline, config, input, input_len, output, output_len, progress, user_data,
+    )
+}
+
+/// Counters of a playback stream.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct tonecore_playback_stats {
+    /// Frames handed to the listener (silence included).
+    pub frames_read: u64,
+    /// Frames of silence output because no rendered data was ready.
+    pub underrun_frames: u64,
+    /// Seeks requested.
+    pub seeks: u64,
+    /// Chunks rendered by the worker.
+    pub chunks_rendered: u64,
+    /// Track position (frame) of the next frame the listener gets.
+    pub position: u64,
+}
+
+struct ReaderFamily;
+
+impl Family for ReaderFamily {
+    type Of<T: CachedSample> = PlaybackReader<T>;
+}
+
+/// A prefetching playback stream over a track (copied at open): a worker renders ahead through
+/// a pipeline; `_read_*` (the audio thread) never blocks; `_seek` and `_stats` work from any
+/// thread. `_free` stops and joins the worker.
+pub struct tonecore_playback {
+    channels: usize,
+    control: PlaybackControl,
+    reader: Guarded<PerFormat<ReaderFamily>>,
+}
+
+unsafe fn open_ffi<T: FormatSample>(
+    pipeline: *const tonecore_pipeline_config,
+    config: *const tonecore_render_config,
+    track: *const T,
+    track_len: usize,
+    playback_out: *mut *mut tonecore_playback,
+    wrap: impl FnOnce(PlaybackReader<T>) -> PerFormat<ReaderFamily>,
+) -> tonecore_status {
+    guard(|| {
+        let out = out_param(playback_out)?;
+        let (c, format, pipeline) = read_config(pipeline)?;
+        if !matches!(
+            (format, std::mem::size_of::<T>()),
+            (tonecore_sample_format::F32, 4) | (tonecore_sample_format::F64, 8)
+        ) {
+            return Err(tonecore_status::WrongFormat.into());
+        }
+        let playback = read_render(config)?;
+        let x: Arc<[T]> = Arc::from(slice_in(track, track_len)?);
+        let channels = c.channels as usize;
+        if channels == 0 || track_len % channels != 0 {
+            return Err(tonecore_status::InvalidChannels.into());
+        }
+        let (reader, control) = open(x, channels, c.sample_rate, pipeline, playback)?;
+        out.write(Box::into_raw(Box::new(tonecore_playback {
+            channels,
+            control,
+            reader: Guarded::new(wrap(reader)),
+        })));
+        Ok(())
+    })
+}
+
+/// Opens a playback stream over a planar track (`pipeline->channels` rows of
+/// `track_len / channels` frames, copied) rendered through the pipeline in chunks of
+/// `config->chunk_seconds`, `config->lookahead_chunks` ahead. Free it with
+/// `tonecore_playback_free`.
+///
+/// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
+/// `INVALID_CHUNK`, `INVALID_TIME` (seek fade, lookahead 0), `INVALID_CHANNELS`, `THREAD_POOL`.
+/// Thread class: control-thread (allocates, starts the worker).
+///
+/// # Safety
+/// Configs readable; `track` valid for `track_len`; `playback_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_playback_open_f32(
+    pipeline: *const tonecore_pipeline_config,
+    config: *const tonecore_render_config,
+    track: *const f32,
+    track_len: usize,
+    playback_out: *mut *mut tonecore_playback,
+) -> tonecore_status {
+    open_ffi(
+        pipeline,
+        config,
+        track,
+        track_len,
+        playback_out,
+        PerFormat::F32,
+    )
+}
+
+/// Double-precision [`tonecore_playback_open_f32`].
+///
+/// # Safety
+/// As for `tonecore_playback_open_f32`, with doubles.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_playback_open_f64(
+    pipeline: *const tonecore_pipeline_config,
+    config: *const tonecore_render_config,
+    track: *const f64,
+    track_len: usize,
+    playback_out: *mut *mut tonecore_playback,
+) -> tonecore_status {
+    open_ffi(
+        pipeline,
+        config,
+        track,
+        track_len,
+        playback_out,
+        PerFormat::F64,
+    )
+}
+
+/// Stops the worker, joins it and frees the stream. NULL is a no-op.
+///
+/// # Safety
+/// `playback` NULL or live; no call on it may be running or follow.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_playback_free(playback: *mut tonecore_playback) {
+    if !playback.is_null() {
+        let _ = guard(|| {
+            drop(Box::from_raw(playback));
+            Ok(())
+        });
+    }
+}
+
+unsafe fn read_ffi<T: FormatSample>(
+    playback: *mut tonecore_playback,
+    output: *mut T,
+    output_len: usize,
+    frames_out: *mut usize,
+) -> tonecore_status {
+    guard_rt(|| {
+        let p = playback.as_ref().ok_or(tonecore_status::NullPointer)?;
+        let frames_out = out_param(frames_out)?;
+        let y = slice_out(output, output_len)?;
+        if output_len % p.channels != 0 {
+            return Err(tonecore_status::InvalidChannels.into());
+        }
+        let n = p.reader.with(|r| Ok(r.get::<T>()?.read(y)))?;
+        frames_out.write(n);
+        Ok(())
+    })
+}
+
+/// Fills interleaved `output` (`output_len / channels` frames) with the next frames and writes
+/// how many came from the track to `*frames_out`; the rest is silence (an underrun: data not
+/// rendered yet, or the end of the track). Never blocks.
+///
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS` (not a whole number of frames), `WRONG_FORMAT`,
+/// `CONCURRENT_USE`, `POISONED`. Thread class: audio-safe (no allocation, lock or free).
+///
+/// # Safety
+/// `output` valid for `output_len`; `playback` live; `frames_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_playback_read_f32(
+    playback: *mut tonecore_playback,
+    output: *mut f32,
+    output_len: usize,
+    frames_out: *mut usize,
+) -> tonecore_status {
+    read_ffi(playback, output, output_len, frames_out)
+}
+
+/// Double-precision [`tonecore_playback_read_f32`].
+///
+/// # Safety
+/// As for `tonecore_playback_read_f32`, with doubles.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_playback_read_f64(
+    playback: *mut tonecore_playback,
+    output: *mut f64,
+    output_len: usize,
+    frames_out: *mut usize,
+) -> tonecore_status {
+    read_ffi(playback, output, output_len, frames_out)
+}
+
+/// Moves playback to `seconds` (sample-accurate). The old position fades out and the new one
+/// fades in over `seek_fade_ms`; work in flight for the old position is dropped.
+///
+/// Returns `NULL_POINTER`, `INVALID_TIME` (NaN, negative, past the end). Thread class:
+/// any-thread, wait-free.
+///
+/// # Safety
+/// `playback` live.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_playback_seek(
+    playback: *const tonecore_playback,
+    seconds: f64,
+) -> tonecore_status {
+    guard(|| {
+        let p = playback.as_ref().ok_or(tonecore_status::NullPointer)?;
+        Ok(p.control.seek(seconds)?)
+    })
+}
+
+/// Writes the stream's counters to `*stats_out`.
+///
+/// Returns `NULL_POINTER`. Thread class: any-thread, wait-free.
+///
+/// # Safety
+/// `playback` live; `stats_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_playback_stats(
+    playback: *const tonecore_playback,
+    stats_out: *mut tonecore_playback_stats,
+) -> tonecore_status {
+    guard(|| {
+        let p = playback.as_ref().ok_or(tonecore_status::NullPointer)?;
+        let out = out_param(stats_out)?;
+        let s = p.control.stats();
+        out.write(tonecore_playback_stats {
+            frames_read: s.frames_read,
+            underrun_frames: s.underrun_frames,
+            seeks: s.seeks,
+            chunks_rendered: s.chunks_rendered,
+            position: s.position,
+        });
+        Ok(())
+    })
+}
