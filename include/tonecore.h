@@ -1278,8 +1278,8 @@ tonecore_status tonecore_playback_seek(const struct tonecore_playback *playback,
 //
 // # Safety
 // `playback` live; `stats_out` writable.
-tonecore_status tonecore_playback_stats(const struct tonecore_playback *playback,
-                                        struct tonecore_playback_stats *stats_out);
+tonecore_status tonecore_playback_get_stats(const struct tonecore_playback *playback,
+                                            struct tonecore_playback_stats *stats_out);
 
 // A static, NUL-terminated description of `status` ("unknown status" for unknown codes).
 //

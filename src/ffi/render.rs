@@ -532,7 +532,7 @@ pub unsafe extern "C" fn tonecore_playback_seek(
 /// # Safety
 /// `playback` live; `stats_out` writable.
 #[no_mangle]
-pub unsafe extern "C" fn tonecore_playback_stats(
+pub unsafe extern "C" fn tonecore_playback_get_stats(
     playback: *const tonecore_playback,
     stats_out: *mut tonecore_playback_stats,
 ) -> tonecore_status {
