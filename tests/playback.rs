@@ -166,3 +166,48 @@ fn a_reader_thread_and_a_seeking_thread() {
     });
     assert_eq!(control.stats().seeks, 50);
 }
+
+#[test]
+fn seeks_take_effect_whatever_the_read_size_and_timing() {
+    let (pipeline, mut playback) = config();
+    playback.render.chunk_seconds = 0.25;
+    playback.render.context_seconds = Some(0.1);
+    let total = SR as usize / 2;
+    let x: Vec<f64> = (0..2 * total)
+        .map(|i| ((i % total) as f64 / total as f64) - 0.5)
+        .collect();
+    // Old data ends inside the fade: read until 100 frames are left, then seek.
+    let (mut reader, control) =
+        open(Arc::from(x.clone()), 2, SR, pipeline.clone(), playback).unwrap();
+    let _ = read_frames(&mut reader, total - 100, 250);
+    control.seek(0.1).unwrap();
+    let y = read_frames(&mut reader, 2000, 64);
+    assert!(
+        y.iter().any(|&v| v != 0.0),
+        "the new position never started"
+    );
+    assert!(control.stats().position > (0.1 * SR as f64) as u64);
+    // Reads whose size divides the fade length (221 = 13 x 17).
+    let (mut reader, control) =
+        open(Arc::from(x.clone()), 2, SR, pipeline.clone(), playback).unwrap();
+    let _ = read_frames(&mut reader, 1000, 17);
+    control.seek(0.3).unwrap();
+    let _ = read_frames(&mut reader, 2000, 17);
+    let pos = control.stats().position;
+    assert!(
+        pos > (0.3 * SR as f64) as u64 && pos < (0.3 * SR as f64) as u64 + 2000,
+        "position {pos}"
+    );
+    // A seek during the fade-in of the previous one fades out from where it got to: no jump.
+    let (mut reader, control) = open(Arc::from(x), 2, SR, pipeline, playback).unwrap();
+    let mut y = read_frames(&mut reader, 1000, 100);
+    control.seek(0.2).unwrap();
+    y.extend(read_frames(&mut reader, 221 + 100, 1));
+    control.seek(0.05).unwrap();
+    y.extend(read_frames(&mut reader, 1000, 1));
+    let step = y
+        .windows(4)
+        .map(|w| (w[2] - w[0]).abs())
+        .fold(0.0, f64::max);
+    assert!(step < 0.05, "a jump of {step} around the seeks");
+}

@@ -353,6 +353,7 @@ impl<T: CachedSample> Pipeline<T> {
             + limiter.latency()
             + config
                 .level
+                .filter(|_| !config.start_bypassed[Stage::Level as usize])
                 .map_or(0, |l| ms(l.window_ms) + 3 * ms(l.attack_ms));
         let mut pipeline = Self {
             eq,

@@ -183,7 +183,7 @@ pub fn plan<T: CachedSample>(
         Some(s) => seconds_to_frames(s, sample_rate)?,
         None => Pipeline::<T>::new(sample_rate, channels, BLOCK, pipeline)?.settle_frames(),
     };
-    if chunk == 0 || chunk < context + crossfade {
+    if chunk == 0 || chunk <= context + crossfade {
         return Err(ConfigError::InvalidChunk);
     }
     Ok(ChunkPlan {

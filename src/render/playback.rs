@@ -100,10 +100,11 @@ pub struct PlaybackReader<T: CachedSample> {
     crossfade: usize,
     curve: crate::dsp::crossfade::FadeCurve,
     generation: u32,
+    /// Frames of a seek fade (0 = no fade).
     fade_len: usize,
-    /// > 0 while fading out for a seek (frames left); then the new generation fades in.
-    fade_out: usize,
-    fade_in: usize,
+    /// The output gain is `fade_pos / fade_len`: it falls to 0 while a seek is pending (then the
+    /// new position starts) and rises back; a seek during a fade-in fades out from there.
+    fade_pos: usize,
 }
 
 /// The controlling side: `Send + Sync`; seeks, reads statistics, stops the worker.
@@ -199,8 +200,7 @@ pub fn open<T: CachedSample>(
         curve: config.render.curve,
         generation: 0,
         fade_len,
-        fade_out: 0,
-        fade_in: 0,
+        fade_pos: fade_len,
     };
     let control = PlaybackControl {
         shared,
@@ -343,21 +343,12 @@ impl<T: CachedSample> PlaybackReader<T> {
         let channels = self.channels;
         let frames = out.len() / channels;
         let mut underruns = 0u64;
-        let wanted = self.shared.generation.load(Ordering::Acquire);
-        if wanted != self.generation && self.fade_out == 0 && self.fade_in == 0 {
-            // A seek: fade the old position out first (immediately if nothing is playing).
-            self.fade_out = if self.current.is_some() {
-                self.fade_len
-            } else {
-                0
-            };
-            if self.fade_out == 0 {
-                self.switch_generation(wanted);
-            }
-        }
         let mut delivered = 0;
+        let wanted = self.shared.generation.load(Ordering::Acquire);
         for frame in out.chunks_exact_mut(channels).take(frames) {
-            if self.fade_out == 0 && wanted != self.generation {
+            // A seek: once the old position has faded out (or has nothing left to fade), start
+            // the new one.
+            if wanted != self.generation && (self.fade_pos == 0 || !self.ensure_packet()) {
                 self.switch_generation(wanted);
             }
             if underruns > 0 || !self.ensure_packet() {
@@ -372,27 +363,22 @@ impl<T: CachedSample> PlaybackReader<T> {
             let pos = self.read_pos;
             let src = &packet.samples[pos * channels..(pos + 1) * channels];
             let core_pos = packet.offset + pos;
-            let head = if core_pos < self.tail_frames {
-                Some(self.curve.gains(core_pos, self.tail_frames))
-            } else {
-                None
-            };
-            let mut gain = 1.0;
-            if self.fade_out > 0 {
-                gain = self.fade_out as f64 / (self.fade_len + 1) as f64;
-                self.fade_out -= 1;
-            } else if self.fade_in > 0 {
-                gain = 1.0 - self.fade_in as f64 / (self.fade_len + 1) as f64;
-                self.fade_in -= 1;
+            let head =
+                (core_pos < self.tail_frames).then(|| self.curve.gains(core_pos, self.tail_frames));
+            if wanted != self.generation {
+                self.fade_pos = self.fade_pos.saturating_sub(1);
+            } else if self.fade_pos < self.fade_len {
+                self.fade_pos += 1;
             }
-            let g = T::of_f64(gain);
+            let full = self.fade_pos == self.fade_len;
+            let g = T::of_f64(self.fade_pos as f64 / self.fade_len.max(1) as f64);
             for (c, o) in frame.iter_mut().enumerate() {
                 let mut v = src[c];
                 if let Some((fade_in, fade_out)) = head {
                     v = v * T::of_f64(fade_in)
                         + self.tail[core_pos * channels + c] * T::of_f64(fade_out);
                 }
-                *o = v * g;
+                *o = if full { v } else { v * g };
             }
             self.read_pos += 1;
             self.shared
@@ -415,7 +401,8 @@ impl<T: CachedSample> PlaybackReader<T> {
         if let Some(old) = self.current.take() {
             self.recycle(old);
         }
-        self.fade_in = self.fade_len;
+        // The new position fades in from silence.
+        self.fade_pos = 0;
         self.tail_frames = 0;
     }
 
