@@ -33,7 +33,9 @@ fn noise(len: usize, seed: u64) -> Vec<f32> {
 
 fn full_chain() -> PipelineConfig {
     PipelineConfig {
-        eq: Some(EqSettings::critical((0..25).map(|b| ((b * 7) % 13) as f64 - 6.0).collect())),
+        eq: Some(EqSettings::critical(
+            (0..25).map(|b| ((b * 7) % 13) as f64 - 6.0).collect(),
+        )),
         level: Some(LevelSettings::default()),
         limiter: Some(LimiterSettings::default()),
         ..PipelineConfig::default()
@@ -78,7 +80,8 @@ fn main() {
         })
         .collect();
     let before = vm_kb("VmRSS:");
-    let (mut reader, control) = open(long, 2, RATE as u32, cfg.clone(), PlaybackConfig::default()).unwrap();
+    let (mut reader, control) =
+        open(long, 2, RATE as u32, cfg.clone(), PlaybackConfig::default()).unwrap();
     let mut out = vec![0.0f32; 2 * 256];
     let mut read = 0usize;
     let t = Instant::now();
@@ -117,13 +120,19 @@ fn main() {
         }
     });
     let render = |threads: usize, context: Option<f64>, y: &mut [f32]| {
-        let r = RenderConfig { threads, context_seconds: context, ..RenderConfig::default() };
+        let r = RenderConfig {
+            threads,
+            context_seconds: context,
+            ..RenderConfig::default()
+        };
         render_chunked(&x, 2, RATE as u32, &cfg, &r, y, Watch::default()).unwrap();
     };
     let one = best(|| render(1, None, &mut y));
     let all = best(|| render(0, None, &mut y));
     let host_one = best(|| render(1, Some(5.0), &mut y));
-    let settle = Pipeline::<f32>::new(RATE as u32, 2, 4096, &cfg).unwrap().settle_frames();
+    let settle = Pipeline::<f32>::new(RATE as u32, 2, 4096, &cfg)
+        .unwrap()
+        .settle_frames();
     println!("offline, 180 s stereo, EQ -> level -> limiter (15 s chunks, 50 ms crossfades):");
     println!("  single pass, 1 thread            {:7.1} ms", single * 1e3);
     println!(
@@ -132,7 +141,11 @@ fn main() {
         one * 1e3,
         100.0 * (one / single - 1.0)
     );
-    println!("  chunked, default context, all threads {:7.1} ms  ({:.2}x speedup)", all * 1e3, one / all);
+    println!(
+        "  chunked, default context, all threads {:7.1} ms  ({:.2}x speedup)",
+        all * 1e3,
+        one / all
+    );
     println!(
         "  chunked, hosts' 5 s context, 1 thread  {:7.1} ms  ({:+.1}% vs single pass)",
         host_one * 1e3,
@@ -142,7 +155,10 @@ fn main() {
     // Playback: worst-case read while seeking every second.
     let track: Arc<[f32]> = Arc::from(noise(2 * 300 * RATE, 2));
     let playback = PlaybackConfig {
-        render: RenderConfig { chunk_seconds: 5.0, ..RenderConfig::default() },
+        render: RenderConfig {
+            chunk_seconds: 5.0,
+            ..RenderConfig::default()
+        },
         ..PlaybackConfig::default()
     };
     let (mut reader, control) = open(track, 2, RATE as u32, cfg.clone(), playback).unwrap();
@@ -181,5 +197,4 @@ fn main() {
     );
     drop(reader);
     drop(control);
-
 }

@@ -348,7 +348,7 @@ impl<T: CachedSample> PlaybackReader<T> {
         for frame in out.chunks_exact_mut(channels).take(frames) {
             // A seek: once the old position has faded out (or has nothing left to fade), start
             // the new one.
-            if wanted != self.generation && (self.fade_pos == 0 || !self.ensure_packet()) {
+            if wanted != self.generation && (self.fade_pos == 0 || !self.old_data_left()) {
                 self.switch_generation(wanted);
             }
             if underruns > 0 || !self.ensure_packet() {
@@ -404,6 +404,17 @@ impl<T: CachedSample> PlaybackReader<T> {
         // The new position fades in from silence.
         self.fade_pos = 0;
         self.tail_frames = 0;
+    }
+
+    /// Whether frames of the playing generation are still available (without consuming the
+    /// ring: packets of a newer generation stay queued).
+    fn old_data_left(&self) -> bool {
+        if let Some(p) = &self.current {
+            if self.read_pos < p.frames {
+                return true;
+            }
+        }
+        matches!(self.full.peek(), Ok(p) if p.generation == self.generation)
     }
 
     fn recycle(&mut self, packet: Packet<T>) {

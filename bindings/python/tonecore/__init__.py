@@ -42,7 +42,15 @@ Pipeline(sample_rate, channels, config=None, max_block=4096, dtype=numpy.float32
 PipelineParams
     ``Pipeline.params``: ``set_eq_gains``, ``set_level_target``, ``set_ceiling_db``,
     ``set_bypass``, ``stats`` from any thread.
-Error, InvalidArgument, ConcurrentUse, Poisoned, Panic, ClosedError
+crossfade_concat(a, b, overlap, curve="equal_gain", out=None)
+    Join two signals with an equal-gain, equal-power or linear crossfade.
+render_chunked(x, sample_rate, pipeline_config=None, chunk_seconds=15.0, context_seconds=None, crossfade_seconds=0.05, curve="equal_gain", threads=None, progress=None, out=None)
+    Offline render of a whole track through the pipeline in parallel chunks joined by
+    crossfades; ``progress`` can cancel it.
+PlaybackStream(x, sample_rate, pipeline_config=None, chunk_seconds=15.0, context_seconds=None, crossfade_seconds=0.05, lookahead_chunks=2, seek_fade_ms=5.0, curve="equal_gain")
+    Prefetching playback of a track through the pipeline (context manager): ``read``
+    (interleaved, never blocks), ``last_read_frames``, ``seek`` and ``stats`` from any thread.
+Error, InvalidArgument, ConcurrentUse, Poisoned, Panic, ClosedError, Cancelled
     Exceptions; each carries ``.status`` (the ``tonecore_status`` number) and ``.detail``.
 abi_version(), status_str(code), ABI_VERSION, __version__
 """
@@ -59,7 +67,15 @@ from ._eq import (
     equalize,
     gain_curve,
 )
-from ._errors import ClosedError, ConcurrentUse, Error, InvalidArgument, Panic, Poisoned
+from ._errors import (
+    Cancelled,
+    ClosedError,
+    ConcurrentUse,
+    Error,
+    InvalidArgument,
+    Panic,
+    Poisoned,
+)
 from ._loudness import LoudnessMeter, integrated_loudness, loudness
 from ._pipeline import (
     STAGES,
@@ -69,6 +85,7 @@ from ._pipeline import (
     PipelineConfig,
     PipelineParams,
 )
+from ._render import FADE_CURVES, PlaybackStream, crossfade_concat, render_chunked
 from ._stft import Stft, istft, stft
 from ._window import WINDOW_KINDS, window
 
@@ -85,10 +102,12 @@ __all__ = [
     "ABI_VERSION",
     "BandLayout",
     "CURVE_MODES",
+    "Cancelled",
     "ClosedError",
     "ConcurrentUse",
     "Equalizer",
     "Error",
+    "FADE_CURVES",
     "InvalidArgument",
     "LevelConfig",
     "LimiterConfig",
@@ -97,6 +116,7 @@ __all__ = [
     "Pipeline",
     "PipelineConfig",
     "PipelineParams",
+    "PlaybackStream",
     "Poisoned",
     "STAGES",
     "Stft",
@@ -105,12 +125,14 @@ __all__ = [
     "abi_version",
     "band_energies",
     "band_map",
+    "crossfade_concat",
     "equalize",
     "gain_curve",
     "istft",
     "library_version",
     "loudness",
     "integrated_loudness",
+    "render_chunked",
     "status_str",
     "stft",
     "window",

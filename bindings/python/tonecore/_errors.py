@@ -15,6 +15,7 @@ __all__ = [
     "Poisoned",
     "Panic",
     "ClosedError",
+    "Cancelled",
     "error_for_status",
 ]
 
@@ -68,7 +69,15 @@ class ClosedError(Error, ValueError):
     """The object was closed; create a new one. ``status`` is ``None``."""
 
 
-for _cls in (Error, InvalidArgument, ConcurrentUse, Poisoned, Panic, ClosedError):
+class Cancelled(Error):
+    """The work was cancelled before it finished (status 102, ``CANCELLED``).
+
+    Raised by :func:`tonecore.render_chunked` when its ``progress`` callback returned a truthy
+    value; the output buffer is then incomplete.
+    """
+
+
+for _cls in (Error, InvalidArgument, ConcurrentUse, Poisoned, Panic, ClosedError, Cancelled):
     _cls.__module__ = "tonecore"
 del _cls
 
@@ -85,7 +94,7 @@ def error_for_status(status: int) -> type:
     -------
     type
         :class:`InvalidArgument` for 1–99, :class:`ConcurrentUse` for 100, :class:`Poisoned`
-        for 101, :class:`Panic` for 200, :class:`Error` otherwise.
+        for 101, :class:`Cancelled` for 102, :class:`Panic` for 200, :class:`Error` otherwise.
     """
     if 1 <= status <= 99:
         return InvalidArgument
@@ -93,6 +102,8 @@ def error_for_status(status: int) -> type:
         return ConcurrentUse
     if status == 101:
         return Poisoned
+    if status == 102:
+        return Cancelled
     if status == 200:
         return Panic
     return Error

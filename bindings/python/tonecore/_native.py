@@ -57,8 +57,10 @@ STATUS_GAIN_COUNT = 17
 STATUS_INVALID_CEILING = 18
 STATUS_INVALID_TIME = 19
 STATUS_INVALID_TARGET = 20
+STATUS_INVALID_CHUNK = 21
 STATUS_CONCURRENT_USE = 100
 STATUS_POISONED = 101
+STATUS_CANCELLED = 102
 STATUS_PANIC = 200
 STATUS_THREAD_POOL = 202
 
@@ -102,6 +104,18 @@ STAGE_LIMITER = 2
 
 #: Python stage names -> TONECORE_STAGE_* values.
 STAGES = {"eq": STAGE_EQ, "level": STAGE_LEVEL, "limiter": STAGE_LIMITER}
+
+# tonecore_fade_curve values.
+FADE_CURVE_EQUAL_GAIN = 0
+FADE_CURVE_EQUAL_POWER = 1
+FADE_CURVE_LINEAR = 2
+
+#: Python fade-curve names -> TONECORE_FADE_CURVE_* values.
+FADE_CURVES = {
+    "equal_gain": FADE_CURVE_EQUAL_GAIN,
+    "equal_power": FADE_CURVE_EQUAL_POWER,
+    "linear": FADE_CURVE_LINEAR,
+}
 
 
 class ComplexF32(Structure):
@@ -268,6 +282,43 @@ class ParamsHandle(Structure):
 
 PARAMS_P = POINTER(ParamsHandle)
 
+class RenderConfig(Structure):
+    """``tonecore_render_config``; fill it with ``tonecore_render_config_init``."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("chunk_seconds", c_double),
+        ("context_seconds", c_double),
+        ("crossfade_seconds", c_double),
+        ("curve", c_int32),
+        ("threads", c_uint32),
+        ("lookahead_chunks", c_uint32),
+        ("seek_fade_ms", c_double),
+    ]
+
+
+class PlaybackStats(Structure):
+    """``tonecore_playback_stats`` (no ``struct_size`` field)."""
+
+    _fields_ = [
+        ("frames_read", c_uint64),
+        ("underrun_frames", c_uint64),
+        ("seeks", c_uint64),
+        ("chunks_rendered", c_uint64),
+        ("position", c_uint64),
+    ]
+
+
+class PlaybackHandle(Structure):
+    """The opaque ``tonecore_playback``; only pointers to it are used."""
+
+
+PLAYBACK_P = POINTER(PlaybackHandle)
+
+#: ``tonecore_render_progress_fn``: ``int32_t (*)(void *user_data, size_t done, size_t total)``;
+#: a non-zero return cancels the render. ``RENDER_PROGRESS_FN()`` is the NULL callback.
+RENDER_PROGRESS_FN = ctypes.CFUNCTYPE(c_int32, c_void_p, c_size_t, c_size_t)
+
 #: ``tonecore_progress_fn``: ``void (*)(void *user_data, size_t done, size_t total)``.
 #: ``PROGRESS_FN()`` is the NULL callback.
 PROGRESS_FN = ctypes.CFUNCTYPE(None, c_void_p, c_size_t, c_size_t)
@@ -433,6 +484,56 @@ _SIGNATURES = [
     ("tonecore_params_set_ceiling_db", status_t, [PARAMS_P, c_double]),
     ("tonecore_params_set_bypass", status_t, [PARAMS_P, c_int32, c_uint32]),
     ("tonecore_params_stats", status_t, [PARAMS_P, POINTER(PipelineStats)]),
+    (
+        "tonecore_crossfade_concat_f32",
+        status_t,
+        [POINTER(c_float), c_size_t, POINTER(c_float), c_size_t, c_size_t, c_size_t, c_int32,
+         POINTER(c_float), c_size_t, POINTER(c_size_t)],
+    ),
+    (
+        "tonecore_crossfade_concat_f64",
+        status_t,
+        [POINTER(c_double), c_size_t, POINTER(c_double), c_size_t, c_size_t, c_size_t, c_int32,
+         POINTER(c_double), c_size_t, POINTER(c_size_t)],
+    ),
+    ("tonecore_render_config_init", status_t, [POINTER(RenderConfig)]),
+    (
+        "tonecore_render_chunked_f32",
+        status_t,
+        [POINTER(PipelineConfig), POINTER(RenderConfig), POINTER(c_float), c_size_t,
+         POINTER(c_float), c_size_t, RENDER_PROGRESS_FN, c_void_p],
+    ),
+    (
+        "tonecore_render_chunked_f64",
+        status_t,
+        [POINTER(PipelineConfig), POINTER(RenderConfig), POINTER(c_double), c_size_t,
+         POINTER(c_double), c_size_t, RENDER_PROGRESS_FN, c_void_p],
+    ),
+    (
+        "tonecore_playback_open_f32",
+        status_t,
+        [POINTER(PipelineConfig), POINTER(RenderConfig), POINTER(c_float), c_size_t,
+         POINTER(PLAYBACK_P)],
+    ),
+    (
+        "tonecore_playback_open_f64",
+        status_t,
+        [POINTER(PipelineConfig), POINTER(RenderConfig), POINTER(c_double), c_size_t,
+         POINTER(PLAYBACK_P)],
+    ),
+    ("tonecore_playback_free", None, [PLAYBACK_P]),
+    (
+        "tonecore_playback_read_f32",
+        status_t,
+        [PLAYBACK_P, POINTER(c_float), c_size_t, POINTER(c_size_t)],
+    ),
+    (
+        "tonecore_playback_read_f64",
+        status_t,
+        [PLAYBACK_P, POINTER(c_double), c_size_t, POINTER(c_size_t)],
+    ),
+    ("tonecore_playback_seek", status_t, [PLAYBACK_P, c_double]),
+    ("tonecore_playback_get_stats", status_t, [PLAYBACK_P, POINTER(PlaybackStats)]),
     ("tonecore_status_str", c_char_p, [c_int32]),
     ("tonecore_stft_config_init", status_t, [POINTER(StftConfig)]),
     ("tonecore_stft_new", status_t, [POINTER(StftConfig), POINTER(STFT_P)]),

@@ -242,6 +242,59 @@ def _config_arg(config: Any) -> PipelineConfig:
     )
 
 
+def _c_pipeline_config(
+    cfg: PipelineConfig,
+    sample_rate: int,
+    channels: int,
+    dtype: np.dtype,
+    max_block: int = 4096,
+) -> Tuple["_native.PipelineConfig", BandLayout, Tuple[Any, ...]]:
+    """A ``tonecore_pipeline_config`` filled from ``cfg`` (``tonecore_pipeline_config_init``
+    first, then every field).
+
+    Returns ``(config, layout, keepalive)``: the struct, the EQ's :class:`BandLayout`, and the
+    objects its pointers borrow (EQ gains array, layout with custom edges). Keep ``keepalive``
+    referenced until the native call that reads the struct has returned.
+    """
+    layout = _layout_arg(cfg.layout)
+    gains = None if cfg.eq_gains is None else np.array(cfg.eq_gains, dtype=np.float64)
+    level = cfg.level if cfg.level is not None else LevelConfig()
+    limiter = cfg.limiter if cfg.limiter is not None else LimiterConfig()
+
+    c = _native.PipelineConfig()
+    _native.check(_native.lib.tonecore_pipeline_config_init(byref(c)),
+                  "tonecore_pipeline_config_init")
+    c.sample_rate = sample_rate
+    c.channels = channels
+    c.max_block = max_block
+    c.fft_size = cfg.fft_size
+    c.ramp_ms = cfg.ramp_ms
+    c.sample_format = _native.SAMPLE_FORMAT_F32 if dtype == F32 else _native.SAMPLE_FORMAT_F64
+    c.eq_enabled = 0 if gains is None else 1
+    code, edges_ptr, edges_len = layout._c_args()
+    c.layout = code
+    if edges_ptr is not None:
+        c.edges = edges_ptr
+        c.edges_len = edges_len
+    c.mode = _mode_code(cfg.mode)
+    if gains is not None:
+        c.eq_gains_db = _native.pointer_to(gains, c_double)
+        c.eq_gains_len = gains.size
+    c.level_enabled = 0 if cfg.level is None else 1
+    c.target_lufs = level.target_lufs
+    c.attack_ms = level.attack_ms
+    c.release_ms = level.release_ms
+    c.max_boost_db = level.max_boost_db
+    c.max_cut_db = level.max_cut_db
+    c.gate_lufs = level.gate_lufs
+    c.window_ms = level.window_ms
+    c.limiter_enabled = 0 if cfg.limiter is None else 1
+    c.ceiling_db = limiter.ceiling_db
+    c.lookahead_ms = limiter.lookahead_ms
+    c.limiter_release_ms = limiter.release_ms
+    return c, layout, (gains, layout)
+
+
 # -- parameter handle ---------------------------------------------------------------------
 
 
@@ -583,42 +636,7 @@ class Pipeline:
         channels = size_arg(channels, "channels", _U32_MAX)
         max_block = size_arg(max_block, "max_block")
         cfg = _config_arg(config)
-        layout = _layout_arg(cfg.layout)
-        gains = None if cfg.eq_gains is None else np.array(cfg.eq_gains, dtype=np.float64)
-        level = cfg.level if cfg.level is not None else LevelConfig()
-        limiter = cfg.limiter if cfg.limiter is not None else LimiterConfig()
-
-        c = _native.PipelineConfig()
-        _native.check(_native.lib.tonecore_pipeline_config_init(byref(c)),
-                      "tonecore_pipeline_config_init")
-        c.sample_rate = sr
-        c.channels = channels
-        c.max_block = max_block
-        c.fft_size = cfg.fft_size
-        c.ramp_ms = cfg.ramp_ms
-        c.sample_format = _native.SAMPLE_FORMAT_F32 if dt == F32 else _native.SAMPLE_FORMAT_F64
-        c.eq_enabled = 0 if gains is None else 1
-        code, edges_ptr, edges_len = layout._c_args()
-        c.layout = code
-        if edges_ptr is not None:
-            c.edges = edges_ptr
-            c.edges_len = edges_len
-        c.mode = _mode_code(cfg.mode)
-        if gains is not None:
-            c.eq_gains_db = _native.pointer_to(gains, c_double)
-            c.eq_gains_len = gains.size
-        c.level_enabled = 0 if cfg.level is None else 1
-        c.target_lufs = level.target_lufs
-        c.attack_ms = level.attack_ms
-        c.release_ms = level.release_ms
-        c.max_boost_db = level.max_boost_db
-        c.max_cut_db = level.max_cut_db
-        c.gate_lufs = level.gate_lufs
-        c.window_ms = level.window_ms
-        c.limiter_enabled = 0 if cfg.limiter is None else 1
-        c.ceiling_db = limiter.ceiling_db
-        c.lookahead_ms = limiter.lookahead_ms
-        c.limiter_release_ms = limiter.release_ms
+        c, layout, _keepalive = _c_pipeline_config(cfg, sr, channels, dt, max_block)
 
         ptr = _native.PIPELINE_P()
         _native.check(_native.lib.tonecore_pipeline_new(byref(c), byref(ptr)),

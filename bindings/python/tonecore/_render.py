@@ -1,0 +1,656 @@
+"""Rendering whole tracks: :func:`crossfade_concat`, the chunk-parallel offline
+:func:`render_chunked` and the prefetching :class:`PlaybackStream` with seek
+(``tonecore_crossfade_concat_*``, ``tonecore_render_*`` and ``tonecore_playback_*`` in the C ABI).
+"""
+
+from __future__ import annotations
+
+import weakref
+from ctypes import byref, c_double, c_float, c_size_t
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
+
+import numpy as np
+
+from . import _native
+from ._checks import F32, F64, input_array, out_array, size_arg
+from ._eq import _real_arg, _sample_rate_arg
+from ._errors import ClosedError, InvalidArgument
+from ._pipeline import PipelineConfig, _c_pipeline_config, _config_arg
+from ._stft import _Handle
+
+__all__ = ["FADE_CURVES", "PlaybackStream", "crossfade_concat", "render_chunked"]
+
+_U32_MAX = 2**32 - 1
+
+#: The crossfade shapes accepted by the ``curve=`` arguments.
+FADE_CURVES = tuple(_native.FADE_CURVES)
+
+PipelineConfigArg = Union[PipelineConfig, Mapping[str, Any], None]
+
+
+# -- argument helpers ---------------------------------------------------------------------
+
+
+def _curve_code(curve: Any) -> int:
+    if not isinstance(curve, str):
+        raise TypeError(f"curve must be a str, not {type(curve).__name__}")
+    try:
+        return _native.FADE_CURVES[curve]
+    except KeyError:
+        known = ", ".join(repr(k) for k in FADE_CURVES)
+        raise ValueError(f"unknown curve {curve!r}; expected one of {known}") from None
+
+
+def _ct(dtype: np.dtype) -> Any:
+    return c_float if dtype == F32 else c_double
+
+
+def _c_render_config(
+    chunk_seconds: Any,
+    context_seconds: Any,
+    crossfade_seconds: Any,
+    curve: Any,
+    threads: Optional[int] = None,
+    lookahead_chunks: Any = 2,
+    seek_fade_ms: Any = 5.0,
+) -> "_native.RenderConfig":
+    """A ``tonecore_render_config`` (``tonecore_render_config_init``, then every field).
+
+    Durations are only type-checked here (ranges are the library's business), except that a
+    negative ``context_seconds`` is refused: the C ABI reads it as "the default context",
+    which ``None`` says explicitly.
+    """
+    chunk = _real_arg(chunk_seconds, "chunk_seconds")
+    if context_seconds is None:
+        context = -1.0
+    else:
+        context = _real_arg(context_seconds, "context_seconds")
+        if context < 0.0:
+            detail = "context_seconds must be >= 0 (or None for the pipeline's settle time)"
+            raise InvalidArgument(
+                f"{detail}, got {context!r} (status {_native.STATUS_INVALID_CHUNK}: "
+                f"{_native.status_str(_native.STATUS_INVALID_CHUNK)})",
+                _native.STATUS_INVALID_CHUNK,
+                detail,
+            )
+    crossfade = _real_arg(crossfade_seconds, "crossfade_seconds")
+    code = _curve_code(curve)
+    threads_n = 0 if threads is None else size_arg(threads, "threads", _U32_MAX)
+    lookahead = size_arg(lookahead_chunks, "lookahead_chunks", _U32_MAX)
+    fade = _real_arg(seek_fade_ms, "seek_fade_ms")
+
+    c = _native.RenderConfig()
+    _native.check(_native.lib.tonecore_render_config_init(byref(c)),
+                  "tonecore_render_config_init")
+    c.chunk_seconds = chunk
+    c.context_seconds = context
+    c.crossfade_seconds = crossfade
+    c.curve = code
+    c.threads = threads_n
+    c.lookahead_chunks = lookahead
+    c.seek_fade_ms = fade
+    return c
+
+
+def _track_arg(x: Any) -> Tuple[np.ndarray, int]:
+    """A planar track ``(frames,)`` or ``(channels, frames)``: the array and its channels."""
+    x = input_array(x, "x", (F32, F64), (1, 2))
+    return x, (1 if x.ndim == 1 else int(x.shape[0]))
+
+
+# -- crossfaded join ----------------------------------------------------------------------
+
+
+def crossfade_concat(
+    a: np.ndarray,
+    b: np.ndarray,
+    overlap: int,
+    curve: str = "equal_gain",
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray:
+    """Join two signals with a crossfade over ``L = min(overlap, len_a, len_b)`` frames.
+
+    The last ``L`` frames of ``a`` fade out while the first ``L`` frames of ``b`` fade in and
+    the two are added; ``L = 0`` concatenates. With ``t = numpy.linspace(0, 1, L)`` (both ends
+    included; a 1-frame fade keeps ``a``'s frame), the gains are:
+
+    ==================  ====================  =====================
+    ``curve``           fade in (``b``)       fade out (``a``)
+    ==================  ====================  =====================
+    ``"equal_gain"``    ``sin(t*pi/2)**2``    ``cos(t*pi/2)**2``
+    ``"equal_power"``   ``sin(t*pi/2)``       ``cos(t*pi/2)``
+    ``"linear"``        ``t``                 ``1 - t``
+    ==================  ====================  =====================
+
+    Equal-gain gains sum to 1, so identical material joins exactly; equal-power gains keep the
+    power of uncorrelated material constant.
+
+    Parameters
+    ----------
+    a, b : numpy.ndarray
+        The outgoing and the incoming signal: both float32 or both float64 (never converted),
+        C-contiguous, both ``(frames,)`` or both planar ``(channels, frames)`` with the same
+        number of channels; the frame counts may differ.
+    overlap : int
+        Requested crossfade length in frames (>= 0); shortened to the shorter signal.
+    curve : {"equal_gain", "equal_power", "linear"}, optional
+        Fade shape. Default ``"equal_gain"``.
+    out : numpy.ndarray, optional
+        Destination of exactly the result's shape and dtype, C-contiguous, not overlapping
+        ``a`` or ``b``; written in place and returned.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len_a + len_b - L,)`` or ``(channels, len_a + len_b - L)``, the dtype of ``a``.
+
+    Raises
+    ------
+    TypeError
+        ``a``/``b`` not float32/float64 ndarrays or of different dtypes; ``curve`` not a str;
+        ``out`` of another dtype.
+    ValueError
+        Different numbers of dimensions or channels, non-contiguous arrays, unknown ``curve``,
+        negative ``overlap``, ``out`` of another shape (for example too short) or overlapping
+        an input.
+    tonecore.InvalidArgument
+        Zero channels (status 14, ``INVALID_CHANNELS``).
+
+    Examples
+    --------
+    >>> a = np.arange(10.0); b = np.arange(6.0, 16.0)
+    >>> tonecore.crossfade_concat(a, b, 4)        # the overlapping ramps join exactly
+    array([ 0.,  1.,  2., ..., 15.])
+    """
+    a = input_array(a, "a", (F32, F64), (1, 2))
+    b = input_array(b, "b", (F32, F64), (1, 2))
+    if a.dtype != b.dtype:
+        raise TypeError(f"a and b must have the same dtype, got {a.dtype} and {b.dtype}")
+    if a.ndim != b.ndim:
+        raise ValueError(
+            f"a and b must both be 1-D or both (channels, frames), got shapes {a.shape} and "
+            f"{b.shape}"
+        )
+    channels = 1 if a.ndim == 1 else int(a.shape[0])
+    if b.ndim == 2 and b.shape[0] != channels:
+        raise ValueError(
+            f"a has {channels} channels but b has {b.shape[0]} (shapes {a.shape} and {b.shape})"
+        )
+    overlap = size_arg(overlap, "overlap")
+    code = _curve_code(curve)
+    la, lb = int(a.shape[-1]), int(b.shape[-1])
+    n = la + lb - min(overlap, la, lb)
+    shape = (n,) if a.ndim == 1 else (channels, n)
+    if out is None:
+        out = np.empty(shape, dtype=a.dtype)
+    else:
+        out_array(out, a.dtype, shape, a)
+        out_array(out, a.dtype, shape, b)
+    ct = _ct(a.dtype)
+    fn = (_native.lib.tonecore_crossfade_concat_f32 if a.dtype == F32
+          else _native.lib.tonecore_crossfade_concat_f64)
+    frames = c_size_t()
+    status = fn(
+        _native.pointer_to(a, ct), a.size,
+        _native.pointer_to(b, ct), b.size,
+        channels, overlap, code,
+        _native.pointer_to(out, ct), out.size,
+        byref(frames),
+    )
+    _native.check(status, fn.__name__)
+    if frames.value != n:
+        raise AssertionError(f"{fn.__name__} wrote {frames.value} frames, expected {n}")
+    return out
+
+
+# -- offline chunked render ---------------------------------------------------------------
+
+
+def render_chunked(
+    x: np.ndarray,
+    sample_rate: int,
+    pipeline_config: PipelineConfigArg = None,
+    chunk_seconds: float = 15.0,
+    context_seconds: Optional[float] = None,
+    crossfade_seconds: float = 0.05,
+    curve: str = "equal_gain",
+    threads: Optional[int] = None,
+    progress: Optional[Callable[[int, int], Any]] = None,
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray:
+    """Render a whole track through the pipeline in parallel chunks joined by crossfades.
+
+    The track is cut into cores of ``chunk_seconds``. Each chunk is rendered by its own fresh
+    :class:`tonecore.Pipeline` built from ``pipeline_config``, primed with ``context_seconds``
+    of the track before its core (zeros before the start) and run ``crossfade_seconds`` past
+    it; the pipeline latency is removed. At each seam the outgoing chunk's tail fades out while
+    the incoming chunk's head fades in (see :func:`crossfade_concat` for the curves). The
+    output has exactly the input's shape and is aligned with it.
+
+    Chunks are independent, so the result is bit-identical for any ``threads``. For an EQ-only
+    pipeline (a linear time-invariant filter) with the default context the chunking is
+    invisible: the result equals :func:`tonecore.equalize` with the same settings, up to
+    rounding. With every stage disabled (``pipeline_config=None``) the output is the input.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        The track, float32 or float64 (never converted or copied), C-contiguous: ``(frames,)``
+        (mono) or planar ``(channels, frames)`` with 1–64 channels.
+    sample_rate : int
+        Sample rate in Hz (> 0).
+    pipeline_config : PipelineConfig or dict, optional
+        The stages (see :class:`tonecore.PipelineConfig`). None (default): every stage
+        disabled. The sample rate, channel count and sample format come from ``x``.
+    chunk_seconds : float, optional
+        Core length of a chunk in seconds; after rounding to frames it must be longer than
+        ``context + crossfade``. Default 15.
+    context_seconds : float, optional
+        Context rendered before each core and discarded, in seconds (>= 0). None (default):
+        what the pipeline needs to settle: the EQ kernel (``fft_size // 2 + 1`` taps) plus the
+        limiter lookahead (about 0.05 s at the defaults), plus the level window and three
+        attack time constants when the level matcher is enabled (1.3 s at the default
+        :class:`tonecore.LevelConfig`).
+    crossfade_seconds : float, optional
+        Crossfade at each seam in seconds (>= 0; 0 butts the chunks together). Default 0.05.
+    curve : {"equal_gain", "equal_power", "linear"}, optional
+        Seam crossfade shape. Default ``"equal_gain"`` (gains sum to 1).
+    threads : int, optional
+        None (default) or 0: all cores; 1: the calling thread only; n: a pool of n threads.
+    progress : callable, optional
+        ``progress(done, total)`` (ints, chunks), called after each finished chunk with
+        ``done`` strictly increasing from 1 to ``total``; calls come from worker threads (the
+        calling thread when ``threads=1``), one at a time. A truthy return value cancels the
+        render: the call returns promptly (within one 4096-frame block per worker) and raises
+        :class:`tonecore.Cancelled`. An exception raised by ``progress`` cancels it likewise
+        and is re-raised when the call returns.
+
+        While the native call runs, Python cannot deliver ``KeyboardInterrupt`` (Ctrl-C) to
+        the calling thread; it arrives only after the render finished. To make a render
+        interruptible, check for cancellation in ``progress`` (for example a
+        :class:`threading.Event` set by your UI or signal handler) and return True.
+    out : numpy.ndarray, optional
+        Destination of the same shape and dtype as ``x``, C-contiguous, not overlapping ``x``;
+        written in place and returned. Untouched when the arguments are refused; incomplete
+        when the render is cancelled.
+
+    Returns
+    -------
+    numpy.ndarray
+        The rendered track, shape and dtype of ``x``.
+
+    Raises
+    ------
+    tonecore.Cancelled
+        ``progress`` returned a truthy value (status 102, ``CANCELLED``).
+    tonecore.InvalidArgument
+        Invalid geometry (status 21, ``INVALID_CHUNK``: a duration that is NaN, infinite,
+        negative or above one day, or a chunk not longer than context + crossfade, in frames); sample rate 0 (status 13); 0 or more than 64 channels (status 14);
+        the pipeline settings' errors (see :class:`tonecore.Pipeline`); too many threads
+        (status 2).
+    TypeError, ValueError
+        Wrong types, dtype, dimensions or layout of ``x`` or ``out``; unknown ``curve``;
+        ``progress`` not callable.
+    BaseException
+        Whatever ``progress`` raised.
+    """
+    x, channels = _track_arg(x)
+    sr = _sample_rate_arg(sample_rate)
+    cfg = _config_arg(pipeline_config)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable, not {type(progress).__name__}")
+    if out is not None:
+        out_array(out, x.dtype, x.shape, x)
+    render = _c_render_config(chunk_seconds, context_seconds, crossfade_seconds, curve,
+                              threads=threads)
+    if out is None:
+        out = np.empty(x.shape, dtype=x.dtype)
+    pipe, _layout, keepalive = _c_pipeline_config(cfg, sr, channels, x.dtype)
+
+    errors: list = []
+    cancelled: list = []
+    if progress is None:
+        callback = _native.RENDER_PROGRESS_FN()  # NULL
+    else:
+        def report(_user_data: Any, done: int, total: int) -> int:
+            # Never let an exception cross into the library: remember it and cancel.
+            try:
+                if errors or cancelled:
+                    return 1
+                if progress(int(done), int(total)):
+                    cancelled.append(True)
+                    return 1
+                return 0
+            except BaseException as e:  # noqa: BLE001 - re-raised after the native call
+                errors.append(e)
+                return 1
+
+        callback = _native.RENDER_PROGRESS_FN(report)
+
+    ct = _ct(x.dtype)
+    fn = (_native.lib.tonecore_render_chunked_f32 if x.dtype == F32
+          else _native.lib.tonecore_render_chunked_f64)
+    # `callback` (with `report`), `pipe`, `render` and `keepalive` stay referenced by this
+    # frame until the call returns.
+    status = fn(
+        byref(pipe), byref(render),
+        _native.pointer_to(x, ct), x.size,
+        _native.pointer_to(out, ct), out.size,
+        callback, None,
+    )
+    if errors:
+        raise errors[0]
+    if status != _native.STATUS_OK:
+        _native.raise_for_status(status, fn.__name__)
+    del callback, keepalive
+    return out
+
+
+# -- playback stream ----------------------------------------------------------------------
+
+
+class PlaybackStream:
+    """A prefetching playback stream over a track, rendered through a pipeline ahead of the
+    listener, with sample-accurate, click-free seeking.
+
+    A native worker thread renders the track chunk by chunk (as :func:`render_chunked`, at most
+    ``lookahead_chunks`` chunks ahead of the read position, so memory stays bounded) and
+    :meth:`read` hands out interleaved frames without ever blocking. Read sequentially from
+    the start, the stream produces exactly what :func:`render_chunked` produces with the same
+    settings. The track is copied when the stream is opened.
+
+    Holds a native ``tonecore_playback``. Use it as a context manager or call :meth:`close`;
+    a finalizer frees it if you forget. Calls on a closed stream raise
+    :class:`tonecore.ClosedError`.
+
+    Threads: :meth:`read` belongs to one (audio) thread at a time (a second thread reading at
+    the same moment gets :class:`tonecore.ConcurrentUse`); :meth:`seek` and :meth:`stats` work
+    from any thread, also while another thread is inside :meth:`read` (ctypes releases the GIL
+    during native calls).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        The track, float32 or float64, C-contiguous: ``(frames,)`` (mono) or planar
+        ``(channels, frames)`` with 1–64 channels. Copied; the stream's dtype is ``x.dtype``.
+    sample_rate : int
+        Sample rate in Hz (> 0).
+    pipeline_config : PipelineConfig or dict, optional
+        The stages (see :class:`tonecore.PipelineConfig`). None (default): every stage
+        disabled, so the stream plays the track unchanged.
+    chunk_seconds, context_seconds, crossfade_seconds : float, optional
+        Chunk geometry in seconds, as for :func:`render_chunked` (defaults 15, the pipeline's
+        settle time, 0.05).
+    lookahead_chunks : int, optional
+        Chunks rendered ahead of the listener (>= 1). Default 2.
+    seek_fade_ms : float, optional
+        Fade-out and fade-in time around a seek in ms, 0–1000. Default 5.
+    curve : {"equal_gain", "equal_power", "linear"}, optional
+        Seam crossfade shape, as for :func:`render_chunked`. Default ``"equal_gain"``.
+
+    Raises
+    ------
+    tonecore.InvalidArgument
+        Invalid geometry (status 21); ``lookahead_chunks`` 0 or ``seek_fade_ms`` out of range
+        (status 19, ``INVALID_TIME``); sample rate 0 (status 13); 0 or more than 64 channels
+        (status 14); the pipeline settings' errors (see :class:`tonecore.Pipeline`).
+    TypeError, ValueError
+        Wrong types, dtype, dimensions or layout of ``x``; unknown ``curve``.
+
+    Examples
+    --------
+    >>> with tonecore.PlaybackStream(x, 48000, cfg, chunk_seconds=5.0) as stream:
+    ...     block = stream.read(512)              # (512, channels), interleaved
+    ...     if stream.last_read_frames < 512:     # the rest of `block` is silence
+    ...         pass                              # not rendered yet, or the end of the track
+    ...     stream.seek(42.0)                     # any thread; faded out and in over 5 ms
+    """
+
+    def __init__(
+        self,
+        x: np.ndarray,
+        sample_rate: int,
+        pipeline_config: PipelineConfigArg = None,
+        chunk_seconds: float = 15.0,
+        context_seconds: Optional[float] = None,
+        crossfade_seconds: float = 0.05,
+        lookahead_chunks: int = 2,
+        seek_fade_ms: float = 5.0,
+        curve: str = "equal_gain",
+    ) -> None:
+        self._handle: Optional[_Handle] = None
+        x, channels = _track_arg(x)
+        sr = _sample_rate_arg(sample_rate)
+        cfg = _config_arg(pipeline_config)
+        render = _c_render_config(chunk_seconds, context_seconds, crossfade_seconds, curve,
+                                  lookahead_chunks=lookahead_chunks, seek_fade_ms=seek_fade_ms)
+        pipe, _layout, keepalive = _c_pipeline_config(cfg, sr, channels, x.dtype)
+        ct = _ct(x.dtype)
+        fn = (_native.lib.tonecore_playback_open_f32 if x.dtype == F32
+              else _native.lib.tonecore_playback_open_f64)
+        ptr = _native.PLAYBACK_P()
+        status = fn(byref(pipe), byref(render), _native.pointer_to(x, ct), x.size, byref(ptr))
+        _native.check(status, fn.__name__)
+        del keepalive
+        handle = _Handle(ptr, "tonecore_playback_free", "PlaybackStream")
+        self._handle = handle
+        # The finalizer holds the handle, never `self`.
+        self._finalizer = weakref.finalize(self, handle.close)
+
+        self._sample_rate = sr
+        self._channels = channels
+        self._frames = int(x.shape[-1]) if channels else 0
+        self._mono = x.ndim == 1
+        self._dtype = x.dtype
+        self._ct = ct
+        self._config = cfg
+        self._last_read_frames = 0
+        self._read_fn = (_native.lib.tonecore_playback_read_f32 if x.dtype == F32
+                         else _native.lib.tonecore_playback_read_f64)
+
+    # -- lifetime -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop and join the worker and free the stream. Idempotent.
+
+        If another thread is inside a call on this stream, the memory is freed when that call
+        returns; new calls raise :class:`tonecore.ClosedError` at once.
+        """
+        if self._handle is not None:
+            self._finalizer()
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close` (or if construction failed)."""
+        return self._handle is None or self._handle.closed
+
+    def __enter__(self) -> "PlaybackStream":
+        if self.closed:
+            raise ClosedError("this tonecore.PlaybackStream is closed", None,
+                              "the object is closed")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = ", closed" if self.closed else ""
+        return (
+            f"<tonecore.PlaybackStream sample_rate={self._sample_rate} "
+            f"channels={self._channels} frames={self._frames} "
+            f"dtype=numpy.{self._dtype.name}{state}>"
+        )
+
+    def __reduce__(self) -> Any:
+        raise TypeError("tonecore.PlaybackStream holds a native object and cannot be pickled")
+
+    def _acquire(self) -> Any:
+        if self._handle is None:
+            raise ClosedError("this tonecore.PlaybackStream is closed", None,
+                              "the object is closed")
+        return self._handle.acquire()
+
+    def _release(self) -> None:
+        self._handle.release()  # type: ignore[union-attr]
+
+    # -- properties ---------------------------------------------------------------------
+
+    @property
+    def sample_rate(self) -> int:
+        """Sample rate in Hz."""
+        return self._sample_rate
+
+    @property
+    def channels(self) -> int:
+        """Channel count."""
+        return self._channels
+
+    @property
+    def frames(self) -> int:
+        """Track length in frames."""
+        return self._frames
+
+    @property
+    def duration(self) -> float:
+        """Track length in seconds."""
+        return self._frames / self._sample_rate
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Sample dtype (that of the track given at construction)."""
+        return self._dtype
+
+    @property
+    def config(self) -> PipelineConfig:
+        """The pipeline configuration the stream renders through."""
+        return self._config
+
+    @property
+    def last_read_frames(self) -> int:
+        """How many frames of the last :meth:`read` came from the track: the first
+        ``last_read_frames`` frames of its result; the rest was silence (data not rendered
+        yet, or the end of the track)."""
+        return self._last_read_frames
+
+    # -- audio --------------------------------------------------------------------------
+
+    def read(self, frames: int, out: Optional[np.ndarray] = None) -> np.ndarray:
+        """The next ``frames`` frames, interleaved. Never blocks.
+
+        The first :attr:`last_read_frames` frames come from the track; when rendered data runs
+        out (the worker is behind, or the end of the track was reached) the rest is silence,
+        counted as underrun frames, and the next call resumes where the track data stopped.
+
+        Parameters
+        ----------
+        frames : int
+            Frames to produce (>= 0).
+        out : numpy.ndarray, optional
+            Destination of exactly the result's shape and the stream's dtype, C-contiguous,
+            writeable; written in place and returned.
+
+        Returns
+        -------
+        numpy.ndarray
+            The stream's dtype; ``(frames,)`` when the track was 1-D, else
+            ``(frames, channels)`` (interleaved: one row per frame).
+
+        Raises
+        ------
+        tonecore.ClosedError
+            The stream is closed.
+        tonecore.ConcurrentUse
+            Another thread is inside :meth:`read` (status 100).
+        TypeError, ValueError
+            ``frames`` not a non-negative integer; ``out`` of another dtype or shape.
+        """
+        frames = size_arg(frames, "frames")
+        shape = (frames,) if self._mono else (frames, self._channels)
+        if out is None:
+            out = np.empty(shape, dtype=self._dtype)
+        else:
+            out_array(out, self._dtype, shape)
+        n = c_size_t()
+        fn = self._read_fn
+        ptr = self._acquire()
+        try:
+            status = fn(ptr, _native.pointer_to(out, self._ct), out.size, byref(n))
+            if status != _native.STATUS_OK:
+                _native.raise_for_status(status, fn.__name__, audio_path=True)
+        finally:
+            self._release()
+        self._last_read_frames = int(n.value)
+        return out
+
+    # -- control ------------------------------------------------------------------------
+
+    def seek(self, seconds: float) -> None:
+        """Move playback to ``seconds`` (rounded to the nearest frame). Any thread, wait-free.
+
+        The next :meth:`read` fades the old position out over ``seek_fade_ms`` (at once if
+        nothing was playing), then the new position fades in over ``seek_fade_ms``; after that
+        the output equals :func:`render_chunked`'s at the same track position. Work the worker
+        had in flight for the old position is dropped; the worker then renders the target's
+        chunk from that chunk's start, so reads right after the fade-out usually get some
+        silence (``last_read_frames < frames``) until it is ready. A seek during the fade-in
+        of an earlier seek fades out from the gain reached; when the old position runs out of
+        rendered frames before its fade-out ends, the new position starts at once.
+
+        Parameters
+        ----------
+        seconds : float
+            Target position in seconds, ``0 <= seconds <= duration``.
+
+        Raises
+        ------
+        tonecore.InvalidArgument
+            NaN, infinite, negative or past the end (status 19, ``INVALID_TIME``).
+        tonecore.ClosedError
+            The stream is closed.
+        TypeError
+            Not a real number.
+
+        Notes
+        -----
+        Known library defect (see the README): a seek made while nothing is playing (after the
+        end of the track, or during an underrun) whose target was rendered before the next
+        :meth:`read` starts whole chunks late.
+        """
+        value = _real_arg(seconds, "seconds")
+        ptr = self._acquire()
+        try:
+            _native.check(_native.lib.tonecore_playback_seek(ptr, value),
+                          "tonecore_playback_seek")
+        finally:
+            self._release()
+
+    def stats(self) -> Dict[str, int]:
+        """The stream's counters. Any thread, wait-free.
+
+        Returns
+        -------
+        dict
+            ``frames_read``: frames handed out by :meth:`read` (silence included);
+            ``underrun_frames``: frames of silence handed out because no rendered data was
+            ready (also past the end of the track); ``seeks``: seeks requested;
+            ``chunks_rendered``: chunks the worker delivered; ``position``: one past the track
+            frame (0-based) :meth:`read` delivered last, i.e. the next one in sequence (after
+            a seek it moves once frames of the new position are delivered). All ints.
+        """
+        s = _native.PlaybackStats()
+        ptr = self._acquire()
+        try:
+            _native.check(_native.lib.tonecore_playback_get_stats(ptr, byref(s)),
+                          "tonecore_playback_get_stats")
+        finally:
+            self._release()
+        return {
+            "frames_read": int(s.frames_read),
+            "underrun_frames": int(s.underrun_frames),
+            "seeks": int(s.seeks),
+            "chunks_rendered": int(s.chunks_rendered),
+            "position": int(s.position),
+        }
+
+
+PlaybackStream.__module__ = "tonecore"
