@@ -130,6 +130,37 @@ fn main() {
     let one = best(|| render(1, None, &mut y));
     let all = best(|| render(0, None, &mut y));
     let host_one = best(|| render(1, Some(5.0), &mut y));
+    let eq_only = PipelineConfig {
+        level: None,
+        limiter: None,
+        ..cfg.clone()
+    };
+    let eq_single = best(|| {
+        let mut p = Pipeline::<f32>::new(RATE as u32, 2, 4096, &eq_only).unwrap();
+        let mut inb = vec![0.0f32; 2 * 4096];
+        let mut outb = vec![0.0f32; 2 * 4096];
+        let mut pos = 0;
+        while pos < frames {
+            let n = 4096.min(frames - pos);
+            inb[..n].copy_from_slice(&x[pos..pos + n]);
+            inb[n..2 * n].copy_from_slice(&x[frames + pos..frames + pos + n]);
+            p.process(&inb[..2 * n], &mut outb[..2 * n]).unwrap();
+            pos += n;
+        }
+    });
+    let eq_chunked = best(|| {
+        let r = RenderConfig {
+            threads: 1,
+            ..RenderConfig::default()
+        };
+        render_chunked(&x, 2, RATE as u32, &eq_only, &r, &mut y, Watch::default()).unwrap();
+    });
+    println!(
+        "offline, 180 s stereo, EQ only: single pass {:.1} ms, chunked (default context) {:.1} ms ({:+.1}%)",
+        eq_single * 1e3,
+        eq_chunked * 1e3,
+        100.0 * (eq_chunked / eq_single - 1.0)
+    );
     let settle = Pipeline::<f32>::new(RATE as u32, 2, 4096, &cfg)
         .unwrap()
         .settle_frames();

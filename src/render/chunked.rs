@@ -104,13 +104,14 @@ pub(crate) struct ChunkJob<'a, T: CachedSample> {
 }
 
 impl<T: CachedSample> ChunkJob<'_, T> {
-    /// Renders chunk `k`, handing every output frame of its core and tail to
-    /// `emit(frame_from_core_start, channel, value)`, unfaded. Asks `cancelled()` between blocks.
+    /// Renders chunk `k`, handing its output (core and tail, unfaded) to
+    /// `emit(first_frame_from_core_start, channel, samples)` in contiguous runs, channel by
+    /// channel. Asks `cancelled()` between blocks.
     pub fn render(
         &self,
         k: usize,
         cancelled: &dyn Fn() -> bool,
-        mut emit: impl FnMut(usize, usize, T),
+        mut emit: impl FnMut(usize, usize, &[T]),
     ) -> Result<(), Error> {
         if cancelled() {
             return Err(ProcessError::Cancelled.into());
@@ -130,22 +131,24 @@ impl<T: CachedSample> ChunkJob<'_, T> {
                 return Err(ProcessError::Cancelled.into());
             }
             let n = BLOCK.min(work - pos);
+            // Input frames [s, s + n) of the track, zeros outside it.
+            let s = start + pos as isize;
+            let lo = (-s).clamp(0, n as isize) as usize;
+            let hi = (total as isize - s).clamp(lo as isize, n as isize) as usize;
             for c in 0..channels {
-                for i in 0..n {
-                    let j = start + (pos + i) as isize;
-                    inb[c * n + i] = if j >= 0 && (j as usize) < total {
-                        self.input[c * total + j as usize]
-                    } else {
-                        T::zero()
-                    };
+                let block = &mut inb[c * n..(c + 1) * n];
+                block[..lo].fill(T::zero());
+                if hi > lo {
+                    let from = c * total + (s + lo as isize) as usize;
+                    block[lo..hi].copy_from_slice(&self.input[from..from + hi - lo]);
                 }
+                block[hi..].fill(T::zero());
             }
             p.process(&inb[..channels * n], &mut outb[..channels * n])?;
-            for i in 0..n {
-                if let Some(local) = (pos + i).checked_sub(skip) {
-                    for c in 0..channels {
-                        emit(local, c, outb[c * n + i]);
-                    }
+            if pos + n > skip {
+                let first = skip.saturating_sub(pos);
+                for c in 0..channels {
+                    emit(pos + first - skip, c, &outb[c * n + first..(c + 1) * n]);
                 }
             }
             pos += n;
@@ -266,15 +269,25 @@ pub fn render_chunked<T: CachedSample>(
             plan: &plan,
             latency,
         };
-        job.render(k, &cancelled, |local, c, y| {
-            if local < b - a {
-                cores[c][local] = if local < head {
-                    y * T::of_f64(curve.gains(local, head).0)
-                } else {
-                    y
-                };
-            } else {
-                let t = local - (b - a);
+        let core_len = b - a;
+        job.render(k, &cancelled, |local, c, run| {
+            // Core part, with the head fading in over the seam.
+            let core_end = (local + run.len()).min(core_len);
+            if local < core_end {
+                let dst = &mut cores[c][local..core_end];
+                dst.copy_from_slice(&run[..core_end - local]);
+                for (i, v) in dst.iter_mut().enumerate().take(head.saturating_sub(local)) {
+                    *v = *v * T::of_f64(curve.gains(local + i, head).0);
+                }
+            }
+            // Tail part, faded out, kept for the next chunk's head.
+            let t0 = local.max(core_len) - core_len;
+            let skip = core_len.saturating_sub(local);
+            for (i, &y) in run.iter().skip(skip).enumerate() {
+                let t = t0 + i;
+                if t >= tail_len {
+                    break;
+                }
                 tail[c * tail_len + t] = y * T::of_f64(curve.gains(t, tail_len).1);
             }
         })?;

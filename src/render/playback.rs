@@ -276,13 +276,18 @@ impl<T: CachedSample> Worker<T> {
                     || shared.generation.load(Ordering::Acquire) != generation
             };
             let samples = &mut packet.samples;
-            let rendered = job.render(chunk, &moved, |local, c, y| {
-                if local < b - a {
-                    if local >= offset {
-                        samples[(local - offset) * channels + c] = y;
+            let rendered = job.render(chunk, &moved, |local, c, run| {
+                for (i, &y) in run.iter().enumerate() {
+                    let at = local + i;
+                    if at < b - a {
+                        if at >= offset {
+                            samples[(at - offset) * channels + c] = y;
+                        }
+                    } else if at - (b - a) < tail_len {
+                        tail[(at - (b - a)) * channels + c] = y;
+                    } else {
+                        break;
                     }
-                } else if local - (b - a) < tail_len {
-                    tail[(local - (b - a)) * channels + c] = y;
                 }
             });
             if rendered.is_err() || self.stopped_or_moved(generation) {
