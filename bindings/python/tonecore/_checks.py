@@ -95,3 +95,48 @@ def out_array(
         raise ValueError("out must not share memory with the input")
     return out
 
+
+
+
+def process_audio_block(owner: Any, kind: str, x: Any, out: Any, interleaved: bool) -> Any:
+    """Validates an audio block for a streaming object and runs its native process function.
+
+    ``owner`` provides ``_dtype``, ``_channels``, ``_ct``, ``_process_fns`` (planar,
+    interleaved) and ``_acquire``/``_release``; ``kind`` names it in error messages. ``x`` is
+    ``(channels, frames)`` (``(frames, channels)`` when ``interleaved``) or 1-D for mono; ``out``
+    gets the result (allocated when None) and is returned. Audio-path statuses map to exceptions
+    with their static descriptions.
+    """
+    from . import _native
+
+    x = input_array(x, "x", (owner._dtype,), (1, 2))
+    layout = "(frames, channels)" if interleaved else "(channels, frames)"
+    if x.ndim == 1:
+        if owner._channels != 1:
+            raise ValueError(
+                f"x is 1-D, which is mono, but this {kind} has {owner._channels} channels;"
+                f" pass shape {layout}"
+            )
+    elif x.shape[1 if interleaved else 0] != owner._channels:
+        raise ValueError(
+            f"x has shape {x.shape}; this {kind} needs {layout} with channels={owner._channels}"
+        )
+    if out is None:
+        out = np.empty(x.shape, dtype=owner._dtype)
+    else:
+        out_array(out, owner._dtype, x.shape, x)
+    fn = owner._process_fns[1 if interleaved else 0]
+    ptr = owner._acquire()
+    try:
+        if x.size == 0:
+            return out
+        status = fn(
+            ptr,
+            _native.pointer_to(x, owner._ct), x.size,
+            _native.pointer_to(out, owner._ct), out.size,
+        )
+        if status != _native.STATUS_OK:
+            _native.raise_for_status(status, fn.__name__, audio_path=True)
+    finally:
+        owner._release()
+    return out

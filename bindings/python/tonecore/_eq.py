@@ -15,7 +15,15 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _native
-from ._checks import F32, F64, input_array, out_array, real_dtype, size_arg
+from ._checks import (
+    F32,
+    F64,
+    input_array,
+    out_array,
+    process_audio_block,
+    real_dtype,
+    size_arg,
+)
 from ._errors import ClosedError
 from ._stft import _Handle
 
@@ -784,40 +792,7 @@ class Equalizer:
         tonecore.ConcurrentUse
             Another thread is inside :meth:`process` or :meth:`reset` of this object.
         """
-        x = input_array(x, "x", (self._dtype,), (1, 2))
-        if x.ndim == 1:
-            if self._channels != 1:
-                raise ValueError(
-                    f"x is 1-D, which is mono, but this Equalizer has {self._channels} channels;"
-                    f" pass shape {'(frames, channels)' if interleaved else '(channels, frames)'}"
-                )
-        else:
-            axis = 1 if interleaved else 0
-            if x.shape[axis] != self._channels:
-                want = "(frames, channels)" if interleaved else "(channels, frames)"
-                raise ValueError(
-                    f"x has shape {x.shape}; this Equalizer needs {want} with "
-                    f"channels={self._channels}"
-                )
-        if out is None:
-            out = np.empty(x.shape, dtype=self._dtype)
-        else:
-            out_array(out, self._dtype, x.shape, x)
-        fn = self._process_fns[1 if interleaved else 0]
-        ptr = self._acquire()
-        try:
-            if x.size == 0:
-                return out
-            status = fn(
-                ptr,
-                _native.pointer_to(x, self._ct), x.size,
-                _native.pointer_to(out, self._ct), out.size,
-            )
-            if status != _native.STATUS_OK:
-                _native.raise_for_status(status, fn.__name__, audio_path=True)
-        finally:
-            self._release()
-        return out
+        return process_audio_block(self, "Equalizer", x, out, interleaved)
 
 
 Equalizer.__module__ = "tonecore"
