@@ -24,8 +24,7 @@ from ._checks import (
     real_dtype,
     size_arg,
 )
-from ._errors import ClosedError
-from ._stft import _Handle
+from ._stft import _Handle, _NativeObject
 
 __all__ = [
     "BandLayout",
@@ -435,7 +434,7 @@ def gain_curve(
 # -- streaming equalizer ------------------------------------------------------------------
 
 
-class Equalizer:
+class Equalizer(_NativeObject):
     """A streaming equalizer: band gains applied as a linear-phase FIR filter (FFT
     overlap-save), crossfading over ``ramp_ms`` whenever the gains change.
 
@@ -574,28 +573,6 @@ class Equalizer:
 
     # -- lifetime -----------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Free the native object. Idempotent.
-
-        If another thread is inside a call on this object, the memory is freed when that call
-        returns; new calls raise :class:`tonecore.ClosedError` at once.
-        """
-        if self._handle is not None:
-            self._finalizer()
-
-    @property
-    def closed(self) -> bool:
-        """True after :meth:`close` (or if construction failed)."""
-        return self._handle is None or self._handle.closed
-
-    def __enter__(self) -> "Equalizer":
-        if self.closed:
-            raise ClosedError("this tonecore.Equalizer is closed", None, "the object is closed")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         state = ", closed" if self.closed else ""
         return (
@@ -604,17 +581,6 @@ class Equalizer:
             f"mode={self._mode!r}, ramp_ms={self._ramp_ms!r}, "
             f"dtype=numpy.{self._dtype.name}{state})"
         )
-
-    def __reduce__(self) -> Any:
-        raise TypeError("tonecore.Equalizer holds a native object and cannot be pickled")
-
-    def _acquire(self) -> Any:
-        if self._handle is None:
-            raise ClosedError("this tonecore.Equalizer is closed", None, "the object is closed")
-        return self._handle.acquire()
-
-    def _release(self) -> None:
-        self._handle.release()  # type: ignore[union-attr]
 
     # -- configuration ------------------------------------------------------------------
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import weakref
 from ctypes import byref, c_double, c_float
-from typing import Any, Dict, Optional
+from typing import Dict, Optional
 
 import numpy as np
 
 from . import _native
 from ._checks import F32, F64, input_array, size_arg
 from ._eq import _sample_rate_arg
-from ._errors import ClosedError
-from ._stft import _Handle
+from ._stft import _Handle, _NativeObject
 
 __all__ = ["LoudnessMeter", "loudness", "REPORT_KEYS"]
 
@@ -113,7 +112,7 @@ def integrated_loudness(x: np.ndarray, sample_rate: int) -> float:
     return float(out.value)
 
 
-class LoudnessMeter:
+class LoudnessMeter(_NativeObject):
     """A streaming loudness meter: add planar blocks of any size, read the report any time.
 
     Adding a signal in blocks gives the same report as :func:`loudness` on the whole signal.
@@ -162,41 +161,10 @@ class LoudnessMeter:
 
     # -- lifetime -----------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Free the native meter. Idempotent; a call running on another thread finishes first."""
-        if self._handle is not None:
-            self._finalizer()
-
-    @property
-    def closed(self) -> bool:
-        """True after :meth:`close` (or if construction failed)."""
-        return self._handle is None or self._handle.closed
-
-    def __enter__(self) -> "LoudnessMeter":
-        if self.closed:
-            raise ClosedError("this tonecore.LoudnessMeter is closed", None,
-                              "the object is closed")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         state = ", closed" if self.closed else ""
         return (f"tonecore.LoudnessMeter(channels={self._channels}, "
                 f"sample_rate={self._sample_rate}{state})")
-
-    def __reduce__(self) -> Any:
-        raise TypeError("tonecore.LoudnessMeter holds a native object and cannot be pickled")
-
-    def _acquire(self) -> Any:
-        if self._handle is None:
-            raise ClosedError("this tonecore.LoudnessMeter is closed", None,
-                              "the object is closed")
-        return self._handle.acquire()
-
-    def _release(self) -> None:
-        self._handle.release()  # type: ignore[union-attr]
 
     # -- properties ---------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ from ._eq import (
     _vector_arg,
 )
 from ._errors import ClosedError
-from ._stft import _Handle
+from ._stft import _Handle, _NativeObject
 
 __all__ = [
     "LevelConfig",
@@ -571,7 +571,7 @@ PipelineParams.__module__ = "tonecore"
 # -- the pipeline -------------------------------------------------------------------------
 
 
-class Pipeline:
+class Pipeline(_NativeObject):
     """A streaming EQ -> loudness-aware level matcher -> lookahead limiter chain.
 
     The EQ is the linear-phase :class:`tonecore.Equalizer`; the level matcher follows the
@@ -678,28 +678,6 @@ class Pipeline:
 
     # -- lifetime -----------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Free the native pipeline. Idempotent.
-
-        :attr:`params` stays usable (inert). If another thread is inside :meth:`process`, the
-        memory is freed when that call returns; new calls raise :class:`tonecore.ClosedError`.
-        """
-        if self._handle is not None:
-            self._finalizer()
-
-    @property
-    def closed(self) -> bool:
-        """True after :meth:`close` (or if construction failed)."""
-        return self._handle is None or self._handle.closed
-
-    def __enter__(self) -> "Pipeline":
-        if self.closed:
-            raise ClosedError("this tonecore.Pipeline is closed", None, "the object is closed")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         state = ", closed" if self.closed else ""
         return (
@@ -707,17 +685,6 @@ class Pipeline:
             f"config={self._config!r}, max_block={self._max_block}, "
             f"dtype=numpy.{self._dtype.name}{state})"
         )
-
-    def __reduce__(self) -> Any:
-        raise TypeError("tonecore.Pipeline holds a native object and cannot be pickled")
-
-    def _acquire(self) -> Any:
-        if self._handle is None:
-            raise ClosedError("this tonecore.Pipeline is closed", None, "the object is closed")
-        return self._handle.acquire()
-
-    def _release(self) -> None:
-        self._handle.release()  # type: ignore[union-attr]
 
     # -- configuration ------------------------------------------------------------------
 

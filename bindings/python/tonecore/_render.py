@@ -14,9 +14,9 @@ import numpy as np
 from . import _native
 from ._checks import F32, F64, input_array, out_array, size_arg
 from ._eq import _real_arg, _sample_rate_arg
-from ._errors import ClosedError, InvalidArgument
+from ._errors import InvalidArgument
 from ._pipeline import PipelineConfig, _c_pipeline_config, _config_arg
-from ._stft import _Handle
+from ._stft import _Handle, _NativeObject
 
 __all__ = ["FADE_CURVES", "PlaybackStream", "crossfade_concat", "render_chunked"]
 
@@ -349,7 +349,7 @@ def render_chunked(
 # -- playback stream ----------------------------------------------------------------------
 
 
-class PlaybackStream:
+class PlaybackStream(_NativeObject):
     """A prefetching playback stream over a track, rendered through a pipeline ahead of the
     listener, with sample-accurate, click-free seeking.
 
@@ -450,29 +450,6 @@ class PlaybackStream:
 
     # -- lifetime -----------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Stop and join the worker and free the stream. Idempotent.
-
-        If another thread is inside a call on this stream, the memory is freed when that call
-        returns; new calls raise :class:`tonecore.ClosedError` at once.
-        """
-        if self._handle is not None:
-            self._finalizer()
-
-    @property
-    def closed(self) -> bool:
-        """True after :meth:`close` (or if construction failed)."""
-        return self._handle is None or self._handle.closed
-
-    def __enter__(self) -> "PlaybackStream":
-        if self.closed:
-            raise ClosedError("this tonecore.PlaybackStream is closed", None,
-                              "the object is closed")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         state = ", closed" if self.closed else ""
         return (
@@ -480,18 +457,6 @@ class PlaybackStream:
             f"channels={self._channels} frames={self._frames} "
             f"dtype=numpy.{self._dtype.name}{state}>"
         )
-
-    def __reduce__(self) -> Any:
-        raise TypeError("tonecore.PlaybackStream holds a native object and cannot be pickled")
-
-    def _acquire(self) -> Any:
-        if self._handle is None:
-            raise ClosedError("this tonecore.PlaybackStream is closed", None,
-                              "the object is closed")
-        return self._handle.acquire()
-
-    def _release(self) -> None:
-        self._handle.release()  # type: ignore[union-attr]
 
     # -- properties ---------------------------------------------------------------------
 

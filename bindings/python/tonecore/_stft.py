@@ -6,7 +6,9 @@ from __future__ import annotations
 import threading
 import weakref
 from ctypes import byref, c_double, c_float, c_size_t
-from typing import Any, Optional, Tuple, Union
+from typing import Any, Optional, Tuple, TypeVar, Union
+
+_T = TypeVar("_T")
 
 import numpy as np
 import numpy.typing as npt
@@ -93,7 +95,54 @@ class _Handle:
         self._free(ptr)
 
 
-class Stft:
+class _NativeObject:
+    """Lifetime shared by the classes that hold one native object in ``self._handle`` (a
+    :class:`_Handle`) with a ``weakref.finalize`` backstop in ``self._finalizer``: ``close``,
+    ``closed``, the context manager, the pickling refusal and guarded access."""
+
+    _handle: Optional[_Handle] = None
+
+    def close(self) -> None:
+        """Free the native object. Idempotent.
+
+        If another thread is inside a call on this object, the memory is freed when that call
+        returns; new calls raise :class:`tonecore.ClosedError` at once.
+        """
+        if self._handle is not None:
+            self._finalizer()  # type: ignore[attr-defined]
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close` (or if construction failed)."""
+        return self._handle is None or self._handle.closed
+
+    def _closed_error(self) -> ClosedError:
+        name = type(self).__name__
+        return ClosedError(f"this tonecore.{name} is closed", None, "the object is closed")
+
+    def __enter__(self: _T) -> _T:
+        if self.closed:  # type: ignore[attr-defined]
+            raise self._closed_error()  # type: ignore[attr-defined]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            f"tonecore.{type(self).__name__} holds a native object and cannot be pickled"
+        )
+
+    def _acquire(self) -> Any:
+        if self._handle is None:
+            raise self._closed_error()
+        return self._handle.acquire()
+
+    def _release(self) -> None:
+        self._handle.release()  # type: ignore[union-attr]
+
+
+class Stft(_NativeObject):
     """A reusable short-time Fourier transform (forward and inverse) for one configuration.
 
     Holds the native ``tonecore_stft`` object: FFT plans, window and working buffers are built
@@ -212,28 +261,6 @@ class Stft:
 
     # -- lifetime -------------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Free the native object. Idempotent.
-
-        If another thread is inside a call on this object, the memory is freed when that call
-        returns; new calls raise :class:`tonecore.ClosedError` at once.
-        """
-        if self._handle is not None:
-            self._finalizer()
-
-    @property
-    def closed(self) -> bool:
-        """True after :meth:`close` (or if construction failed)."""
-        return self._handle is None or self._handle.closed
-
-    def __enter__(self) -> "Stft":
-        if self.closed:
-            raise ClosedError("this tonecore.Stft is closed", None, "the object is closed")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         window = self._window_name if self._window_name is not None else "custom"
         state = ", closed" if self.closed else ""
@@ -242,14 +269,6 @@ class Stft:
             f"center={self._center}, threads={self._threads or None}, "
             f"dtype=numpy.{self._dtype.name}{state})"
         )
-
-    def __reduce__(self) -> Any:
-        raise TypeError("tonecore.Stft holds a native object and cannot be pickled")
-
-    def _acquire(self) -> Any:
-        if self._handle is None:
-            raise ClosedError("this tonecore.Stft is closed", None, "the object is closed")
-        return self._handle.acquire()
 
     # -- configuration --------------------------------------------------------------------
 
