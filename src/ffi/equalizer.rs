@@ -1,8 +1,8 @@
 use super::bands::{layout_from, mode_from};
 use super::format::{either, format_from, tonecore_sample_format, Family, FormatSample, PerFormat};
 use super::{
-    audio_block, disjoint, guard, guard_rt, out_param, slice_in, slice_out, tonecore_status,
-    Failure, Guarded,
+    audio_block, disjoint, free_object, guard, guard_rt, object_ref, out_param, slice_in,
+    slice_out, tonecore_status, Failure, Guarded,
 };
 use crate::cache::CachedSample;
 use crate::pipeline::equalizer::DEFAULT_RAMP_MS;
@@ -93,11 +93,6 @@ pub struct tonecore_equalizer {
     latency: usize,
     control: PerFormat<ControlFamily>,
     audio: Guarded<PerFormat<EqualizerFamily>>,
-}
-
-unsafe fn eq_ref<'a>(eq: *const tonecore_equalizer) -> Result<&'a tonecore_equalizer, Failure> {
-    eq.as_ref()
-        .ok_or_else(|| tonecore_status::NullPointer.into())
 }
 
 /// Fills `config_out` with the defaults (44100 Hz, 2 channels, max_block 4096, fft_size 4096,
@@ -204,12 +199,7 @@ pub unsafe extern "C" fn tonecore_equalizer_new(
 /// `equalizer` must be NULL or a live pointer from `tonecore_equalizer_new`.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_equalizer_free(equalizer: *mut tonecore_equalizer) {
-    if !equalizer.is_null() {
-        let _ = guard(|| {
-            drop(Box::from_raw(equalizer));
-            Ok(())
-        });
-    }
+    free_object(equalizer);
 }
 
 /// Sets the band gains in dB (one per band, clamped to ±24 dB). The new kernel is designed on
@@ -229,7 +219,7 @@ pub unsafe extern "C" fn tonecore_equalizer_set_gains(
     gains_len: usize,
 ) -> tonecore_status {
     guard(|| {
-        let eq = eq_ref(equalizer)?;
+        let eq = object_ref(equalizer)?;
         let gains = slice_in(gains_db, gains_len)?;
         either!(&eq.control, c => c.set_gains(gains)?);
         Ok(())
@@ -249,7 +239,7 @@ pub unsafe extern "C" fn tonecore_equalizer_gains(
     gains_len: usize,
 ) -> tonecore_status {
     guard(|| {
-        let eq = eq_ref(equalizer)?;
+        let eq = object_ref(equalizer)?;
         let out = slice_out(gains_out, gains_len)?;
         let gains = either!(&eq.control, c => c.gains_db());
         if out.len() < gains.len() {
@@ -272,7 +262,7 @@ pub unsafe extern "C" fn tonecore_equalizer_latency(
     frames_out: *mut usize,
 ) -> tonecore_status {
     guard_rt(|| {
-        let eq = eq_ref(equalizer)?;
+        let eq = object_ref(equalizer)?;
         out_param(frames_out)?.write(eq.latency);
         Ok(())
     })
@@ -290,7 +280,7 @@ pub unsafe extern "C" fn tonecore_equalizer_bands(
     bands_out: *mut usize,
 ) -> tonecore_status {
     guard_rt(|| {
-        let eq = eq_ref(equalizer)?;
+        let eq = object_ref(equalizer)?;
         out_param(bands_out)?.write(eq.bands);
         Ok(())
     })
@@ -308,7 +298,7 @@ pub unsafe extern "C" fn tonecore_equalizer_reset(
     equalizer: *mut tonecore_equalizer,
 ) -> tonecore_status {
     guard_rt(|| {
-        let eq = eq_ref(equalizer)?;
+        let eq = object_ref(equalizer)?;
         eq.audio.with(|a| {
             either!(a, e => e.reset());
             Ok(())
@@ -329,7 +319,7 @@ pub unsafe extern "C" fn tonecore_equalizer_nonfinite_count(
     count_out: *mut u64,
 ) -> tonecore_status {
     guard_rt(|| {
-        let eq = eq_ref(equalizer)?;
+        let eq = object_ref(equalizer)?;
         let out = out_param(count_out)?;
         let n = eq
             .audio
@@ -348,7 +338,7 @@ unsafe fn process<T: FormatSample>(
     interleaved: bool,
 ) -> tonecore_status {
     guard_rt(|| {
-        let eq = eq_ref(equalizer)?;
+        let eq = object_ref(equalizer)?;
         let (x, y) = audio_block(input, input_len, output, output_len, eq.channels)?;
         eq.audio.with(|a| {
             let e = a.get::<T>()?;

@@ -240,6 +240,29 @@ pub(crate) unsafe fn slice_out<'a, T>(ptr: *mut T, len: usize) -> Result<&'a mut
     Ok(std::slice::from_raw_parts_mut(ptr, len))
 }
 
+/// Borrows a live C object, or `NULL_POINTER`.
+///
+/// # Safety
+/// A non-NULL `object` must point to a live object for `'a`.
+pub(crate) unsafe fn object_ref<'a, T>(object: *const T) -> Result<&'a T, Failure> {
+    object
+        .as_ref()
+        .ok_or_else(|| tonecore_status::NullPointer.into())
+}
+
+/// Frees a boxed C object inside the panic guard; NULL is a no-op.
+///
+/// # Safety
+/// `object` must be NULL or come from `Box::into_raw` and not be used afterwards.
+pub(crate) unsafe fn free_object<T>(object: *mut T) {
+    if !object.is_null() {
+        let _ = guard(|| {
+            drop(Box::from_raw(object));
+            Ok(())
+        });
+    }
+}
+
 /// Checks that an out-parameter is not NULL.
 pub(crate) fn out_param<T>(ptr: *mut T) -> Result<*mut T, Failure> {
     if ptr.is_null() {

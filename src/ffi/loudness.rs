@@ -1,4 +1,4 @@
-use super::{guard, out_param, slice_in, tonecore_status, Failure, Guarded};
+use super::{free_object, guard, object_ref, out_param, slice_in, tonecore_status, Guarded};
 use crate::dsp::loudness::{integrated, measure, LoudnessMeter, LoudnessReport};
 use crate::dsp::Sample;
 
@@ -141,13 +141,6 @@ pub struct tonecore_loudness_meter {
     meter: Guarded<LoudnessMeter>,
 }
 
-unsafe fn meter_ref<'a>(
-    m: *const tonecore_loudness_meter,
-) -> Result<&'a tonecore_loudness_meter, Failure> {
-    m.as_ref()
-        .ok_or_else(|| tonecore_status::NullPointer.into())
-}
-
 /// Creates a meter for `channels` planar channels at `sample_rate` Hz in `*meter_out`.
 ///
 /// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_SAMPLE_RATE`. Thread class:
@@ -178,12 +171,7 @@ pub unsafe extern "C" fn tonecore_loudness_meter_new(
 /// `meter` NULL or live; no call on it may be running or follow.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_loudness_meter_free(meter: *mut tonecore_loudness_meter) {
-    if !meter.is_null() {
-        let _ = guard(|| {
-            drop(Box::from_raw(meter));
-            Ok(())
-        });
-    }
+    free_object(meter);
 }
 
 unsafe fn add_ffi<T: Sample>(
@@ -192,7 +180,7 @@ unsafe fn add_ffi<T: Sample>(
     input_len: usize,
 ) -> tonecore_status {
     guard(|| {
-        let m = meter_ref(meter)?;
+        let m = object_ref(meter)?;
         let x = slice_in(input, input_len)?;
         if input_len % m.channels != 0 {
             return Err(tonecore_status::InvalidChannels.into());
@@ -242,7 +230,7 @@ pub unsafe extern "C" fn tonecore_loudness_meter_report(
     report_out: *mut tonecore_loudness_report,
 ) -> tonecore_status {
     guard(|| {
-        let m = meter_ref(meter)?;
+        let m = object_ref(meter)?;
         let out = out_param(report_out)?;
         let report = m.meter.with(|meter| Ok(meter.report()))?;
         out.write(report.into());
@@ -261,7 +249,7 @@ pub unsafe extern "C" fn tonecore_loudness_meter_reset(
     meter: *mut tonecore_loudness_meter,
 ) -> tonecore_status {
     guard(|| {
-        let m = meter_ref(meter)?;
+        let m = object_ref(meter)?;
         m.meter.with(|meter| {
             meter.reset();
             Ok(())

@@ -34,5 +34,6 @@ pub use version::*;
 pub use window::*;
 
 pub(crate) use guard::{
-    audio_block, disjoint, guard, guard_rt, out_param, slice_in, slice_out, Failure, Guarded,
+    audio_block, disjoint, free_object, guard, guard_rt, object_ref, out_param, slice_in,
+    slice_out, Failure, Guarded,
 };

@@ -1,6 +1,9 @@
 use super::bands::{layout_from, mode_from};
 use super::format::{either, format_from, tonecore_sample_format, Family, FormatSample, PerFormat};
-use super::{audio_block, guard, guard_rt, out_param, slice_in, tonecore_status, Failure, Guarded};
+use super::{
+    audio_block, free_object, guard, guard_rt, object_ref, out_param, slice_in, tonecore_status,
+    Failure, Guarded,
+};
 use crate::cache::CachedSample;
 use crate::dsp::level::LevelSettings;
 use crate::dsp::limiter::LimiterSettings;
@@ -192,16 +195,6 @@ pub struct tonecore_params {
     inner: AnyParams,
 }
 
-unsafe fn pipeline_ref<'a>(p: *const tonecore_pipeline) -> Result<&'a tonecore_pipeline, Failure> {
-    p.as_ref()
-        .ok_or_else(|| tonecore_status::NullPointer.into())
-}
-
-unsafe fn params_ref<'a>(p: *const tonecore_params) -> Result<&'a tonecore_params, Failure> {
-    p.as_ref()
-        .ok_or_else(|| tonecore_status::NullPointer.into())
-}
-
 /// Reads and checks a C pipeline config: the raw struct, its sample format and the Rust config.
 ///
 /// # Safety
@@ -343,12 +336,7 @@ pub unsafe extern "C" fn tonecore_pipeline_new(
 /// `pipeline` NULL or live; no call on it may be running or follow.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_pipeline_free(pipeline: *mut tonecore_pipeline) {
-    if !pipeline.is_null() {
-        let _ = guard(|| {
-            drop(Box::from_raw(pipeline));
-            Ok(())
-        });
-    }
+    free_object(pipeline);
 }
 
 /// Writes the pipeline's constant latency in frames (EQ + limiter lookahead) to `*frames_out`.
@@ -363,7 +351,7 @@ pub unsafe extern "C" fn tonecore_pipeline_latency(
     frames_out: *mut usize,
 ) -> tonecore_status {
     guard_rt(|| {
-        let p = pipeline_ref(pipeline)?;
+        let p = object_ref(pipeline)?;
         out_param(frames_out)?.write(p.latency);
         Ok(())
     })
@@ -380,7 +368,7 @@ pub unsafe extern "C" fn tonecore_pipeline_reset(
     pipeline: *mut tonecore_pipeline,
 ) -> tonecore_status {
     guard_rt(|| {
-        let p = pipeline_ref(pipeline)?;
+        let p = object_ref(pipeline)?;
         p.audio.with(|a| {
             either!(a, p => p.reset());
             Ok(())
@@ -401,7 +389,7 @@ pub unsafe extern "C" fn tonecore_pipeline_params(
     params_out: *mut *mut tonecore_params,
 ) -> tonecore_status {
     guard(|| {
-        let p = pipeline_ref(pipeline)?;
+        let p = object_ref(pipeline)?;
         let out = out_param(params_out)?;
         out.write(Box::into_raw(Box::new(tonecore_params {
             inner: clone_params(&p.params),
@@ -419,7 +407,7 @@ unsafe fn process<T: FormatSample>(
     interleaved: bool,
 ) -> tonecore_status {
     guard_rt(|| {
-        let p = pipeline_ref(pipeline)?;
+        let p = object_ref(pipeline)?;
         let (x, y) = audio_block(input, input_len, output, output_len, p.channels)?;
         p.audio.with(|a| {
             let pipeline = a.get::<T>()?;
@@ -505,12 +493,7 @@ pub unsafe extern "C" fn tonecore_pipeline_process_interleaved_f64(
 /// `params` NULL or live; no call on it may be running or follow.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_params_free(params: *mut tonecore_params) {
-    if !params.is_null() {
-        let _ = guard(|| {
-            drop(Box::from_raw(params));
-            Ok(())
-        });
-    }
+    free_object(params);
 }
 
 /// Sets the EQ band gains (dB, one per band, clamped to ±24 dB); the kernel is designed on the
@@ -527,7 +510,7 @@ pub unsafe extern "C" fn tonecore_params_set_eq_gains(
     gains_len: usize,
 ) -> tonecore_status {
     guard(|| {
-        let p = params_ref(params)?;
+        let p = object_ref(params)?;
         let gains = slice_in(gains_db, gains_len)?;
         either!(&p.inner, p => p.set_eq_gains(gains)?);
         Ok(())
@@ -546,7 +529,7 @@ pub unsafe extern "C" fn tonecore_params_set_level_target(
     target_lufs: f64,
 ) -> tonecore_status {
     guard(|| {
-        let p = params_ref(params)?;
+        let p = object_ref(params)?;
         either!(&p.inner, p => p.set_level_target(target_lufs)?);
         Ok(())
     })
@@ -560,7 +543,7 @@ unsafe fn reference_ffi<T: FormatSample>(
     lufs_out: *mut f64,
 ) -> tonecore_status {
     guard(|| {
-        let p = params_ref(params)?;
+        let p = object_ref(params)?;
         let out = out_param(lufs_out)?;
         let x = slice_in(reference, reference_len)?;
         let lufs = p.inner.get_ref::<T>()?.set_level_reference(x, channels)?;
@@ -616,7 +599,7 @@ pub unsafe extern "C" fn tonecore_params_set_ceiling_db(
     ceiling_db: f64,
 ) -> tonecore_status {
     guard(|| {
-        let p = params_ref(params)?;
+        let p = object_ref(params)?;
         either!(&p.inner, p => p.set_ceiling_db(ceiling_db)?);
         Ok(())
     })
@@ -636,7 +619,7 @@ pub unsafe extern "C" fn tonecore_params_set_bypass(
     bypassed: u32,
 ) -> tonecore_status {
     guard(|| {
-        let p = params_ref(params)?;
+        let p = object_ref(params)?;
         let stage = Stage::from_index(stage).ok_or_else(|| {
             Failure::detail(
                 tonecore_status::InvalidArgument,
@@ -661,7 +644,7 @@ pub unsafe extern "C" fn tonecore_params_stats(
     stats_out: *mut tonecore_pipeline_stats,
 ) -> tonecore_status {
     guard(|| {
-        let p = params_ref(params)?;
+        let p = object_ref(params)?;
         let out = out_param(stats_out)?;
         if out.cast::<usize>().read_unaligned() < STATS_MIN_SIZE {
             return Err(tonecore_status::StructSize.into());

@@ -1,6 +1,9 @@
 use super::format::{tonecore_sample_format, Family, FormatSample, PerFormat};
 use super::pipeline::{read_config, tonecore_pipeline_config};
-use super::{guard, guard_rt, out_param, slice_in, slice_out, tonecore_status, Failure, Guarded};
+use super::{
+    free_object, guard, guard_rt, object_ref, out_param, slice_in, slice_out, tonecore_status,
+    Failure, Guarded,
+};
 use crate::cache::CachedSample;
 use crate::dsp::crossfade::{crossfade_into, FadeCurve};
 use crate::render::playback::open;
@@ -446,12 +449,7 @@ pub unsafe extern "C" fn tonecore_playback_open_f64(
 /// `playback` NULL or live; no call on it may be running or follow.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_playback_free(playback: *mut tonecore_playback) {
-    if !playback.is_null() {
-        let _ = guard(|| {
-            drop(Box::from_raw(playback));
-            Ok(())
-        });
-    }
+    free_object(playback);
 }
 
 unsafe fn read_ffi<T: FormatSample>(
@@ -461,7 +459,7 @@ unsafe fn read_ffi<T: FormatSample>(
     frames_out: *mut usize,
 ) -> tonecore_status {
     guard_rt(|| {
-        let p = playback.as_ref().ok_or(tonecore_status::NullPointer)?;
+        let p = object_ref(playback)?;
         let frames_out = out_param(frames_out)?;
         let y = slice_out(output, output_len)?;
         if output_len % p.channels != 0 {
@@ -520,7 +518,7 @@ pub unsafe extern "C" fn tonecore_playback_seek(
     seconds: f64,
 ) -> tonecore_status {
     guard(|| {
-        let p = playback.as_ref().ok_or(tonecore_status::NullPointer)?;
+        let p = object_ref(playback)?;
         Ok(p.control.seek(seconds)?)
     })
 }
@@ -537,7 +535,7 @@ pub unsafe extern "C" fn tonecore_playback_get_stats(
     stats_out: *mut tonecore_playback_stats,
 ) -> tonecore_status {
     guard(|| {
-        let p = playback.as_ref().ok_or(tonecore_status::NullPointer)?;
+        let p = object_ref(playback)?;
         let out = out_param(stats_out)?;
         let s = p.control.stats();
         out.write(tonecore_playback_stats {

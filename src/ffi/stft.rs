@@ -1,6 +1,9 @@
 use super::format::{format_from, tonecore_sample_format, Family, FormatSample, PerFormat};
 use super::window::window_kind;
-use super::{disjoint, guard, out_param, slice_in, slice_out, tonecore_status, Failure, Guarded};
+use super::{
+    disjoint, free_object, guard, object_ref, out_param, slice_in, slice_out, tonecore_status,
+    Failure, Guarded,
+};
 use crate::cache::CachedSample;
 use crate::dsp::Complex;
 use crate::spectral::{Istft, Stft, StftConfig};
@@ -117,11 +120,6 @@ pub struct tonecore_stft {
     state: Guarded<PerFormat<TransformsFamily>>,
 }
 
-unsafe fn stft_ref<'a>(stft: *const tonecore_stft) -> Result<&'a tonecore_stft, Failure> {
-    stft.as_ref()
-        .ok_or_else(|| tonecore_status::NullPointer.into())
-}
-
 fn with_format<T: FormatSample, R>(
     stft: &tonecore_stft,
     body: impl FnOnce(&mut Transforms<T>) -> Result<R, Failure>,
@@ -218,12 +216,7 @@ pub unsafe extern "C" fn tonecore_stft_new(
 /// `stft` must be NULL or a pointer from `tonecore_stft_new` not yet freed.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_stft_free(stft: *mut tonecore_stft) {
-    if !stft.is_null() {
-        let _ = guard(|| {
-            drop(Box::from_raw(stft));
-            Ok(())
-        });
-    }
+    free_object(stft);
 }
 
 /// Writes the number of bins per frame (`fft_size / 2 + 1`) to `*bins_out`.
@@ -238,7 +231,7 @@ pub unsafe extern "C" fn tonecore_stft_bins(
     bins_out: *mut usize,
 ) -> tonecore_status {
     guard(|| {
-        let stft = stft_ref(stft)?;
+        let stft = object_ref(stft)?;
         out_param(bins_out)?.write(stft.config.bins());
         Ok(())
     })
@@ -257,7 +250,7 @@ pub unsafe extern "C" fn tonecore_stft_frame_count(
     frames_out: *mut usize,
 ) -> tonecore_status {
     guard(|| {
-        let stft = stft_ref(stft)?;
+        let stft = object_ref(stft)?;
         out_param(frames_out)?.write(stft.config.frame_count(signal_len));
         Ok(())
     })
@@ -278,7 +271,7 @@ pub unsafe extern "C" fn tonecore_stft_signal_len(
     len_out: *mut usize,
 ) -> tonecore_status {
     guard(|| {
-        let stft = stft_ref(stft)?;
+        let stft = object_ref(stft)?;
         let cfg = &stft.config;
         let ok = frames == 0
             || (frames - 1)
@@ -303,7 +296,7 @@ unsafe fn forward<T: FormatSample>(
     frames_out: *mut usize,
 ) -> tonecore_status {
     guard(|| {
-        let stft = stft_ref(stft)?;
+        let stft = object_ref(stft)?;
         let frames_out = out_param(frames_out)?;
         let input_slice = slice_in(input, input_len)?;
         let output_slice = slice_out(output.cast::<Complex<T>>(), output_len)?;
@@ -326,7 +319,7 @@ unsafe fn inverse<T: FormatSample>(
     len_out: *mut usize,
 ) -> tonecore_status {
     guard(|| {
-        let stft = stft_ref(stft)?;
+        let stft = object_ref(stft)?;
         let len_out = out_param(len_out)?;
         let spectrum_slice = slice_in(spectrum.cast::<Complex<T>>(), spectrum_len)?;
         let output_slice = slice_out(output, output_len)?;
