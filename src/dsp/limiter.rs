@@ -10,7 +10,7 @@
 //! bit for bit.
 //!
 //! Sample-peak based (not oversampled): inter-sample peaks of the output can exceed the ceiling
-//! by up to about 0.7 dB for content near Nyquist; set the ceiling ~1 dB below the true-peak
+//! (by how much is signal-dependent and not bounded here); leave headroom below a true-peak
 //! target when that matters.
 //!
 //! Real-time safe after construction.

@@ -105,7 +105,7 @@ class LimiterConfig:
     """Settings of the lookahead peak limiter (immutable; all floats).
 
     No output sample exceeds the ceiling while the limiter is enabled (sample peaks, not
-    oversampled: inter-sample peaks can be up to about 0.7 dB higher near Nyquist).
+    oversampled: inter-sample peaks of the output can be higher).
 
     Parameters
     ----------
