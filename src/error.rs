@@ -52,6 +52,8 @@ pub enum ConfigError {
     InvalidLevel,
     /// A chunk duration is not finite and positive, or shorter than context plus crossfade.
     InvalidChunk,
+    /// Engine limits out of range (`max_streams` 1–4096, `max_jobs` 1–65536).
+    InvalidEngine,
 }
 
 impl ConfigError {
@@ -84,6 +86,7 @@ impl ConfigError {
             Self::InvalidChunk => {
                 "chunk, context and crossfade durations must be finite, non-negative, and the chunk longer than context + crossfade"
             }
+            Self::InvalidEngine => "max_streams must be 1-4096 and max_jobs 1-65536",
         }
     }
 }
@@ -113,6 +116,8 @@ pub enum ProcessError {
     BlockTooLarge,
     /// The work was cancelled before it finished.
     Cancelled,
+    /// The work panicked inside the library (a bug); it produced nothing.
+    Panicked,
 }
 
 impl ProcessError {
@@ -126,6 +131,7 @@ impl ProcessError {
             Self::SizeOverflow => "requested size overflows",
             Self::BlockTooLarge => "block is longer than max_block",
             Self::Cancelled => "cancelled",
+            Self::Panicked => "the work panicked inside tonecore",
         }
     }
 }

@@ -15,6 +15,7 @@
 
 pub mod cache;
 pub mod dsp;
+pub mod engine;
 mod error;
 pub mod ffi;
 pub mod handoff;
@@ -22,6 +23,7 @@ pub mod pipeline;
 pub mod render;
 pub mod spectral;
 mod sync;
+pub mod typed;
 pub mod workers;
 
 pub use error::{ConfigError, Error, ProcessError};

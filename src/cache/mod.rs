@@ -6,6 +6,8 @@
 //! half-built entry nor mutate a cached one. Each cache keeps at most [`MAX_ENTRIES`] entries and
 //! evicts the least recently used; evicted data lives on for as long as a caller holds its `Arc`.
 
+pub mod bytes;
+
 use crate::dsp::{Sample, WindowKind};
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use std::collections::HashMap;

@@ -137,6 +137,7 @@ impl From<ConfigError> for tonecore_status {
             ConfigError::InvalidTime => Self::InvalidTime,
             ConfigError::InvalidTarget | ConfigError::InvalidLevel => Self::InvalidTarget,
             ConfigError::InvalidChunk => Self::InvalidChunk,
+            ConfigError::InvalidEngine => Self::InvalidArgument,
         }
     }
 }
@@ -151,6 +152,7 @@ impl From<ProcessError> for tonecore_status {
             ProcessError::SizeOverflow => Self::InvalidLength,
             ProcessError::BlockTooLarge => Self::BlockTooLarge,
             ProcessError::Cancelled => Self::Cancelled,
+            ProcessError::Panicked => Self::Panic,
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::workers::Workers;
 use crate::{ConfigError, Error, ProcessError};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Frames fed to a chunk's pipeline per call.
 const BLOCK: usize = 4096;
@@ -92,6 +92,19 @@ impl ChunkPlan {
     }
 }
 
+/// Rendered chunks kept between renders of the same track with the same settings (the engine's
+/// shared chunk cache implements it), so a seek, a second listener or a re-render reuses them.
+///
+/// A stored chunk is the chunk's whole unfaded output, planar: for each channel, its core
+/// followed by the tail that overlaps the next chunk. Implementations must be safe to call from
+/// many threads at once and must only ever return complete chunks.
+pub trait ChunkStore<T>: Send + Sync {
+    /// The stored output of chunk `k`, if present.
+    fn get(&self, k: usize) -> Option<Arc<[T]>>;
+    /// Offers the finished output of chunk `k` for storage (the store may decline).
+    fn put(&self, k: usize, rendered: Arc<[T]>);
+}
+
 /// One chunk's rendering: a fresh pipeline primed with the chunk's context, run through its core
 /// and the tail that overlaps the next chunk, with the pipeline latency removed.
 pub(crate) struct ChunkJob<'a, T: CachedSample> {
@@ -101,9 +114,46 @@ pub(crate) struct ChunkJob<'a, T: CachedSample> {
     pub pipeline: &'a PipelineConfig,
     pub plan: &'a ChunkPlan,
     pub latency: usize,
+    /// Where finished chunks are looked up before rendering and kept after.
+    pub store: Option<&'a dyn ChunkStore<T>>,
 }
 
 impl<T: CachedSample> ChunkJob<'_, T> {
+    /// As [`render`](Self::render), but through the job's [`ChunkStore`] when it has one: a
+    /// stored chunk is emitted without rendering; a rendered one is stored whole (never when
+    /// cancelled). Without a store this is `render`.
+    pub fn render_stored(
+        &self,
+        k: usize,
+        cancelled: &dyn Fn() -> bool,
+        mut emit: impl FnMut(usize, usize, &[T]),
+    ) -> Result<(), Error> {
+        let Some(store) = self.store else {
+            return self.render(k, cancelled, emit);
+        };
+        let (a, b) = self.plan.core(k);
+        let n = b - a + self.plan.seam(k + 1);
+        let whole = match store.get(k) {
+            Some(whole) if whole.len() == n * self.channels => whole,
+            _ => {
+                let mut whole = vec![T::zero(); n * self.channels];
+                self.render(k, cancelled, |local, c, run| {
+                    let end = (local + run.len()).min(n);
+                    if local < end {
+                        whole[c * n + local..c * n + end].copy_from_slice(&run[..end - local]);
+                    }
+                })?;
+                let whole: Arc<[T]> = Arc::from(whole);
+                store.put(k, whole.clone());
+                whole
+            }
+        };
+        for (c, run) in whole.chunks_exact(n.max(1)).enumerate().take(self.channels) {
+            emit(0, c, run);
+        }
+        Ok(())
+    }
+
     /// Renders chunk `k`, handing its output (core and tail, unfaded) to
     /// `emit(first_frame_from_core_start, channel, samples)` in contiguous runs, channel by
     /// channel. Asks `cancelled()` between blocks.
@@ -224,6 +274,37 @@ pub fn render_chunked<T: CachedSample>(
     output: &mut [T],
     watch: Watch<'_>,
 ) -> Result<(), Error> {
+    let workers = Workers::from_count(config.threads)?;
+    render_chunked_on(
+        input,
+        channels,
+        sample_rate,
+        pipeline,
+        config,
+        output,
+        watch,
+        &workers,
+        None,
+    )
+}
+
+/// [`render_chunked`] on the given `workers` (`config.threads` is ignored), looking chunks up in
+/// `store` before rendering them and storing the ones it renders.
+///
+/// # Errors
+/// As [`render_chunked`].
+#[allow(clippy::too_many_arguments)]
+pub fn render_chunked_on<T: CachedSample>(
+    input: &[T],
+    channels: usize,
+    sample_rate: u32,
+    pipeline: &PipelineConfig,
+    config: &RenderConfig,
+    output: &mut [T],
+    watch: Watch<'_>,
+    workers: &Workers,
+    store: Option<&dyn ChunkStore<T>>,
+) -> Result<(), Error> {
     let Watch { progress, cancel } = watch;
     if channels == 0 {
         return Err(ProcessError::NoChannels.into());
@@ -236,7 +317,6 @@ pub fn render_chunked<T: CachedSample>(
     }
     let total = input.len() / channels;
     let plan = plan::<T>(total, channels, sample_rate, pipeline, config)?;
-    let workers = Workers::from_count(config.threads)?;
     // Fail fast on pipeline errors before any work starts.
     let latency = Pipeline::<T>::new(sample_rate, channels, BLOCK, pipeline)?.latency_frames();
     let chunks = plan.chunks();
@@ -268,9 +348,10 @@ pub fn render_chunked<T: CachedSample>(
             pipeline,
             plan: &plan,
             latency,
+            store,
         };
         let core_len = b - a;
-        job.render(k, &cancelled, |local, c, run| {
+        job.render_stored(k, &cancelled, |local, c, run| {
             // Core part, with the head fading in over the seam.
             let core_end = (local + run.len()).min(core_len);
             if local < core_end {

@@ -5,6 +5,6 @@ pub mod chunked;
 pub mod playback;
 pub mod tail;
 
-pub use chunked::{render_chunked, ChunkPlan, RenderConfig, Watch};
+pub use chunked::{render_chunked, render_chunked_on, ChunkPlan, ChunkStore, RenderConfig, Watch};
 pub use playback::{PlaybackConfig, PlaybackControl, PlaybackReader, PlaybackStats};
 pub use tail::{tail_buffer, TailConsumer, TailProducer, TailWriter};

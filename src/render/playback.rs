@@ -15,7 +15,7 @@
 //! the target with that chunk's usual context, so after a seek the output equals the sequential
 //! render at that position (LTI pipelines, away from the fades).
 
-use super::chunked::{plan, ChunkJob, ChunkPlan, RenderConfig};
+use super::chunked::{plan, ChunkJob, ChunkPlan, ChunkStore, RenderConfig};
 use super::tail::{tail_buffer, TailConsumer, TailProducer};
 use crate::cache::CachedSample;
 use crate::pipeline::{Pipeline, PipelineConfig};
@@ -129,6 +129,22 @@ pub fn open<T: CachedSample>(
     pipeline: PipelineConfig,
     config: PlaybackConfig,
 ) -> Result<(PlaybackReader<T>, PlaybackControl), Error> {
+    open_with_store(track, channels, sample_rate, pipeline, config, None)
+}
+
+/// [`open`], with the worker looking chunks up in `store` before rendering them and storing the
+/// ones it renders (so streams of the same track and settings share their work).
+///
+/// # Errors
+/// As [`open`].
+pub fn open_with_store<T: CachedSample>(
+    track: Arc<[T]>,
+    channels: usize,
+    sample_rate: u32,
+    pipeline: PipelineConfig,
+    config: PlaybackConfig,
+    store: Option<Arc<dyn ChunkStore<T>>>,
+) -> Result<(PlaybackReader<T>, PlaybackControl), Error> {
     if channels == 0 || track.len() % channels != 0 {
         return Err(ConfigError::InvalidChannels.into());
     }
@@ -179,6 +195,7 @@ pub fn open<T: CachedSample>(
             full: full_tx,
             tails: tail_tx,
             spare: None,
+            store,
         };
         std::thread::Builder::new()
             .name("tonecore-playback".into())
@@ -224,6 +241,7 @@ struct Worker<T: CachedSample> {
     tails: TailProducer<T>,
     /// A packet the worker holds back (its chunk was superseded by a seek); used next.
     spare: Option<Packet<T>>,
+    store: Option<Arc<dyn ChunkStore<T>>>,
 }
 
 impl<T: CachedSample> Worker<T> {
@@ -269,6 +287,7 @@ impl<T: CachedSample> Worker<T> {
                 pipeline: &self.pipeline,
                 plan: &self.plan,
                 latency: self.latency,
+                store: self.store.as_deref(),
             };
             let shared = &self.shared;
             let moved = || {
@@ -276,7 +295,7 @@ impl<T: CachedSample> Worker<T> {
                     || shared.generation.load(Ordering::Acquire) != generation
             };
             let samples = &mut packet.samples;
-            let rendered = job.render(chunk, &moved, |local, c, run| {
+            let rendered = job.render_stored(chunk, &moved, |local, c, run| {
                 for (i, &y) in run.iter().enumerate() {
                     let at = local + i;
                     if at < b - a {
