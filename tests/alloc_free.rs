@@ -190,3 +190,52 @@ fn playback_reads_never_allocate_even_across_seeks() {
     }
     assert!(control.stats().frames_read >= 200 * 256);
 }
+
+#[test]
+fn engine_reads_by_id_never_allocate_including_refusals() {
+    use std::sync::Arc;
+    use tonecore::engine::{Engine, EngineConfig, EngineError, StreamId, StreamOptions};
+    use tonecore::pipeline::PipelineConfig;
+    use tonecore::render::{PlaybackConfig, RenderConfig};
+    let engine = Engine::new(EngineConfig {
+        max_streams: 2,
+        worker_threads: 1,
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let x: Arc<[f32]> = (0..2 * 44_100 * 3)
+        .map(|i| ((i * 13) % 101) as f32 / 101.0 - 0.5)
+        .collect();
+    let options = StreamOptions {
+        playback: PlaybackConfig {
+            render: RenderConfig {
+                chunk_seconds: 0.5,
+                ..RenderConfig::default()
+            },
+            ..PlaybackConfig::default()
+        },
+        ..StreamOptions::default()
+    };
+    let id = engine
+        .open_stream(1, x, 2, 44_100, &PipelineConfig::default(), &options)
+        .unwrap();
+    let mut out = vec![0.0f32; 2 * 256];
+    let mut wrong = vec![0.0f64; 2 * 256];
+    for round in 0..200 {
+        if round % 40 == 20 {
+            engine.seek(id, 0.1 * (round / 40) as f64).unwrap();
+        }
+        engine.set_paused(id, round % 50 == 49).unwrap();
+        assert_no_alloc(|| {
+            engine.read(id, &mut out).unwrap();
+            assert_eq!(engine.read(id, &mut wrong), Err(EngineError::WrongFormat));
+            assert_eq!(
+                engine.read(StreamId(id.0 ^ 1), &mut out),
+                Err(EngineError::StaleId)
+            );
+            assert!(engine.read(id, &mut out[..3]).is_err());
+        });
+        std::thread::sleep(std::time::Duration::from_micros(300));
+    }
+    assert!(engine.stream_stats(id).unwrap().0.frames_read >= 100 * 256);
+}

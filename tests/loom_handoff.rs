@@ -165,3 +165,51 @@ fn a_weakened_tail_publish_is_caught() {
         "unexpected failure: {message}"
     );
 }
+
+/// An audio holder reads its occupant while a closer retires (and replaces) it: the holder
+/// either enters before the retire and finishes before the objects move, or is refused as
+/// stale; a new occupant is reached only with the new generation.
+fn slot_model(order: Ordering) {
+    use tonecore::engine::slot::{Slot, SlotError};
+    loom::model(move || {
+        let slot = loom::sync::Arc::new(Slot::<Box<[u64; 2]>, u64>::with_leave_order(order));
+        let g = slot.install(Box::new([1, 1]), 1).ok().unwrap();
+        let reader = {
+            let slot = slot.clone();
+            thread::spawn(move || {
+                let r = slot.with_audio(g, |a| {
+                    a[0] += 1;
+                    a[1] += 1;
+                    a[0]
+                });
+                match r {
+                    Ok(v) => assert_eq!(v, 2),
+                    Err(e) => assert_eq!(e, SlotError::Stale),
+                }
+            })
+        };
+        let (old, c, next) = slot.retire(g, Some((Box::new([7, 7]), 7))).ok().unwrap();
+        // The old occupant is whole: untouched, or touched once by a holder that had finished.
+        assert!(old[0] == old[1] && (old[0] == 1 || old[0] == 2), "{old:?}");
+        assert_eq!(c, 1);
+        assert_eq!(slot.with_audio(g, |a| a[0]), Err(SlotError::Stale));
+        reader.join().unwrap();
+        assert_eq!(slot.with_shared(next, |c| *c), Ok(7));
+        assert_eq!(slot.with_audio(next, |a| a[0]), Ok(7));
+    });
+}
+
+#[test]
+fn slot_holders_never_overlap_a_retire_and_stale_ids_never_reach_the_new_occupant() {
+    slot_model(Ordering::Release);
+}
+
+#[test]
+fn a_relaxed_slot_release_is_caught() {
+    let result = std::panic::catch_unwind(|| slot_model(Ordering::Relaxed));
+    let message = panic_message(result.expect_err("loom accepted a holder leaving with Relaxed"));
+    assert!(
+        message.contains("race") || message.contains("Causality"),
+        "unexpected failure: {message}"
+    );
+}

@@ -179,7 +179,17 @@ impl Engine {
         };
         let (pipeline, render) = (pipeline.clone(), options.render);
         pool.spawn(move || {
-            run(&core, id, &job, &input, channels, sample_rate, &pipeline, &render, store);
+            run(
+                &core,
+                id,
+                &job,
+                &input,
+                channels,
+                sample_rate,
+                &pipeline,
+                &render,
+                store,
+            );
         });
         Ok(JobId(id))
     }

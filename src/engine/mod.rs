@@ -33,8 +33,8 @@ pub use jobs::{JobOptions, JobProgress, JobState};
 
 use crate::cache::bytes::ByteLruStats;
 use crate::pipeline::PipelineConfig;
-use crate::render::playback::open_with_store;
 use crate::render::chunked::plan;
+use crate::render::playback::open_with_store;
 use crate::render::{PlaybackConfig, PlaybackControl, PlaybackReader, PlaybackStats};
 use crate::typed::{Family, PerSample, TypedSample};
 use crate::workers::Workers;
@@ -163,7 +163,7 @@ impl From<ProcessError> for EngineError {
 }
 
 /// Per-stream settings of [`Engine::open_stream`].
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub struct StreamOptions {
     /// Chunking, lookahead and seek fades.
     pub playback: PlaybackConfig,
@@ -173,16 +173,6 @@ pub struct StreamOptions {
     /// At the cap: `None` or zero fails at once with [`EngineError::Busy`]; otherwise wait up to
     /// this long for a slot.
     pub timeout: Option<Duration>,
-}
-
-impl Default for StreamOptions {
-    fn default() -> Self {
-        Self {
-            playback: PlaybackConfig::default(),
-            content_id: None,
-            timeout: None,
-        }
-    }
 }
 
 /// A consistent snapshot of an engine's counters ([`Engine::stats`]).
@@ -373,8 +363,12 @@ impl Engine {
         self.core.config
     }
 
-    fn slot_of(&self, id: StreamId) -> Result<(&Slot<StreamAudio, StreamControl>, u32), EngineError> {
-        let (tag, index, generation) = (id.0 & !((1 << 48) - 1), (id.0 >> 32) & 0xffff, id.0 as u32);
+    fn slot_of(
+        &self,
+        id: StreamId,
+    ) -> Result<(&Slot<StreamAudio, StreamControl>, u32), EngineError> {
+        let (tag, index, generation) =
+            (id.0 & !((1 << 48) - 1), (id.0 >> 32) & 0xffff, id.0 as u32);
         if tag != self.core.tag {
             return Err(EngineError::StaleId);
         }
@@ -402,7 +396,13 @@ impl Engine {
         if channels == 0 || track.len() % channels != 0 {
             return Err(ConfigError::InvalidChannels.into());
         }
-        let plan = plan::<T>(track.len() / channels, channels, sample_rate, pipeline, render)?;
+        let plan = plan::<T>(
+            track.len() / channels,
+            channels,
+            sample_rate,
+            pipeline,
+            render,
+        )?;
         Ok(TrackStore {
             cache: self.core.cache.clone(),
             content: content_id.unwrap_or_else(|| content_hash(track)),
@@ -640,10 +640,13 @@ impl Engine {
     /// the engine's dispatcher thread (never an audio thread), one call at a time, once per
     /// event emitted after this returns; a panic inside it is caught and counted.
     pub fn subscribe(&self, mask: u32, callback: impl Fn(&Event) + Send + Sync + 'static) -> Token {
-        self.subscribe_checked(mask, Box::new(move |e| {
-            callback(e);
-            true
-        }))
+        self.subscribe_checked(
+            mask,
+            Box::new(move |e| {
+                callback(e);
+                true
+            }),
+        )
     }
 
     /// [`subscribe`](Self::subscribe) with a callback that reports failure by returning

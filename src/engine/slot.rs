@@ -115,12 +115,10 @@ impl<A, C> Slot<A, C> {
             if w & exclusive != 0 || (w & SHARED_MASK) == SHARED_MASK {
                 return Err(SlotError::InUse);
             }
-            match self.word.compare_exchange_weak(
-                w,
-                w + bits,
-                Ordering::Acquire,
-                Ordering::Acquire,
-            ) {
+            match self
+                .word
+                .compare_exchange_weak(w, w + bits, Ordering::Acquire, Ordering::Acquire)
+            {
                 Ok(_) => {
                     return Ok(Leave {
                         word: &self.word,
@@ -139,7 +137,11 @@ impl<A, C> Slot<A, C> {
     /// # Errors
     /// [`SlotError::Stale`] for another generation or a free/closing slot; [`SlotError::InUse`]
     /// when another audio holder is inside.
-    pub fn with_audio<R>(&self, generation: u32, f: impl FnOnce(&mut A) -> R) -> Result<R, SlotError> {
+    pub fn with_audio<R>(
+        &self,
+        generation: u32,
+        f: impl FnOnce(&mut A) -> R,
+    ) -> Result<R, SlotError> {
         let _leave = self.enter(generation, AUDIO, AUDIO)?;
         // SAFETY: the AUDIO bit makes this the only holder of `audio`; the owner touches it only
         // after the bit is clear.

@@ -48,7 +48,10 @@ pub type ChunkCache = ByteLru<ChunkKey, CachedChunk>;
 pub fn content_hash<T: CachedSample>(samples: &[T]) -> u64 {
     // SAFETY: f32 and f64 have no padding and every bit pattern is a valid byte sequence.
     let bytes = unsafe {
-        std::slice::from_raw_parts(samples.as_ptr().cast::<u8>(), std::mem::size_of_val(samples))
+        std::slice::from_raw_parts(
+            samples.as_ptr().cast::<u8>(),
+            std::mem::size_of_val(samples),
+        )
     };
     const K: [u64; 4] = [
         0x9E37_79B9_7F4A_7C15,
