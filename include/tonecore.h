@@ -22,6 +22,9 @@
 #define TONECORE_VERSION_PATCH 0
 
 
+// Subscription mask selecting every event kind.
+#define TONECORE_EVENTS_ALL 15
+
 // The C ABI version this header describes; `tonecore_abi_version()` returns the library's.
 // Also the SONAME suffix: `libtonecore.so.<TONECORE_ABI_VERSION>`.
 #define TONECORE_ABI_VERSION 1
@@ -86,6 +89,17 @@ enum tonecore_status
   TONECORE_STATUS_POISONED = 101,
   // The work was cancelled before it finished; nothing was reported as done.
   TONECORE_STATUS_CANCELLED = 102,
+  // The engine is at its `max_streams` (or `max_jobs`) limit; nothing was opened.
+  TONECORE_STATUS_BUSY = 103,
+  // The id or token is not (or no longer) valid here: closed, replaced, taken, released,
+  // never issued, or issued by another engine. Nothing was touched.
+  TONECORE_STATUS_STALE_ID = 104,
+  // A job with the same key is running; its id was written instead of starting another.
+  TONECORE_STATUS_ALREADY_RUNNING = 105,
+  // The wait ran out before the job ended.
+  TONECORE_STATUS_TIMEOUT = 106,
+  // The job has not finished; there is no result yet.
+  TONECORE_STATUS_NOT_FINISHED = 107,
   // A panic was caught inside the library; the object involved (if any) is now poisoned.
   TONECORE_STATUS_PANIC = 200,
   // The library could not start its worker threads.
@@ -230,6 +244,56 @@ typedef int32_t tonecore_fade_curve;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// How a job stands (`tonecore_job_progress.state`, `tonecore_event.job_state`).
+enum tonecore_job_state
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Queued or rendering.
+  TONECORE_JOB_STATE_RUNNING = 0,
+  // Finished; take the result with `tonecore_engine_job_take_result_*`.
+  TONECORE_JOB_STATE_DONE = 1,
+  // Cancelled; there is no result.
+  TONECORE_JOB_STATE_CANCELLED = 2,
+  // Failed; `status` tells why; there is no result.
+  TONECORE_JOB_STATE_FAILED = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum tonecore_job_state tonecore_job_state;
+#else
+typedef int32_t tonecore_job_state;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Event kinds, also the bits of a subscription mask (`TONECORE_EVENTS_ALL` selects all).
+enum tonecore_event_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // A stream was opened (`id`, `key`).
+  TONECORE_EVENT_KIND_STREAM_OPENED = 1,
+  // A stream was closed, or replaced (`replaced` non-zero) by a new one for its key.
+  TONECORE_EVENT_KIND_STREAM_CLOSED = 2,
+  // A job finished a chunk (`done` of `total`).
+  TONECORE_EVENT_KIND_JOB_PROGRESS = 4,
+  // A job ended (`job_state`, `job_status`).
+  TONECORE_EVENT_KIND_JOB_FINISHED = 8,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum tonecore_event_kind tonecore_event_kind;
+#else
+typedef uint32_t tonecore_event_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// The engine: one per process, shared by every host thread (all functions are safe to call
+// from any thread at once, except `tonecore_engine_free`).
+typedef struct tonecore_engine tonecore_engine;
+
 // A streaming equalizer: band gains applied as an exact linear-phase FIR filter by FFT
 // overlap-save, with a crossfade (`ramp_ms`) whenever the gains change.
 //
@@ -266,6 +330,215 @@ typedef struct tonecore_playback tonecore_playback;
 // Single-threaded object: calls on one object from two threads at once return
 // `TONECORE_STATUS_CONCURRENT_USE` for the second. Distinct objects are independent.
 typedef struct tonecore_stft tonecore_stft;
+
+// Engine settings. Fill with `tonecore_engine_config_init`, then change fields.
+typedef struct tonecore_engine_config {
+  // `sizeof(tonecore_engine_config)` as the caller compiled it (set by `_init`).
+  size_t struct_size;
+  // Live streams allowed at once across all keys (1–4096). Default 16.
+  uint32_t max_streams;
+  // Threads of the job pool; 0 = one per core (default).
+  uint32_t worker_threads;
+  // Byte budget of the shared chunk cache (0 = no caching). Default 256 MiB.
+  uint64_t cache_bytes;
+  // Jobs held at once (running, or finished and not yet taken/released), 1–65536.
+  // Default 256.
+  uint32_t max_jobs;
+} tonecore_engine_config;
+
+// How a `tonecore_pipeline` (EQ → level matcher → limiter) is built. Fill it with
+// `tonecore_pipeline_config_init`. A stage whose `*_enabled` is 0 starts bypassed (its settings
+// still apply when it is enabled later with `tonecore_params_set_bypass`).
+typedef struct tonecore_pipeline_config {
+  // `sizeof(tonecore_pipeline_config)` as the caller compiled it (set by `_init`).
+  size_t struct_size;
+  // Sample rate in Hz (> 0). Default 44100.
+  uint32_t sample_rate;
+  // Channel count, 1–64. Default 2.
+  uint32_t channels;
+  // Largest block `_process_*` accepts, frames (1–2^24). Default 4096.
+  size_t max_block;
+  // EQ FFT size (even, 16–2^24). Default 4096.
+  size_t fft_size;
+  // Crossfade time of gain changes and bypass toggles, ms (0–10000). Default 20.
+  double ramp_ms;
+  // A `TONECORE_SAMPLE_FORMAT_*` value. Default F32.
+  int32_t sample_format;
+  // Non-zero: the EQ starts enabled. Default 0 (flat, bypassed).
+  uint32_t eq_enabled;
+  // A `TONECORE_LAYOUT_*` value. Default CRITICAL.
+  int32_t layout;
+  // A `TONECORE_CURVE_MODE_*` value. Default SMOOTH.
+  int32_t mode;
+  // `CUSTOM` layouts only: ascending band edges in Hz (copied).
+  const double *edges;
+  // Length of `edges`.
+  size_t edges_len;
+  // Initial EQ gains in dB, one per band (copied), or NULL for 0 dB.
+  const double *eq_gains_db;
+  // Length of `eq_gains_db`.
+  size_t eq_gains_len;
+  // Non-zero: the level matcher starts enabled. Default 0.
+  uint32_t level_enabled;
+  // Target loudness, LUFS (−70…0). Default −14.
+  double target_lufs;
+  // Gain-lowering time constant, ms (0 < t ≤ 60000). Default 300.
+  double attack_ms;
+  // Gain-raising time constant, ms (0 < t ≤ 60000). Default 3000.
+  double release_ms;
+  // Largest boost, dB (0–40). Default 12.
+  double max_boost_db;
+  // Largest cut, dB (0–80). Default 24.
+  double max_cut_db;
+  // Below this loudness the gain is never raised, LUFS (−100…0). Default −50.
+  double gate_lufs;
+  // Loudness window, ms (50–10000). Default 400 (momentary).
+  double window_ms;
+  // Non-zero: the limiter starts enabled. Default 0.
+  uint32_t limiter_enabled;
+  // Limiter ceiling, dBFS (−60…0). Default −1.
+  double ceiling_db;
+  // Limiter lookahead (= attack), ms (0 < t ≤ 100). Default 5.
+  double lookahead_ms;
+  // Limiter release time constant, ms (0 < t ≤ 10000). Default 100.
+  double limiter_release_ms;
+} tonecore_pipeline_config;
+
+// How a track is cut into chunks and joined (`tonecore_render_chunked_*`, playback streams).
+// Fill it with `tonecore_render_config_init`.
+typedef struct tonecore_render_config {
+  // `sizeof(tonecore_render_config)` as the caller compiled it (set by `_init`).
+  size_t struct_size;
+  // Core length of a chunk, seconds (> 0). Default 15.
+  double chunk_seconds;
+  // Context rendered before each core and discarded, seconds; negative (default −1) = what
+  // the pipeline needs to settle (EQ kernel + limiter lookahead + level window + 3 attack
+  // time constants when the level matcher is enabled).
+  double context_seconds;
+  // Crossfade at each seam, seconds (≥ 0). Default 0.05.
+  double crossfade_seconds;
+  // A `TONECORE_FADE_CURVE_*` value. Default EQUAL_GAIN.
+  int32_t curve;
+  // Offline renders: 0 = all cores (default), 1 = the calling thread, n = a pool of n.
+  uint32_t threads;
+  // Playback streams: chunks rendered ahead of the listener (≥ 1). Default 2.
+  uint32_t lookahead_chunks;
+  // Playback streams: fade out/in time around a seek, ms (0–1000). Default 5.
+  double seek_fade_ms;
+} tonecore_render_config;
+
+// Counters of a playback stream.
+typedef struct tonecore_playback_stats {
+  // Frames handed to the listener (silence included).
+  uint64_t frames_read;
+  // Frames of silence output because no rendered data was ready.
+  uint64_t underrun_frames;
+  // Seeks requested.
+  uint64_t seeks;
+  // Chunks rendered by the worker.
+  uint64_t chunks_rendered;
+  // Track position (frame) of the next frame the listener gets.
+  uint64_t position;
+} tonecore_playback_stats;
+
+// A job's progress (`tonecore_engine_job_progress`, `tonecore_engine_job_wait`).
+typedef struct tonecore_job_progress {
+  // Chunks finished.
+  uint64_t done;
+  // Chunks in all.
+  uint64_t total;
+  // A `TONECORE_JOB_STATE_*` value.
+  int32_t state;
+  // For FAILED and CANCELLED: the status the job ended with; otherwise 0.
+  int32_t status;
+} tonecore_job_progress;
+
+// One engine event, valid only during the callback.
+typedef struct tonecore_event {
+  // Emission number, strictly increasing (from 1).
+  uint64_t seq;
+  // A `TONECORE_EVENT_KIND_*` value.
+  uint32_t kind;
+  // Non-zero for a stream replaced by a new stream for its key.
+  uint32_t replaced;
+  // The stream or job id.
+  uint64_t id;
+  // The stream's key, or the job's key (0 = none).
+  uint64_t key;
+  // Job progress: chunks done.
+  uint64_t done;
+  // Job progress: chunks in all.
+  uint64_t total;
+  // Job finished: a `TONECORE_JOB_STATE_*` value.
+  int32_t job_state;
+  // Job finished: the status it ended with (0 when done).
+  int32_t job_status;
+} tonecore_event;
+
+// An event callback: return 0 on success, non-zero to report a failure (counted in
+// `callback_errors`). Runs on the engine's dispatcher thread, one call at a time per
+// subscription, never on an audio thread. It may call any engine function except
+// `tonecore_engine_flush_events` and `tonecore_engine_free`.
+typedef int32_t (*tonecore_event_fn)(void *user_data,
+                                     const struct tonecore_event *event);
+
+// A consistent snapshot of an engine's counters.
+typedef struct tonecore_engine_stats {
+  // Set by the caller to `sizeof(tonecore_engine_stats)`.
+  size_t struct_size;
+  // The stream cap.
+  uint64_t max_streams;
+  // Live streams: exactly the stream ids valid at the snapshot's instant.
+  uint64_t streams_open;
+  // Most streams live at once so far.
+  uint64_t streams_peak;
+  // Streams opened (replacements included).
+  uint64_t streams_opened;
+  // Streams ended by a replacement.
+  uint64_t streams_replaced;
+  // Streams closed.
+  uint64_t streams_closed;
+  // Opens refused (or timed out) at the cap.
+  uint64_t busy_refusals;
+  // Silence frames output because data was not ready, over all streams.
+  uint64_t underrun_frames;
+  // Jobs started.
+  uint64_t jobs_submitted;
+  // Jobs running now.
+  uint64_t jobs_running;
+  // Jobs finished successfully.
+  uint64_t jobs_done;
+  // Jobs ended cancelled.
+  uint64_t jobs_cancelled;
+  // Jobs ended with an error.
+  uint64_t jobs_failed;
+  // Jobs held (running, or finished and not taken/released).
+  uint64_t jobs_held;
+  // Core frames rendered (not served from the cache).
+  uint64_t frames_rendered;
+  // Chunks rendered (not served from the cache).
+  uint64_t chunks_rendered;
+  // Chunk-cache lookups that hit.
+  uint64_t cache_hits;
+  // Chunk-cache lookups that missed.
+  uint64_t cache_misses;
+  // Chunks evicted from the cache.
+  uint64_t cache_evictions;
+  // Chunks held in the cache.
+  uint64_t cache_entries;
+  // Bytes held in the cache (≤ `cache_capacity`).
+  uint64_t cache_bytes;
+  // The cache's byte budget.
+  uint64_t cache_capacity;
+  // Live subscriptions.
+  uint64_t subscriptions;
+  // Events emitted.
+  uint64_t events_emitted;
+  // Callback invocations.
+  uint64_t callbacks_invoked;
+  // Callbacks that reported failure (non-zero return).
+  uint64_t callback_errors;
+} tonecore_engine_stats;
 
 // How a `tonecore_equalizer` is built. Fill it with `tonecore_equalizer_config_init`.
 typedef struct tonecore_equalizer_config {
@@ -340,64 +613,6 @@ typedef struct tonecore_loudness_report {
   double true_peak;
 } tonecore_loudness_report;
 
-// How a `tonecore_pipeline` (EQ → level matcher → limiter) is built. Fill it with
-// `tonecore_pipeline_config_init`. A stage whose `*_enabled` is 0 starts bypassed (its settings
-// still apply when it is enabled later with `tonecore_params_set_bypass`).
-typedef struct tonecore_pipeline_config {
-  // `sizeof(tonecore_pipeline_config)` as the caller compiled it (set by `_init`).
-  size_t struct_size;
-  // Sample rate in Hz (> 0). Default 44100.
-  uint32_t sample_rate;
-  // Channel count, 1–64. Default 2.
-  uint32_t channels;
-  // Largest block `_process_*` accepts, frames (1–2^24). Default 4096.
-  size_t max_block;
-  // EQ FFT size (even, 16–2^24). Default 4096.
-  size_t fft_size;
-  // Crossfade time of gain changes and bypass toggles, ms (0–10000). Default 20.
-  double ramp_ms;
-  // A `TONECORE_SAMPLE_FORMAT_*` value. Default F32.
-  int32_t sample_format;
-  // Non-zero: the EQ starts enabled. Default 0 (flat, bypassed).
-  uint32_t eq_enabled;
-  // A `TONECORE_LAYOUT_*` value. Default CRITICAL.
-  int32_t layout;
-  // A `TONECORE_CURVE_MODE_*` value. Default SMOOTH.
-  int32_t mode;
-  // `CUSTOM` layouts only: ascending band edges in Hz (copied).
-  const double *edges;
-  // Length of `edges`.
-  size_t edges_len;
-  // Initial EQ gains in dB, one per band (copied), or NULL for 0 dB.
-  const double *eq_gains_db;
-  // Length of `eq_gains_db`.
-  size_t eq_gains_len;
-  // Non-zero: the level matcher starts enabled. Default 0.
-  uint32_t level_enabled;
-  // Target loudness, LUFS (−70…0). Default −14.
-  double target_lufs;
-  // Gain-lowering time constant, ms (0 < t ≤ 60000). Default 300.
-  double attack_ms;
-  // Gain-raising time constant, ms (0 < t ≤ 60000). Default 3000.
-  double release_ms;
-  // Largest boost, dB (0–40). Default 12.
-  double max_boost_db;
-  // Largest cut, dB (0–80). Default 24.
-  double max_cut_db;
-  // Below this loudness the gain is never raised, LUFS (−100…0). Default −50.
-  double gate_lufs;
-  // Loudness window, ms (50–10000). Default 400 (momentary).
-  double window_ms;
-  // Non-zero: the limiter starts enabled. Default 0.
-  uint32_t limiter_enabled;
-  // Limiter ceiling, dBFS (−60…0). Default −1.
-  double ceiling_db;
-  // Limiter lookahead (= attack), ms (0 < t ≤ 100). Default 5.
-  double lookahead_ms;
-  // Limiter release time constant, ms (0 < t ≤ 10000). Default 100.
-  double limiter_release_ms;
-} tonecore_pipeline_config;
-
 // A consistent snapshot of a pipeline's counters, all from the end of one `_process_*` call.
 typedef struct tonecore_pipeline_stats {
   // Set by the caller to `sizeof(tonecore_pipeline_stats)`; only that many bytes are written.
@@ -426,48 +641,11 @@ typedef struct tonecore_pipeline_stats {
   double eq_gains_db[64];
 } tonecore_pipeline_stats;
 
-// How a track is cut into chunks and joined (`tonecore_render_chunked_*`, playback streams).
-// Fill it with `tonecore_render_config_init`.
-typedef struct tonecore_render_config {
-  // `sizeof(tonecore_render_config)` as the caller compiled it (set by `_init`).
-  size_t struct_size;
-  // Core length of a chunk, seconds (> 0). Default 15.
-  double chunk_seconds;
-  // Context rendered before each core and discarded, seconds; negative (default −1) = what
-  // the pipeline needs to settle (EQ kernel + limiter lookahead + level window + 3 attack
-  // time constants when the level matcher is enabled).
-  double context_seconds;
-  // Crossfade at each seam, seconds (≥ 0). Default 0.05.
-  double crossfade_seconds;
-  // A `TONECORE_FADE_CURVE_*` value. Default EQUAL_GAIN.
-  int32_t curve;
-  // Offline renders: 0 = all cores (default), 1 = the calling thread, n = a pool of n.
-  uint32_t threads;
-  // Playback streams: chunks rendered ahead of the listener (≥ 1). Default 2.
-  uint32_t lookahead_chunks;
-  // Playback streams: fade out/in time around a seek, ms (0–1000). Default 5.
-  double seek_fade_ms;
-} tonecore_render_config;
-
 // Render progress: `done` of `total` chunks finished. Return non-zero to cancel the render.
 // Called from worker threads, one call at a time; never from an audio thread.
 typedef int32_t (*tonecore_render_progress_fn)(void *user_data,
                                                size_t done,
                                                size_t total);
-
-// Counters of a playback stream.
-typedef struct tonecore_playback_stats {
-  // Frames handed to the listener (silence included).
-  uint64_t frames_read;
-  // Frames of silence output because no rendered data was ready.
-  uint64_t underrun_frames;
-  // Seeks requested.
-  uint64_t seeks;
-  // Chunks rendered by the worker.
-  uint64_t chunks_rendered;
-  // Track position (frame) of the next frame the listener gets.
-  uint64_t position;
-} tonecore_playback_stats;
 
 // How a `tonecore_stft` frames and transforms signals. Fill it with
 // `tonecore_stft_config_init` and change the fields you need.
@@ -632,6 +810,318 @@ tonecore_status tonecore_gain_curve(int32_t layout,
                                     int32_t mode,
                                     double *curve_out,
                                     size_t curve_len);
+
+// Fills `config_out` with the defaults (16 streams, one job thread per core, 256 MiB cache,
+// 256 jobs) and the current `struct_size`.
+//
+// Returns `NULL_POINTER`. Thread class: any-thread.
+//
+// # Safety
+// `config_out` writable.
+tonecore_status tonecore_engine_config_init(struct tonecore_engine_config *config_out);
+
+// Starts an engine (its job pool, event dispatcher thread, chunk cache and stream slots) in
+// `*engine_out` (written only on success). Free it with `tonecore_engine_free`.
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_ARGUMENT` (max_streams outside 1–4096,
+// max_jobs outside 1–65536, worker_threads above 1024), `THREAD_POOL`. Thread class:
+// control-thread (allocates, starts threads).
+//
+// # Safety
+// `config` readable for `config->struct_size` bytes; `engine_out` writable.
+tonecore_status tonecore_engine_new(const struct tonecore_engine_config *config,
+                                    struct tonecore_engine **engine_out);
+
+// Closes every stream, cancels every job, waits for all of them, delivers the events already
+// queued, stops the engine's threads (all joined before this returns) and frees the engine.
+// NULL is a no-op.
+//
+// Thread class: control-thread (blocks until everything stopped). Not from an event callback.
+//
+// # Safety
+// `engine` NULL or live; no other call on it may be running or follow (ids it issued are
+// meaningless afterwards).
+void tonecore_engine_free(struct tonecore_engine *engine);
+
+// Opens a playback stream for the host's `key` over a planar track (`pipeline->channels` rows
+// of `track_len / channels` frames at `pipeline->sample_rate`, copied) rendered through the
+// pipeline in chunks (`config`: NULL = defaults) via the engine's chunk cache, and writes its
+// id to `*stream_out`. If `key` has a stream, it is replaced atomically: the old id turns stale
+// at once and the old stream's worker is joined before this returns. At the `max_streams` cap
+// this returns `BUSY` at once (`timeout_seconds` ≤ 0) or waits up to `timeout_seconds` for a
+// slot. `content_id` identifies the track for the cache (0 = hash the samples).
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT` (pipeline `sample_format` is not F32),
+// the pipeline config's errors, `INVALID_CHUNK`, `INVALID_TIME` (lookahead, seek fade,
+// timeout NaN), `INVALID_CHANNELS`, `BUSY`, `STALE_ID` (engine shutting down), `THREAD_POOL`.
+// Thread class: control-thread (allocates, starts a worker; may wait for the cap).
+//
+// # Safety
+// `engine` live; configs readable (see their `_init`); `track` valid for `track_len`;
+// `stream_out` writable.
+tonecore_status tonecore_engine_open_stream_f32(const struct tonecore_engine *engine,
+                                                uint64_t key,
+                                                const struct tonecore_pipeline_config *pipeline,
+                                                const struct tonecore_render_config *config,
+                                                const float *track,
+                                                size_t track_len,
+                                                uint64_t content_id,
+                                                double timeout_seconds,
+                                                uint64_t *stream_out);
+
+// Double-precision [`tonecore_engine_open_stream_f32`] (pipeline `sample_format` F64).
+//
+// # Safety
+// As for `tonecore_engine_open_stream_f32`, with doubles.
+tonecore_status tonecore_engine_open_stream_f64(const struct tonecore_engine *engine,
+                                                uint64_t key,
+                                                const struct tonecore_pipeline_config *pipeline,
+                                                const struct tonecore_render_config *config,
+                                                const double *track,
+                                                size_t track_len,
+                                                uint64_t content_id,
+                                                double timeout_seconds,
+                                                uint64_t *stream_out);
+
+// Fills interleaved `output` (`output_len / channels` frames) with the stream's next frames
+// and writes how many came from the track to `*frames_out`; the rest is silence (paused,
+// underrun, or past the end). Never blocks.
+//
+// Returns `NULL_POINTER`, `STALE_ID` (closed, replaced, or another engine's id),
+// `CONCURRENT_USE` (another thread is reading this stream), `WRONG_FORMAT`,
+// `INVALID_CHANNELS` (not a whole number of frames). Thread class: audio-safe (no allocation,
+// lock or free; sets no error detail).
+//
+// # Safety
+// `engine` live; `output` valid for `output_len`; `frames_out` writable.
+tonecore_status tonecore_engine_stream_read_f32(const struct tonecore_engine *engine,
+                                                uint64_t stream,
+                                                float *output,
+                                                size_t output_len,
+                                                size_t *frames_out);
+
+// Double-precision [`tonecore_engine_stream_read_f32`].
+//
+// # Safety
+// As for `tonecore_engine_stream_read_f32`, with doubles.
+tonecore_status tonecore_engine_stream_read_f64(const struct tonecore_engine *engine,
+                                                uint64_t stream,
+                                                double *output,
+                                                size_t output_len,
+                                                size_t *frames_out);
+
+// Moves the stream to `seconds` (sample-accurate, faded out and in).
+//
+// Returns `NULL_POINTER`, `STALE_ID`, `INVALID_TIME` (NaN, negative, past the end). Thread
+// class: any-thread, wait-free.
+//
+// # Safety
+// `engine` live.
+tonecore_status tonecore_engine_stream_seek(const struct tonecore_engine *engine,
+                                            uint64_t stream,
+                                            double seconds);
+
+// Pauses (non-zero: reads output silence without advancing) or resumes the stream.
+//
+// Returns `NULL_POINTER`, `STALE_ID`. Thread class: any-thread, wait-free.
+//
+// # Safety
+// `engine` live.
+tonecore_status tonecore_engine_stream_set_paused(const struct tonecore_engine *engine,
+                                                  uint64_t stream,
+                                                  int32_t paused);
+
+// Writes the stream's counters to `*stats_out` and, when `paused_out` is not NULL, 1 or 0 for
+// whether it is paused.
+//
+// Returns `NULL_POINTER`, `STALE_ID`. Thread class: any-thread, wait-free.
+//
+// # Safety
+// `engine` live; `stats_out` writable; `paused_out` NULL or writable.
+tonecore_status tonecore_engine_stream_get_stats(const struct tonecore_engine *engine,
+                                                 uint64_t stream,
+                                                 struct tonecore_playback_stats *stats_out,
+                                                 int32_t *paused_out);
+
+// Closes the stream: its id turns stale at once, its slot is free for the next open, and its
+// worker is joined before this returns.
+//
+// Returns `NULL_POINTER`, `STALE_ID` (already closed or replaced — a stale id can never close
+// its key's newer stream). Thread class: control-thread (joins a thread).
+//
+// # Safety
+// `engine` live.
+tonecore_status tonecore_engine_stream_close(const struct tonecore_engine *engine,
+                                             uint64_t stream);
+
+// Writes the id of `key`'s live stream to `*stream_out`.
+//
+// Returns `NULL_POINTER`, `STALE_ID` (the key has no stream). Thread class: any-thread
+// (takes the registry lock briefly).
+//
+// # Safety
+// `engine` live; `stream_out` writable.
+tonecore_status tonecore_engine_stream_for_key(const struct tonecore_engine *engine,
+                                               uint64_t key,
+                                               uint64_t *stream_out);
+
+// Starts an offline chunked render of a planar track (`pipeline->channels` rows, copied)
+// through the pipeline on the engine's job pool and writes the job's id to `*job_out`.
+// `config` NULL = defaults (its `threads` is ignored). `job_key` (0 = none): while a job with
+// this key runs, another submission with it starts nothing, returns `ALREADY_RUNNING` and
+// writes the running job's id to `*job_out`. `content_id` as in `_open_stream_*`.
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
+// `INVALID_CHUNK`, `INVALID_CHANNELS`, `ALREADY_RUNNING`, `BUSY` (`max_jobs` held),
+// `STALE_ID` (shutting down). Thread class: control-thread (allocates, copies the input).
+//
+// # Safety
+// `engine` live; configs readable; `input` valid for `input_len`; `job_out` writable.
+tonecore_status tonecore_engine_submit_render_f32(const struct tonecore_engine *engine,
+                                                  const struct tonecore_pipeline_config *pipeline,
+                                                  const struct tonecore_render_config *config,
+                                                  const float *input,
+                                                  size_t input_len,
+                                                  uint64_t job_key,
+                                                  uint64_t content_id,
+                                                  uint64_t *job_out);
+
+// Double-precision [`tonecore_engine_submit_render_f32`].
+//
+// # Safety
+// As for `tonecore_engine_submit_render_f32`, with doubles.
+tonecore_status tonecore_engine_submit_render_f64(const struct tonecore_engine *engine,
+                                                  const struct tonecore_pipeline_config *pipeline,
+                                                  const struct tonecore_render_config *config,
+                                                  const double *input,
+                                                  size_t input_len,
+                                                  uint64_t job_key,
+                                                  uint64_t content_id,
+                                                  uint64_t *job_out);
+
+// Writes the job's progress and state to `*progress_out`.
+//
+// Returns `NULL_POINTER`, `STALE_ID` (taken, released, or unknown). Thread class: any-thread.
+//
+// # Safety
+// `engine` live; `progress_out` writable.
+tonecore_status tonecore_engine_job_progress(const struct tonecore_engine *engine,
+                                             uint64_t job,
+                                             struct tonecore_job_progress *progress_out);
+
+// Asks the job to stop; it ends CANCELLED within one 4096-frame block per worker. Returns at
+// once. Cancelling a finished job changes nothing.
+//
+// Returns `NULL_POINTER`, `STALE_ID`. Thread class: any-thread.
+//
+// # Safety
+// `engine` live.
+tonecore_status tonecore_engine_job_cancel(const struct tonecore_engine *engine,
+                                           uint64_t job);
+
+// Waits until the job ends (`timeout_seconds` < 0: no limit; 0: just check) and writes its
+// final progress to `*progress_out` (may be NULL).
+//
+// Returns `NULL_POINTER`, `STALE_ID`, `TIMEOUT` (still running), `INVALID_TIME` (NaN).
+// Thread class: control-thread (blocks). Not from an event callback for a job whose events
+// that callback must see first.
+//
+// # Safety
+// `engine` live; `progress_out` NULL or writable.
+tonecore_status tonecore_engine_job_wait(const struct tonecore_engine *engine,
+                                         uint64_t job,
+                                         double timeout_seconds,
+                                         struct tonecore_job_progress *progress_out);
+
+// Copies the finished job's planar result (the input's length) into `output` and removes the
+// job (its id turns stale). A job that ended cancelled or failed is removed and its status
+// returned (`CANCELLED`, …).
+//
+// Returns `NULL_POINTER`, `STALE_ID`, `NOT_FINISHED`, `BUFFER_TOO_SMALL` and `WRONG_FORMAT`
+// (nothing removed), or the job's own failure status. Thread class: control-thread.
+//
+// # Safety
+// `engine` live; `output` valid for `output_len`.
+tonecore_status tonecore_engine_job_take_result_f32(const struct tonecore_engine *engine,
+                                                    uint64_t job,
+                                                    float *output,
+                                                    size_t output_len);
+
+// Double-precision [`tonecore_engine_job_take_result_f32`].
+//
+// # Safety
+// As for `tonecore_engine_job_take_result_f32`, with doubles.
+tonecore_status tonecore_engine_job_take_result_f64(const struct tonecore_engine *engine,
+                                                    uint64_t job,
+                                                    double *output,
+                                                    size_t output_len);
+
+// Forgets a job: cancels it if it runs and removes it (its id turns stale; its result, if
+// any, is discarded).
+//
+// Returns `NULL_POINTER`, `STALE_ID`. Thread class: any-thread.
+//
+// # Safety
+// `engine` live.
+tonecore_status tonecore_engine_job_release(const struct tonecore_engine *engine,
+                                            uint64_t job);
+
+// Subscribes `callback(user_data, event)` to the events whose `TONECORE_EVENT_KIND_*` bits are
+// in `mask` and writes the subscription's token to `*token_out`. The callback runs on the
+// engine's dispatcher thread (never an audio thread), one call at a time, once per event
+// emitted after this returns; a non-zero return is counted in `callback_errors`.
+//
+// Returns `NULL_POINTER` (engine, callback or token_out), `INVALID_ARGUMENT` (mask selects no
+// known kind). Thread class: any-thread.
+//
+// # Safety
+// `engine` live; `callback` callable from the dispatcher thread with `user_data` until
+// `tonecore_engine_unsubscribe` returns (then `user_data` may be freed); `token_out` writable.
+tonecore_status tonecore_engine_subscribe(const struct tonecore_engine *engine,
+                                          uint32_t mask,
+                                          tonecore_event_fn callback,
+                                          void *user_data,
+                                          uint64_t *token_out);
+
+// Ends a subscription. When this returns, its callback is not running and will never run
+// again, so `user_data` may be freed (from inside the callback itself it returns at once).
+//
+// Returns `NULL_POINTER`, `STALE_ID` (unknown or already removed token). Thread class:
+// any-thread (waits for a running call of this callback).
+//
+// # Safety
+// `engine` live.
+tonecore_status tonecore_engine_unsubscribe(const struct tonecore_engine *engine,
+                                            uint64_t token);
+
+// Waits until every event emitted before this call has been delivered to the callbacks.
+//
+// Returns `NULL_POINTER`, `CONCURRENT_USE` (called from a callback). Thread class:
+// control-thread (blocks).
+//
+// # Safety
+// `engine` live.
+tonecore_status tonecore_engine_flush_events(const struct tonecore_engine *engine);
+
+// Writes one consistent snapshot of the engine's counters (stream fields from one instant of
+// the stream registry, job fields of the job table, cache fields of the cache). The caller
+// sets `stats_out->struct_size = sizeof(tonecore_engine_stats)` first.
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`. Thread class: any-thread (takes the engine's locks
+// briefly; not for the audio thread).
+//
+// # Safety
+// `engine` live; `stats_out` writable for `stats_out->struct_size` bytes.
+tonecore_status tonecore_engine_get_stats(const struct tonecore_engine *engine,
+                                          struct tonecore_engine_stats *stats_out);
+
+// Drops every chunk in the engine's cache (counters are kept).
+//
+// Returns `NULL_POINTER`. Thread class: any-thread.
+//
+// # Safety
+// `engine` live.
+tonecore_status tonecore_engine_clear_cache(const struct tonecore_engine *engine);
 
 // Fills `config_out` with the defaults (44100 Hz, 2 channels, max_block 4096, fft_size 4096,
 // critical bands, smooth curve, 20 ms ramp, f32, flat gains) and the current `struct_size`.

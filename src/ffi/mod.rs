@@ -9,6 +9,7 @@
 
 mod analysis;
 mod bands;
+mod engine;
 mod equalizer;
 pub(crate) mod format;
 mod guard;
@@ -22,6 +23,7 @@ mod window;
 
 pub use analysis::*;
 pub use bands::*;
+pub use engine::*;
 pub use equalizer::*;
 pub use format::tonecore_sample_format;
 pub use guard::tonecore_last_error_message;

@@ -183,7 +183,9 @@ pub unsafe extern "C" fn tonecore_render_config_init(
     })
 }
 
-unsafe fn read_render(config: *const tonecore_render_config) -> Result<PlaybackConfig, Failure> {
+pub(crate) unsafe fn read_render(
+    config: *const tonecore_render_config,
+) -> Result<PlaybackConfig, Failure> {
     if config.is_null() {
         return Err(tonecore_status::NullPointer.into());
     }

@@ -59,6 +59,17 @@ pub enum tonecore_status {
     Poisoned = 101,
     /// The work was cancelled before it finished; nothing was reported as done.
     Cancelled = 102,
+    /// The engine is at its `max_streams` (or `max_jobs`) limit; nothing was opened.
+    Busy = 103,
+    /// The id or token is not (or no longer) valid here: closed, replaced, taken, released,
+    /// never issued, or issued by another engine. Nothing was touched.
+    StaleId = 104,
+    /// A job with the same key is running; its id was written instead of starting another.
+    AlreadyRunning = 105,
+    /// The wait ran out before the job ended.
+    Timeout = 106,
+    /// The job has not finished; there is no result yet.
+    NotFinished = 107,
     /// A panic was caught inside the library; the object involved (if any) is now poisoned.
     Panic = 200,
     /// The library could not start its worker threads.
@@ -106,6 +117,11 @@ impl tonecore_status {
             InvalidTarget => "the loudness target must be finite, between -70 and 0 LUFS",
             InvalidChunk => "chunk, context or crossfade durations are invalid",
             Cancelled => "the work was cancelled",
+            Busy => "the engine is at its stream (or job) limit",
+            StaleId => "the id is stale: closed, replaced, taken, unknown or from another engine",
+            AlreadyRunning => "a job with this key is already running",
+            Timeout => "the wait timed out",
+            NotFinished => "the job has not finished",
             ConcurrentUse => "the object is already in use on another thread",
             Poisoned => "the object is poisoned by an earlier panic",
             Panic => "a panic was caught inside tonecore",
@@ -196,6 +212,11 @@ mod tests {
             tonecore_status::InvalidTarget,
             tonecore_status::InvalidChunk,
             tonecore_status::Cancelled,
+            tonecore_status::Busy,
+            tonecore_status::StaleId,
+            tonecore_status::AlreadyRunning,
+            tonecore_status::Timeout,
+            tonecore_status::NotFinished,
             tonecore_status::ConcurrentUse,
             tonecore_status::Poisoned,
             tonecore_status::Panic,
