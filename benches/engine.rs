@@ -12,39 +12,17 @@
 //! - the cost of one `stats()` call with 10 live streams, and of delivering one event to 0, 1
 //!   and 8 subscribers (job-progress events of a job over cached chunks).
 
+mod common;
+
+use common::{full_chain, noise};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tonecore::dsp::level::LevelSettings;
-use tonecore::dsp::limiter::LimiterSettings;
 use tonecore::engine::{Engine, EngineConfig, JobOptions, StreamId, StreamOptions, ALL_EVENTS};
-use tonecore::pipeline::{EqSettings, PipelineConfig};
+use tonecore::pipeline::PipelineConfig;
 use tonecore::render::{PlaybackConfig, RenderConfig};
 
 const RATE: usize = 44_100;
-
-fn noise(len: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed | 1;
-    (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 23) as f32 - 1.0) * 0.3
-        })
-        .collect()
-}
-
-fn full_chain() -> PipelineConfig {
-    PipelineConfig {
-        eq: Some(EqSettings::critical(
-            (0..25).map(|b| ((b * 7) % 13) as f64 - 6.0).collect(),
-        )),
-        level: Some(LevelSettings::default()),
-        limiter: Some(LimiterSettings::default()),
-        ..PipelineConfig::default()
-    }
-}
 
 fn engine(max_streams: usize, cache_bytes: usize) -> Engine {
     Engine::new(EngineConfig {
@@ -92,7 +70,7 @@ fn throughput() {
     for streams in [1usize, 4, 10] {
         let e = engine(streams, 0);
         let tracks: Vec<Arc<[f32]>> = (0..streams)
-            .map(|k| Arc::from(noise(2 * seconds * RATE, k as u64 + 1)))
+            .map(|k| Arc::from(noise(2 * seconds * RATE, k as u64 + 1, 0.3)))
             .collect();
         let ids: Vec<StreamId> = tracks
             .iter()
@@ -133,7 +111,7 @@ fn throughput() {
 
 fn seek_heavy(cache_bytes: usize) -> (f64, u64, u64, u64) {
     let e = engine(1, cache_bytes);
-    let track: Arc<[f32]> = Arc::from(noise(2 * 180 * RATE, 7));
+    let track: Arc<[f32]> = Arc::from(noise(2 * 180 * RATE, 7, 0.3));
     let id = e
         .open_stream(1, track, 2, RATE as u32, &full_chain(), &options(15.0))
         .unwrap();
@@ -179,7 +157,7 @@ fn per_call(mut f: impl FnMut(), n: usize) -> f64 {
 
 fn overheads() {
     let e = engine(10, 64 << 20);
-    let track: Arc<[f32]> = Arc::from(noise(2 * 10 * RATE, 3));
+    let track: Arc<[f32]> = Arc::from(noise(2 * 10 * RATE, 3, 0.3));
     for k in 0..10 {
         e.open_stream(
             k,
@@ -203,7 +181,7 @@ fn overheads() {
     );
 
     // Event delivery: a job over cached chunks emits one progress event per chunk.
-    let x: Arc<[f32]> = Arc::from(noise(2 * 100 * RATE, 4));
+    let x: Arc<[f32]> = Arc::from(noise(2 * 100 * RATE, 4, 0.3));
     let opts = JobOptions {
         render: RenderConfig {
             chunk_seconds: 0.1,

@@ -7,6 +7,9 @@
 //!
 //! Run: `cargo bench --bench eq`.
 
+mod common;
+
+use common::noise;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use realfft::RealFftPlanner;
 use std::hint::black_box;
@@ -18,18 +21,6 @@ use tonecore::spectral::{equalize, EqualizeConfig};
 
 const RATE: usize = 44_100;
 
-fn noise(len: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed | 1;
-    (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        })
-        .collect()
-}
-
 fn gains() -> Vec<f64> {
     (0..25).map(|b| ((b * 7) % 13) as f64 - 6.0).collect()
 }
@@ -38,7 +29,7 @@ fn bench_stream(c: &mut Criterion) {
     let n = 4096;
     let hop = n - FirDesigner::kernel_len(n) + 1;
     let frames = 10 * RATE;
-    let x = noise(2 * frames, 7);
+    let x = noise(2 * frames, 7, 1.0);
     let mut group = c.benchmark_group("eq_stream_10s_stereo");
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(6));
@@ -105,7 +96,7 @@ fn bench_stream(c: &mut Criterion) {
 
 fn bench_offline(c: &mut Criterion) {
     let frames = 180 * RATE;
-    let x = noise(2 * frames, 3);
+    let x = noise(2 * frames, 3, 1.0);
     let mut y = vec![0.0f32; 2 * frames];
     let mut group = c.benchmark_group("eq_offline_180s_stereo");
     group.sample_size(10);

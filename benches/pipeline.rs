@@ -4,6 +4,9 @@
 //!
 //! Run: `cargo bench --bench pipeline`.
 
+mod common;
+
+use common::noise;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 use std::time::Duration;
@@ -13,18 +16,6 @@ use tonecore::dsp::loudness::{integrated, measure};
 use tonecore::pipeline::{EqSettings, Equalizer, EqualizerConfig, Pipeline, PipelineConfig};
 
 const RATE: usize = 44_100;
-
-fn noise(len: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed | 1;
-    (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 23) as f32 - 1.0) * 0.5
-        })
-        .collect()
-}
 
 fn gains() -> Vec<f64> {
     (0..25).map(|b| ((b * 7) % 13) as f64 - 6.0).collect()
@@ -46,7 +37,7 @@ fn blocks(x: &[f32], frames: usize, block: usize, mut f: impl FnMut(&[f32], &mut
 fn bench_chain(c: &mut Criterion) {
     let frames = 10 * RATE;
     let block = 256;
-    let x = noise(2 * frames, 9);
+    let x = noise(2 * frames, 9, 0.5);
     let mut group = c.benchmark_group("chain_10s_stereo_block256");
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(6));
@@ -74,7 +65,10 @@ fn bench_chain(c: &mut Criterion) {
 
 fn bench_loudness(c: &mut Criterion) {
     let frames = 180 * RATE;
-    let x: Vec<f64> = noise(2 * frames, 5).into_iter().map(f64::from).collect();
+    let x: Vec<f64> = noise(2 * frames, 5, 0.5)
+        .into_iter()
+        .map(f64::from)
+        .collect();
     let mut group = c.benchmark_group("loudness_180s_stereo");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(10));

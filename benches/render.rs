@@ -9,38 +9,16 @@
 //!   worst-case read time against the 5.8 ms block period;
 //! - peak resident memory of a 60-minute stereo stream above the decoded input.
 
+mod common;
+
+use common::{full_chain, noise};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tonecore::dsp::level::LevelSettings;
-use tonecore::dsp::limiter::LimiterSettings;
-use tonecore::pipeline::{EqSettings, Pipeline, PipelineConfig};
+use tonecore::pipeline::{Pipeline, PipelineConfig};
 use tonecore::render::playback::open;
 use tonecore::render::{render_chunked, PlaybackConfig, RenderConfig, Watch};
 
 const RATE: usize = 44_100;
-
-fn noise(len: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed | 1;
-    (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 23) as f32 - 1.0) * 0.3
-        })
-        .collect()
-}
-
-fn full_chain() -> PipelineConfig {
-    PipelineConfig {
-        eq: Some(EqSettings::critical(
-            (0..25).map(|b| ((b * 7) % 13) as f64 - 6.0).collect(),
-        )),
-        level: Some(LevelSettings::default()),
-        limiter: Some(LimiterSettings::default()),
-        ..PipelineConfig::default()
-    }
-}
 
 fn best(mut f: impl FnMut()) -> f64 {
     (0..3)
@@ -102,7 +80,7 @@ fn main() {
     drop(control);
 
     let frames = 180 * RATE;
-    let x = noise(2 * frames, 1);
+    let x = noise(2 * frames, 1, 0.3);
     let mut y = vec![0.0f32; x.len()];
 
     // Single pass on one thread: one pipeline over the whole track in 4096-frame blocks.
@@ -184,7 +162,7 @@ fn main() {
     );
 
     // Playback: worst-case read while seeking every second.
-    let track: Arc<[f32]> = Arc::from(noise(2 * 300 * RATE, 2));
+    let track: Arc<[f32]> = Arc::from(noise(2 * 300 * RATE, 2, 0.3));
     let playback = PlaybackConfig {
         render: RenderConfig {
             chunk_seconds: 5.0,

@@ -4,6 +4,9 @@
 //! Run: `cargo bench --bench stft`. Compare the `floor` and `tonecore_1t` rows for the
 //! single-thread overhead and `tonecore_1t` / `tonecore_all` for the parallel speedup.
 
+mod common;
+
+use common::noise;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use realfft::RealFftPlanner;
 use std::hint::black_box;
@@ -13,18 +16,6 @@ use tonecore::spectral::{Stft, StftConfig};
 
 const RATE: usize = 44_100;
 const SECONDS: usize = 180;
-
-fn noise(len: usize) -> Vec<f32> {
-    let mut s = 0x2545_F491_4F6C_DD1Du64;
-    (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        })
-        .collect()
-}
 
 /// The floor: what any STFT must do at least, with nothing else.
 struct Floor {
@@ -84,7 +75,7 @@ fn bare_realfft(
 fn bench_stft(c: &mut Criterion) {
     let channels = 2;
     let len = RATE * SECONDS;
-    let input = noise(channels * len);
+    let input = noise(channels * len, 0x2545_F491_4F6C_DD1D, 1.0);
     let mut group = c.benchmark_group("stft_180s_stereo");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(8));
