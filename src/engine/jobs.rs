@@ -134,6 +134,10 @@ impl Engine {
         options: &JobOptions,
     ) -> Result<JobId, EngineError> {
         let core = self.core.clone();
+        // A cheap early answer for duplicates (the decisive check is under the lock below).
+        if let Some(running) = options.key.and_then(|k| self.running_job(k)) {
+            return Err(EngineError::AlreadyRunning(running));
+        }
         let store = self.store_for(
             &input,
             options.content_id,
@@ -192,6 +196,15 @@ impl Engine {
             );
         });
         Ok(JobId(id))
+    }
+
+    /// The running job with `key`, if any (it may finish right after this returns).
+    pub fn running_job(&self, key: u64) -> Option<JobId> {
+        lock(&self.core.jobs)
+            .running_keys
+            .get(&key)
+            .copied()
+            .map(JobId)
     }
 
     /// The job's progress and state. Any thread.

@@ -607,6 +607,14 @@ unsafe fn submit_ffi<T: TypedSample>(
         let (c, format, pipeline) = read_config(pipeline)?;
         check_format::<T>(format)?;
         let render = render_or_default(config)?.render;
+        // Answer a duplicate before copying the input (the engine re-checks under its lock).
+        if let Some(id) = (job_key != 0)
+            .then(|| e.engine.running_job(job_key))
+            .flatten()
+        {
+            out.write(id.0);
+            return Err(EngineError::AlreadyRunning(id).into());
+        }
         let x = slice_in(input, input_len)?;
         let channels = c.channels as usize;
         if channels == 0 || input_len % channels != 0 {

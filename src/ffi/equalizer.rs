@@ -1,5 +1,7 @@
 use super::bands::{layout_from, mode_from};
-use super::format::{either, format_from, tonecore_sample_format, Family, FormatSample, PerFormat};
+use super::format::{
+    either, format_from, tonecore_sample_format, Family, FormatAccess, FormatSample, PerFormat,
+};
 use super::{
     audio_block, disjoint, free_object, guard, guard_rt, object_ref, out_param, slice_in,
     slice_out, tonecore_status, Failure, Guarded,
@@ -341,7 +343,7 @@ unsafe fn process<T: FormatSample>(
         let eq = object_ref(equalizer)?;
         let (x, y) = audio_block(input, input_len, output, output_len, eq.channels)?;
         eq.audio.with(|a| {
-            let e = a.get::<T>()?;
+            let e = a.of::<T>()?;
             if interleaved {
                 e.process_interleaved(x, y)?;
             } else {

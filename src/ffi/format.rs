@@ -2,7 +2,6 @@
 //! them.
 
 use super::{tonecore_status, Failure};
-use crate::cache::CachedSample;
 
 /// Sample formats of objects that process audio.
 #[repr(i32)]
@@ -26,26 +25,24 @@ pub(crate) fn format_from(format: i32) -> Result<tonecore_sample_format, Failure
     }
 }
 
-/// A kind of object that exists for each sample type (`Of<f32>`, `Of<f64>`).
-pub(crate) trait Family {
-    type Of<T: CachedSample>;
-}
+use crate::typed::TypedSample;
+pub(crate) use crate::typed::{Family, PerSample as PerFormat};
 
-/// One object of a family, made for f32 or for f64.
-pub(crate) enum PerFormat<F: Family> {
-    F32(F::Of<f32>),
-    F64(F::Of<f64>),
-}
-
-impl<F: Family> PerFormat<F> {
+/// Typed access to a [`PerFormat`] object from a typed C call, `WRONG_FORMAT` on a mismatch.
+pub(crate) trait FormatAccess<F: Family> {
     /// The object for sample type `T`, or `WRONG_FORMAT`.
-    pub(crate) fn get<T: FormatSample>(&mut self) -> Result<&mut F::Of<T>, Failure> {
-        T::pick(self).ok_or_else(wrong_format)
+    fn of<T: FormatSample>(&mut self) -> Result<&mut F::Of<T>, Failure>;
+    /// Shared access to the object for sample type `T`, or `WRONG_FORMAT`.
+    fn of_ref<T: FormatSample>(&self) -> Result<&F::Of<T>, Failure>;
+}
+
+impl<F: Family> FormatAccess<F> for PerFormat<F> {
+    fn of<T: FormatSample>(&mut self) -> Result<&mut F::Of<T>, Failure> {
+        self.get_mut::<T>().ok_or_else(wrong_format)
     }
 
-    /// Shared access to the object for sample type `T`, or `WRONG_FORMAT`.
-    pub(crate) fn get_ref<T: FormatSample>(&self) -> Result<&F::Of<T>, Failure> {
-        T::pick_ref(self).ok_or_else(wrong_format)
+    fn of_ref<T: FormatSample>(&self) -> Result<&F::Of<T>, Failure> {
+        self.get::<T>().ok_or_else(wrong_format)
     }
 }
 
@@ -68,43 +65,15 @@ macro_rules! either {
 pub(crate) use either;
 
 /// A sample type, with the C complex type of its precision.
-pub(crate) trait FormatSample: CachedSample {
+pub(crate) trait FormatSample: TypedSample {
     /// The C complex type of this precision.
     type Complex: Copy;
-    /// The object for this sample type, if that is what `objects` holds.
-    fn pick<F: Family>(objects: &mut PerFormat<F>) -> Option<&mut F::Of<Self>>;
-    /// Shared form of [`pick`](Self::pick).
-    fn pick_ref<F: Family>(objects: &PerFormat<F>) -> Option<&F::Of<Self>>;
 }
 
 impl FormatSample for f32 {
     type Complex = super::tonecore_complex_f32;
-    fn pick<F: Family>(objects: &mut PerFormat<F>) -> Option<&mut F::Of<f32>> {
-        match objects {
-            PerFormat::F32(x) => Some(x),
-            PerFormat::F64(_) => None,
-        }
-    }
-    fn pick_ref<F: Family>(objects: &PerFormat<F>) -> Option<&F::Of<f32>> {
-        match objects {
-            PerFormat::F32(x) => Some(x),
-            PerFormat::F64(_) => None,
-        }
-    }
 }
 
 impl FormatSample for f64 {
     type Complex = super::tonecore_complex_f64;
-    fn pick<F: Family>(objects: &mut PerFormat<F>) -> Option<&mut F::Of<f64>> {
-        match objects {
-            PerFormat::F64(x) => Some(x),
-            PerFormat::F32(_) => None,
-        }
-    }
-    fn pick_ref<F: Family>(objects: &PerFormat<F>) -> Option<&F::Of<f64>> {
-        match objects {
-            PerFormat::F64(x) => Some(x),
-            PerFormat::F32(_) => None,
-        }
-    }
 }

@@ -1,5 +1,7 @@
 use super::bands::{layout_from, mode_from};
-use super::format::{either, format_from, tonecore_sample_format, Family, FormatSample, PerFormat};
+use super::format::{
+    either, format_from, tonecore_sample_format, Family, FormatAccess, FormatSample, PerFormat,
+};
 use super::{
     audio_block, free_object, guard, guard_rt, object_ref, out_param, slice_in, tonecore_status,
     Failure, Guarded,
@@ -410,7 +412,7 @@ unsafe fn process<T: FormatSample>(
         let p = object_ref(pipeline)?;
         let (x, y) = audio_block(input, input_len, output, output_len, p.channels)?;
         p.audio.with(|a| {
-            let pipeline = a.get::<T>()?;
+            let pipeline = a.of::<T>()?;
             if interleaved {
                 pipeline.process_interleaved(x, y)?;
             } else {
@@ -546,7 +548,7 @@ unsafe fn reference_ffi<T: FormatSample>(
         let p = object_ref(params)?;
         let out = out_param(lufs_out)?;
         let x = slice_in(reference, reference_len)?;
-        let lufs = p.inner.get_ref::<T>()?.set_level_reference(x, channels)?;
+        let lufs = p.inner.of_ref::<T>()?.set_level_reference(x, channels)?;
         out.write(lufs);
         Ok(())
     })

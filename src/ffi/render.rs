@@ -1,4 +1,4 @@
-use super::format::{tonecore_sample_format, Family, FormatSample, PerFormat};
+use super::format::{tonecore_sample_format, Family, FormatAccess, FormatSample, PerFormat};
 use super::pipeline::{read_config, tonecore_pipeline_config};
 use super::{
     free_object, guard, guard_rt, object_ref, out_param, slice_in, slice_out, tonecore_status,
@@ -467,7 +467,7 @@ unsafe fn read_ffi<T: FormatSample>(
         if output_len % p.channels != 0 {
             return Err(tonecore_status::InvalidChannels.into());
         }
-        let n = p.reader.with(|r| Ok(r.get::<T>()?.read(y)))?;
+        let n = p.reader.with(|r| Ok(r.of::<T>()?.read(y)))?;
         frames_out.write(n);
         Ok(())
     })

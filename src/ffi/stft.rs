@@ -1,4 +1,6 @@
-use super::format::{format_from, tonecore_sample_format, Family, FormatSample, PerFormat};
+use super::format::{
+    format_from, tonecore_sample_format, Family, FormatAccess, FormatSample, PerFormat,
+};
 use super::window::window_kind;
 use super::{
     disjoint, free_object, guard, object_ref, out_param, slice_in, slice_out, tonecore_status,
@@ -124,7 +126,7 @@ fn with_format<T: FormatSample, R>(
     stft: &tonecore_stft,
     body: impl FnOnce(&mut Transforms<T>) -> Result<R, Failure>,
 ) -> Result<R, Failure> {
-    stft.state.with(|any| body(any.get::<T>()?))
+    stft.state.with(|any| body(any.of::<T>()?))
 }
 
 /// Fills `config_out` with the defaults (fft_size 4096, hop 1024, periodic Hann, f32,
