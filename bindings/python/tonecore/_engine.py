@@ -1108,9 +1108,15 @@ class Stream:
         try:
             status = getattr(_native.lib, name)(ptr, self._id, *args)
             if status != _native.STATUS_OK:
-                _native.raise_for_status(status, name)
+                self._raise(status, name, False)
         finally:
             self._core.exit()
+
+    def _raise(self, status: int, name: str, audio_path: bool) -> None:
+        if status == _native.STATUS_STALE_ID and self._core.closing:
+            # The engine's close closed this stream under a call in flight.
+            raise self._closed_error()
+        _native.raise_for_status(status, name, audio_path=audio_path)
 
     # -- audio
 
@@ -1157,7 +1163,7 @@ class Stream:
             status = self._read_fn(ptr, self._id, _native.pointer_to(out, self._ct), out.size,
                                    byref(n))
             if status != _native.STATUS_OK:
-                _native.raise_for_status(status, self._read_name, audio_path=True)
+                self._raise(status, self._read_name, True)
         finally:
             self._core.exit()
         self._last_read_frames = int(n.value)
