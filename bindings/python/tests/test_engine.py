@@ -643,6 +643,43 @@ def test_close_waits_for_calls_in_flight_on_other_threads():
     assert outcomes["job"] in ("ended", "closed")
 
 
+def test_an_unclosed_engine_is_freed_by_its_finalizer_even_from_its_own_callback():
+    if native_threads() == 0:
+        pytest.skip("no /proc/self/task here")
+    x = noise((2, 1000), 1)
+    baseline = settle_threads(native_threads())
+    # Dropped with a live stream, a held job and a subscription: the finalizer closes it.
+    seen: List[tonecore.EngineEvent] = []
+    engine = tonecore.Engine(max_streams=2, worker_threads=2)
+    stream = engine.open_stream(1, x, SR, **TINY)
+    sid = stream.id
+    job = engine.submit_render(x, SR)
+    engine.subscribe(seen.append)
+    del engine
+    assert native_threads() > baseline  # the stream and the job keep it alive
+    del stream, job
+    gc.collect()
+    assert settle_threads(baseline) == baseline
+    # events queued at the close were still delivered
+    assert any(e.kind == "stream_closed" and e.id == sid for e in seen)
+
+    # The last reference dropped inside the engine's own callback, on its dispatcher
+    # thread: the close is handed to another thread instead of waiting for itself.
+    holder = [tonecore.Engine(max_streams=2, worker_threads=1)]
+    ready, dropped = threading.Event(), threading.Event()
+
+    def drop(event):
+        ready.wait(30)  # until the test thread holds no reference any more
+        holder.clear()
+        dropped.set()
+
+    holder[0].subscribe(drop, events="stream_opened")
+    holder[0].open_stream(1, x, SR, **TINY)  # dropped at once: opened and closed
+    ready.set()
+    assert dropped.wait(30)
+    assert settle_threads(baseline, 30) == baseline
+
+
 # -- race stress tests --------------------------------------------------------------------
 
 
