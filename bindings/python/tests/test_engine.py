@@ -78,6 +78,22 @@ def settle_threads(want: int, seconds: float = 5.0) -> int:
         time.sleep(0.005)
 
 
+def stable_threads(quiet: float = 0.1, seconds: float = 5.0) -> int:
+    """The native thread count once it has not changed for ``quiet`` seconds (threads that
+    earlier tests joined may still be leaving /proc)."""
+    gc.collect()
+    deadline = time.monotonic() + seconds
+    last, since = native_threads(), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.005)
+        now = native_threads()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            break
+    return last
+
+
 def resident_kb() -> int:
     try:
         with open("/proc/self/status") as f:
@@ -647,7 +663,7 @@ def test_an_unclosed_engine_is_freed_by_its_finalizer_even_from_its_own_callback
     if native_threads() == 0:
         pytest.skip("no /proc/self/task here")
     x = noise((2, 1000), 1)
-    baseline = settle_threads(native_threads())
+    baseline = stable_threads()
     # Dropped with a live stream, a held job and a subscription: the finalizer closes it.
     seen: List[tonecore.EngineEvent] = []
     engine = tonecore.Engine(max_streams=2, worker_threads=2)
@@ -809,9 +825,8 @@ def test_start_race_starts_exactly_one_job_per_key():
 def test_disconnect_storm_leaks_no_thread_slot_or_memory():
     if native_threads() == 0:
         pytest.skip("no /proc/self/task here")
-    gc.collect()
     x = noise((2, 2205), 1)
-    before_engine = native_threads()
+    before_engine = stable_threads()
     py_threads = threading.active_count()
     with tonecore.Engine(max_streams=8, worker_threads=2, cache_bytes=1 << 20) as engine:
         # The engine's own threads: two pool workers and the event dispatcher.

@@ -20,7 +20,7 @@ import threading
 import time
 import warnings
 import weakref
-from ctypes import byref, c_double, c_float, c_int32, c_size_t, c_uint64
+from ctypes import byref, c_double, c_float, c_int32, c_size_t, c_uint64, sizeof
 from typing import (
     Any,
     Callable,
@@ -79,6 +79,10 @@ _JOB_STATE_NAMES: Dict[int, str] = {
     _native.JOB_STATE_CANCELLED: "cancelled",
     _native.JOB_STATE_FAILED: "failed",
 }
+
+#: ``tonecore_engine_stats`` fields in header order, without ``struct_size``.
+_STATS_FIELDS: Tuple[str, ...] = tuple(
+    str(f[0]) for f in _native.EngineStats._fields_ if f[0] != "struct_size")
 
 #: Longest single native wait of :meth:`Job.wait` / :meth:`Job.result`, so that a closing
 #: engine is noticed promptly.
@@ -950,10 +954,9 @@ class Engine:
             The engine is closed.
         """
         s = _native.EngineStats()
-        s.struct_size = _native.ctypes.sizeof(_native.EngineStats)
+        s.struct_size = sizeof(_native.EngineStats)
         self._c().check("tonecore_engine_get_stats", byref(s))
-        return {name: int(getattr(s, name)) for name, _ in _native.EngineStats._fields_
-                if name != "struct_size"}
+        return {name: int(getattr(s, name)) for name in _STATS_FIELDS}
 
     def clear_cache(self) -> None:
         """Drop every chunk of the shared cache (counters are kept).
