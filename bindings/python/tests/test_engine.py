@@ -165,6 +165,13 @@ def test_a_stream_plays_what_render_chunked_renders(engine):
     # out= is written in place
     buf = np.full((32, 2), 7.0)
     assert stream.read(32, out=buf) is buf and not np.any(buf)
+    buf[:] = 7.0
+    assert stream.read_into(buf) == 0 and not np.any(buf)
+    for bad, exc in [(np.zeros((32, 3)), ValueError), (np.zeros(64), ValueError),
+                     (np.zeros((32, 2), np.float32), TypeError), ([0.0] * 64, TypeError),
+                     (np.zeros((2, 32)).T, ValueError)]:
+        with pytest.raises(exc):
+            stream.read_into(bad)
     assert stream.close() is True
     assert engine.stats()["streams_open"] == 0
 
@@ -281,6 +288,42 @@ def test_the_cap_refuses_at_once_or_waits_for_a_slot():
         assert (s["streams_open"], s["busy_refusals"], s["streams_peak"]) == (2, 3, 2)
         assert s["streams_closed"] == 2  # the dropped stream and a2
         del keep
+
+
+def test_two_threads_reading_one_stream_get_concurrent_use_and_nothing_breaks(engine):
+    n = 3 * SR
+    ramp = np.arange(n, dtype=np.float64) / n
+    stream = engine.open_stream(5, ramp, SR, chunk_seconds=0.5, context_seconds=0.0)
+    barrier = threading.Barrier(2)
+    conflicts = [0]
+    got: List[np.ndarray] = []
+    lock = threading.Lock()
+
+    def reader(t):
+        barrier.wait()
+        out = np.empty(1024)
+        for _ in range(20_000):
+            if conflicts[0] >= 5:
+                return
+            try:
+                k = stream.read_into(out)  # the count is per call, not per object
+            except tonecore.ConcurrentUse as e:
+                assert e.status == 100
+                with lock:
+                    conflicts[0] += 1
+                continue
+            assert not np.any(out[k:])
+            with lock:
+                got.append(np.rint(out[:k] * n).astype(np.int64))
+
+    run_threads(2, reader)
+    assert conflicts[0] >= 1
+    # Each read delivered a run of consecutive track frames, and no frame went out twice.
+    assert all(np.array_equal(g, np.arange(g[0], g[0] + g.size)) for g in got if g.size)
+    frames = np.concatenate(got) if got else np.empty(0, np.int64)
+    assert frames.size > 0 and len(np.unique(frames)) == len(frames)
+    assert stream.alive
+    stream.read(16)
 
 
 # -- jobs ---------------------------------------------------------------------------------

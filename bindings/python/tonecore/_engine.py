@@ -1160,6 +1160,34 @@ class Stream:
             out = np.empty(shape, dtype=self._dtype)
         else:
             out_array(out, self._dtype, shape)
+        self._last_read_frames = self._read(out)
+        return out
+
+    def read_into(self, out: FloatArray) -> int:
+        """Fill ``out`` with the next frames and return how many came from the track (the
+        rest of ``out`` is silence). Never blocks, allocates nothing; the count is returned
+        rather than stored, so it is exact even when several threads share this object.
+
+        Parameters
+        ----------
+        out : numpy.ndarray
+            The stream's dtype, C-contiguous, writeable: ``(frames, channels)``
+            (``(frames,)`` for a 1-D track); any number of frames.
+
+        Raises
+        ------
+        As for :meth:`read`.
+        """
+        if not isinstance(out, np.ndarray):
+            raise TypeError(f"out must be a numpy.ndarray, not {type(out).__name__}")
+        shape = out.shape if self._mono else (out.shape[0] if out.ndim else 0, self._channels)
+        if out.ndim != (1 if self._mono else 2):
+            want = "(frames,)" if self._mono else f"(frames, {self._channels})"
+            raise ValueError(f"out must have shape {want}, not {out.shape}")
+        out_array(out, self._dtype, shape)
+        return self._read(out)
+
+    def _read(self, out: FloatArray) -> int:
         n = c_size_t()
         ptr = self._enter()
         try:
@@ -1169,8 +1197,7 @@ class Stream:
                 self._raise(status, self._read_name, True)
         finally:
             self._core.exit()
-        self._last_read_frames = int(n.value)
-        return out
+        return int(n.value)
 
     # -- control
 
