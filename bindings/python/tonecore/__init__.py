@@ -50,7 +50,15 @@ render_chunked(x, sample_rate, pipeline_config=None, chunk_seconds=15.0, context
 PlaybackStream(x, sample_rate, pipeline_config=None, chunk_seconds=15.0, context_seconds=None, crossfade_seconds=0.05, lookahead_chunks=2, seek_fade_ms=5.0, curve="equal_gain")
     Prefetching playback of a track through the pipeline (context manager): ``read``
     (interleaved, never blocks), ``last_read_frames``, ``seek`` and ``stats`` from any thread.
-Error, InvalidArgument, ConcurrentUse, Poisoned, Panic, ClosedError, Cancelled
+Engine(max_streams=10, worker_threads=None, cache_bytes=256 << 20, max_jobs=256)
+    One shared engine per process (context manager, any thread): keyed playback streams
+    under a cap (``open_stream`` -> :class:`Stream`: ``read``, ``seek``, ``pause``/``resume``,
+    ``stats``, ``close``), background renders (``submit_render`` -> :class:`Job`: ``progress``,
+    ``cancel``, ``wait``, ``result``, ``release``), event callbacks (``subscribe``,
+    ``unsubscribe``, ``flush_events``), a shared chunk cache and ``stats``.
+Stream, Job, JobProgress, EngineEvent, EVENT_KINDS, JOB_STATES
+    The engine's stream and job objects, progress and event records, names.
+Error, InvalidArgument, ConcurrentUse, Poisoned, Panic, ClosedError, Cancelled, Busy, StaleHandle, AlreadyRunning, Timeout, NotFinished
     Exceptions; each carries ``.status`` (the ``tonecore_status`` number) and ``.detail``.
 abi_version(), status_str(code), ABI_VERSION, __version__
 """
@@ -67,14 +75,20 @@ from ._eq import (
     equalize,
     gain_curve,
 )
+from ._engine import EVENT_KINDS, JOB_STATES, Engine, EngineEvent, Job, JobProgress, Stream
 from ._errors import (
+    AlreadyRunning,
+    Busy,
     Cancelled,
     ClosedError,
     ConcurrentUse,
     Error,
     InvalidArgument,
+    NotFinished,
     Panic,
     Poisoned,
+    StaleHandle,
+    Timeout,
 )
 from ._loudness import LoudnessMeter, integrated_loudness, loudness
 from ._pipeline import (
@@ -100,18 +114,27 @@ ABI_VERSION: int = _native.ABI_VERSION
 
 __all__ = [
     "ABI_VERSION",
+    "AlreadyRunning",
     "BandLayout",
+    "Busy",
     "CURVE_MODES",
     "Cancelled",
     "ClosedError",
     "ConcurrentUse",
+    "EVENT_KINDS",
+    "Engine",
+    "EngineEvent",
     "Equalizer",
     "Error",
     "FADE_CURVES",
     "InvalidArgument",
+    "JOB_STATES",
+    "Job",
+    "JobProgress",
     "LevelConfig",
     "LimiterConfig",
     "LoudnessMeter",
+    "NotFinished",
     "Panic",
     "Pipeline",
     "PipelineConfig",
@@ -119,7 +142,10 @@ __all__ = [
     "PlaybackStream",
     "Poisoned",
     "STAGES",
+    "StaleHandle",
     "Stft",
+    "Stream",
+    "Timeout",
     "WINDOW_KINDS",
     "__version__",
     "abi_version",

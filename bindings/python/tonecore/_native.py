@@ -572,6 +572,174 @@ _SIGNATURES = [
     ("tonecore_window_fill_f64", status_t, [c_int32, POINTER(c_double), c_size_t]),
 ]
 
+# -- engine (tonecore_engine_*) -------------------------------------------------------------
+# The shared engine of include/tonecore.h: keyed streams by 64-bit id, jobs, events, stats.
+
+STATUS_BUSY = 103
+STATUS_STALE_ID = 104
+STATUS_ALREADY_RUNNING = 105
+STATUS_TIMEOUT = 106
+STATUS_NOT_FINISHED = 107
+
+# tonecore_job_state values.
+JOB_STATE_RUNNING = 0
+JOB_STATE_DONE = 1
+JOB_STATE_CANCELLED = 2
+JOB_STATE_FAILED = 3
+
+# tonecore_event_kind values (also the bits of a subscription mask).
+EVENT_KIND_STREAM_OPENED = 1
+EVENT_KIND_STREAM_CLOSED = 2
+EVENT_KIND_JOB_PROGRESS = 4
+EVENT_KIND_JOB_FINISHED = 8
+#: ``TONECORE_EVENTS_ALL``.
+EVENTS_ALL = 15
+
+
+class EngineConfig(Structure):
+    """``tonecore_engine_config``; fill it with ``tonecore_engine_config_init``."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("max_streams", c_uint32),
+        ("worker_threads", c_uint32),
+        ("cache_bytes", c_uint64),
+        ("max_jobs", c_uint32),
+    ]
+
+
+class EngineHandle(Structure):
+    """The opaque ``tonecore_engine``; only pointers to it are used."""
+
+
+ENGINE_P = POINTER(EngineHandle)
+
+
+class JobProgress(Structure):
+    """``tonecore_job_progress``."""
+
+    _fields_ = [
+        ("done", c_uint64),
+        ("total", c_uint64),
+        ("state", c_int32),
+        ("status", c_int32),
+    ]
+
+
+class Event(Structure):
+    """``tonecore_event`` (valid only during the callback)."""
+
+    _fields_ = [
+        ("seq", c_uint64),
+        ("kind", c_uint32),
+        ("replaced", c_uint32),
+        ("id", c_uint64),
+        ("key", c_uint64),
+        ("done", c_uint64),
+        ("total", c_uint64),
+        ("job_state", c_int32),
+        ("job_status", c_int32),
+    ]
+
+
+#: ``tonecore_event_fn``: ``int32_t (*)(void *user_data, const tonecore_event *event)``;
+#: a non-zero return is counted in ``callback_errors``. ``EVENT_FN()`` is the NULL callback.
+EVENT_FN = ctypes.CFUNCTYPE(c_int32, c_void_p, POINTER(Event))
+
+
+class EngineStats(Structure):
+    """``tonecore_engine_stats``; set ``struct_size = sizeof`` before the call."""
+
+    _fields_ = [("struct_size", c_size_t)] + [
+        (name, c_uint64)
+        for name in (
+            "max_streams", "streams_open", "streams_peak", "streams_opened",
+            "streams_replaced", "streams_closed", "busy_refusals", "underrun_frames",
+            "jobs_submitted", "jobs_running", "jobs_done", "jobs_cancelled", "jobs_failed",
+            "jobs_held", "frames_rendered", "chunks_rendered", "cache_hits", "cache_misses",
+            "cache_evictions", "cache_entries", "cache_bytes", "cache_capacity",
+            "subscriptions", "events_emitted", "callbacks_invoked", "callback_errors",
+        )
+    ]
+
+
+_SIGNATURES += [
+    ("tonecore_engine_config_init", status_t, [POINTER(EngineConfig)]),
+    ("tonecore_engine_new", status_t, [POINTER(EngineConfig), POINTER(ENGINE_P)]),
+    ("tonecore_engine_free", None, [ENGINE_P]),
+    (
+        "tonecore_engine_open_stream_f32",
+        status_t,
+        [ENGINE_P, c_uint64, POINTER(PipelineConfig), POINTER(RenderConfig), POINTER(c_float),
+         c_size_t, c_uint64, c_double, POINTER(c_uint64)],
+    ),
+    (
+        "tonecore_engine_open_stream_f64",
+        status_t,
+        [ENGINE_P, c_uint64, POINTER(PipelineConfig), POINTER(RenderConfig), POINTER(c_double),
+         c_size_t, c_uint64, c_double, POINTER(c_uint64)],
+    ),
+    (
+        "tonecore_engine_stream_read_f32",
+        status_t,
+        [ENGINE_P, c_uint64, POINTER(c_float), c_size_t, POINTER(c_size_t)],
+    ),
+    (
+        "tonecore_engine_stream_read_f64",
+        status_t,
+        [ENGINE_P, c_uint64, POINTER(c_double), c_size_t, POINTER(c_size_t)],
+    ),
+    ("tonecore_engine_stream_seek", status_t, [ENGINE_P, c_uint64, c_double]),
+    ("tonecore_engine_stream_set_paused", status_t, [ENGINE_P, c_uint64, c_int32]),
+    (
+        "tonecore_engine_stream_get_stats",
+        status_t,
+        [ENGINE_P, c_uint64, POINTER(PlaybackStats), POINTER(c_int32)],
+    ),
+    ("tonecore_engine_stream_close", status_t, [ENGINE_P, c_uint64]),
+    ("tonecore_engine_stream_for_key", status_t, [ENGINE_P, c_uint64, POINTER(c_uint64)]),
+    (
+        "tonecore_engine_submit_render_f32",
+        status_t,
+        [ENGINE_P, POINTER(PipelineConfig), POINTER(RenderConfig), POINTER(c_float), c_size_t,
+         c_uint64, c_uint64, POINTER(c_uint64)],
+    ),
+    (
+        "tonecore_engine_submit_render_f64",
+        status_t,
+        [ENGINE_P, POINTER(PipelineConfig), POINTER(RenderConfig), POINTER(c_double), c_size_t,
+         c_uint64, c_uint64, POINTER(c_uint64)],
+    ),
+    ("tonecore_engine_job_progress", status_t, [ENGINE_P, c_uint64, POINTER(JobProgress)]),
+    ("tonecore_engine_job_cancel", status_t, [ENGINE_P, c_uint64]),
+    (
+        "tonecore_engine_job_wait",
+        status_t,
+        [ENGINE_P, c_uint64, c_double, POINTER(JobProgress)],
+    ),
+    (
+        "tonecore_engine_job_take_result_f32",
+        status_t,
+        [ENGINE_P, c_uint64, POINTER(c_float), c_size_t],
+    ),
+    (
+        "tonecore_engine_job_take_result_f64",
+        status_t,
+        [ENGINE_P, c_uint64, POINTER(c_double), c_size_t],
+    ),
+    ("tonecore_engine_job_release", status_t, [ENGINE_P, c_uint64]),
+    (
+        "tonecore_engine_subscribe",
+        status_t,
+        [ENGINE_P, c_uint32, EVENT_FN, c_void_p, POINTER(c_uint64)],
+    ),
+    ("tonecore_engine_unsubscribe", status_t, [ENGINE_P, c_uint64]),
+    ("tonecore_engine_flush_events", status_t, [ENGINE_P]),
+    ("tonecore_engine_get_stats", status_t, [ENGINE_P, POINTER(EngineStats)]),
+    ("tonecore_engine_clear_cache", status_t, [ENGINE_P]),
+]
+# -- end of the engine block ----------------------------------------------------------------
+
 #: Names of every function declared above (the header's full function list).
 FUNCTIONS = tuple(name for name, _, _ in _SIGNATURES)
 
