@@ -843,3 +843,36 @@ fn stats_snapshots_stay_consistent_under_load() {
     assert_eq!(s.jobs_running, 0);
     assert_eq!(s.jobs_failed, 0, "{s:?}");
 }
+
+#[test]
+fn a_jobs_finished_event_is_emitted_before_its_waiters_wake() {
+    // A host that waits for a job and then flushes the events must see the job's JobFinished
+    // event: it is emitted before the job's state turns final, not after.
+    let e = engine(1);
+    let x: Arc<[f64]> = Arc::from(noise(2 * 4410, 8));
+    let finished = Arc::new(Mutex::new(Vec::new()));
+    let log = finished.clone();
+    e.subscribe(EventKind::JobFinished as u32, move |ev| {
+        log.lock().unwrap().push(ev.id)
+    });
+    let options = JobOptions {
+        render: render_config(0.05),
+        ..JobOptions::default()
+    };
+    for round in 0..200 {
+        let id = e
+            .submit_render(x.clone(), 2, SR, &PipelineConfig::default(), &options)
+            .unwrap();
+        if round % 2 == 1 {
+            e.cancel_job(id).unwrap();
+        }
+        e.wait_job(id, None).unwrap();
+        e.flush_events().unwrap();
+        assert_eq!(
+            finished.lock().unwrap().last(),
+            Some(&id.0),
+            "round {round}: the job had ended but its JobFinished event was not emitted yet"
+        );
+        e.release_job(id).unwrap();
+    }
+}

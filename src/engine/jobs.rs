@@ -378,6 +378,13 @@ fn run<T: TypedSample>(
                 t.running_keys.remove(&k);
             }
         }
+        // Emitted before the final state is visible (to waiters, or a new job with this key),
+        // so a host that waited for the job and then flushes the events has seen it. A callback
+        // reacting to it reaches the job only through the job lock held here, so it sees the
+        // final state.
+        let mut e = Event::new(EventKind::JobFinished, id, key);
+        e.outcome = Some(state);
+        core.events.emit(e);
         let mut o = lock(&job.outcome);
         o.state = state;
         if state == JobState::Done {
@@ -386,7 +393,4 @@ fn run<T: TypedSample>(
     }
     job.finished.notify_all();
     core.jobs_idle.notify_all();
-    let mut e = Event::new(EventKind::JobFinished, id, key);
-    e.outcome = Some(state);
-    core.events.emit(e);
 }
