@@ -876,3 +876,84 @@ fn a_jobs_finished_event_is_emitted_before_its_waiters_wake() {
         e.release_job(id).unwrap();
     }
 }
+
+#[test]
+fn a_keys_events_follow_its_streams_lifecycle_under_a_replace_storm() {
+    // Each stream's StreamOpened comes before its StreamClosed, so a host that tracks a key's
+    // live stream by replaying the events ends with the stream that is really live. (Events of
+    // a replacement emitted after the registry lock was released could overtake each other:
+    // B replacing Y reported "Y closed" before A, which had opened Y, reported "Y opened".)
+    let e = Arc::new(engine(4));
+    let x: Arc<[f64]> = Arc::from(noise(2 * 441, 1));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    e.subscribe(
+        EventKind::StreamOpened as u32 | EventKind::StreamClosed as u32,
+        move |ev| log.lock().unwrap().push((ev.kind, ev.id)),
+    );
+    let barrier = Arc::new(Barrier::new(8));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let (e, x, barrier) = (e.clone(), x.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                for i in 0..100 * rounds() {
+                    let id = e
+                        .open_stream(
+                            9,
+                            x.clone(),
+                            2,
+                            SR,
+                            &PipelineConfig::default(),
+                            &stream_options(0.005),
+                        )
+                        .unwrap();
+                    if i % 5 == 0 {
+                        let _ = e.close_stream(id);
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let last = e
+        .open_stream(
+            9,
+            x.clone(),
+            2,
+            SR,
+            &PipelineConfig::default(),
+            &stream_options(0.005),
+        )
+        .unwrap();
+    e.flush_events().unwrap();
+    let seen = seen.lock().unwrap().clone();
+    let mut opened = HashSet::new();
+    let mut closed_first = 0;
+    let mut live = None;
+    for (kind, id) in &seen {
+        match kind {
+            EventKind::StreamOpened => {
+                assert!(opened.insert(*id), "{id:x} opened twice");
+                live = Some(*id);
+            }
+            _ => {
+                if !opened.contains(id) {
+                    closed_first += 1;
+                }
+                if live == Some(*id) {
+                    live = None;
+                }
+            }
+        }
+    }
+    assert_eq!(closed_first, 0, "streams reported closed before opened");
+    assert_eq!(
+        live,
+        Some(last.0),
+        "replaying the events gives the wrong live stream"
+    );
+    assert_eq!(seen.len() as u64, 2 * e.stats().streams_opened - 1);
+}

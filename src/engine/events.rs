@@ -1,7 +1,10 @@
 //! Engine events and their delivery to subscribers on the engine's dispatcher thread.
 //!
 //! Emitters (control calls, job workers — never the audio path) number each event and queue it;
-//! one dispatcher thread delivers the queue in order. Each subscription gets an event at most
+//! one dispatcher thread delivers the queue in order. Stream events are numbered under the stream
+//! registry lock and a job's `JobFinished` under the job lock before its final state is visible,
+//! so a stream is always reported opened before closed, and a host that waited for a job and then
+//! flushed the events has seen its end. Each subscription gets an event at most
 //! once (exactly once when it is subscribed from before the event was emitted until after it was
 //! delivered). A subscription's callbacks run one at a time under its own gate; `unsubscribe`
 //! clears the subscription's live flag and then passes through the gate, so when it returns no

@@ -532,16 +532,21 @@ impl Engine {
                 }
             }
         };
-        drop(r);
-        if let Some((old_id, audio, control)) = old {
-            drop(audio);
-            drop(control); // stops and joins the old worker
+        // Emitted under the registry lock, so the events of one key are numbered in the order
+        // its streams changed: a stream is always reported opened before it is reported closed
+        // (a replacement racing with this one cannot report this new stream closed first).
+        if let Some((old_id, _, _)) = &old {
             let mut e = Event::new(EventKind::StreamClosed, old_id.0, key);
             e.replaced = true;
             core.events.emit(e);
         }
         core.events
             .emit(Event::new(EventKind::StreamOpened, id.0, key));
+        drop(r);
+        if let Some((_, audio, control)) = old {
+            drop(audio);
+            drop(control); // stops and joins the old worker
+        }
         Ok(id)
     }
 
@@ -626,13 +631,13 @@ impl Engine {
         r.free.push(((id.0 >> 32) & 0xffff) as usize);
         r.closed += 1;
         r.past_underruns += control.control.stats().underrun_frames;
+        // Under the registry lock: see `open_stream`.
+        core.events
+            .emit(Event::new(EventKind::StreamClosed, id.0, control.key));
         drop(r);
         core.slot_freed.notify_one();
-        let key = control.key;
         drop(audio);
         drop(control);
-        core.events
-            .emit(Event::new(EventKind::StreamClosed, id.0, key));
         Ok(())
     }
 
