@@ -39,6 +39,11 @@ static const struct {
     {TONECORE_STATUS_CONCURRENT_USE, 100, "CONCURRENT_USE"},
     {TONECORE_STATUS_POISONED, 101, "POISONED"},
     {TONECORE_STATUS_CANCELLED, 102, "CANCELLED"},
+    {TONECORE_STATUS_BUSY, 103, "BUSY"},
+    {TONECORE_STATUS_STALE_ID, 104, "STALE_ID"},
+    {TONECORE_STATUS_ALREADY_RUNNING, 105, "ALREADY_RUNNING"},
+    {TONECORE_STATUS_TIMEOUT, 106, "TIMEOUT"},
+    {TONECORE_STATUS_NOT_FINISHED, 107, "NOT_FINISHED"},
     {TONECORE_STATUS_PANIC, 200, "PANIC"},
     {TONECORE_STATUS_THREAD_POOL, 202, "THREAD_POOL"},
 };
@@ -89,7 +94,7 @@ static void test_versions(void) {
 }
 
 static void test_status_strings(void) {
-    static const int32_t unknown[] = {-1, 22, 99, 103, 199, 201, 203, 299, 1000, INT32_MAX,
+    static const int32_t unknown[] = {-1, 22, 99, 108, 199, 201, 203, 299, 1000, INT32_MAX,
                                       INT32_MIN};
     size_t i, j;
 

@@ -277,7 +277,7 @@ static double max_diff(const double *y, const double *ref, size_t total, size_t 
  * Event recorder
  * ------------------------------------------------------------------------------------------- */
 
-#define MAX_EVENTS 4096
+#define MAX_EVENTS 16384
 
 typedef struct recorder {
     pthread_mutex_t lock;
@@ -1261,9 +1261,11 @@ static void job_case(tonecore_engine *e, recorder *r, int32_t format) {
 }
 
 static void test_jobs(void) {
-    const size_t long_len = 60 * SR; /* mono, 60 s: outlives every check below */
+    /* Mono, 60 s in 6000 chunks of 10 ms, each through a fresh EQ pipeline: seconds of work,
+     * so the long jobs outlive every check below by far (they are cancelled or released). */
+    const size_t long_len = 60 * SR;
     tonecore_pipeline_config pc = eq_pipeline(TONECORE_SAMPLE_FORMAT_F32);
-    tonecore_render_config rc = render_cfg(2.0, 0.1, 0.05);
+    tonecore_render_config rc = render_cfg(0.01, 0.0, 0.001);
     float *lx;
     tonecore_engine *e = new_engine(2, 2, 64u << 20, 16);
     tonecore_engine *one = new_engine(1, 1, 1u << 20, 1);
@@ -1303,7 +1305,7 @@ static void test_jobs(void) {
     CHECK_STATUS(tonecore_engine_job_progress(e, job, &p), TONECORE_STATUS_OK);
     CHECK_EQ_INT(p.state, TONECORE_JOB_STATE_RUNNING);
     CHECK_EQ_INT(p.status, 0);
-    CHECK_EQ_INT(p.total, 30);
+    CHECK_EQ_INT(p.total, 6000);
     CHECK(p.done < p.total);
     CHECK_STATUS(tonecore_engine_job_take_result_f32(e, job, lx, long_len),
                  TONECORE_STATUS_NOT_FINISHED);
@@ -1330,7 +1332,7 @@ static void test_jobs(void) {
     CHECK_STATUS(tonecore_engine_job_progress(e, job, &p), TONECORE_STATUS_OK);
     CHECK_EQ_INT(p.state, TONECORE_JOB_STATE_CANCELLED);
     CHECK_STATUS(tonecore_engine_flush_events(e), TONECORE_STATUS_OK);
-    check_job_events("cancelled job", &r, job, 5, 30, TONECORE_JOB_STATE_CANCELLED,
+    check_job_events("cancelled job", &r, job, 5, 6000, TONECORE_JOB_STATE_CANCELLED,
                      TONECORE_STATUS_CANCELLED, 0);
     CHECK_STATUS(tonecore_engine_job_take_result_f32(e, job, lx, long_len),
                  TONECORE_STATUS_CANCELLED);
