@@ -957,3 +957,38 @@ fn a_keys_events_follow_its_streams_lifecycle_under_a_replace_storm() {
     );
     assert_eq!(seen.len() as u64, 2 * e.stats().streams_opened - 1);
 }
+
+#[test]
+fn a_released_job_holds_its_place_until_it_stops() {
+    let e = Engine::new(EngineConfig {
+        max_streams: 1,
+        worker_threads: 1,
+        cache_bytes: 0,
+        max_jobs: 1,
+    })
+    .unwrap();
+    let x: Arc<[f64]> = Arc::from(noise(2 * 60 * SR as usize, 8));
+    let options = JobOptions {
+        render: render_config(1.0),
+        ..JobOptions::default()
+    };
+    let id = e.submit_render(x.clone(), 2, SR, &eq(), &options).unwrap();
+    e.release_job(id).unwrap();
+    // Still stopping: it counts against max_jobs, and running never exceeds held.
+    let s = e.stats();
+    assert!(s.jobs_running <= s.jobs_held, "{s:?}");
+    if s.jobs_running == 1 {
+        assert_eq!(
+            e.submit_render(x.clone(), 2, SR, &eq(), &options),
+            Err(EngineError::Busy)
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while e.stats().jobs_running > 0 {
+        assert!(Instant::now() < deadline, "the released job never stopped");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(e.stats().jobs_held, 0);
+    let again = e.submit_render(x, 2, SR, &eq(), &options).unwrap();
+    e.release_job(again).unwrap();
+}

@@ -75,6 +75,8 @@ pub(crate) struct Job {
 pub(crate) struct JobTable {
     jobs: HashMap<u64, Arc<Job>>,
     running_keys: HashMap<u64, u64>,
+    /// Released jobs still stopping: they hold their place until they end.
+    released_running: u64,
     next: u64,
     submitted: u64,
     running: u64,
@@ -84,13 +86,18 @@ pub(crate) struct JobTable {
 }
 
 impl JobTable {
+    /// Jobs counted against `max_jobs`: those in the table and released ones still stopping.
+    fn held(&self) -> u64 {
+        self.jobs.len() as u64 + self.released_running
+    }
+
     pub fn fill_stats(&self, s: &mut EngineStats) {
         s.jobs_submitted = self.submitted;
         s.jobs_running = self.running;
         s.jobs_done = self.done;
         s.jobs_cancelled = self.cancelled;
         s.jobs_failed = self.failed;
-        s.jobs_held = self.jobs.len() as u64;
+        s.jobs_held = self.held();
     }
 }
 
@@ -168,7 +175,7 @@ impl Engine {
             if let Some(running) = options.key.and_then(|k| t.running_keys.get(&k)) {
                 return Err(EngineError::AlreadyRunning(JobId(*running)));
             }
-            if t.jobs.len() >= core.config.max_jobs {
+            if t.held() >= core.config.max_jobs as u64 {
                 return Err(EngineError::Busy);
             }
             t.next += 1;
@@ -313,11 +320,12 @@ impl Engine {
     /// # Errors
     /// [`EngineError::StaleId`].
     pub fn release_job(&self, id: JobId) -> Result<(), EngineError> {
-        let job = lock(&self.core.jobs)
-            .jobs
-            .remove(&id.0)
-            .ok_or(EngineError::StaleId)?;
+        let mut t = lock(&self.core.jobs);
+        let job = t.jobs.remove(&id.0).ok_or(EngineError::StaleId)?;
         job.cancel.store(true, Ordering::Relaxed);
+        if lock(&job.outcome).state == JobState::Running {
+            t.released_running += 1;
+        }
         Ok(())
     }
 }
@@ -368,6 +376,9 @@ fn run<T: TypedSample>(
     {
         let mut t = lock(&core.jobs);
         t.running -= 1;
+        if !t.jobs.contains_key(&id) {
+            t.released_running -= 1;
+        }
         match state {
             JobState::Done => t.done += 1,
             JobState::Cancelled => t.cancelled += 1,
