@@ -1,5 +1,6 @@
 //! Single-threaded DSP building blocks. Nothing here spawns threads, takes locks or knows FFI.
 
+pub mod auralis;
 pub mod bands;
 pub mod convolver;
 pub mod crossfade;

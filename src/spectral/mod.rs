@@ -13,6 +13,7 @@
 //! Non-finite input is refused ([`ProcessError::NonFinite`]) before anything is written.
 
 pub mod analysis;
+pub mod auralis;
 pub mod equalize;
 
 pub use analysis::{band_energies, BandEnergyConfig};
