@@ -331,6 +331,63 @@ typedef struct tonecore_playback tonecore_playback;
 // `TONECORE_STATUS_CONCURRENT_USE` for the second. Distinct objects are independent.
 typedef struct tonecore_stft tonecore_stft;
 
+// Settings of `tonecore_auralis_eq_process_*`. Fill it with `tonecore_auralis_eq_config_init`.
+typedef struct tonecore_auralis_eq_config {
+  // `sizeof(tonecore_auralis_eq_config)` as the caller compiled it (set by `_init`).
+  size_t struct_size;
+  // Sample rate in Hz (> 0). Default 44100.
+  uint32_t sample_rate;
+  // 0 (default) = all cores, 1 = the calling thread, n = a shared pool of n threads.
+  uint32_t threads;
+  // Frame length N (even, 2 ≤ N ≤ 2^24); the hop is N/2. Default 4096.
+  size_t fft_size;
+  // Gain smoothing per frame, `current += (g − current)·speed` (finite). Default 0.8.
+  double adaptation_speed;
+  // First edge of the 25 critical bands in Hz (0 ≤ f < 100). Default 20.
+  double first_edge_hz;
+} tonecore_auralis_eq_config;
+
+// A double-precision complex value, layout-compatible with C99 `double _Complex`, C++
+// `std::complex<double>` and numpy `complex128`.
+typedef struct tonecore_complex_f64 {
+  // Real part.
+  double re;
+  // Imaginary part.
+  double im;
+} tonecore_complex_f64;
+
+// The host's attack/release gain smoother, as plain data the caller owns (and serialises).
+// Initialise it with `tonecore_auralis_smoother_init`.
+typedef struct tonecore_auralis_smoother {
+  // Smoothing factor when the gain rises (finite).
+  double attack_alpha;
+  // Smoothing factor when the gain falls (finite).
+  double release_alpha;
+  // The gain reached so far (starts at 1).
+  double current_gain;
+  // The gain the ramp heads for (starts at 1).
+  double target_gain;
+} tonecore_auralis_smoother;
+
+// The host's real-time RMS level matcher, as plain data the caller owns (and serialises).
+// Initialise it with `tonecore_auralis_level_matcher_init`.
+typedef struct tonecore_auralis_level_matcher {
+  // Non-zero when matching is applied (set by `_set_reference_*`; the caller may clear it).
+  uint32_t enabled;
+  // Non-zero once a reference is set.
+  uint32_t has_reference;
+  // RMS of the reference audio (meaningful when `has_reference`).
+  double reference_rms;
+  // Smoothing of the target RMS per block (finite; default 0.01).
+  double target_rms_alpha;
+  // The smoothed target RMS (starts at 0).
+  double current_target_rms;
+  // Post-gain peak normalisation level (finite; default 0.95).
+  double peak;
+  // The gain smoother (default attack 0.02, release 0.005).
+  struct tonecore_auralis_smoother smoother;
+} tonecore_auralis_level_matcher;
+
 // Engine settings. Fill with `tonecore_engine_config_init`, then change fields.
 typedef struct tonecore_engine_config {
   // `sizeof(tonecore_engine_config)` as the caller compiled it (set by `_init`).
@@ -684,15 +741,6 @@ typedef struct tonecore_complex_f32 {
   float im;
 } tonecore_complex_f32;
 
-// A double-precision complex value, layout-compatible with C99 `double _Complex`, C++
-// `std::complex<double>` and numpy `complex128`.
-typedef struct tonecore_complex_f64 {
-  // Real part.
-  double re;
-  // Imaginary part.
-  double im;
-} tonecore_complex_f64;
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -810,6 +858,437 @@ tonecore_status tonecore_gain_curve(int32_t layout,
                                     int32_t mode,
                                     double *curve_out,
                                     size_t curve_len);
+
+// Writes the host's step gain curve: `curve_out[k] = 10^(gains_db[m]/20)` for
+// `m = band_map[k]` when `0 ≤ m < gains_len`, else `1.0` (bins of bands without a gain), for
+// `k < map_len`. NaN gains give NaN bins, as numpy does.
+//
+// Returns `NULL_POINTER`, `BUFFER_TOO_SMALL` (`curve_len < map_len`), `BUFFERS_OVERLAP`;
+// nothing is written on error.
+//
+// Thread class: any-thread (allocates `gains_len` values).
+//
+// # Safety
+// `gains_db`, `band_map` and `curve_out` valid for their lengths.
+tonecore_status tonecore_auralis_gain_curve(const double *gains_db,
+                                            size_t gains_len,
+                                            const int64_t *band_map,
+                                            size_t map_len,
+                                            double *curve_out,
+                                            size_t curve_len);
+
+// The host's frame EQ: each channel of the interleaved `frame` (`frames × channels`,
+// `frames ≤ fft_size`) is zero-padded to `fft_size`, transformed by an unwindowed FFT, every bin
+// `k ≤ fft_size/2` (and its mirror) multiplied by the step curve of `gains_db` over `band_map`
+// (`fft_size/2 + 1` band indices; see `tonecore_auralis_gain_curve`), inverted, and the real
+// part sliced back to `frames` samples into `output` — circular filtering, exactly as the host
+// does it. NaN/Inf samples make their channel's output non-finite, as in the host.
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_FFT_SIZE` (odd, below 2 or above 2^24),
+// `INVALID_LENGTH` (the frame exceeds fft_size; band_map not fft_size/2 + 1 values),
+// `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is written on error.
+//
+// Thread class: any-thread (allocates its frame buffers; FFT plans come from the shared cache).
+//
+// # Safety
+// Every pointer valid for its length; `output` overlapping no input.
+tonecore_status tonecore_auralis_apply_eq_frame_f32(const float *frame,
+                                                    size_t frame_len,
+                                                    size_t channels,
+                                                    const double *gains_db,
+                                                    size_t gains_len,
+                                                    const int64_t *band_map,
+                                                    size_t map_len,
+                                                    size_t fft_size,
+                                                    float *output,
+                                                    size_t output_len);
+
+// Double-precision [`tonecore_auralis_apply_eq_frame_f32`].
+//
+// Thread class: any-thread (allocates).
+//
+// # Safety
+// As for `tonecore_auralis_apply_eq_frame_f32`, with doubles.
+tonecore_status tonecore_auralis_apply_eq_frame_f64(const double *frame,
+                                                    size_t frame_len,
+                                                    size_t channels,
+                                                    const double *gains_db,
+                                                    size_t gains_len,
+                                                    const int64_t *band_map,
+                                                    size_t map_len,
+                                                    size_t fft_size,
+                                                    double *output,
+                                                    size_t output_len);
+
+// Fills `config_out` with the defaults (44100 Hz, N 4096, speed 0.8, first edge 20 Hz, all
+// cores) and the current `struct_size`.
+//
+// Returns `NULL_POINTER`. Thread class: any-thread.
+//
+// # Safety
+// `config_out` must point to a writable `tonecore_auralis_eq_config`.
+tonecore_status tonecore_auralis_eq_config_init(struct tonecore_auralis_eq_config *config_out);
+
+// The host's adaptive weighted-overlap-add EQ over a whole interleaved buffer (`input_len /
+// channels` frames): frames of N samples at `k·N/2` for every `k·N/2 < frames`, zero-padded;
+// each frame's mono downmix is analysed through a symmetric Hann window (band energies with
+// +6.02 dB coherent-gain compensation, masking thresholds `max(20·log10(peak) − 20, −80)`), the
+// 25 gains are stepped from `gains_in` (the host's `AdaptiveEqState`: `g = target[b]` (0 past
+// `target_len`), halved below the masking threshold, times the band's perceptual weight,
+// clipped to ±12 dB, `current += (g − current)·speed`), the unwindowed frame is equalized with
+// them (`tonecore_auralis_apply_eq_frame_*`) and overlap-added as `out += y·hann(N)`,
+// `wnorm += hann(N)`, `out /= max(wnorm, 1e-8)`. The 25 gains after the last frame go to
+// `gains_out` (which may be `gains_in`). With a zero target and zero state the output equals
+// the input except sample 0 (where the window sum is 0). Frames are analysed and equalized in
+// parallel; the result does not depend on the thread count. NaN samples make the frames that
+// hold them non-finite in the output, and their analysis reads as 0 dB (the host's guard); NaN
+// targets propagate into the gains.
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SAMPLE_RATE`, `INVALID_FFT_SIZE`,
+// `INVALID_ARGUMENT` (speed not finite, first edge, threads), `INVALID_CHANNELS`, `GAIN_COUNT`
+// (`gains_len` ≠ 25), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `THREAD_POOL`; nothing is written
+// on error.
+//
+// Thread class: control-thread / worker (allocates; runs on the configured threads).
+//
+// # Safety
+// `config` readable for `config->struct_size` bytes; every buffer valid for its length.
+tonecore_status tonecore_auralis_eq_process_f32(const struct tonecore_auralis_eq_config *config,
+                                                const float *input,
+                                                size_t input_len,
+                                                size_t channels,
+                                                const double *target,
+                                                size_t target_len,
+                                                const double *gains_in,
+                                                size_t gains_len,
+                                                float *output,
+                                                size_t output_len,
+                                                double *gains_out,
+                                                size_t gains_out_len);
+
+// Double-precision [`tonecore_auralis_eq_process_f32`].
+//
+// Thread class: control-thread / worker.
+//
+// # Safety
+// As for `tonecore_auralis_eq_process_f32`, with doubles.
+tonecore_status tonecore_auralis_eq_process_f64(const struct tonecore_auralis_eq_config *config,
+                                                const double *input,
+                                                size_t input_len,
+                                                size_t channels,
+                                                const double *target,
+                                                size_t target_len,
+                                                const double *gains_in,
+                                                size_t gains_len,
+                                                double *output,
+                                                size_t output_len,
+                                                double *gains_out,
+                                                size_t gains_out_len);
+
+// Writes the number of frames the host's windowed FFT takes from `input_len` samples:
+// `1 + (input_len − fft_size) / hop` when `input_len ≥ fft_size`, else 1 (one zero-padded
+// frame).
+//
+// Returns `NULL_POINTER`, `INVALID_HOP` (0). Thread class: any-thread, audio-safe.
+//
+// # Safety
+// `frames_out` must be writable.
+tonecore_status tonecore_auralis_frame_count(size_t input_len,
+                                             size_t fft_size,
+                                             size_t hop,
+                                             size_t *frames_out);
+
+// The host's `parallel_windowed_fft`: the full complex spectrum (`fft_size` bins; bin
+// `fft_size − j` is the conjugate of bin `j`) of every frame `input[k·hop .. k·hop + fft_size]`
+// times `window` (NULL: the symmetric Hann window, `numpy.hanning(fft_size)`), written frame
+// after frame to `output` (`frames × fft_size` values, `frames` from
+// `tonecore_auralis_frame_count`; a signal shorter than one frame gives one zero-padded frame);
+// `*frames_out` receives the frame count. Float input is promoted to double (the spectra are
+// always double, as numpy computes them after multiplying by a float64 window). Any
+// `fft_size` from 2 (odd too) and any `hop ≥ 1`. NaN/Inf samples make the spectra of the frames
+// holding them non-finite. Frames are computed in parallel.
+//
+// Returns `NULL_POINTER`, `INVALID_FFT_SIZE`, `INVALID_HOP`, `INVALID_LENGTH` (window length),
+// `INVALID_ARGUMENT` (threads), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `THREAD_POOL`; nothing is
+// written on error.
+//
+// Thread class: control-thread / worker (allocates per worker; plans and the window come from
+// the shared caches).
+//
+// # Safety
+// `input`, a non-NULL `window` and `output` valid for their lengths; `frames_out` writable.
+tonecore_status tonecore_auralis_windowed_fft_f32(const float *input,
+                                                  size_t input_len,
+                                                  size_t fft_size,
+                                                  size_t hop,
+                                                  const double *window,
+                                                  size_t window_len,
+                                                  uint32_t threads,
+                                                  struct tonecore_complex_f64 *output,
+                                                  size_t output_len,
+                                                  size_t *frames_out);
+
+// Double-precision input for [`tonecore_auralis_windowed_fft_f32`].
+//
+// Thread class: control-thread / worker.
+//
+// # Safety
+// As for `tonecore_auralis_windowed_fft_f32`, with double input.
+tonecore_status tonecore_auralis_windowed_fft_f64(const double *input,
+                                                  size_t input_len,
+                                                  size_t fft_size,
+                                                  size_t hop,
+                                                  const double *window,
+                                                  size_t window_len,
+                                                  uint32_t threads,
+                                                  struct tonecore_complex_f64 *output,
+                                                  size_t output_len,
+                                                  size_t *frames_out);
+
+// The host's `parallel_stft`: bins `0..=fft_size/2` of the same frames as
+// `tonecore_auralis_windowed_fft_f32`, laid out bins-major — `output[b·frames + k]`, the
+// row-major `(fft_size/2 + 1, frames)` matrix `numpy.column_stack` builds — in
+// `(fft_size/2 + 1) × frames` values; `*frames_out` receives the frame count.
+//
+// Returns and thread class as `tonecore_auralis_windowed_fft_f32`.
+//
+// # Safety
+// As for `tonecore_auralis_windowed_fft_f32`.
+tonecore_status tonecore_auralis_stft_f32(const float *input,
+                                          size_t input_len,
+                                          size_t fft_size,
+                                          size_t hop,
+                                          const double *window,
+                                          size_t window_len,
+                                          uint32_t threads,
+                                          struct tonecore_complex_f64 *output,
+                                          size_t output_len,
+                                          size_t *frames_out);
+
+// Double-precision input for [`tonecore_auralis_stft_f32`].
+//
+// Thread class: control-thread / worker.
+//
+// # Safety
+// As for `tonecore_auralis_stft_f32`, with double input.
+tonecore_status tonecore_auralis_stft_f64(const double *input,
+                                          size_t input_len,
+                                          size_t fft_size,
+                                          size_t hop,
+                                          const double *window,
+                                          size_t window_len,
+                                          uint32_t threads,
+                                          struct tonecore_complex_f64 *output,
+                                          size_t output_len,
+                                          size_t *frames_out);
+
+// The host's `crossfade_concat(a, b, overlap)` on interleaved buffers: with
+// `L = min(overlap, frames_a, frames_b)`, the last L frames of `a` times `cos²t` plus the first
+// L of `b` times `sin²t`, `t = numpy.linspace(0, π/2, L)` (both ends), mixed in double; `a`
+// before and `b` after copied; L = 0 concatenates. `output` receives
+// `frames_a + frames_b − L` frames (`*frames_out`).
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is
+// written on error. Thread class: any-thread, audio-safe.
+//
+// # Safety
+// Buffers valid for their lengths; `output` overlapping neither input.
+tonecore_status tonecore_auralis_crossfade_concat_f32(const float *a,
+                                                      size_t a_len,
+                                                      const float *b,
+                                                      size_t b_len,
+                                                      size_t channels,
+                                                      size_t overlap,
+                                                      float *output,
+                                                      size_t output_len,
+                                                      size_t *frames_out);
+
+// Double-precision [`tonecore_auralis_crossfade_concat_f32`].
+//
+// Thread class: any-thread, audio-safe.
+//
+// # Safety
+// As for `tonecore_auralis_crossfade_concat_f32`, with doubles.
+tonecore_status tonecore_auralis_crossfade_concat_f64(const double *a,
+                                                      size_t a_len,
+                                                      const double *b,
+                                                      size_t b_len,
+                                                      size_t channels,
+                                                      size_t overlap,
+                                                      double *output,
+                                                      size_t output_len,
+                                                      size_t *frames_out);
+
+// One seam of the host's chunk crossfader, on interleaved buffers: with
+// `L = min(frames_tail, frames_chunk)`, `output` receives `tail·cos²t + chunk_head·sin²t` over L
+// frames (`t = numpy.linspace(0, π/2, L)`, mixed in double) followed by `chunk[L .. end_frames]`:
+// `end_frames` frames in all (`*frames_out`). An empty tail copies `chunk[.. end_frames]`.
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_LENGTH` (`end_frames` beyond the chunk or
+// below L), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is written on error.
+// Thread class: any-thread, audio-safe.
+//
+// # Safety
+// Buffers valid for their lengths; `output` overlapping neither input.
+tonecore_status tonecore_auralis_seam_f32(const float *tail,
+                                          size_t tail_len,
+                                          const float *chunk,
+                                          size_t chunk_len,
+                                          size_t channels,
+                                          size_t end_frames,
+                                          float *output,
+                                          size_t output_len,
+                                          size_t *frames_out);
+
+// Double-precision [`tonecore_auralis_seam_f32`].
+//
+// Thread class: any-thread, audio-safe.
+//
+// # Safety
+// As for `tonecore_auralis_seam_f32`, with doubles.
+tonecore_status tonecore_auralis_seam_f64(const double *tail,
+                                          size_t tail_len,
+                                          const double *chunk,
+                                          size_t chunk_len,
+                                          size_t channels,
+                                          size_t end_frames,
+                                          double *output,
+                                          size_t output_len,
+                                          size_t *frames_out);
+
+// Initialises `*smoother_out` at unity gain (current = target = 1) with the two smoothing
+// factors (host defaults 0.01 and 0.001).
+//
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (a factor not finite). Thread class: any-thread.
+//
+// # Safety
+// `smoother_out` must be writable.
+tonecore_status tonecore_auralis_smoother_init(double attack_alpha,
+                                               double release_alpha,
+                                               struct tonecore_auralis_smoother *smoother_out);
+
+// Sets the smoother's target with the host's clamp `max(0, min(10, target))` (Python's
+// `min`/`max`: NaN becomes 10).
+//
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (a factor in the struct not finite).
+// Thread class: any-thread, audio-safe (the caller serialises access to the struct).
+//
+// # Safety
+// `smoother` must point to a readable and writable struct.
+tonecore_status tonecore_auralis_smoother_set_target(struct tonecore_auralis_smoother *smoother,
+                                                     double target);
+
+// Writes the smoother's ramp for `output_len` samples — `g[j] = T + (c − T)·(1 − α)^(j+1)`
+// computed in double (α = attack when `T > c`, else release), stored as float — and advances
+// `current_gain` to `g[output_len − 1]`; a constant `c` (and no change) when `|c − T| < 1e-6`;
+// nothing for a length of 0.
+//
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (a factor not finite); nothing is written on
+// error. Thread class: any-thread, audio-safe (the caller serialises access to the struct).
+//
+// # Safety
+// `smoother` readable and writable; `output` valid for `output_len` floats.
+tonecore_status tonecore_auralis_smoother_process(struct tonecore_auralis_smoother *smoother,
+                                                  float *output,
+                                                  size_t output_len);
+
+// Initialises `*matcher_out` as the host constructs it: disabled, no reference, target RMS
+// smoothing 0.01, peak 0.95, smoother attack 0.02 / release 0.005 at unity gain.
+//
+// Returns `NULL_POINTER`. Thread class: any-thread.
+//
+// # Safety
+// `matcher_out` must be writable.
+tonecore_status tonecore_auralis_level_matcher_init(struct tonecore_auralis_level_matcher *matcher_out);
+
+// Sets the matcher's reference RMS, `sqrt(mean(x²))` over all `reference_len` values
+// (accumulated in double; NaN for an empty reference, as numpy's mean of nothing), and enables
+// it.
+//
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (a factor or the peak in the struct not finite);
+// the struct is unchanged on error. Thread class: any-thread, audio-safe.
+//
+// # Safety
+// `matcher` readable and writable; `reference` valid for `reference_len` floats.
+tonecore_status tonecore_auralis_level_matcher_set_reference_f32(struct tonecore_auralis_level_matcher *matcher,
+                                                                 const float *reference,
+                                                                 size_t reference_len);
+
+// Double-precision [`tonecore_auralis_level_matcher_set_reference_f32`].
+//
+// Thread class: any-thread, audio-safe.
+//
+// # Safety
+// As for `tonecore_auralis_level_matcher_set_reference_f32`, with doubles.
+tonecore_status tonecore_auralis_level_matcher_set_reference_f64(struct tonecore_auralis_level_matcher *matcher,
+                                                                 const double *reference,
+                                                                 size_t reference_len);
+
+// Runs one interleaved block through the host's level matcher. When enabled with a non-zero
+// reference and the block's RMS over all channels is not 0 (and the block not empty):
+// `current_target_rms += (reference_rms − current_target_rms)·target_rms_alpha`, the smoother's
+// target becomes `current_target_rms / rms` (clamped to [0, 10]), every frame is multiplied by
+// the smoother's float ramp (one gain per frame), and when the peak of the result exceeds
+// `peak` (compared in the sample type) it is scaled by `peak / max` linearly; `*applied_out`
+// is 1. Otherwise `output` is a copy of `input`, the struct is unchanged and `*applied_out` is
+// 0. NaN samples propagate (the smoother's target then becomes 10, as in the host).
+//
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (struct factors not finite), `INVALID_CHANNELS`,
+// `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is written on error.
+// Thread class: any-thread, audio-safe (the caller serialises access to the struct).
+//
+// # Safety
+// `matcher` readable and writable; buffers valid for their lengths; `applied_out` writable.
+tonecore_status tonecore_auralis_level_matcher_process_f32(struct tonecore_auralis_level_matcher *matcher,
+                                                           const float *input,
+                                                           size_t input_len,
+                                                           size_t channels,
+                                                           float *output,
+                                                           size_t output_len,
+                                                           uint32_t *applied_out);
+
+// Double-precision [`tonecore_auralis_level_matcher_process_f32`] (the ramp is still float, as
+// in the host, so the gains applied to double samples are float-rounded).
+//
+// Thread class: any-thread, audio-safe.
+//
+// # Safety
+// As for `tonecore_auralis_level_matcher_process_f32`, with doubles.
+tonecore_status tonecore_auralis_level_matcher_process_f64(struct tonecore_auralis_level_matcher *matcher,
+                                                           const double *input,
+                                                           size_t input_len,
+                                                           size_t channels,
+                                                           double *output,
+                                                           size_t output_len,
+                                                           uint32_t *applied_out);
+
+// The host's final real-time safety stage: `output = input` unless `max|input| > target_peak`
+// (compared in the sample type), then `output = input·(target_peak / max|input|)` — linear, the
+// factor computed in the sample type. A NaN anywhere leaves the block unscaled (numpy's max is
+// then NaN).
+//
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (target_peak not finite), `BUFFER_TOO_SMALL`,
+// `BUFFERS_OVERLAP`; nothing is written on error. Thread class: any-thread, audio-safe.
+//
+// # Safety
+// Buffers valid for their lengths and not overlapping.
+tonecore_status tonecore_auralis_safety_limit_f32(const float *input,
+                                                  size_t input_len,
+                                                  double target_peak,
+                                                  float *output,
+                                                  size_t output_len);
+
+// Double-precision [`tonecore_auralis_safety_limit_f32`].
+//
+// Thread class: any-thread, audio-safe.
+//
+// # Safety
+// As for `tonecore_auralis_safety_limit_f32`, with doubles.
+tonecore_status tonecore_auralis_safety_limit_f64(const double *input,
+                                                  size_t input_len,
+                                                  double target_peak,
+                                                  double *output,
+                                                  size_t output_len);
 
 // Fills `config_out` with the defaults (16 streams, one job thread per core, 256 MiB cache,
 // 256 jobs) and the current `struct_size`.

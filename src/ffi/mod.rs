@@ -9,6 +9,7 @@
 
 mod analysis;
 mod bands;
+mod compat;
 mod engine;
 mod equalizer;
 pub(crate) mod format;
@@ -23,6 +24,7 @@ mod window;
 
 pub use analysis::*;
 pub use bands::*;
+pub use compat::*;
 pub use engine::*;
 pub use equalizer::*;
 pub use format::tonecore_sample_format;
