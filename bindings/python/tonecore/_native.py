@@ -19,6 +19,7 @@ from ctypes import (
     c_double,
     c_float,
     c_int32,
+    c_int64,
     c_size_t,
     c_uint32,
     c_uint64,
@@ -739,6 +740,138 @@ _SIGNATURES += [
     ("tonecore_engine_clear_cache", status_t, [ENGINE_P]),
 ]
 # -- end of the engine block ----------------------------------------------------------------
+
+# --- tonecore.compat.auralis: the tonecore_auralis_* functions ---------------------------------
+# (kept as one block so the compatibility layer's declarations stay together)
+
+
+class AuralisEqConfig(Structure):
+    """``tonecore_auralis_eq_config``; fill it with ``tonecore_auralis_eq_config_init``."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("sample_rate", c_uint32),
+        ("threads", c_uint32),
+        ("fft_size", c_size_t),
+        ("adaptation_speed", c_double),
+        ("first_edge_hz", c_double),
+    ]
+
+
+class AuralisSmoother(Structure):
+    """``tonecore_auralis_smoother``: the host's gain smoother state (plain data)."""
+
+    _fields_ = [
+        ("attack_alpha", c_double),
+        ("release_alpha", c_double),
+        ("current_gain", c_double),
+        ("target_gain", c_double),
+    ]
+
+
+class AuralisLevelMatcher(Structure):
+    """``tonecore_auralis_level_matcher``: the host's level matcher state (plain data)."""
+
+    _fields_ = [
+        ("enabled", c_uint32),
+        ("has_reference", c_uint32),
+        ("reference_rms", c_double),
+        ("target_rms_alpha", c_double),
+        ("current_target_rms", c_double),
+        ("peak", c_double),
+        ("smoother", AuralisSmoother),
+    ]
+
+
+def _auralis_signatures():  # type: ignore[no-untyped-def]
+    sigs = [
+        (
+            "tonecore_auralis_gain_curve",
+            status_t,
+            [POINTER(c_double), c_size_t, POINTER(c_int64), c_size_t, POINTER(c_double),
+             c_size_t],
+        ),
+        ("tonecore_auralis_eq_config_init", status_t, [POINTER(AuralisEqConfig)]),
+        (
+            "tonecore_auralis_frame_count",
+            status_t,
+            [c_size_t, c_size_t, c_size_t, POINTER(c_size_t)],
+        ),
+        (
+            "tonecore_auralis_smoother_init",
+            status_t,
+            [c_double, c_double, POINTER(AuralisSmoother)],
+        ),
+        ("tonecore_auralis_smoother_set_target", status_t, [POINTER(AuralisSmoother), c_double]),
+        (
+            "tonecore_auralis_smoother_process",
+            status_t,
+            [POINTER(AuralisSmoother), POINTER(c_float), c_size_t],
+        ),
+        ("tonecore_auralis_level_matcher_init", status_t, [POINTER(AuralisLevelMatcher)]),
+    ]
+    for suffix, ct in (("f32", c_float), ("f64", c_double)):
+        sigs += [
+            (
+                f"tonecore_auralis_apply_eq_frame_{suffix}",
+                status_t,
+                [POINTER(ct), c_size_t, c_size_t, POINTER(c_double), c_size_t, POINTER(c_int64),
+                 c_size_t, c_size_t, POINTER(ct), c_size_t],
+            ),
+            (
+                f"tonecore_auralis_eq_process_{suffix}",
+                status_t,
+                [POINTER(AuralisEqConfig), POINTER(ct), c_size_t, c_size_t, POINTER(c_double),
+                 c_size_t, POINTER(c_double), c_size_t, POINTER(ct), c_size_t, POINTER(c_double),
+                 c_size_t],
+            ),
+            (
+                f"tonecore_auralis_windowed_fft_{suffix}",
+                status_t,
+                [POINTER(ct), c_size_t, c_size_t, c_size_t, POINTER(c_double), c_size_t, c_uint32,
+                 POINTER(ComplexF64), c_size_t, POINTER(c_size_t)],
+            ),
+            (
+                f"tonecore_auralis_stft_{suffix}",
+                status_t,
+                [POINTER(ct), c_size_t, c_size_t, c_size_t, POINTER(c_double), c_size_t, c_uint32,
+                 POINTER(ComplexF64), c_size_t, POINTER(c_size_t)],
+            ),
+            (
+                f"tonecore_auralis_crossfade_concat_{suffix}",
+                status_t,
+                [POINTER(ct), c_size_t, POINTER(ct), c_size_t, c_size_t, c_size_t, POINTER(ct),
+                 c_size_t, POINTER(c_size_t)],
+            ),
+            (
+                f"tonecore_auralis_seam_{suffix}",
+                status_t,
+                [POINTER(ct), c_size_t, POINTER(ct), c_size_t, c_size_t, c_size_t, POINTER(ct),
+                 c_size_t, POINTER(c_size_t)],
+            ),
+            (
+                f"tonecore_auralis_level_matcher_set_reference_{suffix}",
+                status_t,
+                [POINTER(AuralisLevelMatcher), POINTER(ct), c_size_t],
+            ),
+            (
+                f"tonecore_auralis_level_matcher_process_{suffix}",
+                status_t,
+                [POINTER(AuralisLevelMatcher), POINTER(ct), c_size_t, c_size_t, POINTER(ct),
+                 c_size_t, POINTER(c_uint32)],
+            ),
+            (
+                f"tonecore_auralis_safety_limit_{suffix}",
+                status_t,
+                [POINTER(ct), c_size_t, c_double, POINTER(ct), c_size_t],
+            ),
+        ]
+    return sigs
+
+
+_SIGNATURES += _auralis_signatures()
+
+# --- end of the tonecore.compat.auralis block ---------------------------------------------------
 
 #: Names of every function declared above (the header's full function list).
 FUNCTIONS = tuple(name for name, _, _ in _SIGNATURES)
