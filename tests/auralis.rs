@@ -162,16 +162,20 @@ fn edges(first: f64) -> Vec<f64> {
 }
 
 /// The host's adaptive overlap-add EQ written out frame by frame with naive DFTs.
+/// (Only the plain settings of `cfg` are read: sample rate, N, speed, first edge.)
 fn ref_adaptive(
     x: &[f64],
     ch: usize,
     target: &[f64],
     gains: &mut [f64],
-    sr: u32,
-    n: usize,
-    speed: f64,
-    first: f64,
+    cfg: &AdaptiveEqConfig,
 ) -> Vec<f64> {
+    let (sr, n, speed, first) = (
+        cfg.sample_rate,
+        cfg.fft_size,
+        cfg.adaptation_speed,
+        cfg.first_edge_hz,
+    );
     let e = edges(first);
     let nb = 25;
     let bins = n / 2 + 1;
@@ -279,7 +283,6 @@ fn adaptive_eq_matches_the_loop_written_out() {
         let x = noise(ch * len, len as u64);
         let mut g_ref: Vec<f64> = (0..25).map(|b| b as f64 * 0.1).collect();
         let mut g = g_ref.clone();
-        let want = ref_adaptive(&x, ch, &target[..20], &mut g_ref, sr, n, speed, first);
         let cfg = AdaptiveEqConfig {
             sample_rate: sr,
             fft_size: n,
@@ -287,6 +290,7 @@ fn adaptive_eq_matches_the_loop_written_out() {
             first_edge_hz: first,
             threads,
         };
+        let want = ref_adaptive(&x, ch, &target[..20], &mut g_ref, &cfg);
         let mut y = vec![0.0; x.len()];
         eq_process_buffer(&x, ch, &target[..20], &mut g, &cfg, &mut y).unwrap();
         assert!(

@@ -482,7 +482,7 @@ unsafe fn spectra<T: Sample>(
         if !window.is_null() {
             disjoint(window, window_len, output, output_len)?;
         }
-        if fft_size < 2 || fft_size > MAX_FFT_SIZE {
+        if !(2..=MAX_FFT_SIZE).contains(&fft_size) {
             return Err(Failure::detail(
                 tonecore_status::InvalidFftSize,
                 "fft_size must be between 2 and 16777216",

@@ -76,9 +76,16 @@ impl Scratch {
 
 /// Fills `time` with `signal[start .. start + N] · window` (zero past the end) in `f64`.
 fn load_frame<T: Sample>(signal: &[T], start: usize, window: &[f64], time: &mut [f64]) {
-    for (i, (t, &w)) in time.iter_mut().zip(window).enumerate() {
-        *t = signal.get(start + i).map_or(0.0, |x| x.as_f64() * w);
+    let inside = signal.len().saturating_sub(start).min(time.len());
+    let (head, pad) = time.split_at_mut(inside);
+    for ((t, &x), &w) in head
+        .iter_mut()
+        .zip(&signal[start.min(signal.len())..])
+        .zip(window)
+    {
+        *t = x.as_f64() * w;
     }
+    pad.fill(0.0);
 }
 
 /// The host's `parallel_windowed_fft`: the full complex spectrum (`N` bins, bin `N − j` the
@@ -361,21 +368,20 @@ pub fn eq_process_buffer<T: Sample>(
             linear_gains(&frame_gains[k * nb..(k + 1) * nb], &mut linear);
             step_curve(&linear, bands.band_map(), &mut curve);
             for c in 0..ch {
+                let start = (k * hop).min(len);
                 let v = eq.apply_channel(
                     |time| {
-                        for (i, x) in time.iter_mut().enumerate() {
-                            let p = k * hop + i;
-                            *x = if p < len {
-                                input[p * ch + c].as_f64()
-                            } else {
-                                0.0
-                            };
+                        let inside = (len - start).min(n);
+                        let (head, pad) = time.split_at_mut(inside);
+                        for (t, row) in head.iter_mut().zip(input[start * ch..].chunks_exact(ch)) {
+                            *t = row[c].as_f64();
                         }
+                        pad.fill(0.0);
                     },
                     &curve,
                 );
-                for (i, &v) in v.iter().enumerate() {
-                    y[i * ch + c] = v;
+                for (row, &v) in y.chunks_exact_mut(ch).zip(v) {
+                    row[c] = v;
                 }
             }
         };

@@ -120,18 +120,16 @@ impl FrameEq {
         for c in 0..channels {
             let y = self.apply_channel(
                 |time| {
-                    for (i, t) in time.iter_mut().enumerate() {
-                        *t = if i < frames {
-                            frame[i * channels + c].as_f64()
-                        } else {
-                            0.0
-                        };
+                    let (head, pad) = time.split_at_mut(frames);
+                    for (t, row) in head.iter_mut().zip(frame.chunks_exact(channels)) {
+                        *t = row[c].as_f64();
                     }
+                    pad.fill(0.0);
                 },
                 curve,
             );
-            for (i, &v) in y[..frames].iter().enumerate() {
-                out[i * channels + c] = T::of_f64(v);
+            for (row, &v) in out.chunks_exact_mut(channels).zip(&y[..frames]) {
+                row[c] = T::of_f64(v);
             }
         }
     }
