@@ -25,7 +25,7 @@ pub const MAX_FFT_SIZE: usize = 1 << 24;
 
 /// Frames computed per batch by [`stft_bins_major`] before they are written out (so each output
 /// row receives a run of adjacent values at once).
-const BATCH: usize = 8;
+const BATCH: usize = 32;
 
 /// Frames of the host's windowed FFT of `len` samples: `1 + (len − N) / hop` when the signal
 /// holds a frame, else 1 (the zero-padded signal).

@@ -49,6 +49,40 @@ fn magnitude(s: &Complex<f64>) -> f64 {
     s.norm_sqr().sqrt()
 }
 
+/// `Σ log10(|s| + 1e-10)` over a band's bins, as the log of their product: each value is split
+/// exactly into mantissa and binary exponent, the mantissas multiplied (renormalized every 512
+/// values, so nothing overflows) and the exponents summed, and one `log10` taken at the end.
+/// Equal to the sum of logs up to rounding (~1e-15 relative); NaN when any value is not finite.
+fn sum_log10_magnitudes(spectrum: &[Complex<f64>]) -> f64 {
+    const MANTISSA: u64 = (1 << 52) - 1;
+    const ONE: u64 = 0x3ff << 52;
+    let split = |v: f64| {
+        let bits = v.to_bits();
+        (
+            f64::from_bits((bits & MANTISSA) | ONE),
+            ((bits >> 52) & 0x7ff) as i64 - 1023,
+        )
+    };
+    let (mut product, mut exponent, mut finite) = (1.0f64, 0i64, true);
+    for run in spectrum.chunks(512) {
+        for s in run {
+            let v = magnitude(s) + 1e-10;
+            finite &= v.is_finite();
+            let (m, e) = split(v);
+            product *= m;
+            exponent += e;
+        }
+        let (m, e) = split(product);
+        product = m;
+        exponent += e;
+    }
+    if finite {
+        product.log10() + exponent as f64 * std::f64::consts::LOG10_2
+    } else {
+        f64::NAN
+    }
+}
+
 /// `max` with Python's rule (`max(a, b)` is `a` unless `b > a`), so a NaN `a` stays NaN.
 fn py_max(a: f64, b: f64) -> f64 {
     if b > a {
@@ -63,7 +97,8 @@ fn py_max(a: f64, b: f64) -> f64 {
 #[derive(Clone, Debug, PartialEq)]
 pub struct AdaptiveBands {
     band_map: Vec<i64>,
-    counts: Vec<usize>,
+    /// The bins of each band, `start..end` (the map is non-decreasing, so bands are runs).
+    ranges: Vec<(usize, usize)>,
     masking: Vec<(usize, usize)>,
     weights: Vec<f64>,
 }
@@ -104,10 +139,18 @@ impl AdaptiveBands {
             .map(i64::from)
             .collect();
         let bins = band_map.len();
-        let mut counts = vec![0usize; layout.bands()];
-        for &b in &band_map {
-            counts[b as usize] += 1;
+        let mut ranges = vec![(0usize, 0usize); layout.bands()];
+        let mut start = 0;
+        for (b, range) in ranges.iter_mut().enumerate() {
+            let end = start
+                + band_map[start..]
+                    .iter()
+                    .take_while(|&&m| m == b as i64)
+                    .count();
+            *range = (start, end);
+            start = end;
         }
+        debug_assert_eq!(start, bins, "the bin map is non-decreasing");
         let sr = sample_rate as f64;
         let bin_of = |f: f64| (f * bins as f64 * 2.0 / sr) as usize;
         let edges = layout.edges();
@@ -121,7 +164,7 @@ impl AdaptiveBands {
             .collect();
         Ok(Self {
             band_map,
-            counts,
+            ranges,
             masking,
             weights,
         })
@@ -129,7 +172,7 @@ impl AdaptiveBands {
 
     /// Number of bands.
     pub fn bands(&self) -> usize {
-        self.counts.len()
+        self.ranges.len()
     }
 
     /// Band index of every bin `0..=N/2`.
@@ -150,12 +193,13 @@ impl AdaptiveBands {
     pub fn analyze(&self, spectrum: &[Complex<f64>], energies: &mut [f64], thresholds: &mut [f64]) {
         let bands = self.bands();
         let (energies, thresholds) = (&mut energies[..bands], &mut thresholds[..bands]);
-        energies.fill(0.0);
-        for (s, &b) in spectrum.iter().zip(&self.band_map) {
-            energies[b as usize] += 20.0 * (magnitude(s) + 1e-10).log10() + COHERENT_GAIN_DB;
-        }
-        for (e, &n) in energies.iter_mut().zip(&self.counts) {
-            *e = if n == 0 { 0.0 } else { *e / n as f64 };
+        for (e, &(start, end)) in energies.iter_mut().zip(&self.ranges) {
+            *e = if end == start {
+                0.0
+            } else {
+                20.0 * sum_log10_magnitudes(&spectrum[start..end]) / (end - start) as f64
+                    + COHERENT_GAIN_DB
+            };
             if !e.is_finite() {
                 *e = 0.0;
             }
@@ -228,11 +272,14 @@ pub fn load_mono<T: Sample>(
     let (head, pad) = out.split_at_mut(inside);
     let rows = input[start.min(len) * channels..].chunks_exact(channels);
     for ((o, &w), row) in head.iter_mut().zip(window).zip(rows) {
-        let m = if channels == 1 {
-            row[0]
-        } else {
-            let rest = row[1..].iter().fold(T::zero(), |a, &v| a + v);
-            (row[0] + rest) / count
+        let m = match row {
+            [x] => *x,
+            // x0 + (0 + x1) is x0 + x1; halving is exact.
+            [a, b] => (*a + *b) * T::of_f64(0.5),
+            _ => {
+                let rest = row[1..].iter().fold(T::zero(), |a, &v| a + v);
+                (row[0] + rest) / count
+            }
         };
         *o = m.as_f64() * w;
     }
@@ -255,16 +302,24 @@ pub fn wola_segment<T: Sample>(
     channels: usize,
     out: &mut [T],
 ) {
-    for (i, row) in out.chunks_exact_mut(channels).enumerate() {
-        for (c, o) in row.iter_mut().enumerate() {
-            let (mut acc, mut wn) = (0.0, 0.0);
-            if let Some(p) = prev {
-                acc += p[(hop + i) * channels + c] * window[hop + i];
-                wn += window[hop + i];
+    let rows = out.chunks_exact_mut(channels);
+    for (i, (row, &w)) in rows.zip(window).enumerate() {
+        let y = &cur[i * channels..(i + 1) * channels];
+        match prev {
+            Some(p) => {
+                let wp = window[hop + i];
+                let norm = f64::max(wp + w, WOLA_EPS);
+                let q = &p[(hop + i) * channels..(hop + i + 1) * channels];
+                for ((o, &a), &b) in row.iter_mut().zip(q).zip(y) {
+                    *o = T::of_f64((a * wp + b * w) / norm);
+                }
             }
-            acc += cur[i * channels + c] * window[i];
-            wn += window[i];
-            *o = T::of_f64(acc / f64::max(wn, WOLA_EPS));
+            None => {
+                let norm = f64::max(w, WOLA_EPS);
+                for (o, &b) in row.iter_mut().zip(y) {
+                    *o = T::of_f64((b * w) / norm);
+                }
+            }
         }
     }
 }
