@@ -888,7 +888,8 @@ tonecore_status tonecore_auralis_gain_curve(const double *gains_db,
 // `INVALID_LENGTH` (the frame exceeds fft_size; band_map not fft_size/2 + 1 values),
 // `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is written on error.
 //
-// Thread class: any-thread (allocates its frame buffers; FFT plans come from the shared cache).
+// Thread class: any-thread (allocates `gains_len` values; the frame buffers and plans are
+// kept per thread for the last `fft_size`, built on the first call with a new size).
 //
 // # Safety
 // Every pointer valid for its length; `output` overlapping no input.

@@ -18,7 +18,14 @@ use crate::dsp::{Complex, Sample};
 use crate::spectral::auralis::{
     eq_process_buffer, frame_count, stft_bins_major, windowed_fft, AdaptiveEqConfig, MAX_FFT_SIZE,
 };
+use std::cell::RefCell;
 use std::mem::size_of;
+
+thread_local! {
+    /// The frame EQ (plans, buffers) and curve of the last FFT size used on this thread, so
+    /// repeated `apply_eq_frame` calls allocate nothing and take no cache lock.
+    static FRAME_EQ: RefCell<Option<(FrameEq, Vec<f64>)>> = const { RefCell::new(None) };
+}
 
 /// The critical bands of the adaptive EQ (and the length of its gain state).
 const BANDS: usize = 25;
@@ -130,13 +137,20 @@ unsafe fn apply_eq_frame<T: CachedSample>(
         }
         let mut linear = vec![0.0; gains.len()];
         linear_gains(gains, &mut linear);
-        let mut curve = vec![0.0; map.len()];
-        step_curve(&linear, map, &mut curve);
-        let mut eq = FrameEq::new(
-            f64::cache().forward_plan(fft_size),
-            f64::cache().inverse_plan(fft_size),
-        )?;
-        eq.apply(x, channels, &curve, y);
+        FRAME_EQ.with(|cell| -> Result<(), Failure> {
+            let mut slot = cell.borrow_mut();
+            if !matches!(&*slot, Some((eq, _)) if eq.fft_size() == fft_size) {
+                let eq = FrameEq::new(
+                    f64::cache().forward_plan(fft_size),
+                    f64::cache().inverse_plan(fft_size),
+                )?;
+                *slot = Some((eq, vec![0.0; fft_size / 2 + 1]));
+            }
+            let (eq, curve) = slot.as_mut().expect("filled above");
+            step_curve(&linear, map, curve);
+            eq.apply(x, channels, curve, y);
+            Ok(())
+        })?;
         Ok(())
     })
 }
@@ -152,7 +166,8 @@ unsafe fn apply_eq_frame<T: CachedSample>(
 /// `INVALID_LENGTH` (the frame exceeds fft_size; band_map not fft_size/2 + 1 values),
 /// `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is written on error.
 ///
-/// Thread class: any-thread (allocates its frame buffers; FFT plans come from the shared cache).
+/// Thread class: any-thread (allocates `gains_len` values; the frame buffers and plans are
+/// kept per thread for the last `fft_size`, built on the first call with a new size).
 ///
 /// # Safety
 /// Every pointer valid for its length; `output` overlapping no input.
