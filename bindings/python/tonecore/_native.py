@@ -784,11 +784,14 @@ class AuralisLevelMatcher(Structure):
 
 
 def _auralis_signatures():  # type: ignore[no-untyped-def]
+    # Buffers are passed as addresses (c_void_p): the compat module converts numpy arrays to
+    # addresses several times faster than to typed ctypes pointers, which matters for the
+    # per-frame calls it makes. Structs and out-parameters stay typed.
     sigs = [
         (
             "tonecore_auralis_gain_curve",
             status_t,
-            [POINTER(c_double), c_size_t, POINTER(c_int64), c_size_t, POINTER(c_double),
+            [c_void_p, c_size_t, c_void_p, c_size_t, c_void_p,
              c_size_t],
         ),
         ("tonecore_auralis_eq_config_init", status_t, [POINTER(AuralisEqConfig)]),
@@ -806,7 +809,7 @@ def _auralis_signatures():  # type: ignore[no-untyped-def]
         (
             "tonecore_auralis_smoother_process",
             status_t,
-            [POINTER(AuralisSmoother), POINTER(c_float), c_size_t],
+            [POINTER(AuralisSmoother), c_void_p, c_size_t],
         ),
         ("tonecore_auralis_level_matcher_init", status_t, [POINTER(AuralisLevelMatcher)]),
     ]
@@ -815,55 +818,55 @@ def _auralis_signatures():  # type: ignore[no-untyped-def]
             (
                 f"tonecore_auralis_apply_eq_frame_{suffix}",
                 status_t,
-                [POINTER(ct), c_size_t, c_size_t, POINTER(c_double), c_size_t, POINTER(c_int64),
-                 c_size_t, c_size_t, POINTER(ct), c_size_t],
+                [c_void_p, c_size_t, c_size_t, c_void_p, c_size_t, c_void_p,
+                 c_size_t, c_size_t, c_void_p, c_size_t],
             ),
             (
                 f"tonecore_auralis_eq_process_{suffix}",
                 status_t,
-                [POINTER(AuralisEqConfig), POINTER(ct), c_size_t, c_size_t, POINTER(c_double),
-                 c_size_t, POINTER(c_double), c_size_t, POINTER(ct), c_size_t, POINTER(c_double),
+                [POINTER(AuralisEqConfig), c_void_p, c_size_t, c_size_t, c_void_p,
+                 c_size_t, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p,
                  c_size_t],
             ),
             (
                 f"tonecore_auralis_windowed_fft_{suffix}",
                 status_t,
-                [POINTER(ct), c_size_t, c_size_t, c_size_t, POINTER(c_double), c_size_t, c_uint32,
-                 POINTER(ComplexF64), c_size_t, POINTER(c_size_t)],
+                [c_void_p, c_size_t, c_size_t, c_size_t, c_void_p, c_size_t, c_uint32,
+                 c_void_p, c_size_t, POINTER(c_size_t)],
             ),
             (
                 f"tonecore_auralis_stft_{suffix}",
                 status_t,
-                [POINTER(ct), c_size_t, c_size_t, c_size_t, POINTER(c_double), c_size_t, c_uint32,
-                 POINTER(ComplexF64), c_size_t, POINTER(c_size_t)],
+                [c_void_p, c_size_t, c_size_t, c_size_t, c_void_p, c_size_t, c_uint32,
+                 c_void_p, c_size_t, POINTER(c_size_t)],
             ),
             (
                 f"tonecore_auralis_crossfade_concat_{suffix}",
                 status_t,
-                [POINTER(ct), c_size_t, POINTER(ct), c_size_t, c_size_t, c_size_t, POINTER(ct),
+                [c_void_p, c_size_t, c_void_p, c_size_t, c_size_t, c_size_t, c_void_p,
                  c_size_t, POINTER(c_size_t)],
             ),
             (
                 f"tonecore_auralis_seam_{suffix}",
                 status_t,
-                [POINTER(ct), c_size_t, POINTER(ct), c_size_t, c_size_t, c_size_t, POINTER(ct),
+                [c_void_p, c_size_t, c_void_p, c_size_t, c_size_t, c_size_t, c_void_p,
                  c_size_t, POINTER(c_size_t)],
             ),
             (
                 f"tonecore_auralis_level_matcher_set_reference_{suffix}",
                 status_t,
-                [POINTER(AuralisLevelMatcher), POINTER(ct), c_size_t],
+                [POINTER(AuralisLevelMatcher), c_void_p, c_size_t],
             ),
             (
                 f"tonecore_auralis_level_matcher_process_{suffix}",
                 status_t,
-                [POINTER(AuralisLevelMatcher), POINTER(ct), c_size_t, c_size_t, POINTER(ct),
+                [POINTER(AuralisLevelMatcher), c_void_p, c_size_t, c_size_t, c_void_p,
                  c_size_t, POINTER(c_uint32)],
             ),
             (
                 f"tonecore_auralis_safety_limit_{suffix}",
                 status_t,
-                [POINTER(ct), c_size_t, c_double, POINTER(ct), c_size_t],
+                [c_void_p, c_size_t, c_double, c_void_p, c_size_t],
             ),
         ]
     return sigs

@@ -90,9 +90,12 @@ impl FrameEq {
         // Lengths are fixed at construction, so the transforms cannot fail.
         let r = self.forward.process_with_scratch(time, spectrum, scratch);
         debug_assert!(r.is_ok());
+        // The inverse's 1/N goes into the gains: one pass over the bins instead of one over
+        // the samples (equal to scaling afterwards up to an ulp).
         let bins = spectrum.len();
+        let inv_n = self.inv_n;
         for (s, &g) in spectrum.iter_mut().zip(&curve[..bins]) {
-            *s *= g;
+            *s *= g * inv_n;
         }
         // A real frame's DC and Nyquist bins are real; keep them exactly so for the inverse.
         let last = spectrum.len() - 1;
@@ -100,10 +103,6 @@ impl FrameEq {
         spectrum[last].im = 0.0;
         let r = self.inverse.process_with_scratch(spectrum, time, scratch);
         debug_assert!(r.is_ok());
-        let inv_n = self.inv_n;
-        for t in time.iter_mut() {
-            *t *= inv_n;
-        }
         time
     }
 

@@ -30,14 +30,15 @@ formulas):
 
 from __future__ import annotations
 
+import ctypes
 import math
 import operator
 import os
 import threading
 from collections import OrderedDict
-from ctypes import byref, c_double, c_float, c_int64, c_size_t, c_uint32
+from ctypes import byref, c_double, c_size_t, c_uint32
 from dataclasses import dataclass
-from typing import Any, Callable, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, List, NamedTuple, Optional, Tuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -146,10 +147,6 @@ def _f64_vector(values: Any, name: str) -> F64Array:
     return v
 
 
-def _ct(dtype: np.dtype) -> Any:
-    return c_float if dtype == _F32 else c_double
-
-
 def _fn(base: str, dtype: np.dtype) -> Any:
     return getattr(_native.lib, f"{base}_{'f32' if dtype == _F32 else 'f64'}")
 
@@ -159,7 +156,19 @@ _pointer_to: Callable[[Any, Any], Any] = getattr(_native, "pointer_to")
 
 
 def _ptr(array: np.ndarray, ctype: Any) -> Any:
+    """A typed pointer, for the library's general functions (``tonecore_window_fill_*``, …)."""
     return _pointer_to(array, ctype)
+
+
+def _addr(array: np.ndarray) -> int:
+    """The address of a C-contiguous array's first element, for the ``tonecore_auralis_*``
+    functions (declared with ``c_void_p`` buffers); never 0, even for an empty array."""
+    if array.size == 0:
+        return int(_native.EMPTY_ADDRESS)
+    try:
+        return ctypes.addressof(ctypes.c_char.from_buffer(cast(Any, array)))
+    except (TypeError, ValueError):  # a read-only buffer
+        return int(array.__array_interface__["data"][0])
 
 
 def _check(status: int, fn: Any, audio_path: bool = False) -> None:
@@ -277,9 +286,9 @@ class ParallelFFTProcessor:
         fn = _fn(base, x.dtype)
         got = c_size_t()
         status = fn(
-            _ptr(x, _ct(x.dtype)), x.size, n, hop,
-            _ptr(w, c_double) if w is not None else None, 0 if w is None else w.size,
-            self._threads, _ptr(out, _native.ComplexF64), out.size, byref(got),
+            _addr(x), x.size, n, hop,
+            _addr(w) if w is not None else None, 0 if w is None else w.size,
+            self._threads, _addr(out), out.size, byref(got),
         )
         _check(status, fn)
         return out, frames, width
@@ -447,7 +456,7 @@ def gain_curve(gains_db: npt.ArrayLike, band_map: npt.ArrayLike) -> F64Array:
     m = _map_arg(band_map)
     out = np.empty(m.size, dtype=np.float64)
     fn = _native.lib.tonecore_auralis_gain_curve
-    _check(fn(_ptr(g, c_double), g.size, _ptr(m, c_int64), m.size, _ptr(out, c_double), out.size), fn)
+    _check(fn(_addr(g), g.size, _addr(m), m.size, _addr(out), out.size), fn)
     return out
 
 
@@ -497,11 +506,10 @@ def apply_eq_frame(
     if m.size != n // 2 + 1:
         raise ValueError(f"band_map has {m.size} values; fft_size {n} needs {n // 2 + 1}")
     out = np.empty_like(x)
-    ct = _ct(x.dtype)
     fn = _fn("tonecore_auralis_apply_eq_frame", x.dtype)
     status = fn(
-        _ptr(x, ct), x.size, _channels(x), _ptr(g, c_double), g.size, _ptr(m, c_int64), m.size,
-        n, _ptr(out, ct), out.size,
+        _addr(x), x.size, _channels(x), _addr(g), g.size, _addr(m), m.size,
+        n, _addr(out), out.size,
     )
     _check(status, fn)
     return out
@@ -630,15 +638,14 @@ def eq_process_buffer(
         raise TypeError(f"state must be an AdaptiveEqState or None, not {type(state).__name__}")
     own = state if state is not None else AdaptiveEqState()
     out = np.empty_like(x)
-    ct = _ct(x.dtype)
     fn = _fn("tonecore_auralis_eq_process", x.dtype)
     with own._lock:
         gains_in = own._gains
         gains_out = np.empty(_BANDS, dtype=np.float64)
         status = fn(
-            byref(cfg), _ptr(x, ct), x.size, _channels(x), _ptr(target, c_double), target.size,
-            _ptr(gains_in, c_double), gains_in.size, _ptr(out, ct), out.size,
-            _ptr(gains_out, c_double), gains_out.size,
+            byref(cfg), _addr(x), x.size, _channels(x), _addr(target), target.size,
+            _addr(gains_in), gains_in.size, _addr(out), out.size,
+            _addr(gains_out), gains_out.size,
         )
         _check(status, fn)
         own._gains = gains_out
@@ -669,11 +676,10 @@ def crossfade_concat(chunk1: Any, chunk2: Any, overlap_samples: int) -> FloatArr
     la, lb = x.shape[0], y.shape[0]
     n = la + lb - max(0, min(overlap, la, lb))
     out = np.empty((n,) + x.shape[1:], dtype=x.dtype)
-    ct = _ct(x.dtype)
     fn = _fn("tonecore_auralis_crossfade_concat", x.dtype)
     frames = c_size_t()
     status = fn(
-        _ptr(x, ct), x.size, _ptr(y, ct), y.size, ch, max(0, overlap), _ptr(out, ct), out.size,
+        _addr(x), x.size, _addr(y), y.size, ch, max(0, overlap), _addr(out), out.size,
         byref(frames),
     )
     _check(status, fn, audio_path=True)
@@ -744,12 +750,11 @@ class ChunkCrossfader:
                         f"core_samples ({core}) is shorter than the crossfade ({fade} samples)"
                     )
                 emitted = np.empty((end,) + x.shape[1:], dtype=x.dtype)
-                ct = _ct(x.dtype)
                 fn = _fn("tonecore_auralis_seam", x.dtype)
                 frames = c_size_t()
                 status = fn(
-                    _ptr(tail, ct), tail.size, _ptr(x, ct), x.size, _channels(x), end,
-                    _ptr(emitted, ct), emitted.size, byref(frames),
+                    _addr(tail), tail.size, _addr(x), x.size, _channels(x), end,
+                    _addr(emitted), emitted.size, byref(frames),
                 )
                 _check(status, fn, audio_path=True)
             staged = None if is_last else x[core : core + self.crossfade_samples].copy()
@@ -924,7 +929,7 @@ class GainSmoother:
         out = np.empty(n, dtype=np.float32)
         fn = _native.lib.tonecore_auralis_smoother_process
         with self._lock:
-            _check(fn(byref(self._s), _ptr(out, c_float), n), fn, audio_path=True)
+            _check(fn(byref(self._s), _addr(out), n), fn, audio_path=True)
         return out
 
 
@@ -983,7 +988,7 @@ class LevelMatcher:
                 return False
             r = _audio(reference, "reference", (1, 2))
             fn = _fn("tonecore_auralis_level_matcher_set_reference", r.dtype)
-            _check(fn(byref(self._m), _ptr(r, _ct(r.dtype)), r.size), fn, audio_path=True)
+            _check(fn(byref(self._m), _addr(r), r.size), fn, audio_path=True)
             return True
 
     def set_enabled(self, enabled: bool) -> None:
@@ -1010,11 +1015,10 @@ class LevelMatcher:
         x = _audio(audio, "audio")
         out = np.empty_like(x)
         applied = c_uint32()
-        ct = _ct(x.dtype)
         fn = _fn("tonecore_auralis_level_matcher_process", x.dtype)
         with self._lock:
             status = fn(
-                byref(self._m), _ptr(x, ct), x.size, _channels(x), _ptr(out, ct), out.size,
+                byref(self._m), _addr(x), x.size, _channels(x), _addr(out), out.size,
                 byref(applied),
             )
             _check(status, fn, audio_path=True)
@@ -1053,7 +1057,6 @@ def realtime_safety_limit(block: Any, target_peak: float = 0.95) -> FloatArray:
     if not math.isfinite(peak):
         raise ValueError(f"target_peak must be finite, got {peak!r}")
     out = np.empty_like(x)
-    ct = _ct(x.dtype)
     fn = _fn("tonecore_auralis_safety_limit", x.dtype)
-    _check(fn(_ptr(x, ct), x.size, peak, _ptr(out, ct), out.size), fn, audio_path=True)
+    _check(fn(_addr(x), x.size, peak, _addr(out), out.size), fn, audio_path=True)
     return out
