@@ -192,9 +192,14 @@ pub fn stft_bins_major<T: Sample>(
                 let r = plan.process_with_scratch(&mut s.time, spec, &mut s.fft);
                 debug_assert!(r.is_ok());
             }
-            for (b, row) in rows.iter_mut().enumerate() {
-                for (j, v) in row[done..done + g].iter_mut().enumerate() {
-                    *v = batch[j * bins + b];
+            // Blocked transpose: 4 bins (one cache line of the batch) at a time, so the block
+            // being written (4 rows × g values) and read (g lines) both stay in L1.
+            for (block, block_rows) in rows.chunks_mut(4).enumerate() {
+                let b0 = block * 4;
+                for (j, spec) in batch.chunks_exact(bins).take(g).enumerate() {
+                    for (row, &v) in block_rows.iter_mut().zip(&spec[b0..]) {
+                        row[done + j] = v;
+                    }
                 }
             }
             done += g;
