@@ -12,6 +12,12 @@ ratios come from the same run. Usage (after ``pip install ./bindings/python``):
 from __future__ import annotations
 
 import os
+
+# numpy's bundled OpenBLAS keeps worker threads polling after start-up; none of the code timed
+# here uses BLAS, and on a 2-core machine the pollers take the core tonecore's second worker
+# needs. One BLAS thread for both sides.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import time
 from concurrent.futures import ThreadPoolExecutor
 
