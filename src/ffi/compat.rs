@@ -603,7 +603,10 @@ pub unsafe extern "C" fn tonecore_auralis_windowed_fft_f64(
 /// row-major `(fft_size/2 + 1, frames)` matrix `numpy.column_stack` builds — in
 /// `(fft_size/2 + 1) × frames` values; `*frames_out` receives the frame count.
 ///
-/// Returns and thread class as `tonecore_auralis_windowed_fft_f32`.
+/// Returns as `tonecore_auralis_windowed_fft_f32`.
+///
+/// Thread class: control-thread / worker (allocates per worker; plans and the window come from
+/// the shared caches).
 ///
 /// # Safety
 /// As for `tonecore_auralis_windowed_fft_f32`.
