@@ -1,20 +1,73 @@
-# tonecore — build and test entry points. `make test` runs every test lane.
+# tonecore — build, install and test entry points. `make test` runs every test lane.
 CARGO  ?= cargo
+RUSTC  ?= rustc
 PYTHON ?= python3
-ABI    := 1
+# The ABI version (SONAME suffix) and the crate version, read from their single sources.
+ABI     := $(shell sed -n 's/^pub const ABI_VERSION: u32 = \([0-9]*\);$$/\1/p' src/lib.rs)
+VERSION := $(shell sed -n 's/^version = "\([^"]*\)"$$/\1/p' Cargo.toml | head -n 1)
+VERSION_MINOR := $(word 2,$(subst ., ,$(VERSION)))
+VERSION_PATCH := $(word 3,$(subst ., ,$(VERSION)))
 LIBDIR := $(CURDIR)/target/release
 
-.PHONY: all lib test test-rust test-loom test-c test-python clean
+# Install layout (GNU conventions; DESTDIR stages a package without changing the recorded paths).
+PREFIX        ?= /usr/local
+DESTDIR       ?=
+INSTALL_LIBDIR    ?= $(PREFIX)/lib
+INSTALL_INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR  ?= $(INSTALL_LIBDIR)/pkgconfig
+# Which libraries to install: "shared static" (default), "shared" or "static". With both in one
+# libdir a linker prefers the shared one; a static-only prefix makes `-ltonecore` static.
+LIBRARY_TYPES ?= shared static
+INSTALL ?= install
+# The real file behind the SONAME link: libtonecore.so.<ABI>.<crate minor>.<crate patch>.
+SO_NAME := libtonecore.so.$(ABI)
+SO_REAL := $(SO_NAME).$(VERSION_MINOR).$(VERSION_PATCH)
+# Native libraries a static link needs (Libs.private): what rustc reports for std; the crate's
+# dependencies link no native code. Falls back to the list rustc printed on Linux/glibc.
+STATIC_LIBS_FALLBACK := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+STATIC_LIBS = $(or $(shell d=$$(mktemp -d) && echo > $$d/e.rs && \
+    $(RUSTC) --crate-type staticlib --crate-name e $$d/e.rs -o $$d/libe.a \
+    --print native-static-libs 2>&1 | sed -n 's/^note: native-static-libs: //p'; rm -rf $$d),\
+    $(STATIC_LIBS_FALLBACK))
+
+.PHONY: all lib install uninstall test test-rust test-loom test-c test-install test-python clean
 
 all: lib
 
 ## The release library (shared, static) with its SONAME link, and the regenerated header.
 lib:
 	$(CARGO) build --release --lib
-	ln -sf libtonecore.so $(LIBDIR)/libtonecore.so.$(ABI)
+	ln -sf libtonecore.so $(LIBDIR)/$(SO_NAME)
 
-## Everything: Rust unit/integration tests, C tests under ASan+UBSan, Python tests.
-test: test-rust test-loom test-c test-python
+## Installs the libraries, headers and tonecore.pc under $(DESTDIR)$(PREFIX).
+install: lib
+	$(INSTALL) -d $(DESTDIR)$(INSTALL_LIBDIR) $(DESTDIR)$(INSTALL_INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	$(INSTALL) -m 644 include/tonecore.h $(DESTDIR)$(INSTALL_INCLUDEDIR)/tonecore.h
+	if [ -f include/tonecore.hpp ]; then \
+	  $(INSTALL) -m 644 include/tonecore.hpp $(DESTDIR)$(INSTALL_INCLUDEDIR)/tonecore.hpp; fi
+ifneq ($(filter shared,$(LIBRARY_TYPES)),)
+	$(INSTALL) -m 755 $(LIBDIR)/libtonecore.so $(DESTDIR)$(INSTALL_LIBDIR)/$(SO_REAL)
+	ln -sf $(SO_REAL) $(DESTDIR)$(INSTALL_LIBDIR)/$(SO_NAME)
+	ln -sf $(SO_NAME) $(DESTDIR)$(INSTALL_LIBDIR)/libtonecore.so
+endif
+ifneq ($(filter static,$(LIBRARY_TYPES)),)
+	$(INSTALL) -m 644 $(LIBDIR)/libtonecore.a $(DESTDIR)$(INSTALL_LIBDIR)/libtonecore.a
+endif
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(INSTALL_LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INSTALL_INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@STATIC_LIBS@|$(STATIC_LIBS)|' pkgconfig/tonecore.pc.in \
+	    > $(DESTDIR)$(PKGCONFIGDIR)/tonecore.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/tonecore.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(INSTALL_LIBDIR)/$(SO_REAL) $(DESTDIR)$(INSTALL_LIBDIR)/$(SO_NAME) \
+	      $(DESTDIR)$(INSTALL_LIBDIR)/libtonecore.so $(DESTDIR)$(INSTALL_LIBDIR)/libtonecore.a \
+	      $(DESTDIR)$(INSTALL_INCLUDEDIR)/tonecore.h $(DESTDIR)$(INSTALL_INCLUDEDIR)/tonecore.hpp \
+	      $(DESTDIR)$(PKGCONFIGDIR)/tonecore.pc
+
+## Everything: Rust unit/integration tests, C tests under ASan+UBSan, install + symbol checks,
+## Python tests.
+test: test-rust test-loom test-c test-install test-python
 
 test-rust:
 	$(CARGO) test --release
@@ -25,6 +78,11 @@ test-loom:
 
 test-c: lib
 	$(MAKE) --no-print-directory -C ffi-tests LIBDIR=$(LIBDIR)
+
+## Installs into temporary prefixes and builds C programs with nothing but pkg-config (shared
+## and static), and checks that the library exports exactly the header's tonecore_ functions.
+test-install: lib
+	sh ffi-tests/test_install.sh "$(MAKE)" "$(LIBDIR)"
 
 test-python: lib
 	$(PYTHON) -m pip install --quiet ./bindings/python
