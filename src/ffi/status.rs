@@ -174,8 +174,9 @@ impl From<ProcessError> for tonecore_status {
 }
 
 /// A static, NUL-terminated description of `status` ("unknown status" for unknown codes).
+/// Cannot fail. The string is static storage owned by the library: never NULL, do not free.
 ///
-/// Thread class: audio-safe (no allocation, no locks). The pointer is valid forever; do not free.
+/// Thread class: audio-safe (no allocation, no locks).
 #[no_mangle]
 pub extern "C" fn tonecore_status_str(status: i32) -> *const c_char {
     tonecore_status::c_message(status).as_ptr().cast()
