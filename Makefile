@@ -42,9 +42,7 @@ lib:
 ## Installs the libraries, headers and tonecore.pc under $(DESTDIR)$(PREFIX).
 install: lib
 	$(INSTALL) -d $(DESTDIR)$(INSTALL_LIBDIR) $(DESTDIR)$(INSTALL_INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
-	$(INSTALL) -m 644 include/tonecore.h $(DESTDIR)$(INSTALL_INCLUDEDIR)/tonecore.h
-	if [ -f include/tonecore.hpp ]; then \
-	  $(INSTALL) -m 644 include/tonecore.hpp $(DESTDIR)$(INSTALL_INCLUDEDIR)/tonecore.hpp; fi
+	$(INSTALL) -m 644 include/tonecore.h include/tonecore.hpp $(DESTDIR)$(INSTALL_INCLUDEDIR)/
 ifneq ($(filter shared,$(LIBRARY_TYPES)),)
 	$(INSTALL) -m 755 $(LIBDIR)/libtonecore.so $(DESTDIR)$(INSTALL_LIBDIR)/$(SO_REAL)
 	ln -sf $(SO_REAL) $(DESTDIR)$(INSTALL_LIBDIR)/$(SO_NAME)
