@@ -30,7 +30,8 @@ STATIC_LIBS = $(or $(shell d=$$(mktemp -d) && echo > $$d/e.rs && \
     --print native-static-libs 2>&1 | sed -n 's/^note: native-static-libs: //p'; rm -rf $$d),\
     $(STATIC_LIBS_FALLBACK))
 
-.PHONY: all lib install uninstall test test-rust test-loom test-c test-install test-python clean
+.PHONY: all lib install uninstall test test-rust test-loom test-c test-install test-example \
+        test-python clean
 
 all: lib
 
@@ -64,8 +65,8 @@ uninstall:
 	      $(DESTDIR)$(PKGCONFIGDIR)/tonecore.pc
 
 ## Everything: Rust unit/integration tests, C tests under ASan+UBSan, install + symbol checks,
-## Python tests.
-test: test-rust test-loom test-c test-install test-python
+## the example C host, Python tests.
+test: test-rust test-loom test-c test-install test-example test-python
 
 test-rust:
 	$(CARGO) test --release
@@ -82,6 +83,10 @@ test-c: lib
 test-install: lib
 	sh ffi-tests/test_install.sh "$(MAKE)" "$(LIBDIR)"
 
+## Builds examples/c/host and runs it on generated WAV files (checked with pyloudnorm).
+test-example: lib
+	$(MAKE) --no-print-directory -C examples/c check LIBDIR=$(LIBDIR) PYTHON=$(PYTHON)
+
 test-python: lib
 	$(PYTHON) -m pip install --quiet ./bindings/python
 	$(PYTHON) -m pytest -q --import-mode=importlib bindings/python/tests
@@ -89,3 +94,4 @@ test-python: lib
 clean:
 	$(CARGO) clean
 	$(MAKE) -C ffi-tests clean
+	$(MAKE) -C examples/c clean
