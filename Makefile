@@ -31,7 +31,7 @@ STATIC_LIBS = $(or $(shell d=$$(mktemp -d) && echo > $$d/e.rs && \
     $(STATIC_LIBS_FALLBACK))
 
 .PHONY: all lib install uninstall test test-rust test-loom test-c test-install test-example \
-        test-python clean
+        test-python test-valgrind clean
 
 all: lib
 
@@ -82,6 +82,10 @@ test-c: lib
 ## and static), and checks that the library exports exactly the header's tonecore_ functions.
 test-install: lib
 	sh ffi-tests/test_install.sh "$(MAKE)" "$(LIBDIR)"
+
+## The C tests on a non-sanitized build under valgrind memcheck (see ffi-tests/Makefile).
+test-valgrind: lib
+	$(MAKE) --no-print-directory -C ffi-tests valgrind LIBDIR=$(LIBDIR)
 
 ## Builds examples/c/host and runs it on generated WAV files (checked with pyloudnorm).
 test-example: lib
