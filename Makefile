@@ -31,7 +31,7 @@ STATIC_LIBS = $(or $(shell d=$$(mktemp -d) && echo > $$d/e.rs && \
     $(STATIC_LIBS_FALLBACK))
 
 .PHONY: all lib install uninstall test test-rust test-loom test-c test-install test-example \
-        test-python test-valgrind clean
+        test-python test-valgrind test-miri clean
 
 all: lib
 
@@ -86,6 +86,20 @@ test-install: lib
 ## The C tests on a non-sanitized build under valgrind memcheck (see ffi-tests/Makefile).
 test-valgrind: lib
 	$(MAKE) --no-print-directory -C ffi-tests valgrind LIBDIR=$(LIBDIR)
+
+## Miri (nightly) over the tests of the FFI layer's unsafe code: the src/ffi and handoff unit
+## tests and tests/ffi_boundary.rs, with strict provenance. Prints a SKIPPED notice when the
+## nightly toolchain or its miri component is not installed (.ci/run tries to install both).
+NIGHTLY ?= nightly
+MIRI_ENV := CARGO_TARGET_DIR=$(CURDIR)/target/miri MIRIFLAGS="-Zmiri-strict-provenance"
+test-miri:
+	@if $(CARGO) +$(NIGHTLY) miri --version >/dev/null 2>&1; then \
+	  $(MIRI_ENV) $(CARGO) +$(NIGHTLY) miri test --lib -- ffi:: handoff:: && \
+	  $(MIRI_ENV) $(CARGO) +$(NIGHTLY) miri test --test ffi_boundary; \
+	else \
+	  echo "SKIPPED: Miri lane: no '$(NIGHTLY)' toolchain with the miri component" \
+	       "(rustup toolchain install $(NIGHTLY) --component miri,rust-src)"; \
+	fi
 
 ## Builds examples/c/host and runs it on generated WAV files (checked with pyloudnorm).
 test-example: lib
