@@ -420,7 +420,7 @@ typedef struct tonecore_engine_config {
 typedef struct tonecore_pipeline_config {
   // `sizeof(tonecore_pipeline_config)` as the caller compiled it (set by `_init`).
   size_t struct_size;
-  // Sample rate in Hz (> 0). Default 44100.
+  // Sample rate in Hz (1–2822400). Default 44100.
   uint32_t sample_rate;
   // Channel count, 1–64. Default 2.
   uint32_t channels;
@@ -489,7 +489,7 @@ typedef struct tonecore_render_config {
   int32_t curve;
   // Offline renders: 0 = all cores (default), 1 = the calling thread, n = a pool of n.
   uint32_t threads;
-  // Playback streams: chunks rendered ahead of the listener (≥ 1). Default 2.
+  // Playback streams: chunks rendered ahead of the listener (1–1024). Default 2.
   uint32_t lookahead_chunks;
   // Playback streams: fade out/in time around a seek, ms (0–1000). Default 5.
   double seek_fade_ms;
@@ -612,7 +612,7 @@ typedef struct tonecore_engine_stats {
 typedef struct tonecore_equalizer_config {
   // `sizeof(tonecore_equalizer_config)` as the caller compiled it (set by `_init`).
   size_t struct_size;
-  // Sample rate in Hz (> 0). Default 44100.
+  // Sample rate in Hz (1–2822400). Default 44100.
   uint32_t sample_rate;
   // Channel count, 1–64. Default 2.
   uint32_t channels;
@@ -687,7 +687,7 @@ typedef struct tonecore_pipeline_stats {
   size_t struct_size;
   // Frames processed since creation.
   uint64_t frames;
-  // Non-finite input samples replaced by zero.
+  // Non-finite (or beyond ±2^20) input samples replaced by zero.
   uint64_t nonfinite;
   // Largest limiter gain reduction since creation, dB (≤ 0).
   double limiter_max_reduction_db;
@@ -1728,7 +1728,8 @@ tonecore_status tonecore_equalizer_bands(const struct tonecore_equalizer *equali
 // `equalizer` live.
 tonecore_status tonecore_equalizer_reset(struct tonecore_equalizer *equalizer);
 
-// Writes the number of non-finite input samples replaced by zero so far to `*count_out`.
+// Writes the number of non-finite (or beyond ±2^20) input samples replaced by zero so far to
+// `*count_out`.
 //
 // Returns `NULL_POINTER`, `CONCURRENT_USE` (while a `_process_*` call runs), `POISONED`.
 // Thread class: audio-safe; call it from the audio thread.
@@ -1742,7 +1743,8 @@ tonecore_status tonecore_equalizer_nonfinite_count(struct tonecore_equalizer *eq
 
 // Filters one block of planar input (`channels` rows of `input_len / channels` frames, any
 // block size up to `max_block`) into `output` (`output_len ≥ input_len`, same layout).
-// Non-finite input samples are replaced by zero and counted; they never reach the filter state.
+// Non-finite input samples, and finite ones beyond ±2^20 (+120 dBFS: corrupt data that would
+// overflow the f32 FFT), are replaced by zero and counted; they never reach the filter state.
 // Output is the input delayed by `_latency` frames and filtered; block sizes never change it.
 //
 // Returns `NULL_POINTER`, `INVALID_CHANNELS` (input_len not a multiple of channels),
@@ -1831,7 +1833,8 @@ tonecore_status tonecore_equalize_config_init(struct tonecore_equalize_config *c
 // gains `gains_db` into `output` (`output_len ≥ input_len`), in parallel over channels and
 // fixed segments. The result is the streaming equalizer's output with its latency removed
 // (same length as the input, zero-padded ends), identical for any thread count. `progress` (may
-// be NULL) is called with `user_data` after each segment. Non-finite samples count as zero.
+// be NULL) is called with `user_data` after each segment. Non-finite samples (and finite ones
+// beyond ±2^20) count as zero.
 //
 // Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_ARGUMENT`, `INVALID_SAMPLE_RATE`,
 // `INVALID_FFT_SIZE`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE` (gains), `INVALID_LENGTH`,
@@ -1895,7 +1898,8 @@ const char *tonecore_last_error_message(void);
 // true peak. Channel weights: 1 channel = one front channel (not dual-mono), 2 = L R,
 // 5 = L R C Ls Rs, 6 = L R C LFE Ls Rs (LFE not counted); more channels are not counted.
 //
-// Returns `NULL_POINTER`, `INVALID_CHANNELS` (0 or > 64), `INVALID_SAMPLE_RATE`,
+// Returns `NULL_POINTER`, `INVALID_CHANNELS` (0 or > 64), `INVALID_SAMPLE_RATE` (outside
+// 8000–2822400 Hz),
 // `INVALID_LENGTH` (not a whole number of frames), `NON_FINITE` (NaN/Inf refused); nothing is
 // written on error. `input` is borrowed for the call only.
 // Thread class: any-thread (allocates).
@@ -1955,8 +1959,8 @@ tonecore_status tonecore_loudness_integrated_f64(const double *input,
 // Creates a meter for `channels` planar channels at `sample_rate` Hz in `*meter_out` (written
 // only on success); the caller owns it and frees it with `tonecore_loudness_meter_free`.
 //
-// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_SAMPLE_RATE`. Thread class:
-// control-thread.
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_SAMPLE_RATE` (outside 8000–2822400 Hz).
+// Thread class: control-thread.
 //
 // # Safety
 // `meter_out` writable.
@@ -2085,8 +2089,9 @@ tonecore_status tonecore_pipeline_params(const struct tonecore_pipeline *pipelin
                                          struct tonecore_params **params_out);
 
 // Processes one planar block (`channels` rows of `input_len / channels` frames, up to
-// `max_block`) into `output` (`output_len ≥ input_len`). Non-finite samples are replaced by
-// zero and counted; the output never exceeds the ceiling while the limiter is enabled.
+// `max_block`) into `output` (`output_len ≥ input_len`). Non-finite samples (and finite ones
+// beyond ±2^20, +120 dBFS) are replaced by zero and counted; the output never exceeds the
+// ceiling while the limiter is enabled.
 //
 // Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`,
 // `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
@@ -2184,7 +2189,8 @@ tonecore_status tonecore_params_set_level_target(const struct tonecore_params *p
 // call only.
 //
 // Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_LENGTH`, `NON_FINITE`, `INVALID_TARGET`
-// (silent or too short a reference, or outside −70…0 LUFS), `WRONG_FORMAT`.
+// (silent or too short a reference, or outside −70…0 LUFS), `INVALID_SAMPLE_RATE` (the
+// pipeline's rate is outside the loudness meter's 8000–2822400 Hz), `WRONG_FORMAT`.
 // Thread class: any-thread (control path).
 //
 // # Safety
@@ -2200,7 +2206,7 @@ tonecore_status tonecore_params_set_level_reference_f32(const struct tonecore_pa
 // the call only.
 //
 // Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_LENGTH`, `NON_FINITE`, `INVALID_TARGET`,
-// `WRONG_FORMAT`. Thread class: any-thread (control path).
+// `INVALID_SAMPLE_RATE`, `WRONG_FORMAT`. Thread class: any-thread (control path).
 //
 // # Safety
 // As for `tonecore_params_set_level_reference_f32`, with doubles: `reference` readable for
@@ -2345,7 +2351,8 @@ tonecore_status tonecore_render_chunked_f64(const struct tonecore_pipeline_confi
 // and `config` are copied, `track` is copied into the stream.
 //
 // Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
-// `INVALID_CHUNK`, `INVALID_TIME` (seek fade, lookahead 0), `INVALID_CHANNELS`, `THREAD_POOL`.
+// `INVALID_CHUNK`, `INVALID_TIME` (seek fade outside 0–1000 ms, lookahead outside 1–1024),
+// `INVALID_CHANNELS`, `THREAD_POOL`.
 // Thread class: control-thread (allocates, starts the worker).
 //
 // # Safety

@@ -72,7 +72,7 @@ impl ConfigError {
             }
             Self::TooManyThreads => "threads must be at most 1024",
             Self::ThreadPool => "could not start the worker thread pool",
-            Self::InvalidSampleRate => "sample rate must be positive",
+            Self::InvalidSampleRate => "the sample rate is zero or outside the supported range",
             Self::InvalidChannels => "channel count must be between 1 and 64",
             Self::InvalidBlockSize => "max_block must be between 1 and 16777216 frames",
             Self::InvalidRamp => "ramp time must be finite, between 0 and 10000 ms",

@@ -13,6 +13,11 @@ use super::{Complex, Sample};
 use realfft::{ComplexToReal, RealToComplex};
 use std::sync::Arc;
 
+/// Largest input magnitude the convolver filters: 2^20 (+120 dBFS). Larger finite values are
+/// corrupt data, never audio, and would overflow an f32 FFT to infinities (and then NaN) in the
+/// output; they are replaced by zero and counted like NaN and infinities.
+pub const MAX_INPUT_MAGNITUDE: f64 = 1_048_576.0;
+
 /// A kernel prepared for the convolver: its spectrum at `fft_size` (`fft_size/2 + 1` bins,
 /// already scaled by `1/fft_size`) and the band gains it was designed for.
 #[derive(Clone, Debug)]
@@ -162,7 +167,7 @@ impl<T: Sample> Convolver<T> {
         self.previous.is_some()
     }
 
-    /// Non-finite input samples replaced by zero so far.
+    /// Non-finite (or beyond ±2^20) input samples replaced by zero so far.
     pub fn nonfinite_count(&self) -> u64 {
         self.nonfinite
     }
@@ -395,13 +400,17 @@ impl<T: Sample> Convolver<T> {
     }
 }
 
-/// Replaces non-finite values by zero; returns how many there were. Vectorized check first.
+/// Replaces non-finite values and values beyond ±[`MAX_INPUT_MAGNITUDE`] by zero; returns how
+/// many there were. Vectorized check first; real-time safe.
 fn sanitize<T: Sample>(values: &mut [T]) -> u64 {
-    if super::all_finite(values) {
+    let limit = T::of_f64(MAX_INPUT_MAGNITUDE);
+    // `!(|v| <= limit)` also catches NaN. Branch-free per block so it vectorizes.
+    let in_range = |block: &[T]| block.iter().fold(true, |ok, v| ok & (v.abs() <= limit));
+    if values.chunks(256).all(in_range) {
         return 0;
     }
     let mut count = 0;
-    for v in values.iter_mut().filter(|v| !v.is_finite()) {
+    for v in values.iter_mut().filter(|v| !(v.abs() <= limit)) {
         *v = T::zero();
         count += 1;
     }

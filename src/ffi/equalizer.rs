@@ -19,7 +19,7 @@ use std::mem::{offset_of, size_of};
 pub struct tonecore_equalizer_config {
     /// `sizeof(tonecore_equalizer_config)` as the caller compiled it (set by `_init`).
     pub struct_size: usize,
-    /// Sample rate in Hz (> 0). Default 44100.
+    /// Sample rate in Hz (1–2822400). Default 44100.
     pub sample_rate: u32,
     /// Channel count, 1–64. Default 2.
     pub channels: u32,
@@ -321,7 +321,8 @@ pub unsafe extern "C" fn tonecore_equalizer_reset(
     })
 }
 
-/// Writes the number of non-finite input samples replaced by zero so far to `*count_out`.
+/// Writes the number of non-finite (or beyond ±2^20) input samples replaced by zero so far to
+/// `*count_out`.
 ///
 /// Returns `NULL_POINTER`, `CONCURRENT_USE` (while a `_process_*` call runs), `POISONED`.
 /// Thread class: audio-safe; call it from the audio thread.
@@ -371,7 +372,8 @@ unsafe fn process<T: FormatSample>(
 
 /// Filters one block of planar input (`channels` rows of `input_len / channels` frames, any
 /// block size up to `max_block`) into `output` (`output_len ≥ input_len`, same layout).
-/// Non-finite input samples are replaced by zero and counted; they never reach the filter state.
+/// Non-finite input samples, and finite ones beyond ±2^20 (+120 dBFS: corrupt data that would
+/// overflow the f32 FFT), are replaced by zero and counted; they never reach the filter state.
 /// Output is the input delayed by `_latency` frames and filtered; block sizes never change it.
 ///
 /// Returns `NULL_POINTER`, `INVALID_CHANNELS` (input_len not a multiple of channels),
@@ -589,7 +591,8 @@ unsafe fn equalize_ffi<T: CachedSample>(
 /// gains `gains_db` into `output` (`output_len ≥ input_len`), in parallel over channels and
 /// fixed segments. The result is the streaming equalizer's output with its latency removed
 /// (same length as the input, zero-padded ends), identical for any thread count. `progress` (may
-/// be NULL) is called with `user_data` after each segment. Non-finite samples count as zero.
+/// be NULL) is called with `user_data` after each segment. Non-finite samples (and finite ones
+/// beyond ±2^20) count as zero.
 ///
 /// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_ARGUMENT`, `INVALID_SAMPLE_RATE`,
 /// `INVALID_FFT_SIZE`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE` (gains), `INVALID_LENGTH`,

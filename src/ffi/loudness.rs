@@ -52,7 +52,8 @@ unsafe fn measure_ffi<T: Sample>(
 /// true peak. Channel weights: 1 channel = one front channel (not dual-mono), 2 = L R,
 /// 5 = L R C Ls Rs, 6 = L R C LFE Ls Rs (LFE not counted); more channels are not counted.
 ///
-/// Returns `NULL_POINTER`, `INVALID_CHANNELS` (0 or > 64), `INVALID_SAMPLE_RATE`,
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS` (0 or > 64), `INVALID_SAMPLE_RATE` (outside
+/// 8000–2822400 Hz),
 /// `INVALID_LENGTH` (not a whole number of frames), `NON_FINITE` (NaN/Inf refused); nothing is
 /// written on error. `input` is borrowed for the call only.
 /// Thread class: any-thread (allocates).
@@ -154,8 +155,8 @@ pub struct tonecore_loudness_meter {
 /// Creates a meter for `channels` planar channels at `sample_rate` Hz in `*meter_out` (written
 /// only on success); the caller owns it and frees it with `tonecore_loudness_meter_free`.
 ///
-/// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_SAMPLE_RATE`. Thread class:
-/// control-thread.
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_SAMPLE_RATE` (outside 8000–2822400 Hz).
+/// Thread class: control-thread.
 ///
 /// # Safety
 /// `meter_out` writable.

@@ -34,7 +34,7 @@ pub enum tonecore_stage {
 pub struct tonecore_pipeline_config {
     /// `sizeof(tonecore_pipeline_config)` as the caller compiled it (set by `_init`).
     pub struct_size: usize,
-    /// Sample rate in Hz (> 0). Default 44100.
+    /// Sample rate in Hz (1–2822400). Default 44100.
     pub sample_rate: u32,
     /// Channel count, 1–64. Default 2.
     pub channels: u32,
@@ -132,7 +132,7 @@ pub struct tonecore_pipeline_stats {
     pub struct_size: usize,
     /// Frames processed since creation.
     pub frames: u64,
-    /// Non-finite input samples replaced by zero.
+    /// Non-finite (or beyond ±2^20) input samples replaced by zero.
     pub nonfinite: u64,
     /// Largest limiter gain reduction since creation, dB (≤ 0).
     pub limiter_max_reduction_db: f64,
@@ -434,8 +434,9 @@ unsafe fn process<T: FormatSample>(
 }
 
 /// Processes one planar block (`channels` rows of `input_len / channels` frames, up to
-/// `max_block`) into `output` (`output_len ≥ input_len`). Non-finite samples are replaced by
-/// zero and counted; the output never exceeds the ceiling while the limiter is enabled.
+/// `max_block`) into `output` (`output_len ≥ input_len`). Non-finite samples (and finite ones
+/// beyond ±2^20, +120 dBFS) are replaced by zero and counted; the output never exceeds the
+/// ceiling while the limiter is enabled.
 ///
 /// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`,
 /// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
@@ -592,7 +593,8 @@ unsafe fn reference_ffi<T: FormatSample>(
 /// call only.
 ///
 /// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_LENGTH`, `NON_FINITE`, `INVALID_TARGET`
-/// (silent or too short a reference, or outside −70…0 LUFS), `WRONG_FORMAT`.
+/// (silent or too short a reference, or outside −70…0 LUFS), `INVALID_SAMPLE_RATE` (the
+/// pipeline's rate is outside the loudness meter's 8000–2822400 Hz), `WRONG_FORMAT`.
 /// Thread class: any-thread (control path).
 ///
 /// # Safety
@@ -613,7 +615,7 @@ pub unsafe extern "C" fn tonecore_params_set_level_reference_f32(
 /// the call only.
 ///
 /// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_LENGTH`, `NON_FINITE`, `INVALID_TARGET`,
-/// `WRONG_FORMAT`. Thread class: any-thread (control path).
+/// `INVALID_SAMPLE_RATE`, `WRONG_FORMAT`. Thread class: any-thread (control path).
 ///
 /// # Safety
 /// As for `tonecore_params_set_level_reference_f32`, with doubles: `reference` readable for

@@ -145,7 +145,7 @@ pub struct tonecore_render_config {
     pub curve: i32,
     /// Offline renders: 0 = all cores (default), 1 = the calling thread, n = a pool of n.
     pub threads: u32,
-    /// Playback streams: chunks rendered ahead of the listener (≥ 1). Default 2.
+    /// Playback streams: chunks rendered ahead of the listener (1–1024). Default 2.
     pub lookahead_chunks: u32,
     /// Playback streams: fade out/in time around a seek, ms (0–1000). Default 5.
     pub seek_fade_ms: f64,
@@ -417,7 +417,8 @@ unsafe fn open_ffi<T: FormatSample>(
 /// and `config` are copied, `track` is copied into the stream.
 ///
 /// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
-/// `INVALID_CHUNK`, `INVALID_TIME` (seek fade, lookahead 0), `INVALID_CHANNELS`, `THREAD_POOL`.
+/// `INVALID_CHUNK`, `INVALID_TIME` (seek fade outside 0–1000 ms, lookahead outside 1–1024),
+/// `INVALID_CHANNELS`, `THREAD_POOL`.
 /// Thread class: control-thread (allocates, starts the worker).
 ///
 /// # Safety
