@@ -19,6 +19,9 @@
  *    NaN / infinity (through the pipeline they would reach the level matcher and limiter).
  *    Fix: the convolver treats finite samples beyond +-2^20 (+120 dBFS, corrupt data) like NaN:
  *    replaced by zero and counted. Same for the pipeline and the offline equalize.
+ * 5. oneshot: tonecore_loudness_measure_f64 of samples around -2.8e283 reported NaN loudness (the
+ *    f64 energies overflowed). Fix: the loudness functions refuse samples beyond +-2^20 with
+ *    NON_FINITE, as they refuse NaN and infinities.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <time.h>
@@ -253,11 +256,43 @@ static void huge_finite_samples(void) {
     }
 }
 
+static void loudness_huge_finite(void) {
+    enum { FRAMES = 41891 };
+    static double x[FRAMES];
+    tonecore_loudness_report r;
+    tonecore_loudness_meter *m = NULL;
+    double lufs = 7.0;
+    size_t i;
+
+    check_section("loudness of samples beyond +-2^20: NON_FINITE, nothing written");
+    for (i = 0; i < FRAMES; i++) {
+        x[i] = i % 7 == 3 ? -2.7755574e-17 * 1e300 : -2.7755574e-17;
+    }
+    sentinel_fill(&r, sizeof r);
+    CHECK_STATUS(tonecore_loudness_measure_f64(x, FRAMES, 1, 8000, &r), TONECORE_STATUS_NON_FINITE);
+    CHECK(sentinel_intact(&r, sizeof r));
+    CHECK_STATUS(tonecore_loudness_integrated_f64(x, FRAMES, 1, 8000, &lufs),
+                 TONECORE_STATUS_NON_FINITE);
+    CHECK(lufs == 7.0);
+    CHECK_STATUS(tonecore_loudness_meter_new(1, 8000, &m), TONECORE_STATUS_OK);
+    CHECK_STATUS(tonecore_loudness_meter_add_f64(m, x, FRAMES), TONECORE_STATUS_NON_FINITE);
+    /* The boundary: 2^20 itself is measured (a finite loudness), just above is refused. */
+    for (i = 0; i < FRAMES; i++) {
+        x[i] = (i % 2 ? 1.0 : -1.0) * 1048576.0;
+    }
+    CHECK_STATUS(tonecore_loudness_measure_f64(x, FRAMES, 1, 8000, &r), TONECORE_STATUS_OK);
+    CHECK(isfinite(r.integrated) && isfinite(r.range) && isfinite(r.true_peak));
+    x[FRAMES / 2] = nextafter(1048576.0, 2e6);
+    CHECK_STATUS(tonecore_loudness_meter_add_f64(m, x, FRAMES), TONECORE_STATUS_NON_FINITE);
+    tonecore_loudness_meter_free(m);
+}
+
 int main(void) {
     loudness_low_rates();
     level_reference_low_rate();
     streaming_rate_limit();
     playback_long_chunk_short_track();
     huge_finite_samples();
+    loudness_huge_finite();
     return check_finish();
 }

@@ -59,7 +59,8 @@ enum tonecore_status
   TONECORE_STATUS_INVALID_LENGTH = 3,
   // An output buffer is smaller than the call needs; nothing was written.
   TONECORE_STATUS_BUFFER_TOO_SMALL = 4,
-  // Input samples hold NaN or infinity and the function refuses them.
+  // Input samples hold NaN or infinity and the function refuses them (the loudness functions
+  // also refuse samples beyond ±2^20).
   TONECORE_STATUS_NON_FINITE = 5,
   // The window kind is not a `TONECORE_WINDOW_*` value.
   TONECORE_STATUS_UNKNOWN_WINDOW = 6,
@@ -1900,7 +1901,8 @@ const char *tonecore_last_error_message(void);
 //
 // Returns `NULL_POINTER`, `INVALID_CHANNELS` (0 or > 64), `INVALID_SAMPLE_RATE` (outside
 // 8000–2822400 Hz),
-// `INVALID_LENGTH` (not a whole number of frames), `NON_FINITE` (NaN/Inf refused); nothing is
+// `INVALID_LENGTH` (not a whole number of frames), `NON_FINITE` (NaN, Inf or beyond ±2^20
+// refused); nothing is
 // written on error. `input` is borrowed for the call only.
 // Thread class: any-thread (allocates).
 //

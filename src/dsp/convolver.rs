@@ -13,11 +13,6 @@ use super::{Complex, Sample};
 use realfft::{ComplexToReal, RealToComplex};
 use std::sync::Arc;
 
-/// Largest input magnitude the convolver filters: 2^20 (+120 dBFS). Larger finite values are
-/// corrupt data, never audio, and would overflow an f32 FFT to infinities (and then NaN) in the
-/// output; they are replaced by zero and counted like NaN and infinities.
-pub const MAX_INPUT_MAGNITUDE: f64 = 1_048_576.0;
-
 /// A kernel prepared for the convolver: its spectrum at `fft_size` (`fft_size/2 + 1` bins,
 /// already scaled by `1/fft_size`) and the band gains it was designed for.
 #[derive(Clone, Debug)]
@@ -400,15 +395,14 @@ impl<T: Sample> Convolver<T> {
     }
 }
 
-/// Replaces non-finite values and values beyond ±[`MAX_INPUT_MAGNITUDE`] by zero; returns how
-/// many there were. Vectorized check first; real-time safe.
+/// Replaces non-finite values and values beyond ±[`MAX_INPUT_MAGNITUDE`](super::MAX_INPUT_MAGNITUDE)
+/// by zero (corrupt data that would overflow the f32 FFT into NaN output); returns how many
+/// there were. Vectorized check first; real-time safe.
 fn sanitize<T: Sample>(values: &mut [T]) -> u64 {
-    let limit = T::of_f64(MAX_INPUT_MAGNITUDE);
-    // `!(|v| <= limit)` also catches NaN. Branch-free per block so it vectorizes.
-    let in_range = |block: &[T]| block.iter().fold(true, |ok, v| ok & (v.abs() <= limit));
-    if values.chunks(256).all(in_range) {
+    if super::all_in_range(values) {
         return 0;
     }
+    let limit = T::of_f64(super::MAX_INPUT_MAGNITUDE);
     let mut count = 0;
     for v in values.iter_mut().filter(|v| !(v.abs() <= limit)) {
         *v = T::zero();

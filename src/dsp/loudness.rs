@@ -106,12 +106,14 @@ impl LoudnessMeter {
     /// Adds planar samples (`channels × frames`, `frames = input.len() / channels`).
     ///
     /// # Errors
-    /// Input not a whole number of frames; non-finite samples (refused, nothing is added).
+    /// Input not a whole number of frames; non-finite samples or samples beyond ±2^20
+    /// ([`MAX_INPUT_MAGNITUDE`](super::MAX_INPUT_MAGNITUDE), where the f64 energies would
+    /// overflow into NaN loudness) — refused, nothing is added.
     pub fn add<T: Sample>(&mut self, input: &[T]) -> Result<(), ProcessError> {
         if input.len() % self.channels != 0 {
             return Err(ProcessError::InputShape);
         }
-        if !super::all_finite(input) {
+        if !super::all_in_range(input) {
             return Err(ProcessError::NonFinite);
         }
         let frames = input.len() / self.channels;
@@ -210,7 +212,7 @@ pub fn integrated<T: Sample>(
     if input.len() % channels != 0 {
         return Err(ProcessError::InputShape.into());
     }
-    if !super::all_finite(input) {
+    if !super::all_in_range(input) {
         return Err(ProcessError::NonFinite.into());
     }
     let mut meter = EbuR128::new(channels as u32, sample_rate, Mode::I)

@@ -54,7 +54,8 @@ unsafe fn measure_ffi<T: Sample>(
 ///
 /// Returns `NULL_POINTER`, `INVALID_CHANNELS` (0 or > 64), `INVALID_SAMPLE_RATE` (outside
 /// 8000–2822400 Hz),
-/// `INVALID_LENGTH` (not a whole number of frames), `NON_FINITE` (NaN/Inf refused); nothing is
+/// `INVALID_LENGTH` (not a whole number of frames), `NON_FINITE` (NaN, Inf or beyond ±2^20
+/// refused); nothing is
 /// written on error. `input` is borrowed for the call only.
 /// Thread class: any-thread (allocates).
 ///
