@@ -31,7 +31,7 @@ STATIC_LIBS = $(or $(shell d=$$(mktemp -d) && echo > $$d/e.rs && \
     $(STATIC_LIBS_FALLBACK))
 
 .PHONY: all lib install uninstall test test-rust test-loom test-c test-install test-example \
-        test-python test-valgrind test-miri clean
+        test-python test-valgrind test-miri lib-tsan test-tsan clean
 
 all: lib
 
@@ -99,6 +99,30 @@ test-miri:
 	else \
 	  echo "SKIPPED: Miri lane: no '$(NIGHTLY)' toolchain with the miri component" \
 	       "(rustup toolchain install $(NIGHTLY) --component miri,rust-src)"; \
+	fi
+
+## ThreadSanitizer: libtonecore built by nightly with -Zsanitizer=thread -Zbuild-std (own target
+## dir), the multi-threaded C/C++ tests and the example host under TSan (see ffi-tests/Makefile).
+## Prints a SKIPPED notice without a nightly toolchain with rust-src.
+HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+TSAN_LIBDIR := $(CURDIR)/target/tsan/$(HOST_TRIPLE)/release
+TSAN_RT = $(firstword $(wildcard $(shell $(RUSTC) +$(NIGHTLY) --print sysroot 2>/dev/null)/lib/rustlib/$(HOST_TRIPLE)/lib/librustc-*_rt.tsan.a))
+lib-tsan:
+	RUSTFLAGS="-Zsanitizer=thread" CARGO_TARGET_DIR=$(CURDIR)/target/tsan \
+	  $(CARGO) +$(NIGHTLY) build --release --lib -Zbuild-std --target $(HOST_TRIPLE)
+	ln -sf libtonecore.so $(TSAN_LIBDIR)/$(SO_NAME)
+
+test-tsan:
+	@if [ -n "$(TSAN_RT)" ] && $(RUSTC) +$(NIGHTLY) --print sysroot >/dev/null 2>&1 && \
+	    [ -d "$$($(RUSTC) +$(NIGHTLY) --print sysroot)/lib/rustlib/src/rust/library" ]; then \
+	  $(MAKE) --no-print-directory lib-tsan && \
+	  $(MAKE) --no-print-directory -C ffi-tests tsan TSAN_LIBDIR=$(TSAN_LIBDIR) TSAN_RT=$(TSAN_RT) && \
+	  $(MAKE) --no-print-directory -C examples/c check BUILD=build-tsan LIBDIR=$(TSAN_LIBDIR) \
+	    SANFLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
+	    SANLIBS="-Wl,--whole-archive $(TSAN_RT) -Wl,--no-whole-archive -ldl -lrt" PYTHON=$(PYTHON); \
+	else \
+	  echo "SKIPPED: TSan lane: no '$(NIGHTLY)' toolchain with rust-src and its TSan runtime" \
+	       "(rustup toolchain install $(NIGHTLY) --component rust-src)"; \
 	fi
 
 ## Builds examples/c/host and runs it on generated WAV files (checked with pyloudnorm).
