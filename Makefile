@@ -31,7 +31,7 @@ STATIC_LIBS = $(or $(shell d=$$(mktemp -d) && echo > $$d/e.rs && \
     $(STATIC_LIBS_FALLBACK))
 
 .PHONY: all lib install uninstall test test-rust test-loom test-c test-install test-example \
-        test-python test-valgrind test-miri lib-tsan test-tsan clean
+        test-python test-valgrind test-miri lib-tsan test-tsan test-fuzz test-checkers clean
 
 all: lib
 
@@ -67,6 +67,10 @@ uninstall:
 ## Everything: Rust unit/integration tests, C tests under ASan+UBSan, install + symbol checks,
 ## the example C host, Python tests.
 test: test-rust test-loom test-c test-install test-example test-python
+
+## The checker lanes, the second CI command (each prints a SKIPPED notice when its toolchain is
+## missing): valgrind memcheck, ThreadSanitizer, Miri, bounded fuzzing.
+test-checkers: test-valgrind test-tsan test-miri test-fuzz
 
 test-rust:
 	$(CARGO) test --release
@@ -124,6 +128,11 @@ test-tsan:
 	  echo "SKIPPED: TSan lane: no '$(NIGHTLY)' toolchain with rust-src and its TSan runtime" \
 	       "(rustup toolchain install $(NIGHTLY) --component rust-src)"; \
 	fi
+
+## cargo-fuzz (nightly): replays fuzz/regressions, then FUZZ_SECONDS per target (see fuzz/run.sh).
+FUZZ_SECONDS ?= 60
+test-fuzz:
+	NIGHTLY=$(NIGHTLY) sh fuzz/run.sh $(FUZZ_SECONDS)
 
 ## Builds examples/c/host and runs it on generated WAV files (checked with pyloudnorm).
 test-example: lib
