@@ -6,8 +6,19 @@
  * Conventions: every fallible function returns a tonecore_status (0 = TONECORE_STATUS_OK);
  * out-parameters end in _out and are written only on success; every buffer is followed by its
  * length in elements; NULL is never a valid buffer; tonecore_last_error_message() gives the
- * detail of the last failure on the calling thread. Thread classes: audio-safe (no allocation,
- * no locks), any-thread, control-thread.
+ * detail of the last failure on the calling thread.
+ *
+ * Ownership: a pointer argument is borrowed for the duration of the call only (tonecore neither
+ * keeps nor frees it) unless its function says it is copied; an object returned through a
+ * `T **..._out` parameter belongs to the caller, who frees it with the function named there
+ * (freeing NULL is a no-op); strings returned by tonecore belong to tonecore (never free them).
+ *
+ * Each function's comment states what it does, the ownership of its pointers, the statuses it
+ * returns and its thread class:
+ *   audio-safe      no allocation, lock, free or blocking: callable from a real-time thread;
+ *   any-thread      callable from any thread, also while the object is processing audio;
+ *   control-thread  may allocate, lock or join: never from a real-time thread, and (for
+ *                   single-threaded objects) one thread at a time.
  */
 
 #ifndef TONECORE_H
@@ -48,7 +59,8 @@ enum tonecore_status
   TONECORE_STATUS_INVALID_LENGTH = 3,
   // An output buffer is smaller than the call needs; nothing was written.
   TONECORE_STATUS_BUFFER_TOO_SMALL = 4,
-  // Input samples hold NaN or infinity and the function refuses them.
+  // Input samples hold NaN or infinity and the function refuses them (the loudness functions
+  // also refuse samples beyond ±2^20).
   TONECORE_STATUS_NON_FINITE = 5,
   // The window kind is not a `TONECORE_WINDOW_*` value.
   TONECORE_STATUS_UNKNOWN_WINDOW = 6,
@@ -409,7 +421,7 @@ typedef struct tonecore_engine_config {
 typedef struct tonecore_pipeline_config {
   // `sizeof(tonecore_pipeline_config)` as the caller compiled it (set by `_init`).
   size_t struct_size;
-  // Sample rate in Hz (> 0). Default 44100.
+  // Sample rate in Hz (1–2822400). Default 44100.
   uint32_t sample_rate;
   // Channel count, 1–64. Default 2.
   uint32_t channels;
@@ -478,7 +490,7 @@ typedef struct tonecore_render_config {
   int32_t curve;
   // Offline renders: 0 = all cores (default), 1 = the calling thread, n = a pool of n.
   uint32_t threads;
-  // Playback streams: chunks rendered ahead of the listener (≥ 1). Default 2.
+  // Playback streams: chunks rendered ahead of the listener (1–1024). Default 2.
   uint32_t lookahead_chunks;
   // Playback streams: fade out/in time around a seek, ms (0–1000). Default 5.
   double seek_fade_ms;
@@ -601,7 +613,7 @@ typedef struct tonecore_engine_stats {
 typedef struct tonecore_equalizer_config {
   // `sizeof(tonecore_equalizer_config)` as the caller compiled it (set by `_init`).
   size_t struct_size;
-  // Sample rate in Hz (> 0). Default 44100.
+  // Sample rate in Hz (1–2822400). Default 44100.
   uint32_t sample_rate;
   // Channel count, 1–64. Default 2.
   uint32_t channels;
@@ -676,7 +688,7 @@ typedef struct tonecore_pipeline_stats {
   size_t struct_size;
   // Frames processed since creation.
   uint64_t frames;
-  // Non-finite input samples replaced by zero.
+  // Non-finite (or beyond ±2^20) input samples replaced by zero.
   uint64_t nonfinite;
   // Largest limiter gain reduction since creation, dB (≤ 0).
   double limiter_max_reduction_db;
@@ -754,7 +766,8 @@ extern "C" {
 //
 // Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `INVALID_SAMPLE_RATE`,
 // `INVALID_FFT_SIZE`, `INVALID_HOP`, `INVALID_LENGTH`, `BUFFER_TOO_SMALL`, `NON_FINITE`
-// (NaN/Inf input is refused); nothing is written on error.
+// (NaN/Inf input is refused); nothing is written on error. `edges`, `input`, `output` and
+// `frames_out` are borrowed for the call only.
 //
 // Thread class: control-thread / worker.
 //
@@ -774,10 +787,19 @@ tonecore_status tonecore_band_energies_f32(int32_t layout,
                                            size_t output_len,
                                            size_t *frames_out);
 
-// Double-precision [`tonecore_band_energies_f32`].
+// Double-precision [`tonecore_band_energies_f32`]: `input` holds doubles (`output` is `double`
+// for both).
+//
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `INVALID_SAMPLE_RATE`,
+// `INVALID_FFT_SIZE`, `INVALID_HOP`, `INVALID_LENGTH`, `BUFFER_TOO_SMALL`, `NON_FINITE`; nothing
+// is written on error. `edges`, `input`, `output` and `frames_out` are borrowed for the call
+// only.
+//
+// Thread class: control-thread / worker.
 //
 // # Safety
-// As for `tonecore_band_energies_f32`.
+// As for `tonecore_band_energies_f32`: `input` valid for `input_len` doubles, `output` for
+// `output_len`, `frames_out` writable, custom `edges` for `edges_len`.
 tonecore_status tonecore_band_energies_f64(int32_t layout,
                                            const double *edges,
                                            size_t edges_len,
@@ -797,6 +819,8 @@ tonecore_status tonecore_band_energies_f64(int32_t layout,
 // Returns `NULL_POINTER`, `INVALID_ARGUMENT` (unknown layout), `INVALID_BANDS` (custom edges).
 // Thread class: any-thread.
 //
+// `edges` and `bands_out` are borrowed for the call only.
+//
 // # Safety
 // For `CUSTOM`, `edges` must point to `edges_len` readable doubles; `bands_out` writable.
 tonecore_status tonecore_layout_bands(int32_t layout,
@@ -809,6 +833,8 @@ tonecore_status tonecore_layout_bands(int32_t layout,
 //
 // Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `BUFFER_TOO_SMALL`; nothing is
 // written on error. Thread class: any-thread.
+//
+// `edges`, `edges_out` and `centers_out` are borrowed for the call only.
 //
 // # Safety
 // `edges_out` must point to `edges_out_len` writable doubles, a non-NULL `centers_out` to
@@ -828,6 +854,8 @@ tonecore_status tonecore_layout_edges(int32_t layout,
 // Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `INVALID_SAMPLE_RATE`,
 // `INVALID_FFT_SIZE` (odd or < 2), `BUFFER_TOO_SMALL`. Thread class: any-thread.
 //
+// `edges` and `map_out` are borrowed for the call only.
+//
 // # Safety
 // `map_out` must point to `map_len` writable values; custom `edges` as above.
 tonecore_status tonecore_band_map(int32_t layout,
@@ -844,6 +872,8 @@ tonecore_status tonecore_band_map(int32_t layout,
 // Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE`
 // (gains), `INVALID_SAMPLE_RATE`, `INVALID_FFT_SIZE`, `BUFFER_TOO_SMALL`.
 // Thread class: any-thread.
+//
+// `edges`, `gains_db` and `curve_out` are borrowed for the call only.
 //
 // # Safety
 // `gains_db` must point to `gains_len` readable doubles, `curve_out` to `curve_len` writable
@@ -1611,12 +1641,15 @@ tonecore_status tonecore_engine_clear_cache(const struct tonecore_engine *engine
 //
 // Returns `NULL_POINTER`. Thread class: any-thread.
 //
+// `config_out` is borrowed for the call only.
+//
 // # Safety
 // `config_out` must point to a writable config.
 tonecore_status tonecore_equalizer_config_init(struct tonecore_equalizer_config *config_out);
 
 // Creates an equalizer and stores it in `*equalizer_out` (written only on success). The
-// initial kernel is designed here. Free it with `tonecore_equalizer_free`.
+// initial kernel is designed here. The caller owns the equalizer and frees it with
+// `tonecore_equalizer_free`; `config` and the arrays it points to are copied.
 //
 // Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SAMPLE_RATE`, `INVALID_CHANNELS`,
 // `INVALID_ARGUMENT` (max_block, ramp, layout, mode, sample format), `INVALID_FFT_SIZE`,
@@ -1646,6 +1679,8 @@ void tonecore_equalizer_free(struct tonecore_equalizer *equalizer);
 // Thread class: any-thread (control path: allocates; calls from several threads serialise on a
 // lock the audio thread never takes).
 //
+// `gains_db` is copied; `equalizer` is borrowed for the call only.
+//
 // # Safety
 // `gains_db` must point to `gains_len` readable doubles; `equalizer` live.
 tonecore_status tonecore_equalizer_set_gains(const struct tonecore_equalizer *equalizer,
@@ -1655,6 +1690,8 @@ tonecore_status tonecore_equalizer_set_gains(const struct tonecore_equalizer *eq
 // Writes the gains most recently set (clamped, dB) to `gains_out` (`bands` values).
 //
 // Returns `NULL_POINTER`, `BUFFER_TOO_SMALL`. Thread class: any-thread.
+//
+// `equalizer` and `gains_out` are borrowed for the call only.
 //
 // # Safety
 // `gains_out` must point to `gains_len` writable doubles; `equalizer` live.
@@ -1666,6 +1703,8 @@ tonecore_status tonecore_equalizer_gains(const struct tonecore_equalizer *equali
 //
 // Returns `NULL_POINTER`. Thread class: any-thread, audio-safe.
 //
+// `equalizer` and `frames_out` are borrowed for the call only.
+//
 // # Safety
 // `equalizer` live; `frames_out` writable.
 tonecore_status tonecore_equalizer_latency(const struct tonecore_equalizer *equalizer,
@@ -1674,6 +1713,8 @@ tonecore_status tonecore_equalizer_latency(const struct tonecore_equalizer *equa
 // Writes the number of bands to `*bands_out`.
 //
 // Returns `NULL_POINTER`. Thread class: any-thread, audio-safe.
+//
+// `equalizer` and `bands_out` are borrowed for the call only.
 //
 // # Safety
 // `equalizer` live; `bands_out` writable.
@@ -1685,14 +1726,19 @@ tonecore_status tonecore_equalizer_bands(const struct tonecore_equalizer *equali
 // Returns `NULL_POINTER`, `CONCURRENT_USE`, `POISONED`, `PANIC`.
 // Thread class: audio-safe (no allocation, no lock).
 //
+// `equalizer` is borrowed for the call only.
+//
 // # Safety
 // `equalizer` live.
 tonecore_status tonecore_equalizer_reset(struct tonecore_equalizer *equalizer);
 
-// Writes the number of non-finite input samples replaced by zero so far to `*count_out`.
+// Writes the number of non-finite (or beyond ±2^20) input samples replaced by zero so far to
+// `*count_out`.
 //
 // Returns `NULL_POINTER`, `CONCURRENT_USE` (while a `_process_*` call runs), `POISONED`.
 // Thread class: audio-safe; call it from the audio thread.
+//
+// `equalizer` and `count_out` are borrowed for the call only.
 //
 // # Safety
 // `equalizer` live; `count_out` writable.
@@ -1701,7 +1747,8 @@ tonecore_status tonecore_equalizer_nonfinite_count(struct tonecore_equalizer *eq
 
 // Filters one block of planar input (`channels` rows of `input_len / channels` frames, any
 // block size up to `max_block`) into `output` (`output_len ≥ input_len`, same layout).
-// Non-finite input samples are replaced by zero and counted; they never reach the filter state.
+// Non-finite input samples, and finite ones beyond ±2^20 (+120 dBFS: corrupt data that would
+// overflow the f32 FFT), are replaced by zero and counted; they never reach the filter state.
 // Output is the input delayed by `_latency` frames and filtered; block sizes never change it.
 //
 // Returns `NULL_POINTER`, `INVALID_CHANNELS` (input_len not a multiple of channels),
@@ -1720,10 +1767,19 @@ tonecore_status tonecore_equalizer_process_f32(struct tonecore_equalizer *equali
                                                float *output,
                                                size_t output_len);
 
-// Double-precision [`tonecore_equalizer_process_f32`].
+// Double-precision [`tonecore_equalizer_process_f32`]; the object must have been created with
+// `TONECORE_SAMPLE_FORMAT_F64`.
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`,
+// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is
+// processed or written on error, and no detail message is set. `input` and `output` are
+// borrowed for the call only.
+//
+// Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
 //
 // # Safety
-// As for `tonecore_equalizer_process_f32`, with doubles.
+// As for `tonecore_equalizer_process_f32`, with doubles: `input` and `output` valid for their
+// lengths and not overlapping; `equalizer` live.
 tonecore_status tonecore_equalizer_process_f64(struct tonecore_equalizer *equalizer,
                                                const double *input,
                                                size_t input_len,
@@ -1732,8 +1788,16 @@ tonecore_status tonecore_equalizer_process_f64(struct tonecore_equalizer *equali
 
 // [`tonecore_equalizer_process_f32`] for interleaved frames (`c0 c1 … c0 c1 …`).
 //
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`,
+// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is
+// processed or written on error, and no detail message is set. `input` and `output` are
+// borrowed for the call only.
+//
+// Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
+//
 // # Safety
-// As for `tonecore_equalizer_process_f32`.
+// As for `tonecore_equalizer_process_f32`: `input` and `output` valid for their lengths and
+// not overlapping; `equalizer` live.
 tonecore_status tonecore_equalizer_process_interleaved_f32(struct tonecore_equalizer *equalizer,
                                                            const float *input,
                                                            size_t input_len,
@@ -1742,8 +1806,16 @@ tonecore_status tonecore_equalizer_process_interleaved_f32(struct tonecore_equal
 
 // [`tonecore_equalizer_process_f64`] for interleaved frames.
 //
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`,
+// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is
+// processed or written on error, and no detail message is set. `input` and `output` are
+// borrowed for the call only.
+//
+// Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
+//
 // # Safety
-// As for `tonecore_equalizer_process_f64`.
+// As for `tonecore_equalizer_process_f64`: `input` and `output` valid for their lengths and
+// not overlapping; `equalizer` live.
 tonecore_status tonecore_equalizer_process_interleaved_f64(struct tonecore_equalizer *equalizer,
                                                            const double *input,
                                                            size_t input_len,
@@ -1755,6 +1827,8 @@ tonecore_status tonecore_equalizer_process_interleaved_f64(struct tonecore_equal
 //
 // Returns `NULL_POINTER`. Thread class: any-thread.
 //
+// `config_out` is borrowed for the call only.
+//
 // # Safety
 // `config_out` must point to a writable config.
 tonecore_status tonecore_equalize_config_init(struct tonecore_equalize_config *config_out);
@@ -1763,7 +1837,8 @@ tonecore_status tonecore_equalize_config_init(struct tonecore_equalize_config *c
 // gains `gains_db` into `output` (`output_len ≥ input_len`), in parallel over channels and
 // fixed segments. The result is the streaming equalizer's output with its latency removed
 // (same length as the input, zero-padded ends), identical for any thread count. `progress` (may
-// be NULL) is called with `user_data` after each segment. Non-finite samples count as zero.
+// be NULL) is called with `user_data` after each segment. Non-finite samples (and finite ones
+// beyond ±2^20) count as zero.
 //
 // Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_ARGUMENT`, `INVALID_SAMPLE_RATE`,
 // `INVALID_FFT_SIZE`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE` (gains), `INVALID_LENGTH`,
@@ -1771,9 +1846,13 @@ tonecore_status tonecore_equalize_config_init(struct tonecore_equalize_config *c
 //
 // Thread class: control-thread / worker (allocates; runs on the configured threads).
 //
+// `config`, `gains_db`, `input` and `output` are borrowed for the call only (`config` is read
+// at the start); `user_data` is passed to `progress` untouched and never freed.
+//
 // # Safety
-// All pointers valid for their lengths; `output` must not overlap `input`; `progress`, if not
-// NULL, must be safe to call from other threads with `user_data` until this function returns.
+// `config` readable for `config->struct_size` bytes; all other pointers valid for their
+// lengths; `output` must not overlap `input`; `progress`, if not NULL, must be safe to call
+// from other threads with `user_data` until this function returns.
 tonecore_status tonecore_equalize_f32(const struct tonecore_equalize_config *config,
                                       const double *gains_db,
                                       size_t gains_len,
@@ -1785,7 +1864,15 @@ tonecore_status tonecore_equalize_f32(const struct tonecore_equalize_config *con
                                       tonecore_progress_fn progress,
                                       void *user_data);
 
-// Double-precision [`tonecore_equalize_f32`].
+// Double-precision [`tonecore_equalize_f32`]: `input` and `output` hold doubles.
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_ARGUMENT`, `INVALID_SAMPLE_RATE`,
+// `INVALID_FFT_SIZE`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE` (gains), `INVALID_LENGTH`,
+// `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `THREAD_POOL`; nothing is written on error.
+// `config`, `gains_db`, `input` and `output` are borrowed for the call only; `user_data` is
+// passed to `progress` untouched and never freed.
+//
+// Thread class: control-thread / worker (allocates; runs on the configured threads).
 //
 // # Safety
 // As for `tonecore_equalize_f32`, with doubles.
@@ -1804,8 +1891,10 @@ tonecore_status tonecore_equalize_f64(const struct tonecore_equalize_config *con
 // Audio-safe functions neither set nor clear it (touching it could allocate): after one of them
 // fails, use `tonecore_status_str` on its status instead.
 //
-// Thread class: any-thread (control path). The string belongs to tonecore and stays valid until
-// the next tonecore call on this thread; copy it to keep it. Never NULL.
+// Cannot fail. The string belongs to tonecore (do not free it) and stays valid until the next
+// tonecore call on this thread; copy it to keep it. Never NULL.
+//
+// Thread class: any-thread (control path).
 const char *tonecore_last_error_message(void);
 
 // Measures a whole planar buffer (`channels` rows of `input_len / channels` samples) at
@@ -1813,8 +1902,11 @@ const char *tonecore_last_error_message(void);
 // true peak. Channel weights: 1 channel = one front channel (not dual-mono), 2 = L R,
 // 5 = L R C Ls Rs, 6 = L R C LFE Ls Rs (LFE not counted); more channels are not counted.
 //
-// Returns `NULL_POINTER`, `INVALID_CHANNELS` (0 or > 64), `INVALID_SAMPLE_RATE`,
-// `INVALID_LENGTH` (not a whole number of frames), `NON_FINITE` (NaN/Inf refused).
+// Returns `NULL_POINTER`, `INVALID_CHANNELS` (0 or > 64), `INVALID_SAMPLE_RATE` (outside
+// 8000–2822400 Hz),
+// `INVALID_LENGTH` (not a whole number of frames), `NON_FINITE` (NaN, Inf or beyond ±2^20
+// refused); nothing is
+// written on error. `input` is borrowed for the call only.
 // Thread class: any-thread (allocates).
 //
 // # Safety
@@ -1825,10 +1917,14 @@ tonecore_status tonecore_loudness_measure_f32(const float *input,
                                               uint32_t sample_rate,
                                               struct tonecore_loudness_report *report_out);
 
-// Double-precision [`tonecore_loudness_measure_f32`].
+// Double-precision [`tonecore_loudness_measure_f32`]: `input` holds doubles.
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_SAMPLE_RATE`, `INVALID_LENGTH`,
+// `NON_FINITE`; nothing is written on error. `input` is borrowed for the call only.
+// Thread class: any-thread (allocates).
 //
 // # Safety
-// As for `tonecore_loudness_measure_f32`, with doubles.
+// `input` must point to `input_len` readable doubles; `report_out` writable.
 tonecore_status tonecore_loudness_measure_f64(const double *input,
                                               size_t input_len,
                                               size_t channels,
@@ -1840,7 +1936,8 @@ tonecore_status tonecore_loudness_measure_f64(const double *input,
 // history, loudness range and the oversampled true peak. Channel weights as there.
 //
 // Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_SAMPLE_RATE`, `INVALID_LENGTH`,
-// `NON_FINITE`. Thread class: any-thread (allocates).
+// `NON_FINITE`; nothing is written on error. `input` is borrowed for the call only.
+// Thread class: any-thread (allocates).
 //
 // # Safety
 // `input` must point to `input_len` readable floats; `lufs_out` writable.
@@ -1850,20 +1947,25 @@ tonecore_status tonecore_loudness_integrated_f32(const float *input,
                                                  uint32_t sample_rate,
                                                  double *lufs_out);
 
-// Double-precision [`tonecore_loudness_integrated_f32`].
+// Double-precision [`tonecore_loudness_integrated_f32`]: `input` holds doubles.
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_SAMPLE_RATE`, `INVALID_LENGTH`,
+// `NON_FINITE`; nothing is written on error. `input` is borrowed for the call only.
+// Thread class: any-thread (allocates).
 //
 // # Safety
-// As for `tonecore_loudness_integrated_f32`, with doubles.
+// `input` must point to `input_len` readable doubles; `lufs_out` writable.
 tonecore_status tonecore_loudness_integrated_f64(const double *input,
                                                  size_t input_len,
                                                  size_t channels,
                                                  uint32_t sample_rate,
                                                  double *lufs_out);
 
-// Creates a meter for `channels` planar channels at `sample_rate` Hz in `*meter_out`.
+// Creates a meter for `channels` planar channels at `sample_rate` Hz in `*meter_out` (written
+// only on success); the caller owns it and frees it with `tonecore_loudness_meter_free`.
 //
-// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_SAMPLE_RATE`. Thread class:
-// control-thread.
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_SAMPLE_RATE` (outside 8000–2822400 Hz).
+// Thread class: control-thread.
 //
 // # Safety
 // `meter_out` writable.
@@ -1873,6 +1975,8 @@ tonecore_status tonecore_loudness_meter_new(size_t channels,
 
 // Frees a meter; NULL is a no-op.
 //
+// Thread class: control-thread (frees); no other call on this meter may be running or follow.
+//
 // # Safety
 // `meter` NULL or live; no call on it may be running or follow.
 void tonecore_loudness_meter_free(struct tonecore_loudness_meter *meter);
@@ -1880,7 +1984,8 @@ void tonecore_loudness_meter_free(struct tonecore_loudness_meter *meter);
 // Adds planar samples (`channels` rows of `input_len / channels`).
 //
 // Returns `NULL_POINTER`, `INVALID_CHANNELS` (not a whole number of frames), `NON_FINITE`
-// (refused; nothing added), `CONCURRENT_USE`. Thread class: control-thread.
+// (refused; nothing added), `CONCURRENT_USE`, `POISONED`, `PANIC`. `input` is borrowed for the
+// call only. Thread class: control-thread.
 //
 // # Safety
 // `input` must point to `input_len` readable floats; `meter` live.
@@ -1888,10 +1993,14 @@ tonecore_status tonecore_loudness_meter_add_f32(struct tonecore_loudness_meter *
                                                 const float *input,
                                                 size_t input_len);
 
-// Double-precision [`tonecore_loudness_meter_add_f32`].
+// Double-precision [`tonecore_loudness_meter_add_f32`]: `input` holds doubles.
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `NON_FINITE` (refused; nothing added),
+// `CONCURRENT_USE`, `POISONED`, `PANIC`. `input` is borrowed for the call only.
+// Thread class: control-thread.
 //
 // # Safety
-// As for `tonecore_loudness_meter_add_f32`, with doubles.
+// `input` must point to `input_len` readable doubles; `meter` live.
 tonecore_status tonecore_loudness_meter_add_f64(struct tonecore_loudness_meter *meter,
                                                 const double *input,
                                                 size_t input_len);
@@ -1899,6 +2008,8 @@ tonecore_status tonecore_loudness_meter_add_f64(struct tonecore_loudness_meter *
 // Writes the measurement so far to `*report_out`.
 //
 // Returns `NULL_POINTER`, `CONCURRENT_USE`. Thread class: control-thread.
+//
+// `meter` and `report_out` are borrowed for the call only.
 //
 // # Safety
 // `meter` live; `report_out` writable.
@@ -1908,6 +2019,8 @@ tonecore_status tonecore_loudness_meter_report(struct tonecore_loudness_meter *m
 // Forgets everything measured.
 //
 // Returns `NULL_POINTER`, `CONCURRENT_USE`. Thread class: control-thread.
+//
+// `meter` is borrowed for the call only.
 //
 // # Safety
 // `meter` live.
@@ -1920,11 +2033,14 @@ tonecore_status tonecore_loudness_meter_reset(struct tonecore_loudness_meter *me
 //
 // Returns `NULL_POINTER`. Thread class: any-thread.
 //
+// `config_out` is borrowed for the call only.
+//
 // # Safety
 // `config_out` writable.
 tonecore_status tonecore_pipeline_config_init(struct tonecore_pipeline_config *config_out);
 
-// Creates a pipeline in `*pipeline_out` (written only on success).
+// Creates a pipeline in `*pipeline_out` (written only on success); the caller owns it and frees
+// it with `tonecore_pipeline_free`. The config and the arrays it points to are copied.
 //
 // Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SAMPLE_RATE`, `INVALID_CHANNELS`,
 // `INVALID_ARGUMENT`, `INVALID_FFT_SIZE`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE`,
@@ -1937,7 +2053,10 @@ tonecore_status tonecore_pipeline_config_init(struct tonecore_pipeline_config *c
 tonecore_status tonecore_pipeline_new(const struct tonecore_pipeline_config *config,
                                       struct tonecore_pipeline **pipeline_out);
 
-// Frees a pipeline; NULL is a no-op. `tonecore_params` handles stay valid (and inert).
+// Frees a pipeline; NULL is a no-op. `tonecore_params` handles stay valid (and inert): each is
+// freed on its own with `tonecore_params_free`.
+//
+// Thread class: control-thread (frees); no other call on this pipeline may be running or follow.
 //
 // # Safety
 // `pipeline` NULL or live; no call on it may be running or follow.
@@ -1946,6 +2065,8 @@ void tonecore_pipeline_free(struct tonecore_pipeline *pipeline);
 // Writes the pipeline's constant latency in frames (EQ + limiter lookahead) to `*frames_out`.
 //
 // Returns `NULL_POINTER`. Thread class: any-thread, audio-safe.
+//
+// `pipeline` and `frames_out` are borrowed for the call only.
 //
 // # Safety
 // `pipeline` live; `frames_out` writable.
@@ -1956,12 +2077,14 @@ tonecore_status tonecore_pipeline_latency(const struct tonecore_pipeline *pipeli
 //
 // Returns `NULL_POINTER`, `CONCURRENT_USE`, `POISONED`, `PANIC`. Thread class: audio-safe.
 //
+// `pipeline` is borrowed for the call only.
+//
 // # Safety
 // `pipeline` live.
 tonecore_status tonecore_pipeline_reset(struct tonecore_pipeline *pipeline);
 
-// Creates a parameter handle for `pipeline` in `*params_out`; free it with
-// `tonecore_params_free`.
+// Creates a parameter handle for `pipeline` in `*params_out` (written only on success); the
+// caller owns it and frees it with `tonecore_params_free`, before or after the pipeline.
 //
 // Returns `NULL_POINTER`. Thread class: any-thread (allocates a small handle).
 //
@@ -1971,12 +2094,14 @@ tonecore_status tonecore_pipeline_params(const struct tonecore_pipeline *pipelin
                                          struct tonecore_params **params_out);
 
 // Processes one planar block (`channels` rows of `input_len / channels` frames, up to
-// `max_block`) into `output` (`output_len ≥ input_len`). Non-finite samples are replaced by
-// zero and counted; the output never exceeds the ceiling while the limiter is enabled.
+// `max_block`) into `output` (`output_len ≥ input_len`). Non-finite samples (and finite ones
+// beyond ±2^20, +120 dBFS) are replaced by zero and counted; the output never exceeds the
+// ceiling while the limiter is enabled.
 //
 // Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`,
 // `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
-// error and no detail message is set. Thread class: audio-safe (no allocation, lock or free).
+// error and no detail message is set. `input` and `output` are borrowed for the call only.
+// Thread class: audio-safe (no allocation, lock or free).
 //
 // # Safety
 // `input`/`output` valid for their lengths, not overlapping; `pipeline` live.
@@ -1986,20 +2111,33 @@ tonecore_status tonecore_pipeline_process_f32(struct tonecore_pipeline *pipeline
                                               float *output,
                                               size_t output_len);
 
-// Double-precision [`tonecore_pipeline_process_f32`].
+// Double-precision [`tonecore_pipeline_process_f32`]; the pipeline must have been created with
+// `TONECORE_SAMPLE_FORMAT_F64`.
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`,
+// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
+// error and no detail message is set. `input` and `output` are borrowed for the call only.
+// Thread class: audio-safe (no allocation, lock or free).
 //
 // # Safety
-// As for `tonecore_pipeline_process_f32`, with doubles.
+// As for `tonecore_pipeline_process_f32`, with doubles: `input`/`output` valid for their
+// lengths, not overlapping; `pipeline` live.
 tonecore_status tonecore_pipeline_process_f64(struct tonecore_pipeline *pipeline,
                                               const double *input,
                                               size_t input_len,
                                               double *output,
                                               size_t output_len);
 
-// [`tonecore_pipeline_process_f32`] for interleaved frames.
+// [`tonecore_pipeline_process_f32`] for interleaved frames (`c0 c1 … c0 c1 …`).
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`,
+// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
+// error and no detail message is set. `input` and `output` are borrowed for the call only.
+// Thread class: audio-safe (no allocation, lock or free).
 //
 // # Safety
-// As for `tonecore_pipeline_process_f32`.
+// As for `tonecore_pipeline_process_f32`: `input`/`output` valid for their lengths, not
+// overlapping; `pipeline` live.
 tonecore_status tonecore_pipeline_process_interleaved_f32(struct tonecore_pipeline *pipeline,
                                                           const float *input,
                                                           size_t input_len,
@@ -2008,15 +2146,23 @@ tonecore_status tonecore_pipeline_process_interleaved_f32(struct tonecore_pipeli
 
 // [`tonecore_pipeline_process_f64`] for interleaved frames.
 //
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`,
+// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
+// error and no detail message is set. `input` and `output` are borrowed for the call only.
+// Thread class: audio-safe (no allocation, lock or free).
+//
 // # Safety
-// As for `tonecore_pipeline_process_f64`.
+// As for `tonecore_pipeline_process_f64`: `input`/`output` valid for their lengths, not
+// overlapping; `pipeline` live.
 tonecore_status tonecore_pipeline_process_interleaved_f64(struct tonecore_pipeline *pipeline,
                                                           const double *input,
                                                           size_t input_len,
                                                           double *output,
                                                           size_t output_len);
 
-// Frees a parameter handle; NULL is a no-op.
+// Frees a parameter handle; NULL is a no-op. The pipeline is not affected.
+//
+// Thread class: control-thread (frees); no other call on this handle may be running or follow.
 //
 // # Safety
 // `params` NULL or live; no call on it may be running or follow.
@@ -2025,7 +2171,8 @@ void tonecore_params_free(struct tonecore_params *params);
 // Sets the EQ band gains (dB, one per band, clamped to ±24 dB); the kernel is designed on the
 // calling thread and crossfaded in on the audio side.
 //
-// Returns `NULL_POINTER`, `GAIN_COUNT`, `NON_FINITE`. Thread class: any-thread (control path).
+// Returns `NULL_POINTER`, `GAIN_COUNT`, `NON_FINITE`; on error the gains stay as they were.
+// `gains_db` is copied. Thread class: any-thread (control path).
 //
 // # Safety
 // `gains_db` readable for `gains_len`; `params` live.
@@ -2043,10 +2190,12 @@ tonecore_status tonecore_params_set_level_target(const struct tonecore_params *p
                                                  double target_lufs);
 
 // Measures a planar reference (`channels` rows, the pipeline's sample rate) and makes its
-// integrated loudness the level target; `*lufs_out` receives it.
+// integrated loudness the level target; `*lufs_out` receives it. `reference` is borrowed for the
+// call only.
 //
 // Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_LENGTH`, `NON_FINITE`, `INVALID_TARGET`
-// (silent or too short a reference, or outside −70…0 LUFS), `WRONG_FORMAT`.
+// (silent or too short a reference, or outside −70…0 LUFS), `INVALID_SAMPLE_RATE` (the
+// pipeline's rate is outside the loudness meter's 8000–2822400 Hz), `WRONG_FORMAT`.
 // Thread class: any-thread (control path).
 //
 // # Safety
@@ -2057,10 +2206,16 @@ tonecore_status tonecore_params_set_level_reference_f32(const struct tonecore_pa
                                                         size_t channels,
                                                         double *lufs_out);
 
-// Double-precision [`tonecore_params_set_level_reference_f32`].
+// Double-precision [`tonecore_params_set_level_reference_f32`]: `reference` holds doubles; the
+// pipeline must have been created with `TONECORE_SAMPLE_FORMAT_F64`. `reference` is borrowed for
+// the call only.
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_LENGTH`, `NON_FINITE`, `INVALID_TARGET`,
+// `INVALID_SAMPLE_RATE`, `WRONG_FORMAT`. Thread class: any-thread (control path).
 //
 // # Safety
-// As for `tonecore_params_set_level_reference_f32`, with doubles.
+// As for `tonecore_params_set_level_reference_f32`, with doubles: `reference` readable for
+// `reference_len`; `params` live; `lufs_out` writable.
 tonecore_status tonecore_params_set_level_reference_f64(const struct tonecore_params *params,
                                                         const double *reference,
                                                         size_t reference_len,
@@ -2103,7 +2258,8 @@ tonecore_status tonecore_params_stats(const struct tonecore_params *params,
 // `len_a + len_b − L`.
 //
 // Returns `NULL_POINTER`, `INVALID_ARGUMENT` (curve), `INVALID_CHANNELS`, `BUFFER_TOO_SMALL`,
-// `BUFFERS_OVERLAP`. Thread class: any-thread, audio-safe.
+// `BUFFERS_OVERLAP`; nothing is written on error. `a`, `b`, `output` and `frames_out` are
+// borrowed for the call only. Thread class: any-thread, audio-safe.
 //
 // # Safety
 // Buffers valid for their lengths; `output` overlapping neither input.
@@ -2118,7 +2274,11 @@ tonecore_status tonecore_crossfade_concat_f32(const float *a,
                                               size_t output_len,
                                               size_t *frames_out);
 
-// Double-precision [`tonecore_crossfade_concat_f32`].
+// Double-precision [`tonecore_crossfade_concat_f32`]: `a`, `b` and `output` hold doubles.
+//
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (curve), `INVALID_CHANNELS`, `BUFFER_TOO_SMALL`,
+// `BUFFERS_OVERLAP`; nothing is written on error. `a`, `b`, `output` and `frames_out` are
+// borrowed for the call only. Thread class: any-thread, audio-safe.
 //
 // # Safety
 // As for `tonecore_crossfade_concat_f32`, with doubles.
@@ -2138,6 +2298,8 @@ tonecore_status tonecore_crossfade_concat_f64(const double *a,
 //
 // Returns `NULL_POINTER`. Thread class: any-thread.
 //
+// `config_out` is borrowed for the call only.
+//
 // # Safety
 // `config_out` writable.
 tonecore_status tonecore_render_config_init(struct tonecore_render_config *config_out);
@@ -2151,7 +2313,9 @@ tonecore_status tonecore_render_config_init(struct tonecore_render_config *confi
 //
 // Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT` (pipeline sample format), the pipeline
 // config's errors, `INVALID_CHUNK`, `INVALID_CHANNELS`, `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`,
-// `CANCELLED`, `THREAD_POOL`. Thread class: control-thread / worker.
+// `CANCELLED`, `THREAD_POOL`. `pipeline`, `config`, `input` and `output` are borrowed for the
+// call only; `user_data` is passed to `progress` untouched and never freed.
+// Thread class: control-thread / worker.
 //
 // # Safety
 // Configs readable (see their `_init`); buffers valid for their lengths and not overlapping;
@@ -2165,7 +2329,14 @@ tonecore_status tonecore_render_chunked_f32(const struct tonecore_pipeline_confi
                                             tonecore_render_progress_fn progress,
                                             void *user_data);
 
-// Double-precision [`tonecore_render_chunked_f32`].
+// Double-precision [`tonecore_render_chunked_f32`]: `input` and `output` hold doubles;
+// `pipeline->sample_format` must be `TONECORE_SAMPLE_FORMAT_F64` (else `WRONG_FORMAT`).
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
+// `INVALID_CHUNK`, `INVALID_CHANNELS`, `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `CANCELLED`,
+// `THREAD_POOL`. `pipeline`, `config`, `input` and `output` are borrowed for the call only;
+// `user_data` is passed to `progress` untouched and never freed.
+// Thread class: control-thread / worker.
 //
 // # Safety
 // As for `tonecore_render_chunked_f32`, with doubles.
@@ -2180,11 +2351,13 @@ tonecore_status tonecore_render_chunked_f64(const struct tonecore_pipeline_confi
 
 // Opens a playback stream over a planar track (`pipeline->channels` rows of
 // `track_len / channels` frames, copied) rendered through the pipeline in chunks of
-// `config->chunk_seconds`, `config->lookahead_chunks` ahead. Free it with
-// `tonecore_playback_free`.
+// `config->chunk_seconds`, `config->lookahead_chunks` ahead, in `*playback_out` (written only
+// on success). The caller owns the stream and frees it with `tonecore_playback_free`; `pipeline`
+// and `config` are copied, `track` is copied into the stream.
 //
 // Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
-// `INVALID_CHUNK`, `INVALID_TIME` (seek fade, lookahead 0), `INVALID_CHANNELS`, `THREAD_POOL`.
+// `INVALID_CHUNK`, `INVALID_TIME` (seek fade outside 0–1000 ms, lookahead outside 1–1024),
+// `INVALID_CHANNELS`, `THREAD_POOL`.
 // Thread class: control-thread (allocates, starts the worker).
 //
 // # Safety
@@ -2195,7 +2368,14 @@ tonecore_status tonecore_playback_open_f32(const struct tonecore_pipeline_config
                                            size_t track_len,
                                            struct tonecore_playback **playback_out);
 
-// Double-precision [`tonecore_playback_open_f32`].
+// Double-precision [`tonecore_playback_open_f32`]: `track` holds doubles;
+// `pipeline->sample_format` must be `TONECORE_SAMPLE_FORMAT_F64` (else `WRONG_FORMAT`). The
+// stream in `*playback_out` is owned by the caller (free it with `tonecore_playback_free`);
+// `pipeline`, `config` and `track` are copied.
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
+// `INVALID_CHUNK`, `INVALID_TIME`, `INVALID_CHANNELS`, `THREAD_POOL`.
+// Thread class: control-thread (allocates, starts the worker).
 //
 // # Safety
 // As for `tonecore_playback_open_f32`, with doubles.
@@ -2207,6 +2387,9 @@ tonecore_status tonecore_playback_open_f64(const struct tonecore_pipeline_config
 
 // Stops the worker, joins it and frees the stream. NULL is a no-op.
 //
+// Thread class: control-thread (joins a thread, frees); no other call on this stream may be
+// running or follow.
+//
 // # Safety
 // `playback` NULL or live; no call on it may be running or follow.
 void tonecore_playback_free(struct tonecore_playback *playback);
@@ -2216,7 +2399,8 @@ void tonecore_playback_free(struct tonecore_playback *playback);
 // rendered yet, or the end of the track). Never blocks.
 //
 // Returns `NULL_POINTER`, `INVALID_CHANNELS` (not a whole number of frames), `WRONG_FORMAT`,
-// `CONCURRENT_USE`, `POISONED`. Thread class: audio-safe (no allocation, lock or free).
+// `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on error. `output` and `frames_out`
+// are borrowed for the call only. Thread class: audio-safe (no allocation, lock or free).
 //
 // # Safety
 // `output` valid for `output_len`; `playback` live; `frames_out` writable.
@@ -2225,10 +2409,15 @@ tonecore_status tonecore_playback_read_f32(struct tonecore_playback *playback,
                                            size_t output_len,
                                            size_t *frames_out);
 
-// Double-precision [`tonecore_playback_read_f32`].
+// Double-precision [`tonecore_playback_read_f32`]: `output` holds doubles; the stream must have
+// been opened with `tonecore_playback_open_f64`.
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`,
+// `PANIC`; nothing is written on error. `output` and `frames_out` are borrowed for the call
+// only. Thread class: audio-safe (no allocation, lock or free).
 //
 // # Safety
-// As for `tonecore_playback_read_f32`, with doubles.
+// `output` valid for `output_len` doubles; `playback` live; `frames_out` writable.
 tonecore_status tonecore_playback_read_f64(struct tonecore_playback *playback,
                                            double *output,
                                            size_t output_len,
@@ -2255,14 +2444,17 @@ tonecore_status tonecore_playback_get_stats(const struct tonecore_playback *play
                                             struct tonecore_playback_stats *stats_out);
 
 // A static, NUL-terminated description of `status` ("unknown status" for unknown codes).
+// Cannot fail. The string is static storage owned by the library: never NULL, do not free.
 //
-// Thread class: audio-safe (no allocation, no locks). The pointer is valid forever; do not free.
+// Thread class: audio-safe (no allocation, no locks).
 const char *tonecore_status_str(int32_t status);
 
 // Fills `config_out` with the defaults (fft_size 4096, hop 1024, periodic Hann, f32,
 // not centred, all cores, no custom window) and the current `struct_size`.
 //
 // Returns `NULL_POINTER` for a NULL `config_out`. Thread class: any-thread.
+//
+// `config_out` is borrowed for the call only.
 //
 // # Safety
 // `config_out` must point to a writable `tonecore_stft_config`.
@@ -2297,6 +2489,8 @@ void tonecore_stft_free(struct tonecore_stft *stft);
 //
 // Returns `NULL_POINTER`. Thread class: any-thread (reads immutable configuration).
 //
+// `stft` and `bins_out` are borrowed for the call only.
+//
 // # Safety
 // `stft` must be a live object; `bins_out` writable.
 tonecore_status tonecore_stft_bins(const struct tonecore_stft *stft,
@@ -2305,6 +2499,8 @@ tonecore_status tonecore_stft_bins(const struct tonecore_stft *stft,
 // Writes the number of frames per channel for a signal of `signal_len` samples per channel.
 //
 // Returns `NULL_POINTER`. Thread class: any-thread.
+//
+// `stft` and `frames_out` are borrowed for the call only.
 //
 // # Safety
 // `stft` must be a live object; `frames_out` writable.
@@ -2317,6 +2513,8 @@ tonecore_status tonecore_stft_frame_count(const struct tonecore_stft *stft,
 // signal of `len` samples gives at least `len` back; trim to `len`); 0 for 0 frames.
 //
 // Returns `NULL_POINTER`, `INVALID_LENGTH` (overflow). Thread class: any-thread.
+//
+// `stft` and `len_out` are borrowed for the call only.
 //
 // # Safety
 // `stft` must be a live object; `len_out` writable.
@@ -2350,11 +2548,19 @@ tonecore_status tonecore_stft_forward_f32(struct tonecore_stft *stft,
                                           size_t output_len,
                                           size_t *frames_out);
 
-// Double-precision [`tonecore_stft_forward_f32`]; the object must have been created with
-// `TONECORE_SAMPLE_FORMAT_F64`.
+// Double-precision [`tonecore_stft_forward_f32`]: `input` holds doubles and `output`
+// `tonecore_complex_f64` values; the object must have been created with
+// `TONECORE_SAMPLE_FORMAT_F64` (else `WRONG_FORMAT`).
+//
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_LENGTH`, `BUFFER_TOO_SMALL`,
+// `NON_FINITE`, `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; on
+// error nothing is written. `input`, `output` and `frames_out` are borrowed for the call only.
+//
+// Thread class: control-thread / worker (with threads = 1 it does not allocate).
 //
 // # Safety
-// As for `tonecore_stft_forward_f32`, with doubles.
+// As for `tonecore_stft_forward_f32`, with doubles: `input` valid for `input_len` doubles,
+// `output` for `output_len` complex values, `frames_out` writable, `stft` live.
 tonecore_status tonecore_stft_forward_f64(struct tonecore_stft *stft,
                                           const double *input,
                                           size_t input_len,
@@ -2373,7 +2579,8 @@ tonecore_status tonecore_stft_forward_f64(struct tonecore_stft *stft,
 // `NON_FINITE`, `NOT_INVERTIBLE`, `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`,
 // `POISONED`, `PANIC`. On error nothing is written.
 //
-// Thread class: control-thread / worker (with threads = 1 it does not allocate).
+// Thread class: control-thread / worker (with threads = 1 it does not allocate). Buffers are
+// borrowed for the call only.
 //
 // # Safety
 // `spectrum` must point to `spectrum_len` readable complex values, `output` to `output_len`
@@ -2386,10 +2593,20 @@ tonecore_status tonecore_stft_inverse_f32(struct tonecore_stft *stft,
                                           size_t output_len,
                                           size_t *len_out);
 
-// Double-precision [`tonecore_stft_inverse_f32`].
+// Double-precision [`tonecore_stft_inverse_f32`]: `spectrum` holds `tonecore_complex_f64`
+// values and `output` doubles; the object must have been created with
+// `TONECORE_SAMPLE_FORMAT_F64` (else `WRONG_FORMAT`).
+//
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_LENGTH`, `BUFFER_TOO_SMALL`,
+// `NON_FINITE`, `NOT_INVERTIBLE`, `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`,
+// `POISONED`, `PANIC`; on error nothing is written. `spectrum`, `output` and `len_out` are
+// borrowed for the call only.
+//
+// Thread class: control-thread / worker (with threads = 1 it does not allocate).
 //
 // # Safety
-// As for `tonecore_stft_inverse_f32`, with doubles.
+// As for `tonecore_stft_inverse_f32`, with doubles: `spectrum` valid for `spectrum_len` complex
+// values, `output` for `output_len` doubles, `len_out` writable, `stft` live.
 tonecore_status tonecore_stft_inverse_f64(struct tonecore_stft *stft,
                                           const struct tonecore_complex_f64 *spectrum,
                                           size_t spectrum_len,
@@ -2398,21 +2615,23 @@ tonecore_status tonecore_stft_inverse_f64(struct tonecore_stft *stft,
                                           size_t output_len,
                                           size_t *len_out);
 
-// The library's C ABI version. Compare with `TONECORE_ABI_VERSION` at start-up.
+// The library's C ABI version. Compare with `TONECORE_ABI_VERSION` at start-up. Cannot fail.
 //
 // Thread class: audio-safe.
 uint32_t tonecore_abi_version(void);
 
 // The library's version string (`"MAJOR.MINOR.PATCH"`, as `TONECORE_VERSION`).
 //
-// Thread class: audio-safe. Static storage; do not free.
+// Cannot fail. The string is static storage owned by the library: never NULL, do not free.
+//
+// Thread class: audio-safe.
 const char *tonecore_version_string(void);
 
 // Panics inside the panic guard on purpose and returns `TONECORE_STATUS_PANIC`, with the
 // detail in `tonecore_last_error_message()`. For host test suites that check that a panic
 // inside tonecore never aborts or unwinds into the host.
 //
-// Thread class: control-thread.
+// Returns `PANIC`, always. Thread class: control-thread (the panic allocates its message).
 tonecore_status tonecore_debug_panic(void);
 
 // Writes the window `kind` (a `TONECORE_WINDOW_*` value) of length `output_len` into `output`.
@@ -2431,6 +2650,9 @@ tonecore_status tonecore_window_fill_f32(int32_t kind,
 
 // Double-precision [`tonecore_window_fill_f32`]. `TONECORE_WINDOW_HANN_SYM` is bit-identical to
 // `numpy.hanning(output_len)`.
+//
+// Returns `NULL_POINTER`, `UNKNOWN_WINDOW`, `INVALID_LENGTH`; on error nothing is written.
+// `output` is borrowed for the call only.
 //
 // Thread class: any-thread; does not allocate.
 //

@@ -72,7 +72,7 @@ impl ConfigError {
             }
             Self::TooManyThreads => "threads must be at most 1024",
             Self::ThreadPool => "could not start the worker thread pool",
-            Self::InvalidSampleRate => "sample rate must be positive",
+            Self::InvalidSampleRate => "the sample rate is zero or outside the supported range",
             Self::InvalidChannels => "channel count must be between 1 and 64",
             Self::InvalidBlockSize => "max_block must be between 1 and 16777216 frames",
             Self::InvalidRamp => "ramp time must be finite, between 0 and 10000 ms",
@@ -108,7 +108,8 @@ pub enum ProcessError {
     InputShape,
     /// The output buffer is smaller than the call needs.
     OutputTooSmall,
-    /// The input holds NaN or infinity (analysis functions reject it rather than guess).
+    /// The input holds NaN or infinity (analysis functions reject it rather than guess); the
+    /// loudness meter also rejects samples beyond ±2^20 (`dsp::MAX_INPUT_MAGNITUDE`).
     NonFinite,
     /// A size computed from the arguments overflows the address space.
     SizeOverflow,
@@ -127,7 +128,9 @@ impl ProcessError {
             Self::NoChannels => "channel count must be at least 1",
             Self::InputShape => "input length is not a whole number of channels/frames",
             Self::OutputTooSmall => "output buffer is too small",
-            Self::NonFinite => "input holds NaN or infinite values",
+            Self::NonFinite => {
+                "input holds NaN or infinite values (or, for loudness, values beyond +-2^20)"
+            }
             Self::SizeOverflow => "requested size overflows",
             Self::BlockTooLarge => "block is longer than max_block",
             Self::Cancelled => "cancelled",

@@ -162,7 +162,7 @@ impl<T: Sample> Convolver<T> {
         self.previous.is_some()
     }
 
-    /// Non-finite input samples replaced by zero so far.
+    /// Non-finite (or beyond ±2^20) input samples replaced by zero so far.
     pub fn nonfinite_count(&self) -> u64 {
         self.nonfinite
     }
@@ -395,13 +395,16 @@ impl<T: Sample> Convolver<T> {
     }
 }
 
-/// Replaces non-finite values by zero; returns how many there were. Vectorized check first.
+/// Replaces non-finite values and values beyond ±[`MAX_INPUT_MAGNITUDE`](super::MAX_INPUT_MAGNITUDE)
+/// by zero (corrupt data that would overflow the f32 FFT into NaN output); returns how many
+/// there were. Vectorized check first; real-time safe.
 fn sanitize<T: Sample>(values: &mut [T]) -> u64 {
-    if super::all_finite(values) {
+    if super::all_in_range(values) {
         return 0;
     }
+    let limit = T::of_f64(super::MAX_INPUT_MAGNITUDE);
     let mut count = 0;
-    for v in values.iter_mut().filter(|v| !v.is_finite()) {
+    for v in values.iter_mut().filter(|v| !(v.abs() <= limit)) {
         *v = T::zero();
         count += 1;
     }

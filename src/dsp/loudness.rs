@@ -13,6 +13,15 @@ use ebur128::{EbuR128, Mode};
 /// Most channels a meter accepts.
 pub const MAX_CHANNELS: usize = 64;
 
+/// Lowest sample rate measured, Hz. BS.1770's K-weighting shelf sits at 1.68 kHz and cannot be
+/// realised below about 3.4 kHz, and ebur128 0.1.11 overruns its own buffer (a panic) below
+/// 146 Hz in short-term mode and below 18 Hz in integrated mode; 8 kHz is the lowest rate in
+/// use.
+pub const MIN_SAMPLE_RATE: u32 = 8000;
+
+/// Highest sample rate measured, Hz (ebur128's limit).
+pub const MAX_SAMPLE_RATE: u32 = 2_822_400;
+
 /// What a full measurement reports. Loudness in LUFS, range in LU, true peak in dBTP;
 /// `-inf` where the signal is too short or too quiet for a value (below the absolute gate).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -58,12 +67,13 @@ impl LoudnessMeter {
     ///
     /// # Errors
     /// [`ConfigError::InvalidChannels`] for 0 or more than [`MAX_CHANNELS`];
-    /// [`ConfigError::InvalidSampleRate`] outside 16 Hz–2.8 MHz (ebur128's range).
+    /// [`ConfigError::InvalidSampleRate`] outside [`MIN_SAMPLE_RATE`]–[`MAX_SAMPLE_RATE`]
+    /// (8 kHz–2.8224 MHz).
     pub fn new(channels: usize, sample_rate: u32) -> Result<Self, ConfigError> {
         if channels == 0 || channels > MAX_CHANNELS {
             return Err(ConfigError::InvalidChannels);
         }
-        if !(16..=2_822_400).contains(&sample_rate) {
+        if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&sample_rate) {
             return Err(ConfigError::InvalidSampleRate);
         }
         let meter = EbuR128::new(
@@ -96,12 +106,14 @@ impl LoudnessMeter {
     /// Adds planar samples (`channels × frames`, `frames = input.len() / channels`).
     ///
     /// # Errors
-    /// Input not a whole number of frames; non-finite samples (refused, nothing is added).
+    /// Input not a whole number of frames; non-finite samples or samples beyond ±2^20
+    /// ([`MAX_INPUT_MAGNITUDE`](super::MAX_INPUT_MAGNITUDE), where the f64 energies would
+    /// overflow into NaN loudness) — refused, nothing is added.
     pub fn add<T: Sample>(&mut self, input: &[T]) -> Result<(), ProcessError> {
         if input.len() % self.channels != 0 {
             return Err(ProcessError::InputShape);
         }
-        if !super::all_finite(input) {
+        if !super::all_in_range(input) {
             return Err(ProcessError::NonFinite);
         }
         let frames = input.len() / self.channels;
@@ -194,13 +206,13 @@ pub fn integrated<T: Sample>(
     if channels == 0 || channels > MAX_CHANNELS {
         return Err(ConfigError::InvalidChannels.into());
     }
-    if !(16..=2_822_400).contains(&sample_rate) {
+    if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&sample_rate) {
         return Err(ConfigError::InvalidSampleRate.into());
     }
     if input.len() % channels != 0 {
         return Err(ProcessError::InputShape.into());
     }
-    if !super::all_finite(input) {
+    if !super::all_in_range(input) {
         return Err(ProcessError::NonFinite.into());
     }
     let mut meter = EbuR128::new(channels as u32, sample_rate, Mode::I)

@@ -31,6 +31,20 @@ impl Sample for f64 {
     }
 }
 
+/// Largest sample magnitude the streaming stages filter and the loudness meter measures: 2^20
+/// (+120 dBFS). Larger finite values are corrupt data, never audio; they would overflow an f32
+/// FFT (or a loudness meter's f64 energies, from about 1e154) into infinities and NaN.
+pub const MAX_INPUT_MAGNITUDE: f64 = 1_048_576.0;
+
+/// True when every value is finite and within ±[`MAX_INPUT_MAGNITUDE`] (NaN fails). Branch-free
+/// per block so it vectorizes; real-time safe.
+pub fn all_in_range<T: Sample>(values: &[T]) -> bool {
+    let limit = T::of_f64(MAX_INPUT_MAGNITUDE);
+    values
+        .chunks(256)
+        .all(|block| block.iter().fold(true, |ok, v| ok & (v.abs() <= limit)))
+}
+
 /// True when every value is finite. Branch-free per block so it vectorizes; real-time safe.
 pub fn all_finite<T: Sample>(values: &[T]) -> bool {
     values

@@ -45,7 +45,8 @@ unsafe fn energies<T: CachedSample>(
 ///
 /// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `INVALID_SAMPLE_RATE`,
 /// `INVALID_FFT_SIZE`, `INVALID_HOP`, `INVALID_LENGTH`, `BUFFER_TOO_SMALL`, `NON_FINITE`
-/// (NaN/Inf input is refused); nothing is written on error.
+/// (NaN/Inf input is refused); nothing is written on error. `edges`, `input`, `output` and
+/// `frames_out` are borrowed for the call only.
 ///
 /// Thread class: control-thread / worker.
 ///
@@ -84,10 +85,19 @@ pub unsafe extern "C" fn tonecore_band_energies_f32(
     )
 }
 
-/// Double-precision [`tonecore_band_energies_f32`].
+/// Double-precision [`tonecore_band_energies_f32`]: `input` holds doubles (`output` is `double`
+/// for both).
+///
+/// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `INVALID_SAMPLE_RATE`,
+/// `INVALID_FFT_SIZE`, `INVALID_HOP`, `INVALID_LENGTH`, `BUFFER_TOO_SMALL`, `NON_FINITE`; nothing
+/// is written on error. `edges`, `input`, `output` and `frames_out` are borrowed for the call
+/// only.
+///
+/// Thread class: control-thread / worker.
 ///
 /// # Safety
-/// As for `tonecore_band_energies_f32`.
+/// As for `tonecore_band_energies_f32`: `input` valid for `input_len` doubles, `output` for
+/// `output_len`, `frames_out` writable, custom `edges` for `edges_len`.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_band_energies_f64(
     layout: i32,

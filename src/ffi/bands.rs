@@ -82,6 +82,8 @@ pub(crate) fn mode_from(mode: i32) -> Result<CurveMode, Failure> {
 /// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (unknown layout), `INVALID_BANDS` (custom edges).
 /// Thread class: any-thread.
 ///
+/// `edges` and `bands_out` are borrowed for the call only.
+///
 /// # Safety
 /// For `CUSTOM`, `edges` must point to `edges_len` readable doubles; `bands_out` writable.
 #[no_mangle]
@@ -103,6 +105,8 @@ pub unsafe extern "C" fn tonecore_layout_bands(
 ///
 /// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `BUFFER_TOO_SMALL`; nothing is
 /// written on error. Thread class: any-thread.
+///
+/// `edges`, `edges_out` and `centers_out` are borrowed for the call only.
 ///
 /// # Safety
 /// `edges_out` must point to `edges_out_len` writable doubles, a non-NULL `centers_out` to
@@ -147,6 +151,8 @@ pub unsafe extern "C" fn tonecore_layout_edges(
 /// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `INVALID_SAMPLE_RATE`,
 /// `INVALID_FFT_SIZE` (odd or < 2), `BUFFER_TOO_SMALL`. Thread class: any-thread.
 ///
+/// `edges` and `map_out` are borrowed for the call only.
+///
 /// # Safety
 /// `map_out` must point to `map_len` writable values; custom `edges` as above.
 #[no_mangle]
@@ -177,6 +183,8 @@ pub unsafe extern "C" fn tonecore_band_map(
 /// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE`
 /// (gains), `INVALID_SAMPLE_RATE`, `INVALID_FFT_SIZE`, `BUFFER_TOO_SMALL`.
 /// Thread class: any-thread.
+///
+/// `edges`, `gains_db` and `curve_out` are borrowed for the call only.
 ///
 /// # Safety
 /// `gains_db` must point to `gains_len` readable doubles, `curve_out` to `curve_len` writable

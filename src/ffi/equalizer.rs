@@ -19,7 +19,7 @@ use std::mem::{offset_of, size_of};
 pub struct tonecore_equalizer_config {
     /// `sizeof(tonecore_equalizer_config)` as the caller compiled it (set by `_init`).
     pub struct_size: usize,
-    /// Sample rate in Hz (> 0). Default 44100.
+    /// Sample rate in Hz (1–2822400). Default 44100.
     pub sample_rate: u32,
     /// Channel count, 1–64. Default 2.
     pub channels: u32,
@@ -102,6 +102,8 @@ pub struct tonecore_equalizer {
 ///
 /// Returns `NULL_POINTER`. Thread class: any-thread.
 ///
+/// `config_out` is borrowed for the call only.
+///
 /// # Safety
 /// `config_out` must point to a writable config.
 #[no_mangle]
@@ -123,7 +125,8 @@ fn build<T: CachedSample>(
 }
 
 /// Creates an equalizer and stores it in `*equalizer_out` (written only on success). The
-/// initial kernel is designed here. Free it with `tonecore_equalizer_free`.
+/// initial kernel is designed here. The caller owns the equalizer and frees it with
+/// `tonecore_equalizer_free`; `config` and the arrays it points to are copied.
 ///
 /// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SAMPLE_RATE`, `INVALID_CHANNELS`,
 /// `INVALID_ARGUMENT` (max_block, ramp, layout, mode, sample format), `INVALID_FFT_SIZE`,
@@ -212,6 +215,8 @@ pub unsafe extern "C" fn tonecore_equalizer_free(equalizer: *mut tonecore_equali
 /// Thread class: any-thread (control path: allocates; calls from several threads serialise on a
 /// lock the audio thread never takes).
 ///
+/// `gains_db` is copied; `equalizer` is borrowed for the call only.
+///
 /// # Safety
 /// `gains_db` must point to `gains_len` readable doubles; `equalizer` live.
 #[no_mangle]
@@ -231,6 +236,8 @@ pub unsafe extern "C" fn tonecore_equalizer_set_gains(
 /// Writes the gains most recently set (clamped, dB) to `gains_out` (`bands` values).
 ///
 /// Returns `NULL_POINTER`, `BUFFER_TOO_SMALL`. Thread class: any-thread.
+///
+/// `equalizer` and `gains_out` are borrowed for the call only.
 ///
 /// # Safety
 /// `gains_out` must point to `gains_len` writable doubles; `equalizer` live.
@@ -256,6 +263,8 @@ pub unsafe extern "C" fn tonecore_equalizer_gains(
 ///
 /// Returns `NULL_POINTER`. Thread class: any-thread, audio-safe.
 ///
+/// `equalizer` and `frames_out` are borrowed for the call only.
+///
 /// # Safety
 /// `equalizer` live; `frames_out` writable.
 #[no_mangle]
@@ -273,6 +282,8 @@ pub unsafe extern "C" fn tonecore_equalizer_latency(
 /// Writes the number of bands to `*bands_out`.
 ///
 /// Returns `NULL_POINTER`. Thread class: any-thread, audio-safe.
+///
+/// `equalizer` and `bands_out` are borrowed for the call only.
 ///
 /// # Safety
 /// `equalizer` live; `bands_out` writable.
@@ -293,6 +304,8 @@ pub unsafe extern "C" fn tonecore_equalizer_bands(
 /// Returns `NULL_POINTER`, `CONCURRENT_USE`, `POISONED`, `PANIC`.
 /// Thread class: audio-safe (no allocation, no lock).
 ///
+/// `equalizer` is borrowed for the call only.
+///
 /// # Safety
 /// `equalizer` live.
 #[no_mangle]
@@ -308,10 +321,13 @@ pub unsafe extern "C" fn tonecore_equalizer_reset(
     })
 }
 
-/// Writes the number of non-finite input samples replaced by zero so far to `*count_out`.
+/// Writes the number of non-finite (or beyond ±2^20) input samples replaced by zero so far to
+/// `*count_out`.
 ///
 /// Returns `NULL_POINTER`, `CONCURRENT_USE` (while a `_process_*` call runs), `POISONED`.
 /// Thread class: audio-safe; call it from the audio thread.
+///
+/// `equalizer` and `count_out` are borrowed for the call only.
 ///
 /// # Safety
 /// `equalizer` live; `count_out` writable.
@@ -356,7 +372,8 @@ unsafe fn process<T: FormatSample>(
 
 /// Filters one block of planar input (`channels` rows of `input_len / channels` frames, any
 /// block size up to `max_block`) into `output` (`output_len ≥ input_len`, same layout).
-/// Non-finite input samples are replaced by zero and counted; they never reach the filter state.
+/// Non-finite input samples, and finite ones beyond ±2^20 (+120 dBFS: corrupt data that would
+/// overflow the f32 FFT), are replaced by zero and counted; they never reach the filter state.
 /// Output is the input delayed by `_latency` frames and filtered; block sizes never change it.
 ///
 /// Returns `NULL_POINTER`, `INVALID_CHANNELS` (input_len not a multiple of channels),
@@ -380,10 +397,19 @@ pub unsafe extern "C" fn tonecore_equalizer_process_f32(
     process::<f32>(equalizer, input, input_len, output, output_len, false)
 }
 
-/// Double-precision [`tonecore_equalizer_process_f32`].
+/// Double-precision [`tonecore_equalizer_process_f32`]; the object must have been created with
+/// `TONECORE_SAMPLE_FORMAT_F64`.
+///
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`,
+/// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is
+/// processed or written on error, and no detail message is set. `input` and `output` are
+/// borrowed for the call only.
+///
+/// Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
 ///
 /// # Safety
-/// As for `tonecore_equalizer_process_f32`, with doubles.
+/// As for `tonecore_equalizer_process_f32`, with doubles: `input` and `output` valid for their
+/// lengths and not overlapping; `equalizer` live.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_equalizer_process_f64(
     equalizer: *mut tonecore_equalizer,
@@ -397,8 +423,16 @@ pub unsafe extern "C" fn tonecore_equalizer_process_f64(
 
 /// [`tonecore_equalizer_process_f32`] for interleaved frames (`c0 c1 … c0 c1 …`).
 ///
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`,
+/// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is
+/// processed or written on error, and no detail message is set. `input` and `output` are
+/// borrowed for the call only.
+///
+/// Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
+///
 /// # Safety
-/// As for `tonecore_equalizer_process_f32`.
+/// As for `tonecore_equalizer_process_f32`: `input` and `output` valid for their lengths and
+/// not overlapping; `equalizer` live.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_equalizer_process_interleaved_f32(
     equalizer: *mut tonecore_equalizer,
@@ -412,8 +446,16 @@ pub unsafe extern "C" fn tonecore_equalizer_process_interleaved_f32(
 
 /// [`tonecore_equalizer_process_f64`] for interleaved frames.
 ///
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`,
+/// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is
+/// processed or written on error, and no detail message is set. `input` and `output` are
+/// borrowed for the call only.
+///
+/// Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
+///
 /// # Safety
-/// As for `tonecore_equalizer_process_f64`.
+/// As for `tonecore_equalizer_process_f64`: `input` and `output` valid for their lengths and
+/// not overlapping; `equalizer` live.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_equalizer_process_interleaved_f64(
     equalizer: *mut tonecore_equalizer,
@@ -474,6 +516,8 @@ impl Default for tonecore_equalize_config {
 /// smooth curve) and the current `struct_size`.
 ///
 /// Returns `NULL_POINTER`. Thread class: any-thread.
+///
+/// `config_out` is borrowed for the call only.
 ///
 /// # Safety
 /// `config_out` must point to a writable config.
@@ -547,7 +591,8 @@ unsafe fn equalize_ffi<T: CachedSample>(
 /// gains `gains_db` into `output` (`output_len ≥ input_len`), in parallel over channels and
 /// fixed segments. The result is the streaming equalizer's output with its latency removed
 /// (same length as the input, zero-padded ends), identical for any thread count. `progress` (may
-/// be NULL) is called with `user_data` after each segment. Non-finite samples count as zero.
+/// be NULL) is called with `user_data` after each segment. Non-finite samples (and finite ones
+/// beyond ±2^20) count as zero.
 ///
 /// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_ARGUMENT`, `INVALID_SAMPLE_RATE`,
 /// `INVALID_FFT_SIZE`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE` (gains), `INVALID_LENGTH`,
@@ -555,9 +600,13 @@ unsafe fn equalize_ffi<T: CachedSample>(
 ///
 /// Thread class: control-thread / worker (allocates; runs on the configured threads).
 ///
+/// `config`, `gains_db`, `input` and `output` are borrowed for the call only (`config` is read
+/// at the start); `user_data` is passed to `progress` untouched and never freed.
+///
 /// # Safety
-/// All pointers valid for their lengths; `output` must not overlap `input`; `progress`, if not
-/// NULL, must be safe to call from other threads with `user_data` until this function returns.
+/// `config` readable for `config->struct_size` bytes; all other pointers valid for their
+/// lengths; `output` must not overlap `input`; `progress`, if not NULL, must be safe to call
+/// from other threads with `user_data` until this function returns.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_equalize_f32(
     config: *const tonecore_equalize_config,
@@ -577,7 +626,15 @@ pub unsafe extern "C" fn tonecore_equalize_f32(
     )
 }
 
-/// Double-precision [`tonecore_equalize_f32`].
+/// Double-precision [`tonecore_equalize_f32`]: `input` and `output` hold doubles.
+///
+/// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_ARGUMENT`, `INVALID_SAMPLE_RATE`,
+/// `INVALID_FFT_SIZE`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE` (gains), `INVALID_LENGTH`,
+/// `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `THREAD_POOL`; nothing is written on error.
+/// `config`, `gains_db`, `input` and `output` are borrowed for the call only; `user_data` is
+/// passed to `progress` untouched and never freed.
+///
+/// Thread class: control-thread / worker (allocates; runs on the configured threads).
 ///
 /// # Safety
 /// As for `tonecore_equalize_f32`, with doubles.

@@ -125,8 +125,10 @@ pub(crate) fn guard_rt(body: impl FnOnce() -> Result<(), Failure>) -> tonecore_s
 /// Audio-safe functions neither set nor clear it (touching it could allocate): after one of them
 /// fails, use `tonecore_status_str` on its status instead.
 ///
-/// Thread class: any-thread (control path). The string belongs to tonecore and stays valid until
-/// the next tonecore call on this thread; copy it to keep it. Never NULL.
+/// Cannot fail. The string belongs to tonecore (do not free it) and stays valid until the next
+/// tonecore call on this thread; copy it to keep it. Never NULL.
+///
+/// Thread class: any-thread (control path).
 #[no_mangle]
 pub extern "C" fn tonecore_last_error_message() -> *const c_char {
     LAST_ERROR.with(|e| match e.try_borrow() {

@@ -52,8 +52,11 @@ unsafe fn measure_ffi<T: Sample>(
 /// true peak. Channel weights: 1 channel = one front channel (not dual-mono), 2 = L R,
 /// 5 = L R C Ls Rs, 6 = L R C LFE Ls Rs (LFE not counted); more channels are not counted.
 ///
-/// Returns `NULL_POINTER`, `INVALID_CHANNELS` (0 or > 64), `INVALID_SAMPLE_RATE`,
-/// `INVALID_LENGTH` (not a whole number of frames), `NON_FINITE` (NaN/Inf refused).
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS` (0 or > 64), `INVALID_SAMPLE_RATE` (outside
+/// 8000–2822400 Hz),
+/// `INVALID_LENGTH` (not a whole number of frames), `NON_FINITE` (NaN, Inf or beyond ±2^20
+/// refused); nothing is
+/// written on error. `input` is borrowed for the call only.
 /// Thread class: any-thread (allocates).
 ///
 /// # Safety
@@ -69,10 +72,14 @@ pub unsafe extern "C" fn tonecore_loudness_measure_f32(
     measure_ffi(input, input_len, channels, sample_rate, report_out)
 }
 
-/// Double-precision [`tonecore_loudness_measure_f32`].
+/// Double-precision [`tonecore_loudness_measure_f32`]: `input` holds doubles.
+///
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_SAMPLE_RATE`, `INVALID_LENGTH`,
+/// `NON_FINITE`; nothing is written on error. `input` is borrowed for the call only.
+/// Thread class: any-thread (allocates).
 ///
 /// # Safety
-/// As for `tonecore_loudness_measure_f32`, with doubles.
+/// `input` must point to `input_len` readable doubles; `report_out` writable.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_loudness_measure_f64(
     input: *const f64,
@@ -104,7 +111,8 @@ unsafe fn integrated_ffi<T: Sample>(
 /// history, loudness range and the oversampled true peak. Channel weights as there.
 ///
 /// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_SAMPLE_RATE`, `INVALID_LENGTH`,
-/// `NON_FINITE`. Thread class: any-thread (allocates).
+/// `NON_FINITE`; nothing is written on error. `input` is borrowed for the call only.
+/// Thread class: any-thread (allocates).
 ///
 /// # Safety
 /// `input` must point to `input_len` readable floats; `lufs_out` writable.
@@ -119,10 +127,14 @@ pub unsafe extern "C" fn tonecore_loudness_integrated_f32(
     integrated_ffi(input, input_len, channels, sample_rate, lufs_out)
 }
 
-/// Double-precision [`tonecore_loudness_integrated_f32`].
+/// Double-precision [`tonecore_loudness_integrated_f32`]: `input` holds doubles.
+///
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_SAMPLE_RATE`, `INVALID_LENGTH`,
+/// `NON_FINITE`; nothing is written on error. `input` is borrowed for the call only.
+/// Thread class: any-thread (allocates).
 ///
 /// # Safety
-/// As for `tonecore_loudness_integrated_f32`, with doubles.
+/// `input` must point to `input_len` readable doubles; `lufs_out` writable.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_loudness_integrated_f64(
     input: *const f64,
@@ -141,10 +153,11 @@ pub struct tonecore_loudness_meter {
     meter: Guarded<LoudnessMeter>,
 }
 
-/// Creates a meter for `channels` planar channels at `sample_rate` Hz in `*meter_out`.
+/// Creates a meter for `channels` planar channels at `sample_rate` Hz in `*meter_out` (written
+/// only on success); the caller owns it and frees it with `tonecore_loudness_meter_free`.
 ///
-/// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_SAMPLE_RATE`. Thread class:
-/// control-thread.
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_SAMPLE_RATE` (outside 8000–2822400 Hz).
+/// Thread class: control-thread.
 ///
 /// # Safety
 /// `meter_out` writable.
@@ -166,6 +179,8 @@ pub unsafe extern "C" fn tonecore_loudness_meter_new(
 }
 
 /// Frees a meter; NULL is a no-op.
+///
+/// Thread class: control-thread (frees); no other call on this meter may be running or follow.
 ///
 /// # Safety
 /// `meter` NULL or live; no call on it may be running or follow.
@@ -192,7 +207,8 @@ unsafe fn add_ffi<T: Sample>(
 /// Adds planar samples (`channels` rows of `input_len / channels`).
 ///
 /// Returns `NULL_POINTER`, `INVALID_CHANNELS` (not a whole number of frames), `NON_FINITE`
-/// (refused; nothing added), `CONCURRENT_USE`. Thread class: control-thread.
+/// (refused; nothing added), `CONCURRENT_USE`, `POISONED`, `PANIC`. `input` is borrowed for the
+/// call only. Thread class: control-thread.
 ///
 /// # Safety
 /// `input` must point to `input_len` readable floats; `meter` live.
@@ -205,10 +221,14 @@ pub unsafe extern "C" fn tonecore_loudness_meter_add_f32(
     add_ffi(meter, input, input_len)
 }
 
-/// Double-precision [`tonecore_loudness_meter_add_f32`].
+/// Double-precision [`tonecore_loudness_meter_add_f32`]: `input` holds doubles.
+///
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `NON_FINITE` (refused; nothing added),
+/// `CONCURRENT_USE`, `POISONED`, `PANIC`. `input` is borrowed for the call only.
+/// Thread class: control-thread.
 ///
 /// # Safety
-/// As for `tonecore_loudness_meter_add_f32`, with doubles.
+/// `input` must point to `input_len` readable doubles; `meter` live.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_loudness_meter_add_f64(
     meter: *mut tonecore_loudness_meter,
@@ -221,6 +241,8 @@ pub unsafe extern "C" fn tonecore_loudness_meter_add_f64(
 /// Writes the measurement so far to `*report_out`.
 ///
 /// Returns `NULL_POINTER`, `CONCURRENT_USE`. Thread class: control-thread.
+///
+/// `meter` and `report_out` are borrowed for the call only.
 ///
 /// # Safety
 /// `meter` live; `report_out` writable.
@@ -241,6 +263,8 @@ pub unsafe extern "C" fn tonecore_loudness_meter_report(
 /// Forgets everything measured.
 ///
 /// Returns `NULL_POINTER`, `CONCURRENT_USE`. Thread class: control-thread.
+///
+/// `meter` is borrowed for the call only.
 ///
 /// # Safety
 /// `meter` live.

@@ -34,7 +34,7 @@ pub enum tonecore_stage {
 pub struct tonecore_pipeline_config {
     /// `sizeof(tonecore_pipeline_config)` as the caller compiled it (set by `_init`).
     pub struct_size: usize,
-    /// Sample rate in Hz (> 0). Default 44100.
+    /// Sample rate in Hz (1–2822400). Default 44100.
     pub sample_rate: u32,
     /// Channel count, 1–64. Default 2.
     pub channels: u32,
@@ -132,7 +132,7 @@ pub struct tonecore_pipeline_stats {
     pub struct_size: usize,
     /// Frames processed since creation.
     pub frames: u64,
-    /// Non-finite input samples replaced by zero.
+    /// Non-finite (or beyond ±2^20) input samples replaced by zero.
     pub nonfinite: u64,
     /// Largest limiter gain reduction since creation, dB (≤ 0).
     pub limiter_max_reduction_db: f64,
@@ -270,6 +270,8 @@ pub(crate) unsafe fn read_config(
 ///
 /// Returns `NULL_POINTER`. Thread class: any-thread.
 ///
+/// `config_out` is borrowed for the call only.
+///
 /// # Safety
 /// `config_out` writable.
 #[no_mangle]
@@ -291,7 +293,8 @@ fn build<T: CachedSample>(
     Ok((p, params))
 }
 
-/// Creates a pipeline in `*pipeline_out` (written only on success).
+/// Creates a pipeline in `*pipeline_out` (written only on success); the caller owns it and frees
+/// it with `tonecore_pipeline_free`. The config and the arrays it points to are copied.
 ///
 /// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SAMPLE_RATE`, `INVALID_CHANNELS`,
 /// `INVALID_ARGUMENT`, `INVALID_FFT_SIZE`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE`,
@@ -332,7 +335,10 @@ pub unsafe extern "C" fn tonecore_pipeline_new(
     })
 }
 
-/// Frees a pipeline; NULL is a no-op. `tonecore_params` handles stay valid (and inert).
+/// Frees a pipeline; NULL is a no-op. `tonecore_params` handles stay valid (and inert): each is
+/// freed on its own with `tonecore_params_free`.
+///
+/// Thread class: control-thread (frees); no other call on this pipeline may be running or follow.
 ///
 /// # Safety
 /// `pipeline` NULL or live; no call on it may be running or follow.
@@ -344,6 +350,8 @@ pub unsafe extern "C" fn tonecore_pipeline_free(pipeline: *mut tonecore_pipeline
 /// Writes the pipeline's constant latency in frames (EQ + limiter lookahead) to `*frames_out`.
 ///
 /// Returns `NULL_POINTER`. Thread class: any-thread, audio-safe.
+///
+/// `pipeline` and `frames_out` are borrowed for the call only.
 ///
 /// # Safety
 /// `pipeline` live; `frames_out` writable.
@@ -363,6 +371,8 @@ pub unsafe extern "C" fn tonecore_pipeline_latency(
 ///
 /// Returns `NULL_POINTER`, `CONCURRENT_USE`, `POISONED`, `PANIC`. Thread class: audio-safe.
 ///
+/// `pipeline` is borrowed for the call only.
+///
 /// # Safety
 /// `pipeline` live.
 #[no_mangle]
@@ -378,8 +388,8 @@ pub unsafe extern "C" fn tonecore_pipeline_reset(
     })
 }
 
-/// Creates a parameter handle for `pipeline` in `*params_out`; free it with
-/// `tonecore_params_free`.
+/// Creates a parameter handle for `pipeline` in `*params_out` (written only on success); the
+/// caller owns it and frees it with `tonecore_params_free`, before or after the pipeline.
 ///
 /// Returns `NULL_POINTER`. Thread class: any-thread (allocates a small handle).
 ///
@@ -424,12 +434,14 @@ unsafe fn process<T: FormatSample>(
 }
 
 /// Processes one planar block (`channels` rows of `input_len / channels` frames, up to
-/// `max_block`) into `output` (`output_len ≥ input_len`). Non-finite samples are replaced by
-/// zero and counted; the output never exceeds the ceiling while the limiter is enabled.
+/// `max_block`) into `output` (`output_len ≥ input_len`). Non-finite samples (and finite ones
+/// beyond ±2^20, +120 dBFS) are replaced by zero and counted; the output never exceeds the
+/// ceiling while the limiter is enabled.
 ///
 /// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`,
 /// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
-/// error and no detail message is set. Thread class: audio-safe (no allocation, lock or free).
+/// error and no detail message is set. `input` and `output` are borrowed for the call only.
+/// Thread class: audio-safe (no allocation, lock or free).
 ///
 /// # Safety
 /// `input`/`output` valid for their lengths, not overlapping; `pipeline` live.
@@ -444,10 +456,17 @@ pub unsafe extern "C" fn tonecore_pipeline_process_f32(
     process::<f32>(pipeline, input, input_len, output, output_len, false)
 }
 
-/// Double-precision [`tonecore_pipeline_process_f32`].
+/// Double-precision [`tonecore_pipeline_process_f32`]; the pipeline must have been created with
+/// `TONECORE_SAMPLE_FORMAT_F64`.
+///
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`,
+/// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
+/// error and no detail message is set. `input` and `output` are borrowed for the call only.
+/// Thread class: audio-safe (no allocation, lock or free).
 ///
 /// # Safety
-/// As for `tonecore_pipeline_process_f32`, with doubles.
+/// As for `tonecore_pipeline_process_f32`, with doubles: `input`/`output` valid for their
+/// lengths, not overlapping; `pipeline` live.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_pipeline_process_f64(
     pipeline: *mut tonecore_pipeline,
@@ -459,10 +478,16 @@ pub unsafe extern "C" fn tonecore_pipeline_process_f64(
     process::<f64>(pipeline, input, input_len, output, output_len, false)
 }
 
-/// [`tonecore_pipeline_process_f32`] for interleaved frames.
+/// [`tonecore_pipeline_process_f32`] for interleaved frames (`c0 c1 … c0 c1 …`).
+///
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`,
+/// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
+/// error and no detail message is set. `input` and `output` are borrowed for the call only.
+/// Thread class: audio-safe (no allocation, lock or free).
 ///
 /// # Safety
-/// As for `tonecore_pipeline_process_f32`.
+/// As for `tonecore_pipeline_process_f32`: `input`/`output` valid for their lengths, not
+/// overlapping; `pipeline` live.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_pipeline_process_interleaved_f32(
     pipeline: *mut tonecore_pipeline,
@@ -476,8 +501,14 @@ pub unsafe extern "C" fn tonecore_pipeline_process_interleaved_f32(
 
 /// [`tonecore_pipeline_process_f64`] for interleaved frames.
 ///
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`,
+/// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
+/// error and no detail message is set. `input` and `output` are borrowed for the call only.
+/// Thread class: audio-safe (no allocation, lock or free).
+///
 /// # Safety
-/// As for `tonecore_pipeline_process_f64`.
+/// As for `tonecore_pipeline_process_f64`: `input`/`output` valid for their lengths, not
+/// overlapping; `pipeline` live.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_pipeline_process_interleaved_f64(
     pipeline: *mut tonecore_pipeline,
@@ -489,7 +520,9 @@ pub unsafe extern "C" fn tonecore_pipeline_process_interleaved_f64(
     process::<f64>(pipeline, input, input_len, output, output_len, true)
 }
 
-/// Frees a parameter handle; NULL is a no-op.
+/// Frees a parameter handle; NULL is a no-op. The pipeline is not affected.
+///
+/// Thread class: control-thread (frees); no other call on this handle may be running or follow.
 ///
 /// # Safety
 /// `params` NULL or live; no call on it may be running or follow.
@@ -501,7 +534,8 @@ pub unsafe extern "C" fn tonecore_params_free(params: *mut tonecore_params) {
 /// Sets the EQ band gains (dB, one per band, clamped to ±24 dB); the kernel is designed on the
 /// calling thread and crossfaded in on the audio side.
 ///
-/// Returns `NULL_POINTER`, `GAIN_COUNT`, `NON_FINITE`. Thread class: any-thread (control path).
+/// Returns `NULL_POINTER`, `GAIN_COUNT`, `NON_FINITE`; on error the gains stay as they were.
+/// `gains_db` is copied. Thread class: any-thread (control path).
 ///
 /// # Safety
 /// `gains_db` readable for `gains_len`; `params` live.
@@ -555,10 +589,12 @@ unsafe fn reference_ffi<T: FormatSample>(
 }
 
 /// Measures a planar reference (`channels` rows, the pipeline's sample rate) and makes its
-/// integrated loudness the level target; `*lufs_out` receives it.
+/// integrated loudness the level target; `*lufs_out` receives it. `reference` is borrowed for the
+/// call only.
 ///
 /// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_LENGTH`, `NON_FINITE`, `INVALID_TARGET`
-/// (silent or too short a reference, or outside −70…0 LUFS), `WRONG_FORMAT`.
+/// (silent or too short a reference, or outside −70…0 LUFS), `INVALID_SAMPLE_RATE` (the
+/// pipeline's rate is outside the loudness meter's 8000–2822400 Hz), `WRONG_FORMAT`.
 /// Thread class: any-thread (control path).
 ///
 /// # Safety
@@ -574,10 +610,16 @@ pub unsafe extern "C" fn tonecore_params_set_level_reference_f32(
     reference_ffi(params, reference, reference_len, channels, lufs_out)
 }
 
-/// Double-precision [`tonecore_params_set_level_reference_f32`].
+/// Double-precision [`tonecore_params_set_level_reference_f32`]: `reference` holds doubles; the
+/// pipeline must have been created with `TONECORE_SAMPLE_FORMAT_F64`. `reference` is borrowed for
+/// the call only.
+///
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_LENGTH`, `NON_FINITE`, `INVALID_TARGET`,
+/// `INVALID_SAMPLE_RATE`, `WRONG_FORMAT`. Thread class: any-thread (control path).
 ///
 /// # Safety
-/// As for `tonecore_params_set_level_reference_f32`, with doubles.
+/// As for `tonecore_params_set_level_reference_f32`, with doubles: `reference` readable for
+/// `reference_len`; `params` live; `lufs_out` writable.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_params_set_level_reference_f64(
     params: *const tonecore_params,

@@ -77,7 +77,8 @@ unsafe fn crossfade_ffi<T: FormatSample>(
 /// `len_a + len_b − L`.
 ///
 /// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (curve), `INVALID_CHANNELS`, `BUFFER_TOO_SMALL`,
-/// `BUFFERS_OVERLAP`. Thread class: any-thread, audio-safe.
+/// `BUFFERS_OVERLAP`; nothing is written on error. `a`, `b`, `output` and `frames_out` are
+/// borrowed for the call only. Thread class: any-thread, audio-safe.
 ///
 /// # Safety
 /// Buffers valid for their lengths; `output` overlapping neither input.
@@ -99,7 +100,11 @@ pub unsafe extern "C" fn tonecore_crossfade_concat_f32(
     )
 }
 
-/// Double-precision [`tonecore_crossfade_concat_f32`].
+/// Double-precision [`tonecore_crossfade_concat_f32`]: `a`, `b` and `output` hold doubles.
+///
+/// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (curve), `INVALID_CHANNELS`, `BUFFER_TOO_SMALL`,
+/// `BUFFERS_OVERLAP`; nothing is written on error. `a`, `b`, `output` and `frames_out` are
+/// borrowed for the call only. Thread class: any-thread, audio-safe.
 ///
 /// # Safety
 /// As for `tonecore_crossfade_concat_f32`, with doubles.
@@ -140,7 +145,7 @@ pub struct tonecore_render_config {
     pub curve: i32,
     /// Offline renders: 0 = all cores (default), 1 = the calling thread, n = a pool of n.
     pub threads: u32,
-    /// Playback streams: chunks rendered ahead of the listener (≥ 1). Default 2.
+    /// Playback streams: chunks rendered ahead of the listener (1–1024). Default 2.
     pub lookahead_chunks: u32,
     /// Playback streams: fade out/in time around a seek, ms (0–1000). Default 5.
     pub seek_fade_ms: f64,
@@ -170,6 +175,8 @@ impl Default for tonecore_render_config {
 /// 50 ms equal-gain crossfades, all cores, 2 chunks of lookahead, 5 ms seek fades).
 ///
 /// Returns `NULL_POINTER`. Thread class: any-thread.
+///
+/// `config_out` is borrowed for the call only.
 ///
 /// # Safety
 /// `config_out` writable.
@@ -289,7 +296,9 @@ unsafe fn render_ffi<T: FormatSample>(
 ///
 /// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT` (pipeline sample format), the pipeline
 /// config's errors, `INVALID_CHUNK`, `INVALID_CHANNELS`, `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`,
-/// `CANCELLED`, `THREAD_POOL`. Thread class: control-thread / worker.
+/// `CANCELLED`, `THREAD_POOL`. `pipeline`, `config`, `input` and `output` are borrowed for the
+/// call only; `user_data` is passed to `progress` untouched and never freed.
+/// Thread class: control-thread / worker.
 ///
 /// # Safety
 /// Configs readable (see their `_init`); buffers valid for their lengths and not overlapping;
@@ -310,7 +319,14 @@ pub unsafe extern "C" fn tonecore_render_chunked_f32(
     )
 }
 
-/// Double-precision [`tonecore_render_chunked_f32`].
+/// Double-precision [`tonecore_render_chunked_f32`]: `input` and `output` hold doubles;
+/// `pipeline->sample_format` must be `TONECORE_SAMPLE_FORMAT_F64` (else `WRONG_FORMAT`).
+///
+/// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
+/// `INVALID_CHUNK`, `INVALID_CHANNELS`, `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `CANCELLED`,
+/// `THREAD_POOL`. `pipeline`, `config`, `input` and `output` are borrowed for the call only;
+/// `user_data` is passed to `progress` untouched and never freed.
+/// Thread class: control-thread / worker.
 ///
 /// # Safety
 /// As for `tonecore_render_chunked_f32`, with doubles.
@@ -396,11 +412,13 @@ unsafe fn open_ffi<T: FormatSample>(
 
 /// Opens a playback stream over a planar track (`pipeline->channels` rows of
 /// `track_len / channels` frames, copied) rendered through the pipeline in chunks of
-/// `config->chunk_seconds`, `config->lookahead_chunks` ahead. Free it with
-/// `tonecore_playback_free`.
+/// `config->chunk_seconds`, `config->lookahead_chunks` ahead, in `*playback_out` (written only
+/// on success). The caller owns the stream and frees it with `tonecore_playback_free`; `pipeline`
+/// and `config` are copied, `track` is copied into the stream.
 ///
 /// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
-/// `INVALID_CHUNK`, `INVALID_TIME` (seek fade, lookahead 0), `INVALID_CHANNELS`, `THREAD_POOL`.
+/// `INVALID_CHUNK`, `INVALID_TIME` (seek fade outside 0–1000 ms, lookahead outside 1–1024),
+/// `INVALID_CHANNELS`, `THREAD_POOL`.
 /// Thread class: control-thread (allocates, starts the worker).
 ///
 /// # Safety
@@ -423,7 +441,14 @@ pub unsafe extern "C" fn tonecore_playback_open_f32(
     )
 }
 
-/// Double-precision [`tonecore_playback_open_f32`].
+/// Double-precision [`tonecore_playback_open_f32`]: `track` holds doubles;
+/// `pipeline->sample_format` must be `TONECORE_SAMPLE_FORMAT_F64` (else `WRONG_FORMAT`). The
+/// stream in `*playback_out` is owned by the caller (free it with `tonecore_playback_free`);
+/// `pipeline`, `config` and `track` are copied.
+///
+/// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
+/// `INVALID_CHUNK`, `INVALID_TIME`, `INVALID_CHANNELS`, `THREAD_POOL`.
+/// Thread class: control-thread (allocates, starts the worker).
 ///
 /// # Safety
 /// As for `tonecore_playback_open_f32`, with doubles.
@@ -446,6 +471,9 @@ pub unsafe extern "C" fn tonecore_playback_open_f64(
 }
 
 /// Stops the worker, joins it and frees the stream. NULL is a no-op.
+///
+/// Thread class: control-thread (joins a thread, frees); no other call on this stream may be
+/// running or follow.
 ///
 /// # Safety
 /// `playback` NULL or live; no call on it may be running or follow.
@@ -478,7 +506,8 @@ unsafe fn read_ffi<T: FormatSample>(
 /// rendered yet, or the end of the track). Never blocks.
 ///
 /// Returns `NULL_POINTER`, `INVALID_CHANNELS` (not a whole number of frames), `WRONG_FORMAT`,
-/// `CONCURRENT_USE`, `POISONED`. Thread class: audio-safe (no allocation, lock or free).
+/// `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on error. `output` and `frames_out`
+/// are borrowed for the call only. Thread class: audio-safe (no allocation, lock or free).
 ///
 /// # Safety
 /// `output` valid for `output_len`; `playback` live; `frames_out` writable.
@@ -492,10 +521,15 @@ pub unsafe extern "C" fn tonecore_playback_read_f32(
     read_ffi(playback, output, output_len, frames_out)
 }
 
-/// Double-precision [`tonecore_playback_read_f32`].
+/// Double-precision [`tonecore_playback_read_f32`]: `output` holds doubles; the stream must have
+/// been opened with `tonecore_playback_open_f64`.
+///
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`,
+/// `PANIC`; nothing is written on error. `output` and `frames_out` are borrowed for the call
+/// only. Thread class: audio-safe (no allocation, lock or free).
 ///
 /// # Safety
-/// As for `tonecore_playback_read_f32`, with doubles.
+/// `output` valid for `output_len` doubles; `playback` live; `frames_out` writable.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_playback_read_f64(
     playback: *mut tonecore_playback,

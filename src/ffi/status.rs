@@ -18,7 +18,8 @@ pub enum tonecore_status {
     InvalidLength = 3,
     /// An output buffer is smaller than the call needs; nothing was written.
     BufferTooSmall = 4,
-    /// Input samples hold NaN or infinity and the function refuses them.
+    /// Input samples hold NaN or infinity and the function refuses them (the loudness functions
+    /// also refuse samples beyond ±2^20).
     NonFinite = 5,
     /// The window kind is not a `TONECORE_WINDOW_*` value.
     UnknownWindow = 6,
@@ -99,7 +100,7 @@ impl tonecore_status {
             InvalidArgument => "an argument is out of range",
             InvalidLength => "a length is zero or too large",
             BufferTooSmall => "the output buffer is too small",
-            NonFinite => "the input holds NaN or infinite values",
+            NonFinite => "the input holds NaN or infinite (or, for loudness, beyond +-2^20) values",
             UnknownWindow => "unknown window kind",
             InvalidFftSize => "fft_size must be even and between 16 and 16777216",
             InvalidHop => "hop must satisfy 1 <= hop <= fft_size",
@@ -174,8 +175,9 @@ impl From<ProcessError> for tonecore_status {
 }
 
 /// A static, NUL-terminated description of `status` ("unknown status" for unknown codes).
+/// Cannot fail. The string is static storage owned by the library: never NULL, do not free.
 ///
-/// Thread class: audio-safe (no allocation, no locks). The pointer is valid forever; do not free.
+/// Thread class: audio-safe (no allocation, no locks).
 #[no_mangle]
 pub extern "C" fn tonecore_status_str(status: i32) -> *const c_char {
     tonecore_status::c_message(status).as_ptr().cast()

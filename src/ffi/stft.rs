@@ -134,6 +134,8 @@ fn with_format<T: FormatSample, R>(
 ///
 /// Returns `NULL_POINTER` for a NULL `config_out`. Thread class: any-thread.
 ///
+/// `config_out` is borrowed for the call only.
+///
 /// # Safety
 /// `config_out` must point to a writable `tonecore_stft_config`.
 #[no_mangle]
@@ -225,6 +227,8 @@ pub unsafe extern "C" fn tonecore_stft_free(stft: *mut tonecore_stft) {
 ///
 /// Returns `NULL_POINTER`. Thread class: any-thread (reads immutable configuration).
 ///
+/// `stft` and `bins_out` are borrowed for the call only.
+///
 /// # Safety
 /// `stft` must be a live object; `bins_out` writable.
 #[no_mangle]
@@ -242,6 +246,8 @@ pub unsafe extern "C" fn tonecore_stft_bins(
 /// Writes the number of frames per channel for a signal of `signal_len` samples per channel.
 ///
 /// Returns `NULL_POINTER`. Thread class: any-thread.
+///
+/// `stft` and `frames_out` are borrowed for the call only.
 ///
 /// # Safety
 /// `stft` must be a live object; `frames_out` writable.
@@ -263,6 +269,8 @@ pub unsafe extern "C" fn tonecore_stft_frame_count(
 /// signal of `len` samples gives at least `len` back; trim to `len`); 0 for 0 frames.
 ///
 /// Returns `NULL_POINTER`, `INVALID_LENGTH` (overflow). Thread class: any-thread.
+///
+/// `stft` and `len_out` are borrowed for the call only.
 ///
 /// # Safety
 /// `stft` must be a live object; `len_out` writable.
@@ -368,11 +376,19 @@ pub unsafe extern "C" fn tonecore_stft_forward_f32(
     )
 }
 
-/// Double-precision [`tonecore_stft_forward_f32`]; the object must have been created with
-/// `TONECORE_SAMPLE_FORMAT_F64`.
+/// Double-precision [`tonecore_stft_forward_f32`]: `input` holds doubles and `output`
+/// `tonecore_complex_f64` values; the object must have been created with
+/// `TONECORE_SAMPLE_FORMAT_F64` (else `WRONG_FORMAT`).
+///
+/// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_LENGTH`, `BUFFER_TOO_SMALL`,
+/// `NON_FINITE`, `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; on
+/// error nothing is written. `input`, `output` and `frames_out` are borrowed for the call only.
+///
+/// Thread class: control-thread / worker (with threads = 1 it does not allocate).
 ///
 /// # Safety
-/// As for `tonecore_stft_forward_f32`, with doubles.
+/// As for `tonecore_stft_forward_f32`, with doubles: `input` valid for `input_len` doubles,
+/// `output` for `output_len` complex values, `frames_out` writable, `stft` live.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_stft_forward_f64(
     stft: *mut tonecore_stft,
@@ -398,7 +414,8 @@ pub unsafe extern "C" fn tonecore_stft_forward_f64(
 /// `NON_FINITE`, `NOT_INVERTIBLE`, `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`,
 /// `POISONED`, `PANIC`. On error nothing is written.
 ///
-/// Thread class: control-thread / worker (with threads = 1 it does not allocate).
+/// Thread class: control-thread / worker (with threads = 1 it does not allocate). Buffers are
+/// borrowed for the call only.
 ///
 /// # Safety
 /// `spectrum` must point to `spectrum_len` readable complex values, `output` to `output_len`
@@ -424,10 +441,20 @@ pub unsafe extern "C" fn tonecore_stft_inverse_f32(
     )
 }
 
-/// Double-precision [`tonecore_stft_inverse_f32`].
+/// Double-precision [`tonecore_stft_inverse_f32`]: `spectrum` holds `tonecore_complex_f64`
+/// values and `output` doubles; the object must have been created with
+/// `TONECORE_SAMPLE_FORMAT_F64` (else `WRONG_FORMAT`).
+///
+/// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_LENGTH`, `BUFFER_TOO_SMALL`,
+/// `NON_FINITE`, `NOT_INVERTIBLE`, `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`,
+/// `POISONED`, `PANIC`; on error nothing is written. `spectrum`, `output` and `len_out` are
+/// borrowed for the call only.
+///
+/// Thread class: control-thread / worker (with threads = 1 it does not allocate).
 ///
 /// # Safety
-/// As for `tonecore_stft_inverse_f32`, with doubles.
+/// As for `tonecore_stft_inverse_f32`, with doubles: `spectrum` valid for `spectrum_len` complex
+/// values, `output` for `output_len` doubles, `len_out` writable, `stft` live.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_stft_inverse_f64(
     stft: *mut tonecore_stft,

@@ -52,6 +52,9 @@ pub unsafe extern "C" fn tonecore_window_fill_f32(
 /// Double-precision [`tonecore_window_fill_f32`]. `TONECORE_WINDOW_HANN_SYM` is bit-identical to
 /// `numpy.hanning(output_len)`.
 ///
+/// Returns `NULL_POINTER`, `UNKNOWN_WINDOW`, `INVALID_LENGTH`; on error nothing is written.
+/// `output` is borrowed for the call only.
+///
 /// Thread class: any-thread; does not allocate.
 ///
 /// # Safety

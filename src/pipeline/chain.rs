@@ -113,7 +113,7 @@ const STAT_WORDS: usize = 8 + MAX_STAT_BANDS;
 pub struct PipelineStats {
     /// Frames processed since construction.
     pub frames: u64,
-    /// Non-finite input samples replaced by zero.
+    /// Non-finite (or beyond ±2^20) input samples replaced by zero.
     pub nonfinite: u64,
     /// Largest gain reduction the limiter applied since construction, dB (≤ 0).
     pub limiter_max_reduction_db: f64,
@@ -410,7 +410,8 @@ impl<T: CachedSample> Pipeline<T> {
     }
 
     /// Filters planar `input` (`channels × frames`) into `output[.. input.len()]`. Non-finite
-    /// samples are replaced by zero and counted. Real-time safe.
+    /// samples (and finite ones beyond ±2^20, +120 dBFS) are replaced by zero and counted.
+    /// Real-time safe.
     ///
     /// # Errors
     /// Input not a whole number of frames, block above `max_block`, output too small; nothing is

@@ -12,13 +12,18 @@ use crate::spectral::{MAX_FFT_SIZE, MIN_FFT_SIZE};
 use crate::{ConfigError, ProcessError};
 use std::sync::{Arc, Mutex, PoisonError};
 
+/// Highest sample rate of the streaming stages (equalizer, pipeline, playback, chunked render),
+/// Hz: 64× 44.1 kHz. Buffers scale with the rate (the limiter's lookahead, the level window), so
+/// an absurd rate is refused instead of exhausting memory.
+pub const MAX_SAMPLE_RATE: u32 = 2_822_400;
+
 /// Default crossfade time on a gain change, in milliseconds.
 pub const DEFAULT_RAMP_MS: f64 = 20.0;
 
 /// How to build an [`Equalizer`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct EqualizerConfig {
-    /// Sample rate in Hz (> 0).
+    /// Sample rate in Hz (1–[`MAX_SAMPLE_RATE`]).
     pub sample_rate: u32,
     /// Channel count (≥ 1).
     pub channels: usize,
@@ -53,7 +58,7 @@ impl EqualizerConfig {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        if self.sample_rate == 0 {
+        if self.sample_rate == 0 || self.sample_rate > MAX_SAMPLE_RATE {
             return Err(ConfigError::InvalidSampleRate);
         }
         if self.channels == 0 || self.channels > 64 {
@@ -288,7 +293,7 @@ impl<T: CachedSample> Equalizer<T> {
         self.frames
     }
 
-    /// Non-finite input samples replaced by zero since construction.
+    /// Non-finite (or beyond ±2^20) input samples replaced by zero since construction.
     pub fn nonfinite_count(&self) -> u64 {
         self.convolver.nonfinite_count()
     }
@@ -350,7 +355,8 @@ impl<T: CachedSample> Equalizer<T> {
     }
 
     /// Filters planar `input` (`channels × frames`, `frames = input.len() / channels`) into
-    /// `output[.. input.len()]`. Non-finite samples are replaced by zero and counted.
+    /// `output[.. input.len()]`. Non-finite samples (and finite ones beyond ±2^20, +120 dBFS) are
+    /// replaced by zero and counted.
     /// Real-time safe.
     ///
     /// # Errors

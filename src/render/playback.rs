@@ -26,12 +26,15 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+/// Largest `lookahead_chunks`: each chunk of lookahead is a packet allocated at open.
+pub const MAX_LOOKAHEAD_CHUNKS: usize = 1024;
+
 /// Playback settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PlaybackConfig {
     /// Chunking (chunk, context, crossfade, curve); `threads` is ignored (one worker).
     pub render: RenderConfig,
-    /// Chunks rendered ahead of the listener (≥ 1). Default 2.
+    /// Chunks rendered ahead of the listener (1–[`MAX_LOOKAHEAD_CHUNKS`]). Default 2.
     pub lookahead_chunks: usize,
     /// Fade-out / fade-in time around a seek, ms (0–1000). Default 5.
     pub seek_fade_ms: f64,
@@ -148,11 +151,18 @@ pub fn open_with_store<T: CachedSample>(
     if channels == 0 || track.len() % channels != 0 {
         return Err(ConfigError::InvalidChannels.into());
     }
-    if !(0.0..=1000.0).contains(&config.seek_fade_ms) || config.lookahead_chunks == 0 {
+    if !(0.0..=1000.0).contains(&config.seek_fade_ms)
+        || !(1..=MAX_LOOKAHEAD_CHUNKS).contains(&config.lookahead_chunks)
+    {
         return Err(ConfigError::InvalidTime.into());
     }
     let total = track.len() / channels;
     let plan = plan::<T>(total, channels, sample_rate, &pipeline, &config.render)?;
+    // A packet holds at most one chunk's core and a tail at most one seam, and neither is ever
+    // longer than the track: size them by the track, not by the (possibly huge) durations asked
+    // for, so a long chunk_seconds on a short track cannot exhaust memory.
+    let packet_frames = plan.chunk.min(total);
+    let tail_frames = plan.crossfade.min(total);
     let latency = Pipeline::<T>::new(sample_rate, channels, 4096, &pipeline)?.latency_frames();
     let slots = config.lookahead_chunks + 1;
     let (mut free_tx, free_rx) = RingBuffer::<Packet<T>>::new(slots + 1);
@@ -164,13 +174,13 @@ pub fn open_with_store<T: CachedSample>(
             start: 0,
             frames: 0,
             offset: 0,
-            samples: Vec::with_capacity(plan.chunk * channels),
+            samples: Vec::with_capacity(packet_frames * channels),
         };
         if free_tx.push(packet).is_err() {
             unreachable!("the free ring holds every packet");
         }
     }
-    let (tail_tx, tail_rx) = tail_buffer::<T>(slots + 1, plan.crossfade * channels);
+    let (tail_tx, tail_rx) = tail_buffer::<T>(slots + 1, tail_frames * channels);
     let shared = Arc::new(Shared {
         generation: AtomicU32::new(0),
         seek_frame: AtomicU64::new(0),
@@ -210,7 +220,7 @@ pub fn open_with_store<T: CachedSample>(
         tails: tail_rx,
         current: None,
         read_pos: 0,
-        tail: vec![T::zero(); plan.crossfade * channels],
+        tail: vec![T::zero(); tail_frames * channels],
         tail_frames: 0,
         channels,
         crossfade: plan.crossfade,
@@ -258,7 +268,7 @@ impl<T: CachedSample> Worker<T> {
         let mut generation = u32::MAX;
         let (mut chunk, mut offset) = (0usize, 0usize);
         let channels = self.channels;
-        let mut tail = vec![T::zero(); self.plan.crossfade * channels];
+        let mut tail = vec![T::zero(); self.plan.crossfade.min(self.plan.total) * channels];
         while !self.shared.stop.load(Ordering::Acquire) {
             let g = self.shared.generation.load(Ordering::Acquire);
             if g != generation {

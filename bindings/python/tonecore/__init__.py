@@ -187,6 +187,6 @@ def status_str(code: int) -> str:
     -------
     str
         A short static description, e.g. ``status_str(5)`` ->
-        ``"the input holds NaN or infinite values"``.
+        ``"the input holds NaN or infinite (or, for loudness, beyond +-2^20) values"``.
     """
     return _native.status_str(code)

@@ -44,7 +44,7 @@ def loudness(x: np.ndarray, sample_rate: int) -> Dict[str, float]:
         2 = L R, 5 = L R C Ls Rs, 6 = L R C LFE Ls Rs (LFE not counted); further channels are
         not counted.
     sample_rate : int
-        Sample rate in Hz (16 Hz to 2.8224 MHz).
+        Sample rate in Hz (8 kHz to 2.8224 MHz).
 
     Returns
     -------
@@ -128,7 +128,7 @@ class LoudnessMeter(_NativeObject):
     channels : int
         Channel count, 1–64 (weights as for :func:`loudness`).
     sample_rate : int
-        Sample rate in Hz (16 Hz to 2.8224 MHz).
+        Sample rate in Hz (8 kHz to 2.8224 MHz).
 
     Raises
     ------

@@ -593,7 +593,7 @@ class Pipeline(_NativeObject):
     ----------
     sample_rate : int
         Sample rate in Hz (> 0; :meth:`PipelineParams.set_level_target` with a reference
-        needs 16 Hz or more).
+        needs 8000 Hz or more).
     channels : int
         Channel count, 1–64.
     config : PipelineConfig or dict, optional
