@@ -37,6 +37,17 @@ _EXTENSION_ALIASES = {"AIF": "AIFF", "OGA": "OGG", "OPUS": "OGG"}
 _FLOAT_SUBTYPES = {"FLOAT", "DOUBLE", "VORBIS", "OPUS", "MPEG_LAYER_I", "MPEG_LAYER_II",
                    "MPEG_LAYER_III"}
 
+#: Linear PCM subtypes: (bits, integer container handed to soundfile). Samples are rounded to
+#: the nearest step here (``x * 2**(bits-1)``, the inverse of how soundfile reads them) and
+#: passed as integers, so libsndfile does no float conversion of its own (it truncates).
+_PCM_SUBTYPES = {
+    "PCM_S8": (8, np.int16),
+    "PCM_U8": (8, np.int16),
+    "PCM_16": (16, np.int16),
+    "PCM_24": (24, np.int32),
+    "PCM_32": (32, np.int32),
+}
+
 
 @dataclasses.dataclass(frozen=True)
 class FileResult:
@@ -135,7 +146,7 @@ def _progress_callback(
                 "progress=True shows a tqdm bar and needs tqdm: pip install tqdm "
                 "(or pip install 'tonecore[progress]')"
             ) from e
-        bar = tqdm(total=None, unit="chunk", desc=desc, leave=False)
+        bar = tqdm(total=None, unit="chunk", desc=desc)
 
         def show(done: int, total: int) -> None:
             if bar.total != total:
@@ -243,18 +254,25 @@ def _write(
 ) -> int:
     """Write planar ``rendered`` to ``tmp``; returns the number of clipped samples."""
     clip = subtype not in _FLOAT_SUBTYPES
+    pcm = _PCM_SUBTYPES.get(subtype)
     clipped = 0
     channels, frames = rendered.shape
     with sf.SoundFile(str(tmp), "w", samplerate=sample_rate, channels=channels,
                       format=fmt, subtype=subtype) as f:
         for pos in range(0, frames, _IO_BLOCK):
-            block = np.ascontiguousarray(rendered[:, pos:pos + _IO_BLOCK].T)
+            block: npt.NDArray[Any] = np.ascontiguousarray(rendered[:, pos:pos + _IO_BLOCK].T)
             if clip:
-                over = np.abs(block) > 1.0
-                n_over = int(np.count_nonzero(over))
-                if n_over:
-                    clipped += n_over
+                n_over = int(np.count_nonzero(np.abs(block) > 1.0))
+                clipped += n_over
+                if pcm is None and n_over:
                     np.clip(block, -1.0, 1.0, out=block)
+            if pcm is not None:
+                bits, container = pcm
+                full = float(2 ** (bits - 1))
+                q = np.rint(block.astype(np.float64) * full)
+                np.clip(q, -full, full - 1.0, out=q)
+                q *= float(2 ** (8 * np.dtype(container).itemsize - bits))
+                block = q.astype(container)
             f.write(block)
     return clipped
 
@@ -346,7 +364,10 @@ def process_file(
     × 4 bytes for float32: about 1.3 GB for an hour of stereo at 44.1 kHz), plus 64 Ki-frame
     blocks for reading and writing. Metadata (tags, cue points) is not copied.
 
-    Output samples beyond full scale are clipped to ±1 for integer subtypes (counted in
+    Linear PCM output (``PCM_S8``/``U8``/``16``/``24``/``32``) is rounded to the nearest step
+    (``round(x * 2**(bits - 1))``, the inverse of how soundfile reads it; no dither), so a
+    file passed through a disabled pipeline comes back with its samples unchanged. Samples
+    beyond full scale are clipped to ±1 for integer subtypes (counted in
     :attr:`FileResult.clipped_samples`); float subtypes store them as they are.
 
     Examples
