@@ -97,8 +97,28 @@ def integrated_loudness(x: FloatArray, sample_rate: int, *, copy: bool = False) 
     """Only the gated integrated loudness of a whole signal, in LUFS (``-inf`` for silence).
 
     Several times cheaper than :func:`loudness`, which also computes the short-term history,
-    the loudness range and the 4x-oversampled true peak. Same input rules (``copy``
-    included), channel weights and errors as :func:`loudness`.
+    the loudness range and the 4x-oversampled true peak.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Samples (full scale = 1.0), as for :func:`loudness`: float32 or float64, C-contiguous,
+        finite, ``(frames,)`` or planar ``(channels, frames)`` with 1–64 channels.
+    sample_rate : int
+        Sample rate in Hz (16 Hz to 2.8224 MHz).
+    copy : bool, optional
+        Consent to convert ``x`` (see :func:`loudness`). Default False.
+
+    Returns
+    -------
+    float
+        Gated integrated loudness in LUFS (BS.1770-4); ``-inf`` when the signal is shorter
+        than one 400 ms block or gated out entirely.
+
+    Raises
+    ------
+    TypeError, ValueError, tonecore.InvalidArgument
+        As :func:`loudness`.
 
     Examples
     --------
