@@ -4,7 +4,7 @@ PYTHON ?= python3
 ABI    := 1
 LIBDIR := $(CURDIR)/target/release
 
-.PHONY: all lib test test-rust test-loom test-c test-python clean
+.PHONY: all lib test test-rust test-loom test-c test-python test-python-fast clean
 
 all: lib
 
@@ -26,9 +26,19 @@ test-loom:
 test-c: lib
 	$(MAKE) --no-print-directory -C ffi-tests LIBDIR=$(LIBDIR)
 
+## Python: install the package (builds the library), type-check it (mypy, strict; config in
+## bindings/python/pyproject.toml), run every test. The tests marked `slow` (sdist/wheel into
+## fresh venvs, worker processes, Dask) take about 3 minutes of the lane.
 test-python: lib
 	$(PYTHON) -m pip install --quiet ./bindings/python
+	cd bindings/python && $(PYTHON) -m mypy
 	$(PYTHON) -m pytest -q --import-mode=importlib bindings/python/tests
+
+## The Python lane without the slow tests, for iterating.
+test-python-fast: lib
+	$(PYTHON) -m pip install --quiet ./bindings/python
+	cd bindings/python && $(PYTHON) -m mypy
+	$(PYTHON) -m pytest -q --import-mode=importlib -m "not slow" bindings/python/tests
 
 clean:
 	$(CARGO) clean
