@@ -94,3 +94,22 @@ def test_closed_error_has_no_status():
         s.frame_count(100)
     assert info.value.status is None and info.value.detail
     assert isinstance(info.value, ValueError)
+
+
+def test_mapping_matches_the_header_enum(repo):
+    import re
+
+    header = (repo / "include" / "tonecore.h").read_text()
+    enum = {name: int(value) for name, value in
+            re.findall(r"TONECORE_STATUS_(\w+) = (\d+),", header)}
+    expected = {
+        "CONCURRENT_USE": "ConcurrentUse", "POISONED": "Poisoned", "CANCELLED": "Cancelled",
+        "BUSY": "Busy", "STALE_ID": "StaleHandle", "ALREADY_RUNNING": "AlreadyRunning",
+        "TIMEOUT": "Timeout", "NOT_FINISHED": "NotFinished", "PANIC": "Panic",
+    }
+    for name, cls in expected.items():
+        assert name in enum, f"TONECORE_STATUS_{name} is not in the header"
+        assert error_for_status(enum[name]) is getattr(tonecore, cls), name
+    for name, value in enum.items():
+        if 1 <= value <= 99:
+            assert error_for_status(value) is tonecore.InvalidArgument, name

