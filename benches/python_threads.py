@@ -11,13 +11,20 @@ Workloads, each on stereo 44.1 kHz float32 noise, one buffer and one object per 
 - ``Equalizer.process`` in 256-frame blocks: the same with real-time sized blocks, where the
   Python-side cost of each call (argument checks, ctypes) runs under the GIL;
 - ``Pipeline.process`` in 256-frame blocks (EQ -> level -> limiter).
-Also prints the per-call time of a 256-frame ``Pipeline.process`` from Python.
+For ``equalize`` it also runs the same work in N separate processes (no shared GIL): that
+ratio is what the machine allows at that moment (other load, shared memory bandwidth), the
+ceiling the threads are measured against. Also prints the per-call time of a 256-frame
+``Pipeline.process`` from Python.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
+import tempfile
+import textwrap
 import threading
 import time
 
@@ -46,6 +53,34 @@ def wall(jobs) -> float:
     for t in threads:
         t.join()
     return max(ends) - start
+
+
+CHILD = textwrap.dedent(
+    """
+    import os, sys, time, numpy as np, tonecore
+    seconds, seed, go = float(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    x = np.random.default_rng(seed).uniform(-0.5, 0.5, (2, int(seconds * 44100)))
+    x = x.astype(np.float32); out = np.empty_like(x); gains = np.linspace(-6, 6, 25)
+    tonecore.equalize(x, 44100, gains, threads=1, out=out)
+    print("ready", flush=True)
+    while not os.path.exists(go):
+        time.sleep(0.0005)
+    t = time.perf_counter()
+    tonecore.equalize(x, 44100, gains, threads=1, out=out)
+    print(time.perf_counter() - t, flush=True)
+    """
+)
+
+
+def processes_wall(n: int, seconds: float, folder: str, tag: str) -> float:
+    """Wall time of n processes each equalizing its own buffer, started together."""
+    go = os.path.join(folder, f"go-{tag}")
+    procs = [subprocess.Popen([sys.executable, "-c", CHILD, str(seconds), str(i), go],
+                              stdout=subprocess.PIPE, text=True) for i in range(n)]
+    for p in procs:
+        assert p.stdout.readline().strip() == "ready"
+    open(go, "w").close()
+    return max(float(p.communicate()[0]) for p in procs)
 
 
 _BLOCKS: dict = {}
@@ -108,6 +143,17 @@ def main() -> None:
                 best = (one, many, many / one)
         one, many, ratio = best
         print(f"{name:40s} {one:9.3f}s {many:9.3f}s {ratio:6.2f}x")
+
+    with tempfile.TemporaryDirectory() as folder:
+        best = None
+        for rep in range(args.repeat):
+            one = processes_wall(1, args.seconds, folder, f"{rep}-1")
+            many = processes_wall(n, args.seconds, folder, f"{rep}-n")
+            if best is None or many / one < best[2]:
+                best = (one, many, many / one)
+        one, many, ratio = best
+        print(f"{'equalize, separate processes (ceiling)':40s} {one:9.3f}s {many:9.3f}s "
+              f"{ratio:6.2f}x")
 
     # per-call cost of a 256-frame Pipeline.process from Python (one thread)
     block = np.ascontiguousarray(xs[0][:, :256])
