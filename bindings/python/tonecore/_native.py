@@ -26,7 +26,7 @@ from ctypes import (
     c_void_p,
 )
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 if TYPE_CHECKING:
     import numpy as np
@@ -786,7 +786,7 @@ class AuralisLevelMatcher(Structure):
     ]
 
 
-def _auralis_signatures():  # type: ignore[no-untyped-def]
+def _auralis_signatures() -> List[Tuple[str, Any, Any]]:
     # Buffers are passed as addresses (c_void_p): the compat module converts numpy arrays to
     # addresses several times faster than to typed ctypes pointers, which matters for the
     # per-frame calls it makes. Structs and out-parameters stay typed.
