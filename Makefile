@@ -31,7 +31,8 @@ STATIC_LIBS = $(or $(shell d=$$(mktemp -d) && echo > $$d/e.rs && \
     $(STATIC_LIBS_FALLBACK))
 
 .PHONY: all lib install uninstall test test-rust test-loom test-c test-install test-example \
-        test-python test-valgrind test-miri lib-tsan test-tsan test-fuzz test-checkers clean
+        test-python test-python-fast test-valgrind test-miri lib-tsan test-tsan test-fuzz \
+        test-checkers clean
 
 all: lib
 
@@ -138,9 +139,19 @@ test-fuzz:
 test-example: lib
 	$(MAKE) --no-print-directory -C examples/c check LIBDIR=$(LIBDIR) PYTHON=$(PYTHON)
 
+## Python: install the package (builds the library), type-check it (mypy, strict; config in
+## bindings/python/pyproject.toml), run every test. The tests marked `slow` (sdist/wheel into
+## fresh venvs, worker processes, Dask) take about 3 minutes of the lane.
 test-python: lib
 	$(PYTHON) -m pip install --quiet ./bindings/python
+	cd bindings/python && $(PYTHON) -m mypy
 	$(PYTHON) -m pytest -q --import-mode=importlib bindings/python/tests
+
+## The Python lane without the slow tests, for iterating.
+test-python-fast: lib
+	$(PYTHON) -m pip install --quiet ./bindings/python
+	cd bindings/python && $(PYTHON) -m mypy
+	$(PYTHON) -m pytest -q --import-mode=importlib -m "not slow" bindings/python/tests
 
 clean:
 	$(CARGO) clean

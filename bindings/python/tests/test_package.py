@@ -177,3 +177,79 @@ def test_env_override_loads_another_library(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode != 0
     assert "ImportError" in r.stderr and "missing.so" in r.stderr
+
+
+class _AbiProxy:
+    """A loaded library whose tonecore_abi_version() reports another ABI."""
+
+    def __init__(self, real, abi):
+        self._real = real
+        self._abi = abi
+
+        def fake_abi_version():
+            return abi
+
+        self.tonecore_abi_version = fake_abi_version
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def test_abi_mismatch_at_load_is_an_import_error(monkeypatch):
+    real_cdll = ctypes.CDLL
+    monkeypatch.setattr(_native.ctypes, "CDLL",
+                        lambda path, *a, **k: _AbiProxy(real_cdll(path, *a, **k), 2))
+    with pytest.raises(ImportError) as info:
+        _native._load()
+    msg = str(info.value)
+    assert "C ABI version 2" in msg and "needs ABI version 1" in msg
+    assert str(_native.library_path()) in msg and "TONECORE_LIBRARY" in msg
+
+
+def test_abi_mismatch_fails_import_tonecore(tmp_path):
+    code = (
+        "import ctypes\n"
+        "real = ctypes.CDLL\n"
+        "class Proxy:\n"
+        "    def __init__(self, lib):\n"
+        "        self._lib = lib\n"
+        "        self.tonecore_abi_version = lambda: 99\n"
+        "    def __getattr__(self, name):\n"
+        "        return getattr(self._lib, name)\n"
+        "ctypes.CDLL = lambda path, *a, **k: Proxy(real(path, *a, **k))\n"
+        "try:\n"
+        "    import tonecore\n"
+        "except ImportError as e:\n"
+        "    print('ImportError:', e)\n"
+        "else:\n"
+        "    print('imported')\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("ImportError: tonecore: the native library")
+    assert "C ABI version 99" in r.stdout and "needs ABI version 1" in r.stdout
+
+
+def test_help_overview_documents_the_rules():
+    doc = tonecore.__doc__
+    for needle in ("Arrays", "copy=True", "out=", "Threads", "GIL", "Errors", "StaleHandle",
+                   "process_file", "tonecore.batch", "LUFS"):
+        assert needle in doc, needle
+
+
+def test_every_public_name_is_documented_with_units_or_returns():
+    import inspect
+
+    for name in tonecore.__all__:
+        obj = getattr(tonecore, name)
+        if inspect.isfunction(obj) or inspect.isclass(obj):
+            assert obj.__doc__ and len(obj.__doc__) > 40, name
+        if inspect.isfunction(obj) and name not in ("abi_version", "library_version"):
+            assert "Returns" in obj.__doc__ or "Raises" in obj.__doc__, name
+
+
+def test_py_typed_and_mypy_config(repo):
+    pyproject = (repo / "bindings" / "python" / "pyproject.toml").read_text()
+    assert "[tool.mypy]" in pyproject and "strict = true" in pyproject
+    assert (repo / "bindings" / "python" / "tonecore" / "py.typed").is_file()

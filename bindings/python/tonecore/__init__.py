@@ -1,12 +1,54 @@
 """tonecore — real-time audio DSP engine (Python binding over the C ABI).
 
 A ctypes binding over ``libtonecore`` (bundled with the package; set ``TONECORE_LIBRARY`` to
-load another build). numpy arrays go in and out without copies; float32 and float64 are both
-supported; every function that produces an array accepts ``out=``.
+load another build): parallel STFT/ISTFT, an exact linear-phase band equalizer, EBU R128
+loudness, an EQ -> level matcher -> limiter pipeline, chunk-parallel rendering of whole
+tracks, prefetching playback with seek, audio files, and batch processing of folders on one
+machine or a Dask cluster (:mod:`tonecore.batch`).
+
+Units: sample rates in Hz, times in seconds unless the name says ``_ms``, gains and ceilings in
+dB (dBFS), loudness in LUFS (ranges in LU, true peak in dBTP), lengths in samples/frames
+(a frame is one sample per channel). Signals are planar ``(channels, frames)`` or 1-D mono,
+full scale 1.0.
+
+Arrays
+------
+Sample arrays are float32 or float64 (spectra complex64/complex128), C-contiguous, native
+byte order. They are used in place: a conforming input is never copied (the native code
+reads the caller's memory) and ``out=`` arrays are written in place and returned. Anything
+else — another dtype, a strided or Fortran-ordered view, a list — is refused before any native
+call with a TypeError (dtype, type) or ValueError (layout, dimensions) that names the fix,
+unless the caller passes ``copy=True``: then it is converted once (float16 -> float32,
+integers -> float64, other byte orders -> native; values are cast, not rescaled; complex never
+becomes real). ``out=`` must have exactly the result's dtype and shape and is never
+converted; it is left untouched when a call fails. Every function that produces samples or
+spectra takes ``out=``.
+
+Threads
+-------
+Native calls release the GIL, so Python threads run tonecore work in parallel (each thread
+on its own object or buffer). Functions taking ``threads=`` also parallelise inside one call
+(None: all cores; 1: the calling thread only). Streaming objects (:class:`Stft`,
+:class:`Equalizer`, :class:`Pipeline`, :class:`LoudnessMeter`, :class:`PlaybackStream`) run one
+call at a time: a second thread calling in at the same moment gets :class:`ConcurrentUse`
+(nothing is corrupted); their any-thread methods (``Equalizer.set_gains``,
+:class:`PipelineParams`, ``PlaybackStream.seek``/``stats``) are documented as such. Objects
+holding native memory are context managers with a finalizer backstop; a closed object raises
+:class:`ClosedError`; they refuse to be pickled (configurations such as
+:class:`PipelineConfig` and :class:`BandLayout` pickle).
+
+Errors
+------
+:class:`Error` is the base of everything the library reports and carries ``.status`` (the
+``tonecore_status`` number, None for binding-side refusals) and ``.detail``:
+:class:`InvalidArgument` (1–99, also a ValueError), :class:`ConcurrentUse` (100),
+:class:`Poisoned` (101), :class:`Cancelled` (102), :class:`Busy` (103), :class:`StaleHandle`
+(104, also a LookupError), :class:`AlreadyRunning` (105), :class:`Timeout` (106, also a
+TimeoutError), :class:`NotFinished` (107), :class:`Panic` (200), :class:`ClosedError`.
 
 Public API
 ----------
-window(kind, n, dtype=numpy.float64)
+window(kind, n, dtype=None, out=None)
     Window functions (``"hann"``, ``"hann_sym"``, ``"hamming"``, ``"blackman"``, ``"sqrt_hann"``).
 stft(x, fft_size=4096, hop=None, window="hann", center=False, threads=None, out=None)
     Short-time Fourier transform of ``(n,)`` or planar ``(channels, n)`` signals.
@@ -58,9 +100,18 @@ Engine(max_streams=10, worker_threads=None, cache_bytes=256 << 20, max_jobs=256)
     ``unsubscribe``, ``flush_events``), a shared chunk cache and ``stats``.
 Stream, Job, JobProgress, EngineEvent, EVENT_KINDS, JOB_STATES
     The engine's stream and job objects, progress and event records, names.
-Error, InvalidArgument, ConcurrentUse, Poisoned, Panic, ClosedError, Cancelled, Busy, StaleHandle, AlreadyRunning, Timeout, NotFinished
-    Exceptions; each carries ``.status`` (the ``tonecore_status`` number) and ``.detail``.
-abi_version(), status_str(code), ABI_VERSION, __version__
+process_file(in_path, out_path, pipeline=None, progress=None, chunk_seconds=15.0, threads=None, subtype=None)
+    Render a WAV/FLAC/… file into a new file (soundfile I/O, atomic output, Ctrl-C safe,
+    ``progress=True`` for a tqdm bar); returns a :class:`FileResult`.
+tonecore.batch
+    Whole folders: ``process_folder_local`` (processes on one machine) and
+    ``process_folder_dask`` (a Dask cluster), with retries and collected failures.
+Error, InvalidArgument, ConcurrentUse, Poisoned, Cancelled, Busy, StaleHandle, AlreadyRunning, Timeout, NotFinished, Panic, ClosedError
+    Exceptions (see Errors above).
+abi_version(), library_version(), status_str(code), ABI_VERSION, __version__
+    Versions and status descriptions.
+
+Every sample-taking function also accepts ``copy=`` (see Arrays).
 """
 
 from __future__ import annotations
@@ -90,6 +141,7 @@ from ._errors import (
     StaleHandle,
     Timeout,
 )
+from ._files import FileResult, process_file
 from ._loudness import LoudnessMeter, integrated_loudness, loudness
 from ._pipeline import (
     STAGES,
@@ -103,10 +155,18 @@ from ._render import FADE_CURVES, PlaybackStream, crossfade_concat, render_chunk
 from ._stft import Stft, istft, stft
 from ._window import WINDOW_KINDS, window
 
-try:
-    from ._version import __version__
-except ImportError:  # running from a source tree: fall back to the library's own version
-    __version__ = _native.lib.tonecore_version_string().decode("ascii")
+
+def _package_version() -> str:
+    try:  # written by setup.py from Cargo.toml at build time
+        from ._version import __version__ as version  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # running from a source tree: the library's own version
+        raw: bytes = _native.lib.tonecore_version_string()
+        return raw.decode("ascii")
+    return str(version)
+
+
+#: The package version; equals the crate version in Cargo.toml (and :func:`library_version`).
+__version__: str = _package_version()
 
 #: The C ABI version this package needs; ``import tonecore`` fails unless the library's
 #: ``tonecore_abi_version()`` equals it.
@@ -127,6 +187,7 @@ __all__ = [
     "Equalizer",
     "Error",
     "FADE_CURVES",
+    "FileResult",
     "InvalidArgument",
     "JOB_STATES",
     "Job",
@@ -158,6 +219,7 @@ __all__ = [
     "library_version",
     "loudness",
     "integrated_loudness",
+    "process_file",
     "render_chunked",
     "status_str",
     "stft",
@@ -172,7 +234,8 @@ def abi_version() -> int:
 
 def library_version() -> str:
     """The loaded library's version string (``tonecore_version_string()``, "MAJOR.MINOR.PATCH")."""
-    return _native.lib.tonecore_version_string().decode("ascii")
+    raw: bytes = _native.lib.tonecore_version_string()
+    return raw.decode("ascii")
 
 
 def status_str(code: int) -> str:

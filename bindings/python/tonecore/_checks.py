@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -14,14 +14,22 @@ C64 = np.dtype(np.complex64)
 C128 = np.dtype(np.complex128)
 
 #: real sample dtype -> complex spectrum dtype
-COMPLEX_OF = {F32: C64, F64: C128}
+COMPLEX_OF: Dict["np.dtype[Any]", "np.dtype[Any]"] = {F32: C64, F64: C128}
 #: complex spectrum dtype -> real sample dtype
-REAL_OF = {C64: F32, C128: F64}
+REAL_OF: Dict["np.dtype[Any]", "np.dtype[Any]"] = {C64: F32, C128: F64}
+
+# Array types of the public signatures.
+#: Real samples (float32 or float64).
+FloatArray = npt.NDArray[np.floating[Any]]
+#: Spectra (complex64 or complex128).
+ComplexArray = npt.NDArray[np.complexfloating[Any, Any]]
+#: A float sample type; functions typed ``NDArray[_F] -> NDArray[_F]`` keep the input dtype.
+FloatT = TypeVar("FloatT", bound=np.floating[Any])
 
 SIZE_MAX = 2 ** (8 * np.dtype(np.uintp).itemsize) - 1
 
 
-def real_dtype(dtype: npt.DTypeLike) -> np.dtype:
+def real_dtype(dtype: npt.DTypeLike) -> np.dtype[Any]:
     """``numpy.dtype(dtype)`` if it is native float32 or float64, else TypeError."""
     try:
         dt = np.dtype(dtype)
@@ -47,39 +55,86 @@ def size_arg(value: Any, name: str, maximum: int = SIZE_MAX) -> int:
     return v
 
 
-def _layout(arr: np.ndarray, name: str) -> None:
+def _layout(arr: "npt.NDArray[Any]", name: str, hint: str = "") -> None:
     if not arr.flags.c_contiguous:
         raise ValueError(
             f"{name} must be C-contiguous (tonecore does not copy silently); "
-            f"pass numpy.ascontiguousarray({name})"
+            f"pass numpy.ascontiguousarray({name}){hint}"
         )
     if not arr.flags.aligned:
-        raise ValueError(f"{name} is not aligned for its dtype; pass a copy")
+        raise ValueError(f"{name} is not aligned for its dtype; pass a copy{hint}")
+
+
+_COPY_HINT = " or copy=True"
+
+
+def _conversion_target(src: np.dtype[Any], dtypes: Tuple[np.dtype[Any], ...], name: str) -> np.dtype[Any]:
+    """The accepted dtype an input of dtype ``src`` is converted to under ``copy=True``:
+    the same kind at the nearest accepted precision (float16/float32 -> float32 when accepted,
+    integers and booleans -> the widest accepted real dtype). Complex data is never converted
+    to a real dtype (TypeError), nor objects/strings to numbers."""
+    for dt in dtypes:
+        if src.kind == dt.kind and src.itemsize == dt.itemsize:
+            return dt  # only the byte order differs
+    want_complex = dtypes[0].kind == "c"
+    if src.kind == "c" and not want_complex:
+        raise TypeError(f"{name} is complex ({src}); a real signal is needed")
+    if src.kind not in "biufc":
+        raise TypeError(f"{name} must hold numbers, not {src}")
+    if src.kind in "fc" and src.itemsize <= (8 if src.kind == "c" else 4):
+        small = [dt for dt in dtypes if dt.itemsize == (8 if want_complex else 4)]
+        if small:
+            return small[0]
+    return max(dtypes, key=lambda dt: dt.itemsize)
 
 
 def input_array(
-    arr: Any, name: str, dtypes: Tuple[np.dtype, ...], ndims: Tuple[int, ...]
-) -> np.ndarray:
-    """Check an input array: ndarray, one of ``dtypes`` exactly, ``ndim`` in ``ndims``,
-    C-contiguous and aligned. Never converts or copies."""
+    arr: Any,
+    name: str,
+    dtypes: Tuple[np.dtype[Any], ...],
+    ndims: Tuple[int, ...],
+    copy: bool = False,
+) -> "npt.NDArray[Any]":
+    """Check an input array: ndarray, one of ``dtypes`` exactly (native byte order),
+    ``ndim`` in ``ndims``, C-contiguous and aligned.
+
+    ``copy=False`` (the default everywhere): never converts or copies; anything else is a
+    TypeError (type, dtype) or ValueError (dimensions, layout) naming the fix. ``copy=True``:
+    the caller consents to one conversion when needed: array_likes, other dtypes (see
+    :func:`_conversion_target`; values are cast, never rescaled) and non-contiguous arrays
+    become a C-contiguous copy. A conforming array is passed through uncopied either way.
+    """
+    if copy:
+        src = arr if isinstance(arr, np.ndarray) else np.asarray(arr)
+        target = _conversion_target(src.dtype, dtypes, name)
+        arr = np.ascontiguousarray(src, dtype=target)
+        if not arr.flags.aligned:  # pragma: no cover - ascontiguousarray allocates aligned
+            arr = arr.copy()
+    hint = "" if copy else _COPY_HINT
     if not isinstance(arr, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, not {type(arr).__name__}")
+        raise TypeError(
+            f"{name} must be a numpy.ndarray, not {type(arr).__name__} (pass copy=True to "
+            f"convert array_likes)"
+        )
     if arr.dtype not in dtypes:
         want = " or ".join(str(d) for d in dtypes)
-        raise TypeError(f"{name} must have dtype {want}, not {arr.dtype} (no implicit conversion)")
+        raise TypeError(
+            f"{name} must have dtype {want}, not {arr.dtype} (no implicit conversion; "
+            f"convert it with {name}.astype(...){hint})"
+        )
     if arr.ndim not in ndims:
         want = " or ".join(str(d) for d in ndims)
         raise ValueError(f"{name} must be {want}-dimensional, got shape {arr.shape}")
-    _layout(arr, name)
+    _layout(arr, name, hint)
     return arr
 
 
 def out_array(
     out: Any,
-    dtype: np.dtype,
+    dtype: np.dtype[Any],
     shape: Optional[Tuple[int, ...]] = None,
-    source: Optional[np.ndarray] = None,
-) -> np.ndarray:
+    source: Optional[npt.NDArray[Any]] = None,
+) -> npt.NDArray[Any]:
     """Check an ``out=`` array: ndarray of exactly ``dtype`` (TypeError), exactly ``shape``,
     C-contiguous, aligned, writeable and not sharing memory with ``source`` (ValueError)."""
     if not isinstance(out, np.ndarray):
@@ -96,9 +151,9 @@ def out_array(
     return out
 
 
-
-
-def process_audio_block(owner: Any, kind: str, x: Any, out: Any, interleaved: bool) -> Any:
+def process_audio_block(
+    owner: Any, kind: str, x: Any, out: Any, interleaved: bool, copy: bool = False
+) -> "npt.NDArray[Any]":
     """Validates an audio block for a streaming object and runs its native process function.
 
     ``owner`` provides ``_dtype``, ``_channels``, ``_ct``, ``_process_fns`` (planar,
@@ -109,7 +164,7 @@ def process_audio_block(owner: Any, kind: str, x: Any, out: Any, interleaved: bo
     """
     from . import _native
 
-    x = input_array(x, "x", (owner._dtype,), (1, 2))
+    x = input_array(x, "x", (owner._dtype,), (1, 2), copy)
     layout = "(frames, channels)" if interleaved else "(channels, frames)"
     if x.ndim == 1:
         if owner._channels != 1:
@@ -121,22 +176,23 @@ def process_audio_block(owner: Any, kind: str, x: Any, out: Any, interleaved: bo
         raise ValueError(
             f"x has shape {x.shape}; this {kind} needs {layout} with channels={owner._channels}"
         )
+    result: npt.NDArray[Any]
     if out is None:
-        out = np.empty(x.shape, dtype=owner._dtype)
+        result = np.empty(x.shape, dtype=owner._dtype)
     else:
-        out_array(out, owner._dtype, x.shape, x)
+        result = out_array(out, owner._dtype, x.shape, x)
     fn = owner._process_fns[1 if interleaved else 0]
     ptr = owner._acquire()
     try:
         if x.size == 0:
-            return out
+            return result
         status = fn(
             ptr,
             _native.pointer_to(x, owner._ct), x.size,
-            _native.pointer_to(out, owner._ct), out.size,
+            _native.pointer_to(result, owner._ct), result.size,
         )
         if status != _native.STATUS_OK:
             _native.raise_for_status(status, fn.__name__, audio_path=True)
     finally:
         owner._release()
-    return out
+    return result

@@ -9,7 +9,7 @@ import math
 import numbers
 import weakref
 from ctypes import byref, c_double, c_float, c_size_t, c_uint32, c_uint64
-from typing import Any, Callable, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +18,8 @@ from . import _native
 from ._checks import (
     F32,
     F64,
+    FloatArray,
+    FloatT,
     input_array,
     out_array,
     process_audio_block,
@@ -82,7 +84,7 @@ def _real_arg(value: Any, name: str) -> float:
     return float(value)
 
 
-def _vector_arg(values: Any, name: str) -> np.ndarray:
+def _vector_arg(values: Any, name: str) -> npt.NDArray[Any]:
     """A 1-D float64 C-contiguous array from array_like parameters (not samples: converted)."""
     arr = np.asarray(values)
     if arr.dtype.kind not in "fiu":
@@ -125,7 +127,7 @@ def _default_layout() -> "BandLayout":
 
 
 #: The named layouts, built once (they are immutable): later uses make no native call.
-_NAMED_CACHE: dict = {}
+_NAMED_CACHE: Dict[str, "BandLayout"] = {}
 
 
 def _named(code: int, name: str) -> "BandLayout":
@@ -175,12 +177,12 @@ class BandLayout:
         self._init(_native.LAYOUT_CUSTOM, _vector_arg(edges, "edges").copy(), None)
 
     @classmethod
-    def _make(cls, code: int, edges_arg: Optional[np.ndarray], name: Optional[str]) -> "BandLayout":
+    def _make(cls, code: int, edges_arg: Optional[npt.NDArray[Any]], name: Optional[str]) -> "BandLayout":
         self = cls.__new__(cls)
         self._init(code, edges_arg, name)
         return self
 
-    def _init(self, code: int, edges_arg: Optional[np.ndarray], name: Optional[str]) -> None:
+    def _init(self, code: int, edges_arg: Optional[npt.NDArray[Any]], name: Optional[str]) -> None:
         if edges_arg is not None:
             edges_arg.flags.writeable = False
         self._code = code
@@ -259,12 +261,12 @@ class BandLayout:
         return self._name or "custom"
 
     @property
-    def edges(self) -> np.ndarray:
+    def edges(self) -> npt.NDArray[np.float64]:
         """Band edges in Hz, float64, shape ``(bands + 1,)`` (a copy)."""
         return self._edges.copy()
 
     @property
-    def centers(self) -> np.ndarray:
+    def centers(self) -> npt.NDArray[np.float64]:
         """Band centres in Hz, float64, shape ``(bands,)`` (a copy): the geometric mean of each
         band's edges (half the upper edge for a band starting at 0 Hz). Smooth gain curves pass
         through each band's gain at its centre."""
@@ -275,7 +277,7 @@ class BandLayout:
         """Number of bands."""
         return int(self._centers.size)
 
-    def band_map(self, sample_rate: int, fft_size: int) -> np.ndarray:
+    def band_map(self, sample_rate: int, fft_size: int) -> npt.NDArray[np.int64]:
         """Band index of every rfft bin.
 
         Parameters
@@ -347,7 +349,9 @@ def _rebuild_layout(code: int, edges: Optional[Sequence[float]], name: Optional[
     return BandLayout._make(code, arr, name)
 
 
-def band_map(sample_rate: int, fft_size: int, layout: LayoutArg = None) -> np.ndarray:
+def band_map(
+    sample_rate: int, fft_size: int, layout: LayoutArg = None
+) -> npt.NDArray[np.int64]:
     """Band index of every rfft bin for a layout (see :meth:`BandLayout.band_map`).
 
     Parameters
@@ -374,8 +378,8 @@ def gain_curve(
     sample_rate: int = 44100,
     fft_size: int = 4096,
     mode: str = "smooth",
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray:
+    out: Optional[npt.NDArray[np.float64]] = None,
+) -> npt.NDArray[np.float64]:
     """The per-bin linear gain curve for band gains.
 
     Parameters
@@ -562,6 +566,7 @@ class Equalizer(_NativeObject):
         self._mode = mode
         self._ramp_ms = ramp
         self._dtype = dt
+        self._ct: Any
         if dt == F32:
             self._ct = c_float
             self._process_fns = (_native.lib.tonecore_equalizer_process_f32,
@@ -620,7 +625,7 @@ class Equalizer(_NativeObject):
         return self._ramp_ms
 
     @property
-    def dtype(self) -> np.dtype:
+    def dtype(self) -> np.dtype[Any]:
         """Sample dtype (float32 or float64)."""
         return self._dtype
 
@@ -667,7 +672,7 @@ class Equalizer(_NativeObject):
             self._release()
 
     @property
-    def gains(self) -> np.ndarray:
+    def gains(self) -> npt.NDArray[np.float64]:
         """The gains most recently set, in dB (clamped to ±24 dB), float64 ``(bands,)``.
 
         The audio output reaches them within one block plus :attr:`ramp_ms` of processing.
@@ -719,16 +724,18 @@ class Equalizer(_NativeObject):
 
     def process(
         self,
-        x: np.ndarray,
-        out: Optional[np.ndarray] = None,
+        x: npt.NDArray[FloatT],
+        out: Optional[npt.NDArray[FloatT]] = None,
         interleaved: bool = False,
-    ) -> np.ndarray:
+        *,
+        copy: bool = False,
+    ) -> npt.NDArray[FloatT]:
         """Filter one block.
 
         Parameters
         ----------
         x : numpy.ndarray
-            Samples of this object's :attr:`dtype`, C-contiguous, never converted or copied:
+            Samples of this object's :attr:`dtype`, C-contiguous, not copied (see ``copy``):
             planar ``(channels, frames)`` (or ``(frames,)`` when ``channels == 1``); with
             ``interleaved=True``, ``(frames, channels)`` (or ``(frames,)`` for mono).
             ``frames <= max_block``; any block size, the output does not depend on it.
@@ -738,6 +745,11 @@ class Equalizer(_NativeObject):
             overlapping ``x``; written in place and returned. Untouched when the call fails.
         interleaved : bool, optional
             ``x`` and ``out`` hold frames (``c0 c1 … c0 c1 …``) rather than channel rows.
+        copy : bool, optional
+            Consent to convert ``x``. False (default): it must be a C-contiguous ndarray of an
+            accepted dtype, which is used in place and never copied (anything else raises
+            TypeError/ValueError). True: other dtypes, layouts and array_likes are converted once
+            (a conforming array is still not copied); see "Arrays" in ``help(tonecore)``.
 
         Returns
         -------
@@ -758,7 +770,7 @@ class Equalizer(_NativeObject):
         tonecore.ConcurrentUse
             Another thread is inside :meth:`process` or :meth:`reset` of this object.
         """
-        return process_audio_block(self, "Equalizer", x, out, interleaved)
+        return process_audio_block(self, "Equalizer", x, out, interleaved, copy)
 
 
 Equalizer.__module__ = "tonecore"
@@ -768,7 +780,7 @@ Equalizer.__module__ = "tonecore"
 
 
 def equalize(
-    x: np.ndarray,
+    x: npt.NDArray[FloatT],
     sample_rate: int,
     gains_db: npt.ArrayLike,
     layout: LayoutArg = None,
@@ -776,8 +788,10 @@ def equalize(
     fft_size: int = 4096,
     threads: Optional[int] = None,
     progress: Optional[Callable[[int, int], Any]] = None,
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray:
+    out: Optional[npt.NDArray[FloatT]] = None,
+    *,
+    copy: bool = False,
+) -> npt.NDArray[FloatT]:
     """Equalize a whole signal, in parallel over channels and fixed segments.
 
     The result is what :class:`Equalizer` produces for the same settings with its latency
@@ -788,7 +802,7 @@ def equalize(
     Parameters
     ----------
     x : numpy.ndarray
-        Samples, float32 or float64 (never converted or copied), C-contiguous: ``(frames,)`` or
+        Samples, float32 or float64 (not copied unless ``copy=True``), C-contiguous: ``(frames,)`` or
         planar ``(channels, frames)``. Non-finite samples count as zero.
     sample_rate : int
         Sample rate in Hz (> 0).
@@ -811,6 +825,11 @@ def equalize(
     out : numpy.ndarray, optional
         Destination of the same shape and dtype as ``x``, C-contiguous, not overlapping ``x``;
         written in place and returned. Untouched when the call fails.
+    copy : bool, optional
+        Consent to convert ``x``. False (default): it must be a C-contiguous ndarray of an
+        accepted dtype, which is used in place and never copied (anything else raises
+        TypeError/ValueError). True: other dtypes, layouts and array_likes are converted once
+        (a conforming array is still not copied); see "Arrays" in ``help(tonecore)``.
 
     Returns
     -------
@@ -826,7 +845,7 @@ def equalize(
     TypeError, ValueError
         Wrong dtype, dimensions or layout of ``x`` or ``out``; ``progress`` not callable.
     """
-    x = input_array(x, "x", (F32, F64), (1, 2))
+    x = input_array(x, "x", (F32, F64), (1, 2), copy)
     gains = _vector_arg(gains_db, "gains_db")
     sr = _sample_rate_arg(sample_rate)
     mode_code = _mode_code(mode)
@@ -856,7 +875,7 @@ def equalize(
         config.edges_len = edges_len
     config.mode = mode_code
 
-    errors: list = []
+    errors: List[BaseException] = []
     if progress is None:
         callback = _native.PROGRESS_FN()  # NULL
     else:
@@ -890,14 +909,16 @@ def equalize(
 
 
 def band_energies(
-    x: np.ndarray,
+    x: FloatArray,
     sample_rate: int,
     layout: LayoutArg = None,
     fft_size: int = 4096,
     hop: Optional[int] = None,
     threads: Optional[int] = None,
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray:
+    out: Optional[npt.NDArray[np.float64]] = None,
+    *,
+    copy: bool = False,
+) -> npt.NDArray[np.float64]:
     """Per-band energy in dB of every frame, for hosts that drive adaptive gains.
 
     Frame ``k`` covers samples ``[k*hop, k*hop + fft_size)`` of the mono downmix (the mean of
@@ -922,6 +943,11 @@ def band_energies(
         None (default): all cores; 1: the calling thread only; n: a pool of n threads.
     out : numpy.ndarray, optional
         float64 destination of shape ``(frames, bands)``, written in place and returned.
+    copy : bool, optional
+        Consent to convert ``x``. False (default): it must be a C-contiguous ndarray of an
+        accepted dtype, which is used in place and never copied (anything else raises
+        TypeError/ValueError). True: other dtypes, layouts and array_likes are converted once
+        (a conforming array is still not copied); see "Arrays" in ``help(tonecore)``.
 
     Returns
     -------
@@ -938,7 +964,7 @@ def band_energies(
     TypeError, ValueError
         Wrong dtype, dimensions or layout of ``x`` or ``out``; ``x`` with no channels.
     """
-    x = input_array(x, "x", (F32, F64), (1, 2))
+    x = input_array(x, "x", (F32, F64), (1, 2), copy)
     if x.ndim == 2 and x.shape[0] == 0:
         raise ValueError(f"x has shape {x.shape}: no channels to downmix")
     sr = _sample_rate_arg(sample_rate)
@@ -955,7 +981,7 @@ def band_energies(
           else _native.lib.tonecore_band_energies_f64)
     frames_out = c_size_t()
 
-    def call(dest: np.ndarray) -> None:
+    def call(dest: npt.NDArray[Any]) -> None:
         status = fn(
             *lay._c_args(), sr, fft_size, hop, threads,
             _native.pointer_to(x, ct), x.size, channels,

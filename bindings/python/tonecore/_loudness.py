@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import weakref
 from ctypes import byref, c_double, c_float
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _native
-from ._checks import F32, F64, input_array, size_arg
+from ._checks import F32, F64, FloatArray, input_array, size_arg
 from ._eq import _sample_rate_arg
 from ._stft import _Handle, _NativeObject
 
@@ -27,17 +28,17 @@ def _report_dict(report: _native.LoudnessReport) -> Dict[str, float]:
     return {key: float(getattr(report, key)) for key in REPORT_KEYS}
 
 
-def _channels_of(x: np.ndarray) -> int:
+def _channels_of(x: npt.NDArray[Any]) -> int:
     return 1 if x.ndim == 1 else int(x.shape[0])
 
 
-def loudness(x: np.ndarray, sample_rate: int) -> Dict[str, float]:
+def loudness(x: FloatArray, sample_rate: int, *, copy: bool = False) -> Dict[str, float]:
     """Measure the loudness of a whole signal (ITU-R BS.1770-4 / EBU R128, via ``ebur128``).
 
     Parameters
     ----------
     x : numpy.ndarray
-        Samples (full scale = 1.0), float32 or float64 (never converted or copied),
+        Samples (full scale = 1.0), float32 or float64 (not copied unless ``copy=True``),
         C-contiguous, finite: ``(frames,)`` for mono or planar ``(channels, frames)`` with
         1–64 channels. Channel weights as BS.1770: 1 channel = one front channel (not
         dual-mono: a mono signal reads 3 LU below the same signal on both stereo channels),
@@ -45,6 +46,11 @@ def loudness(x: np.ndarray, sample_rate: int) -> Dict[str, float]:
         not counted.
     sample_rate : int
         Sample rate in Hz (8 kHz to 2.8224 MHz).
+    copy : bool, optional
+        Consent to convert ``x``. False (default): it must be a C-contiguous ndarray of an
+        accepted dtype, which is used in place and never copied (anything else raises
+        TypeError/ValueError). True: other dtypes, layouts and array_likes are converted once
+        (a conforming array is still not copied); see "Arrays" in ``help(tonecore)``.
 
     Returns
     -------
@@ -73,10 +79,11 @@ def loudness(x: np.ndarray, sample_rate: int) -> Dict[str, float]:
     >>> round(tonecore.loudness(x, 48000)["integrated"], 1)       # EBU Tech 3341 case 1
     -23.0
     """
-    x = input_array(x, "x", (F32, F64), (1, 2))
+    x = input_array(x, "x", (F32, F64), (1, 2), copy)
     sr = _sample_rate_arg(sample_rate)
     channels = _channels_of(x)
     report = _native.LoudnessReport()
+    ct: Any
     if x.dtype == F32:
         fn, ct = _native.lib.tonecore_loudness_measure_f32, c_float
     else:
@@ -86,12 +93,32 @@ def loudness(x: np.ndarray, sample_rate: int) -> Dict[str, float]:
     return _report_dict(report)
 
 
-def integrated_loudness(x: np.ndarray, sample_rate: int) -> float:
+def integrated_loudness(x: FloatArray, sample_rate: int, *, copy: bool = False) -> float:
     """Only the gated integrated loudness of a whole signal, in LUFS (``-inf`` for silence).
 
     Several times cheaper than :func:`loudness`, which also computes the short-term history,
-    the loudness range and the 4x-oversampled true peak. Same input rules, channel weights and
-    errors as :func:`loudness`.
+    the loudness range and the 4x-oversampled true peak.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Samples (full scale = 1.0), as for :func:`loudness`: float32 or float64, C-contiguous,
+        finite, ``(frames,)`` or planar ``(channels, frames)`` with 1–64 channels.
+    sample_rate : int
+        Sample rate in Hz (16 Hz to 2.8224 MHz).
+    copy : bool, optional
+        Consent to convert ``x`` (see :func:`loudness`). Default False.
+
+    Returns
+    -------
+    float
+        Gated integrated loudness in LUFS (BS.1770-4); ``-inf`` when the signal is shorter
+        than one 400 ms block or gated out entirely.
+
+    Raises
+    ------
+    TypeError, ValueError, tonecore.InvalidArgument
+        As :func:`loudness`.
 
     Examples
     --------
@@ -100,9 +127,10 @@ def integrated_loudness(x: np.ndarray, sample_rate: int) -> float:
     >>> round(tonecore.integrated_loudness(x, 48000), 1)
     -23.0
     """
-    x = input_array(x, "x", (F32, F64), (1, 2))
+    x = input_array(x, "x", (F32, F64), (1, 2), copy)
     sr = _sample_rate_arg(sample_rate)
     out = c_double()
+    ct: Any
     if x.dtype == F32:
         fn, ct = _native.lib.tonecore_loudness_integrated_f32, c_float
     else:
@@ -180,15 +208,20 @@ class LoudnessMeter(_NativeObject):
 
     # -- measuring ----------------------------------------------------------------------
 
-    def add(self, x: np.ndarray) -> None:
+    def add(self, x: FloatArray, *, copy: bool = False) -> None:
         """Add a block of samples.
 
         Parameters
         ----------
         x : numpy.ndarray
-            float32 or float64 (both accepted, even mixed across calls; never converted or
-            copied), C-contiguous, finite: planar ``(channels, frames)``, or ``(frames,)``
+            float32 or float64 (both accepted, even mixed across calls; not converted unless
+            ``copy=True``), C-contiguous, finite: planar ``(channels, frames)``, or ``(frames,)``
             when the meter has one channel. Any number of frames, also 0.
+        copy : bool, optional
+            Consent to convert ``x``. False (default): it must be a C-contiguous ndarray of an
+            accepted dtype, which is used in place and never copied (anything else raises
+            TypeError/ValueError). True: other dtypes, layouts and array_likes are converted once
+            (a conforming array is still not copied); see "Arrays" in ``help(tonecore)``.
 
         Raises
         ------
@@ -201,7 +234,7 @@ class LoudnessMeter(_NativeObject):
         tonecore.ConcurrentUse
             Another thread is inside a call on this meter.
         """
-        x = input_array(x, "x", (F32, F64), (1, 2))
+        x = input_array(x, "x", (F32, F64), (1, 2), copy)
         if x.ndim == 1:
             if self._channels != 1:
                 raise ValueError(
@@ -213,6 +246,7 @@ class LoudnessMeter(_NativeObject):
                 f"x has shape {x.shape}; this LoudnessMeter needs (channels, frames) with "
                 f"channels={self._channels}"
             )
+        ct: Any
         if x.dtype == F32:
             fn, ct = _native.lib.tonecore_loudness_meter_add_f32, c_float
         else:

@@ -26,7 +26,10 @@ from ctypes import (
     c_void_p,
 )
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+
+if TYPE_CHECKING:
+    import numpy as np
 
 from ._errors import error_for_status
 
@@ -783,7 +786,7 @@ class AuralisLevelMatcher(Structure):
     ]
 
 
-def _auralis_signatures():  # type: ignore[no-untyped-def]
+def _auralis_signatures() -> List[Tuple[str, Any, Any]]:
     # Buffers are passed as addresses (c_void_p): the compat module converts numpy arrays to
     # addresses several times faster than to typed ctypes pointers, which matters for the
     # per-frame calls it makes. Structs and out-parameters stay typed.
@@ -946,12 +949,13 @@ def status_str(status: int) -> str:
     status = int(status)
     if not -(2**31) <= status < 2**31:
         return "unknown status"
-    return lib.tonecore_status_str(status).decode("utf-8", "replace")
+    raw: bytes = lib.tonecore_status_str(status)
+    return raw.decode("utf-8", "replace")
 
 
 def last_error_message() -> str:
     """The detail of the last failed call on this thread ("" after a success)."""
-    raw = lib.tonecore_last_error_message()
+    raw: Optional[bytes] = lib.tonecore_last_error_message()
     return raw.decode("utf-8", "replace") if raw else ""
 
 
@@ -981,7 +985,7 @@ _EMPTY = (c_double * 2)()
 EMPTY_ADDRESS: int = ctypes.addressof(_EMPTY)
 
 
-def pointer_to(array, ctype):  # type: ignore[no-untyped-def]
+def pointer_to(array: "np.ndarray[Any, Any]", ctype: Any) -> Any:
     """A ``POINTER(ctype)`` to the first element of a numpy array, without copying.
 
     Empty arrays get a valid dummy address (the library refuses NULL even for length 0).

@@ -17,6 +17,8 @@ import numpy.typing as npt
 from . import _native
 from ._checks import (
     F32,
+    FloatArray,
+    FloatT,
     input_array,
     process_audio_block,
     real_dtype,
@@ -151,7 +153,9 @@ def _limiter_arg(limiter: Any) -> Optional[LimiterConfig]:
         return limiter
     if isinstance(limiter, Mapping):
         return LimiterConfig(**limiter)
-    if isinstance(limiter, numbers.Real) and not isinstance(limiter, bool):
+    if isinstance(limiter, bool):
+        raise TypeError("limiter must not be a bool; pass a ceiling in dBFS")
+    if isinstance(limiter, numbers.Real):
         return LimiterConfig(ceiling_db=float(limiter))
     raise TypeError(
         f"limiter must be None, a ceiling in dBFS, a tonecore.LimiterConfig or a dict of its "
@@ -252,7 +256,7 @@ def _c_pipeline_config(
     cfg: PipelineConfig,
     sample_rate: int,
     channels: int,
-    dtype: np.dtype,
+    dtype: np.dtype[Any],
     max_block: int = 4096,
 ) -> Tuple["_native.PipelineConfig", BandLayout, Tuple[Any, ...]]:
     """A ``tonecore_pipeline_config`` filled from ``cfg`` (``tonecore_pipeline_config_init``
@@ -319,11 +323,20 @@ class PipelineParams:
     frees it otherwise). Closing it does not affect the pipeline.
     """
 
+    _handle: _Handle
+    _finalizer: "weakref.finalize[Any, Any]"
+    _sample_rate: int
+    _channels: int
+    _dtype: "np.dtype[Any]"
+    _bands: int
+    _ct: Any
+    _reference_fn: Any
+
     def __init__(self) -> None:  # pragma: no cover - built by Pipeline only
         raise TypeError("tonecore.PipelineParams is obtained from Pipeline.params")
 
     @classmethod
-    def _make(cls, ptr: Any, sample_rate: int, channels: int, dtype: np.dtype,
+    def _make(cls, ptr: Any, sample_rate: int, channels: int, dtype: np.dtype[Any],
               bands: int) -> "PipelineParams":
         self = cls.__new__(cls)
         handle = _Handle(ptr, "tonecore_params_free", "PipelineParams")
@@ -390,7 +403,7 @@ class PipelineParams:
         return self._sample_rate
 
     @property
-    def dtype(self) -> np.dtype:
+    def dtype(self) -> np.dtype[Any]:
         """The pipeline's sample dtype (also that of level references)."""
         return self._dtype
 
@@ -423,7 +436,7 @@ class PipelineParams:
     def set_level_target(
         self,
         lufs: Optional[float] = None,
-        reference: Optional[np.ndarray] = None,
+        reference: Optional[FloatArray] = None,
     ) -> float:
         """Set the level matcher's target loudness, directly or from a reference signal.
 
@@ -667,6 +680,7 @@ class Pipeline(_NativeObject):
         self._config = cfg
         self._bands = layout.bands
         self._dtype = dt
+        self._ct: Any
         if dt == F32:
             self._ct = c_float
             self._process_fns = (_native.lib.tonecore_pipeline_process_f32,
@@ -727,7 +741,7 @@ class Pipeline(_NativeObject):
         return self._bands
 
     @property
-    def dtype(self) -> np.dtype:
+    def dtype(self) -> np.dtype[Any]:
         """Sample dtype (float32 or float64)."""
         return self._dtype
 
@@ -751,16 +765,18 @@ class Pipeline(_NativeObject):
 
     def process(
         self,
-        x: np.ndarray,
-        out: Optional[np.ndarray] = None,
+        x: npt.NDArray[FloatT],
+        out: Optional[npt.NDArray[FloatT]] = None,
         interleaved: bool = False,
-    ) -> np.ndarray:
+        *,
+        copy: bool = False,
+    ) -> npt.NDArray[FloatT]:
         """Process one block through EQ, level matcher and limiter.
 
         Parameters
         ----------
         x : numpy.ndarray
-            Samples of this pipeline's :attr:`dtype`, C-contiguous, never converted or copied:
+            Samples of this pipeline's :attr:`dtype`, C-contiguous, not copied (see ``copy``):
             planar ``(channels, frames)`` (or ``(frames,)`` when ``channels == 1``); with
             ``interleaved=True``, ``(frames, channels)`` (or ``(frames,)`` for mono).
             ``frames <= max_block``; the output does not depend on the block sizes.
@@ -770,6 +786,11 @@ class Pipeline(_NativeObject):
             overlapping ``x``; written in place and returned. Untouched when the call fails.
         interleaved : bool, optional
             ``x`` and ``out`` hold frames (``c0 c1 … c0 c1 …``) rather than channel rows.
+        copy : bool, optional
+            Consent to convert ``x``. False (default): it must be a C-contiguous ndarray of an
+            accepted dtype, which is used in place and never copied (anything else raises
+            TypeError/ValueError). True: other dtypes, layouts and array_likes are converted once
+            (a conforming array is still not copied); see "Arrays" in ``help(tonecore)``.
 
         Returns
         -------
@@ -790,7 +811,7 @@ class Pipeline(_NativeObject):
         tonecore.ConcurrentUse
             Another thread is inside :meth:`process` or :meth:`reset` of this pipeline.
         """
-        return process_audio_block(self, "Pipeline", x, out, interleaved)
+        return process_audio_block(self, "Pipeline", x, out, interleaved, copy)
 
 
 Pipeline.__module__ = "tonecore"

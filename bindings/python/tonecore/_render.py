@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import weakref
 from ctypes import byref, c_double, c_float, c_size_t
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _native
-from ._checks import F32, F64, input_array, out_array, size_arg
+from ._checks import F32, F64, FloatArray, FloatT, input_array, out_array, size_arg
 from ._eq import _real_arg, _sample_rate_arg
 from ._errors import InvalidArgument
 from ._pipeline import PipelineConfig, _c_pipeline_config, _config_arg
@@ -41,7 +42,7 @@ def _curve_code(curve: Any) -> int:
         raise ValueError(f"unknown curve {curve!r}; expected one of {known}") from None
 
 
-def _ct(dtype: np.dtype) -> Any:
+def _ct(dtype: np.dtype[Any]) -> Any:
     return c_float if dtype == F32 else c_double
 
 
@@ -92,9 +93,9 @@ def _c_render_config(
     return c
 
 
-def _track_arg(x: Any) -> Tuple[np.ndarray, int]:
+def _track_arg(x: Any, copy: bool = False) -> Tuple[npt.NDArray[Any], int]:
     """A planar track ``(frames,)`` or ``(channels, frames)``: the array and its channels."""
-    x = input_array(x, "x", (F32, F64), (1, 2))
+    x = input_array(x, "x", (F32, F64), (1, 2), copy)
     return x, (1 if x.ndim == 1 else int(x.shape[0]))
 
 
@@ -102,12 +103,14 @@ def _track_arg(x: Any) -> Tuple[np.ndarray, int]:
 
 
 def crossfade_concat(
-    a: np.ndarray,
-    b: np.ndarray,
+    a: npt.NDArray[FloatT],
+    b: npt.NDArray[FloatT],
     overlap: int,
     curve: str = "equal_gain",
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray:
+    out: Optional[npt.NDArray[FloatT]] = None,
+    *,
+    copy: bool = False,
+) -> npt.NDArray[FloatT]:
     """Join two signals with a crossfade over ``L = min(overlap, len_a, len_b)`` frames.
 
     The last ``L`` frames of ``a`` fade out while the first ``L`` frames of ``b`` fade in and
@@ -128,7 +131,7 @@ def crossfade_concat(
     Parameters
     ----------
     a, b : numpy.ndarray
-        The outgoing and the incoming signal: both float32 or both float64 (never converted),
+        The outgoing and the incoming signal: both float32 or both float64 (not converted unless ``copy=True``),
         C-contiguous, both ``(frames,)`` or both planar ``(channels, frames)`` with the same
         number of channels; the frame counts may differ.
     overlap : int
@@ -138,6 +141,11 @@ def crossfade_concat(
     out : numpy.ndarray, optional
         Destination of exactly the result's shape and dtype, C-contiguous, not overlapping
         ``a`` or ``b``; written in place and returned.
+    copy : bool, optional
+        Consent to convert ``a`` and ``b`` (with different dtypes, both become float64). False (default): it must be a C-contiguous ndarray of an
+        accepted dtype, which is used in place and never copied (anything else raises
+        TypeError/ValueError). True: other dtypes, layouts and array_likes are converted once
+        (a conforming array is still not copied); see "Arrays" in ``help(tonecore)``.
 
     Returns
     -------
@@ -162,8 +170,11 @@ def crossfade_concat(
     >>> tonecore.crossfade_concat(a, b, 4)        # the overlapping ramps join exactly
     array([ 0.,  1.,  2., ..., 15.])
     """
-    a = input_array(a, "a", (F32, F64), (1, 2))
-    b = input_array(b, "b", (F32, F64), (1, 2))
+    a = input_array(a, "a", (F32, F64), (1, 2), copy)
+    b = input_array(b, "b", (F32, F64), (1, 2), copy)
+    if copy and a.dtype != b.dtype:  # consent given: meet at the wider dtype
+        a = a.astype(F64, copy=False)
+        b = b.astype(F64, copy=False)
     if a.dtype != b.dtype:
         raise TypeError(f"a and b must have the same dtype, got {a.dtype} and {b.dtype}")
     if a.ndim != b.ndim:
@@ -207,7 +218,7 @@ def crossfade_concat(
 
 
 def render_chunked(
-    x: np.ndarray,
+    x: npt.NDArray[FloatT],
     sample_rate: int,
     pipeline_config: PipelineConfigArg = None,
     chunk_seconds: float = 15.0,
@@ -216,8 +227,10 @@ def render_chunked(
     curve: str = "equal_gain",
     threads: Optional[int] = None,
     progress: Optional[Callable[[int, int], Any]] = None,
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray:
+    out: Optional[npt.NDArray[FloatT]] = None,
+    *,
+    copy: bool = False,
+) -> npt.NDArray[FloatT]:
     """Render a whole track through the pipeline in parallel chunks joined by crossfades.
 
     The track is cut into cores of ``chunk_seconds``. Each chunk is rendered by its own fresh
@@ -235,7 +248,7 @@ def render_chunked(
     Parameters
     ----------
     x : numpy.ndarray
-        The track, float32 or float64 (never converted or copied), C-contiguous: ``(frames,)``
+        The track, float32 or float64 (not copied unless ``copy=True``), C-contiguous: ``(frames,)``
         (mono) or planar ``(channels, frames)`` with 1–64 channels.
     sample_rate : int
         Sample rate in Hz (> 0).
@@ -273,6 +286,11 @@ def render_chunked(
         Destination of the same shape and dtype as ``x``, C-contiguous, not overlapping ``x``;
         written in place and returned. Untouched when the arguments are refused; incomplete
         when the render is cancelled.
+    copy : bool, optional
+        Consent to convert ``x``. False (default): it must be a C-contiguous ndarray of an
+        accepted dtype, which is used in place and never copied (anything else raises
+        TypeError/ValueError). True: other dtypes, layouts and array_likes are converted once
+        (a conforming array is still not copied); see "Arrays" in ``help(tonecore)``.
 
     Returns
     -------
@@ -294,7 +312,7 @@ def render_chunked(
     BaseException
         Whatever ``progress`` raised.
     """
-    x, channels = _track_arg(x)
+    x, channels = _track_arg(x, copy)
     sr = _sample_rate_arg(sample_rate)
     cfg = _config_arg(pipeline_config)
     if progress is not None and not callable(progress):
@@ -307,8 +325,8 @@ def render_chunked(
         out = np.empty(x.shape, dtype=x.dtype)
     pipe, _layout, keepalive = _c_pipeline_config(cfg, sr, channels, x.dtype)
 
-    errors: list = []
-    cancelled: list = []
+    errors: List[BaseException] = []
+    cancelled: List[bool] = []
     if progress is None:
         callback = _native.RENDER_PROGRESS_FN()  # NULL
     else:
@@ -388,6 +406,11 @@ class PlaybackStream(_NativeObject):
     curve : {"equal_gain", "equal_power", "linear"}, optional
         Seam crossfade shape, as for :func:`render_chunked`. Default ``"equal_gain"``.
 
+    copy : bool, optional
+        Consent to convert ``x`` first when it is not a C-contiguous float32/float64 array
+        (the stream copies the track natively either way). Default False: such input raises
+        TypeError/ValueError.
+
     Raises
     ------
     tonecore.InvalidArgument
@@ -408,7 +431,7 @@ class PlaybackStream(_NativeObject):
 
     def __init__(
         self,
-        x: np.ndarray,
+        x: FloatArray,
         sample_rate: int,
         pipeline_config: PipelineConfigArg = None,
         chunk_seconds: float = 15.0,
@@ -417,9 +440,11 @@ class PlaybackStream(_NativeObject):
         lookahead_chunks: int = 2,
         seek_fade_ms: float = 5.0,
         curve: str = "equal_gain",
+        *,
+        copy: bool = False,
     ) -> None:
         self._handle: Optional[_Handle] = None
-        x, channels = _track_arg(x)
+        x, channels = _track_arg(x, copy)
         sr = _sample_rate_arg(sample_rate)
         cfg = _config_arg(pipeline_config)
         render = _c_render_config(chunk_seconds, context_seconds, crossfade_seconds, curve,
@@ -481,7 +506,7 @@ class PlaybackStream(_NativeObject):
         return self._frames / self._sample_rate
 
     @property
-    def dtype(self) -> np.dtype:
+    def dtype(self) -> np.dtype[Any]:
         """Sample dtype (that of the track given at construction)."""
         return self._dtype
 
@@ -499,7 +524,7 @@ class PlaybackStream(_NativeObject):
 
     # -- audio --------------------------------------------------------------------------
 
-    def read(self, frames: int, out: Optional[np.ndarray] = None) -> np.ndarray:
+    def read(self, frames: int, out: Optional[FloatArray] = None) -> FloatArray:
         """The next ``frames`` frames, interleaved. Never blocks.
 
         The first :attr:`last_read_frames` frames come from the track; when rendered data runs

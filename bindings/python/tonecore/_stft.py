@@ -21,6 +21,8 @@ from ._checks import (
     F32,
     F64,
     REAL_OF,
+    ComplexArray,
+    FloatArray,
     input_array,
     out_array,
     real_dtype,
@@ -208,7 +210,7 @@ class Stft(_NativeObject):
         threads = 0 if threads is None else size_arg(threads, "threads", _U32_MAX)
 
         config = _native.StftConfig()
-        custom: Optional[np.ndarray] = None
+        custom: Optional[npt.NDArray[Any]] = None
         if isinstance(window, str):
             code = window_code(window)
             window_name: Optional[str] = window
@@ -250,6 +252,8 @@ class Stft(_NativeObject):
         self._complex_dtype = COMPLEX_OF[dt]
         self._window_name = window_name
         self._custom_window = custom
+        self._real_ct: Any
+        self._complex_ct: Any
         if dt == F32:
             self._forward_fn = _native.lib.tonecore_stft_forward_f32
             self._inverse_fn = _native.lib.tonecore_stft_inverse_f32
@@ -293,7 +297,7 @@ class Stft(_NativeObject):
         return self._threads or None
 
     @property
-    def window(self) -> Union[str, np.ndarray]:
+    def window(self) -> Union[str, npt.NDArray[Any]]:
         """The window name, or a copy of the custom window (float64)."""
         if self._window_name is not None:
             return self._window_name
@@ -301,12 +305,12 @@ class Stft(_NativeObject):
         return self._custom_window.copy()
 
     @property
-    def dtype(self) -> np.dtype:
+    def dtype(self) -> np.dtype[Any]:
         """Sample dtype (float32 or float64)."""
         return self._dtype
 
     @property
-    def complex_dtype(self) -> np.dtype:
+    def complex_dtype(self) -> np.dtype[Any]:
         """Spectrum dtype (complex64 or complex128)."""
         return self._complex_dtype
 
@@ -373,7 +377,13 @@ class Stft(_NativeObject):
 
     # -- transforms -----------------------------------------------------------------------
 
-    def forward(self, x: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
+    def forward(
+        self,
+        x: FloatArray,
+        out: Optional[ComplexArray] = None,
+        *,
+        copy: bool = False,
+    ) -> ComplexArray:
         """Forward STFT of ``x``.
 
         Parameters
@@ -384,6 +394,11 @@ class Stft(_NativeObject):
         out : numpy.ndarray, optional
             Destination of exactly the result's dtype and shape, C-contiguous and writeable;
             written in place and returned. Left untouched when the call fails.
+        copy : bool, optional
+            Consent to convert ``x``. False (default): it must be a C-contiguous ndarray of an
+            accepted dtype, which is used in place and never copied (anything else raises
+            TypeError/ValueError). True: other dtypes, layouts and array_likes are converted once
+            (a conforming array is still not copied); see "Arrays" in ``help(tonecore)``.
 
         Returns
         -------
@@ -404,7 +419,7 @@ class Stft(_NativeObject):
         tonecore.ConcurrentUse
             Another thread is inside a call on this object.
         """
-        x = input_array(x, "x", (self._dtype,), (1, 2))
+        x = input_array(x, "x", (self._dtype,), (1, 2), copy)
         if out is not None:
             out_array(out, self._complex_dtype)
         channels = 1 if x.ndim == 1 else x.shape[0]
@@ -440,10 +455,12 @@ class Stft(_NativeObject):
 
     def inverse(
         self,
-        spec: np.ndarray,
-        out: Optional[np.ndarray] = None,
+        spec: ComplexArray,
+        out: Optional[FloatArray] = None,
         length: Optional[int] = None,
-    ) -> np.ndarray:
+        *,
+        copy: bool = False,
+    ) -> FloatArray:
         """Inverse STFT (weighted overlap-add) of ``spec``.
 
         Parameters
@@ -460,6 +477,11 @@ class Stft(_NativeObject):
             :meth:`signal_len` ``(frames)``. Shorter: the result is trimmed; longer: it is
             zero-padded at the end. Passing the original signal length restores the forward
             transform's input shape.
+        copy : bool, optional
+            Consent to convert ``spec``. False (default): it must be a C-contiguous ndarray of an
+            accepted dtype, which is used in place and never copied (anything else raises
+            TypeError/ValueError). True: other dtypes, layouts and array_likes are converted once
+            (a conforming array is still not copied); see "Arrays" in ``help(tonecore)``.
 
         Returns
         -------
@@ -479,7 +501,7 @@ class Stft(_NativeObject):
         tonecore.ConcurrentUse
             Another thread is inside a call on this object.
         """
-        spec = input_array(spec, "spec", (self._complex_dtype,), (2, 3))
+        spec = input_array(spec, "spec", (self._complex_dtype,), (2, 3), copy)
         if spec.shape[-1] != self._bins:
             raise ValueError(
                 f"spec has {spec.shape[-1]} bins per frame; this Stft (fft_size="
@@ -536,7 +558,7 @@ class Stft(_NativeObject):
 Stft.__module__ = "tonecore"
 
 
-def _custom_window(window: Any) -> np.ndarray:
+def _custom_window(window: Any) -> npt.NDArray[Any]:
     w = np.asarray(window)
     if w.dtype.kind not in "fiu":
         raise TypeError(f"a custom window must be real-valued, not {w.dtype}")
@@ -546,20 +568,22 @@ def _custom_window(window: Any) -> np.ndarray:
 
 
 def stft(
-    x: np.ndarray,
+    x: FloatArray,
     fft_size: int = 4096,
     hop: Optional[int] = None,
     window: WindowArg = "hann",
     center: bool = False,
     threads: Optional[int] = None,
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray:
+    out: Optional[ComplexArray] = None,
+    *,
+    copy: bool = False,
+) -> ComplexArray:
     """Short-time Fourier transform of a real signal.
 
     Parameters
     ----------
     x : numpy.ndarray
-        Samples, float32 or float64 (no other dtype; never converted or copied), C-contiguous,
+        Samples, float32 or float64 (not copied unless ``copy=True``), C-contiguous,
         finite: shape ``(n,)`` or planar ``(channels, n)``.
     fft_size : int, optional
         Frame length in samples: even, ``16 <= fft_size <= 2**24`` (any even size). Default 4096.
@@ -579,6 +603,11 @@ def stft(
     out : numpy.ndarray, optional
         Destination of exactly the result's dtype and shape, C-contiguous; written in place and
         returned (no copy). Untouched when the call fails.
+    copy : bool, optional
+        Consent to convert ``x``. False (default): it must be a C-contiguous ndarray of an
+        accepted dtype, which is used in place and never copied (anything else raises
+        TypeError/ValueError). True: other dtypes, layouts and array_likes are converted once
+        (a conforming array is still not copied); see "Arrays" in ``help(tonecore)``.
 
     Returns
     -------
@@ -604,7 +633,7 @@ def stft(
     Stft : the reusable object behind this function.
     istft : the inverse.
     """
-    x = input_array(x, "x", (F32, F64), (1, 2))
+    x = input_array(x, "x", (F32, F64), (1, 2), copy)
     if out is not None:
         out_array(out, COMPLEX_OF[x.dtype])
     with Stft(fft_size, hop, window, center, threads, dtype=x.dtype) as s:
@@ -612,15 +641,17 @@ def stft(
 
 
 def istft(
-    spec: np.ndarray,
+    spec: ComplexArray,
     fft_size: Optional[int] = None,
     hop: Optional[int] = None,
     window: WindowArg = "hann",
     center: bool = False,
     length: Optional[int] = None,
     threads: Optional[int] = None,
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray:
+    out: Optional[FloatArray] = None,
+    *,
+    copy: bool = False,
+) -> FloatArray:
     """Inverse short-time Fourier transform (weighted overlap-add).
 
     Parameters
@@ -643,6 +674,11 @@ def istft(
     out : numpy.ndarray, optional
         Destination of exactly the result's dtype and shape, C-contiguous; written in place
         and returned. Untouched when the call fails.
+    copy : bool, optional
+        Consent to convert ``spec``. False (default): it must be a C-contiguous ndarray of an
+        accepted dtype, which is used in place and never copied (anything else raises
+        TypeError/ValueError). True: other dtypes, layouts and array_likes are converted once
+        (a conforming array is still not copied); see "Arrays" in ``help(tonecore)``.
 
     Returns
     -------
@@ -662,7 +698,7 @@ def istft(
         Invalid sizes; non-finite values (status 5); a window that cannot be inverted at this
         hop (status 11, e.g. Hann with ``hop == fft_size``).
     """
-    spec = input_array(spec, "spec", (C64, C128), (2, 3))
+    spec = input_array(spec, "spec", (C64, C128), (2, 3), copy)
     bins = spec.shape[-1]
     if fft_size is None:
         if bins < 2:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from ctypes import c_double, c_float
+from typing import Optional
+
 from . import _native
-from ._checks import real_dtype, size_arg
+from ._checks import FloatArray, out_array, real_dtype, size_arg
 
 __all__ = ["window", "WINDOW_KINDS"]
 
@@ -25,7 +28,12 @@ def window_code(kind: str) -> int:
         raise ValueError(f"unknown window kind {kind!r}; expected one of {known}") from None
 
 
-def window(kind: str, n: int, dtype: npt.DTypeLike = np.float64) -> np.ndarray:
+def window(
+    kind: str,
+    n: int,
+    dtype: Optional[npt.DTypeLike] = None,
+    out: Optional[FloatArray] = None,
+) -> FloatArray:
     """Return a window of ``n`` samples.
 
     Parameters
@@ -39,8 +47,11 @@ def window(kind: str, n: int, dtype: npt.DTypeLike = np.float64) -> np.ndarray:
         Window length in samples, ``n >= 0``. ``n == 0`` gives an empty array and ``n == 1``
         gives ``[1.0]``.
     dtype : numpy dtype, optional
-        ``numpy.float64`` (default) or ``numpy.float32``. The float32 window is the float64
-        one rounded once.
+        ``numpy.float64`` or ``numpy.float32``. The float32 window is the float64 one rounded
+        once. Default: the dtype of ``out``, else float64.
+    out : numpy.ndarray, optional
+        float32/float64 destination of shape ``(n,)``, C-contiguous and writeable; written in
+        place and returned. Untouched when the arguments are refused.
 
     Returns
     -------
@@ -52,20 +63,26 @@ def window(kind: str, n: int, dtype: npt.DTypeLike = np.float64) -> np.ndarray:
     ValueError
         Unknown ``kind`` or negative ``n`` (checked before any native call).
     TypeError
-        ``n`` is not an integer, or ``dtype`` is not float32/float64.
+        ``n`` is not an integer, or ``dtype`` is not float32/float64; ``out`` of another
+        dtype than ``dtype``.
     """
     code = window_code(kind)
     n = size_arg(n, "n")
+    if dtype is None:
+        dtype = out.dtype if isinstance(out, np.ndarray) else np.float64
     dt = real_dtype(dtype)
-    out = np.empty(n, dtype=dt)
+    if out is None:
+        out = np.empty(n, dtype=dt)
+    else:
+        out_array(out, dt, (n,))
     if dt == np.float32:
         status = _native.lib.tonecore_window_fill_f32(
-            code, _native.pointer_to(out, _native.c_float), n
+            code, _native.pointer_to(out, c_float), n
         )
         _native.check(status, "tonecore_window_fill_f32")
     else:
         status = _native.lib.tonecore_window_fill_f64(
-            code, _native.pointer_to(out, _native.c_double), n
+            code, _native.pointer_to(out, c_double), n
         )
         _native.check(status, "tonecore_window_fill_f64")
     return out

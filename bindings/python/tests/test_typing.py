@@ -1,0 +1,64 @@
+"""The installed package's type hints serve a user's strict mypy run: dtypes flow through
+(float32 in, float32 out), misuse is reported."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+GOOD = textwrap.dedent(
+    """
+    import numpy as np
+    import numpy.typing as npt
+    import tonecore
+
+    x32: npt.NDArray[np.float32] = np.zeros((2, 44100), np.float32)
+    y32: npt.NDArray[np.float32] = tonecore.equalize(x32, 44100, [0.0] * 25)
+    z32: npt.NDArray[np.float32] = tonecore.render_chunked(x32, 44100, None)
+    with tonecore.Pipeline(44100, 2) as p:
+        b: npt.NDArray[np.float32] = p.process(np.ascontiguousarray(x32[:, :256]))
+    spec = tonecore.stft(x32)
+    back = tonecore.istft(spec)
+    lufs: float = tonecore.integrated_loudness(x32, 44100)
+    r: tonecore.FileResult = tonecore.process_file("a.wav", "b.wav", progress=True)
+    e: tonecore.Error = tonecore.StaleHandle("gone", 104, "detail")
+    status: int | None = e.status
+    """
+)
+
+BAD = textwrap.dedent(
+    """
+    import numpy as np
+    import tonecore
+
+    x = np.zeros(10, np.float64)
+    y: str = tonecore.equalize(x, 44100, [0.0] * 25)
+    tonecore.process_file("a.wav", "b.wav", progress="yes")
+    tonecore.stft(x, fft_size="big")
+    """
+)
+
+
+def run_mypy(tmp_path, code):
+    api = pytest.importorskip("mypy.api")
+    path = tmp_path / "user.py"
+    path.write_text(code)
+    stdout, stderr, status = api.run(["--strict", "--no-incremental", "--cache-dir",
+                                      str(tmp_path / "cache"), str(path)])
+    return stdout + stderr, status
+
+
+def test_user_code_type_checks(tmp_path):
+    out, status = run_mypy(tmp_path, GOOD)
+    assert status == 0, out
+
+
+def test_misuse_is_reported(tmp_path):
+    out, status = run_mypy(tmp_path, BAD)
+    assert status == 1
+    assert 'user.py:6: error: Incompatible types in assignment' in out
+    assert 'user.py:7: error: Argument "progress"' in out
+    assert 'user.py:8: error: Argument "fft_size"' in out
