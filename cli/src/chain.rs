@@ -28,8 +28,8 @@ pub enum Preset {
 
 /// The 25 critical-band centres (Hz), rounded, as the help text lists them.
 pub const CRITICAL_CENTRES: [u32; 25] = [
-    45, 141, 245, 346, 452, 567, 698, 845, 997, 1172, 1371, 1597, 1855, 2154, 2506, 2918, 3415,
-    4035, 4852, 5826, 7020, 8555, 10677, 13638, 17607,
+    45, 141, 245, 346, 452, 567, 696, 842, 997, 1171, 1371, 1595, 1855, 2154, 2503, 2916, 3414,
+    4035, 4829, 5824, 7020, 8553, 10677, 13638, 17607,
 ];
 
 impl Preset {
@@ -59,8 +59,8 @@ impl Preset {
     pub fn describe(self) -> &'static str {
         match self {
             Self::Flat => "no change (the EQ stage is bypassed)",
-            Self::Warm => "fuller lows, softer top: +3 dB below 150 Hz easing to 0 by 850 Hz, falling to -3 dB above 10 kHz",
-            Self::Bright => "air and detail: 0 dB up to 1.4 kHz, rising to +4 dB from 4.9 kHz up",
+            Self::Warm => "fuller lows, softer top: +3 dB below 150 Hz easing to 0 by 840 Hz, falling to -3 dB above 10 kHz",
+            Self::Bright => "air and detail: 0 dB up to 1.4 kHz, rising to +4 dB from 4.8 kHz up",
             Self::VocalPresence => "voices forward: -2 dB at 45 Hz, -1.5 dB at 350 Hz (mud), +3.5 dB at 2.5-2.9 kHz",
             Self::BassBoost => "+6 dB at 45 Hz, +5 dB at 141 Hz, +3 dB at 245 Hz, flat from 570 Hz up",
             Self::Loudness => "Fletcher-Munson-style: the ISO 226:2003 60-phon minus 80-phon equal-loudness contours (re. 1 kHz), what a mix made loud lacks at 20 dB lower volume",
@@ -138,7 +138,17 @@ pub fn presets_help() -> String {
     for p in Preset::ALL {
         s.push_str(&format!("  {:<15} {}\n", p.name(), p.describe()));
         if p != Preset::Flat {
-            let g: Vec<String> = p.gains().iter().map(|g| format!("{g:+}")).collect();
+            let g: Vec<String> = p
+                .gains()
+                .iter()
+                .map(|&g| {
+                    if g == 0.0 {
+                        "0".into()
+                    } else {
+                        format!("{g:+}")
+                    }
+                })
+                .collect();
             s.push_str(&format!("  {:<15} [{}]\n", "", g.join(" ")));
         }
     }

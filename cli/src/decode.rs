@@ -205,11 +205,13 @@ pub fn open(path: &Path) -> Result<Source> {
 
 /// Where decoded frames go: one planar buffer when the length is known, blocks otherwise.
 enum Sink {
-    /// `channels × cap` planar buffer, `len` frames filled.
+    /// `channels × cap` planar buffer, `len` frames filled; with `exact`, frames beyond `cap`
+    /// are dropped (the container's length is authoritative).
     Fixed {
         buf: Vec<f32>,
         cap: usize,
         len: usize,
+        exact: bool,
     },
     /// Per channel, a list of blocks.
     Blocks {
@@ -223,7 +225,7 @@ enum Sink {
 const BLOCK: usize = (1 << 23) + 1024;
 
 impl Sink {
-    fn new(channels: usize, hint: Option<u64>) -> Self {
+    fn new(channels: usize, hint: Option<u64>, exact: bool) -> Self {
         match hint {
             // Capacity is only address space until written.
             // Zeroed by the system page by page as it is written (calloc), so an overestimate
@@ -232,6 +234,7 @@ impl Sink {
                 buf: vec![0.0; n as usize * channels],
                 cap: n as usize,
                 len: 0,
+                exact,
             },
             _ => Self::Blocks {
                 chans: vec![Vec::new(); channels],
@@ -241,16 +244,22 @@ impl Sink {
     }
 
     fn push(&mut self, planes: &AudioBuffer<f32>) {
-        let n = planes.frames();
+        let frames = planes.frames();
         match self {
-            Self::Fixed { buf, cap, len } if *len + n <= *cap => {
+            Self::Fixed {
+                buf,
+                cap,
+                len,
+                exact,
+            } if *len + frames <= *cap || *exact => {
+                let n = frames.min(*cap - *len);
                 let channels = planes.spec().channels.count();
                 for c in 0..channels {
-                    buf[c * *cap + *len..c * *cap + *len + n].copy_from_slice(planes.chan(c));
+                    buf[c * *cap + *len..c * *cap + *len + n].copy_from_slice(&planes.chan(c)[..n]);
                 }
                 *len += n;
             }
-            Self::Fixed { buf, cap, len } => {
+            Self::Fixed { buf, cap, len, .. } => {
                 // More frames than announced: continue in blocks.
                 let channels = planes.spec().channels.count();
                 let chans = (0..channels)
@@ -276,14 +285,17 @@ impl Sink {
                         src = &src[take..];
                     }
                 }
-                *len += n;
+                *len += frames;
             }
         }
     }
 
+    /// The planar buffer.
     fn finish(self, channels: usize) -> Vec<f32> {
         match self {
-            Self::Fixed { mut buf, cap, len } => {
+            Self::Fixed {
+                mut buf, cap, len, ..
+            } => {
                 if len < cap {
                     for c in 1..channels {
                         buf.copy_within(c * cap..c * cap + len, c * len);
@@ -367,7 +379,11 @@ impl Source {
                     self.channels = channels;
                     self.rate = this_spec.rate;
                     spec = Some(this_spec);
-                    sink = Some(Sink::new(channels, self.frames_hint));
+                    // Ogg's last granule position, like FLAC's and WAV's lengths, is exact (the
+                    // Vorbis decoder may hand out the last block's padding beyond it); MP3
+                    // lengths may be estimates.
+                    let exact = matches!(self.format, "Ogg Vorbis" | "FLAC" | "WAV");
+                    sink = Some(Sink::new(channels, self.frames_hint, exact));
                 }
                 Some(s) if s != this_spec => {
                     return Err(fail!(

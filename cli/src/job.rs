@@ -304,7 +304,10 @@ pub fn print_report(input: &Path, output: &Path, chain: &Chain, r: &Report) {
             lufs(l.momentary_max)
         );
     }
-    let gain = r.after.integrated - r.before.integrated;
+    let mut gain = r.after.integrated - r.before.integrated;
+    if gain.abs() < 0.05 {
+        gain = 0.0; // no "-0.0"
+    }
     if gain.is_finite() {
         say!("gain:    {gain:+.1} dB (integrated loudness, output - input)");
     }
