@@ -16,8 +16,9 @@ lib:
 ## Everything: Rust unit/integration tests, C tests under ASan+UBSan, Python tests.
 test: test-rust test-loom test-c test-python
 
+## The library and the `tonecore` command (workspace member cli/).
 test-rust:
-	$(CARGO) test --release
+	$(CARGO) test --release --workspace
 
 ## loom model checks of the lock-free handoff (own target dir: --cfg loom rebuilds everything).
 test-loom:

@@ -199,7 +199,7 @@ pub fn run(a: BatchArgs) -> Result<ExitCode> {
         }
     }
     say!(
-        "{ok} of {} files written to {} ({failed} failed{}) in {wall:.2} s with {jobs} jobs x {} threads: {:.0}x real time",
+        "{ok} of {} files written to {} ({failed} failed{}) in {wall:.2} s, {jobs} at a time with {} render thread(s) each: {:.0}x real time",
         files.len(),
         a.out_dir.display(),
         if skipped > 0 {

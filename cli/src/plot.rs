@@ -242,6 +242,8 @@ pub fn write_png(
     let mut encoder = png::Encoder::new(BufWriter::new(file), W, H);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Best);
+    encoder.set_adaptive_filter(png::AdaptiveFilterType::Adaptive);
     let png_err = |e: png::EncodingError| match e {
         png::EncodingError::IoError(e) => fail!("cannot write {name}: {}", io_reason(&e)),
         e => fail!("cannot write {name}: {e}"),

@@ -707,3 +707,49 @@ fn ctrl_c_leaves_either_a_complete_file_or_nothing() {
         other => panic!("status {other:?}: {}", stderr(&o)),
     }
 }
+
+#[test]
+fn ctrl_c_stops_a_batch_with_only_complete_files_left() {
+    let dir = Scratch::new("sigint-batch");
+    let inp = dir.join("in");
+    std::fs::create_dir(&inp).unwrap();
+    write_sine(&inp.join("a.wav"), 44_100, 2, 20.0, 440.0, -20.0);
+    for name in ["b.wav", "c.wav", "d.wav", "e.wav", "f.wav"] {
+        std::fs::copy(inp.join("a.wav"), inp.join(name)).unwrap();
+    }
+    let child = Command::new(BIN)
+        .args(["batch", "in", "out", "--jobs", "2", "-q"])
+        .current_dir(&dir.0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        matches!(o.status.code(), Some(0 | 130)),
+        "{:?}: {}",
+        o.status,
+        stderr(&o)
+    );
+    // Whatever was stopped: every file left is a complete output, no temporary file remains.
+    for name in names(&dir.join("out")) {
+        assert!(name.ends_with(".wav") && !name.starts_with('.'), "{name}");
+        let (_, chans) = read_wav(&dir.join("out").join(&name));
+        assert_eq!(chans[0].len(), 20 * 44_100, "{name}");
+    }
+    if o.status.code() == Some(130) {
+        assert_eq!(
+            stderr(&o),
+            "error: interrupted (no partial output was left)\n"
+        );
+        assert!(
+            stdout(&o).contains("(interrupted, nothing written)"),
+            "{}",
+            stdout(&o)
+        );
+    }
+}
