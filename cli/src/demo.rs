@@ -108,9 +108,18 @@ pub fn run(out_dir: &Path, quiet: bool) -> Result<ExitCode> {
             )
         })?;
     }
-    let in_path = out_dir.join("tonecore-demo-in.wav");
-    let out_path = out_dir.join("tonecore-demo-out.wav");
-    let png_path = out_dir.join("tonecore-demo.png");
+    // Bare names for the current folder (no "./" in the report).
+    let here = out_dir == Path::new(".");
+    let at = |name: &str| {
+        if here {
+            Path::new(name).to_path_buf()
+        } else {
+            out_dir.join(name)
+        }
+    };
+    let in_path = at("tonecore-demo-in.wav");
+    let out_path = at("tonecore-demo-out.wav");
+    let png_path = at("tonecore-demo.png");
     let png = PendingFile::create(&png_path)?;
 
     say!(

@@ -274,6 +274,29 @@ pub fn duration(seconds: f64) -> String {
     format!("{}:{:04.1}", m as u64, seconds - 60.0 * m)
 }
 
+/// The loudness table of input and output.
+pub fn print_loudness(before: &LoudnessReport, after: &LoudnessReport) {
+    say!(
+        "{:8} {:>10}  {:>9}  {:>14}  {:>13}  {:>7}",
+        "",
+        "integrated",
+        "true peak",
+        "short-term max",
+        "momentary max",
+        "range"
+    );
+    for (label, l) in [("input", before), ("output", after)] {
+        say!(
+            "{label:8} {:>5} LUFS  {:>4} dBTP  {:>9} LUFS  {:>8} LUFS  {:>4} LU",
+            lufs(l.integrated),
+            lufs(l.true_peak),
+            lufs(l.short_term_max),
+            lufs(l.momentary_max),
+            lufs(l.range)
+        );
+    }
+}
+
 /// The per-file summary `process` and `demo` print.
 pub fn print_report(input: &Path, output: &Path, chain: &Chain, r: &Report) {
     let secs = r.seconds();
@@ -286,24 +309,7 @@ pub fn print_report(input: &Path, output: &Path, chain: &Chain, r: &Report) {
         duration(secs)
     );
     say!("chain:   {}", chain.description);
-    say!(
-        "         {:>10} {:>10} {:>12} {:>8} {:>10}",
-        "integrated",
-        "true peak",
-        "short-term",
-        "range",
-        "momentary"
-    );
-    for (label, l) in [("input", &r.before), ("output", &r.after)] {
-        say!(
-            "{label:<8} {:>5} LUFS {:>5} dBTP {:>5} LUFS max {:>5} LU {:>5} LUFS max",
-            lufs(l.integrated),
-            lufs(l.true_peak),
-            lufs(l.short_term_max),
-            lufs(l.range),
-            lufs(l.momentary_max)
-        );
-    }
+    print_loudness(&r.before, &r.after);
     let mut gain = r.after.integrated - r.before.integrated;
     if gain.abs() < 0.05 {
         gain = 0.0; // no "-0.0"

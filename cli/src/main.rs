@@ -335,24 +335,7 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
         job::duration(track.seconds())
     );
     say!("chain:   {}", settings.chain.description);
-    say!(
-        "         {:>10} {:>14} {:>15} {:>8} {:>10}",
-        "integrated",
-        "momentary max",
-        "short-term max",
-        "range",
-        "true peak"
-    );
-    for (name, l) in [("input", &before), ("output", &after)] {
-        say!(
-            "{name:<8} {:>5} LUFS {:>9} LUFS {:>10} LUFS {:>5} LU {:>5} dBTP",
-            lufs(l.integrated),
-            lufs(l.momentary_max),
-            lufs(l.short_term_max),
-            lufs(l.range),
-            lufs(l.true_peak)
-        );
-    }
+    job::print_loudness(&before, &after);
     analysis_tables(&track.samples, &out, channels, rate, &settings)?;
     if let (Some(path), Some(pending)) = (&a.plot, pending) {
         plot_pair(
