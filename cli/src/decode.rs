@@ -418,8 +418,14 @@ impl Source {
             return Err(fail!("{name} does not state its sample rate"));
         }
         progress(frames);
+        let mut samples = sink.finish(self.channels);
+        // Float files may hold NaN or infinity; the engine treats them as silence, and so does
+        // every measurement here.
+        for x in samples.iter_mut().filter(|x| !x.is_finite()) {
+            *x = 0.0;
+        }
         Ok(Track {
-            samples: sink.finish(self.channels),
+            samples,
             channels: self.channels,
             rate: self.rate,
         })

@@ -311,13 +311,7 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     let hint = source.frames_hint.unwrap_or(0);
     let format = source.format;
     let track = source.read_all(&|f| bar.within(0, f as f64 / hint as f64));
-    let track = match track {
-        Ok(t) => t,
-        Err(e) => {
-            bar.finish();
-            return Err(e);
-        }
-    };
+    let track = track?;
     settings.check(track.channels, track.rate)?;
     bar.stage(1, "render");
     let mut out = vec![0.0f32; track.samples.len()];

@@ -7,8 +7,7 @@ use std::time::Duration;
 pub const STAGES: u64 = 3;
 const STEP: u64 = 1000;
 
-/// One file's bar: decode, render, write.
-#[derive(Clone)]
+/// One file's bar: decode, render, write. Cleared when dropped.
 pub struct FileProgress {
     bar: ProgressBar,
 }
@@ -65,6 +64,12 @@ impl FileProgress {
 
     /// Removes the bar.
     pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Drop for FileProgress {
+    fn drop(&mut self) {
         self.bar.finish_and_clear();
     }
 }

@@ -753,3 +753,36 @@ fn ctrl_c_stops_a_batch_with_only_complete_files_left() {
         );
     }
 }
+
+#[test]
+fn non_finite_samples_in_a_float_wav_are_treated_as_silence() {
+    let dir = Scratch::new("nan");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 44_100,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(dir.join("in.wav"), spec).unwrap();
+    for i in 0..44_100 {
+        let v = if i % 1000 == 0 {
+            f32::NAN
+        } else if i % 1000 == 500 {
+            f32::INFINITY
+        } else {
+            0.1 * (2.0 * PI * 1000.0 * i as f64 / 44_100.0).sin() as f32
+        };
+        w.write_sample(v).unwrap();
+    }
+    w.finalize().unwrap();
+    let o = run_in(&dir.0, &["analyze", "in.wav", "--plot", "p.png", "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run_in(
+        &dir.0,
+        &["process", "in.wav", "out.wav", "--bits", "32", "-q"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (_, out) = read_wav(&dir.join("out.wav"));
+    assert_eq!(out[0].len(), 44_100);
+    assert!(out[0].iter().all(|v| v.is_finite() && v.abs() <= 0.11));
+}
