@@ -89,7 +89,7 @@ pub struct Report {
     pub bits: Bits,
     /// Seconds spent decoding.
     pub decode_secs: f64,
-    /// Seconds spent rendering (while the input is measured).
+    /// Seconds spent rendering (while the input's loudness is being measured).
     pub render_secs: f64,
     /// Seconds for the whole job.
     pub total_secs: f64,
@@ -162,11 +162,59 @@ pub fn render(
             .unwrap_or_else(|_| Err(fail!("the loudness meter failed")));
         (before, rendered)
     });
-    rendered.map_err(|e| match e {
+    rendered.map_err(render_error)?;
+    before
+}
+
+fn render_error(e: Error) -> CliError {
+    match e {
         Error::Process(ProcessError::Cancelled) => CliError::Interrupted,
         e => fail!("cannot render: {e}"),
-    })?;
-    before
+    }
+}
+
+/// Writes `out` as WAV while measuring the loudness of what is written (on another thread).
+#[allow(clippy::too_many_arguments)]
+fn write_measured(
+    file: std::fs::File,
+    name: &str,
+    out: &[f32],
+    channels: usize,
+    rate: u32,
+    settings: &Settings,
+    out_rate: u32,
+    progress: &FileProgress,
+) -> Result<(u64, LoudnessReport)> {
+    let (tx, rx) = sync_channel::<Vec<f32>>(8);
+    std::thread::scope(|s| {
+        let meter = s.spawn(move || -> Result<LoudnessReport> {
+            let mut m = LoudnessMeter::new(channels, out_rate)
+                .map_err(|e| fail!("cannot measure loudness: {e}"))?;
+            for block in rx {
+                m.add(&block)
+                    .map_err(|e| fail!("cannot measure loudness: {e}"))?;
+            }
+            Ok(m.report())
+        });
+        let written = write_wav(
+            file,
+            name,
+            out,
+            channels,
+            rate,
+            settings.bits,
+            out_rate,
+            &|f| progress.within(2, f),
+            &mut |b| {
+                let _ = tx.send(b.to_vec());
+            },
+        );
+        drop(tx);
+        let after = meter
+            .join()
+            .unwrap_or_else(|_| Err(fail!("the loudness meter failed")));
+        Ok((written?, after?))
+    })
 }
 
 /// Processes `input` into the WAV file `output` (written under a temporary name, renamed when
@@ -199,48 +247,37 @@ pub fn process_file(
     let t1 = Instant::now();
     // Zero pages from the system: resident only as the renderer writes them.
     let mut out = vec![0.0f32; track.samples.len()];
-    let before = render(&track, settings, &mut out, &|d, t| {
-        progress.within(1, d as f64 / t as f64)
-    })?;
-    let render_secs = t1.elapsed().as_secs_f64();
-    drop(track);
-
-    progress.stage(2, "write");
     let name = shown(output);
-    let (tx, rx) = sync_channel::<Vec<f32>>(8);
-    let (written, after) = std::thread::scope(|s| {
-        let meter = s.spawn(move || -> Result<LoudnessReport> {
-            let mut m = LoudnessMeter::new(channels, out_rate)
-                .map_err(|e| fail!("cannot measure loudness: {e}"))?;
-            for block in rx {
-                m.add(&block)
-                    .map_err(|e| fail!("cannot measure loudness: {e}"))?;
-            }
-            Ok(m.report())
+    let track = &track;
+    let (before, written, render_secs) = std::thread::scope(|s| {
+        // The input's loudness is only needed for the summary: it is measured while the track
+        // is rendered and written, so the measurement (the costliest step) overlaps both.
+        let meter_in = s.spawn(|| measure(&track.samples, channels, rate));
+        let rendered = render_chunked(
+            &track.samples,
+            channels,
+            rate,
+            &settings.chain.config,
+            &settings.render_config(),
+            &mut out,
+            Watch {
+                progress: Some(&|d, t| progress.within(1, d as f64 / t as f64)),
+                cancel: Some(cancel_flag()),
+            },
+        )
+        .map_err(render_error);
+        let render_secs = t1.elapsed().as_secs_f64();
+        let written = rendered.and_then(|()| {
+            progress.stage(2, "write");
+            write_measured(file, &name, &out, channels, rate, settings, out_rate, progress)
         });
-        let written = {
-            let tx = tx;
-            write_wav(
-                file,
-                &name,
-                &out,
-                channels,
-                rate,
-                settings.bits,
-                out_rate,
-                &|f| progress.within(2, f),
-                &mut |b| {
-                    let _ = tx.send(b.to_vec());
-                },
-            )
-        };
-        let after = meter
+        let before = meter_in
             .join()
             .unwrap_or_else(|_| Err(fail!("the loudness meter failed")));
-        (written, after)
+        (before, written, render_secs)
     });
-    let written = written?;
-    let after = after?;
+    let (written, after) = written?;
+    let before = before?;
     debug_assert_eq!(written as usize, resampled_len(frames, rate, out_rate));
     pending.commit()?;
     Ok(Report {
