@@ -73,8 +73,9 @@ test: test-rust test-loom test-c test-install test-example test-python
 ## missing): valgrind memcheck, ThreadSanitizer, Miri, bounded fuzzing.
 test-checkers: test-valgrind test-tsan test-miri test-fuzz
 
+## The library and the `tonecore` command (workspace member cli/).
 test-rust:
-	$(CARGO) test --release
+	$(CARGO) test --release --workspace
 
 ## loom model checks of the lock-free handoff (own target dir: --cfg loom rebuilds everything).
 test-loom:

@@ -1,0 +1,373 @@
+//! One file through the engine: decode → chunk-parallel render (EQ → level → limiter) → WAV,
+//! with the loudness of the input (measured while rendering) and of what is written (measured
+//! while writing).
+
+use crate::chain::Chain;
+use crate::decode::{self, Track};
+use crate::error::{cancel_flag, check_cancel, shown, CliError, Result};
+use crate::fail;
+use crate::output::{resampled_len, write_wav, Bits, PendingFile};
+use crate::progress::FileProgress;
+use crate::say;
+use std::path::Path;
+use std::sync::mpsc::sync_channel;
+use std::time::Instant;
+use tonecore::dsp::loudness::{LoudnessMeter, LoudnessReport};
+use tonecore::pipeline::Pipeline;
+use tonecore::render::{render_chunked, RenderConfig, Watch};
+use tonecore::{ConfigError, Error, ProcessError};
+
+/// How to process files.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The chain.
+    pub chain: Chain,
+    /// Chunk core length of the renderer, seconds.
+    pub chunk_seconds: f64,
+    /// Render threads (0 = all cores).
+    pub threads: usize,
+    /// Output sample format.
+    pub bits: Bits,
+    /// Output sample rate (None = the input's).
+    pub out_rate: Option<u32>,
+}
+
+impl Settings {
+    /// The renderer's configuration.
+    pub fn render_config(&self) -> RenderConfig {
+        RenderConfig {
+            chunk_seconds: self.chunk_seconds,
+            threads: self.threads,
+            ..RenderConfig::default()
+        }
+    }
+
+    /// Checks that the chain and chunking work for a track of `channels` at `rate`.
+    ///
+    /// # Errors
+    /// A chunk too short for the chain's settle time; any other configuration error.
+    pub fn check(&self, channels: usize, rate: u32) -> Result<()> {
+        let config = &self.chain.config;
+        let render = self.render_config();
+        match tonecore::render::chunked::plan::<f32>(0, channels, rate, config, &render) {
+            Ok(_) => Ok(()),
+            Err(ConfigError::InvalidChunk) => {
+                let settle = Pipeline::<f32>::new(rate, channels, 4096, config)
+                    .map(|p| p.settle_frames() as f64 / rate as f64)
+                    .unwrap_or(0.0);
+                Err(fail!(
+                    "--chunk-seconds {}: a chunk must be longer than the chain's settle time plus the crossfade ({:.2} s here)",
+                    self.chunk_seconds,
+                    settle + render.crossfade_seconds
+                ))
+            }
+            Err(e) => Err(fail!("cannot set up the chain: {e}")),
+        }
+    }
+}
+
+/// What processing one file did.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// Input format name.
+    pub format: &'static str,
+    /// Channels.
+    pub channels: usize,
+    /// Input sample rate.
+    pub rate: u32,
+    /// Input frames.
+    pub frames: usize,
+    /// Loudness of the input.
+    pub before: LoudnessReport,
+    /// Loudness of what was written.
+    pub after: LoudnessReport,
+    /// Output sample rate.
+    pub out_rate: u32,
+    /// Output frames.
+    pub out_frames: u64,
+    /// Output format.
+    pub bits: Bits,
+    /// Seconds spent decoding.
+    pub decode_secs: f64,
+    /// Seconds spent rendering (while the input's loudness is being measured).
+    pub render_secs: f64,
+    /// Seconds for the whole job.
+    pub total_secs: f64,
+}
+
+impl Report {
+    /// Input duration in seconds.
+    pub fn seconds(&self) -> f64 {
+        self.frames as f64 / self.rate as f64
+    }
+}
+
+/// Frames per block fed to a loudness meter.
+const METER_BLOCK: usize = 1 << 16;
+
+/// Measures planar `samples` (`channels × frames`) in blocks (non-finite samples count as 0, as
+/// the pipeline treats them); stops on Ctrl-C.
+///
+/// # Errors
+/// Invalid channel count or rate; Ctrl-C.
+pub fn measure(samples: &[f32], channels: usize, rate: u32) -> Result<LoudnessReport> {
+    let mut meter =
+        LoudnessMeter::new(channels, rate).map_err(|e| fail!("cannot measure loudness: {e}"))?;
+    let frames = samples.len() / channels;
+    let mut block = Vec::with_capacity(channels * METER_BLOCK.min(frames));
+    let mut pos = 0;
+    while pos < frames {
+        check_cancel()?;
+        let n = METER_BLOCK.min(frames - pos);
+        block.clear();
+        for c in 0..channels {
+            let src = &samples[c * frames + pos..c * frames + pos + n];
+            block.extend(src.iter().map(|&x| if x.is_finite() { x } else { 0.0 }));
+        }
+        meter
+            .add(&block)
+            .map_err(|e| fail!("cannot measure loudness: {e}"))?;
+        pos += n;
+    }
+    Ok(meter.report())
+}
+
+/// Renders planar `track` through `settings`' chain into `out` (same length), measuring the
+/// input meanwhile. Returns the input's loudness.
+///
+/// # Errors
+/// Configuration errors; Ctrl-C.
+pub fn render(
+    track: &Track,
+    settings: &Settings,
+    out: &mut [f32],
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<LoudnessReport> {
+    let (before, rendered) = std::thread::scope(|s| {
+        let meter = s.spawn(|| measure(&track.samples, track.channels, track.rate));
+        let rendered = render_chunked(
+            &track.samples,
+            track.channels,
+            track.rate,
+            &settings.chain.config,
+            &settings.render_config(),
+            out,
+            Watch {
+                progress: Some(progress),
+                cancel: Some(cancel_flag()),
+            },
+        );
+        let before = meter
+            .join()
+            .unwrap_or_else(|_| Err(fail!("the loudness meter failed")));
+        (before, rendered)
+    });
+    rendered.map_err(render_error)?;
+    before
+}
+
+fn render_error(e: Error) -> CliError {
+    match e {
+        Error::Process(ProcessError::Cancelled) => CliError::Interrupted,
+        e => fail!("cannot render: {e}"),
+    }
+}
+
+/// Writes `out` as WAV while measuring the loudness of what is written (on another thread).
+#[allow(clippy::too_many_arguments)]
+fn write_measured(
+    file: std::fs::File,
+    name: &str,
+    out: &[f32],
+    channels: usize,
+    rate: u32,
+    settings: &Settings,
+    out_rate: u32,
+    progress: &FileProgress,
+) -> Result<(u64, LoudnessReport)> {
+    let (tx, rx) = sync_channel::<Vec<f32>>(8);
+    std::thread::scope(|s| {
+        let meter = s.spawn(move || -> Result<LoudnessReport> {
+            let mut m = LoudnessMeter::new(channels, out_rate)
+                .map_err(|e| fail!("cannot measure loudness: {e}"))?;
+            for block in rx {
+                m.add(&block)
+                    .map_err(|e| fail!("cannot measure loudness: {e}"))?;
+            }
+            Ok(m.report())
+        });
+        let written = write_wav(
+            file,
+            name,
+            out,
+            channels,
+            rate,
+            settings.bits,
+            out_rate,
+            &|f| progress.within(2, f),
+            &mut |b| {
+                let _ = tx.send(b.to_vec());
+            },
+        );
+        drop(tx);
+        let after = meter
+            .join()
+            .unwrap_or_else(|_| Err(fail!("the loudness meter failed")));
+        Ok((written?, after?))
+    })
+}
+
+/// Processes `input` into the WAV file `output` (written under a temporary name, renamed when
+/// complete).
+///
+/// # Errors
+/// Anything that stops the job, as one line; nothing is left at `output` then.
+pub fn process_file(
+    input: &Path,
+    output: &Path,
+    settings: &Settings,
+    progress: &FileProgress,
+) -> Result<Report> {
+    let t0 = Instant::now();
+    let source = decode::open(input)?;
+    if source.rate > 0 && source.channels > 0 {
+        settings.check(source.channels, source.rate)?;
+    }
+    let (pending, file) = PendingFile::create(output)?;
+    progress.stage(0, "decode");
+    let hint = source.frames_hint.unwrap_or(0);
+    let format = source.format;
+    let track = source.read_all(&|f| progress.within(0, f as f64 / hint as f64))?;
+    settings.check(track.channels, track.rate)?;
+    let decode_secs = t0.elapsed().as_secs_f64();
+    let (channels, rate, frames) = (track.channels, track.rate, track.frames());
+    let out_rate = settings.out_rate.unwrap_or(rate);
+
+    progress.stage(1, "render");
+    let t1 = Instant::now();
+    // Zero pages from the system: resident only as the renderer writes them.
+    let mut out = vec![0.0f32; track.samples.len()];
+    let name = shown(output);
+    let track = &track;
+    let (before, written, render_secs) = std::thread::scope(|s| {
+        // The input's loudness is only needed for the summary: it is measured while the track
+        // is rendered and written, so the measurement (the costliest step) overlaps both.
+        let meter_in = s.spawn(|| measure(&track.samples, channels, rate));
+        let rendered = render_chunked(
+            &track.samples,
+            channels,
+            rate,
+            &settings.chain.config,
+            &settings.render_config(),
+            &mut out,
+            Watch {
+                progress: Some(&|d, t| progress.within(1, d as f64 / t as f64)),
+                cancel: Some(cancel_flag()),
+            },
+        )
+        .map_err(render_error);
+        let render_secs = t1.elapsed().as_secs_f64();
+        let written = rendered.and_then(|()| {
+            progress.stage(2, "write");
+            write_measured(file, &name, &out, channels, rate, settings, out_rate, progress)
+        });
+        let before = meter_in
+            .join()
+            .unwrap_or_else(|_| Err(fail!("the loudness meter failed")));
+        (before, written, render_secs)
+    });
+    let (written, after) = written?;
+    let before = before?;
+    debug_assert_eq!(written as usize, resampled_len(frames, rate, out_rate));
+    pending.commit()?;
+    Ok(Report {
+        format,
+        channels,
+        rate,
+        frames,
+        before,
+        after,
+        out_rate,
+        out_frames: written,
+        bits: settings.bits,
+        decode_secs,
+        render_secs,
+        total_secs: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// A loudness value for a table: `-14.2` or `-inf`.
+pub fn lufs(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.1}")
+    } else {
+        "-inf".into()
+    }
+}
+
+/// A duration as `m:ss.s`.
+pub fn duration(seconds: f64) -> String {
+    let m = (seconds / 60.0).floor();
+    format!("{}:{:04.1}", m as u64, seconds - 60.0 * m)
+}
+
+/// The loudness table of input and output.
+pub fn print_loudness(before: &LoudnessReport, after: &LoudnessReport) {
+    say!(
+        "{:8} {:>10}  {:>9}  {:>14}  {:>13}  {:>7}",
+        "",
+        "integrated",
+        "true peak",
+        "short-term max",
+        "momentary max",
+        "range"
+    );
+    for (label, l) in [("input", before), ("output", after)] {
+        say!(
+            "{label:8} {:>5} LUFS  {:>4} dBTP  {:>9} LUFS  {:>8} LUFS  {:>4} LU",
+            lufs(l.integrated),
+            lufs(l.true_peak),
+            lufs(l.short_term_max),
+            lufs(l.momentary_max),
+            lufs(l.range)
+        );
+    }
+}
+
+/// The per-file summary `process` and `demo` print.
+pub fn print_report(input: &Path, output: &Path, chain: &Chain, r: &Report) {
+    let secs = r.seconds();
+    say!(
+        "{}: {}, {} ch, {} Hz, {}",
+        input.display(),
+        r.format,
+        r.channels,
+        r.rate,
+        duration(secs)
+    );
+    say!("chain:   {}", chain.description);
+    print_loudness(&r.before, &r.after);
+    let mut gain = r.after.integrated - r.before.integrated;
+    if gain.abs() < 0.05 {
+        gain = 0.0; // no "-0.0"
+    }
+    if gain.is_finite() {
+        say!("gain:    {gain:+.1} dB (integrated loudness, output - input)");
+    }
+    say!(
+        "speed:   decode {:.2} s, render {:.2} s ({:.0}x real time), whole job {:.2} s ({:.0}x real time)",
+        r.decode_secs,
+        r.render_secs,
+        secs / r.render_secs.max(1e-9),
+        r.total_secs,
+        secs / r.total_secs.max(1e-9)
+    );
+    say!(
+        "wrote:   {} ({}, {} Hz, {} ch, {})",
+        output.display(),
+        r.bits.describe(),
+        r.out_rate,
+        r.channels,
+        duration(r.out_frames as f64 / r.out_rate as f64)
+    );
+}

@@ -1,0 +1,513 @@
+//! `tonecore`: process, analyse and batch-master music files with the tonecore engine, from a
+//! terminal. With no arguments it runs the built-in demo.
+//!
+//! Errors are one line on stderr with a non-zero exit status (2 for a bad command line, 1 for
+//! anything else, 130 for Ctrl-C); outputs are written under temporary names and renamed when
+//! complete, so a failure leaves nothing partial behind.
+
+mod analysis;
+mod batch;
+mod chain;
+mod decode;
+mod demo;
+mod error;
+mod job;
+mod output;
+mod plot;
+mod progress;
+
+use crate::chain::{Layout, Preset, Target};
+use crate::error::{install_ctrlc, shown, CliError, Result};
+use crate::job::{lufs, Settings};
+use crate::output::Bits;
+use crate::progress::FileProgress;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use tonecore::dsp::loudness::LoudnessReport;
+
+#[derive(Parser)]
+#[command(
+    name = "tonecore",
+    version,
+    about = "Process, analyse and batch-master music files with the tonecore engine \
+             (EQ -> loudness leveller -> limiter, rendered in parallel chunks)",
+    after_help = "With no command, tonecore runs `tonecore demo`. \
+                  Reads WAV, FLAC, MP3 and Ogg Vorbis; writes WAV."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Process one file: decode, EQ -> level -> limiter, write a WAV, print a before/after summary
+    Process(ProcessArgs),
+    /// Measure a file (loudness, energy per band) and plot its spectrum before/after the chain
+    Analyze(AnalyzeArgs),
+    /// Process every audio file in a folder, several at a time
+    Batch(BatchArgs),
+    /// Synthesise a 30 s track, process it, write the files and a plot (runs with no arguments)
+    Demo(DemoArgs),
+}
+
+/// The processing chain, shared by process, analyze and batch.
+#[derive(Args, Clone, Debug)]
+struct ChainArgs {
+    /// Set one band's gain: BAND is any frequency inside the band (Hz, or k for kHz), DB from
+    /// -24 to +24. Repeat the option or separate specs with commas: --eq 100=+3,1k=-2
+    #[arg(
+        long = "eq",
+        value_name = "BAND=DB",
+        value_delimiter = ',',
+        conflicts_with = "eq_preset"
+    )]
+    eq: Vec<String>,
+    /// A named set of critical-band gains (listed below)
+    #[arg(long, value_name = "NAME")]
+    eq_preset: Option<Preset>,
+    /// The bands --eq refers to
+    #[arg(long, value_enum, default_value = "critical")]
+    layout: Layout,
+    /// Level the output towards this loudness, LUFS (-70 to 0). The leveller follows momentary
+    /// loudness (400 ms), so the integrated result lands near, not exactly on, the target
+    #[arg(
+        long,
+        value_name = "LUFS",
+        allow_negative_numbers = true,
+        value_parser = parse_target,
+        conflicts_with = "match_ref"
+    )]
+    target_lufs: Option<f64>,
+    /// Level the output towards the integrated loudness of this reference file
+    #[arg(long = "match", value_name = "REF")]
+    match_ref: Option<PathBuf>,
+    /// Limiter ceiling, dBFS (-60 to 0)
+    #[arg(
+        long,
+        value_name = "DBFS",
+        default_value_t = -1.0,
+        allow_negative_numbers = true,
+        value_parser = parse_ceiling
+    )]
+    ceiling_db: f64,
+    /// Length of the chunks rendered in parallel, seconds
+    #[arg(long, value_name = "S", default_value_t = 15.0, value_parser = parse_chunk)]
+    chunk_seconds: f64,
+    /// Render threads per file [default: all cores; in batch, cores / jobs]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1024))]
+    threads: Option<u32>,
+}
+
+/// The WAV output.
+#[derive(Args, Clone, Copy, Debug)]
+struct OutputArgs {
+    /// WAV sample format: 16- or 24-bit integer, or 32-bit float
+    #[arg(long, value_enum, default_value = "24")]
+    bits: Bits,
+    /// Resample the output to this rate, Hz [default: the input's rate]
+    #[arg(long, value_name = "HZ", value_parser = parse_rate)]
+    out_rate: Option<u32>,
+}
+
+#[derive(Args, Debug)]
+struct ProcessArgs {
+    /// Input file (WAV, FLAC, MP3, Ogg Vorbis)
+    input: PathBuf,
+    /// Output WAV file
+    output: PathBuf,
+    #[command(flatten)]
+    chain: ChainArgs,
+    #[command(flatten)]
+    out: OutputArgs,
+    /// No progress bar
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
+struct AnalyzeArgs {
+    /// Input file (WAV, FLAC, MP3, Ogg Vorbis)
+    input: PathBuf,
+    /// Write a PNG: average spectrum before/after the chain, and the EQ response
+    #[arg(long, value_name = "PNG")]
+    plot: Option<PathBuf>,
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// No progress bar
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
+struct BatchArgs {
+    /// Folder of input files (.wav .flac .mp3 .ogg .oga; not searched recursively)
+    in_dir: PathBuf,
+    /// Folder for the WAV outputs (created if missing), one NAME.wav per input
+    out_dir: PathBuf,
+    #[command(flatten)]
+    chain: ChainArgs,
+    #[command(flatten)]
+    out: OutputArgs,
+    /// Files processed at the same time [default: the number of cores]
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    jobs: Option<u32>,
+    /// No progress bars
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
+struct DemoArgs {
+    /// Where to write tonecore-demo-in.wav, tonecore-demo-out.wav and tonecore-demo.png
+    /// (created if missing)
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    out_dir: PathBuf,
+    /// No progress bar
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn parse_number(s: &str) -> std::result::Result<f64, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| format!("'{s}' is not a number"))
+}
+
+fn parse_target(s: &str) -> std::result::Result<f64, String> {
+    let v = parse_number(s)?;
+    if (-70.0..=0.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("target {v} LUFS is outside -70 to 0 LUFS"))
+    }
+}
+
+fn parse_ceiling(s: &str) -> std::result::Result<f64, String> {
+    let v = parse_number(s)?;
+    if (-60.0..=0.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("ceiling {v} dBFS is outside -60 to 0 dBFS"))
+    }
+}
+
+fn parse_chunk(s: &str) -> std::result::Result<f64, String> {
+    let v = parse_number(s)?;
+    if v > 0.0 && v <= 3600.0 {
+        Ok(v)
+    } else {
+        Err(format!("{v} s is outside 0 to 3600 s"))
+    }
+}
+
+fn parse_rate(s: &str) -> std::result::Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(v) if (8_000..=384_000).contains(&v) => Ok(v),
+        Ok(v) => Err(format!("{v} Hz is outside 8000 to 384000 Hz")),
+        Err(_) => Err(format!("'{s}' is not a sample rate in Hz")),
+    }
+}
+
+/// Number of cores.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Resolves `--target-lufs` / `--match`.
+fn target(args: &ChainArgs) -> Result<Target> {
+    if let Some(t) = args.target_lufs {
+        return Ok(Target::Lufs(t));
+    }
+    let Some(reference) = &args.match_ref else {
+        return Ok(Target::None);
+    };
+    let track = decode::open(reference)?.read_all(&|_| {})?;
+    let l = tonecore::dsp::loudness::integrated(&track.samples, track.channels, track.rate)
+        .map_err(|e| fail!("--match {}: {e}", shown(reference)))?;
+    if !l.is_finite() {
+        return Err(fail!(
+            "--match {}: the reference is too quiet or too short for an integrated loudness",
+            shown(reference)
+        ));
+    }
+    if !(-70.0..=0.0).contains(&l) {
+        return Err(fail!(
+            "--match {}: its loudness {l:.1} LUFS is outside the target range -70 to 0 LUFS",
+            shown(reference)
+        ));
+    }
+    let name = reference.file_name().map_or_else(
+        || reference.display().to_string(),
+        |n| n.to_string_lossy().into(),
+    );
+    Ok(Target::Match(l, name))
+}
+
+fn settings(args: &ChainArgs, out: Option<OutputArgs>, threads: usize) -> Result<Settings> {
+    let chain = chain::build(
+        &args.eq,
+        args.eq_preset,
+        args.layout,
+        &target(args)?,
+        args.ceiling_db,
+    )?;
+    Ok(Settings {
+        chain,
+        chunk_seconds: args.chunk_seconds,
+        threads: args.threads.map_or(threads, |t| t as usize),
+        bits: out.map_or(Bits::Int24, |o| o.bits),
+        out_rate: out.and_then(|o| o.out_rate),
+    })
+}
+
+/// Whether two paths name the same existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+fn label(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into(),
+    )
+}
+
+fn process(a: ProcessArgs) -> Result<ExitCode> {
+    if same_file(&a.input, &a.output) {
+        return Err(fail!(
+            "the output {} is the input; choose another name",
+            shown(&a.output)
+        ));
+    }
+    // Name a missing input before anything else.
+    decode::open(&a.input)?;
+    let settings = settings(&a.chain, Some(a.out), 0)?;
+    let bar = FileProgress::new(&label(&a.input), a.quiet);
+    let report = job::process_file(&a.input, &a.output, &settings, &bar);
+    bar.finish();
+    job::print_report(&a.input, &a.output, &settings.chain, &report?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
+    let source = decode::open(&a.input)?;
+    let settings = settings(&a.chain, None, 0)?;
+    if source.rate > 0 && source.channels > 0 {
+        settings.check(source.channels, source.rate)?;
+    }
+    let pending = match &a.plot {
+        Some(p) => Some(output::PendingFile::create(p)?),
+        None => None,
+    };
+    let bar = FileProgress::new(&label(&a.input), a.quiet);
+    bar.stage(0, "decode");
+    let hint = source.frames_hint.unwrap_or(0);
+    let format = source.format;
+    let track = source.read_all(&|f| bar.within(0, f as f64 / hint as f64));
+    let track = track?;
+    settings.check(track.channels, track.rate)?;
+    bar.stage(1, "render");
+    let mut out = vec![0.0f32; track.samples.len()];
+    let before = job::render(&track, &settings, &mut out, &|d, t| {
+        bar.within(1, d as f64 / t as f64)
+    });
+    bar.stage(2, "measure");
+    let after = before.and_then(|b| Ok((b, job::measure(&out, track.channels, track.rate)?)));
+    bar.finish();
+    let (before, after) = after?;
+    let (channels, rate) = (track.channels, track.rate);
+    say!(
+        "{}: {format}, {channels} ch, {rate} Hz, {}",
+        a.input.display(),
+        job::duration(track.seconds())
+    );
+    say!("chain:   {}", settings.chain.description);
+    job::print_loudness(&before, &after);
+    analysis_tables(&track.samples, &out, channels, rate, &settings)?;
+    if let (Some(path), Some(pending)) = (&a.plot, pending) {
+        plot_pair(
+            &track.samples,
+            &out,
+            channels,
+            rate,
+            &settings,
+            pending,
+            format!("{}  ({format}, {channels} ch, {rate} Hz)", label(&a.input)),
+            legends(&before, &after),
+        )?;
+        say!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints energy per band of input and output (dB re. the input's loudest band).
+fn analysis_tables(
+    input: &[f32],
+    output: &[f32],
+    channels: usize,
+    rate: u32,
+    settings: &Settings,
+) -> Result<()> {
+    let layout = &settings.chain.layout;
+    let (Some(before), Some(after)) = (
+        analysis::band_energy(input, channels, rate, layout)?,
+        analysis::band_energy(output, channels, rate, layout)?,
+    ) else {
+        say!("band energy: the track is shorter than one 4096-sample frame");
+        return Ok(());
+    };
+    let top = before.iter().cloned().fold(f64::MIN, f64::max);
+    say!("energy per band, dB re. the input's loudest band:");
+    say!(
+        "{:>9} {:>7} {:>7} {:>7}",
+        "band",
+        "input",
+        "output",
+        "change"
+    );
+    for ((c, b), a) in layout.centers().iter().zip(&before).zip(&after) {
+        say!(
+            "{:>9} {:>7.1} {:>7.1} {:>+7.1}",
+            chain::hz(*c),
+            b - top,
+            a - top,
+            a - b
+        );
+    }
+    Ok(())
+}
+
+/// Legend labels with the integrated loudness and true peak of input and output.
+fn legends(before: &LoudnessReport, after: &LoudnessReport) -> [String; 2] {
+    let l = |name: &str, r: &LoudnessReport| {
+        format!(
+            "{name} {} LUFS, {} dBTP",
+            lufs(r.integrated),
+            lufs(r.true_peak)
+        )
+    };
+    [l("input ", before), l("output", after)]
+}
+
+/// Draws the spectrum of `input` and `output` and the EQ response into the pending PNG.
+#[allow(clippy::too_many_arguments)]
+fn plot_pair(
+    input: &[f32],
+    output: &[f32],
+    channels: usize,
+    rate: u32,
+    settings: &Settings,
+    pending: (output::PendingFile, std::fs::File),
+    title: String,
+    legend: [String; 2],
+) -> Result<()> {
+    let freqs = analysis::display_frequencies(rate, 480);
+    let before = analysis::smooth_db(
+        &analysis::average_spectrum(input, channels)?,
+        rate,
+        &freqs,
+        1.0 / 6.0,
+    );
+    let after = analysis::smooth_db(
+        &analysis::average_spectrum(output, channels)?,
+        rate,
+        &freqs,
+        1.0 / 6.0,
+    );
+    let chain = &settings.chain;
+    let eq = analysis::eq_response_db(&chain.layout, &chain.gains, rate, &freqs)?;
+    let bands = chain
+        .layout
+        .centers()
+        .into_iter()
+        .zip(chain.gains.iter().cloned())
+        .collect();
+    plot::write_png(
+        pending,
+        rate,
+        &plot::PlotData {
+            title,
+            subtitle: chain.description.clone(),
+            legend,
+            freqs: &freqs,
+            before_db: &before,
+            after_db: &after,
+            eq_db: &eq,
+            bands,
+        },
+    )
+}
+
+/// Prints a clap error as one line (help and version print as usual).
+fn clap_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            let text = e.render().to_string();
+            let line = text
+                .lines()
+                .find(|l| l.starts_with("error:"))
+                .unwrap_or("error: invalid command line");
+            eprintln!("{line} (see tonecore --help)");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn command() -> clap::Command {
+    let presets = chain::presets_help();
+    Cli::command()
+        .mut_subcommand("process", |c| c.after_help(presets.clone()))
+        .mut_subcommand("analyze", |c| c.after_help(presets.clone()))
+        .mut_subcommand("batch", |c| c.after_help(presets.clone()))
+        .mut_subcommand("demo", |c| {
+            c.after_help(
+                "The demo track: 30 s of stereo 44.1 kHz music-like signal (bass, chords, kick, \
+                 snare, hi-hats, a noise floor; a quiet 10 s intro, then a loud chorus), processed \
+                 with the warm preset -> level -14 LUFS -> limiter -1 dBFS, written as 24-bit WAV.",
+            )
+        })
+}
+
+fn main() -> ExitCode {
+    let matches = match command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => return clap_error(e),
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => return clap_error(e),
+    };
+    install_ctrlc();
+    let result = match cli.command {
+        None => demo::run(Path::new("."), false),
+        Some(Command::Demo(a)) => demo::run(&a.out_dir, a.quiet),
+        Some(Command::Process(a)) => process(a),
+        Some(Command::Analyze(a)) => analyze(a),
+        Some(Command::Batch(a)) => batch::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(CliError::Interrupted) => {
+            eprintln!("error: interrupted (no partial output was left)");
+            ExitCode::from(130)
+        }
+        Err(CliError::Message(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,788 @@
+//! Runs the built `tonecore` binary on generated files and checks what it writes and says.
+//!
+//! References are independent of the code under test: test signals are sines whose level is
+//! known in closed form (EBU Tech 3341: a stereo 1 kHz sine at X dBFS reads X LUFS), outputs
+//! are read back with hound and measured here (RMS, Goertzel), FLAC/MP3/Ogg inputs come from the
+//! real encoders (`tests/fixtures/make-fixtures.sh`).
+
+use std::f64::consts::PI;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tonecore");
+
+/// A scratch folder, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("tonecore-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// Every name in the folder (hidden files included), sorted.
+    fn names(&self) -> Vec<String> {
+        names(&self.0)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tonecore")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// Writes a 16-bit WAV holding a `freq` Hz sine with peak `dbfs` on every channel.
+fn write_sine(path: &Path, rate: u32, channels: u16, seconds: f64, freq: f64, dbfs: f64) {
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    let amp = 10f64.powf(dbfs / 20.0);
+    for i in 0..(rate as f64 * seconds) as usize {
+        let v = amp * (2.0 * PI * freq * i as f64 / rate as f64).sin();
+        for _ in 0..channels {
+            w.write_sample((v * 32768.0).round() as i16).unwrap();
+        }
+    }
+    w.finalize().unwrap();
+}
+
+/// Reads a WAV into per-channel f64 samples (integers scaled by 2^(bits-1)).
+fn read_wav(path: &Path) -> (hound::WavSpec, Vec<Vec<f64>>) {
+    let mut r = hound::WavReader::open(path).unwrap();
+    let spec = r.spec();
+    let c = spec.channels as usize;
+    let flat: Vec<f64> = match spec.sample_format {
+        hound::SampleFormat::Float => r.samples::<f32>().map(|s| s.unwrap() as f64).collect(),
+        hound::SampleFormat::Int => {
+            let scale = (1u64 << (spec.bits_per_sample - 1)) as f64;
+            r.samples::<i32>()
+                .map(|s| s.unwrap() as f64 / scale)
+                .collect()
+        }
+    };
+    let chans = (0..c)
+        .map(|k| flat.iter().skip(k).step_by(c).cloned().collect())
+        .collect();
+    (spec, chans)
+}
+
+/// The peak level (dBFS) of a sine from its RMS: 20·log10(rms·√2).
+fn sine_level_db(x: &[f64]) -> f64 {
+    let ms = x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64;
+    10.0 * (2.0 * ms).log10()
+}
+
+/// Amplitude of the `freq` Hz component of `x` (Goertzel / single-bin DFT).
+fn amplitude_at(x: &[f64], rate: f64, freq: f64) -> f64 {
+    let (mut re, mut im) = (0.0, 0.0);
+    for (i, v) in x.iter().enumerate() {
+        let a = 2.0 * PI * freq * i as f64 / rate;
+        re += v * a.cos();
+        im -= v * a.sin();
+    }
+    2.0 * (re * re + im * im).sqrt() / x.len() as f64
+}
+
+/// The first number after `label` at the start of a line of the report.
+fn reported(out: &str, label: &str) -> f64 {
+    let line = out
+        .lines()
+        .find(|l| l.starts_with(label))
+        .unwrap_or_else(|| panic!("no line {label} in:\n{out}"));
+    line[label.len()..]
+        .split_whitespace()
+        .next()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no number in {line}"))
+}
+
+/// A failed run: non-zero status `code`, exactly one line on stderr, starting `error:` and
+/// containing `needle`, nothing on stdout.
+fn assert_error(o: &Output, code: i32, needle: &str) {
+    let err = stderr(o);
+    eprintln!("checking {needle:?}");
+    assert_eq!(o.status.code(), Some(code), "status; stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "one line expected: {err:?}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains(needle), "{needle:?} not in {err:?}");
+    assert!(stdout(o).is_empty(), "stdout: {}", stdout(o));
+}
+
+#[test]
+fn help_of_the_command_and_every_subcommand() {
+    let dir = Scratch::new("help");
+    for args in [
+        vec!["--help"],
+        vec!["-h"],
+        vec!["help"],
+        vec!["process", "--help"],
+        vec!["analyze", "--help"],
+        vec!["batch", "--help"],
+        vec!["demo", "--help"],
+        vec!["process", "-h"],
+    ] {
+        let o = run_in(&dir.0, &args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        let text = stdout(&o);
+        assert!(text.contains("Usage: tonecore"), "{args:?}: {text}");
+    }
+    let top = stdout(&run_in(&dir.0, &["--help"]));
+    for sub in ["process", "analyze", "batch", "demo"] {
+        assert!(top.contains(sub), "{top}");
+    }
+    // The presets are documented with their gains in the help of the commands that take them.
+    for sub in ["process", "analyze", "batch"] {
+        let text = stdout(&run_in(&dir.0, &[sub, "--help"]));
+        for preset in [
+            "flat",
+            "warm",
+            "bright",
+            "vocal-presence",
+            "bass-boost",
+            "loudness",
+        ] {
+            assert!(text.contains(preset), "{sub}: {preset}");
+        }
+        assert!(
+            text.contains("[+3 +3 +2.5 +2 +1.5 +1 +0.5 0"),
+            "warm gains in {sub}"
+        );
+        assert!(text.contains("ISO 226"), "{sub}");
+    }
+    let v = run_in(&dir.0, &["--version"]);
+    assert!(stdout(&v).starts_with("tonecore "), "{}", stdout(&v));
+    // Nothing was written by asking for help.
+    assert!(dir.names().is_empty());
+}
+
+#[test]
+fn process_wav_keeps_length_format_and_level_through_a_flat_chain() {
+    let dir = Scratch::new("flat");
+    let input = dir.join("in.wav");
+    write_sine(&input, 44_100, 2, 3.0, 1000.0, -23.0);
+    let o = run_in(
+        &dir.0,
+        &["process", "in.wav", "out.wav", "--bits", "16", "-q"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.starts_with("in.wav: WAV, 2 ch, 44100 Hz, 0:03.0"),
+        "{text}"
+    );
+    // EBU Tech 3341 case 1: a stereo 1 kHz sine at -23 dBFS reads -23.0 LUFS.
+    assert!((reported(&text, "input") + 23.0).abs() < 0.1, "{text}");
+    assert!((reported(&text, "output") + 23.0).abs() < 0.1, "{text}");
+    let (spec, out) = read_wav(&dir.join("out.wav"));
+    assert_eq!(
+        (
+            spec.channels,
+            spec.sample_rate,
+            spec.bits_per_sample,
+            spec.sample_format
+        ),
+        (2, 44_100, 16, hound::SampleFormat::Int)
+    );
+    let (_, inp) = read_wav(&input);
+    assert_eq!(out[0].len(), 3 * 44_100);
+    // Flat EQ, no level matching, peaks far below the ceiling: the output is the input (the
+    // chain's latency removed), within the rounding of a 16-bit round trip.
+    for c in 0..2 {
+        let worst = inp[c]
+            .iter()
+            .zip(&out[c])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(worst <= 2.0 / 32768.0, "channel {c}: {worst}");
+    }
+    assert_eq!(dir.names(), ["in.wav", "out.wav"]);
+}
+
+#[test]
+fn process_applies_the_eq_the_level_target_and_the_bit_depth() {
+    let dir = Scratch::new("eq");
+    write_sine(&dir.join("in.wav"), 44_100, 2, 3.0, 1000.0, -30.0);
+    // +6 dB in the critical band around 1 kHz (920–1080 Hz), 24-bit output.
+    let o = run_in(
+        &dir.0,
+        &[
+            "process", "in.wav", "eq.wav", "--eq", "1k=+6", "--bits", "24", "-q",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (spec, out) = read_wav(&dir.join("eq.wav"));
+    assert_eq!(
+        (spec.bits_per_sample, spec.sample_format),
+        (24, hound::SampleFormat::Int)
+    );
+    let steady = &out[0][44_100..2 * 44_100];
+    let level = sine_level_db(steady);
+    assert!((level - (-24.0)).abs() < 0.3, "{level}");
+
+    // Level matching: a -10 dBFS sine (-10 LUFS) led to -20 LUFS; the cut follows the 300 ms
+    // attack, so the last second sits at the target. 32-bit float output.
+    write_sine(&dir.join("loud.wav"), 48_000, 2, 6.0, 1000.0, -10.0);
+    let o = run_in(
+        &dir.0,
+        &[
+            "process",
+            "loud.wav",
+            "lev.wav",
+            "--target-lufs",
+            "-20",
+            "--bits",
+            "32",
+            "-q",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (spec, out) = read_wav(&dir.join("lev.wav"));
+    assert_eq!(
+        (spec.bits_per_sample, spec.sample_format, spec.sample_rate),
+        (32, hound::SampleFormat::Float, 48_000)
+    );
+    assert_eq!(out[1].len(), 6 * 48_000);
+    let last = sine_level_db(&out[1][5 * 48_000..]);
+    assert!((last + 20.0).abs() < 0.5, "{last}");
+    assert!(stdout(&o).contains("level -20.0 LUFS"), "{}", stdout(&o));
+}
+
+#[test]
+fn match_takes_the_target_from_a_reference_file() {
+    let dir = Scratch::new("match");
+    write_sine(&dir.join("ref.wav"), 44_100, 2, 2.0, 1000.0, -26.0);
+    write_sine(&dir.join("in.wav"), 44_100, 2, 6.0, 1000.0, -12.0);
+    let o = run_in(
+        &dir.0,
+        &["process", "in.wav", "out.wav", "--match", "ref.wav", "-q"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("level -26.0 LUFS (as ref.wav)"),
+        "{}",
+        stdout(&o)
+    );
+    let (_, out) = read_wav(&dir.join("out.wav"));
+    let last = sine_level_db(&out[0][5 * 44_100..]);
+    assert!((last + 26.0).abs() < 0.5, "{last}");
+}
+
+#[test]
+fn out_rate_resamples_with_the_pitch_and_level_kept() {
+    let dir = Scratch::new("rate");
+    write_sine(&dir.join("in.wav"), 44_100, 1, 2.0, 1000.0, -12.0);
+    let o = run_in(
+        &dir.0,
+        &["process", "in.wav", "out.wav", "--out-rate", "48000", "-q"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (spec, out) = read_wav(&dir.join("out.wav"));
+    assert_eq!((spec.sample_rate, spec.channels), (48_000, 1));
+    assert_eq!(out[0].len(), 96_000);
+    let mid = &out[0][24_000..72_000];
+    // Still a 1 kHz tone at -12 dBFS (a mislabelled rate would put it at 918.75 Hz).
+    let a = amplitude_at(mid, 48_000.0, 1000.0);
+    assert!((20.0 * a.log10() + 12.0).abs() < 0.2, "{a}");
+    assert!(amplitude_at(mid, 48_000.0, 918.75) < 0.01 * a);
+}
+
+#[test]
+fn flac_mp3_and_ogg_vorbis_inputs_decode_to_the_encoded_signal() {
+    let dir = Scratch::new("formats");
+    for (file, format, lufs_tol) in [
+        ("tone.flac", "FLAC", 0.05),
+        ("tone.mp3", "MP3", 0.6),
+        ("tone.ogg", "Ogg Vorbis", 0.6),
+    ] {
+        let out = dir.join(&format!("{file}.wav"));
+        let o = run_in(
+            &dir.0,
+            &[
+                "process",
+                fixture(file).to_str().unwrap(),
+                out.to_str().unwrap(),
+                "-q",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{file}: {}", stderr(&o));
+        let text = stdout(&o);
+        assert!(
+            text.contains(&format!(": {format}, 2 ch, 44100 Hz, 0:01.0")),
+            "{file}: {text}"
+        );
+        // The fixtures hold a stereo 1 kHz sine at -20 dBFS: -20 LUFS (lossy codecs: close).
+        assert!(
+            (reported(&text, "input") + 20.0).abs() < lufs_tol,
+            "{file}: {text}"
+        );
+        let (spec, chans) = read_wav(&out);
+        assert_eq!((spec.channels, spec.sample_rate), (2, 44_100));
+        // Gapless decoding: exactly the encoded 44 100 frames.
+        assert_eq!(chans[0].len(), 44_100, "{file}");
+        let a = amplitude_at(&chans[1][11_025..33_075], 44_100.0, 1000.0);
+        assert!((20.0 * a.log10() + 20.0).abs() < 0.5, "{file}: {a}");
+    }
+}
+
+#[test]
+fn analyze_reports_loudness_and_band_energy_and_plots() {
+    let dir = Scratch::new("analyze");
+    write_sine(&dir.join("in.wav"), 44_100, 2, 3.0, 1000.0, -23.0);
+    let o = run_in(
+        &dir.0,
+        &[
+            "analyze",
+            "in.wav",
+            "--plot",
+            "plot.png",
+            "--eq-preset",
+            "bright",
+            "-q",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!((reported(&text, "input") + 23.0).abs() < 0.1, "{text}");
+    // Energy per band: the sine's band (920-1080 Hz) is the loudest, at 0 dB.
+    let row = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("997 Hz"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let cols: Vec<f64> = row
+        .split_whitespace()
+        .skip(2)
+        .map(|t| t.parse().unwrap())
+        .collect();
+    assert_eq!(cols[0], 0.0, "{row}");
+    assert!(text.contains("wrote plot.png"), "{text}");
+    let png = std::fs::read(dir.join("plot.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    // IHDR: width and height.
+    assert_eq!(&png[16..24], &[0, 0, 4, 176, 0, 0, 3, 52]);
+    assert_eq!(dir.names(), ["in.wav", "plot.png"]);
+}
+
+#[test]
+fn batch_processes_a_folder_and_reports_a_broken_file_without_stopping() {
+    let dir = Scratch::new("batch");
+    let inp = dir.join("in");
+    std::fs::create_dir(&inp).unwrap();
+    for (i, name) in ["a.wav", "b.wav", "c.wav"].iter().enumerate() {
+        write_sine(&inp.join(name), 44_100, 2, 1.0 + i as f64, 500.0, -18.0);
+    }
+    std::fs::copy(fixture("tone.flac"), inp.join("d.flac")).unwrap();
+    // A WAV header followed by garbage, and a file that is not audio at all (skipped).
+    std::fs::write(
+        inp.join("broken.wav"),
+        b"RIFF\x24\x00\x00\x00WAVEjunkjunkjunk",
+    )
+    .unwrap();
+    std::fs::write(inp.join("notes.txt"), b"not audio").unwrap();
+    let o = run_in(&dir.0, &["batch", "in", "out", "--jobs", "2", "-q"]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}\n{}", stderr(&o));
+    let failed: Vec<&str> = text.lines().filter(|l| l.contains("FAILED")).collect();
+    assert_eq!(failed.len(), 1, "{text}");
+    assert!(failed[0].starts_with("broken.wav"), "{text}");
+    assert!(failed[0].contains("not a readable WAV file"), "{text}");
+    assert_eq!(
+        text.lines().filter(|l| l.contains("  ok  ")).count(),
+        4,
+        "{text}"
+    );
+    assert!(text.contains("4 of 5 files written"), "{text}");
+    // Complete outputs only: no temporary file, nothing for the broken input.
+    assert_eq!(
+        names(&dir.join("out")),
+        ["a.wav", "b.wav", "c.wav", "d.wav"]
+    );
+    for (name, frames) in [("a.wav", 44_100), ("c.wav", 3 * 44_100), ("d.wav", 44_100)] {
+        let (spec, chans) = read_wav(&dir.join("out").join(name));
+        assert_eq!((spec.sample_rate, spec.bits_per_sample), (44_100, 24));
+        assert_eq!(chans[0].len(), frames, "{name}");
+    }
+    // All good: status 0.
+    std::fs::remove_file(inp.join("broken.wav")).unwrap();
+    let o = run_in(&dir.0, &["batch", "in", "out2", "--jobs", "1", "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("4 of 4 files written"));
+}
+
+#[test]
+fn demo_writes_its_files_and_runs_without_arguments() {
+    let dir = Scratch::new("demo");
+    let o = run_in(&dir.0, &["demo", "--out-dir", "d", "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert_eq!(
+        names(&dir.join("d")),
+        [
+            "tonecore-demo-in.wav",
+            "tonecore-demo-out.wav",
+            "tonecore-demo.png"
+        ]
+    );
+    for name in ["tonecore-demo-in.wav", "tonecore-demo-out.wav"] {
+        let (spec, chans) = read_wav(&dir.join("d").join(name));
+        assert_eq!(
+            (spec.channels, spec.sample_rate, spec.bits_per_sample),
+            (2, 44_100, 24)
+        );
+        assert_eq!(chans[0].len(), 30 * 44_100);
+    }
+    // The chain levels towards -14 LUFS and limits at -1 dBFS: independently, the output's
+    // sample peak is at most the ceiling, and louder than the input.
+    let (_, inp) = read_wav(&dir.join("d/tonecore-demo-in.wav"));
+    let (_, out) = read_wav(&dir.join("d/tonecore-demo-out.wav"));
+    let peak = |x: &[Vec<f64>]| x.iter().flatten().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(20.0 * peak(&out).log10() <= -1.0 + 0.01);
+    let rms = |x: &[Vec<f64>]| {
+        let n = x.iter().map(|c| c.len()).sum::<usize>() as f64;
+        (x.iter().flatten().map(|v| v * v).sum::<f64>() / n).sqrt()
+    };
+    assert!(rms(&out) > 1.5 * rms(&inp));
+    let after = reported(&text, "output");
+    assert!((-17.0..=-13.0).contains(&after), "{text}");
+    assert!(text.contains("chain:   EQ warm > level -14.0 LUFS > limiter -1.0 dBFS"));
+    let png = std::fs::read(dir.join("d/tonecore-demo.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+
+    // No arguments: the demo, into the current folder.
+    let bare = Scratch::new("demo-bare");
+    let o = Command::new(BIN)
+        .current_dir(&bare.0)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("tonecore demo:"));
+    assert_eq!(
+        bare.names(),
+        [
+            "tonecore-demo-in.wav",
+            "tonecore-demo-out.wav",
+            "tonecore-demo.png"
+        ]
+    );
+}
+
+#[test]
+fn errors_are_one_line_with_a_nonzero_status_and_write_nothing() {
+    let dir = Scratch::new("errors");
+    write_sine(&dir.join("in.wav"), 44_100, 2, 2.0, 1000.0, -20.0);
+    std::fs::write(
+        dir.join("song.aiff"),
+        b"FORM\x00\x00\x10\x00AIFFCOMM\x00\x00\x00\x12",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("broken.wav"),
+        b"RIFF\x24\x00\x00\x00WAVEjunkjunkjunk",
+    )
+    .unwrap();
+    std::fs::write(dir.join("text.mp3"), b"hello, this is not audio").unwrap();
+    std::fs::write(dir.join("afile"), b"x").unwrap();
+    let before = dir.names();
+    let p = |args: &[&str]| run_in(&dir.0, args);
+
+    assert_error(
+        &p(&["process", "missing.wav", "out.wav"]),
+        1,
+        "cannot open 'missing.wav': No such file or directory",
+    );
+    assert_error(
+        &p(&["process", "song.aiff", "out.wav"]),
+        1,
+        "'song.aiff': AIFF is not supported (tonecore reads WAV, FLAC, MP3 and Ogg Vorbis)",
+    );
+    assert_error(
+        &p(&["process", "broken.wav", "out.wav"]),
+        1,
+        "'broken.wav' is not a readable WAV file",
+    );
+    assert_error(
+        &p(&["process", "text.mp3", "out.wav"]),
+        1,
+        "unknown or unsupported format",
+    );
+    assert_error(
+        &p(&["analyze", "missing.flac"]),
+        1,
+        "cannot open 'missing.flac'",
+    );
+    assert_error(
+        &p(&["process", "in.wav", "no/such/dir/out.wav"]),
+        1,
+        "the output folder 'no/such/dir' does not exist",
+    );
+    assert_error(
+        &p(&["process", "in.wav", "afile/out.wav"]),
+        1,
+        "'afile' is not a folder",
+    );
+    assert_error(&p(&["process", "in.wav", "in.wav"]), 1, "is the input");
+    assert_error(
+        &p(&["process", "in.wav", "out.wav", "--eq", "1k=+40"]),
+        1,
+        "--eq 1k=+40: gain +40 dB is outside the EQ's range of -24 to +24 dB",
+    );
+    assert_error(
+        &p(&["process", "in.wav", "out.wav", "--eq", "30k=+3"]),
+        1,
+        "--eq 30k=+3: unknown band",
+    );
+    assert_error(
+        &p(&["process", "in.wav", "out.wav", "--eq", "bass"]),
+        1,
+        "expected BAND=DB",
+    );
+    assert_error(
+        &p(&["process", "in.wav", "out.wav", "--target-lufs", "-80"]),
+        2,
+        "target -80 LUFS is outside -70 to 0 LUFS",
+    );
+    assert_error(
+        &p(&["process", "in.wav", "out.wav", "--target-lufs", "loud"]),
+        2,
+        "'loud' is not a number",
+    );
+    assert_error(
+        &p(&["process", "in.wav", "out.wav", "--ceiling-db", "3"]),
+        2,
+        "outside -60 to 0 dBFS",
+    );
+    assert_error(
+        &p(&[
+            "process",
+            "in.wav",
+            "out.wav",
+            "--eq-preset",
+            "warm",
+            "--eq",
+            "1k=1",
+        ]),
+        2,
+        "cannot be used with",
+    );
+    assert_error(
+        &p(&["process", "in.wav", "out.wav", "--eq-preset", "shiny"]),
+        2,
+        "invalid value 'shiny'",
+    );
+    assert_error(
+        &p(&[
+            "process",
+            "in.wav",
+            "out.wav",
+            "--eq-preset",
+            "warm",
+            "--layout",
+            "octave",
+        ]),
+        1,
+        "critical-band gains",
+    );
+    assert_error(
+        &p(&["process", "in.wav", "out.wav", "--target-lufs", "-14", "--chunk-seconds", "1"]),
+        1,
+        "--chunk-seconds 1: a chunk must be longer than the chain's settle time plus the crossfade (1.",
+    );
+    assert_error(
+        &p(&["process", "in.wav", "out.wav", "--match", "missing.wav"]),
+        1,
+        "cannot open 'missing.wav'",
+    );
+    assert_error(&p(&["process", "in.wav"]), 2, "required");
+    assert_error(&p(&["frobnicate"]), 2, "unrecognized subcommand");
+    assert_error(
+        &p(&["batch", "nodir", "out"]),
+        1,
+        "the input folder 'nodir' does not exist",
+    );
+    assert_error(
+        &p(&["batch", ".", "."]),
+        1,
+        "the output folder is the input folder",
+    );
+    assert_error(
+        &p(&["analyze", "in.wav", "--plot", "no/dir/p.png"]),
+        1,
+        "the output folder 'no/dir' does not exist",
+    );
+    // Nothing was written by any of them: no output, no temporary file.
+    assert_eq!(dir.names(), before);
+
+    // A folder that cannot be written (only checkable when not running as root).
+    let ro = dir.join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    if std::fs::write(ro.join("probe"), b"").is_err() {
+        assert_error(
+            &p(&["process", "in.wav", "ro/out.wav"]),
+            1,
+            "cannot write to the output folder 'ro': Permission denied",
+        );
+    } else {
+        std::fs::remove_file(ro.join("probe")).unwrap();
+    }
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(names(&ro).is_empty());
+}
+
+#[test]
+fn ctrl_c_leaves_either_a_complete_file_or_nothing() {
+    let dir = Scratch::new("sigint");
+    write_sine(&dir.join("in.wav"), 44_100, 2, 120.0, 440.0, -20.0);
+    let child = Command::new(BIN)
+        .args(["process", "in.wav", "out.wav", "--threads", "1", "-q"])
+        .current_dir(&dir.0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let o = child.wait_with_output().unwrap();
+    match o.status.code() {
+        // Interrupted: one line, nothing left behind.
+        Some(130) => {
+            assert_eq!(
+                stderr(&o),
+                "error: interrupted (no partial output was left)\n"
+            );
+            assert_eq!(dir.names(), ["in.wav"]);
+        }
+        // Finished before the signal arrived: a complete file.
+        Some(0) => {
+            let (_, chans) = read_wav(&dir.join("out.wav"));
+            assert_eq!(chans[0].len(), 120 * 44_100);
+            assert_eq!(dir.names(), ["in.wav", "out.wav"]);
+        }
+        other => panic!("status {other:?}: {}", stderr(&o)),
+    }
+}
+
+#[test]
+fn ctrl_c_stops_a_batch_with_only_complete_files_left() {
+    let dir = Scratch::new("sigint-batch");
+    let inp = dir.join("in");
+    std::fs::create_dir(&inp).unwrap();
+    write_sine(&inp.join("a.wav"), 44_100, 2, 20.0, 440.0, -20.0);
+    for name in ["b.wav", "c.wav", "d.wav", "e.wav", "f.wav"] {
+        std::fs::copy(inp.join("a.wav"), inp.join(name)).unwrap();
+    }
+    let child = Command::new(BIN)
+        .args(["batch", "in", "out", "--jobs", "2", "-q"])
+        .current_dir(&dir.0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        matches!(o.status.code(), Some(0 | 130)),
+        "{:?}: {}",
+        o.status,
+        stderr(&o)
+    );
+    // Whatever was stopped: every file left is a complete output, no temporary file remains.
+    for name in names(&dir.join("out")) {
+        assert!(name.ends_with(".wav") && !name.starts_with('.'), "{name}");
+        let (_, chans) = read_wav(&dir.join("out").join(&name));
+        assert_eq!(chans[0].len(), 20 * 44_100, "{name}");
+    }
+    if o.status.code() == Some(130) {
+        assert_eq!(
+            stderr(&o),
+            "error: interrupted (no partial output was left)\n"
+        );
+        assert!(
+            stdout(&o).contains("(interrupted, nothing written)"),
+            "{}",
+            stdout(&o)
+        );
+    }
+}
+
+#[test]
+fn non_finite_samples_in_a_float_wav_are_treated_as_silence() {
+    let dir = Scratch::new("nan");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 44_100,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(dir.join("in.wav"), spec).unwrap();
+    for i in 0..44_100 {
+        let v = if i % 1000 == 0 {
+            f32::NAN
+        } else if i % 1000 == 500 {
+            f32::INFINITY
+        } else {
+            0.1 * (2.0 * PI * 1000.0 * i as f64 / 44_100.0).sin() as f32
+        };
+        w.write_sample(v).unwrap();
+    }
+    w.finalize().unwrap();
+    let o = run_in(&dir.0, &["analyze", "in.wav", "--plot", "p.png", "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run_in(
+        &dir.0,
+        &["process", "in.wav", "out.wav", "--bits", "32", "-q"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (_, out) = read_wav(&dir.join("out.wav"));
+    assert_eq!(out[0].len(), 44_100);
+    assert!(out[0].iter().all(|v| v.is_finite() && v.abs() <= 0.11));
+}
