@@ -130,6 +130,13 @@ static tonecore_engine_stats stats_of(const tonecore_engine *e) {
     return s;
 }
 
+/* Waits (up to 30 s) until no job runs: a released job keeps its place until it has stopped. */
+static void wait_jobs_idle(const tonecore_engine *e) {
+    for (int i = 0; i < 30000 && stats_of(e).jobs_running > 0; i++) {
+        sleep_us(1000);
+    }
+}
+
 static tonecore_playback_stats stream_stats(const tonecore_engine *e, uint64_t id, int *paused) {
     tonecore_playback_stats s;
     sentinel_fill(&s, sizeof s);
@@ -1352,6 +1359,9 @@ static void test_jobs(void) {
     CHECK_STATUS(tonecore_engine_job_release(e, job2), TONECORE_STATUS_OK);
     CHECK_STATUS(tonecore_engine_job_release(e, 0), TONECORE_STATUS_STALE_ID);
     CHECK_STATUS(tonecore_engine_job_cancel(e, UINT64_MAX), TONECORE_STATUS_STALE_ID);
+    s = stats_of(e);
+    CHECK(s.jobs_running <= s.jobs_held);
+    wait_jobs_idle(e);
     s = stats_of(e);
     CHECK_EQ_INT(s.jobs_held, 0);
     CHECK_EQ_INT(s.jobs_submitted, s0.jobs_submitted + 3);
