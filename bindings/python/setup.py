@@ -110,13 +110,34 @@ def crate_sources(root: Path) -> Iterator[Tuple[Path, str]]:
                 yield path, path.relative_to(root).as_posix()
 
 
+def standalone_manifest(text: str) -> str:
+    """The crate's Cargo.toml for an sdist: the repository's ``[workspace]`` table (whose other
+    members an sdist does not carry) replaced by an empty one, so the crate is its own root."""
+    out: List[str] = []
+    skipping = False
+    for line in text.splitlines():
+        header = re.match(r"^\s*\[\[?([^\[\]]+)\]", line)
+        if header:
+            skipping = header.group(1).strip().startswith("workspace")
+            if skipping:
+                continue
+        if not skipping:
+            out.append(line)
+    return "\n".join(out).rstrip("\n") + "\n\n# An sdist builds the library crate alone.\n[workspace]\n"
+
+
 def build_native_library(root: Path) -> Path:
     """Run cargo on the crate at ``root`` and return the path of the built shared library."""
     manifest = root / "Cargo.toml"
     cargo = os.environ.get("CARGO", "cargo")
     if os.environ.get("TONECORE_SKIP_CARGO_BUILD") != "1":
+        # In the repository the workspace's lock file must be used as it is (--locked); an
+        # sdist's crate is a workspace of its own, whose lock cargo prunes of the other
+        # members' packages (versions stay as locked).
+        vendored = root == HERE / VENDORED
         cmd = [
-            cargo, "build", "--release", "--lib", "--locked",
+            cargo, "build", "--release", "--lib", "-p", "tonecore",
+            *([] if vendored else ["--locked"]),
             "--manifest-path", str(manifest),
             "--message-format=json-render-diagnostics",
         ]
@@ -198,6 +219,9 @@ class SdistWithCrate(sdist):
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, dest)
             count += 1
+        manifest = dest_root / "Cargo.toml"
+        manifest.write_text(standalone_manifest(manifest.read_text(encoding="utf-8")),
+                            encoding="utf-8")
         print(f"tonecore: copied {count} crate files from {root} into {dest_root}", flush=True)
 
 

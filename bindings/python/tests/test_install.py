@@ -121,6 +121,10 @@ def test_sdist_carries_the_crate(dists, repo):
     carried = {n[len(top) + len("/rust/"):] for n in names if n.startswith(f"{top}/rust/src/")}
     assert expected <= carried
     assert not any("/target/" in n or n.endswith((".so", ".dylib")) for n in names)
+    with tarfile.open(sdist) as t:
+        manifest = t.extractfile(f"{top}/rust/Cargo.toml").read().decode()
+    assert "members" not in manifest and manifest.rstrip().endswith("[workspace]")
+    assert 'name = "tonecore"' in manifest
 
 
 def test_wheel_bundles_the_library_and_is_py3_none(dists, repo):
