@@ -604,6 +604,7 @@ pub unsafe extern "C" fn tonecore_auralis_windowed_fft_f64(
 /// `(fft_size/2 + 1) × frames` values; `*frames_out` receives the frame count.
 ///
 /// Returns and thread class as `tonecore_auralis_windowed_fft_f32`.
+/// Thread class: control-thread / worker.
 ///
 /// # Safety
 /// As for `tonecore_auralis_windowed_fft_f32`.
