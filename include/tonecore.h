@@ -1384,6 +1384,8 @@ tonecore_status tonecore_engine_open_stream_f32(const struct tonecore_engine *en
 
 // Double-precision [`tonecore_engine_open_stream_f32`] (pipeline `sample_format` F64).
 //
+// Thread class: control-thread (allocates, starts a worker; may wait for the cap).
+//
 // # Safety
 // As for `tonecore_engine_open_stream_f32`, with doubles.
 tonecore_status tonecore_engine_open_stream_f64(const struct tonecore_engine *engine,
@@ -1414,6 +1416,8 @@ tonecore_status tonecore_engine_stream_read_f32(const struct tonecore_engine *en
                                                 size_t *frames_out);
 
 // Double-precision [`tonecore_engine_stream_read_f32`].
+//
+// Thread class: audio-safe (no allocation, lock or free; sets no error detail).
 //
 // # Safety
 // As for `tonecore_engine_stream_read_f32`, with doubles.
@@ -1501,6 +1505,8 @@ tonecore_status tonecore_engine_submit_render_f32(const struct tonecore_engine *
 
 // Double-precision [`tonecore_engine_submit_render_f32`].
 //
+// Thread class: control-thread (allocates, copies the input).
+//
 // # Safety
 // As for `tonecore_engine_submit_render_f32`, with doubles.
 tonecore_status tonecore_engine_submit_render_f64(const struct tonecore_engine *engine,
@@ -1561,6 +1567,8 @@ tonecore_status tonecore_engine_job_take_result_f32(const struct tonecore_engine
                                                     size_t output_len);
 
 // Double-precision [`tonecore_engine_job_take_result_f32`].
+//
+// Thread class: control-thread.
 //
 // # Safety
 // As for `tonecore_engine_job_take_result_f32`, with doubles.

@@ -402,6 +402,8 @@ pub unsafe extern "C" fn tonecore_engine_open_stream_f32(
 
 /// Double-precision [`tonecore_engine_open_stream_f32`] (pipeline `sample_format` F64).
 ///
+/// Thread class: control-thread (allocates, starts a worker; may wait for the cap).
+///
 /// # Safety
 /// As for `tonecore_engine_open_stream_f32`, with doubles.
 #[no_mangle]
@@ -472,6 +474,8 @@ pub unsafe extern "C" fn tonecore_engine_stream_read_f32(
 }
 
 /// Double-precision [`tonecore_engine_stream_read_f32`].
+///
+/// Thread class: audio-safe (no allocation, lock or free; sets no error detail).
 ///
 /// # Safety
 /// As for `tonecore_engine_stream_read_f32`, with doubles.
@@ -672,6 +676,8 @@ pub unsafe extern "C" fn tonecore_engine_submit_render_f32(
 
 /// Double-precision [`tonecore_engine_submit_render_f32`].
 ///
+/// Thread class: control-thread (allocates, copies the input).
+///
 /// # Safety
 /// As for `tonecore_engine_submit_render_f32`, with doubles.
 #[no_mangle]
@@ -823,6 +829,8 @@ pub unsafe extern "C" fn tonecore_engine_job_take_result_f32(
 }
 
 /// Double-precision [`tonecore_engine_job_take_result_f32`].
+///
+/// Thread class: control-thread.
 ///
 /// # Safety
 /// As for `tonecore_engine_job_take_result_f32`, with doubles.
