@@ -419,9 +419,14 @@ impl Source {
         }
         progress(frames);
         let mut samples = sink.finish(self.channels);
-        // Float files may hold NaN or infinity; the engine treats them as silence, and so does
-        // every measurement here.
-        for x in samples.iter_mut().filter(|x| !x.is_finite()) {
+        // Float files may hold NaN, infinity or absurd magnitudes; the engine treats samples
+        // that are not finite or beyond ±MAX_INPUT_MAGNITUDE as silence, and so does every
+        // measurement here (the loudness meter refuses them).
+        let max = tonecore::dsp::MAX_INPUT_MAGNITUDE as f32;
+        for x in samples
+            .iter_mut()
+            .filter(|x| !x.is_finite() || x.abs() > max)
+        {
             *x = 0.0;
         }
         Ok(Track {

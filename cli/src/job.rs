@@ -269,7 +269,9 @@ pub fn process_file(
         let render_secs = t1.elapsed().as_secs_f64();
         let written = rendered.and_then(|()| {
             progress.stage(2, "write");
-            write_measured(file, &name, &out, channels, rate, settings, out_rate, progress)
+            write_measured(
+                file, &name, &out, channels, rate, settings, out_rate, progress,
+            )
         });
         let before = meter_in
             .join()

@@ -755,7 +755,7 @@ fn ctrl_c_stops_a_batch_with_only_complete_files_left() {
 }
 
 #[test]
-fn non_finite_samples_in_a_float_wav_are_treated_as_silence() {
+fn non_finite_and_absurd_samples_in_a_float_wav_are_treated_as_silence() {
     let dir = Scratch::new("nan");
     let spec = hound::WavSpec {
         channels: 1,
@@ -769,6 +769,8 @@ fn non_finite_samples_in_a_float_wav_are_treated_as_silence() {
             f32::NAN
         } else if i % 1000 == 500 {
             f32::INFINITY
+        } else if i % 1000 == 250 {
+            1e30
         } else {
             0.1 * (2.0 * PI * 1000.0 * i as f64 / 44_100.0).sin() as f32
         };
