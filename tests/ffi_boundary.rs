@@ -144,7 +144,7 @@ fn stft_round_trip_and_refusals() {
             tonecore_stft_forward_f64(s, p, 48, 1, p.cast(), 100, &mut keep),
             tonecore_status::BuffersOverlap
         );
-        let xf = vec![0.0f32; 48];
+        let xf = [0.0f32; 48];
         let mut specf = vec![tonecore_complex_f32::default(); frames * bins];
         assert_eq!(
             tonecore_stft_forward_f32(

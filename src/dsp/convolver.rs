@@ -404,7 +404,7 @@ fn sanitize<T: Sample>(values: &mut [T]) -> u64 {
     }
     let limit = T::of_f64(super::MAX_INPUT_MAGNITUDE);
     let mut count = 0;
-    for v in values.iter_mut().filter(|v| !(v.abs() <= limit)) {
+    for v in values.iter_mut().filter(|v| v.is_nan() || v.abs() > limit) {
         *v = T::zero();
         count += 1;
     }
