@@ -57,7 +57,13 @@ impl Fill {
                 .make(len)
                 .iter()
                 .enumerate()
-                .map(|(i, &v)| if i % 7 == 3 { f64::from(v) * 1e300 } else { f64::from(v) })
+                .map(|(i, &v)| {
+                    if i % 7 == 3 {
+                        f64::from(v) * 1e300
+                    } else {
+                        f64::from(v)
+                    }
+                })
                 .collect(),
             _ => self.make(len).into_iter().map(f64::from).collect(),
         }
@@ -74,7 +80,9 @@ pub enum Rate {
 impl Rate {
     pub fn hz(self) -> u32 {
         match self {
-            Rate::Common(i) => [8000, 16000, 22050, 44100, 48000, 96000, 192000][usize::from(i) % 7],
+            Rate::Common(i) => {
+                [8000, 16000, 22050, 44100, 48000, 96000, 192000][usize::from(i) % 7]
+            }
             Rate::Raw(v) => v % 400_000,
         }
     }

@@ -46,15 +46,30 @@ struct Config {
 
 #[derive(Arbitrary, Debug)]
 enum Op {
-    Process { frames: u16, fill: Fill, interleaved: bool, as_f64: bool, out_short: bool },
+    Process {
+        frames: u16,
+        fill: Fill,
+        interleaved: bool,
+        as_f64: bool,
+        out_short: bool,
+    },
     ProcessHugeLength,
-    ProcessOverlapping { frames: u8 },
+    ProcessOverlapping {
+        frames: u8,
+    },
     SetEqGains(Vec<f64>),
     SetTarget(Num),
     SetCeiling(Num),
     SetBypass(i32, u32),
-    SetReference { frames: u16, channels: u8, fill: Fill, as_f64: bool },
-    Stats { short: bool },
+    SetReference {
+        frames: u16,
+        channels: u8,
+        fill: Fill,
+        as_f64: bool,
+    },
+    Stats {
+        short: bool,
+    },
     Reset,
     Latency,
     NewParams,
@@ -70,7 +85,10 @@ struct Input {
 
 fn build_config(c: &Config) -> tonecore_pipeline_config {
     let mut cfg = unsafe { std::mem::zeroed::<tonecore_pipeline_config>() };
-    assert_eq!(unsafe { tonecore_pipeline_config_init(&mut cfg) }, tonecore_status::Ok);
+    assert_eq!(
+        unsafe { tonecore_pipeline_config_init(&mut cfg) },
+        tonecore_status::Ok
+    );
     cfg.sample_rate = c.rate.hz();
     cfg.channels = channels(c.channels) as u32;
     cfg.max_block = usize::from(c.max_block % 4097);
@@ -110,14 +128,23 @@ fuzz_target!(|input: Input| {
         cfg.eq_gains_len = g.len();
     }
     let mut p: *mut tonecore_pipeline = null_mut();
-    if !accepted(unsafe { tonecore_pipeline_new(&cfg, &mut p) }, "pipeline_new") {
-        assert!(p.is_null(), "a refused pipeline_new wrote its out-parameter");
+    if !accepted(
+        unsafe { tonecore_pipeline_new(&cfg, &mut p) },
+        "pipeline_new",
+    ) {
+        assert!(
+            p.is_null(),
+            "a refused pipeline_new wrote its out-parameter"
+        );
         return;
     }
     let ch = cfg.channels as usize;
     let mut params: Vec<*mut tonecore_params> = Vec::new();
     let mut h = null_mut();
-    assert!(accepted(unsafe { tonecore_pipeline_params(p, &mut h) }, "params"));
+    assert!(accepted(
+        unsafe { tonecore_pipeline_params(p, &mut h) },
+        "params"
+    ));
     params.push(h);
     // The limiter guarantee holds while it is enabled and never bypassed.
     let mut limit = if c.limiter {
@@ -130,7 +157,13 @@ fuzz_target!(|input: Input| {
     for op in input.ops.iter().take(64) {
         let handle = params.first().copied().unwrap_or(null_mut());
         match op {
-            Op::Process { frames, fill, interleaved, as_f64, out_short } if alive => {
+            Op::Process {
+                frames,
+                fill,
+                interleaved,
+                as_f64,
+                out_short,
+            } if alive => {
                 let n = usize::from(*frames % 1025) * ch.max(1);
                 let out_len = if *out_short { n.saturating_sub(1) } else { n };
                 let st;
@@ -139,7 +172,13 @@ fuzz_target!(|input: Input| {
                     let mut y = sentinel_f64(out_len);
                     st = unsafe {
                         if *interleaved {
-                            tonecore_pipeline_process_interleaved_f64(p, x.as_ptr(), n, y.as_mut_ptr(), out_len)
+                            tonecore_pipeline_process_interleaved_f64(
+                                p,
+                                x.as_ptr(),
+                                n,
+                                y.as_mut_ptr(),
+                                out_len,
+                            )
                         } else {
                             tonecore_pipeline_process_f64(p, x.as_ptr(), n, y.as_mut_ptr(), out_len)
                         }
@@ -158,7 +197,13 @@ fuzz_target!(|input: Input| {
                     let mut y = sentinel_f32(out_len);
                     st = unsafe {
                         if *interleaved {
-                            tonecore_pipeline_process_interleaved_f32(p, x.as_ptr(), n, y.as_mut_ptr(), out_len)
+                            tonecore_pipeline_process_interleaved_f32(
+                                p,
+                                x.as_ptr(),
+                                n,
+                                y.as_mut_ptr(),
+                                out_len,
+                            )
                         } else {
                             tonecore_pipeline_process_f32(p, x.as_ptr(), n, y.as_mut_ptr(), out_len)
                         }
@@ -177,7 +222,15 @@ fuzz_target!(|input: Input| {
             Op::ProcessHugeLength if alive => {
                 let x = [0.0f32; 4];
                 let mut y = sentinel_f32(4);
-                let st = unsafe { tonecore_pipeline_process_f32(p, x.as_ptr(), huge_len::<f32>(), y.as_mut_ptr(), 4) };
+                let st = unsafe {
+                    tonecore_pipeline_process_f32(
+                        p,
+                        x.as_ptr(),
+                        huge_len::<f32>(),
+                        y.as_mut_ptr(),
+                        4,
+                    )
+                };
                 assert!(!accepted(st, "process huge") && untouched_f32(&y));
             }
             Op::ProcessOverlapping { frames } if alive => {
@@ -191,14 +244,23 @@ fuzz_target!(|input: Input| {
                 }
             }
             Op::SetEqGains(g) => {
-                let _ = accepted(unsafe { tonecore_params_set_eq_gains(handle, g.as_ptr(), g.len()) }, "set_eq_gains");
+                let _ = accepted(
+                    unsafe { tonecore_params_set_eq_gains(handle, g.as_ptr(), g.len()) },
+                    "set_eq_gains",
+                );
             }
             Op::SetTarget(t) => {
-                let _ = accepted(unsafe { tonecore_params_set_level_target(handle, t.or(-14.0)) }, "set_level_target");
+                let _ = accepted(
+                    unsafe { tonecore_params_set_level_target(handle, t.or(-14.0)) },
+                    "set_level_target",
+                );
             }
             Op::SetCeiling(db) => {
                 let db = db.or(-1.0);
-                if accepted(unsafe { tonecore_params_set_ceiling_db(handle, db) }, "set_ceiling") {
+                if accepted(
+                    unsafe { tonecore_params_set_ceiling_db(handle, db) },
+                    "set_ceiling",
+                ) {
                     limit = limit.map(|l| l.max(10f64.powf(db / 20.0)));
                 }
             }
@@ -208,16 +270,37 @@ fuzz_target!(|input: Input| {
                     limit = None;
                 }
             }
-            Op::SetReference { frames, channels: rc, fill, as_f64 } => {
+            Op::SetReference {
+                frames,
+                channels: rc,
+                fill,
+                as_f64,
+            } => {
                 let rch = channels(*rc);
                 let n = usize::from(*frames % 8192) * rch.max(1);
                 let mut lufs = -999.0;
                 let st = if *as_f64 {
                     let x = fill.make_f64(n);
-                    unsafe { tonecore_params_set_level_reference_f64(handle, x.as_ptr(), n, rch, &mut lufs) }
+                    unsafe {
+                        tonecore_params_set_level_reference_f64(
+                            handle,
+                            x.as_ptr(),
+                            n,
+                            rch,
+                            &mut lufs,
+                        )
+                    }
                 } else {
                     let x = fill.make(n);
-                    unsafe { tonecore_params_set_level_reference_f32(handle, x.as_ptr(), n, rch, &mut lufs) }
+                    unsafe {
+                        tonecore_params_set_level_reference_f32(
+                            handle,
+                            x.as_ptr(),
+                            n,
+                            rch,
+                            &mut lufs,
+                        )
+                    }
                 };
                 if accepted(st, "set_level_reference") {
                     assert!((-70.0..=0.0).contains(&lufs), "reference loudness {lufs}");
@@ -227,7 +310,11 @@ fuzz_target!(|input: Input| {
             }
             Op::Stats { short } => {
                 let mut s = unsafe { std::mem::zeroed::<tonecore_pipeline_stats>() };
-                s.struct_size = if *short { 8 } else { std::mem::size_of::<tonecore_pipeline_stats>() };
+                s.struct_size = if *short {
+                    8
+                } else {
+                    std::mem::size_of::<tonecore_pipeline_stats>()
+                };
                 if accepted(unsafe { tonecore_params_stats(handle, &mut s) }, "stats") {
                     assert!(s.eq_bands <= 64);
                 }
@@ -237,11 +324,17 @@ fuzz_target!(|input: Input| {
             }
             Op::Latency if alive => {
                 let mut l = 0usize;
-                assert!(accepted(unsafe { tonecore_pipeline_latency(p, &mut l) }, "latency"));
+                assert!(accepted(
+                    unsafe { tonecore_pipeline_latency(p, &mut l) },
+                    "latency"
+                ));
             }
             Op::NewParams if alive && params.len() < 8 => {
                 let mut h = null_mut();
-                assert!(accepted(unsafe { tonecore_pipeline_params(p, &mut h) }, "params"));
+                assert!(accepted(
+                    unsafe { tonecore_pipeline_params(p, &mut h) },
+                    "params"
+                ));
                 params.push(h);
             }
             Op::FreeParams(i) if !params.is_empty() => {

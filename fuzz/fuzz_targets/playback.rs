@@ -38,7 +38,11 @@ struct Input {
 
 #[derive(Arbitrary, Debug)]
 enum Op {
-    Read { frames: u16, as_f64: bool, odd: bool },
+    Read {
+        frames: u16,
+        as_f64: bool,
+        odd: bool,
+    },
     Seek(Num),
     Stats,
     Yield,
@@ -46,7 +50,10 @@ enum Op {
 
 fuzz_target!(|input: Input| {
     let mut pc = unsafe { std::mem::zeroed::<tonecore_pipeline_config>() };
-    assert_eq!(unsafe { tonecore_pipeline_config_init(&mut pc) }, tonecore_status::Ok);
+    assert_eq!(
+        unsafe { tonecore_pipeline_config_init(&mut pc) },
+        tonecore_status::Ok
+    );
     // Low rates keep the rendering work per input small.
     pc.sample_rate = [0, 1, 100, 1000, 8000, 16000][usize::from(input.rate) % 6];
     pc.channels = (channels(input.channels) as u32).min(70);
@@ -57,7 +64,10 @@ fuzz_target!(|input: Input| {
     pc.level_enabled = u32::from(input.level);
     pc.limiter_enabled = u32::from(input.limiter);
     let mut rc = unsafe { std::mem::zeroed::<tonecore_render_config>() };
-    assert_eq!(unsafe { tonecore_render_config_init(&mut rc) }, tonecore_status::Ok);
+    assert_eq!(
+        unsafe { tonecore_render_config_init(&mut rc) },
+        tonecore_status::Ok
+    );
     // Tenths of a second for the durations, so that short tracks span several chunks.
     rc.chunk_seconds = input.chunk_seconds.or(rc.chunk_seconds);
     rc.context_seconds = context_seconds(input.context_seconds, rc.context_seconds);
@@ -84,12 +94,17 @@ fuzz_target!(|input: Input| {
     let frames_total = (n / ch.max(1)) as u64;
     for op in input.ops.iter().take(48) {
         match op {
-            Op::Read { frames, as_f64, odd } => {
+            Op::Read {
+                frames,
+                as_f64,
+                odd,
+            } => {
                 let len = usize::from(*frames % 2049) * ch + usize::from(*odd && ch > 1);
                 let mut got = usize::MAX;
                 if *as_f64 {
                     let mut y = sentinel_f64(len);
-                    let st = unsafe { tonecore_playback_read_f64(pb, y.as_mut_ptr(), len, &mut got) };
+                    let st =
+                        unsafe { tonecore_playback_read_f64(pb, y.as_mut_ptr(), len, &mut got) };
                     if accepted(st, "read_f64") {
                         assert!(got <= len / ch && y.iter().all(|v| v.is_finite()));
                     } else {
@@ -97,7 +112,8 @@ fuzz_target!(|input: Input| {
                     }
                 } else {
                     let mut y = sentinel_f32(len);
-                    let st = unsafe { tonecore_playback_read_f32(pb, y.as_mut_ptr(), len, &mut got) };
+                    let st =
+                        unsafe { tonecore_playback_read_f32(pb, y.as_mut_ptr(), len, &mut got) };
                     if accepted(st, "read_f32") {
                         assert!(got <= len / ch && y.iter().all(|v| v.is_finite()));
                     } else {
@@ -110,8 +126,16 @@ fuzz_target!(|input: Input| {
             }
             Op::Stats => {
                 let mut s = tonecore_playback_stats::default();
-                assert!(accepted(unsafe { tonecore_playback_get_stats(pb, &mut s) }, "stats"));
-                assert!(s.position <= frames_total, "position {} past {}", s.position, frames_total);
+                assert!(accepted(
+                    unsafe { tonecore_playback_get_stats(pb, &mut s) },
+                    "stats"
+                ));
+                assert!(
+                    s.position <= frames_total,
+                    "position {} past {}",
+                    s.position,
+                    frames_total
+                );
             }
             Op::Yield => std::thread::yield_now(),
         }

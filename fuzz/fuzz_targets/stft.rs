@@ -29,8 +29,20 @@ struct Config {
 
 #[derive(Arbitrary, Debug)]
 enum Op {
-    Forward { len: u16, channels: u8, fill: Fill, out_short: u8, as_f64: bool },
-    Inverse { frames: u8, channels: u8, data: Vec<f32>, out_short: u8, as_f64: bool },
+    Forward {
+        len: u16,
+        channels: u8,
+        fill: Fill,
+        out_short: u8,
+        as_f64: bool,
+    },
+    Inverse {
+        frames: u8,
+        channels: u8,
+        data: Vec<f32>,
+        out_short: u8,
+        as_f64: bool,
+    },
     FrameCount(usize),
     SignalLen(usize),
 }
@@ -44,7 +56,10 @@ struct Input {
 fuzz_target!(|input: Input| {
     let c = &input.config;
     let mut cfg = unsafe { std::mem::zeroed::<tonecore_stft_config>() };
-    assert_eq!(unsafe { tonecore_stft_config_init(&mut cfg) }, tonecore_status::Ok);
+    assert_eq!(
+        unsafe { tonecore_stft_config_init(&mut cfg) },
+        tonecore_status::Ok
+    );
     cfg.fft_size = usize::from(c.fft_size % 4097);
     cfg.hop = usize::from(c.hop % 4097);
     cfg.window = i32::from(c.window % 7);
@@ -53,7 +68,9 @@ fuzz_target!(|input: Input| {
     cfg.threads = u32::from(c.threads % 4);
     if let Some(w) = &c.custom {
         // A custom window of the right length built from the fuzzer's values.
-        let mut win: Vec<f64> = (0..cfg.fft_size).map(|i| w.get(i % w.len().max(1)).copied().unwrap_or(1.0)).collect();
+        let mut win: Vec<f64> = (0..cfg.fft_size)
+            .map(|i| w.get(i % w.len().max(1)).copied().unwrap_or(1.0))
+            .collect();
         if c.short_custom {
             win.pop();
         }
@@ -72,28 +89,60 @@ fn run(cfg: &tonecore_stft_config, ops: &[Op]) {
         return;
     }
     let mut bins = 0usize;
-    assert!(accepted(unsafe { tonecore_stft_bins(s, &mut bins) }, "bins"));
+    assert!(accepted(
+        unsafe { tonecore_stft_bins(s, &mut bins) },
+        "bins"
+    ));
     assert_eq!(bins, cfg.fft_size / 2 + 1);
     let f64_format = cfg.sample_format == 1;
     for op in ops.iter().take(16) {
         match op {
-            Op::Forward { len, channels: chn, fill, out_short, as_f64 } => {
+            Op::Forward {
+                len,
+                channels: chn,
+                fill,
+                out_short,
+                as_f64,
+            } => {
                 let ch = usize::from(*chn % 5);
                 let n = usize::from(*len % 8193);
                 let mut frames = 0usize;
-                assert!(accepted(unsafe { tonecore_stft_frame_count(s, n / ch.max(1), &mut frames) }, "frame_count"));
+                assert!(accepted(
+                    unsafe { tonecore_stft_frame_count(s, n / ch.max(1), &mut frames) },
+                    "frame_count"
+                ));
                 let need = ch * frames * bins;
                 let out_len = need.saturating_sub(usize::from(*out_short % 3));
                 let mut got = usize::MAX;
                 let (st, untouched) = if *as_f64 {
                     let x = fill.make_f64(n);
                     let mut y = vec![tonecore_complex_f64 { re: 7.0, im: 7.0 }; out_len];
-                    let st = unsafe { tonecore_stft_forward_f64(s, x.as_ptr(), n, ch, y.as_mut_ptr(), out_len, &mut got) };
+                    let st = unsafe {
+                        tonecore_stft_forward_f64(
+                            s,
+                            x.as_ptr(),
+                            n,
+                            ch,
+                            y.as_mut_ptr(),
+                            out_len,
+                            &mut got,
+                        )
+                    };
                     (st, y.iter().all(|v| v.re == 7.0 && v.im == 7.0))
                 } else {
                     let x = fill.make(n);
                     let mut y = vec![tonecore_complex_f32 { re: 7.0, im: 7.0 }; out_len];
-                    let st = unsafe { tonecore_stft_forward_f32(s, x.as_ptr(), n, ch, y.as_mut_ptr(), out_len, &mut got) };
+                    let st = unsafe {
+                        tonecore_stft_forward_f32(
+                            s,
+                            x.as_ptr(),
+                            n,
+                            ch,
+                            y.as_mut_ptr(),
+                            out_len,
+                            &mut got,
+                        )
+                    };
                     (st, y.iter().all(|v| v.re == 7.0 && v.im == 7.0))
                 };
                 if accepted(st, "forward") {
@@ -105,23 +154,62 @@ fn run(cfg: &tonecore_stft_config, ops: &[Op]) {
                     assert!(untouched, "refused forward ({st:?}) wrote its output");
                 }
             }
-            Op::Inverse { frames, channels: chn, data, out_short, as_f64 } => {
+            Op::Inverse {
+                frames,
+                channels: chn,
+                data,
+                out_short,
+                as_f64,
+            } => {
                 let ch = usize::from(*chn % 4);
                 let len = ch * usize::from(*frames % 16) * bins;
                 let mut want = 0usize;
-                assert!(accepted(unsafe { tonecore_stft_signal_len(s, usize::from(*frames % 16), &mut want) }, "signal_len"));
+                assert!(accepted(
+                    unsafe { tonecore_stft_signal_len(s, usize::from(*frames % 16), &mut want) },
+                    "signal_len"
+                ));
                 let out_len = (ch * want).saturating_sub(usize::from(*out_short % 3));
                 let mut got = usize::MAX;
                 let value = |i: usize| data.get(i % data.len().max(1)).copied().unwrap_or(0.5);
                 let (st, untouched) = if *as_f64 {
-                    let spec: Vec<tonecore_complex_f64> = (0..len).map(|i| tonecore_complex_f64 { re: value(2 * i).into(), im: value(2 * i + 1).into() }).collect();
+                    let spec: Vec<tonecore_complex_f64> = (0..len)
+                        .map(|i| tonecore_complex_f64 {
+                            re: value(2 * i).into(),
+                            im: value(2 * i + 1).into(),
+                        })
+                        .collect();
                     let mut y = sentinel_f64(out_len);
-                    let st = unsafe { tonecore_stft_inverse_f64(s, spec.as_ptr(), len, ch, y.as_mut_ptr(), out_len, &mut got) };
+                    let st = unsafe {
+                        tonecore_stft_inverse_f64(
+                            s,
+                            spec.as_ptr(),
+                            len,
+                            ch,
+                            y.as_mut_ptr(),
+                            out_len,
+                            &mut got,
+                        )
+                    };
                     (st, untouched_f64(&y))
                 } else {
-                    let spec: Vec<tonecore_complex_f32> = (0..len).map(|i| tonecore_complex_f32 { re: value(2 * i), im: value(2 * i + 1) }).collect();
+                    let spec: Vec<tonecore_complex_f32> = (0..len)
+                        .map(|i| tonecore_complex_f32 {
+                            re: value(2 * i),
+                            im: value(2 * i + 1),
+                        })
+                        .collect();
                     let mut y = sentinel_f32(out_len);
-                    let st = unsafe { tonecore_stft_inverse_f32(s, spec.as_ptr(), len, ch, y.as_mut_ptr(), out_len, &mut got) };
+                    let st = unsafe {
+                        tonecore_stft_inverse_f32(
+                            s,
+                            spec.as_ptr(),
+                            len,
+                            ch,
+                            y.as_mut_ptr(),
+                            out_len,
+                            &mut got,
+                        )
+                    };
                     (st, untouched_f32(&y))
                 };
                 if accepted(st, "inverse") {
@@ -133,11 +221,17 @@ fn run(cfg: &tonecore_stft_config, ops: &[Op]) {
             }
             Op::FrameCount(n) => {
                 let mut f = 0usize;
-                assert!(accepted(unsafe { tonecore_stft_frame_count(s, *n, &mut f) }, "frame_count"));
+                assert!(accepted(
+                    unsafe { tonecore_stft_frame_count(s, *n, &mut f) },
+                    "frame_count"
+                ));
             }
             Op::SignalLen(n) => {
                 let mut l = 12345usize;
-                if !accepted(unsafe { tonecore_stft_signal_len(s, *n, &mut l) }, "signal_len") {
+                if !accepted(
+                    unsafe { tonecore_stft_signal_len(s, *n, &mut l) },
+                    "signal_len",
+                ) {
                     assert_eq!(l, 12345);
                 }
             }
