@@ -162,6 +162,36 @@ fn pipeline_audio_path_never_allocates() {
 }
 
 #[test]
+fn standalone_limiter_never_allocates() {
+    use tonecore::dsp::limiter::LimiterSettings;
+    use tonecore::pipeline::PeakLimiter;
+    let mut lim = PeakLimiter::<f32>::new(2, 44_100, &LimiterSettings::default()).unwrap();
+    // Loud, quiet (the pure-delay fast path) and corrupt blocks.
+    let loud: Vec<f32> = (0..512)
+        .map(|i| ((i * 31) % 17) as f32 / 4.0 - 2.0)
+        .collect();
+    let quiet: Vec<f32> = loud.iter().map(|v| v * 0.1).collect();
+    let mut corrupt = loud.clone();
+    corrupt[3] = f32::NAN;
+    let mut y = vec![0.0f32; 512];
+    assert_no_alloc(|| {
+        for round in 0..50 {
+            lim.process(&loud, &mut y).unwrap();
+            lim.process_interleaved(&quiet, &mut y).unwrap();
+            lim.process(&quiet, &mut y).unwrap();
+            lim.process(&corrupt, &mut y).unwrap();
+            lim.process_in_place(&mut y).unwrap();
+            lim.set_ceiling_db(-1.0 - (round % 3) as f64).unwrap();
+            assert!(lim.process(&loud, &mut y[..10]).is_err());
+            if round == 25 {
+                lim.reset();
+            }
+        }
+    });
+    assert!(y.iter().all(|v| v.is_finite()));
+}
+
+#[test]
 fn playback_reads_never_allocate_even_across_seeks() {
     use std::sync::Arc;
     use tonecore::pipeline::PipelineConfig;

@@ -280,7 +280,7 @@ impl<T: Sample> Convolver<T> {
                         }
                     }
                 }
-                self.nonfinite += sanitize(history);
+                self.nonfinite += super::sanitize(history);
             }
             self.fill += take;
             pos += take;
@@ -308,7 +308,7 @@ impl<T: Sample> Convolver<T> {
                 for (i, h) in history.iter_mut().enumerate() {
                     *h = read(c, pos + i);
                 }
-                self.nonfinite += sanitize(history);
+                self.nonfinite += super::sanitize(history);
                 let pending = &self.pending[c * hop + self.fill..][..take];
                 for (i, &y) in pending.iter().enumerate() {
                     write(c, pos + i, y);
@@ -393,22 +393,6 @@ impl<T: Sample> Convolver<T> {
             }
         }
     }
-}
-
-/// Replaces non-finite values and values beyond ±[`MAX_INPUT_MAGNITUDE`](super::MAX_INPUT_MAGNITUDE)
-/// by zero (corrupt data that would overflow the f32 FFT into NaN output); returns how many
-/// there were. Vectorized check first; real-time safe.
-fn sanitize<T: Sample>(values: &mut [T]) -> u64 {
-    if super::all_in_range(values) {
-        return 0;
-    }
-    let limit = T::of_f64(super::MAX_INPUT_MAGNITUDE);
-    let mut count = 0;
-    for v in values.iter_mut().filter(|v| v.is_nan() || v.abs() > limit) {
-        *v = T::zero();
-        count += 1;
-    }
-    count
 }
 
 fn inverse_into<T: Sample>(

@@ -15,6 +15,7 @@
 //!
 //! Real-time safe after construction.
 
+use super::convolver::Layout;
 use super::Sample;
 use crate::ConfigError;
 
@@ -194,6 +195,12 @@ impl<T: Sample> Limiter<T> {
         self.ceiling
     }
 
+    /// The ceiling in `T`, rounded towards zero: a sample whose magnitude is at or below it needs
+    /// no limiting (the test for [`delay_channel`](Self::delay_channel)'s fast path).
+    pub fn threshold(&self) -> T {
+        self.clamp
+    }
+
     /// Fast path for a block whose frames all stay at or below the ceiling while the limiter is
     /// [at rest](Self::at_rest): the output is the input delayed by the lookahead, bit for bit.
     /// Call it for every channel's contiguous samples (`x`, replaced in place by the delayed
@@ -300,6 +307,36 @@ impl<T: Sample> Limiter<T> {
         self.delay_pos += 1;
         if self.delay_pos == self.lookahead {
             self.delay_pos = 0;
+        }
+    }
+}
+
+impl<T: Sample> Limiter<T> {
+    /// Limits a block of finite samples in place: `channels × frames` planar or interleaved
+    /// (`x.len()` a multiple of the channel count, checked by the caller). A block that stays at
+    /// or below the ceiling while the limiter is at rest takes the pure-delay fast path; the
+    /// result is the same as frame-by-frame processing. Real-time safe.
+    pub fn process_block(&mut self, x: &mut [T], layout: Layout) {
+        let channels = self.channels;
+        let frames = x.len() / channels;
+        let threshold = self.threshold();
+        let over = x
+            .chunks(256)
+            .any(|block| block.iter().fold(false, |o, v| o | (v.abs() > threshold)));
+        if layout == Layout::Planar && !over && self.at_rest() {
+            for (c, row) in x.chunks_exact_mut(frames.max(1)).enumerate() {
+                self.delay_channel(c, row);
+            }
+            self.finish_delay(frames);
+            return;
+        }
+        let cells = std::cell::Cell::from_mut(x).as_slice_of_cells();
+        let at = |c: usize, i: usize| match layout {
+            Layout::Planar => c * frames + i,
+            Layout::Interleaved => i * channels + c,
+        };
+        for i in 0..frames {
+            self.process_frame(|c| cells[at(c, i)].get(), |c, y, _| cells[at(c, i)].set(y));
         }
     }
 }

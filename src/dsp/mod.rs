@@ -12,7 +12,7 @@ mod sample;
 pub mod spectrum;
 pub mod window;
 
-pub use sample::{all_finite, all_in_range, Sample, MAX_INPUT_MAGNITUDE};
+pub use sample::{all_finite, all_in_range, sanitize, Sample, MAX_INPUT_MAGNITUDE};
 pub use window::WindowKind;
 
 /// Complex sample type used for spectra (`#[repr(C)]`, layout `{re, im}`).

@@ -45,6 +45,22 @@ pub fn all_in_range<T: Sample>(values: &[T]) -> bool {
         .all(|block| block.iter().fold(true, |ok, v| ok & (v.abs() <= limit)))
 }
 
+/// Replaces non-finite values and values beyond ±[`MAX_INPUT_MAGNITUDE`] by zero (corrupt data
+/// that would overflow the f32 FFT into NaN output); returns how many there were. Vectorized
+/// check first; real-time safe.
+pub fn sanitize<T: Sample>(values: &mut [T]) -> u64 {
+    if all_in_range(values) {
+        return 0;
+    }
+    let limit = T::of_f64(MAX_INPUT_MAGNITUDE);
+    let mut count = 0;
+    for v in values.iter_mut().filter(|v| v.is_nan() || v.abs() > limit) {
+        *v = T::zero();
+        count += 1;
+    }
+    count
+}
+
 /// True when every value is finite. Branch-free per block so it vectorizes; real-time safe.
 pub fn all_finite<T: Sample>(values: &[T]) -> bool {
     values

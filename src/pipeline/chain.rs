@@ -538,7 +538,7 @@ impl<T: CachedSample> Pipeline<T> {
             self.level.advance(take);
         }
         // Whether any sample of the span exceeds the ceiling (a vectorizable OR of compares).
-        let ceiling = T::of_f64(self.limiter.ceiling());
+        let ceiling = self.limiter.threshold();
         let mut over = false;
         for c in 0..channels {
             match layout {

@@ -4,8 +4,10 @@
 
 pub mod chain;
 pub mod equalizer;
+pub mod limiter;
 
 pub use chain::{
     EqSettings, Pipeline, PipelineConfig, PipelineParams, PipelineStats, Stage, MAX_STAT_BANDS,
 };
 pub use equalizer::{EqControl, Equalizer, EqualizerConfig};
+pub use limiter::{LimiterStats, PeakLimiter};
