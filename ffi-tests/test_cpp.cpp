@@ -38,6 +38,7 @@ static_assert(move_only_v<tonecore::stft>);
 static_assert(move_only_v<tonecore::equalizer>);
 static_assert(move_only_v<tonecore::pipeline>);
 static_assert(move_only_v<tonecore::params>);
+static_assert(move_only_v<tonecore::limiter>);
 static_assert(move_only_v<tonecore::loudness_meter>);
 static_assert(move_only_v<tonecore::playback>);
 static_assert(std::is_base_of_v<std::runtime_error, tonecore::error>);
@@ -403,6 +404,36 @@ void test_playback() {
     CHECK_STATUS(pb.read(out.data(), 3, dn), TONECORE_STATUS_INVALID_CHANNELS);
 }
 
+void test_limiter() {
+    check_section("limiter: RAII, ceiling held, statistics, errors");
+    auto bad = tonecore::limiter::config();
+    bad.ceiling_db = 3.0;
+    expect_error([&] { tonecore::limiter l(bad); }, TONECORE_STATUS_INVALID_CEILING, false,
+                 "limiter with a +3 dBFS ceiling");
+    auto cfg = tonecore::limiter::config();
+    cfg.ceiling_db = -6.0;
+    tonecore::limiter a(cfg);
+    CHECK_EQ_SIZE(a.latency(), 221);
+    tonecore::limiter lim = std::move(a);
+    CHECK(!a && lim);
+    std::vector<float> in(2 * 2048), out(in.size());
+    for (std::size_t i = 0; i < in.size(); i++) in[i] = 1.5f * std::sin(0.05 * double(i));
+    CHECK_STATUS(lim.process_interleaved(in.data(), in.size(), out.data(), out.size()),
+                 TONECORE_STATUS_OK);
+    double ceiling = std::pow(10.0, -6.0 / 20.0), peak = 0.0;
+    for (float v : out) peak = std::max(peak, double(std::fabs(v)));
+    CHECK_MSG(peak <= ceiling, "peak %.9g above %.9g", peak, ceiling);
+    tonecore_limiter_stats s = lim.stats();
+    CHECK(s.frames == 2048 && s.max_reduction_db < -9.0);
+    CHECK_STATUS(lim.set_ceiling_db(1.0), TONECORE_STATUS_INVALID_CEILING);
+    CHECK_STATUS(lim.reset_state(), TONECORE_STATUS_OK);
+    CHECK(lim.stats().frames == 0);
+    double dout[2];
+    CHECK_STATUS(lim.process(reinterpret_cast<const double *>(in.data()), 2, dout, 2),
+                 TONECORE_STATUS_WRONG_FORMAT);
+    CHECK_STATUS(a.process(in.data(), 2, out.data(), 2), TONECORE_STATUS_NULL_POINTER);
+}
+
 } // namespace
 
 int main() {
@@ -414,5 +445,6 @@ int main() {
     test_stft_and_window();
     test_callbacks();
     test_playback();
+    test_limiter();
     return check_finish();
 }

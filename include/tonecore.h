@@ -315,6 +315,13 @@ typedef struct tonecore_engine tonecore_engine;
 // audio is processed.
 typedef struct tonecore_equalizer tonecore_equalizer;
 
+// A lookahead peak limiter on its own (the pipeline's third stage without the EQ and level
+// matcher): no output sample exceeds the ceiling; below it the output is the input delayed by
+// `_latency` frames, bit for bit. Blocks of any length; the output does not depend on how the
+// signal is split into blocks. Every call but `_latency` is single-threaded (a concurrent call
+// gets `CONCURRENT_USE`), audio-safe.
+typedef struct tonecore_limiter tonecore_limiter;
+
 // A streaming loudness meter: add planar blocks of any size, read the report at any time.
 // Single-threaded object (concurrent calls return `CONCURRENT_USE`); not for the audio thread.
 typedef struct tonecore_loudness_meter tonecore_loudness_meter;
@@ -666,6 +673,39 @@ typedef struct tonecore_equalize_config {
 typedef void (*tonecore_progress_fn)(void *user_data,
                                      size_t done,
                                      size_t total);
+
+// How a `tonecore_limiter` is built. Fill it with `tonecore_limiter_config_init`.
+typedef struct tonecore_limiter_config {
+  // `sizeof(tonecore_limiter_config)` as the caller compiled it (set by `_init`).
+  size_t struct_size;
+  // Sample rate in Hz (1–2822400). Default 44100.
+  uint32_t sample_rate;
+  // Channel count, 1–64 (channels are linked: one gain for all). Default 2.
+  uint32_t channels;
+  // A `TONECORE_SAMPLE_FORMAT_*` value. Default F32.
+  int32_t sample_format;
+  // Ceiling, dBFS (−60…0). Default −1.
+  double ceiling_db;
+  // Lookahead (= attack), ms (0 < t ≤ 100); the latency in frames is
+  // `round(lookahead_ms · sample_rate / 1000)`, at least 1. Default 5.
+  double lookahead_ms;
+  // Release time constant, ms (0 < t ≤ 10000). Default 100.
+  double release_ms;
+} tonecore_limiter_config;
+
+// A limiter's counters since creation or the last `tonecore_limiter_reset`.
+typedef struct tonecore_limiter_stats {
+  // Set by the caller to `sizeof(tonecore_limiter_stats)`; only that many bytes are written.
+  size_t struct_size;
+  // Frames processed.
+  uint64_t frames;
+  // Non-finite (or beyond ±2^20) input samples replaced by zero.
+  uint64_t nonfinite;
+  // Gain applied to the last frame, dB (≤ 0).
+  double gain_db;
+  // Largest gain reduction applied, dB (≤ 0).
+  double max_reduction_db;
+} tonecore_limiter_stats;
 
 // A loudness measurement (ITU-R BS.1770-4 / EBU R128). `-inf` (or 0 LU for the range) where the
 // signal is too short or too quiet for a value.
@@ -1904,6 +1944,153 @@ tonecore_status tonecore_equalize_f64(const struct tonecore_equalize_config *con
 //
 // Thread class: any-thread (control path).
 const char *tonecore_last_error_message(void);
+
+// Fills `config_out` with the defaults (44100 Hz, 2 channels, f32, −1 dBFS ceiling, 5 ms
+// lookahead, 100 ms release) and the current `struct_size`.
+//
+// Returns `NULL_POINTER`. Thread class: any-thread.
+//
+// `config_out` is borrowed for the call only.
+//
+// # Safety
+// `config_out` writable.
+tonecore_status tonecore_limiter_config_init(struct tonecore_limiter_config *config_out);
+
+// Creates a limiter in `*limiter_out` (written only on success); the caller owns it and frees it
+// with `tonecore_limiter_free`. The config is copied.
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SAMPLE_RATE`, `INVALID_CHANNELS`,
+// `INVALID_ARGUMENT` (unknown sample format), `INVALID_CEILING`, `INVALID_TIME`.
+// Thread class: control-thread (allocates).
+//
+// `config` and `limiter_out` are borrowed for the call only.
+//
+// # Safety
+// `config` readable for `config->struct_size` bytes; `limiter_out` writable.
+tonecore_status tonecore_limiter_new(const struct tonecore_limiter_config *config,
+                                     struct tonecore_limiter **limiter_out);
+
+// Frees a limiter; NULL is a no-op.
+//
+// Thread class: control-thread (frees); no other call on this limiter may be running or follow.
+//
+// # Safety
+// `limiter` NULL or live; no call on it may be running or follow.
+void tonecore_limiter_free(struct tonecore_limiter *limiter);
+
+// Writes the limiter's latency in frames (its lookahead) to `*frames_out`.
+//
+// Returns `NULL_POINTER`. Thread class: any-thread, audio-safe.
+//
+// `limiter` and `frames_out` are borrowed for the call only.
+//
+// # Safety
+// `limiter` live; `frames_out` writable.
+tonecore_status tonecore_limiter_latency(const struct tonecore_limiter *limiter,
+                                         size_t *frames_out);
+
+// Limits one planar block (`channels` rows of `input_len / channels` frames, any length) into
+// `output` (`output_len ≥ input_len`). Non-finite samples (and finite ones beyond ±2^20) are
+// replaced by zero and counted.
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`,
+// `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on error and no
+// detail message is set. `input` and `output` are borrowed for the call only.
+// Thread class: audio-safe (no allocation, lock or free).
+//
+// # Safety
+// `input`/`output` valid for their lengths, not overlapping; `limiter` live.
+tonecore_status tonecore_limiter_process_f32(struct tonecore_limiter *limiter,
+                                             const float *input,
+                                             size_t input_len,
+                                             float *output,
+                                             size_t output_len);
+
+// Double-precision [`tonecore_limiter_process_f32`]; the limiter must have been created with
+// `TONECORE_SAMPLE_FORMAT_F64`.
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`,
+// `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on error and no
+// detail message is set. `input` and `output` are borrowed for the call only.
+// Thread class: audio-safe (no allocation, lock or free).
+//
+// # Safety
+// As for `tonecore_limiter_process_f32`, with doubles: `input`/`output` valid for their
+// lengths, not overlapping; `limiter` live.
+tonecore_status tonecore_limiter_process_f64(struct tonecore_limiter *limiter,
+                                             const double *input,
+                                             size_t input_len,
+                                             double *output,
+                                             size_t output_len);
+
+// [`tonecore_limiter_process_f32`] for interleaved frames (`input_len / channels` frames).
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`,
+// `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on error and no
+// detail message is set. `input` and `output` are borrowed for the call only.
+// Thread class: audio-safe (no allocation, lock or free).
+//
+// # Safety
+// As for `tonecore_limiter_process_f32`: `input`/`output` valid for their lengths, not
+// overlapping; `limiter` live.
+tonecore_status tonecore_limiter_process_interleaved_f32(struct tonecore_limiter *limiter,
+                                                         const float *input,
+                                                         size_t input_len,
+                                                         float *output,
+                                                         size_t output_len);
+
+// [`tonecore_limiter_process_f64`] for interleaved frames (`input_len / channels` frames).
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`,
+// `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on error and no
+// detail message is set. `input` and `output` are borrowed for the call only.
+// Thread class: audio-safe (no allocation, lock or free).
+//
+// # Safety
+// As for `tonecore_limiter_process_f32`, with doubles: `input`/`output` valid for their
+// lengths, not overlapping; `limiter` live.
+tonecore_status tonecore_limiter_process_interleaved_f64(struct tonecore_limiter *limiter,
+                                                         const double *input,
+                                                         size_t input_len,
+                                                         double *output,
+                                                         size_t output_len);
+
+// Changes the ceiling (dBFS, −60…0) for frames entering from the next call; frames already in
+// the lookahead are clamped to the new ceiling.
+//
+// Returns `NULL_POINTER`, `INVALID_CEILING` (nothing changes), `CONCURRENT_USE`, `POISONED`,
+// `PANIC`. Thread class: audio-safe; not concurrently with a `_process_*` call on the same
+// limiter (serialise it with the audio thread, or rebuild).
+//
+// `limiter` is borrowed for the call only.
+//
+// # Safety
+// `limiter` live.
+tonecore_status tonecore_limiter_set_ceiling_db(struct tonecore_limiter *limiter,
+                                                double ceiling_db);
+
+// Clears the delay line, gain state and counters; keeps the ceiling.
+//
+// Returns `NULL_POINTER`, `CONCURRENT_USE`, `POISONED`, `PANIC`. Thread class: audio-safe.
+//
+// `limiter` is borrowed for the call only.
+//
+// # Safety
+// `limiter` live.
+tonecore_status tonecore_limiter_reset(struct tonecore_limiter *limiter);
+
+// Writes the counters to `*stats_out`. The caller sets
+// `stats_out->struct_size = sizeof(tonecore_limiter_stats)` first.
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `CONCURRENT_USE`, `POISONED`, `PANIC`.
+// Thread class: audio-safe; not concurrently with a `_process_*` call on the same limiter.
+//
+// `limiter` and `stats_out` are borrowed for the call only.
+//
+// # Safety
+// `limiter` live; `stats_out` writable for `stats_out->struct_size` bytes.
+tonecore_status tonecore_limiter_get_stats(struct tonecore_limiter *limiter,
+                                           struct tonecore_limiter_stats *stats_out);
 
 // Measures a whole planar buffer (`channels` rows of `input_len / channels` samples) at
 // `sample_rate` Hz: integrated loudness, momentary and short-term maxima, loudness range and

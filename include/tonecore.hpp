@@ -5,7 +5,7 @@
  * `pkg-config --cflags --libs tonecore`.
  *
  * Ownership. Every C object has one move-only class (tonecore::stft, equalizer, pipeline,
- * params, loudness_meter, playback) that owns its pointer and frees it in its destructor. Moving
+ * params, limiter, loudness_meter, playback) that owns its pointer and frees it in its destructor. Moving
  * leaves the source empty (get() == nullptr, operator bool false); calling a method on an empty
  * object reports TONECORE_STATUS_NULL_POINTER like the C function does. release() gives the raw
  * pointer back to the caller, who must then free it with the matching tonecore_*_free.
@@ -517,6 +517,61 @@ private:
     static tonecore_pipeline *create(const tonecore_pipeline_config &c) {
         tonecore_pipeline *raw = nullptr;
         check(tonecore_pipeline_new(&c, &raw));
+        return raw;
+    }
+};
+
+/// A lookahead peak limiter on its own (tonecore_limiter). Every call on one thread at a time.
+class limiter : public detail::handle<tonecore_limiter, tonecore_limiter_free> {
+public:
+    static tonecore_limiter_config config() {
+        tonecore_limiter_config c;
+        check(tonecore_limiter_config_init(&c));
+        return c;
+    }
+    limiter() noexcept = default;
+    explicit limiter(const tonecore_limiter_config &c) : handle(create(c)) {}
+
+    std::size_t latency() const {
+        std::size_t n = 0;
+        check(tonecore_limiter_latency(get(), &n), false);
+        return n;
+    }
+    /// Counters since creation or the last reset (throws on failure; not concurrently with
+    /// process).
+    tonecore_limiter_stats stats() const {
+        tonecore_limiter_stats s{};
+        s.struct_size = sizeof s;
+        check(tonecore_limiter_get_stats(get(), &s), false);
+        return s;
+    }
+
+    // Audio path: noexcept, statuses instead of exceptions.
+    [[nodiscard]] tonecore_status process(const float *in, std::size_t in_len, float *out,
+                                          std::size_t out_len) noexcept {
+        return tonecore_limiter_process_f32(get(), in, in_len, out, out_len);
+    }
+    [[nodiscard]] tonecore_status process(const double *in, std::size_t in_len, double *out,
+                                          std::size_t out_len) noexcept {
+        return tonecore_limiter_process_f64(get(), in, in_len, out, out_len);
+    }
+    [[nodiscard]] tonecore_status process_interleaved(const float *in, std::size_t in_len,
+                                                      float *out, std::size_t out_len) noexcept {
+        return tonecore_limiter_process_interleaved_f32(get(), in, in_len, out, out_len);
+    }
+    [[nodiscard]] tonecore_status process_interleaved(const double *in, std::size_t in_len,
+                                                      double *out, std::size_t out_len) noexcept {
+        return tonecore_limiter_process_interleaved_f64(get(), in, in_len, out, out_len);
+    }
+    [[nodiscard]] tonecore_status set_ceiling_db(double db) noexcept {
+        return tonecore_limiter_set_ceiling_db(get(), db);
+    }
+    [[nodiscard]] tonecore_status reset_state() noexcept { return tonecore_limiter_reset(get()); }
+
+private:
+    static tonecore_limiter *create(const tonecore_limiter_config &c) {
+        tonecore_limiter *raw = nullptr;
+        check(tonecore_limiter_new(&c, &raw));
         return raw;
     }
 };
