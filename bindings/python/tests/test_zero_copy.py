@@ -69,6 +69,12 @@ def _pipeline_process(x, out, copy):
         return p.process(x, out=out, copy=copy)
 
 
+def _limiter_process(x, out, copy):
+    dt = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+    with tonecore.Limiter(SR, CHANNELS, -1.0, dtype=dt) as lim:
+        return lim.process(x, out=out, copy=copy)
+
+
 def _energies_out(x):
     frames = 1 + (x.shape[-1] - 4096) // 2048
     return np.empty((frames, 25))
@@ -90,6 +96,7 @@ CASES = [
          np.empty_like),
     Case("Equalizer.process", _eq_process, np.empty_like),
     Case("Pipeline.process", _pipeline_process, np.empty_like),
+    Case("Limiter.process", _limiter_process, np.empty_like),
     Case("band_energies",
          lambda x, out, copy: tonecore.band_energies(x, SR, out=out, copy=copy), _energies_out),
     Case("crossfade_concat",

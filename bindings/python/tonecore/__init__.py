@@ -29,7 +29,7 @@ Threads
 Native calls release the GIL, so Python threads run tonecore work in parallel (each thread
 on its own object or buffer). Functions taking ``threads=`` also parallelise inside one call
 (None: all cores; 1: the calling thread only). Streaming objects (:class:`Stft`,
-:class:`Equalizer`, :class:`Pipeline`, :class:`LoudnessMeter`, :class:`PlaybackStream`) run one
+:class:`Equalizer`, :class:`Pipeline`, :class:`Limiter`, :class:`LoudnessMeter`, :class:`PlaybackStream`) run one
 call at a time: a second thread calling in at the same moment gets :class:`ConcurrentUse`
 (nothing is corrupted); their any-thread methods (``Equalizer.set_gains``,
 :class:`PipelineParams`, ``PlaybackStream.seek``/``stats``) are documented as such. Objects
@@ -84,6 +84,9 @@ Pipeline(sample_rate, channels, config=None, max_block=4096, dtype=numpy.float32
 PipelineParams
     ``Pipeline.params``: ``set_eq_gains``, ``set_level_target``, ``set_ceiling_db``,
     ``set_bypass``, ``stats`` from any thread.
+Limiter(sample_rate, channels, config=None, dtype=numpy.float32)
+    The lookahead peak limiter on its own (context manager): ``process`` (blocks of any
+    length), ``latency``, ``set_ceiling_db``, ``reset``, ``stats``.
 crossfade_concat(a, b, overlap, curve="equal_gain", out=None)
     Join two signals with an equal-gain, equal-power or linear crossfade.
 render_chunked(x, sample_rate, pipeline_config=None, chunk_seconds=15.0, context_seconds=None, crossfade_seconds=0.05, curve="equal_gain", threads=None, progress=None, out=None)
@@ -142,6 +145,7 @@ from ._errors import (
     Timeout,
 )
 from ._files import FileResult, process_file
+from ._limiter import Limiter
 from ._loudness import LoudnessMeter, integrated_loudness, loudness
 from ._pipeline import (
     STAGES,
@@ -193,6 +197,7 @@ __all__ = [
     "Job",
     "JobProgress",
     "LevelConfig",
+    "Limiter",
     "LimiterConfig",
     "LoudnessMeter",
     "NotFinished",

@@ -286,6 +286,39 @@ class ParamsHandle(Structure):
 
 PARAMS_P = POINTER(ParamsHandle)
 
+class LimiterConfig(Structure):
+    """``tonecore_limiter_config``; fill it with ``tonecore_limiter_config_init``."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("sample_rate", c_uint32),
+        ("channels", c_uint32),
+        ("sample_format", c_int32),
+        ("ceiling_db", c_double),
+        ("lookahead_ms", c_double),
+        ("release_ms", c_double),
+    ]
+
+
+class LimiterStats(Structure):
+    """``tonecore_limiter_stats``; set ``struct_size = sizeof`` before the call."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("frames", c_uint64),
+        ("nonfinite", c_uint64),
+        ("gain_db", c_double),
+        ("max_reduction_db", c_double),
+    ]
+
+
+class LimiterHandle(Structure):
+    """The opaque ``tonecore_limiter``; only pointers to it are used."""
+
+
+LIMITER_P = POINTER(LimiterHandle)
+
+
 class RenderConfig(Structure):
     """``tonecore_render_config``; fill it with ``tonecore_render_config_init``."""
 
@@ -471,6 +504,33 @@ _SIGNATURES = [
         "tonecore_pipeline_process_interleaved_f64",
         status_t,
         [PIPELINE_P, POINTER(c_double), c_size_t, POINTER(c_double), c_size_t],
+    ),
+    ("tonecore_limiter_config_init", status_t, [POINTER(LimiterConfig)]),
+    ("tonecore_limiter_new", status_t, [POINTER(LimiterConfig), POINTER(LIMITER_P)]),
+    ("tonecore_limiter_free", None, [LIMITER_P]),
+    ("tonecore_limiter_latency", status_t, [LIMITER_P, POINTER(c_size_t)]),
+    ("tonecore_limiter_reset", status_t, [LIMITER_P]),
+    ("tonecore_limiter_set_ceiling_db", status_t, [LIMITER_P, c_double]),
+    ("tonecore_limiter_get_stats", status_t, [LIMITER_P, POINTER(LimiterStats)]),
+    (
+        "tonecore_limiter_process_f32",
+        status_t,
+        [LIMITER_P, POINTER(c_float), c_size_t, POINTER(c_float), c_size_t],
+    ),
+    (
+        "tonecore_limiter_process_f64",
+        status_t,
+        [LIMITER_P, POINTER(c_double), c_size_t, POINTER(c_double), c_size_t],
+    ),
+    (
+        "tonecore_limiter_process_interleaved_f32",
+        status_t,
+        [LIMITER_P, POINTER(c_float), c_size_t, POINTER(c_float), c_size_t],
+    ),
+    (
+        "tonecore_limiter_process_interleaved_f64",
+        status_t,
+        [LIMITER_P, POINTER(c_double), c_size_t, POINTER(c_double), c_size_t],
     ),
     ("tonecore_params_free", None, [PARAMS_P]),
     ("tonecore_params_set_eq_gains", status_t, [PARAMS_P, POINTER(c_double), c_size_t]),
