@@ -938,6 +938,8 @@ tonecore_status tonecore_gain_curve(int32_t layout,
 //
 // Thread class: any-thread (allocates `gains_len` values).
 //
+// `gains_db`, `band_map` and `curve_out` are borrowed for the call only.
+//
 // # Safety
 // `gains_db`, `band_map` and `curve_out` valid for their lengths.
 tonecore_status tonecore_auralis_gain_curve(const double *gains_db,
@@ -961,6 +963,8 @@ tonecore_status tonecore_auralis_gain_curve(const double *gains_db,
 // Thread class: any-thread (allocates `gains_len` values; the frame buffers and plans are
 // kept per thread for the last `fft_size`, built on the first call with a new size).
 //
+// `frame`, `gains_db`, `band_map` and `output` are borrowed for the call only.
+//
 // # Safety
 // Every pointer valid for its length; `output` overlapping no input.
 tonecore_status tonecore_auralis_apply_eq_frame_f32(const float *frame,
@@ -976,10 +980,17 @@ tonecore_status tonecore_auralis_apply_eq_frame_f32(const float *frame,
 
 // Double-precision [`tonecore_auralis_apply_eq_frame_f32`].
 //
-// Thread class: any-thread (allocates).
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_FFT_SIZE` (odd, below 2 or above 2^24),
+// `INVALID_LENGTH` (the frame exceeds fft_size; band_map not fft_size/2 + 1 values),
+// `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is written on error.
+//
+// Thread class: any-thread (allocates `gains_len` values; the frame buffers and plans are
+// kept per thread for the last `fft_size`, built on the first call with a new size).
+//
+// `frame`, `gains_db`, `band_map` and `output` are borrowed for the call only.
 //
 // # Safety
-// As for `tonecore_auralis_apply_eq_frame_f32`, with doubles.
+// With doubles: Every pointer valid for its length; `output` overlapping no input.
 tonecore_status tonecore_auralis_apply_eq_frame_f64(const double *frame,
                                                     size_t frame_len,
                                                     size_t channels,
@@ -995,6 +1006,8 @@ tonecore_status tonecore_auralis_apply_eq_frame_f64(const double *frame,
 // cores) and the current `struct_size`.
 //
 // Returns `NULL_POINTER`. Thread class: any-thread.
+//
+// `config_out` is borrowed for the call only.
 //
 // # Safety
 // `config_out` must point to a writable `tonecore_auralis_eq_config`.
@@ -1022,6 +1035,9 @@ tonecore_status tonecore_auralis_eq_config_init(struct tonecore_auralis_eq_confi
 //
 // Thread class: control-thread / worker (allocates; runs on the configured threads).
 //
+// `config`, `input`, `target`, `gains_in`, `output` and `gains_out` are borrowed for the call
+// only.
+//
 // # Safety
 // `config` readable for `config->struct_size` bytes; every buffer valid for its length.
 tonecore_status tonecore_auralis_eq_process_f32(const struct tonecore_auralis_eq_config *config,
@@ -1039,10 +1055,19 @@ tonecore_status tonecore_auralis_eq_process_f32(const struct tonecore_auralis_eq
 
 // Double-precision [`tonecore_auralis_eq_process_f32`].
 //
-// Thread class: control-thread / worker.
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SAMPLE_RATE`, `INVALID_FFT_SIZE`,
+// `INVALID_ARGUMENT` (speed not finite, first edge, threads), `INVALID_CHANNELS`, `GAIN_COUNT`
+// (`gains_len` ≠ 25), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `THREAD_POOL`; nothing is written
+// on error.
+//
+// Thread class: control-thread / worker (allocates; runs on the configured threads).
+//
+// `config`, `input`, `target`, `gains_in`, `output` and `gains_out` are borrowed for the call
+// only.
 //
 // # Safety
-// As for `tonecore_auralis_eq_process_f32`, with doubles.
+// With doubles: `config` readable for `config->struct_size` bytes; every buffer valid for its
+// length.
 tonecore_status tonecore_auralis_eq_process_f64(const struct tonecore_auralis_eq_config *config,
                                                 const double *input,
                                                 size_t input_len,
@@ -1061,6 +1086,8 @@ tonecore_status tonecore_auralis_eq_process_f64(const struct tonecore_auralis_eq
 // frame).
 //
 // Returns `NULL_POINTER`, `INVALID_HOP` (0). Thread class: any-thread, audio-safe.
+//
+// `frames_out` is borrowed for the call only.
 //
 // # Safety
 // `frames_out` must be writable.
@@ -1086,6 +1113,8 @@ tonecore_status tonecore_auralis_frame_count(size_t input_len,
 // Thread class: control-thread / worker (allocates per worker; plans and the window come from
 // the shared caches).
 //
+// `input`, `window`, `output` and `frames_out` are borrowed for the call only.
+//
 // # Safety
 // `input`, a non-NULL `window` and `output` valid for their lengths; `frames_out` writable.
 tonecore_status tonecore_auralis_windowed_fft_f32(const float *input,
@@ -1099,9 +1128,16 @@ tonecore_status tonecore_auralis_windowed_fft_f32(const float *input,
                                                   size_t output_len,
                                                   size_t *frames_out);
 
-// Double-precision input for [`tonecore_auralis_windowed_fft_f32`].
+// Double-precision input for [`tonecore_auralis_windowed_fft_f32`] (the same frames and output).
 //
-// Thread class: control-thread / worker.
+// Returns `NULL_POINTER`, `INVALID_FFT_SIZE`, `INVALID_HOP`, `INVALID_LENGTH` (window length),
+// `INVALID_ARGUMENT` (threads), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `THREAD_POOL`; nothing is
+// written on error.
+//
+// Thread class: control-thread / worker (allocates per worker; plans and the window come from
+// the shared caches).
+//
+// `input`, `window`, `output` and `frames_out` are borrowed for the call only.
 //
 // # Safety
 // As for `tonecore_auralis_windowed_fft_f32`, with double input.
@@ -1121,10 +1157,14 @@ tonecore_status tonecore_auralis_windowed_fft_f64(const double *input,
 // row-major `(fft_size/2 + 1, frames)` matrix `numpy.column_stack` builds — in
 // `(fft_size/2 + 1) × frames` values; `*frames_out` receives the frame count.
 //
-// Returns as `tonecore_auralis_windowed_fft_f32`.
+// Returns `NULL_POINTER`, `INVALID_FFT_SIZE`, `INVALID_HOP`, `INVALID_LENGTH` (window length),
+// `INVALID_ARGUMENT` (threads), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `THREAD_POOL`; nothing is
+// written on error.
 //
 // Thread class: control-thread / worker (allocates per worker; plans and the window come from
 // the shared caches).
+//
+// `input`, `window`, `output` and `frames_out` are borrowed for the call only.
 //
 // # Safety
 // As for `tonecore_auralis_windowed_fft_f32`.
@@ -1139,9 +1179,16 @@ tonecore_status tonecore_auralis_stft_f32(const float *input,
                                           size_t output_len,
                                           size_t *frames_out);
 
-// Double-precision input for [`tonecore_auralis_stft_f32`].
+// Double-precision input for [`tonecore_auralis_stft_f32`] (the same frames and output).
 //
-// Thread class: control-thread / worker.
+// Returns `NULL_POINTER`, `INVALID_FFT_SIZE`, `INVALID_HOP`, `INVALID_LENGTH` (window length),
+// `INVALID_ARGUMENT` (threads), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `THREAD_POOL`; nothing is
+// written on error.
+//
+// Thread class: control-thread / worker (allocates per worker; plans and the window come from
+// the shared caches).
+//
+// `input`, `window`, `output` and `frames_out` are borrowed for the call only.
 //
 // # Safety
 // As for `tonecore_auralis_stft_f32`, with double input.
@@ -1179,10 +1226,13 @@ tonecore_status tonecore_auralis_crossfade_concat_f32(const float *a,
 
 // Double-precision [`tonecore_auralis_crossfade_concat_f32`].
 //
-// Thread class: any-thread, audio-safe.
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is
+// written on error. Thread class: any-thread, audio-safe.
+//
+// `a`, `b`, `output` and `frames_out` are borrowed for the call only.
 //
 // # Safety
-// As for `tonecore_auralis_crossfade_concat_f32`, with doubles.
+// With doubles: Buffers valid for their lengths; `output` overlapping neither input.
 tonecore_status tonecore_auralis_crossfade_concat_f64(const double *a,
                                                       size_t a_len,
                                                       const double *b,
@@ -1202,6 +1252,8 @@ tonecore_status tonecore_auralis_crossfade_concat_f64(const double *a,
 // below L), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is written on error.
 // Thread class: any-thread, audio-safe.
 //
+// `tail`, `chunk`, `output` and `frames_out` are borrowed for the call only.
+//
 // # Safety
 // Buffers valid for their lengths; `output` overlapping neither input.
 tonecore_status tonecore_auralis_seam_f32(const float *tail,
@@ -1216,10 +1268,14 @@ tonecore_status tonecore_auralis_seam_f32(const float *tail,
 
 // Double-precision [`tonecore_auralis_seam_f32`].
 //
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_LENGTH` (`end_frames` beyond the chunk or
+// below L), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is written on error.
 // Thread class: any-thread, audio-safe.
 //
+// `tail`, `chunk`, `output` and `frames_out` are borrowed for the call only.
+//
 // # Safety
-// As for `tonecore_auralis_seam_f32`, with doubles.
+// With doubles: Buffers valid for their lengths; `output` overlapping neither input.
 tonecore_status tonecore_auralis_seam_f64(const double *tail,
                                           size_t tail_len,
                                           const double *chunk,
@@ -1235,6 +1291,8 @@ tonecore_status tonecore_auralis_seam_f64(const double *tail,
 //
 // Returns `NULL_POINTER`, `INVALID_ARGUMENT` (a factor not finite). Thread class: any-thread.
 //
+// `smoother_out` is borrowed for the call only.
+//
 // # Safety
 // `smoother_out` must be writable.
 tonecore_status tonecore_auralis_smoother_init(double attack_alpha,
@@ -1246,6 +1304,8 @@ tonecore_status tonecore_auralis_smoother_init(double attack_alpha,
 //
 // Returns `NULL_POINTER`, `INVALID_ARGUMENT` (a factor in the struct not finite).
 // Thread class: any-thread, audio-safe (the caller serialises access to the struct).
+//
+// `smoother` is borrowed for the call only.
 //
 // # Safety
 // `smoother` must point to a readable and writable struct.
@@ -1260,6 +1320,8 @@ tonecore_status tonecore_auralis_smoother_set_target(struct tonecore_auralis_smo
 // Returns `NULL_POINTER`, `INVALID_ARGUMENT` (a factor not finite); nothing is written on
 // error. Thread class: any-thread, audio-safe (the caller serialises access to the struct).
 //
+// `smoother` and `output` are borrowed for the call only.
+//
 // # Safety
 // `smoother` readable and writable; `output` valid for `output_len` floats.
 tonecore_status tonecore_auralis_smoother_process(struct tonecore_auralis_smoother *smoother,
@@ -1270,6 +1332,8 @@ tonecore_status tonecore_auralis_smoother_process(struct tonecore_auralis_smooth
 // smoothing 0.01, peak 0.95, smoother attack 0.02 / release 0.005 at unity gain.
 //
 // Returns `NULL_POINTER`. Thread class: any-thread.
+//
+// `matcher_out` is borrowed for the call only.
 //
 // # Safety
 // `matcher_out` must be writable.
@@ -1282,6 +1346,8 @@ tonecore_status tonecore_auralis_level_matcher_init(struct tonecore_auralis_leve
 // Returns `NULL_POINTER`, `INVALID_ARGUMENT` (a factor or the peak in the struct not finite);
 // the struct is unchanged on error. Thread class: any-thread, audio-safe.
 //
+// `matcher` and `reference` are borrowed for the call only.
+//
 // # Safety
 // `matcher` readable and writable; `reference` valid for `reference_len` floats.
 tonecore_status tonecore_auralis_level_matcher_set_reference_f32(struct tonecore_auralis_level_matcher *matcher,
@@ -1290,10 +1356,13 @@ tonecore_status tonecore_auralis_level_matcher_set_reference_f32(struct tonecore
 
 // Double-precision [`tonecore_auralis_level_matcher_set_reference_f32`].
 //
-// Thread class: any-thread, audio-safe.
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (a factor or the peak in the struct not finite);
+// the struct is unchanged on error. Thread class: any-thread, audio-safe.
+//
+// `matcher` and `reference` are borrowed for the call only.
 //
 // # Safety
-// As for `tonecore_auralis_level_matcher_set_reference_f32`, with doubles.
+// With doubles: `matcher` readable and writable; `reference` valid for `reference_len` floats.
 tonecore_status tonecore_auralis_level_matcher_set_reference_f64(struct tonecore_auralis_level_matcher *matcher,
                                                                  const double *reference,
                                                                  size_t reference_len);
@@ -1311,6 +1380,8 @@ tonecore_status tonecore_auralis_level_matcher_set_reference_f64(struct tonecore
 // `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is written on error.
 // Thread class: any-thread, audio-safe (the caller serialises access to the struct).
 //
+// `matcher`, `input`, `output` and `applied_out` are borrowed for the call only.
+//
 // # Safety
 // `matcher` readable and writable; buffers valid for their lengths; `applied_out` writable.
 tonecore_status tonecore_auralis_level_matcher_process_f32(struct tonecore_auralis_level_matcher *matcher,
@@ -1324,10 +1395,15 @@ tonecore_status tonecore_auralis_level_matcher_process_f32(struct tonecore_aural
 // Double-precision [`tonecore_auralis_level_matcher_process_f32`] (the ramp is still float, as
 // in the host, so the gains applied to double samples are float-rounded).
 //
-// Thread class: any-thread, audio-safe.
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (struct factors not finite), `INVALID_CHANNELS`,
+// `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is written on error.
+// Thread class: any-thread, audio-safe (the caller serialises access to the struct).
+//
+// `matcher`, `input`, `output` and `applied_out` are borrowed for the call only.
 //
 // # Safety
-// As for `tonecore_auralis_level_matcher_process_f32`, with doubles.
+// With doubles: `matcher` readable and writable; buffers valid for their lengths; `applied_out`
+// writable.
 tonecore_status tonecore_auralis_level_matcher_process_f64(struct tonecore_auralis_level_matcher *matcher,
                                                            const double *input,
                                                            size_t input_len,
@@ -1344,6 +1420,8 @@ tonecore_status tonecore_auralis_level_matcher_process_f64(struct tonecore_aural
 // Returns `NULL_POINTER`, `INVALID_ARGUMENT` (target_peak not finite), `BUFFER_TOO_SMALL`,
 // `BUFFERS_OVERLAP`; nothing is written on error. Thread class: any-thread, audio-safe.
 //
+// `input` and `output` are borrowed for the call only.
+//
 // # Safety
 // Buffers valid for their lengths and not overlapping.
 tonecore_status tonecore_auralis_safety_limit_f32(const float *input,
@@ -1354,10 +1432,13 @@ tonecore_status tonecore_auralis_safety_limit_f32(const float *input,
 
 // Double-precision [`tonecore_auralis_safety_limit_f32`].
 //
-// Thread class: any-thread, audio-safe.
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (target_peak not finite), `BUFFER_TOO_SMALL`,
+// `BUFFERS_OVERLAP`; nothing is written on error. Thread class: any-thread, audio-safe.
+//
+// `input` and `output` are borrowed for the call only.
 //
 // # Safety
-// As for `tonecore_auralis_safety_limit_f32`, with doubles.
+// With doubles: Buffers valid for their lengths and not overlapping.
 tonecore_status tonecore_auralis_safety_limit_f64(const double *input,
                                                   size_t input_len,
                                                   double target_peak,
@@ -1368,6 +1449,8 @@ tonecore_status tonecore_auralis_safety_limit_f64(const double *input,
 // 256 jobs) and the current `struct_size`.
 //
 // Returns `NULL_POINTER`. Thread class: any-thread.
+//
+// `config_out` is borrowed for the call only.
 //
 // # Safety
 // `config_out` writable.
@@ -1424,10 +1507,18 @@ tonecore_status tonecore_engine_open_stream_f32(const struct tonecore_engine *en
 
 // Double-precision [`tonecore_engine_open_stream_f32`] (pipeline `sample_format` F64).
 //
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT` (pipeline `sample_format` is not F64),
+// the pipeline config's errors, `INVALID_CHUNK`, `INVALID_TIME` (lookahead, seek fade,
+// timeout NaN), `INVALID_CHANNELS`, `BUSY`, `STALE_ID` (engine shutting down), `THREAD_POOL`.
 // Thread class: control-thread (allocates, starts a worker; may wait for the cap).
 //
+// `track` is copied (the caller keeps ownership and may free it on return); `engine`, `pipeline`,
+// `config` and `stream_out` are borrowed for the call only.
+//
 // # Safety
-// As for `tonecore_engine_open_stream_f32`, with doubles.
+// With doubles: `engine` live; configs readable (see their `_init`); `track` valid for
+// `track_len`;
+// `stream_out` writable.
 tonecore_status tonecore_engine_open_stream_f64(const struct tonecore_engine *engine,
                                                 uint64_t key,
                                                 const struct tonecore_pipeline_config *pipeline,
@@ -1457,10 +1548,15 @@ tonecore_status tonecore_engine_stream_read_f32(const struct tonecore_engine *en
 
 // Double-precision [`tonecore_engine_stream_read_f32`].
 //
-// Thread class: audio-safe (no allocation, lock or free; sets no error detail).
+// Returns `NULL_POINTER`, `STALE_ID` (closed, replaced, or another engine's id),
+// `CONCURRENT_USE` (another thread is reading this stream), `WRONG_FORMAT`,
+// `INVALID_CHANNELS` (not a whole number of frames). Thread class: audio-safe (no allocation,
+// lock or free; sets no error detail).
+//
+// `engine`, `output` and `frames_out` are borrowed for the call only.
 //
 // # Safety
-// As for `tonecore_engine_stream_read_f32`, with doubles.
+// With doubles: `engine` live; `output` valid for `output_len`; `frames_out` writable.
 tonecore_status tonecore_engine_stream_read_f64(const struct tonecore_engine *engine,
                                                 uint64_t stream,
                                                 double *output,
@@ -1516,6 +1612,8 @@ tonecore_status tonecore_engine_stream_close(const struct tonecore_engine *engin
 // Returns `NULL_POINTER`, `STALE_ID` (the key has no stream). Thread class: any-thread
 // (takes the registry lock briefly).
 //
+// `engine` and `stream_out` are borrowed for the call only.
+//
 // # Safety
 // `engine` live; `stream_out` writable.
 tonecore_status tonecore_engine_stream_for_key(const struct tonecore_engine *engine,
@@ -1545,10 +1643,16 @@ tonecore_status tonecore_engine_submit_render_f32(const struct tonecore_engine *
 
 // Double-precision [`tonecore_engine_submit_render_f32`].
 //
-// Thread class: control-thread (allocates, copies the input).
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
+// `INVALID_CHUNK`, `INVALID_CHANNELS`, `ALREADY_RUNNING`, `BUSY` (`max_jobs` held),
+// `STALE_ID` (shutting down). Thread class: control-thread (allocates, copies the input).
+//
+// `input` is copied (the caller keeps ownership and may free it on return); `engine`, `pipeline`,
+// `config` and `job_out` are borrowed for the call only.
 //
 // # Safety
-// As for `tonecore_engine_submit_render_f32`, with doubles.
+// With doubles: `engine` live; configs readable; `input` valid for `input_len`; `job_out`
+// writable.
 tonecore_status tonecore_engine_submit_render_f64(const struct tonecore_engine *engine,
                                                   const struct tonecore_pipeline_config *pipeline,
                                                   const struct tonecore_render_config *config,
@@ -1562,6 +1666,8 @@ tonecore_status tonecore_engine_submit_render_f64(const struct tonecore_engine *
 //
 // Returns `NULL_POINTER`, `STALE_ID` (taken, released, or unknown). Thread class: any-thread.
 //
+// `engine` and `progress_out` are borrowed for the call only.
+//
 // # Safety
 // `engine` live; `progress_out` writable.
 tonecore_status tonecore_engine_job_progress(const struct tonecore_engine *engine,
@@ -1572,6 +1678,8 @@ tonecore_status tonecore_engine_job_progress(const struct tonecore_engine *engin
 // once. Cancelling a finished job changes nothing.
 //
 // Returns `NULL_POINTER`, `STALE_ID`. Thread class: any-thread.
+//
+// `engine` is borrowed for the call only.
 //
 // # Safety
 // `engine` live.
@@ -1584,6 +1692,8 @@ tonecore_status tonecore_engine_job_cancel(const struct tonecore_engine *engine,
 // Returns `NULL_POINTER`, `STALE_ID`, `TIMEOUT` (still running), `INVALID_TIME` (NaN).
 // Thread class: control-thread (blocks). Not from an event callback for a job whose events
 // that callback must see first.
+//
+// `engine` and `progress_out` are borrowed for the call only.
 //
 // # Safety
 // `engine` live; `progress_out` NULL or writable.
@@ -1599,6 +1709,8 @@ tonecore_status tonecore_engine_job_wait(const struct tonecore_engine *engine,
 // Returns `NULL_POINTER`, `STALE_ID`, `NOT_FINISHED`, `BUFFER_TOO_SMALL` and `WRONG_FORMAT`
 // (nothing removed), or the job's own failure status. Thread class: control-thread.
 //
+// `engine` and `output` are borrowed for the call only.
+//
 // # Safety
 // `engine` live; `output` valid for `output_len`.
 tonecore_status tonecore_engine_job_take_result_f32(const struct tonecore_engine *engine,
@@ -1608,10 +1720,13 @@ tonecore_status tonecore_engine_job_take_result_f32(const struct tonecore_engine
 
 // Double-precision [`tonecore_engine_job_take_result_f32`].
 //
-// Thread class: control-thread.
+// Returns `NULL_POINTER`, `STALE_ID`, `NOT_FINISHED`, `BUFFER_TOO_SMALL` and `WRONG_FORMAT`
+// (nothing removed), or the job's own failure status. Thread class: control-thread.
+//
+// `engine` and `output` are borrowed for the call only.
 //
 // # Safety
-// As for `tonecore_engine_job_take_result_f32`, with doubles.
+// With doubles: `engine` live; `output` valid for `output_len`.
 tonecore_status tonecore_engine_job_take_result_f64(const struct tonecore_engine *engine,
                                                     uint64_t job,
                                                     double *output,
@@ -1621,6 +1736,8 @@ tonecore_status tonecore_engine_job_take_result_f64(const struct tonecore_engine
 // any, is discarded).
 //
 // Returns `NULL_POINTER`, `STALE_ID`. Thread class: any-thread.
+//
+// `engine` is borrowed for the call only.
 //
 // # Safety
 // `engine` live.
@@ -1660,6 +1777,8 @@ tonecore_status tonecore_engine_unsubscribe(const struct tonecore_engine *engine
 // Returns `NULL_POINTER`, `CONCURRENT_USE` (called from a callback). Thread class:
 // control-thread (blocks).
 //
+// `engine` is borrowed for the call only.
+//
 // # Safety
 // `engine` live.
 tonecore_status tonecore_engine_flush_events(const struct tonecore_engine *engine);
@@ -1671,6 +1790,8 @@ tonecore_status tonecore_engine_flush_events(const struct tonecore_engine *engin
 // Returns `NULL_POINTER`, `STRUCT_SIZE`. Thread class: any-thread (takes the engine's locks
 // briefly; not for the audio thread).
 //
+// `engine` and `stats_out` are borrowed for the call only.
+//
 // # Safety
 // `engine` live; `stats_out` writable for `stats_out->struct_size` bytes.
 tonecore_status tonecore_engine_get_stats(const struct tonecore_engine *engine,
@@ -1679,6 +1800,8 @@ tonecore_status tonecore_engine_get_stats(const struct tonecore_engine *engine,
 // Drops every chunk in the engine's cache (counters are kept).
 //
 // Returns `NULL_POINTER`. Thread class: any-thread.
+//
+// `engine` is borrowed for the call only.
 //
 // # Safety
 // `engine` live.

@@ -166,52 +166,6 @@ fn doc_problems(header: &str) -> Vec<String> {
     problems
 }
 
-/// Functions of the engine (`src/ffi/engine.rs`) and the Auralis compatibility layer
-/// (`src/ffi/compat.rs`) whose comments do not yet name every pointer, status and ownership rule.
-/// They all carry a thread class, which is checked for every function without exception. The
-/// list may only shrink: a function on it that passes makes `docs_pending_list_only_shrinks`
-/// fail (remove it here), and any function not on it must pass every rule.
-const DOCS_PENDING: &[&str] = &[
-    "tonecore_auralis_apply_eq_frame_f32",
-    "tonecore_auralis_apply_eq_frame_f64",
-    "tonecore_auralis_crossfade_concat_f64",
-    "tonecore_auralis_eq_config_init",
-    "tonecore_auralis_eq_process_f32",
-    "tonecore_auralis_eq_process_f64",
-    "tonecore_auralis_frame_count",
-    "tonecore_auralis_gain_curve",
-    "tonecore_auralis_level_matcher_init",
-    "tonecore_auralis_level_matcher_process_f32",
-    "tonecore_auralis_level_matcher_process_f64",
-    "tonecore_auralis_level_matcher_set_reference_f32",
-    "tonecore_auralis_level_matcher_set_reference_f64",
-    "tonecore_auralis_safety_limit_f32",
-    "tonecore_auralis_safety_limit_f64",
-    "tonecore_auralis_seam_f32",
-    "tonecore_auralis_seam_f64",
-    "tonecore_auralis_smoother_init",
-    "tonecore_auralis_smoother_process",
-    "tonecore_auralis_smoother_set_target",
-    "tonecore_auralis_stft_f32",
-    "tonecore_auralis_stft_f64",
-    "tonecore_auralis_windowed_fft_f32",
-    "tonecore_auralis_windowed_fft_f64",
-    "tonecore_engine_clear_cache",
-    "tonecore_engine_config_init",
-    "tonecore_engine_flush_events",
-    "tonecore_engine_get_stats",
-    "tonecore_engine_job_cancel",
-    "tonecore_engine_job_progress",
-    "tonecore_engine_job_release",
-    "tonecore_engine_job_take_result_f32",
-    "tonecore_engine_job_take_result_f64",
-    "tonecore_engine_job_wait",
-    "tonecore_engine_open_stream_f64",
-    "tonecore_engine_stream_for_key",
-    "tonecore_engine_stream_read_f64",
-    "tonecore_engine_submit_render_f64",
-];
-
 #[test]
 fn every_function_documents_thread_class_statuses_and_ownership() {
     let header = include_str!(concat!(env!("OUT_DIR"), "/tonecore.h"));
@@ -222,38 +176,13 @@ fn every_function_documents_thread_class_statuses_and_ownership() {
         "only {} declarations parsed",
         found.len()
     );
-    let problems: Vec<String> = doc_problems(header)
-        .into_iter()
-        .filter(|p| {
-            let name = p.split(':').next().unwrap_or("");
-            p.contains("Thread class") || !DOCS_PENDING.contains(&name)
-        })
-        .collect();
+    let problems = doc_problems(header);
     assert!(
         problems.is_empty(),
         "{} documentation problems in include/tonecore.h (edit the doc comments in src/ffi):\n{}",
         problems.len(),
         problems.join("\n")
     );
-}
-
-#[test]
-fn docs_pending_list_only_shrinks() {
-    let header = include_str!(concat!(env!("OUT_DIR"), "/tonecore.h"));
-    let names: Vec<String> = declarations(header).into_iter().map(|d| d.name).collect();
-    let problems = doc_problems(header);
-    for pending in DOCS_PENDING {
-        assert!(
-            names.iter().any(|n| n == pending),
-            "{pending} is no longer exported: remove it from DOCS_PENDING"
-        );
-        assert!(
-            problems
-                .iter()
-                .any(|p| p.starts_with(&format!("{pending}:"))),
-            "{pending} is now fully documented: remove it from DOCS_PENDING"
-        );
-    }
 }
 
 /// The checker itself catches each missing piece (so the test above can fail).

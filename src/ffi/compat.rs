@@ -67,6 +67,8 @@ fn finite(value: f64, what: &'static str) -> Result<f64, Failure> {
 ///
 /// Thread class: any-thread (allocates `gains_len` values).
 ///
+/// `gains_db`, `band_map` and `curve_out` are borrowed for the call only.
+///
 /// # Safety
 /// `gains_db`, `band_map` and `curve_out` valid for their lengths.
 #[no_mangle]
@@ -169,6 +171,8 @@ unsafe fn apply_eq_frame<T: CachedSample>(
 /// Thread class: any-thread (allocates `gains_len` values; the frame buffers and plans are
 /// kept per thread for the last `fft_size`, built on the first call with a new size).
 ///
+/// `frame`, `gains_db`, `band_map` and `output` are borrowed for the call only.
+///
 /// # Safety
 /// Every pointer valid for its length; `output` overlapping no input.
 #[no_mangle]
@@ -192,10 +196,17 @@ pub unsafe extern "C" fn tonecore_auralis_apply_eq_frame_f32(
 
 /// Double-precision [`tonecore_auralis_apply_eq_frame_f32`].
 ///
-/// Thread class: any-thread (allocates).
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_FFT_SIZE` (odd, below 2 or above 2^24),
+/// `INVALID_LENGTH` (the frame exceeds fft_size; band_map not fft_size/2 + 1 values),
+/// `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is written on error.
+///
+/// Thread class: any-thread (allocates `gains_len` values; the frame buffers and plans are
+/// kept per thread for the last `fft_size`, built on the first call with a new size).
+///
+/// `frame`, `gains_db`, `band_map` and `output` are borrowed for the call only.
 ///
 /// # Safety
-/// As for `tonecore_auralis_apply_eq_frame_f32`, with doubles.
+/// With doubles: Every pointer valid for its length; `output` overlapping no input.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_auralis_apply_eq_frame_f64(
     frame: *const f64,
@@ -253,6 +264,8 @@ impl Default for tonecore_auralis_eq_config {
 /// cores) and the current `struct_size`.
 ///
 /// Returns `NULL_POINTER`. Thread class: any-thread.
+///
+/// `config_out` is borrowed for the call only.
 ///
 /// # Safety
 /// `config_out` must point to a writable `tonecore_auralis_eq_config`.
@@ -367,6 +380,9 @@ unsafe fn eq_process<T: CachedSample>(
 ///
 /// Thread class: control-thread / worker (allocates; runs on the configured threads).
 ///
+/// `config`, `input`, `target`, `gains_in`, `output` and `gains_out` are borrowed for the call
+/// only.
+///
 /// # Safety
 /// `config` readable for `config->struct_size` bytes; every buffer valid for its length.
 #[no_mangle]
@@ -402,10 +418,19 @@ pub unsafe extern "C" fn tonecore_auralis_eq_process_f32(
 
 /// Double-precision [`tonecore_auralis_eq_process_f32`].
 ///
-/// Thread class: control-thread / worker.
+/// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SAMPLE_RATE`, `INVALID_FFT_SIZE`,
+/// `INVALID_ARGUMENT` (speed not finite, first edge, threads), `INVALID_CHANNELS`, `GAIN_COUNT`
+/// (`gains_len` ≠ 25), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `THREAD_POOL`; nothing is written
+/// on error.
+///
+/// Thread class: control-thread / worker (allocates; runs on the configured threads).
+///
+/// `config`, `input`, `target`, `gains_in`, `output` and `gains_out` are borrowed for the call
+/// only.
 ///
 /// # Safety
-/// As for `tonecore_auralis_eq_process_f32`, with doubles.
+/// With doubles: `config` readable for `config->struct_size` bytes; every buffer valid for its
+/// length.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_auralis_eq_process_f64(
     config: *const tonecore_auralis_eq_config,
@@ -442,6 +467,8 @@ pub unsafe extern "C" fn tonecore_auralis_eq_process_f64(
 /// frame).
 ///
 /// Returns `NULL_POINTER`, `INVALID_HOP` (0). Thread class: any-thread, audio-safe.
+///
+/// `frames_out` is borrowed for the call only.
 ///
 /// # Safety
 /// `frames_out` must be writable.
@@ -534,6 +561,8 @@ unsafe fn spectra<T: Sample>(
 /// Thread class: control-thread / worker (allocates per worker; plans and the window come from
 /// the shared caches).
 ///
+/// `input`, `window`, `output` and `frames_out` are borrowed for the call only.
+///
 /// # Safety
 /// `input`, a non-NULL `window` and `output` valid for their lengths; `frames_out` writable.
 #[no_mangle]
@@ -564,9 +593,16 @@ pub unsafe extern "C" fn tonecore_auralis_windowed_fft_f32(
     )
 }
 
-/// Double-precision input for [`tonecore_auralis_windowed_fft_f32`].
+/// Double-precision input for [`tonecore_auralis_windowed_fft_f32`] (the same frames and output).
 ///
-/// Thread class: control-thread / worker.
+/// Returns `NULL_POINTER`, `INVALID_FFT_SIZE`, `INVALID_HOP`, `INVALID_LENGTH` (window length),
+/// `INVALID_ARGUMENT` (threads), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `THREAD_POOL`; nothing is
+/// written on error.
+///
+/// Thread class: control-thread / worker (allocates per worker; plans and the window come from
+/// the shared caches).
+///
+/// `input`, `window`, `output` and `frames_out` are borrowed for the call only.
 ///
 /// # Safety
 /// As for `tonecore_auralis_windowed_fft_f32`, with double input.
@@ -603,10 +639,14 @@ pub unsafe extern "C" fn tonecore_auralis_windowed_fft_f64(
 /// row-major `(fft_size/2 + 1, frames)` matrix `numpy.column_stack` builds — in
 /// `(fft_size/2 + 1) × frames` values; `*frames_out` receives the frame count.
 ///
-/// Returns as `tonecore_auralis_windowed_fft_f32`.
+/// Returns `NULL_POINTER`, `INVALID_FFT_SIZE`, `INVALID_HOP`, `INVALID_LENGTH` (window length),
+/// `INVALID_ARGUMENT` (threads), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `THREAD_POOL`; nothing is
+/// written on error.
 ///
 /// Thread class: control-thread / worker (allocates per worker; plans and the window come from
 /// the shared caches).
+///
+/// `input`, `window`, `output` and `frames_out` are borrowed for the call only.
 ///
 /// # Safety
 /// As for `tonecore_auralis_windowed_fft_f32`.
@@ -638,9 +678,16 @@ pub unsafe extern "C" fn tonecore_auralis_stft_f32(
     )
 }
 
-/// Double-precision input for [`tonecore_auralis_stft_f32`].
+/// Double-precision input for [`tonecore_auralis_stft_f32`] (the same frames and output).
 ///
-/// Thread class: control-thread / worker.
+/// Returns `NULL_POINTER`, `INVALID_FFT_SIZE`, `INVALID_HOP`, `INVALID_LENGTH` (window length),
+/// `INVALID_ARGUMENT` (threads), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `THREAD_POOL`; nothing is
+/// written on error.
+///
+/// Thread class: control-thread / worker (allocates per worker; plans and the window come from
+/// the shared caches).
+///
+/// `input`, `window`, `output` and `frames_out` are borrowed for the call only.
 ///
 /// # Safety
 /// As for `tonecore_auralis_stft_f32`, with double input.
@@ -730,10 +777,13 @@ pub unsafe extern "C" fn tonecore_auralis_crossfade_concat_f32(
 
 /// Double-precision [`tonecore_auralis_crossfade_concat_f32`].
 ///
-/// Thread class: any-thread, audio-safe.
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is
+/// written on error. Thread class: any-thread, audio-safe.
+///
+/// `a`, `b`, `output` and `frames_out` are borrowed for the call only.
 ///
 /// # Safety
-/// As for `tonecore_auralis_crossfade_concat_f32`, with doubles.
+/// With doubles: Buffers valid for their lengths; `output` overlapping neither input.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_auralis_crossfade_concat_f64(
     a: *const f64,
@@ -790,6 +840,8 @@ unsafe fn seam<T: Sample>(
 /// below L), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is written on error.
 /// Thread class: any-thread, audio-safe.
 ///
+/// `tail`, `chunk`, `output` and `frames_out` are borrowed for the call only.
+///
 /// # Safety
 /// Buffers valid for their lengths; `output` overlapping neither input.
 #[no_mangle]
@@ -811,10 +863,14 @@ pub unsafe extern "C" fn tonecore_auralis_seam_f32(
 
 /// Double-precision [`tonecore_auralis_seam_f32`].
 ///
+/// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_LENGTH` (`end_frames` beyond the chunk or
+/// below L), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is written on error.
 /// Thread class: any-thread, audio-safe.
 ///
+/// `tail`, `chunk`, `output` and `frames_out` are borrowed for the call only.
+///
 /// # Safety
-/// As for `tonecore_auralis_seam_f32`, with doubles.
+/// With doubles: Buffers valid for their lengths; `output` overlapping neither input.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_auralis_seam_f64(
     tail: *const f64,
@@ -881,6 +937,8 @@ unsafe fn read_smoother(s: *const tonecore_auralis_smoother) -> Result<GainSmoot
 ///
 /// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (a factor not finite). Thread class: any-thread.
 ///
+/// `smoother_out` is borrowed for the call only.
+///
 /// # Safety
 /// `smoother_out` must be writable.
 #[no_mangle]
@@ -904,6 +962,8 @@ pub unsafe extern "C" fn tonecore_auralis_smoother_init(
 /// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (a factor in the struct not finite).
 /// Thread class: any-thread, audio-safe (the caller serialises access to the struct).
 ///
+/// `smoother` is borrowed for the call only.
+///
 /// # Safety
 /// `smoother` must point to a readable and writable struct.
 #[no_mangle]
@@ -926,6 +986,8 @@ pub unsafe extern "C" fn tonecore_auralis_smoother_set_target(
 ///
 /// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (a factor not finite); nothing is written on
 /// error. Thread class: any-thread, audio-safe (the caller serialises access to the struct).
+///
+/// `smoother` and `output` are borrowed for the call only.
 ///
 /// # Safety
 /// `smoother` readable and writable; `output` valid for `output_len` floats.
@@ -1000,6 +1062,8 @@ unsafe fn read_matcher(m: *const tonecore_auralis_level_matcher) -> Result<Level
 ///
 /// Returns `NULL_POINTER`. Thread class: any-thread.
 ///
+/// `matcher_out` is borrowed for the call only.
+///
 /// # Safety
 /// `matcher_out` must be writable.
 #[no_mangle]
@@ -1032,6 +1096,8 @@ unsafe fn set_reference<T: Sample>(
 /// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (a factor or the peak in the struct not finite);
 /// the struct is unchanged on error. Thread class: any-thread, audio-safe.
 ///
+/// `matcher` and `reference` are borrowed for the call only.
+///
 /// # Safety
 /// `matcher` readable and writable; `reference` valid for `reference_len` floats.
 #[no_mangle]
@@ -1045,10 +1111,13 @@ pub unsafe extern "C" fn tonecore_auralis_level_matcher_set_reference_f32(
 
 /// Double-precision [`tonecore_auralis_level_matcher_set_reference_f32`].
 ///
-/// Thread class: any-thread, audio-safe.
+/// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (a factor or the peak in the struct not finite);
+/// the struct is unchanged on error. Thread class: any-thread, audio-safe.
+///
+/// `matcher` and `reference` are borrowed for the call only.
 ///
 /// # Safety
-/// As for `tonecore_auralis_level_matcher_set_reference_f32`, with doubles.
+/// With doubles: `matcher` readable and writable; `reference` valid for `reference_len` floats.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_auralis_level_matcher_set_reference_f64(
     matcher: *mut tonecore_auralis_level_matcher,
@@ -1101,6 +1170,8 @@ unsafe fn match_level<T: Sample>(
 /// `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is written on error.
 /// Thread class: any-thread, audio-safe (the caller serialises access to the struct).
 ///
+/// `matcher`, `input`, `output` and `applied_out` are borrowed for the call only.
+///
 /// # Safety
 /// `matcher` readable and writable; buffers valid for their lengths; `applied_out` writable.
 #[no_mangle]
@@ -1127,10 +1198,15 @@ pub unsafe extern "C" fn tonecore_auralis_level_matcher_process_f32(
 /// Double-precision [`tonecore_auralis_level_matcher_process_f32`] (the ramp is still float, as
 /// in the host, so the gains applied to double samples are float-rounded).
 ///
-/// Thread class: any-thread, audio-safe.
+/// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (struct factors not finite), `INVALID_CHANNELS`,
+/// `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is written on error.
+/// Thread class: any-thread, audio-safe (the caller serialises access to the struct).
+///
+/// `matcher`, `input`, `output` and `applied_out` are borrowed for the call only.
 ///
 /// # Safety
-/// As for `tonecore_auralis_level_matcher_process_f32`, with doubles.
+/// With doubles: `matcher` readable and writable; buffers valid for their lengths; `applied_out`
+/// writable.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_auralis_level_matcher_process_f64(
     matcher: *mut tonecore_auralis_level_matcher,
@@ -1180,6 +1256,8 @@ unsafe fn limit<T: Sample>(
 /// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (target_peak not finite), `BUFFER_TOO_SMALL`,
 /// `BUFFERS_OVERLAP`; nothing is written on error. Thread class: any-thread, audio-safe.
 ///
+/// `input` and `output` are borrowed for the call only.
+///
 /// # Safety
 /// Buffers valid for their lengths and not overlapping.
 #[no_mangle]
@@ -1195,10 +1273,13 @@ pub unsafe extern "C" fn tonecore_auralis_safety_limit_f32(
 
 /// Double-precision [`tonecore_auralis_safety_limit_f32`].
 ///
-/// Thread class: any-thread, audio-safe.
+/// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (target_peak not finite), `BUFFER_TOO_SMALL`,
+/// `BUFFERS_OVERLAP`; nothing is written on error. Thread class: any-thread, audio-safe.
+///
+/// `input` and `output` are borrowed for the call only.
 ///
 /// # Safety
-/// As for `tonecore_auralis_safety_limit_f32`, with doubles.
+/// With doubles: Buffers valid for their lengths and not overlapping.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_auralis_safety_limit_f64(
     input: *const f64,

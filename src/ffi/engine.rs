@@ -258,6 +258,8 @@ unsafe fn render_or_default(
 ///
 /// Returns `NULL_POINTER`. Thread class: any-thread.
 ///
+/// `config_out` is borrowed for the call only.
+///
 /// # Safety
 /// `config_out` writable.
 #[no_mangle]
@@ -402,10 +404,18 @@ pub unsafe extern "C" fn tonecore_engine_open_stream_f32(
 
 /// Double-precision [`tonecore_engine_open_stream_f32`] (pipeline `sample_format` F64).
 ///
+/// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT` (pipeline `sample_format` is not F64),
+/// the pipeline config's errors, `INVALID_CHUNK`, `INVALID_TIME` (lookahead, seek fade,
+/// timeout NaN), `INVALID_CHANNELS`, `BUSY`, `STALE_ID` (engine shutting down), `THREAD_POOL`.
 /// Thread class: control-thread (allocates, starts a worker; may wait for the cap).
 ///
+/// `track` is copied (the caller keeps ownership and may free it on return); `engine`, `pipeline`,
+/// `config` and `stream_out` are borrowed for the call only.
+///
 /// # Safety
-/// As for `tonecore_engine_open_stream_f32`, with doubles.
+/// With doubles: `engine` live; configs readable (see their `_init`); `track` valid for
+/// `track_len`;
+/// `stream_out` writable.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_engine_open_stream_f64(
     engine: *const tonecore_engine,
@@ -475,10 +485,15 @@ pub unsafe extern "C" fn tonecore_engine_stream_read_f32(
 
 /// Double-precision [`tonecore_engine_stream_read_f32`].
 ///
-/// Thread class: audio-safe (no allocation, lock or free; sets no error detail).
+/// Returns `NULL_POINTER`, `STALE_ID` (closed, replaced, or another engine's id),
+/// `CONCURRENT_USE` (another thread is reading this stream), `WRONG_FORMAT`,
+/// `INVALID_CHANNELS` (not a whole number of frames). Thread class: audio-safe (no allocation,
+/// lock or free; sets no error detail).
+///
+/// `engine`, `output` and `frames_out` are borrowed for the call only.
 ///
 /// # Safety
-/// As for `tonecore_engine_stream_read_f32`, with doubles.
+/// With doubles: `engine` live; `output` valid for `output_len`; `frames_out` writable.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_engine_stream_read_f64(
     engine: *const tonecore_engine,
@@ -578,6 +593,8 @@ pub unsafe extern "C" fn tonecore_engine_stream_close(
 /// Returns `NULL_POINTER`, `STALE_ID` (the key has no stream). Thread class: any-thread
 /// (takes the registry lock briefly).
 ///
+/// `engine` and `stream_out` are borrowed for the call only.
+///
 /// # Safety
 /// `engine` live; `stream_out` writable.
 #[no_mangle]
@@ -676,10 +693,16 @@ pub unsafe extern "C" fn tonecore_engine_submit_render_f32(
 
 /// Double-precision [`tonecore_engine_submit_render_f32`].
 ///
-/// Thread class: control-thread (allocates, copies the input).
+/// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
+/// `INVALID_CHUNK`, `INVALID_CHANNELS`, `ALREADY_RUNNING`, `BUSY` (`max_jobs` held),
+/// `STALE_ID` (shutting down). Thread class: control-thread (allocates, copies the input).
+///
+/// `input` is copied (the caller keeps ownership and may free it on return); `engine`, `pipeline`,
+/// `config` and `job_out` are borrowed for the call only.
 ///
 /// # Safety
-/// As for `tonecore_engine_submit_render_f32`, with doubles.
+/// With doubles: `engine` live; configs readable; `input` valid for `input_len`; `job_out`
+/// writable.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_engine_submit_render_f64(
     engine: *const tonecore_engine,
@@ -725,6 +748,8 @@ fn job_state_code(state: JobState) -> (i32, i32) {
 ///
 /// Returns `NULL_POINTER`, `STALE_ID` (taken, released, or unknown). Thread class: any-thread.
 ///
+/// `engine` and `progress_out` are borrowed for the call only.
+///
 /// # Safety
 /// `engine` live; `progress_out` writable.
 #[no_mangle]
@@ -747,6 +772,8 @@ pub unsafe extern "C" fn tonecore_engine_job_progress(
 ///
 /// Returns `NULL_POINTER`, `STALE_ID`. Thread class: any-thread.
 ///
+/// `engine` is borrowed for the call only.
+///
 /// # Safety
 /// `engine` live.
 #[no_mangle]
@@ -763,6 +790,8 @@ pub unsafe extern "C" fn tonecore_engine_job_cancel(
 /// Returns `NULL_POINTER`, `STALE_ID`, `TIMEOUT` (still running), `INVALID_TIME` (NaN).
 /// Thread class: control-thread (blocks). Not from an event callback for a job whose events
 /// that callback must see first.
+///
+/// `engine` and `progress_out` are borrowed for the call only.
 ///
 /// # Safety
 /// `engine` live; `progress_out` NULL or writable.
@@ -816,6 +845,8 @@ unsafe fn take_ffi<T: TypedSample>(
 /// Returns `NULL_POINTER`, `STALE_ID`, `NOT_FINISHED`, `BUFFER_TOO_SMALL` and `WRONG_FORMAT`
 /// (nothing removed), or the job's own failure status. Thread class: control-thread.
 ///
+/// `engine` and `output` are borrowed for the call only.
+///
 /// # Safety
 /// `engine` live; `output` valid for `output_len`.
 #[no_mangle]
@@ -830,10 +861,13 @@ pub unsafe extern "C" fn tonecore_engine_job_take_result_f32(
 
 /// Double-precision [`tonecore_engine_job_take_result_f32`].
 ///
-/// Thread class: control-thread.
+/// Returns `NULL_POINTER`, `STALE_ID`, `NOT_FINISHED`, `BUFFER_TOO_SMALL` and `WRONG_FORMAT`
+/// (nothing removed), or the job's own failure status. Thread class: control-thread.
+///
+/// `engine` and `output` are borrowed for the call only.
 ///
 /// # Safety
-/// As for `tonecore_engine_job_take_result_f32`, with doubles.
+/// With doubles: `engine` live; `output` valid for `output_len`.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_engine_job_take_result_f64(
     engine: *const tonecore_engine,
@@ -848,6 +882,8 @@ pub unsafe extern "C" fn tonecore_engine_job_take_result_f64(
 /// any, is discarded).
 ///
 /// Returns `NULL_POINTER`, `STALE_ID`. Thread class: any-thread.
+///
+/// `engine` is borrowed for the call only.
 ///
 /// # Safety
 /// `engine` live.
@@ -954,6 +990,8 @@ pub unsafe extern "C" fn tonecore_engine_unsubscribe(
 /// Returns `NULL_POINTER`, `CONCURRENT_USE` (called from a callback). Thread class:
 /// control-thread (blocks).
 ///
+/// `engine` is borrowed for the call only.
+///
 /// # Safety
 /// `engine` live.
 #[no_mangle]
@@ -969,6 +1007,8 @@ pub unsafe extern "C" fn tonecore_engine_flush_events(
 ///
 /// Returns `NULL_POINTER`, `STRUCT_SIZE`. Thread class: any-thread (takes the engine's locks
 /// briefly; not for the audio thread).
+///
+/// `engine` and `stats_out` are borrowed for the call only.
 ///
 /// # Safety
 /// `engine` live; `stats_out` writable for `stats_out->struct_size` bytes.
@@ -1020,6 +1060,8 @@ pub unsafe extern "C" fn tonecore_engine_get_stats(
 /// Drops every chunk in the engine's cache (counters are kept).
 ///
 /// Returns `NULL_POINTER`. Thread class: any-thread.
+///
+/// `engine` is borrowed for the call only.
 ///
 /// # Safety
 /// `engine` live.
