@@ -43,7 +43,7 @@ from ._checks import F32, input_array, out_array, size_arg
 from ._eq import _real_arg, _sample_rate_arg
 from ._errors import AlreadyRunning, ClosedError, ConcurrentUse, Timeout
 from ._pipeline import PipelineConfig, _c_pipeline_config, _config_arg
-from ._render import _c_render_config
+from ._render import _TrackInfo, _c_render_config
 
 __all__ = [
     "EVENT_KINDS",
@@ -972,7 +972,7 @@ class Engine:
 # -- streams ------------------------------------------------------------------------------
 
 
-class Stream:
+class Stream(_TrackInfo):
     """A keyed playback stream of an :class:`Engine` (from :meth:`Engine.open_stream`).
 
     Wraps the stream's 64-bit id (:attr:`id`). Once the stream is replaced (another
@@ -1023,36 +1023,6 @@ class Stream:
     def engine(self) -> Engine:
         """The engine it belongs to."""
         return self._engine
-
-    @property
-    def sample_rate(self) -> int:
-        """Sample rate in Hz."""
-        return self._sample_rate
-
-    @property
-    def channels(self) -> int:
-        """Channel count."""
-        return self._channels
-
-    @property
-    def frames(self) -> int:
-        """Track length in frames."""
-        return self._frames
-
-    @property
-    def duration(self) -> float:
-        """Track length in seconds."""
-        return self._frames / self._sample_rate
-
-    @property
-    def dtype(self) -> np.dtype:
-        """Sample dtype (that of the track given to :meth:`Engine.open_stream`)."""
-        return self._dtype
-
-    @property
-    def config(self) -> PipelineConfig:
-        """The pipeline configuration the stream renders through."""
-        return self._config
 
     @property
     def last_read_frames(self) -> int:

@@ -367,7 +367,48 @@ def render_chunked(
 # -- playback stream ----------------------------------------------------------------------
 
 
-class PlaybackStream(_NativeObject):
+class _TrackInfo:
+    """Read-only facts of the track a playback stream plays (:class:`PlaybackStream` and the
+    engine's :class:`tonecore.Stream`)."""
+
+    _sample_rate: int
+    _channels: int
+    _frames: int
+    _dtype: np.dtype[Any]
+    _config: PipelineConfig
+
+    @property
+    def sample_rate(self) -> int:
+        """Sample rate in Hz."""
+        return self._sample_rate
+
+    @property
+    def channels(self) -> int:
+        """Channel count."""
+        return self._channels
+
+    @property
+    def frames(self) -> int:
+        """Track length in frames."""
+        return self._frames
+
+    @property
+    def duration(self) -> float:
+        """Track length in seconds."""
+        return self._frames / self._sample_rate
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """Sample dtype (that of the track the stream plays)."""
+        return self._dtype
+
+    @property
+    def config(self) -> PipelineConfig:
+        """The pipeline configuration the stream renders through."""
+        return self._config
+
+
+class PlaybackStream(_TrackInfo, _NativeObject):
     """A prefetching playback stream over a track, rendered through a pipeline ahead of the
     listener, with sample-accurate, click-free seeking.
 
@@ -484,36 +525,6 @@ class PlaybackStream(_NativeObject):
         )
 
     # -- properties ---------------------------------------------------------------------
-
-    @property
-    def sample_rate(self) -> int:
-        """Sample rate in Hz."""
-        return self._sample_rate
-
-    @property
-    def channels(self) -> int:
-        """Channel count."""
-        return self._channels
-
-    @property
-    def frames(self) -> int:
-        """Track length in frames."""
-        return self._frames
-
-    @property
-    def duration(self) -> float:
-        """Track length in seconds."""
-        return self._frames / self._sample_rate
-
-    @property
-    def dtype(self) -> np.dtype[Any]:
-        """Sample dtype (that of the track given at construction)."""
-        return self._dtype
-
-    @property
-    def config(self) -> PipelineConfig:
-        """The pipeline configuration the stream renders through."""
-        return self._config
 
     @property
     def last_read_frames(self) -> int:
