@@ -114,7 +114,7 @@ def test_sdist_carries_the_crate(dists, repo):
     for rel in ("setup.py", "pyproject.toml", "tonecore/__init__.py", "tonecore/py.typed",
                 "rust/Cargo.toml", "rust/Cargo.lock", "rust/build.rs", "rust/cbindgen.toml",
                 "rust/include/tonecore.h", "rust/src/lib.rs", "rust/src/ffi/mod.rs",
-                "rust/benches/stft.rs"):
+                "rust/benches/stft.rs", "examples/spectrum.py", "tests/conftest.py"):
         assert f"{top}/{rel}" in names, rel
     # every Rust source of the repository, nothing built
     expected = {p.relative_to(repo).as_posix() for p in (repo / "src").rglob("*.rs")}

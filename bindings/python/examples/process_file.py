@@ -2,8 +2,8 @@
 """Master one audio file: warm EQ -> level matcher at -14 LUFS -> limiter at -1 dBFS.
 
 Usage:
-    python3 examples/python/process_file.py IN.wav OUT.flac [--progress]
-    python3 examples/python/process_file.py            # makes a 20 s demo track in a temp dir
+    python3 bindings/python/examples/process_file.py IN.wav OUT.flac [--progress]
+    python3 bindings/python/examples/process_file.py     # makes a 20 s demo track in a temp dir
 
 Reads and writes through soundfile (WAV, FLAC, AIFF, OGG, ...), renders chunk-parallel on all
 cores, writes atomically (Ctrl-C leaves no partial file) and prints loudness before and after.

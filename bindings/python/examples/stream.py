@@ -11,7 +11,7 @@ Two parts:
 With ``--device`` and the ``sounddevice`` package installed the playback goes to the default
 output device; otherwise a simulated device calls the callback at the block rate.
 
-Usage: python3 examples/python/stream.py [--seconds 6] [--block 256] [--device]
+Usage: python3 bindings/python/examples/stream.py [--seconds 6] [--block 256] [--device]
 """
 
 from __future__ import annotations

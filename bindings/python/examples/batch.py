@@ -2,9 +2,9 @@
 """Master a folder of tracks in parallel: worker processes on this machine, or Dask.
 
 Usage:
-    python3 examples/python/batch.py IN_DIR OUT_DIR [--workers 4]
-    python3 examples/python/batch.py IN_DIR OUT_DIR --dask [--scheduler tcp://host:8786]
-    python3 examples/python/batch.py            # demo: 8 generated tracks in a temp dir
+    python3 bindings/python/examples/batch.py IN_DIR OUT_DIR [--workers 4]
+    python3 bindings/python/examples/batch.py IN_DIR OUT_DIR --dask [--scheduler tcp://host:8786]
+    python3 bindings/python/examples/batch.py     # demo: 8 generated tracks in a temp dir
 
 Every WAV/FLAC file of IN_DIR is rendered (EQ -> -14 LUFS -> -1 dBFS limiter) into OUT_DIR
 with the same name. Failures (unreadable files, workers that kept dying) are listed at the end
