@@ -27,7 +27,8 @@ Rows:
 4. pedalboard, 25 chained ``PeakFilter``s (the same centres, Q and gains), against
    ``tonecore.equalize``.
 5. pedalboard ``Limiter`` (threshold -1 dB, release 100 ms) against ``tonecore.Limiter``
-   (ceiling -1 dBFS, release 100 ms).
+   (ceiling -1 dBFS, 5 ms lookahead, release 100 ms; its output is checked to stay under the
+   ceiling).
 6. pyloudnorm ``Meter.integrated_loudness`` against ``tonecore.integrated_loudness`` and
    ``tonecore.loudness`` (the full measurement); the integrated values must agree within
    0.1 LU or the script exits with status 1.
@@ -234,7 +235,11 @@ def limiter_row(x: np.ndarray, repeat: int, table: Table) -> None:
             limiter.reset()
             return limiter.process(x, out=out)
 
-        t_tc, _ = best_of(run, repeat)
+        t_tc, y = best_of(run, repeat)
+    peak = float(np.max(np.abs(y)))
+    if peak > 10 ** (-1.0 / 20):
+        raise SystemExit(f"limiter: tonecore output peaks at {20 * np.log10(peak):+.2f} dBFS, "
+                         f"above its -1 dBFS ceiling")
     table.add(key, "pedalboard Limiter", t_pb, "Limiter.process", t_tc, None)
 
 
