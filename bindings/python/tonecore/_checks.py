@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+from ctypes import c_double, c_float
 from typing import Any, Dict, Optional, Tuple, TypeVar
 
 import numpy as np
@@ -149,6 +150,17 @@ def out_array(
     if source is not None and out.size and source.size and np.may_share_memory(out, source):
         raise ValueError("out must not share memory with the input")
     return out
+
+
+def audio_process_fns(prefix: str, dtype: "np.dtype[Any]") -> Tuple[Any, Tuple[Any, Any]]:
+    """The ctypes sample type and the planar/interleaved ``<prefix>_process*_f32|f64`` functions
+    of a streaming object of ``dtype`` (what :func:`process_audio_block` calls)."""
+    from . import _native
+
+    suffix, ct = ("f32", c_float) if dtype == F32 else ("f64", c_double)
+    lib = _native.lib
+    return ct, (getattr(lib, f"{prefix}_process_{suffix}"),
+                getattr(lib, f"{prefix}_process_interleaved_{suffix}"))
 
 
 def process_audio_block(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import weakref
 from ctypes import byref, c_double, c_float, c_size_t, c_uint32, c_uint64
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -16,6 +15,7 @@ import numpy.typing as npt
 
 from . import _native
 from ._checks import (
+    audio_process_fns,
     F32,
     F64,
     FloatArray,
@@ -546,10 +546,7 @@ class Equalizer(_NativeObject):
         ptr = _native.EQUALIZER_P()
         _native.check(_native.lib.tonecore_equalizer_new(byref(config), byref(ptr)),
                       "tonecore_equalizer_new")
-        handle = _Handle(ptr, "tonecore_equalizer_free", "Equalizer")
-        self._handle = handle
-        # The finalizer holds the handle, never `self`.
-        self._finalizer = weakref.finalize(self, handle.close)
+        self._adopt(ptr, "tonecore_equalizer_free")
 
         value = c_size_t()
         _native.check(_native.lib.tonecore_equalizer_latency(ptr, byref(value)),
@@ -566,15 +563,7 @@ class Equalizer(_NativeObject):
         self._mode = mode
         self._ramp_ms = ramp
         self._dtype = dt
-        self._ct: Any
-        if dt == F32:
-            self._ct = c_float
-            self._process_fns = (_native.lib.tonecore_equalizer_process_f32,
-                                 _native.lib.tonecore_equalizer_process_interleaved_f32)
-        else:
-            self._ct = c_double
-            self._process_fns = (_native.lib.tonecore_equalizer_process_f64,
-                                 _native.lib.tonecore_equalizer_process_interleaved_f64)
+        self._ct, self._process_fns = audio_process_fns("tonecore_equalizer", dt)
 
     # -- lifetime -----------------------------------------------------------------------
 

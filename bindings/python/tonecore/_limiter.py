@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import weakref
-from ctypes import byref, c_double, c_float, c_size_t, sizeof
+from ctypes import byref, c_size_t, sizeof
 from typing import Any, Dict, Optional
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _native
-from ._checks import F32, FloatT, process_audio_block, real_dtype, size_arg
+from ._checks import audio_process_fns, F32, FloatT, process_audio_block, real_dtype, size_arg
 from ._eq import _real_arg, _sample_rate_arg
 from ._pipeline import LimiterArg, LimiterConfig, _limiter_arg
 from ._stft import _Handle, _NativeObject
@@ -88,10 +87,7 @@ class Limiter(_NativeObject):
         ptr = _native.LIMITER_P()
         _native.check(_native.lib.tonecore_limiter_new(byref(c), byref(ptr)),
                       "tonecore_limiter_new")
-        handle = _Handle(ptr, "tonecore_limiter_free", "Limiter")
-        self._handle = handle
-        # The finalizer holds the handle, never `self`.
-        self._finalizer = weakref.finalize(self, handle.close)
+        self._adopt(ptr, "tonecore_limiter_free")
         value = c_size_t()
         _native.check(_native.lib.tonecore_limiter_latency(ptr, byref(value)),
                       "tonecore_limiter_latency", audio_path=True)
@@ -100,15 +96,7 @@ class Limiter(_NativeObject):
         self._channels = channels
         self._config = cfg
         self._dtype = dt
-        self._ct: Any
-        if dt == F32:
-            self._ct = c_float
-            self._process_fns = (_native.lib.tonecore_limiter_process_f32,
-                                 _native.lib.tonecore_limiter_process_interleaved_f32)
-        else:
-            self._ct = c_double
-            self._process_fns = (_native.lib.tonecore_limiter_process_f64,
-                                 _native.lib.tonecore_limiter_process_interleaved_f64)
+        self._ct, self._process_fns = audio_process_fns("tonecore_limiter", dt)
 
     def __repr__(self) -> str:
         state = ", closed" if self.closed else ""

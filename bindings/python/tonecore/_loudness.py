@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import weakref
 from ctypes import byref, c_double, c_float
 from typing import Any, Dict, Optional
 
@@ -180,10 +179,7 @@ class LoudnessMeter(_NativeObject):
         ptr = _native.LOUDNESS_METER_P()
         _native.check(_native.lib.tonecore_loudness_meter_new(channels, sr, byref(ptr)),
                       "tonecore_loudness_meter_new")
-        handle = _Handle(ptr, "tonecore_loudness_meter_free", "LoudnessMeter")
-        self._handle = handle
-        # The finalizer holds the handle, never `self`.
-        self._finalizer = weakref.finalize(self, handle.close)
+        self._adopt(ptr, "tonecore_loudness_meter_free")
         self._channels = channels
         self._sample_rate = sr
 

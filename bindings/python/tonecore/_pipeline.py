@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from . import _native
 from ._checks import (
+    audio_process_fns,
     F32,
     FloatArray,
     FloatT,
@@ -660,10 +661,7 @@ class Pipeline(_NativeObject):
         ptr = _native.PIPELINE_P()
         _native.check(_native.lib.tonecore_pipeline_new(byref(c), byref(ptr)),
                       "tonecore_pipeline_new")
-        handle = _Handle(ptr, "tonecore_pipeline_free", "Pipeline")
-        self._handle = handle
-        # The finalizer holds the handle, never `self`.
-        self._finalizer = weakref.finalize(self, handle.close)
+        self._adopt(ptr, "tonecore_pipeline_free")
 
         value = c_size_t()
         _native.check(_native.lib.tonecore_pipeline_latency(ptr, byref(value)),
@@ -680,15 +678,7 @@ class Pipeline(_NativeObject):
         self._config = cfg
         self._bands = layout.bands
         self._dtype = dt
-        self._ct: Any
-        if dt == F32:
-            self._ct = c_float
-            self._process_fns = (_native.lib.tonecore_pipeline_process_f32,
-                                 _native.lib.tonecore_pipeline_process_interleaved_f32)
-        else:
-            self._ct = c_double
-            self._process_fns = (_native.lib.tonecore_pipeline_process_f64,
-                                 _native.lib.tonecore_pipeline_process_interleaved_f64)
+        self._ct, self._process_fns = audio_process_fns("tonecore_pipeline", dt)
 
     # -- lifetime -----------------------------------------------------------------------
 

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import weakref
 from ctypes import byref, c_double, c_float, c_size_t
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
@@ -498,10 +497,7 @@ class PlaybackStream(_TrackInfo, _NativeObject):
         status = fn(byref(pipe), byref(render), _native.pointer_to(x, ct), x.size, byref(ptr))
         _native.check(status, fn.__name__)
         del keepalive
-        handle = _Handle(ptr, "tonecore_playback_free", "PlaybackStream")
-        self._handle = handle
-        # The finalizer holds the handle, never `self`.
-        self._finalizer = weakref.finalize(self, handle.close)
+        self._adopt(ptr, "tonecore_playback_free")
 
         self._sample_rate = sr
         self._channels = channels

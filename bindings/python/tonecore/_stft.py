@@ -111,7 +111,7 @@ class _NativeObject:
         returns; new calls raise :class:`tonecore.ClosedError` at once.
         """
         if self._handle is not None:
-            self._finalizer()  # type: ignore[attr-defined]
+            self._finalizer()
 
     @property
     def closed(self) -> bool:
@@ -134,6 +134,14 @@ class _NativeObject:
         raise TypeError(
             f"tonecore.{type(self).__name__} holds a native object and cannot be pickled"
         )
+
+    def _adopt(self, ptr: Any, free_name: str) -> None:
+        """Takes ownership of a freshly created native object: ``free_name`` frees it on
+        :meth:`close` or, as a backstop, when ``self`` is collected (the finalizer holds the
+        handle, never ``self``)."""
+        handle = _Handle(ptr, free_name, type(self).__name__)
+        self._handle = handle
+        self._finalizer = weakref.finalize(self, handle.close)
 
     def _acquire(self) -> Any:
         if self._handle is None:
@@ -236,10 +244,7 @@ class Stft(_NativeObject):
         ptr = _native.STFT_P()
         _native.check(_native.lib.tonecore_stft_new(byref(config), byref(ptr)),
                       "tonecore_stft_new")
-        handle = _Handle(ptr)
-        self._handle = handle
-        # The finalizer holds the handle, never `self`.
-        self._finalizer = weakref.finalize(self, handle.close)
+        self._adopt(ptr, "tonecore_stft_free")
 
         bins = c_size_t()
         _native.check(_native.lib.tonecore_stft_bins(ptr, byref(bins)), "tonecore_stft_bins")
