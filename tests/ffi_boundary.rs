@@ -209,6 +209,63 @@ fn config_struct_size_and_custom_window_are_read_through_raw_pointers() {
 }
 
 #[test]
+fn limiter_processes_and_refuses_through_raw_pointers() {
+    unsafe {
+        let mut c = std::mem::zeroed::<tonecore_limiter_config>();
+        assert_eq!(tonecore_limiter_config_init(&mut c), OK);
+        c.sample_rate = 8000;
+        c.lookahead_ms = 1.0;
+        c.ceiling_db = -6.0;
+        let mut short = c;
+        short.struct_size = 8;
+        let mut lim = null_mut();
+        assert_eq!(
+            tonecore_limiter_new(&short, &mut lim),
+            tonecore_status::StructSize
+        );
+        assert!(lim.is_null());
+        assert_eq!(tonecore_limiter_new(&c, &mut lim), OK);
+        let mut latency = 0usize;
+        assert_eq!(tonecore_limiter_latency(lim, &mut latency), OK);
+        assert_eq!(latency, 8);
+        let x = [1.5f32; 64];
+        let mut y = [9.0f32; 64];
+        assert_eq!(
+            tonecore_limiter_process_f32(lim, x.as_ptr(), 64, y.as_mut_ptr(), 64),
+            OK
+        );
+        assert_eq!(
+            tonecore_limiter_process_interleaved_f32(lim, x.as_ptr(), 64, y.as_mut_ptr(), 64),
+            OK
+        );
+        assert!(y.iter().all(|v| v.abs() <= 0.502));
+        let p = y.as_mut_ptr();
+        assert_eq!(
+            tonecore_limiter_process_f32(lim, p, 16, p.add(8), 16),
+            tonecore_status::BuffersOverlap
+        );
+        let d = [0.0f64; 2];
+        let mut e = [0.0f64; 2];
+        assert_eq!(
+            tonecore_limiter_process_f64(lim, d.as_ptr(), 2, e.as_mut_ptr(), 2),
+            tonecore_status::WrongFormat
+        );
+        assert_eq!(
+            tonecore_limiter_set_ceiling_db(lim, 3.0),
+            tonecore_status::InvalidCeiling
+        );
+        let mut s = std::mem::zeroed::<tonecore_limiter_stats>();
+        s.struct_size = std::mem::size_of::<tonecore_limiter_stats>();
+        assert_eq!(tonecore_limiter_get_stats(lim, &mut s), OK);
+        assert_eq!(s.frames, 64);
+        assert!(s.max_reduction_db < -9.0);
+        assert_eq!(tonecore_limiter_reset(lim), OK);
+        tonecore_limiter_free(lim);
+        tonecore_limiter_free(null_mut());
+    }
+}
+
+#[test]
 fn equalizer_processes_blocks_and_refuses_bad_ones() {
     unsafe {
         let mut c = std::mem::zeroed::<tonecore_equalizer_config>();
