@@ -153,8 +153,6 @@ impl Engine {
             pipeline,
             &options.render,
         )?;
-        // Fail fast on pipeline errors.
-        crate::pipeline::Pipeline::<T>::new(sample_rate, channels, 4096, pipeline)?;
         let pool = core.pool().ok_or(EngineError::ShutDown)?;
         let job = Arc::new(Job {
             key: options.key,

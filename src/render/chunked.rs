@@ -62,6 +62,8 @@ pub struct ChunkPlan {
     pub context: usize,
     /// Crossfade at each seam.
     pub crossfade: usize,
+    /// The pipeline's latency (trimmed from each chunk's rendered output).
+    pub latency: usize,
 }
 
 impl ChunkPlan {
@@ -214,12 +216,12 @@ fn seconds_to_frames(seconds: f64, sample_rate: u32) -> Result<usize, ConfigErro
     Ok((seconds * sample_rate as f64).round() as usize)
 }
 
-/// Works out the chunk geometry for a track of `total` frames.
+/// Works out the chunk geometry for a track of `total` frames. Builds the pipeline once (which
+/// checks its settings) for its latency and, when no context is given, its settle time.
 ///
 /// # Errors
 /// [`ConfigError::InvalidChunk`] for non-finite or negative durations, a zero chunk, or a chunk
-/// not longer than context + crossfade; errors of [`Pipeline::new`] when the default context is
-/// asked for.
+/// not longer than context + crossfade; errors of [`Pipeline::new`].
 pub fn plan<T: CachedSample>(
     total: usize,
     channels: usize,
@@ -232,10 +234,12 @@ pub fn plan<T: CachedSample>(
     }
     let chunk = seconds_to_frames(config.chunk_seconds, sample_rate)?;
     let crossfade = seconds_to_frames(config.crossfade_seconds, sample_rate)?;
-    let context = match config.context_seconds {
-        Some(s) => seconds_to_frames(s, sample_rate)?,
-        None => Pipeline::<T>::new(sample_rate, channels, BLOCK, pipeline)?.settle_frames(),
-    };
+    let context = config
+        .context_seconds
+        .map(|s| seconds_to_frames(s, sample_rate))
+        .transpose()?;
+    let probe = Pipeline::<T>::new(sample_rate, channels, BLOCK, pipeline)?;
+    let context = context.unwrap_or_else(|| probe.settle_frames());
     if chunk == 0 || chunk <= context + crossfade {
         return Err(ConfigError::InvalidChunk);
     }
@@ -244,6 +248,7 @@ pub fn plan<T: CachedSample>(
         chunk,
         context,
         crossfade,
+        latency: probe.latency_frames(),
     })
 }
 
@@ -316,9 +321,9 @@ pub fn render_chunked_on<T: CachedSample>(
         return Err(ProcessError::OutputTooSmall.into());
     }
     let total = input.len() / channels;
+    // Also fails fast on pipeline errors before any work starts.
     let plan = plan::<T>(total, channels, sample_rate, pipeline, config)?;
-    // Fail fast on pipeline errors before any work starts.
-    let latency = Pipeline::<T>::new(sample_rate, channels, BLOCK, pipeline)?.latency_frames();
+    let latency = plan.latency;
     let chunks = plan.chunks();
     if chunks == 0 {
         return Ok(());

@@ -18,7 +18,7 @@
 use super::chunked::{plan, ChunkJob, ChunkPlan, ChunkStore, RenderConfig};
 use super::tail::{tail_buffer, TailConsumer, TailProducer};
 use crate::cache::CachedSample;
-use crate::pipeline::{Pipeline, PipelineConfig};
+use crate::pipeline::PipelineConfig;
 use crate::{ConfigError, Error};
 use rtrb::{Consumer, Producer, RingBuffer};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -163,7 +163,7 @@ pub fn open_with_store<T: CachedSample>(
     // for, so a long chunk_seconds on a short track cannot exhaust memory.
     let packet_frames = plan.chunk.min(total);
     let tail_frames = plan.crossfade.min(total);
-    let latency = Pipeline::<T>::new(sample_rate, channels, 4096, &pipeline)?.latency_frames();
+    let latency = plan.latency;
     let slots = config.lookahead_chunks + 1;
     let (mut free_tx, free_rx) = RingBuffer::<Packet<T>>::new(slots + 1);
     let (full_tx, full_rx) = RingBuffer::<Packet<T>>::new(slots + 1);
