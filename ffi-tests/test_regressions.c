@@ -22,6 +22,13 @@
  * 5. oneshot: tonecore_loudness_measure_f64 of samples around -2.8e283 reported NaN loudness (the
  *    f64 energies overflowed). Fix: the loudness functions refuse samples beyond +-2^20 with
  *    NON_FINITE, as they refuse NaN and infinities.
+ * 6. limiter: with the ceiling at 0 dBFS, a -0.984 sample entered the 40-frame lookahead; the
+ *    ceiling was lowered to -1 dBFS; the next block (NaN, i.e. silence) was below the ceiling and
+ *    the limiter at rest, so the pure-delay fast path let the delayed sample out unclamped at
+ *    -0.984. Fix: lowering the ceiling below a delayed sample keeps the limiter off the fast path
+ *    until the delay line has drained through the clamp. The pipeline's limiter had the same
+ *    hole (its fuzz target only checked the highest ceiling set so far; it now checks the one in
+ *    force).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <time.h>
@@ -287,6 +294,66 @@ static void loudness_huge_finite(void) {
     tonecore_loudness_meter_free(m);
 }
 
+static void lowered_ceiling_fast_path(void) {
+    check_section("6. a lowered ceiling clamps what is already in the lookahead (limiter, pipeline)");
+    {
+        tonecore_limiter_config c;
+        tonecore_limiter *l = NULL;
+        float first = -0.984f, out[256], zeros[256] = {0};
+        double ceiling = pow(10.0, -1.0 / 20.0), peak = 0.0;
+        size_t i;
+        tonecore_limiter_config_init(&c);
+        c.sample_rate = 8000;
+        c.channels = 1;
+        c.ceiling_db = 0.0;
+        CHECK_STATUS(tonecore_limiter_new(&c, &l), TONECORE_STATUS_OK);
+        CHECK_STATUS(tonecore_limiter_process_f32(l, &first, 1, out, 1), TONECORE_STATUS_OK);
+        CHECK_STATUS(tonecore_limiter_set_ceiling_db(l, -1.0), TONECORE_STATUS_OK);
+        CHECK_STATUS(tonecore_limiter_process_f32(l, zeros, 256, out, 256), TONECORE_STATUS_OK);
+        for (i = 0; i < 256; i++) peak = fmax(peak, fabs(out[i]));
+        CHECK_MSG(peak <= ceiling && peak > 0.8, "limiter: peak %.6f after lowering to %.6f", peak,
+                  ceiling);
+        tonecore_limiter_free(l);
+    }
+    {
+        /* A 100-frame burst at 0.95 under a 0 dBFS ceiling, timed to sit in the limiter's
+         * lookahead at a call boundary; then -6 dBFS and silence. */
+        tonecore_pipeline_config pc;
+        tonecore_pipeline *p = NULL;
+        tonecore_params *h = NULL;
+        size_t latency = 0, lookahead = 221, eq_latency, boundary, i, pos = 0;
+        enum { CAP = 4096 };
+        static float x[2 * CAP], y[2 * CAP];
+        double ceiling = pow(10.0, -6.0 / 20.0), peak = 0.0;
+        tonecore_pipeline_config_init(&pc);
+        pc.limiter_enabled = 1;
+        pc.ceiling_db = 0.0;
+        CHECK_STATUS(tonecore_pipeline_new(&pc, &p), TONECORE_STATUS_OK);
+        CHECK_STATUS(tonecore_pipeline_params(p, &h), TONECORE_STATUS_OK);
+        CHECK_STATUS(tonecore_pipeline_latency(p, &latency), TONECORE_STATUS_OK);
+        eq_latency = latency - lookahead;
+        /* The burst occupies input frames [1000, 1100); it leaves the EQ at 1000 + eq_latency and
+         * sits in the lookahead at the boundary. */
+        boundary = 1000 + eq_latency + 150;
+        while (pos < boundary) {
+            size_t n = boundary - pos < CAP ? boundary - pos : CAP, c;
+            for (c = 0; c < 2; c++)
+                for (i = 0; i < n; i++)
+                    x[c * n + i] = (pos + i >= 1000 && pos + i < 1100) ? 0.95f : 0.0f;
+            CHECK_STATUS(tonecore_pipeline_process_f32(p, x, 2 * n, y, 2 * n), TONECORE_STATUS_OK);
+            pos += n;
+        }
+        CHECK_STATUS(tonecore_params_set_ceiling_db(h, -6.0), TONECORE_STATUS_OK);
+        memset(x, 0, sizeof x);
+        CHECK_STATUS(tonecore_pipeline_process_f32(p, x, 2 * 1024, y, 2 * 1024), TONECORE_STATUS_OK);
+        for (i = 0; i < 2 * 1024; i++) peak = fmax(peak, fabs(y[i]));
+        CHECK_MSG(peak <= ceiling && peak > 0.45, "pipeline: peak %.6f after lowering to %.6f",
+                  peak, ceiling);
+        tonecore_params_free(h);
+        tonecore_pipeline_free(p);
+    }
+}
+
 int main(void) {
     loudness_low_rates();
     level_reference_low_rate();
@@ -294,5 +361,6 @@ int main(void) {
     playback_long_chunk_short_track();
     huge_finite_samples();
     loudness_huge_finite();
+    lowered_ceiling_fast_path();
     return check_finish();
 }

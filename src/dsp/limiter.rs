@@ -105,6 +105,9 @@ pub struct Limiter<T: Sample> {
     /// The ceiling in `T`, rounded towards zero so the clamp never lets a sample above it.
     clamp: T,
     min_gain: f64,
+    /// Frames still to pass through the clamp after a lowered ceiling left delayed samples above
+    /// it (the pure-delay fast path must not let them out unclamped).
+    unclamped: usize,
 }
 
 /// Gains within this distance of 1 after a release snap to exactly 1 (−0.0000087 dB), so the
@@ -147,6 +150,7 @@ impl<T: Sample> Limiter<T> {
             ceiling: 10f64.powf(settings.ceiling_db / 20.0),
             clamp: clamp_value(10f64.powf(settings.ceiling_db / 20.0)),
             min_gain: 1.0,
+            unclamped: 0,
         })
     }
 
@@ -155,11 +159,17 @@ impl<T: Sample> Limiter<T> {
         self.lookahead
     }
 
-    /// Changes the ceiling (dBFS, checked by the caller) for frames entering from now on.
-    /// Real-time safe.
+    /// Changes the ceiling (dBFS, checked by the caller) for frames entering from now on; frames
+    /// already in the delay line are clamped to it as they leave. Real-time safe (one pass over
+    /// the delay line).
     pub fn set_ceiling_db(&mut self, ceiling_db: f64) {
         self.ceiling = 10f64.powf(ceiling_db / 20.0);
         self.clamp = clamp_value(self.ceiling);
+        let threshold = self.clamp;
+        if self.delay.iter().any(|v| v.abs() > threshold) {
+            // Frames already in the delay line get clamped to the new ceiling as they leave.
+            self.unclamped = self.lookahead;
+        }
     }
 
     /// The smallest gain applied since the last call, in dB (≤ 0); restarts tracking.
@@ -182,12 +192,13 @@ impl<T: Sample> Limiter<T> {
         self.minima_below_one = 0;
         self.gain = 1.0;
         self.min_gain = 1.0;
+        self.unclamped = 0;
     }
 
     /// True when the limiter is at rest: unity gain and no reduction pending in its window, so a
     /// block whose peaks stay at or below the ceiling passes through as a pure delay.
     pub fn at_rest(&self) -> bool {
-        self.gain == 1.0 && self.minima_below_one == 0
+        self.gain == 1.0 && self.minima_below_one == 0 && self.unclamped == 0
     }
 
     /// The ceiling as a linear amplitude.
@@ -308,6 +319,7 @@ impl<T: Sample> Limiter<T> {
         if self.delay_pos == self.lookahead {
             self.delay_pos = 0;
         }
+        self.unclamped = self.unclamped.saturating_sub(1);
     }
 }
 
@@ -351,6 +363,34 @@ mod tests {
             lim.process_frame(|_| v, |_, out, _| y[i] = out);
         }
         y
+    }
+
+    #[test]
+    fn a_lowered_ceiling_clamps_delayed_frames_even_on_the_fast_path() {
+        // Found by fuzzing: a sample under the old ceiling waits in the delay line, the ceiling
+        // drops below it, and a silent block (at rest, nothing over) took the pure-delay path.
+        let settings = LimiterSettings {
+            ceiling_db: 0.0,
+            ..LimiterSettings::default()
+        };
+        let mut lim = Limiter::<f32>::new(1, 8000, &settings).unwrap();
+        let mut first = [-0.984f32];
+        lim.process_block(&mut first, Layout::Planar);
+        assert_eq!(first, [0.0]);
+        lim.set_ceiling_db(-1.0);
+        let mut block = [0.0f32; 100];
+        lim.process_block(&mut block, Layout::Planar);
+        let ceiling = 10f64.powf(-1.0 / 20.0);
+        assert!(
+            block.iter().all(|v| f64::from(v.abs()) <= ceiling),
+            "{block:?}"
+        );
+        assert_eq!(
+            f64::from(block[lim.latency() - 1]),
+            -f64::from(clamp_value::<f32>(ceiling))
+        );
+        // Once the delay line has drained through the clamp, the fast path is back.
+        assert!(lim.at_rest());
     }
 
     #[test]

@@ -181,3 +181,15 @@ def test_two_threads_on_one_limiter_get_concurrent_use_not_corruption():
         frames = lim.stats()["frames"]
     assert set(outcomes) <= {"ok", "conflict"}, outcomes
     assert frames == outcomes.count("ok") * x.shape[1]
+
+
+def test_a_lowered_ceiling_clamps_samples_already_in_the_lookahead():
+    # A fuzzer finding: silence after the change took the pure-delay path and let the delayed
+    # sample out above the new ceiling.
+    with tonecore.Limiter(8000, 1, 0.0) as lim:
+        lim.process(np.array([-0.984], np.float32))
+        lim.set_ceiling_db(-1.0)
+        y = lim.process(np.zeros(256, np.float32))
+    ceiling = 10 ** (-1 / 20)
+    assert np.abs(y).max() <= ceiling
+    assert np.abs(y).max() > 0.8  # the sample came out, clamped
