@@ -321,9 +321,7 @@ impl<T: Sample> Limiter<T> {
         }
         self.unclamped = self.unclamped.saturating_sub(1);
     }
-}
 
-impl<T: Sample> Limiter<T> {
     /// Limits a block of finite samples in place: `channels × frames` planar or interleaved
     /// (`x.len()` a multiple of the channel count, checked by the caller). A block that stays at
     /// or below the ceiling while the limiter is at rest takes the pure-delay fast path; the
