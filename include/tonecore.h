@@ -315,8 +315,8 @@ typedef struct tonecore_engine tonecore_engine;
 // audio is processed.
 typedef struct tonecore_equalizer tonecore_equalizer;
 
-// A lookahead peak limiter on its own (the pipeline's third stage without the EQ and level
-// matcher): no output sample exceeds the ceiling; below it the output is the input delayed by
+// A lookahead limiter on its own (the pipeline's third stage without the EQ and level
+// matcher): no output sample — with `true_peak`, no 4× oversampled point — exceeds the ceiling; below it the output is the input delayed by
 // `_latency` frames, bit for bit. Blocks of any length; the output does not depend on how the
 // signal is split into blocks. Every call but `_latency` is single-threaded (a concurrent call
 // gets `CONCURRENT_USE`), audio-safe.
@@ -478,6 +478,17 @@ typedef struct tonecore_pipeline_config {
   double lookahead_ms;
   // Limiter release time constant, ms (0 < t ≤ 10000). Default 100.
   double limiter_release_ms;
+  // Non-zero: the limiter detects true peaks (4× oversampled; the ceiling is in dBTP).
+  // Default 1. (Fields from here on were added in 0.2; a caller built against an older header
+  // gets their defaults.)
+  uint32_t limiter_true_peak;
+  // A `TONECORE_LEVEL_MODE_*` value. Default INTEGRATED: one static gain,
+  // `track_gain_db`, which the renderers and the engine's streams set from the whole track's
+  // integrated loudness so the output lands on `target_lufs`; MOMENTARY: the leveller
+  // (`attack_ms` … `window_ms`), for live input.
+  int32_t level_mode;
+  // INTEGRATED mode: the static gain a pipeline applies, dB (−80…+60). Default 0.
+  double track_gain_db;
 } tonecore_pipeline_config;
 
 // How a track is cut into chunks and joined (`tonecore_render_chunked_*`, playback streams).
@@ -684,13 +695,18 @@ typedef struct tonecore_limiter_config {
   uint32_t channels;
   // A `TONECORE_SAMPLE_FORMAT_*` value. Default F32.
   int32_t sample_format;
-  // Ceiling, dBFS (−60…0). Default −1.
+  // Ceiling, dBFS (−60…0); dBTP when `true_peak`. Default −1.
   double ceiling_db;
   // Lookahead (= attack), ms (0 < t ≤ 100); the latency in frames is
-  // `round(lookahead_ms · sample_rate / 1000)`, at least 1. Default 5.
+  // `round(lookahead_ms · sample_rate / 1000)` (at least 1), plus
+  // `TONECORE_TRUE_PEAK_EXTRA_FRAMES` (32) when `true_peak`. Default 1.5.
   double lookahead_ms;
   // Release time constant, ms (0 < t ≤ 10000). Default 100.
   double release_ms;
+  // Non-zero: detect true peaks (4× oversampled, BS.1770-4 Annex 2), so the output's true
+  // peak stays under the ceiling; 0: sample peaks only. Default 1. (Added in 0.2; a caller
+  // built against an older header gets the default.)
+  uint32_t true_peak;
 } tonecore_limiter_config;
 
 // A limiter's counters since creation or the last `tonecore_limiter_reset`.
@@ -2068,8 +2084,8 @@ tonecore_status tonecore_equalize_f64(const struct tonecore_equalize_config *con
 // Thread class: any-thread (control path).
 const char *tonecore_last_error_message(void);
 
-// Fills `config_out` with the defaults (44100 Hz, 2 channels, f32, −1 dBFS ceiling, 5 ms
-// lookahead, 100 ms release) and the current `struct_size`.
+// Fills `config_out` with the defaults (44100 Hz, 2 channels, f32, −1 dBTP true-peak ceiling,
+// 1.5 ms lookahead, 100 ms release) and the current `struct_size`.
 //
 // Returns `NULL_POINTER`. Thread class: any-thread.
 //

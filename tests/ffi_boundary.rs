@@ -216,6 +216,7 @@ fn limiter_processes_and_refuses_through_raw_pointers() {
         c.sample_rate = 8000;
         c.lookahead_ms = 1.0;
         c.ceiling_db = -6.0;
+        c.true_peak = 0;
         let mut short = c;
         short.struct_size = 8;
         let mut lim = null_mut();

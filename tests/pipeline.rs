@@ -5,7 +5,7 @@ mod common;
 
 use common::noise;
 use std::f64::consts::PI;
-use tonecore::dsp::level::LevelSettings;
+use tonecore::dsp::level::{LevelMode, LevelSettings};
 use tonecore::dsp::limiter::LimiterSettings;
 use tonecore::dsp::loudness::{measure, LoudnessMeter};
 use tonecore::pipeline::{EqSettings, Pipeline, PipelineConfig, Stage};
@@ -48,8 +48,10 @@ fn stepped_noise(levels: &[f64], seconds: f64, seed: u64) -> Vec<f64> {
     x
 }
 
+/// The momentary leveller (the level stage a streaming pipeline runs on live input).
 fn level(target: f64) -> LevelSettings {
     LevelSettings {
+        mode: LevelMode::Momentary,
         target_lufs: target,
         ..LevelSettings::default()
     }
@@ -60,7 +62,8 @@ fn all_bypassed_is_a_pure_delay() {
     let x = noise(2 * 50_000, 1);
     let mut p = Pipeline::<f64>::new(SR, 2, 1024, &PipelineConfig::default()).unwrap();
     let lat = p.latency_frames();
-    assert_eq!(lat, 3072 + 221);
+    // EQ (hop + kernel delay) + limiter lookahead (1.5 ms) + true-peak detector.
+    assert_eq!(lat, 3072 + 66 + 32);
     let y = run(&mut p, &x, 2, 1000);
     for c in 0..2 {
         for i in lat..50_000 {

@@ -153,6 +153,7 @@ pub fn run(out_dir: &Path, quiet: bool) -> Result<ExitCode> {
         chunk_seconds: 15.0,
         threads: 0,
         bits: Bits::Int24,
+        dither: crate::output::Dither::default_for(Bits::Int24),
         out_rate: None,
     };
     let bar = FileProgress::new("demo", quiet);

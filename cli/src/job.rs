@@ -6,7 +6,7 @@ use crate::chain::Chain;
 use crate::decode::{self, Track};
 use crate::error::{cancel_flag, check_cancel, shown, CliError, Result};
 use crate::fail;
-use crate::output::{resampled_len, write_wav, Bits, PendingFile};
+use crate::output::{resampled_len, write_audio, Bits, Dither, PendingFile, WriteOptions};
 use crate::progress::FileProgress;
 use crate::say;
 use std::path::Path;
@@ -28,6 +28,8 @@ pub struct Settings {
     pub threads: usize,
     /// Output sample format.
     pub bits: Bits,
+    /// Dither before rounding to integers.
+    pub dither: Dither,
     /// Output sample rate (None = the input's).
     pub out_rate: Option<u32>,
 }
@@ -196,14 +198,13 @@ fn write_measured(
             }
             Ok(m.report())
         });
-        let written = write_wav(
+        let written = write_audio(
             file,
             name,
             out,
             channels,
             rate,
-            settings.bits,
-            out_rate,
+            &WriteOptions::for_job(settings, out_rate, name),
             &|f| progress.within(2, f),
             &mut |b| {
                 let _ = tx.send(b.to_vec());

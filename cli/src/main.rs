@@ -19,7 +19,7 @@ mod progress;
 use crate::chain::{Layout, Preset, Target};
 use crate::error::{install_ctrlc, shown, CliError, Result};
 use crate::job::{lufs, Settings};
-use crate::output::Bits;
+use crate::output::{Bits, Dither};
 use crate::progress::FileProgress;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -33,7 +33,7 @@ use tonecore::dsp::loudness::LoudnessReport;
     about = "Process, analyse and batch-master music files with the tonecore engine \
              (EQ -> loudness leveller -> limiter, rendered in parallel chunks)",
     after_help = "With no command, tonecore runs `tonecore demo`. \
-                  Reads WAV, FLAC, MP3 and Ogg Vorbis; writes WAV."
+                  Reads WAV, FLAC, MP3 and Ogg Vorbis; writes WAV and FLAC."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -42,7 +42,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Process one file: decode, EQ -> level -> limiter, write a WAV, print a before/after summary
+    /// Process one file: decode, EQ -> level -> limiter, write a WAV or FLAC, print a before/after summary
     Process(ProcessArgs),
     /// Measure a file (loudness, energy per band) and plot its spectrum before/after the chain
     Analyze(AnalyzeArgs),
@@ -100,12 +100,16 @@ struct ChainArgs {
     threads: Option<u32>,
 }
 
-/// The WAV output.
+/// The output file.
 #[derive(Args, Clone, Copy, Debug)]
 struct OutputArgs {
-    /// WAV sample format: 16- or 24-bit integer, or 32-bit float
+    /// Sample format: 16- or 24-bit integer, or 32-bit float (WAV only)
     #[arg(long, value_enum, default_value = "24")]
     bits: Bits,
+    /// Dither before rounding to integers: tpdf (triangular, ±1 LSB) or none
+    /// [default: tpdf for --bits 16, none otherwise]
+    #[arg(long, value_enum, value_name = "KIND")]
+    dither: Option<Dither>,
     /// Resample the output to this rate, Hz [default: the input's rate]
     #[arg(long, value_name = "HZ", value_parser = parse_rate)]
     out_rate: Option<u32>,
@@ -115,7 +119,7 @@ struct OutputArgs {
 struct ProcessArgs {
     /// Input file (WAV, FLAC, MP3, Ogg Vorbis)
     input: PathBuf,
-    /// Output WAV file
+    /// Output file: FLAC if it ends in .flac, WAV otherwise
     output: PathBuf,
     #[command(flatten)]
     chain: ChainArgs,
@@ -260,6 +264,9 @@ fn settings(args: &ChainArgs, out: Option<OutputArgs>, threads: usize) -> Result
         chunk_seconds: args.chunk_seconds,
         threads: args.threads.map_or(threads, |t| t as usize),
         bits: out.map_or(Bits::Int24, |o| o.bits),
+        dither: out
+            .and_then(|o| o.dither)
+            .unwrap_or_else(|| Dither::default_for(out.map_or(Bits::Int24, |o| o.bits))),
         out_rate: out.and_then(|o| o.out_rate),
     })
 }
@@ -285,6 +292,11 @@ fn process(a: ProcessArgs) -> Result<ExitCode> {
             "the output {} is the input; choose another name",
             shown(&a.output)
         ));
+    }
+    // FLAC with --bits 32 is a bad command line (exit 2), refused before anything is read.
+    if let Err(e) = output::Container::of(&a.output).check(a.out.bits) {
+        eprintln!("error: {e} (see tonecore --help)");
+        return Ok(ExitCode::from(2));
     }
     // Name a missing input before anything else.
     decode::open(&a.input)?;

@@ -788,3 +788,310 @@ fn non_finite_and_absurd_samples_in_a_float_wav_are_treated_as_silence() {
     assert_eq!(out[0].len(), 44_100);
     assert!(out[0].iter().all(|v| v.is_finite() && v.abs() <= 0.11));
 }
+
+/// −1 dBFS as a linear amplitude.
+fn ceiling_minus_1() -> f64 {
+    10f64.powf(-1.0 / 20.0)
+}
+
+/// Writes a 16-bit WAV holding a full-scale (±32767) `freq` Hz square wave on every channel.
+fn write_square(path: &Path, rate: u32, channels: u16, seconds: f64, freq: f64) {
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for i in 0..(rate as f64 * seconds) as usize {
+        let v: i16 = if (i as f64 * freq / rate as f64).fract() < 0.5 {
+            32767
+        } else {
+            -32767
+        };
+        for _ in 0..channels {
+            w.write_sample(v).unwrap();
+        }
+    }
+    w.finalize().unwrap();
+}
+
+/// Writes a 32-bit float WAV holding a `freq` Hz sine with peak `dbfs` (may be above 0 dBFS).
+fn write_float_sine(path: &Path, rate: u32, seconds: f64, freq: f64, dbfs: f64) {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    let amp = 10f64.powf(dbfs / 20.0);
+    for i in 0..(rate as f64 * seconds) as usize {
+        let v = (amp * (2.0 * PI * freq * i as f64 / rate as f64).sin()) as f32;
+        w.write_sample(v).unwrap();
+        w.write_sample(v).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+/// The integers of an integer WAV (interleaved) and its bit depth.
+fn wav_ints(path: &Path) -> (u16, Vec<i32>) {
+    let mut r = hound::WavReader::open(path).unwrap();
+    let spec = r.spec();
+    assert_eq!(spec.sample_format, hound::SampleFormat::Int);
+    let ints = r.samples::<i32>().map(|s| s.unwrap()).collect();
+    (spec.bits_per_sample, ints)
+}
+
+/// The integers of a FLAC file (interleaved) and its bit depth, decoded by symphonia with the
+/// STREAMINFO MD5 checked.
+fn flac_ints(path: &Path) -> (u16, Vec<i32>) {
+    use symphonia::core::audio::{AudioBufferRef, Signal};
+    use symphonia::core::codecs::DecoderOptions;
+    use symphonia::core::errors::Error;
+    use symphonia::core::io::MediaSourceStream;
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..4], b"fLaC", "{} is not FLAC", path.display());
+    let mss = MediaSourceStream::new(Box::new(std::io::Cursor::new(bytes)), Default::default());
+    let mut format = symphonia::default::get_probe()
+        .format(
+            &Default::default(),
+            mss,
+            &Default::default(),
+            &Default::default(),
+        )
+        .unwrap()
+        .format;
+    let params = format.default_track().unwrap().codec_params.clone();
+    let bits = params.bits_per_sample.unwrap();
+    let channels = params.channels.unwrap().count();
+    let mut decoder = symphonia::default::get_codecs()
+        .make(&params, &DecoderOptions { verify: true })
+        .unwrap();
+    let mut ints = Vec::new();
+    loop {
+        let packet = match format.next_packet() {
+            Ok(p) => p,
+            Err(Error::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(e) => panic!("{e}"),
+        };
+        let AudioBufferRef::S32(buf) = decoder.decode(&packet).unwrap() else {
+            panic!("FLAC decodes to i32");
+        };
+        for i in 0..buf.frames() {
+            for c in 0..channels {
+                ints.push(buf.chan(c)[i] >> (32 - bits));
+            }
+        }
+    }
+    assert_eq!(
+        decoder.finalize().verify_ok,
+        Some(true),
+        "MD5 of {}",
+        path.display()
+    );
+    (bits as u16, ints)
+}
+
+/// The largest |sample| of integers of `bits`, as a decoder reads it (int / 2^(bits-1)).
+fn int_peak(bits: u16, ints: &[i32]) -> f64 {
+    let top = ints.iter().map(|v| v.unsigned_abs()).max().unwrap();
+    top as f64 / (1u64 << (bits - 1)) as f64
+}
+
+#[test]
+fn integer_outputs_never_exceed_the_ceiling_after_quantisation() {
+    let dir = Scratch::new("ceiling");
+    write_square(&dir.join("square.wav"), 44_100, 2, 2.0, 1000.0);
+    write_float_sine(&dir.join("hot.wav"), 48_000, 2.0, 997.0, 12.0);
+    let c = ceiling_minus_1();
+    for input in ["square.wav", "hot.wav"] {
+        for (out, bits, extra) in [
+            ("o16.wav", "16", None),
+            ("o16n.wav", "16", Some("none")),
+            ("o24.wav", "24", None),
+            ("o24t.wav", "24", Some("tpdf")),
+            ("o16.flac", "16", None),
+            ("o24.FLAC", "24", None),
+        ] {
+            let mut args = vec![
+                "process",
+                input,
+                out,
+                "--bits",
+                bits,
+                "--ceiling-db",
+                "-1",
+                "-q",
+            ];
+            if let Some(d) = extra {
+                args.extend(["--dither", d]);
+            }
+            let o = run_in(&dir.0, &args);
+            assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+            let path = dir.join(out);
+            let (b, ints) = if out.to_lowercase().ends_with(".flac") {
+                flac_ints(&path)
+            } else {
+                wav_ints(&path)
+            };
+            assert_eq!(b.to_string(), bits, "{out}");
+            let peak = int_peak(b, &ints);
+            assert!(peak <= c, "{input} -> {out}: peak {peak} above {c}");
+            // Loud enough that the limiter, not the input's level, keeps it under the ceiling
+            // (a sample-peak limiter puts these inputs on the ceiling itself, where plain
+            // rounding went 1 LSB over; a true-peak one leaves the samples lower).
+            assert!(peak > c / 2.0, "{input} -> {out}: peak {peak}");
+        }
+        // 32-bit float: clamped to the ceiling as an f32 rounded towards zero.
+        let o = run_in(
+            &dir.0,
+            &[
+                "process",
+                input,
+                "f.wav",
+                "--bits",
+                "32",
+                "--ceiling-db",
+                "-1",
+                "-q",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let (_, chans) = read_wav(&dir.join("f.wav"));
+        let peak = chans.iter().flatten().fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(peak <= c && peak > c / 2.0, "{input}: float peak {peak}");
+    }
+    // A lower ceiling: -6 dBFS.
+    let o = run_in(
+        &dir.0,
+        &[
+            "process",
+            "square.wav",
+            "six.flac",
+            "--bits",
+            "16",
+            "--ceiling-db",
+            "-6",
+            "-q",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (b, ints) = flac_ints(&dir.join("six.flac"));
+    let six = 10f64.powf(-6.0 / 20.0);
+    let peak = int_peak(b, &ints);
+    assert!(peak <= six && peak > six / 2.0, "{peak}");
+}
+
+#[test]
+fn flac_output_holds_the_integers_a_wav_would_and_reads_back() {
+    let dir = Scratch::new("flac-out");
+    write_sine(&dir.join("in.wav"), 44_100, 2, 3.0, 440.0, -6.0);
+    let run = |out: &str, bits: &str| {
+        let o = run_in(
+            &dir.0,
+            &[
+                "process", "in.wav", out, "--bits", bits, "--dither", "none", "--eq", "1k=+3",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{out}: {}", stderr(&o));
+        stdout(&o)
+    };
+    for bits in ["16", "24"] {
+        let wav = format!("o{bits}.wav");
+        let flac = format!("o{bits}.flac");
+        run(&wav, bits);
+        let text = run(&flac, bits);
+        assert!(
+            text.contains(&format!(
+                "wrote:   {flac} ({bits}-bit PCM, 44100 Hz, 2 ch, 0:03.0)"
+            )),
+            "{text}"
+        );
+        let (wb, w) = wav_ints(&dir.join(&wav));
+        let (fb, f) = flac_ints(&dir.join(&flac));
+        assert_eq!((wb, fb), (bits.parse().unwrap(), bits.parse().unwrap()));
+        assert_eq!(f.len(), 2 * 3 * 44_100);
+        assert!(
+            w == f,
+            "{bits}-bit: the FLAC's integers differ from the WAV's"
+        );
+        // The command reads its own FLAC back; the loudness it reports for the written file
+        // while writing is that of the file's contents.
+        let a = run_in(&dir.0, &["analyze", &flac, "-q"]);
+        assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
+        let analysed = stdout(&a);
+        assert!(analysed.starts_with(&format!("{flac}: FLAC, 2 ch, 44100 Hz, 0:03.0")));
+        let written = reported(&text, "output");
+        let read_back = reported(&analysed, "input");
+        assert!(
+            (written - read_back).abs() <= 0.1,
+            "{written} vs {read_back}"
+        );
+    }
+}
+
+#[test]
+fn bits_32_with_a_flac_output_is_refused_and_writes_nothing() {
+    let dir = Scratch::new("flac32");
+    write_sine(&dir.join("in.wav"), 44_100, 2, 1.0, 1000.0, -20.0);
+    let before = dir.names();
+    for out in ["x.flac", "X.Flac"] {
+        let o = run_in(&dir.0, &["process", "in.wav", out, "--bits", "32"]);
+        assert_error(&o, 2, "--bits 32: FLAC holds 16- or 24-bit integers only");
+    }
+    assert_eq!(dir.names(), before);
+    // --dither takes tpdf or none only.
+    let o = run_in(&dir.0, &["process", "in.wav", "o.wav", "--dither", "rpdf"]);
+    assert_error(&o, 2, "rpdf");
+    assert_eq!(dir.names(), before);
+}
+
+#[test]
+fn dither_is_on_by_default_for_16_bit_only_and_reproducible() {
+    let dir = Scratch::new("dither");
+    write_sine(&dir.join("in.wav"), 44_100, 2, 2.0, 1000.0, -30.0);
+    // The dither is seeded by the output's file name: same name in other folders, same seed.
+    let out = |folder: &str, args: &[&str]| {
+        std::fs::create_dir_all(dir.join(folder)).unwrap();
+        let path = format!("{folder}/out.wav");
+        let mut all = vec!["process", "in.wav", &path, "-q"];
+        all.extend(args);
+        let o = run_in(&dir.0, &all);
+        assert_eq!(o.status.code(), Some(0), "{all:?}: {}", stderr(&o));
+        std::fs::read(dir.join(&path)).unwrap()
+    };
+    let default16 = out("d16", &["--bits", "16"]);
+    let tpdf16 = out("t16", &["--bits", "16", "--dither", "tpdf"]);
+    let none16 = out("n16", &["--bits", "16", "--dither", "none"]);
+    assert!(
+        default16 == tpdf16,
+        "16-bit: the default is TPDF, reproducibly"
+    );
+    assert!(default16 != none16, "16-bit: --dither none changes nothing");
+    let default24 = out("d24", &["--bits", "24"]);
+    let none24 = out("n24", &["--bits", "24", "--dither", "none"]);
+    let tpdf24 = out("t24", &["--bits", "24", "--dither", "tpdf"]);
+    assert!(default24 == none24, "24-bit: the default is no dither");
+    assert!(default24 != tpdf24, "24-bit: --dither tpdf changes nothing");
+    // Dithered 16-bit stays within 1.5 LSB of the undithered rounding's input (<= 1 LSB from it).
+    let (_, d) = wav_ints(&dir.join("d16/out.wav"));
+    let (_, n) = wav_ints(&dir.join("n16/out.wav"));
+    assert!(d.iter().zip(&n).all(|(a, b)| (a - b).abs() <= 2));
+    let differing = d.iter().zip(&n).filter(|(a, b)| a != b).count();
+    assert!(differing > d.len() / 10, "{differing} of {}", d.len());
+
+    // batch takes --dither too.
+    std::fs::create_dir_all(dir.join("in")).unwrap();
+    std::fs::copy(dir.join("in.wav"), dir.join("in/a.wav")).unwrap();
+    for (folder, d) in [("b1", "none"), ("b2", "tpdf")] {
+        let o = run_in(
+            &dir.0,
+            &["batch", "in", folder, "--bits", "16", "--dither", d, "-q"],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let b1 = std::fs::read(dir.join("b1/a.wav")).unwrap();
+    let b2 = std::fs::read(dir.join("b2/a.wav")).unwrap();
+    assert!(b1 != b2);
+}

@@ -19,28 +19,49 @@ use super::Complex;
 use crate::ConfigError;
 use std::f64::consts::PI;
 
-/// Level-matcher settings.
+/// How the level stage sets its gain.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LevelMode {
+    /// One static gain for the whole track, from its integrated loudness (ReplayGain's track
+    /// mode, EBU R128 normalisation): whoever holds the whole signal measures it and sets
+    /// [`LevelSettings::track_gain_db`] — the chunked renderer, `normalize`, the engine's render
+    /// jobs and its streams do. The default.
+    #[default]
+    Integrated,
+    /// The momentary-loudness leveller (a gain riding the last `window_ms` of loudness, with
+    /// attack and release), for live input whose end is unknown.
+    Momentary,
+}
+
+/// Level-stage settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LevelSettings {
+    /// How the gain is set. Default [`LevelMode::Integrated`].
+    pub mode: LevelMode,
+    /// [`LevelMode::Integrated`]: the static gain applied, dB (−80…+60), normally set by the
+    /// measurement of the whole track (the renderers overwrite it). Default 0.
+    pub track_gain_db: f64,
     /// Target loudness in LUFS (−70…0).
     pub target_lufs: f64,
-    /// Time constant for lowering the gain, ms (0 < attack ≤ 60000).
+    /// [`LevelMode::Momentary`]: time constant for lowering the gain, ms (0 < attack ≤ 60000).
     pub attack_ms: f64,
-    /// Time constant for raising the gain, ms (0 < release ≤ 60000).
+    /// Momentary: time constant for raising the gain, ms (0 < release ≤ 60000).
     pub release_ms: f64,
-    /// Largest boost in dB (0…40).
+    /// Momentary: largest boost in dB (0…40).
     pub max_boost_db: f64,
-    /// Largest cut in dB (0…80).
+    /// Momentary: largest cut in dB (0…80).
     pub max_cut_db: f64,
-    /// Below this loudness (LUFS, −100…0) the gain is never raised.
+    /// Momentary: below this loudness (LUFS, −100…0) the gain is never raised.
     pub gate_lufs: f64,
-    /// Loudness window in ms (momentary: 400; 50…10000).
+    /// Momentary: loudness window in ms (400: momentary loudness; 50…10000).
     pub window_ms: f64,
 }
 
 impl Default for LevelSettings {
     fn default() -> Self {
         Self {
+            mode: LevelMode::Integrated,
+            track_gain_db: 0.0,
             target_lufs: -14.0,
             attack_ms: 300.0,
             release_ms: 3000.0,
@@ -71,6 +92,9 @@ impl LevelSettings {
     /// The first [`ConfigError`] found.
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_target(self.target_lufs)?;
+        if !(self.track_gain_db.is_finite() && (-80.0..=60.0).contains(&self.track_gain_db)) {
+            return Err(ConfigError::InvalidLevel);
+        }
         let time_ok = |t: f64, max: f64| t.is_finite() && t > 0.0 && t <= max;
         let window_ok = (50.0..=10_000.0).contains(&self.window_ms);
         if !(time_ok(self.attack_ms, 60_000.0) && time_ok(self.release_ms, 60_000.0) && window_ok) {

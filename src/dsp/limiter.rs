@@ -1,41 +1,56 @@
-//! A lookahead peak limiter: no output sample ever exceeds the ceiling.
+//! The lookahead limiter: no output sample — and, in true-peak mode, no point of the output's
+//! 4× oversampled waveform as BS.1770-4 Annex 2 measures it — exceeds the ceiling.
 //!
-//! For each input frame the required gain `r = min(1, ceiling / max_c |x_c|)` (channels linked)
-//! enters a sliding minimum over the last `L + 1` frames (`L` = lookahead); the minimum is then
-//! averaged over `L + 1` frames. Every term of that average covers the frame leaving the `L`-frame
-//! delay line, so the gain applied to it is at most its required gain: the attack is a smooth
-//! ramp exactly `L` frames long that completes as the peak leaves. Rising gain follows a one-pole
-//! release. A final clamp to ±ceiling catches floating-point rounding. While every frame stays
-//! at or below the ceiling the gain is exactly 1 and the output is the input delayed by `L`,
-//! bit for bit.
+//! For each frame the detector gives a peak `p` (max over channels: the sample magnitude, or in
+//! true-peak mode the [`PeakDetector`]'s oversampled and refined peak) and a required gain
+//! `r = min(1, ceiling / p)`. A sliding minimum of `r` over `L + 2D + 1` frames (`L` = lookahead,
+//! `D` = the detector's spread, the half-width of the interpolator's support; 0 for sample peaks)
+//! is averaged over its last `L + 1` values and applied to the frame leaving a delay line of
+//! `L + D + R` frames (`R` = how far the detector reads ahead). Every term of that average covers
+//! the frames `q − D ..= q + D` around the leaving frame `q`, so each frame that contributes to an
+//! interpolated peak is scaled by at most that peak's required gain; the attack is a smooth ramp
+//! exactly `L` frames long. Rising gain follows a one-pole release. A final clamp to ±ceiling
+//! catches floating-point rounding of samples. While every frame stays below what can reach the
+//! ceiling the gain is exactly 1 and the output is the input delayed by the latency, bit for bit.
 //!
-//! Sample-peak based (not oversampled): inter-sample peaks of the output can exceed the ceiling
-//! (by how much is signal-dependent and not bounded here); leave headroom below a true-peak
-//! target when that matters.
-//!
-//! Real-time safe after construction.
+//! One implementation serves the standalone limiter stage and the pipeline; a bypass crossfades
+//! between the limited and the delayed signal. Real-time safe after construction.
 
 use super::convolver::Layout;
+use super::truepeak::{PeakDetector, DETECTOR_BLOCK, REACH};
 use super::Sample;
 use crate::ConfigError;
 
 /// Limiter settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LimiterSettings {
-    /// Ceiling in dBFS, ≤ 0 and finite.
+    /// Ceiling in dBFS (true peak, dBTP, when `true_peak`), −60…0.
     pub ceiling_db: f64,
-    /// Lookahead (= attack) in ms, 0 < lookahead ≤ 100.
+    /// Lookahead (= attack) in ms, 0 < lookahead ≤ 100. Default 1.5.
     pub lookahead_ms: f64,
-    /// Release time constant in ms, 0 < release ≤ 10000.
+    /// Release time constant in ms, 0 < release ≤ 10000. Default 100.
     pub release_ms: f64,
+    /// Detect true peaks (4× oversampled, BS.1770-4 Annex 2) rather than sample peaks. Default
+    /// true; adds [`TRUE_PEAK_EXTRA_FRAMES`] frames of latency.
+    pub true_peak: bool,
 }
+
+/// Headroom the true-peak detector keeps below the ceiling, dB: the largest passband gain of the
+/// 48-tap interpolator most meters use (libebur128's and the `ebur128` crate's, +0.075 dB near
+/// 0.33·fs), so that such a meter never reads the output above the ceiling.
+pub const TRUE_PEAK_MARGIN_DB: f64 = 0.08;
+
+/// Latency a true-peak detector adds to the lookahead, frames (at any sample rate): how far it
+/// reads ahead plus the half-width of the frames it protects.
+pub const TRUE_PEAK_EXTRA_FRAMES: usize = 2 * REACH;
 
 impl Default for LimiterSettings {
     fn default() -> Self {
         Self {
             ceiling_db: -1.0,
-            lookahead_ms: 5.0,
+            lookahead_ms: 1.5,
             release_ms: 100.0,
+            true_peak: true,
         }
     }
 }
@@ -58,7 +73,7 @@ impl LimiterSettings {
     }
 }
 
-/// Checks a ceiling in dBFS: finite and ≤ 0.
+/// Checks a ceiling in dBFS: finite and within −60…0.
 ///
 /// # Errors
 /// [`ConfigError::InvalidCeiling`].
@@ -80,15 +95,70 @@ fn clamp_value<T: Sample>(ceiling: f64) -> T {
     }
 }
 
+/// Gains within this distance of 1 after a release snap to exactly 1 (−0.0000087 dB), so the
+/// limiter is bit-transparent again once the signal is back below the ceiling.
+const SNAP: f64 = 1e-6;
+
+/// Frames handled per inner step (the detector's block).
+const STEP: usize = DETECTOR_BLOCK;
+
+/// Gain statistics of a limiter since construction or the last [`Limiter::take_stats`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct GainStats {
+    /// Frames processed.
+    pub frames: u64,
+    /// Frames whose gain was below 1.
+    pub limited_frames: u64,
+    /// Smallest gain applied (linear, 1 when none).
+    pub min_gain: f64,
+    /// Sum of the gain in dB over the limited frames (≤ 0).
+    pub reduction_db_sum: f64,
+}
+
+impl GainStats {
+    fn new() -> Self {
+        Self {
+            min_gain: 1.0,
+            ..Self::default()
+        }
+    }
+
+    /// Adds `other` (a later span) to these statistics.
+    pub fn merge(&mut self, other: &GainStats) {
+        self.frames += other.frames;
+        self.limited_frames += other.limited_frames;
+        self.min_gain = self.min_gain.min(other.min_gain);
+        self.reduction_db_sum += other.reduction_db_sum;
+    }
+
+    /// The largest gain reduction, dB (≤ 0).
+    pub fn max_reduction_db(&self) -> f64 {
+        20.0 * self.min_gain.log10()
+    }
+
+    /// The gain reduction averaged over all frames, dB (≤ 0).
+    pub fn mean_reduction_db(&self) -> f64 {
+        if self.frames == 0 {
+            0.0
+        } else {
+            self.reduction_db_sum / self.frames as f64
+        }
+    }
+}
+
 /// The limiter state for `channels` channels.
 pub struct Limiter<T: Sample> {
     channels: usize,
     lookahead: usize,
-    /// `channels × lookahead` delayed input; slot `delay_pos` holds the frame from `lookahead`
-    /// frames ago.
+    /// Frames in the delay line: `lookahead + spread + reach` (spread: frames on each side of a
+    /// peak that share its gain; reach: how far the detector reads ahead; both 0 for sample
+    /// peaks).
+    delay_len: usize,
+    /// `channels × delay_len` delayed input; slot `delay_pos` holds the oldest frame.
     delay: Vec<T>,
     delay_pos: usize,
-    /// Sliding-minimum deque over required gains: (frame index, gain), ring of `lookahead + 1`.
+    /// Sliding-minimum deque over required gains: (frame index, gain), a ring of `window`.
+    window: usize,
     deque_index: Vec<u64>,
     deque_gain: Vec<f64>,
     deque_head: usize,
@@ -102,20 +172,28 @@ pub struct Limiter<T: Sample> {
     gain: f64,
     release: f64,
     ceiling: f64,
+    /// The peak the detector aims at: the ceiling, less [`TRUE_PEAK_MARGIN_DB`] in true-peak
+    /// mode.
+    target: f64,
     /// The ceiling in `T`, rounded towards zero so the clamp never lets a sample above it.
     clamp: T,
-    min_gain: f64,
+    /// Samples at or below this cannot make a peak above the ceiling (the fast-path test).
+    quiet: T,
+    detector: Option<PeakDetector<T>>,
+    /// Per-frame peaks of the current step.
+    peaks: Vec<f64>,
+    /// Crossfade between delayed (0) and limited (1) output, and its step per frame.
+    mix: f64,
+    mix_step: f64,
+    stats: GainStats,
     /// Frames still to pass through the clamp after a lowered ceiling left delayed samples above
     /// it (the pure-delay fast path must not let them out unclamped).
     unclamped: usize,
 }
 
-/// Gains within this distance of 1 after a release snap to exactly 1 (−0.0000087 dB), so the
-/// limiter is bit-transparent again once the signal is back below the ceiling.
-const SNAP: f64 = 1e-6;
-
 impl<T: Sample> Limiter<T> {
-    /// A limiter at `sample_rate` Hz. Allocates everything it will use.
+    /// A limiter at `sample_rate` Hz whose bypass crossfades over `ramp_frames`. Allocates
+    /// everything it will use.
     ///
     /// # Errors
     /// Invalid settings or channel count.
@@ -123,6 +201,7 @@ impl<T: Sample> Limiter<T> {
         channels: usize,
         sample_rate: u32,
         settings: &LimiterSettings,
+        ramp_frames: usize,
     ) -> Result<Self, ConfigError> {
         settings.validate()?;
         if channels == 0 {
@@ -130,33 +209,50 @@ impl<T: Sample> Limiter<T> {
         }
         let lookahead =
             ((settings.lookahead_ms * 1e-3 * sample_rate as f64).round() as usize).max(1);
-        let span = lookahead + 1;
-        Ok(Self {
+        let (spread, reach, detector) = if settings.true_peak {
+            (REACH, REACH, Some(PeakDetector::new(channels)))
+        } else {
+            (0, 0, None)
+        };
+        let window = lookahead + 2 * spread + 1;
+        let delay_len = lookahead + spread + reach;
+        let mut limiter = Self {
             channels,
             lookahead,
-            delay: vec![T::zero(); channels * lookahead],
+            delay_len,
+            delay: vec![T::zero(); channels * delay_len],
             delay_pos: 0,
-            deque_index: vec![0; span],
-            deque_gain: vec![1.0; span],
+            window,
+            deque_index: vec![0; window],
+            deque_gain: vec![1.0; window],
             deque_head: 0,
             deque_len: 0,
-            minima: vec![1.0; span],
+            minima: vec![1.0; lookahead + 1],
             minima_pos: 0,
-            minima_sum: span as f64,
+            minima_sum: (lookahead + 1) as f64,
             minima_below_one: 0,
             frame: 0,
             gain: 1.0,
             release: (-1.0 / (settings.release_ms * 1e-3 * sample_rate as f64)).exp(),
-            ceiling: 10f64.powf(settings.ceiling_db / 20.0),
-            clamp: clamp_value(10f64.powf(settings.ceiling_db / 20.0)),
-            min_gain: 1.0,
+            ceiling: 1.0,
+            target: 1.0,
+            clamp: T::one(),
+            quiet: T::one(),
+            detector,
+            peaks: vec![0.0; STEP],
+            mix: 1.0,
+            mix_step: 1.0 / ramp_frames.max(1) as f64,
+            stats: GainStats::new(),
             unclamped: 0,
-        })
+        };
+        limiter.set_ceiling_db(settings.ceiling_db);
+        Ok(limiter)
     }
 
-    /// Delay from input to output in frames (the lookahead).
+    /// Delay from input to output in frames: the lookahead, plus
+    /// [`TRUE_PEAK_EXTRA_FRAMES`] in true-peak mode.
     pub fn latency(&self) -> usize {
-        self.lookahead
+        self.delay_len
     }
 
     /// Changes the ceiling (dBFS, checked by the caller) for frames entering from now on; frames
@@ -165,17 +261,23 @@ impl<T: Sample> Limiter<T> {
     pub fn set_ceiling_db(&mut self, ceiling_db: f64) {
         self.ceiling = 10f64.powf(ceiling_db / 20.0);
         self.clamp = clamp_value(self.ceiling);
+        (self.target, self.quiet) = match &self.detector {
+            Some(d) => {
+                let target = self.ceiling * 10f64.powf(-TRUE_PEAK_MARGIN_DB / 20.0);
+                // A refined point is at most 1.2 times the largest oversampled point.
+                (target, clamp_value(target / (1.2 * d.bound())))
+            }
+            None => (self.ceiling, self.clamp),
+        };
         let threshold = self.clamp;
         if self.delay.iter().any(|v| v.abs() > threshold) {
-            // Frames already in the delay line get clamped to the new ceiling as they leave.
-            self.unclamped = self.lookahead;
+            self.unclamped = self.delay_len;
         }
     }
 
-    /// The smallest gain applied since the last call, in dB (≤ 0); restarts tracking.
-    pub fn take_max_reduction_db(&mut self) -> f64 {
-        let g = std::mem::replace(&mut self.min_gain, self.gain);
-        20.0 * g.log10()
+    /// The gain statistics since the last call; restarts them.
+    pub fn take_stats(&mut self) -> GainStats {
+        std::mem::replace(&mut self.stats, GainStats::new())
     }
 
     /// The gain applied to the last frame (linear).
@@ -183,22 +285,34 @@ impl<T: Sample> Limiter<T> {
         self.gain
     }
 
-    /// Clears the delay line and gain state. Real-time safe.
+    /// Ends a bypass crossfade at once: fully limited, or fully bypassed.
+    pub fn settle_mix(&mut self, bypassed: bool) {
+        self.mix = if bypassed { 0.0 } else { 1.0 };
+    }
+
+    /// Clears the delay line, the detector and the gain state (not the statistics). Real-time
+    /// safe.
     pub fn reset(&mut self) {
         self.delay.fill(T::zero());
+        self.delay_pos = 0;
         self.deque_len = 0;
         self.minima.fill(1.0);
         self.minima_sum = self.minima.len() as f64;
         self.minima_below_one = 0;
         self.gain = 1.0;
-        self.min_gain = 1.0;
         self.unclamped = 0;
+        if let Some(d) = &mut self.detector {
+            d.reset();
+        }
     }
 
-    /// True when the limiter is at rest: unity gain and no reduction pending in its window, so a
-    /// block whose peaks stay at or below the ceiling passes through as a pure delay.
-    pub fn at_rest(&self) -> bool {
-        self.gain == 1.0 && self.minima_below_one == 0 && self.unclamped == 0
+    /// True when the limiter is at rest: unity gain, no reduction pending in its window and no
+    /// detector point pending, so a block whose samples stay quiet passes as a pure delay.
+    fn at_rest(&self) -> bool {
+        self.gain == 1.0
+            && self.minima_below_one == 0
+            && self.unclamped == 0
+            && !self.detector.as_ref().is_some_and(|d| d.pending())
     }
 
     /// The ceiling as a linear amplitude.
@@ -206,86 +320,136 @@ impl<T: Sample> Limiter<T> {
         self.ceiling
     }
 
-    /// The ceiling in `T`, rounded towards zero: a sample whose magnitude is at or below it needs
-    /// no limiting (the test for [`delay_channel`](Self::delay_channel)'s fast path).
-    pub fn threshold(&self) -> T {
-        self.clamp
+    /// Limits a block of finite samples in place: `channels × frames` planar or interleaved
+    /// (`x.len()` a multiple of the channel count, checked by the caller). Real-time safe.
+    pub fn process_block(&mut self, x: &mut [T], layout: Layout) {
+        let frames = x.len() / self.channels;
+        self.process_span(x, frames, layout, 0, frames, false);
     }
 
-    /// Fast path for a block whose frames all stay at or below the ceiling while the limiter is
-    /// [at rest](Self::at_rest): the output is the input delayed by the lookahead, bit for bit.
-    /// Call it for every channel's contiguous samples (`x`, replaced in place by the delayed
-    /// output), then [`finish_delay`](Self::finish_delay) once; the state then matches what
-    /// `x.len()` calls of [`process_frame`](Self::process_frame) would leave. Real-time safe.
-    pub fn delay_channel(&mut self, channel: usize, x: &mut [T]) {
-        let l = self.lookahead;
-        let ring = &mut self.delay[channel * l..(channel + 1) * l];
-        let (mut pos, mut done) = (self.delay_pos, 0);
-        while done < x.len() {
-            // Swapping with the ring slot written `l` frames earlier delays by exactly `l`.
-            let k = (x.len() - done).min(l - pos);
-            x[done..done + k].swap_with_slice(&mut ring[pos..pos + k]);
-            done += k;
-            pos = if pos + k == l { 0 } else { pos + k };
+    /// Limits frames `pos .. pos + take` of `x` (`channels × frames`, planar or interleaved) in
+    /// place; `bypassed` crossfades towards (or stays at) the delayed input. The result does not
+    /// depend on how a signal is split into spans. Real-time safe.
+    pub fn process_span(
+        &mut self,
+        x: &mut [T],
+        frames: usize,
+        layout: Layout,
+        pos: usize,
+        take: usize,
+        bypassed: bool,
+    ) {
+        let mut done = 0;
+        while done < take {
+            let n = (take - done).min(STEP);
+            self.step(x, frames, layout, pos + done, n, bypassed);
+            done += n;
         }
     }
 
-    /// Completes a [`delay_channel`](Self::delay_channel) block of `frames` frames.
-    pub fn finish_delay(&mut self, frames: usize) {
-        if frames == 0 {
+    fn step(
+        &mut self,
+        x: &mut [T],
+        frames: usize,
+        layout: Layout,
+        pos: usize,
+        n: usize,
+        bypassed: bool,
+    ) {
+        let channels = self.channels;
+        let at = |c: usize, i: usize| match layout {
+            Layout::Planar => c * frames + pos + i,
+            Layout::Interleaved => (pos + i) * channels + c,
+        };
+        let quiet = self.quiet;
+        let loud = match layout {
+            Layout::Planar => (0..channels).any(|c| {
+                x[c * frames + pos..c * frames + pos + n]
+                    .iter()
+                    .fold(false, |o, v| o | (v.abs() > quiet))
+            }),
+            Layout::Interleaved => x[pos * channels..(pos + n) * channels]
+                .iter()
+                .fold(false, |o, v| o | (v.abs() > quiet)),
+        };
+        let steady = self.mix == if bypassed { 0.0 } else { 1.0 };
+        if steady && !loud && self.at_rest() {
+            self.delay_quiet(x, frames, layout, pos, n);
             return;
         }
-        self.delay_pos = (self.delay_pos + frames) % self.lookahead;
-        // Every required gain in the block was 1: the sliding minimum is the newest frame, at 1.
-        self.frame += frames as u64;
-        self.deque_head = 0;
-        self.deque_len = 1;
-        self.deque_index[0] = self.frame - 1;
-        self.deque_gain[0] = 1.0;
+        // Each frame's peak (true-peak mode: of the frame `reach` frames earlier).
+        match &mut self.detector {
+            Some(d) => d.push(|c, i| x[at(c, i)], n, quiet, &mut self.peaks),
+            None => {
+                for (i, p) in self.peaks[..n].iter_mut().enumerate() {
+                    *p = (0..channels).fold(0.0f64, |m, c| m.max(x[at(c, i)].abs().as_f64()));
+                }
+            }
+        }
+        let cells = std::cell::Cell::from_mut(x).as_slice_of_cells();
+        for i in 0..n {
+            let peak = self.peaks[i];
+            let required = if peak > self.target {
+                self.target / peak
+            } else {
+                1.0
+            };
+            let gain = self.next_gain(required);
+            self.mix = if bypassed {
+                (self.mix - self.mix_step).max(0.0)
+            } else {
+                (self.mix + self.mix_step).min(1.0)
+            };
+            let (g, wet, mix) = (T::of_f64(gain), T::of_f64(self.mix), self.mix);
+            let ceiling = self.clamp;
+            let slot0 = self.delay_pos;
+            for c in 0..channels {
+                let cell = &cells[at(c, i)];
+                let slot = &mut self.delay[c * self.delay_len + slot0];
+                let dry = std::mem::replace(slot, cell.get());
+                let limited = if gain == 1.0 { dry } else { dry * g };
+                let limited = limited.max(-ceiling).min(ceiling);
+                cell.set(if mix == 1.0 {
+                    limited
+                } else {
+                    dry + (limited - dry) * wet
+                });
+            }
+            self.delay_pos += 1;
+            if self.delay_pos == self.delay_len {
+                self.delay_pos = 0;
+            }
+            self.unclamped = self.unclamped.saturating_sub(1);
+        }
     }
 
-    /// Pushes one input frame (`read(c)` gives channel `c`; non-finite values must already be
-    /// sanitised) and hands the frame leaving the delay line to `write(c, limited, delayed)`:
-    /// limited, and as it entered (for bypass crossfades). Real-time safe.
+    /// The gain for the frame leaving the delay line, given the newest frame's required gain.
     #[inline]
-    pub fn process_frame(&mut self, read: impl Fn(usize) -> T, mut write: impl FnMut(usize, T, T)) {
-        let span = self.lookahead + 1;
-        let mut peak = 0.0f64;
-        for c in 0..self.channels {
-            peak = peak.max(read(c).abs().as_f64());
-        }
-        let required = if peak > self.ceiling {
-            self.ceiling / peak
-        } else {
-            1.0
-        };
-        // Sliding minimum of the required gain over frames [t − lookahead, t] (ring indices wrap
-        // by comparison: no division on the audio path).
-        let wrap = |i: usize| if i >= span { i - span } else { i };
+    fn next_gain(&mut self, required: f64) -> f64 {
+        let (window, span) = (self.window, self.lookahead + 1);
+        let wrap = |i: usize, n: usize| if i >= n { i - n } else { i };
         let t = self.frame;
-        // Evict frames older than the window first, so the ring never holds more than
-        // `lookahead + 1` entries.
-        while self.deque_len > 0 && self.deque_index[self.deque_head] + (self.lookahead as u64) < t
-        {
-            self.deque_head = wrap(self.deque_head + 1);
+        // Evict frames older than the window first, so the ring never holds more than `window`.
+        while self.deque_len > 0 && self.deque_index[self.deque_head] + (window as u64) <= t {
+            self.deque_head = wrap(self.deque_head + 1, window);
             self.deque_len -= 1;
         }
         while self.deque_len > 0 {
-            let back = wrap(self.deque_head + self.deque_len - 1);
+            let back = wrap(self.deque_head + self.deque_len - 1, window);
             if self.deque_gain[back] >= required {
                 self.deque_len -= 1;
             } else {
                 break;
             }
         }
-        let back = wrap(self.deque_head + self.deque_len);
+        let back = wrap(self.deque_head + self.deque_len, window);
         self.deque_index[back] = t;
         self.deque_gain[back] = required;
         self.deque_len += 1;
         let minimum = self.deque_gain[self.deque_head];
-        // Its average over the last lookahead + 1 frames: every term covers frame t − lookahead.
+        // Its average over the last lookahead + 1 frames.
         let old = std::mem::replace(&mut self.minima[self.minima_pos], minimum);
-        self.minima_pos = wrap(self.minima_pos + 1);
+        self.minima_pos = wrap(self.minima_pos + 1, span);
         self.minima_below_one =
             self.minima_below_one + usize::from(minimum < 1.0) - usize::from(old < 1.0);
         let average = if self.minima_below_one == 0 {
@@ -305,49 +469,59 @@ impl<T: Sample> Limiter<T> {
                 g
             }
         };
-        self.min_gain = self.min_gain.min(self.gain);
         self.frame += 1;
-        let gain = T::of_f64(self.gain);
-        let ceiling = self.clamp;
-        for c in 0..self.channels {
-            let slot = &mut self.delay[c * self.lookahead + self.delay_pos];
-            let out = std::mem::replace(slot, read(c));
-            let y = if self.gain == 1.0 { out } else { out * gain };
-            write(c, y.max(-ceiling).min(ceiling), out);
+        self.stats.frames += 1;
+        if self.gain < 1.0 {
+            self.stats.limited_frames += 1;
+            self.stats.min_gain = self.stats.min_gain.min(self.gain);
+            self.stats.reduction_db_sum += 20.0 * self.gain.log10();
         }
-        self.delay_pos += 1;
-        if self.delay_pos == self.lookahead {
-            self.delay_pos = 0;
-        }
-        self.unclamped = self.unclamped.saturating_sub(1);
+        self.gain
     }
 
-    /// Limits a block of finite samples in place: `channels × frames` planar or interleaved
-    /// (`x.len()` a multiple of the channel count, checked by the caller). A block that stays at
-    /// or below the ceiling while the limiter is at rest takes the pure-delay fast path; the
-    /// result is the same as frame-by-frame processing. Real-time safe.
-    pub fn process_block(&mut self, x: &mut [T], layout: Layout) {
+    /// The pure-delay path for `n` quiet frames while at rest: the output is the input delayed
+    /// by the latency, bit for bit, and the state ends as the frame-by-frame path leaves it.
+    fn delay_quiet(&mut self, x: &mut [T], frames: usize, layout: Layout, pos: usize, n: usize) {
         let channels = self.channels;
-        let frames = x.len() / channels;
-        let threshold = self.threshold();
-        let over = x
-            .chunks(256)
-            .any(|block| block.iter().fold(false, |o, v| o | (v.abs() > threshold)));
-        if layout == Layout::Planar && !over && self.at_rest() {
-            for (c, row) in x.chunks_exact_mut(frames.max(1)).enumerate() {
-                self.delay_channel(c, row);
+        if let Some(d) = &mut self.detector {
+            let at = |c: usize, i: usize| match layout {
+                Layout::Planar => c * frames + pos + i,
+                Layout::Interleaved => (pos + i) * channels + c,
+            };
+            d.skip(|c, i| x[at(c, i)], n, self.quiet);
+        }
+        let l = self.delay_len;
+        for c in 0..channels {
+            let ring = &mut self.delay[c * l..(c + 1) * l];
+            let mut slot = self.delay_pos;
+            match layout {
+                Layout::Planar => {
+                    let row = &mut x[c * frames + pos..c * frames + pos + n];
+                    let mut done = 0;
+                    while done < n {
+                        // Swapping with the ring slot written `l` frames earlier delays by `l`.
+                        let k = (n - done).min(l - slot);
+                        row[done..done + k].swap_with_slice(&mut ring[slot..slot + k]);
+                        done += k;
+                        slot = if slot + k == l { 0 } else { slot + k };
+                    }
+                }
+                Layout::Interleaved => {
+                    for i in 0..n {
+                        std::mem::swap(&mut x[(pos + i) * channels + c], &mut ring[slot]);
+                        slot = if slot + 1 == l { 0 } else { slot + 1 };
+                    }
+                }
             }
-            self.finish_delay(frames);
-            return;
         }
-        let cells = std::cell::Cell::from_mut(x).as_slice_of_cells();
-        let at = |c: usize, i: usize| match layout {
-            Layout::Planar => c * frames + i,
-            Layout::Interleaved => i * channels + c,
-        };
-        for i in 0..frames {
-            self.process_frame(|c| cells[at(c, i)].get(), |c, y, _| cells[at(c, i)].set(y));
-        }
+        self.delay_pos = (self.delay_pos + n) % l;
+        // Every required gain was 1: the sliding minimum is the newest frame, at 1.
+        self.frame += n as u64;
+        self.stats.frames += n as u64;
+        self.deque_head = 0;
+        self.deque_len = 1;
+        self.deque_index[0] = self.frame - 1;
+        self.deque_gain[0] = 1.0;
     }
 }
 
@@ -355,11 +529,17 @@ impl<T: Sample> Limiter<T> {
 mod tests {
     use super::*;
 
-    fn run(lim: &mut Limiter<f64>, x: &[f64]) -> Vec<f64> {
-        let mut y = vec![0.0; x.len()];
-        for (i, &v) in x.iter().enumerate() {
-            lim.process_frame(|_| v, |_, out, _| y[i] = out);
+    fn sample_peak() -> LimiterSettings {
+        LimiterSettings {
+            true_peak: false,
+            lookahead_ms: 5.0,
+            ..LimiterSettings::default()
         }
+    }
+
+    fn run(lim: &mut Limiter<f64>, x: &[f64]) -> Vec<f64> {
+        let mut y = x.to_vec();
+        lim.process_block(&mut y, Layout::Planar);
         y
     }
 
@@ -367,28 +547,29 @@ mod tests {
     fn a_lowered_ceiling_clamps_delayed_frames_even_on_the_fast_path() {
         // Found by fuzzing: a sample under the old ceiling waits in the delay line, the ceiling
         // drops below it, and a silent block (at rest, nothing over) took the pure-delay path.
-        let settings = LimiterSettings {
-            ceiling_db: 0.0,
-            ..LimiterSettings::default()
-        };
-        let mut lim = Limiter::<f32>::new(1, 8000, &settings).unwrap();
-        let mut first = [-0.984f32];
-        lim.process_block(&mut first, Layout::Planar);
-        assert_eq!(first, [0.0]);
-        lim.set_ceiling_db(-1.0);
-        let mut block = [0.0f32; 100];
-        lim.process_block(&mut block, Layout::Planar);
-        let ceiling = 10f64.powf(-1.0 / 20.0);
-        assert!(
-            block.iter().all(|v| f64::from(v.abs()) <= ceiling),
-            "{block:?}"
-        );
-        assert_eq!(
-            f64::from(block[lim.latency() - 1]),
-            -f64::from(clamp_value::<f32>(ceiling))
-        );
-        // Once the delay line has drained through the clamp, the fast path is back.
-        assert!(lim.at_rest());
+        for settings in [sample_peak(), LimiterSettings::default()] {
+            let settings = LimiterSettings {
+                ceiling_db: 0.0,
+                ..settings
+            };
+            let mut lim = Limiter::<f32>::new(1, 8000, &settings, 1).unwrap();
+            let mut first = [-0.984f32];
+            lim.process_block(&mut first, Layout::Planar);
+            assert_eq!(first, [0.0]);
+            lim.set_ceiling_db(-1.0);
+            let mut block = vec![0.0f32; 16_000];
+            lim.process_block(&mut block, Layout::Planar);
+            let ceiling = 10f64.powf(-1.0 / 20.0);
+            assert!(block.iter().all(|v| f64::from(v.abs()) <= ceiling));
+            if !settings.true_peak {
+                assert_eq!(
+                    f64::from(block[lim.latency() - 1]),
+                    -f64::from(clamp_value::<f32>(ceiling))
+                );
+            }
+            // Once the delay line has drained through the clamp, the fast path is back.
+            assert!(lim.at_rest());
+        }
     }
 
     #[test]
@@ -406,9 +587,9 @@ mod tests {
         // the deque; the minimum must still be the oldest frame of the window.
         let settings = LimiterSettings {
             lookahead_ms: 1.0,
-            ..LimiterSettings::default()
+            ..sample_peak()
         };
-        let mut lim = Limiter::<f64>::new(1, 8000, &settings).unwrap();
+        let mut lim = Limiter::<f64>::new(1, 8000, &settings, 1).unwrap();
         let x: Vec<f64> = (0..400).map(|i| 4.0 - i as f64 * 0.009).collect();
         let y = run(&mut lim, &x);
         let ceiling = 10f64.powf(-1.0 / 20.0);
@@ -416,51 +597,80 @@ mod tests {
     }
 
     #[test]
-    fn the_block_delay_equals_frame_by_frame_processing() {
-        let settings = LimiterSettings::default();
-        let mut a = Limiter::<f64>::new(1, 48_000, &settings).unwrap();
-        let mut b = Limiter::<f64>::new(1, 48_000, &settings).unwrap();
-        let x: Vec<f64> = (0..5000).map(|i| 0.5 * (i as f64 * 0.01).sin()).collect();
-        let ya = run(&mut a, &x);
-        let mut yb = x.clone();
-        for block in yb.chunks_mut(97).chain(std::iter::empty()) {
-            assert!(b.at_rest());
-            b.delay_channel(0, block);
-            b.finish_delay(block.len());
+    fn any_block_split_gives_the_same_output() {
+        for settings in [sample_peak(), LimiterSettings::default()] {
+            let x: Vec<f64> = (0..20_000)
+                .map(|i| {
+                    let t = i as f64;
+                    let env = if (5000..12_000).contains(&i) {
+                        3.0
+                    } else {
+                        0.3
+                    };
+                    env * (t * 0.01).sin() + if i == 15_000 { 4.0 } else { 0.0 }
+                })
+                .collect();
+            let mut a = Limiter::<f64>::new(1, 48_000, &settings, 1).unwrap();
+            let whole = run(&mut a, &x);
+            for size in [1, 7, 97, 256, 1000] {
+                let mut b = Limiter::<f64>::new(1, 48_000, &settings, 1).unwrap();
+                let mut y = x.clone();
+                for block in y.chunks_mut(size) {
+                    b.process_block(block, Layout::Planar);
+                }
+                let first = whole.iter().zip(&y).position(|(a, b)| a != b);
+                assert!(
+                    first.is_none(),
+                    "{settings:?} block {size}: first difference at {first:?}"
+                );
+            }
         }
-        assert_eq!(ya, yb);
-        // Both continue identically afterwards, limiting included.
-        let loud: Vec<f64> = (0..3000).map(|i| 3.0 * (i as f64 * 0.02).sin()).collect();
-        assert_eq!(run(&mut a, &loud), run(&mut b, &loud));
     }
 
     #[test]
     fn nothing_above_the_ceiling_and_transparent_below() {
-        let settings = LimiterSettings::default();
-        let ceiling = 10f64.powf(-1.0 / 20.0);
-        let mut lim = Limiter::<f64>::new(1, 48_000, &settings).unwrap();
+        for settings in [sample_peak(), LimiterSettings::default()] {
+            let ceiling = 10f64.powf(-1.0 / 20.0);
+            let mut lim = Limiter::<f64>::new(1, 48_000, &settings, 1).unwrap();
+            let l = lim.latency();
+            // Quiet, then a +24 dB burst with single-sample spikes, then quiet again.
+            let mut x: Vec<f64> = (0..144_000)
+                .map(|i| 0.3 * (i as f64 * 0.05).sin())
+                .collect();
+            for v in &mut x[10_000..20_000] {
+                *v *= 16.0;
+            }
+            x[30_000] = 20.0;
+            x[30_001] = -20.0;
+            let y = run(&mut lim, &x);
+            assert!(
+                y.iter().all(|v| v.abs() <= ceiling),
+                "max {}",
+                y.iter().fold(0.0f64, |m, v| m.max(v.abs()))
+            );
+            // Before the burst reaches the lookahead window the output is the delayed input.
+            for i in l..10_000 - l {
+                assert_eq!(y[i], x[i - l]);
+            }
+            // Long after the last spike (release time constant 100 ms) it is exact again.
+            for i in 120_000..144_000 {
+                assert_eq!(y[i], x[i - l]);
+            }
+            let stats = lim.take_stats();
+            assert_eq!(stats.frames, 144_000);
+            assert!(stats.max_reduction_db() < -20.0 && stats.mean_reduction_db() < 0.0);
+        }
+    }
+
+    #[test]
+    fn the_bypass_crossfades_to_the_delayed_input() {
+        let mut lim = Limiter::<f64>::new(1, 48_000, &LimiterSettings::default(), 100).unwrap();
         let l = lim.latency();
-        // Quiet, then a +24 dB burst with single-sample spikes, then quiet again.
-        let mut x: Vec<f64> = (0..144_000)
-            .map(|i| 0.3 * (i as f64 * 0.05).sin())
-            .collect();
-        for v in &mut x[10_000..20_000] {
-            *v *= 16.0;
-        }
-        x[30_000] = 20.0;
-        x[30_001] = -20.0;
-        let y = run(&mut lim, &x);
-        assert!(
-            y.iter().all(|v| v.abs() <= ceiling),
-            "max {}",
-            y.iter().fold(0.0f64, |m, v| m.max(v.abs()))
-        );
-        // Before the burst reaches the lookahead window the output is the delayed input, exactly.
-        for i in l..10_000 - l {
-            assert_eq!(y[i], x[i - l]);
-        }
-        // Long after the last spike (release time constant 100 ms) it is exact again.
-        for i in 120_000..144_000 {
+        let x: Vec<f64> = (0..4000).map(|i| 2.0 * (i as f64 * 0.03).sin()).collect();
+        let mut y = x.clone();
+        lim.process_span(&mut y, 4000, Layout::Planar, 0, 4000, true);
+        // After the 100-frame ramp the output is the delayed input.
+        for i in 200..4000 {
             assert_eq!(y[i], x[i - l]);
         }
     }

@@ -1,11 +1,14 @@
 //! Loudness per ITU-R BS.1770-4 / EBU R128 (momentary, short-term, integrated, loudness range,
-//! true peak), built on the `ebur128` crate.
+//! true peak): K-weighting, gating and loudness range from the `ebur128` crate; true peak from
+//! tonecore's own 4× polyphase oversampler ([`super::truepeak`], shared with the limiter), which
+//! skips blocks that cannot raise the peak and so costs a fraction of the crate's.
 //!
 //! Channel weighting follows the crate's default map: 1 channel is one front channel (not
 //! dual-mono: a mono file reads 3 LU lower than the same signal on both stereo channels);
 //! 2 = L R; 3 = L R C; 4 = L R Ls Rs; 5 = L R C Ls Rs; 6 = L R C LFE Ls Rs (LFE not counted);
 //! further channels are not counted (BS.1770 defines no weight for them).
 
+use super::truepeak::TruePeakMeter;
 use super::Sample;
 use crate::{ConfigError, ProcessError};
 use ebur128::{EbuR128, Mode};
@@ -34,7 +37,7 @@ pub struct LoudnessReport {
     pub short_term_max: f64,
     /// Loudness range (EBU Tech 3342), LU.
     pub range: f64,
-    /// Largest true peak over all channels (4× oversampled), dBTP.
+    /// Largest true peak over all channels (4× oversampled, BS.1770-4 Annex 2), dBTP.
     pub true_peak: f64,
 }
 
@@ -43,6 +46,7 @@ pub struct LoudnessReport {
 /// history grows).
 pub struct LoudnessMeter {
     meter: EbuR128,
+    true_peak: TruePeakMeter<f64>,
     channels: usize,
     sample_rate: u32,
     /// Samples per 100 ms step; momentary and short-term maxima are taken at these steps.
@@ -76,14 +80,11 @@ impl LoudnessMeter {
         if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&sample_rate) {
             return Err(ConfigError::InvalidSampleRate);
         }
-        let meter = EbuR128::new(
-            channels as u32,
-            sample_rate,
-            Mode::I | Mode::LRA | Mode::S | Mode::TRUE_PEAK,
-        )
-        .map_err(|_| ConfigError::InvalidSampleRate)?;
+        let meter = EbuR128::new(channels as u32, sample_rate, Mode::I | Mode::LRA | Mode::S)
+            .map_err(|_| ConfigError::InvalidSampleRate)?;
         Ok(Self {
             meter,
+            true_peak: TruePeakMeter::new(channels),
             channels,
             sample_rate,
             step: (sample_rate as usize / 10).max(1),
@@ -135,6 +136,9 @@ impl LoudnessMeter {
             });
             // Channel count and lengths are consistent by construction.
             let _ = self.meter.add_frames_planar_f64(&planes[..self.channels]);
+            for (c, plane) in planes[..self.channels].iter().enumerate() {
+                self.true_peak.add(c, plane);
+            }
             pos += take;
             self.pending += take;
             if self.pending == self.step {
@@ -152,9 +156,7 @@ impl LoudnessMeter {
 
     /// The measurement so far.
     pub fn report(&self) -> LoudnessReport {
-        let true_peak = (0..self.channels as u32)
-            .filter_map(|c| self.meter.true_peak(c).ok())
-            .fold(0.0f64, f64::max);
+        let true_peak = self.true_peak.peaks().iter().fold(0.0f64, |m, &p| m.max(p));
         LoudnessReport {
             integrated: self.meter.loudness_global().unwrap_or(f64::NEG_INFINITY),
             momentary_max: self.momentary_max,
@@ -172,6 +174,7 @@ impl LoudnessMeter {
     /// Forgets everything measured.
     pub fn reset(&mut self) {
         self.meter.reset();
+        self.true_peak.reset();
         self.pending = 0;
         self.momentary_max = f64::NEG_INFINITY;
         self.short_term_max = f64::NEG_INFINITY;

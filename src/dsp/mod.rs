@@ -10,6 +10,7 @@ pub mod limiter;
 pub mod loudness;
 mod sample;
 pub mod spectrum;
+pub mod truepeak;
 pub mod window;
 
 pub use sample::{all_finite, all_in_range, sanitize, Sample, MAX_INPUT_MAGNITUDE};

@@ -274,6 +274,31 @@ pub(crate) fn out_param<T>(ptr: *mut T) -> Result<*mut T, Failure> {
     }
 }
 
+/// Reads a versioned config struct whose first field is its `struct_size`: NULL →
+/// `NULL_POINTER`; a size below `min_size` (the struct as first released) → `STRUCT_SIZE` with
+/// `what` in the message. Only `struct_size` bytes are read; fields a caller compiled against an
+/// older header does not have keep their defaults.
+///
+/// # Safety
+/// `ptr` NULL or readable for its `struct_size` bytes.
+pub(crate) unsafe fn sized_in<T: Copy + Default>(
+    ptr: *const T,
+    min_size: usize,
+    what: &'static str,
+) -> Result<T, Failure> {
+    if ptr.is_null() {
+        return Err(tonecore_status::NullPointer.into());
+    }
+    let size = ptr.cast::<usize>().read_unaligned();
+    if size < min_size {
+        return Err(Failure::detail(tonecore_status::StructSize, what));
+    }
+    let mut value = T::default();
+    let n = size.min(std::mem::size_of::<T>());
+    std::ptr::copy_nonoverlapping(ptr.cast::<u8>(), (&mut value as *mut T).cast::<u8>(), n);
+    Ok(value)
+}
+
 /// Borrows an audio block: `input_len` samples in, at least as many out, a whole number of
 /// `channels`, not overlapping. Audio-safe.
 ///

@@ -2,8 +2,8 @@ use super::format::{
     either, format_from, tonecore_sample_format, Family, FormatAccess, FormatSample, PerFormat,
 };
 use super::{
-    audio_block, free_object, guard, guard_rt, object_ref, out_param, tonecore_status, Failure,
-    Guarded,
+    audio_block, free_object, guard, guard_rt, object_ref, out_param, sized_in, tonecore_status,
+    Failure, Guarded,
 };
 use crate::cache::CachedSample;
 use crate::dsp::limiter::LimiterSettings;
@@ -22,14 +22,22 @@ pub struct tonecore_limiter_config {
     pub channels: u32,
     /// A `TONECORE_SAMPLE_FORMAT_*` value. Default F32.
     pub sample_format: i32,
-    /// Ceiling, dBFS (−60…0). Default −1.
+    /// Ceiling, dBFS (−60…0); dBTP when `true_peak`. Default −1.
     pub ceiling_db: f64,
     /// Lookahead (= attack), ms (0 < t ≤ 100); the latency in frames is
-    /// `round(lookahead_ms · sample_rate / 1000)`, at least 1. Default 5.
+    /// `round(lookahead_ms · sample_rate / 1000)` (at least 1), plus
+    /// `TONECORE_TRUE_PEAK_EXTRA_FRAMES` (32) when `true_peak`. Default 1.5.
     pub lookahead_ms: f64,
     /// Release time constant, ms (0 < t ≤ 10000). Default 100.
     pub release_ms: f64,
+    /// Non-zero: detect true peaks (4× oversampled, BS.1770-4 Annex 2), so the output's true
+    /// peak stays under the ceiling; 0: sample peaks only. Default 1. (Added in 0.2; a caller
+    /// built against an older header gets the default.)
+    pub true_peak: u32,
 }
+
+/// Frames a true-peak detector adds to a limiter's latency (at any sample rate).
+pub const TONECORE_TRUE_PEAK_EXTRA_FRAMES: u32 = crate::dsp::limiter::TRUE_PEAK_EXTRA_FRAMES as u32;
 
 const CONFIG_MIN_SIZE: usize = offset_of!(tonecore_limiter_config, release_ms) + size_of::<f64>();
 
@@ -44,6 +52,7 @@ impl Default for tonecore_limiter_config {
             ceiling_db: s.ceiling_db,
             lookahead_ms: s.lookahead_ms,
             release_ms: s.release_ms,
+            true_peak: u32::from(s.true_peak),
         }
     }
 }
@@ -72,8 +81,8 @@ impl Family for LimiterFamily {
     type Of<T: CachedSample> = PeakLimiter<T>;
 }
 
-/// A lookahead peak limiter on its own (the pipeline's third stage without the EQ and level
-/// matcher): no output sample exceeds the ceiling; below it the output is the input delayed by
+/// A lookahead limiter on its own (the pipeline's third stage without the EQ and level
+/// matcher): no output sample — with `true_peak`, no 4× oversampled point — exceeds the ceiling; below it the output is the input delayed by
 /// `_latency` frames, bit for bit. Blocks of any length; the output does not depend on how the
 /// signal is split into blocks. Every call but `_latency` is single-threaded (a concurrent call
 /// gets `CONCURRENT_USE`), audio-safe.
@@ -83,8 +92,8 @@ pub struct tonecore_limiter {
     audio: Guarded<PerFormat<LimiterFamily>>,
 }
 
-/// Fills `config_out` with the defaults (44100 Hz, 2 channels, f32, −1 dBFS ceiling, 5 ms
-/// lookahead, 100 ms release) and the current `struct_size`.
+/// Fills `config_out` with the defaults (44100 Hz, 2 channels, f32, −1 dBTP true-peak ceiling,
+/// 1.5 ms lookahead, 100 ms release) and the current `struct_size`.
 ///
 /// Returns `NULL_POINTER`. Thread class: any-thread.
 ///
@@ -107,6 +116,7 @@ fn build<T: CachedSample>(c: &tonecore_limiter_config) -> Result<PeakLimiter<T>,
         ceiling_db: c.ceiling_db,
         lookahead_ms: c.lookahead_ms,
         release_ms: c.release_ms,
+        true_peak: c.true_peak != 0,
     };
     Ok(PeakLimiter::new(
         c.channels as usize,
@@ -133,16 +143,11 @@ pub unsafe extern "C" fn tonecore_limiter_new(
 ) -> tonecore_status {
     guard(|| {
         let out = out_param(limiter_out)?;
-        if config.is_null() {
-            return Err(tonecore_status::NullPointer.into());
-        }
-        if config.cast::<usize>().read_unaligned() < CONFIG_MIN_SIZE {
-            return Err(Failure::detail(
-                tonecore_status::StructSize,
-                "config->struct_size is too small; call tonecore_limiter_config_init first",
-            ));
-        }
-        let c = config.read();
+        let c = sized_in(
+            config,
+            CONFIG_MIN_SIZE,
+            "config->struct_size is too small; call tonecore_limiter_config_init first",
+        )?;
         let audio: PerFormat<LimiterFamily> = match format_from(c.sample_format)? {
             tonecore_sample_format::F32 => PerFormat::F32(build::<f32>(&c)?),
             tonecore_sample_format::F64 => PerFormat::F64(build::<f64>(&c)?),

@@ -40,6 +40,6 @@ pub use version::*;
 pub use window::*;
 
 pub(crate) use guard::{
-    audio_block, disjoint, free_object, guard, guard_rt, object_ref, out_param, slice_in,
+    audio_block, disjoint, free_object, guard, guard_rt, object_ref, out_param, sized_in, slice_in,
     slice_out, Failure, Guarded,
 };

@@ -3,11 +3,11 @@ use super::format::{
     either, format_from, tonecore_sample_format, Family, FormatAccess, FormatSample, PerFormat,
 };
 use super::{
-    audio_block, free_object, guard, guard_rt, object_ref, out_param, slice_in, tonecore_status,
-    Failure, Guarded,
+    audio_block, free_object, guard, guard_rt, object_ref, out_param, sized_in, slice_in,
+    tonecore_status, Failure, Guarded,
 };
 use crate::cache::CachedSample;
-use crate::dsp::level::LevelSettings;
+use crate::dsp::level::{LevelMode, LevelSettings};
 use crate::dsp::limiter::LimiterSettings;
 use crate::pipeline::{
     EqSettings, Pipeline, PipelineConfig, PipelineParams, Stage, MAX_STAT_BANDS,
@@ -84,6 +84,39 @@ pub struct tonecore_pipeline_config {
     pub lookahead_ms: f64,
     /// Limiter release time constant, ms (0 < t ≤ 10000). Default 100.
     pub limiter_release_ms: f64,
+    /// Non-zero: the limiter detects true peaks (4× oversampled; the ceiling is in dBTP).
+    /// Default 1. (Fields from here on were added in 0.2; a caller built against an older header
+    /// gets their defaults.)
+    pub limiter_true_peak: u32,
+    /// A `TONECORE_LEVEL_MODE_*` value. Default INTEGRATED: one static gain,
+    /// `track_gain_db`, which the renderers and the engine's streams set from the whole track's
+    /// integrated loudness so the output lands on `target_lufs`; MOMENTARY: the leveller
+    /// (`attack_ms` … `window_ms`), for live input.
+    pub level_mode: i32,
+    /// INTEGRATED mode: the static gain a pipeline applies, dB (−80…+60). Default 0.
+    pub track_gain_db: f64,
+}
+
+/// How the level stage sets its gain (`tonecore_pipeline_config.level_mode`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum tonecore_level_mode {
+    /// One static gain from the whole track's integrated loudness.
+    Integrated = 0,
+    /// The momentary-loudness leveller, for live input whose end is unknown.
+    Momentary = 1,
+}
+
+/// The level mode with C value `mode`.
+pub(crate) fn level_mode_from(mode: i32) -> Result<LevelMode, Failure> {
+    match mode {
+        0 => Ok(LevelMode::Integrated),
+        1 => Ok(LevelMode::Momentary),
+        _ => Err(Failure::detail(
+            tonecore_status::InvalidArgument,
+            "level_mode is not a TONECORE_LEVEL_MODE_* value",
+        )),
+    }
 }
 
 const PIPELINE_CONFIG_MIN_SIZE: usize =
@@ -120,6 +153,9 @@ impl Default for tonecore_pipeline_config {
             ceiling_db: limiter.ceiling_db,
             lookahead_ms: limiter.lookahead_ms,
             limiter_release_ms: limiter.release_ms,
+            limiter_true_peak: u32::from(limiter.true_peak),
+            level_mode: tonecore_level_mode::Integrated as i32,
+            track_gain_db: level.track_gain_db,
         }
     }
 }
@@ -211,16 +247,11 @@ pub(crate) unsafe fn read_config(
     ),
     Failure,
 > {
-    if config.is_null() {
-        return Err(tonecore_status::NullPointer.into());
-    }
-    if config.cast::<usize>().read_unaligned() < PIPELINE_CONFIG_MIN_SIZE {
-        return Err(Failure::detail(
-            tonecore_status::StructSize,
-            "config->struct_size is too small; call tonecore_pipeline_config_init first",
-        ));
-    }
-    let c = config.read();
+    let c = sized_in(
+        config,
+        PIPELINE_CONFIG_MIN_SIZE,
+        "config->struct_size is too small; call tonecore_pipeline_config_init first",
+    )?;
     let format = format_from(c.sample_format)?;
     let layout = layout_from(c.layout, c.edges, c.edges_len)?;
     let gains = if c.eq_gains_db.is_null() {
@@ -234,6 +265,8 @@ pub(crate) unsafe fn read_config(
         mode: mode_from(c.mode)?,
     };
     let level = LevelSettings {
+        mode: level_mode_from(c.level_mode)?,
+        track_gain_db: c.track_gain_db,
         target_lufs: c.target_lufs,
         attack_ms: c.attack_ms,
         release_ms: c.release_ms,
@@ -246,6 +279,7 @@ pub(crate) unsafe fn read_config(
         ceiling_db: c.ceiling_db,
         lookahead_ms: c.lookahead_ms,
         release_ms: c.limiter_release_ms,
+        true_peak: c.limiter_true_peak != 0,
     };
     // Disabled stages keep their settings: they apply when the stage is enabled later.
     let config = PipelineConfig {

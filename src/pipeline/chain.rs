@@ -4,8 +4,11 @@
 //! All three stages always run, so the latency is constant (`EQ hop + kernel delay + limiter
 //! lookahead`) whatever is bypassed: a bypassed EQ crossfades to a flat kernel (a pure delay), a
 //! bypassed level matcher ramps its gain to unity, a bypassed limiter crossfades to its delayed
-//! input — each over the configured ramp. The level matcher takes its loudness from the EQ's own
-//! spectra (see [`crate::dsp::level`]); the limiter sees the level-matched signal.
+//! input — each over the configured ramp. The level stage applies either a static track gain
+//! ([`LevelMode::Integrated`], the default: set from the whole track's integrated loudness by the
+//! renderers and streams, which see the whole signal) or the momentary leveller
+//! ([`LevelMode::Momentary`], which takes its loudness from the EQ's own spectra, see
+//! [`crate::dsp::level`]); the limiter (true-peak by default) sees the level-matched signal.
 //!
 //! Parameters change from any thread through [`PipelineParams`]: EQ gains through the
 //! equalizer's wait-free kernel mailbox, scalars through atomics read once per `process` call.
@@ -16,7 +19,7 @@ use super::equalizer::{EqControl, Equalizer, EqualizerConfig};
 use crate::cache::CachedSample;
 use crate::dsp::bands::{BandLayout, CurveMode};
 use crate::dsp::convolver::Layout;
-use crate::dsp::level::{check_target, LevelMatcher, LevelSettings};
+use crate::dsp::level::{check_target, LevelMatcher, LevelMode, LevelSettings};
 use crate::dsp::limiter::{check_ceiling, Limiter, LimiterSettings};
 use crate::dsp::loudness::LoudnessMeter;
 use crate::handoff::SeqLock;
@@ -52,7 +55,9 @@ impl EqSettings {
 pub struct PipelineConfig {
     /// The equalizer (`None`: flat and bypassed).
     pub eq: Option<EqSettings>,
-    /// The level matcher (`None`: bypassed, target −14 LUFS).
+    /// The level stage (`None`: bypassed, target −14 LUFS). In [`LevelMode::Integrated`] a
+    /// `Pipeline` applies `track_gain_db`; the offline renderers, `normalize` and the engine's
+    /// streams measure the track and set it so the output lands on `target_lufs`.
     pub level: Option<LevelSettings>,
     /// The limiter (`None`: bypassed, ceiling −1 dBFS).
     pub limiter: Option<LimiterSettings>,
@@ -168,7 +173,9 @@ impl<T: CachedSample> PipelineParams<T> {
         self.eq.gains_db()
     }
 
-    /// Sets the level matcher's target loudness in LUFS (−70…0). Wait-free.
+    /// Sets the level matcher's target loudness in LUFS (−70…0). Wait-free. Moves the gain of the
+    /// momentary leveller; in [`LevelMode::Integrated`] the static track gain stays (it is set
+    /// by measuring the whole track, which a streaming `Pipeline` never sees).
     ///
     /// # Errors
     /// [`ConfigError::InvalidTarget`].
@@ -287,7 +294,8 @@ pub struct Pipeline<T: CachedSample> {
     limiter: Limiter<T>,
     params: PipelineParams<T>,
     level_mix: Mix,
-    limiter_mix: Mix,
+    /// [`LevelMode::Integrated`]: the static track gain (linear); `None` for the leveller.
+    static_gain: Option<f64>,
     target: f64,
     ceiling: f64,
     limiter_max_reduction_db: f64,
@@ -330,7 +338,8 @@ impl<T: CachedSample> Pipeline<T> {
         let hop = eq.convolver_mut().hop();
         let level = LevelMatcher::new(level_settings, sample_rate, channels, config.fft_size, hop)?;
         eq.convolver_mut().set_energy_weights(level.bin_weights());
-        let limiter = Limiter::new(channels, sample_rate, &limiter_settings)?;
+        let ramp_frames = (config.ramp_ms * 1e-3 * sample_rate as f64).round() as usize;
+        let mut limiter = Limiter::new(channels, sample_rate, &limiter_settings, ramp_frames)?;
         let control = eq.control();
         let bypassed = [
             config.eq.is_none() || config.start_bypassed[Stage::Eq as usize],
@@ -347,13 +356,15 @@ impl<T: CachedSample> Pipeline<T> {
             stats: SeqLock::default(),
             sample_rate,
         });
-        let ramp_frames = (config.ramp_ms * 1e-3 * sample_rate as f64).round() as usize;
+        limiter.settle_mix(bypassed[Stage::Limiter as usize]);
         let ms = |t: f64| (t * 1e-3 * sample_rate as f64).ceil() as usize;
         let settle = crate::dsp::fir::FirDesigner::kernel_len(config.fft_size)
             + limiter.latency()
             + config
                 .level
-                .filter(|_| !config.start_bypassed[Stage::Level as usize])
+                .filter(|l| {
+                    l.mode == LevelMode::Momentary && !config.start_bypassed[Stage::Level as usize]
+                })
                 .map_or(0, |l| ms(l.window_ms) + 3 * ms(l.attack_ms));
         let mut pipeline = Self {
             eq,
@@ -364,7 +375,8 @@ impl<T: CachedSample> Pipeline<T> {
                 eq: control,
             },
             level_mix: Mix::new(bypassed[Stage::Level as usize], ramp_frames),
-            limiter_mix: Mix::new(bypassed[Stage::Limiter as usize], ramp_frames),
+            static_gain: (level_settings.mode == LevelMode::Integrated)
+                .then(|| 10f64.powf(level_settings.track_gain_db / 20.0)),
             target: level_settings.target_lufs,
             ceiling: limiter_settings.ceiling_db,
             limiter_max_reduction_db: 0.0,
@@ -442,8 +454,8 @@ impl<T: CachedSample> Pipeline<T> {
         let shared = &self.params.shared;
         self.level_mix
             .settle(shared.bypass[Stage::Level as usize].load(Ordering::Acquire));
-        self.limiter_mix
-            .settle(shared.bypass[Stage::Limiter as usize].load(Ordering::Acquire));
+        self.limiter
+            .settle_mix(shared.bypass[Stage::Limiter as usize].load(Ordering::Acquire));
     }
 
     fn apply_params(&mut self) {
@@ -526,10 +538,13 @@ impl<T: CachedSample> Pipeline<T> {
         let level_idle = bypass_level && self.level_mix.value == 0.0;
         let level_steady = !bypass_level && self.level_mix.value == 1.0;
         if level_steady {
-            self.level.fill_gains(&mut self.gains[..take]);
+            match self.static_gain {
+                Some(g) => self.gains[..take].fill(T::of_f64(g)),
+                None => self.level.fill_gains(&mut self.gains[..take]),
+            }
         } else if !level_idle {
             for g in &mut self.gains[..take] {
-                let matched = self.level.next_gain();
+                let matched = self.static_gain.unwrap_or_else(|| self.level.next_gain());
                 let mix = self.level_mix.next(bypass_level);
                 *g = T::of_f64(1.0 + mix * (matched - 1.0));
             }
@@ -537,62 +552,30 @@ impl<T: CachedSample> Pipeline<T> {
             // The matcher still measures; keep its gain state moving in step (closed form).
             self.level.advance(take);
         }
-        // Whether any sample of the span exceeds the ceiling (a vectorizable OR of compares).
-        let ceiling = self.limiter.threshold();
-        let mut over = false;
-        for c in 0..channels {
-            match layout {
-                Layout::Planar => {
-                    let x = &mut output[c * frames + pos..c * frames + pos + take];
-                    if !level_idle {
+        if !level_idle {
+            for c in 0..channels {
+                match layout {
+                    Layout::Planar => {
+                        let x = &mut output[c * frames + pos..c * frames + pos + take];
                         for (v, &g) in x.iter_mut().zip(&self.gains[..take]) {
                             *v = *v * g;
                         }
                     }
-                    over = x.iter().fold(over, |o, v| o | (v.abs() > ceiling));
-                }
-                Layout::Interleaved => {
-                    for i in 0..take {
-                        let v = &mut output[at(c, i)];
-                        if !level_idle {
-                            *v = *v * self.gains[i];
+                    Layout::Interleaved => {
+                        for (i, &g) in self.gains[..take].iter().enumerate() {
+                            let v = &mut output[at(c, i)];
+                            *v = *v * g;
                         }
-                        over |= v.abs() > ceiling;
                     }
                 }
             }
         }
-        let steady = self.limiter_mix.value == if bypass_limiter { 0.0 } else { 1.0 };
-        if steady && layout == Layout::Planar && !over && self.limiter.at_rest() {
-            // Nothing to limit: a pure delay, bit-identical to the frame-by-frame path.
-            for c in 0..channels {
-                self.limiter
-                    .delay_channel(c, &mut output[c * frames + pos..c * frames + pos + take]);
-            }
-            self.limiter.finish_delay(take);
-            return;
-        }
-        // Frame by frame; cells let the limiter read a frame and write the delayed one through
-        // the same buffer.
-        let cells = std::cell::Cell::from_mut(output).as_slice_of_cells();
-        for i in 0..take {
-            let mix = self.limiter_mix.next(bypass_limiter);
-            let wet = T::of_f64(mix);
-            self.limiter.process_frame(
-                |c| cells[at(c, i)].get(),
-                |c, limited, dry| {
-                    cells[at(c, i)].set(if mix == 1.0 {
-                        limited
-                    } else {
-                        dry + (limited - dry) * wet
-                    })
-                },
-            );
-        }
+        self.limiter
+            .process_span(output, frames, layout, pos, take, bypass_limiter);
     }
 
     fn publish_stats(&mut self) {
-        let reduction = self.limiter.take_max_reduction_db();
+        let reduction = self.limiter.take_stats().max_reduction_db();
         self.limiter_max_reduction_db = self.limiter_max_reduction_db.min(reduction);
         let shared = &self.params.shared;
         let w = &mut self.stat_words;
@@ -600,7 +583,8 @@ impl<T: CachedSample> Pipeline<T> {
         w[1] = self.eq.nonfinite_count();
         w[2] = self.limiter_max_reduction_db.to_bits();
         w[3] = (20.0 * self.limiter.gain().log10()).to_bits();
-        let level_gain = 1.0 + self.level_mix.value * (self.level.gain() - 1.0);
+        let matched = self.static_gain.unwrap_or_else(|| self.level.gain());
+        let level_gain = 1.0 + self.level_mix.value * (matched - 1.0);
         w[4] = (20.0 * level_gain.log10()).to_bits();
         w[5] = self.level.loudness().to_bits();
         w[6] = (0..3)

@@ -1,8 +1,8 @@
 //! The lookahead peak limiter as a stage of its own, for hosts that want only the limiter (the
 //! [`Pipeline`](super::Pipeline) always runs its EQ and level matcher as well).
 //!
-//! A thin owner of [`dsp::limiter::Limiter`](crate::dsp::limiter::Limiter): it checks block
-//! shapes, replaces corrupt input (non-finite, or beyond ±2^20) by zero and counts it, and keeps
+//! A thin owner of [`dsp::limiter::Limiter`](crate::dsp::limiter::Limiter) (the same core the
+//! pipeline runs; true-peak detection by default): it checks block shapes, replaces corrupt input (non-finite, or beyond ±2^20) by zero and counts it, and keeps
 //! the statistics. Any block length, no `max_block`: the limiter works in place on the output.
 
 use super::chain::MAX_CHANNELS;
@@ -25,8 +25,8 @@ pub struct LimiterStats {
     pub max_reduction_db: f64,
 }
 
-/// A streaming lookahead peak limiter for `channels` channels of `T`: no output sample exceeds
-/// the ceiling; below it the output is the input delayed by [`latency_frames`](Self::latency_frames),
+/// A streaming lookahead limiter for `channels` channels of `T`: no output sample (in true-peak
+/// mode, no 4× oversampled point) exceeds the ceiling; below it the output is the input delayed by [`latency_frames`](Self::latency_frames),
 /// bit for bit. Output does not depend on how the signal is split into blocks.
 pub struct PeakLimiter<T: Sample> {
     limiter: Limiter<T>,
@@ -53,7 +53,7 @@ impl<T: Sample> PeakLimiter<T> {
             return Err(ConfigError::InvalidChannels);
         }
         Ok(Self {
-            limiter: Limiter::new(channels, sample_rate, settings)?,
+            limiter: Limiter::new(channels, sample_rate, settings, 1)?,
             channels,
             stats: LimiterStats {
                 frames: 0,
@@ -126,7 +126,7 @@ impl<T: Sample> PeakLimiter<T> {
     /// Clears the delay line, the gain state and the counters; keeps the ceiling. Real-time safe.
     pub fn reset(&mut self) {
         self.limiter.reset();
-        self.limiter.take_max_reduction_db();
+        self.limiter.take_stats();
         self.stats = LimiterStats {
             frames: 0,
             nonfinite: 0,
@@ -155,7 +155,7 @@ impl<T: Sample> PeakLimiter<T> {
         self.stats.max_reduction_db = self
             .stats
             .max_reduction_db
-            .min(self.limiter.take_max_reduction_db());
+            .min(self.limiter.take_stats().max_reduction_db());
     }
 }
 
