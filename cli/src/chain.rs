@@ -244,7 +244,7 @@ pub struct Chain {
     pub layout: BandLayout,
     /// The EQ gains (dB, one per band).
     pub gains: Vec<f64>,
-    /// One line describing the chain, e.g. `EQ warm > level -14.0 LUFS > limiter -1.0 dBFS`.
+    /// One line describing the chain, e.g. `EQ warm > level -14.0 LUFS > limiter -1.0 dBTP`.
     pub description: String,
 }
 
@@ -269,6 +269,7 @@ pub fn build(
     layout: Layout,
     target: &Target,
     ceiling_db: f64,
+    true_peak: bool,
 ) -> Result<Chain> {
     let bands = layout.bands();
     let (gains, eq_text) = match preset {
@@ -307,7 +308,8 @@ pub fn build(
             Some(*t)
         }
     };
-    parts.push(format!("limiter {ceiling_db:.1} dBFS"));
+    let unit = if true_peak { "dBTP" } else { "dBFS" };
+    parts.push(format!("limiter {ceiling_db:.1} {unit}"));
     let config = PipelineConfig {
         eq: (!flat).then(|| EqSettings {
             gains_db: gains.clone(),
@@ -320,6 +322,7 @@ pub fn build(
         }),
         limiter: Some(LimiterSettings {
             ceiling_db,
+            true_peak,
             ..LimiterSettings::default()
         }),
         ..PipelineConfig::default()
@@ -399,7 +402,14 @@ mod tests {
 
     #[test]
     fn presets_need_critical_bands() {
-        let r = build(&[], Some(Preset::Warm), Layout::Octave, &Target::None, -1.0);
+        let r = build(
+            &[],
+            Some(Preset::Warm),
+            Layout::Octave,
+            &Target::None,
+            -1.0,
+            true,
+        );
         assert!(r.unwrap_err().to_string().contains("critical-band"));
         let c = build(
             &[],
@@ -407,9 +417,10 @@ mod tests {
             Layout::Critical,
             &Target::None,
             -1.0,
+            true,
         )
         .unwrap();
         assert!(c.config.eq.is_none());
-        assert_eq!(c.description, "limiter -1.0 dBFS");
+        assert_eq!(c.description, "limiter -1.0 dBTP");
     }
 }

@@ -147,6 +147,7 @@ pub fn run(out_dir: &Path, quiet: bool) -> Result<ExitCode> {
         Layout::Critical,
         &Target::Lufs(-14.0),
         -1.0,
+        true,
     )?;
     let settings = Settings {
         chain,

@@ -14,7 +14,8 @@ use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 use tonecore::dsp::loudness::{LoudnessMeter, LoudnessReport};
 use tonecore::pipeline::Pipeline;
-use tonecore::render::{render_chunked, RenderConfig, Watch};
+use tonecore::render::chunked::integrated_level;
+use tonecore::render::{normalize, render_chunked, NormalizeReport, RenderConfig, Watch};
 use tonecore::{ConfigError, Error, ProcessError};
 
 /// How to process files.
@@ -89,6 +90,8 @@ pub struct Report {
     pub out_frames: u64,
     /// Output format.
     pub bits: Bits,
+    /// What the loudness normalisation did (with a level target in integrated mode).
+    pub level: Option<NormalizeReport>,
     /// Seconds spent decoding.
     pub decode_secs: f64,
     /// Seconds spent rendering (while the input's loudness is being measured).
@@ -250,25 +253,43 @@ pub fn process_file(
     let mut out = vec![0.0f32; track.samples.len()];
     let name = shown(output);
     let track = &track;
-    let (before, written, render_secs) = std::thread::scope(|s| {
+    let (before, written, render_secs, level) = std::thread::scope(|s| {
         // The input's loudness is only needed for the summary: it is measured while the track
         // is rendered and written, so the measurement (the costliest step) overlaps both.
         let meter_in = s.spawn(|| measure(&track.samples, channels, rate));
-        let rendered = render_chunked(
-            &track.samples,
-            channels,
-            rate,
-            &settings.chain.config,
-            &settings.render_config(),
-            &mut out,
-            Watch {
-                progress: Some(&|d, t| progress.within(1, d as f64 / t as f64)),
-                cancel: Some(cancel_flag()),
-            },
-        )
+        let watch = Watch {
+            progress: Some(&|d, t| progress.within(1, d as f64 / t as f64)),
+            cancel: Some(cancel_flag()),
+        };
+        let config = &settings.chain.config;
+        let rendered = match integrated_level(config) {
+            Some(level) => normalize(
+                &track.samples,
+                channels,
+                rate,
+                level.target_lufs,
+                config,
+                &settings.render_config(),
+                &mut out,
+                watch,
+            )
+            .map(Some),
+            None => render_chunked(
+                &track.samples,
+                channels,
+                rate,
+                config,
+                &settings.render_config(),
+                &mut out,
+                watch,
+            )
+            .map(|()| None),
+        }
         .map_err(render_error);
         let render_secs = t1.elapsed().as_secs_f64();
-        let written = rendered.and_then(|()| {
+        let mut level = None;
+        let written = rendered.and_then(|report| {
+            level = report;
             progress.stage(2, "write");
             write_measured(
                 file, &name, &out, channels, rate, settings, out_rate, progress,
@@ -277,7 +298,7 @@ pub fn process_file(
         let before = meter_in
             .join()
             .unwrap_or_else(|_| Err(fail!("the loudness meter failed")));
-        (before, written, render_secs)
+        (before, written, render_secs, level)
     });
     let (written, after) = written?;
     let before = before?;
@@ -293,6 +314,7 @@ pub fn process_file(
         out_rate,
         out_frames: written,
         bits: settings.bits,
+        level,
         decode_secs,
         render_secs,
         total_secs: t0.elapsed().as_secs_f64(),
@@ -356,6 +378,19 @@ pub fn print_report(input: &Path, output: &Path, chain: &Chain, r: &Report) {
     }
     if gain.is_finite() {
         say!("gain:    {gain:+.1} dB (integrated loudness, output - input)");
+    }
+    if let Some(n) = &r.level {
+        say!(
+            "level:   {:+.2} dB static gain ({} LUFS after the EQ), limiter max {:.1} dB, mean {:.2} dB on {:.1} % of frames, {} pass{}: {}",
+            n.gain_db,
+            lufs(n.eq_lufs),
+            n.limiter_max_reduction_db,
+            n.limiter_mean_reduction_db,
+            100.0 * n.limited_fraction,
+            n.passes,
+            if n.passes == 1 { "" } else { "es" },
+            n.outcome.describe()
+        );
     }
     say!(
         "speed:   decode {:.2} s, render {:.2} s ({:.0}x real time), whole job {:.2} s ({:.0}x real time)",

@@ -83,7 +83,7 @@ struct ChainArgs {
     /// Level the output towards the integrated loudness of this reference file
     #[arg(long = "match", value_name = "REF")]
     match_ref: Option<PathBuf>,
-    /// Limiter ceiling, dBFS (-60 to 0)
+    /// Limiter ceiling: true peak, dBTP (-60 to 0), or sample peak with --sample-peak
     #[arg(
         long,
         value_name = "DBFS",
@@ -92,6 +92,9 @@ struct ChainArgs {
         value_parser = parse_ceiling
     )]
     ceiling_db: f64,
+    /// Limit sample peaks only (the ceiling in dBFS; inter-sample peaks may exceed it)
+    #[arg(long)]
+    sample_peak: bool,
     /// Length of the chunks rendered in parallel, seconds
     #[arg(long, value_name = "S", default_value_t = 15.0, value_parser = parse_chunk)]
     chunk_seconds: f64,
@@ -258,6 +261,7 @@ fn settings(args: &ChainArgs, out: Option<OutputArgs>, threads: usize) -> Result
         args.layout,
         &target(args)?,
         args.ceiling_db,
+        !args.sample_peak,
     )?;
     Ok(Settings {
         chain,

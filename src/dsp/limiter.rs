@@ -103,7 +103,7 @@ const SNAP: f64 = 1e-6;
 const STEP: usize = DETECTOR_BLOCK;
 
 /// Gain statistics of a limiter since construction or the last [`Limiter::take_stats`].
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GainStats {
     /// Frames processed.
     pub frames: u64,
@@ -115,14 +115,18 @@ pub struct GainStats {
     pub reduction_db_sum: f64,
 }
 
-impl GainStats {
-    fn new() -> Self {
+impl Default for GainStats {
+    fn default() -> Self {
         Self {
+            frames: 0,
+            limited_frames: 0,
             min_gain: 1.0,
-            ..Self::default()
+            reduction_db_sum: 0.0,
         }
     }
+}
 
+impl GainStats {
     /// Adds `other` (a later span) to these statistics.
     pub fn merge(&mut self, other: &GainStats) {
         self.frames += other.frames;
@@ -242,7 +246,7 @@ impl<T: Sample> Limiter<T> {
             peaks: vec![0.0; STEP],
             mix: 1.0,
             mix_step: 1.0 / ramp_frames.max(1) as f64,
-            stats: GainStats::new(),
+            stats: GainStats::default(),
             unclamped: 0,
         };
         limiter.set_ceiling_db(settings.ceiling_db);
@@ -277,7 +281,7 @@ impl<T: Sample> Limiter<T> {
 
     /// The gain statistics since the last call; restarts them.
     pub fn take_stats(&mut self) -> GainStats {
-        std::mem::replace(&mut self.stats, GainStats::new())
+        std::mem::replace(&mut self.stats, GainStats::default())
     }
 
     /// The gain applied to the last frame (linear).

@@ -8,7 +8,7 @@
 use super::chain::MAX_CHANNELS;
 use super::equalizer::MAX_SAMPLE_RATE;
 use crate::dsp::convolver::Layout;
-use crate::dsp::limiter::{check_ceiling, Limiter, LimiterSettings};
+use crate::dsp::limiter::{check_ceiling, GainStats, Limiter, LimiterSettings};
 use crate::dsp::{sanitize, Sample};
 use crate::{ConfigError, ProcessError};
 
@@ -32,6 +32,7 @@ pub struct PeakLimiter<T: Sample> {
     limiter: Limiter<T>,
     channels: usize,
     stats: LimiterStats,
+    gains: GainStats,
 }
 
 impl<T: Sample> PeakLimiter<T> {
@@ -61,6 +62,7 @@ impl<T: Sample> PeakLimiter<T> {
                 gain_db: 0.0,
                 max_reduction_db: 0.0,
             },
+            gains: GainStats::default(),
         })
     }
 
@@ -123,10 +125,16 @@ impl<T: Sample> PeakLimiter<T> {
         self.stats
     }
 
+    /// The gain statistics (reduction per frame) since construction or the last reset.
+    pub fn gain_stats(&self) -> GainStats {
+        self.gains
+    }
+
     /// Clears the delay line, the gain state and the counters; keeps the ceiling. Real-time safe.
     pub fn reset(&mut self) {
         self.limiter.reset();
         self.limiter.take_stats();
+        self.gains = GainStats::default();
         self.stats = LimiterStats {
             frames: 0,
             nonfinite: 0,
@@ -152,10 +160,9 @@ impl<T: Sample> PeakLimiter<T> {
         self.limiter.process_block(x, layout);
         self.stats.frames += (x.len() / self.channels) as u64;
         self.stats.gain_db = 20.0 * self.limiter.gain().log10();
-        self.stats.max_reduction_db = self
-            .stats
-            .max_reduction_db
-            .min(self.limiter.take_stats().max_reduction_db());
+        let gains = self.limiter.take_stats();
+        self.stats.max_reduction_db = self.stats.max_reduction_db.min(gains.max_reduction_db());
+        self.gains.merge(&gains);
     }
 }
 

@@ -262,8 +262,21 @@ pub struct Watch<'a> {
     pub cancel: Option<&'a AtomicBool>,
 }
 
+/// The level settings of `pipeline` when its level stage runs in
+/// [`LevelMode::Integrated`](crate::dsp::level::LevelMode::Integrated) (enabled, not bypassed).
+pub fn integrated_level(pipeline: &PipelineConfig) -> Option<crate::dsp::level::LevelSettings> {
+    pipeline.level.filter(|l| {
+        l.mode == crate::dsp::level::LevelMode::Integrated
+            && !pipeline.start_bypassed[crate::pipeline::Stage::Level as usize]
+    })
+}
+
 /// Renders planar `input` (`channels × T`) through fresh pipelines built from `pipeline`, chunk
-/// by chunk in parallel, into `output[.. input.len()]`. Cancelling through `watch` makes the
+/// by chunk in parallel, into `output[.. input.len()]`. With a level stage in
+/// [`LevelMode::Integrated`](crate::dsp::level::LevelMode::Integrated) (the default) the track is
+/// normalised instead ([`normalize_on`](super::normalize::normalize_on)): EQ chunk-parallel,
+/// one static gain to the target, the limiter in one pass — the output lands within 0.1 LU of
+/// the target with no seams (the report is dropped; call `normalize` for it). Cancelling through `watch` makes the
 /// call return [`ProcessError::Cancelled`] promptly (checked between 4096-frame blocks), with
 /// its workers joined and no further progress reported. An empty track renders nothing.
 ///
@@ -323,6 +336,22 @@ pub fn render_chunked_on<T: CachedSample>(
     let total = input.len() / channels;
     // Also fails fast on pipeline errors before any work starts.
     let plan = plan::<T>(total, channels, sample_rate, pipeline, config)?;
+    if let Some(level) = integrated_level(pipeline) {
+        // The whole track is here: one static gain from its integrated loudness, then the
+        // limiter in one pass (seam-free).
+        super::normalize::normalize_on(
+            input,
+            channels,
+            sample_rate,
+            level.target_lufs,
+            pipeline,
+            config,
+            output,
+            watch,
+            workers,
+        )?;
+        return Ok(());
+    }
     let latency = plan.latency;
     let chunks = plan.chunks();
     if chunks == 0 {

@@ -1,10 +1,13 @@
 //! Rendering long tracks: chunk-parallel offline rendering through a pipeline with crossfaded
-//! seams, and the wait-free tail handoff between chunk workers and the thread that emits them.
+//! seams, integrated-loudness normalisation, and the wait-free tail handoff between chunk
+//! workers and the thread that emits them.
 
 pub mod chunked;
+pub mod normalize;
 pub mod playback;
 pub mod tail;
 
 pub use chunked::{render_chunked, render_chunked_on, ChunkPlan, ChunkStore, RenderConfig, Watch};
+pub use normalize::{normalize, normalize_on, NormalizeOutcome, NormalizeReport};
 pub use playback::{PlaybackConfig, PlaybackControl, PlaybackReader, PlaybackStats};
 pub use tail::{tail_buffer, TailConsumer, TailProducer, TailWriter};

@@ -1,0 +1,363 @@
+//! Integrated-loudness normalisation of a whole signal: the offline path behind
+//! [`LevelMode::Integrated`](crate::dsp::level::LevelMode::Integrated).
+//!
+//! 1. The EQ alone is rendered chunk-parallel (linear and time-invariant, so chunking is
+//!    invisible); its integrated loudness (BS.1770, gated) is what reaches the gain stage.
+//! 2. One static gain `target − loudness` is applied and the true-peak limiter runs over the whole
+//!    signal in one pass (no seams).
+//! 3. The output's integrated loudness is measured; when the limiter took loudness off, the gain
+//!    is corrected (secant steps on the measured gain → loudness curve) and step 2 repeats, until
+//!    the output is within [`AIM_LU`] of the target (at most [`MAX_PASSES`] passes; a typical
+//!    master needs one or two). Each pass costs one limiter run and one integrated-loudness
+//!    measurement.
+//!
+//! What happened is reported ([`NormalizeReport`]), including when the target was not reached
+//! and why: nothing silently does something else than asked.
+
+use super::chunked::{render_chunked_on, RenderConfig, Watch};
+use crate::cache::CachedSample;
+use crate::dsp::limiter::{GainStats, LimiterSettings};
+use crate::dsp::loudness::integrated;
+use crate::dsp::truepeak::TruePeakMeter;
+use crate::pipeline::{PeakLimiter, PipelineConfig};
+use crate::workers::Workers;
+use crate::{Error, ProcessError};
+use std::sync::atomic::Ordering;
+
+/// How close a pass must land to the target to stop, LU (the promise is ±0.1 LU).
+pub const AIM_LU: f64 = 0.05;
+/// The tolerance reported as reached, LU.
+pub const TOLERANCE_LU: f64 = 0.1;
+/// Most limiter passes.
+pub const MAX_PASSES: u32 = 6;
+/// Largest static gain applied, dB (a boost beyond it is noise, not music; reported).
+pub const MAX_GAIN_DB: f64 = 60.0;
+
+/// How a normalisation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NormalizeOutcome {
+    /// The output is within [`TOLERANCE_LU`] of the target, under the ceiling.
+    Reached = 0,
+    /// The signal is silent (below BS.1770's −70 LUFS absolute gate, or too short for one
+    /// 400 ms block): no gain was applied.
+    Silent = 1,
+    /// Reaching the target needs more than ±[`MAX_GAIN_DB`]; that gain was applied.
+    GainLimit = 2,
+    /// The limiter cannot give the target under this ceiling: [`MAX_PASSES`] passes ended
+    /// further than [`TOLERANCE_LU`] away (the closest is kept).
+    NotReached = 3,
+}
+
+impl NormalizeOutcome {
+    /// One line on what happened.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Reached => "target reached",
+            Self::Silent => "silent input: no gain applied",
+            Self::GainLimit => "the gain needed exceeds 60 dB: stopped at the limit",
+            Self::NotReached => "the ceiling does not allow the target: the closest pass is kept",
+        }
+    }
+}
+
+/// What a normalisation did. Loudness in LUFS, peaks in dBTP, gains in dB; `-inf` for silence.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NormalizeReport {
+    /// The target asked for.
+    pub target_lufs: f64,
+    /// The limiter's ceiling (dBTP, or dBFS for a sample-peak limiter); `None` without limiter.
+    pub ceiling_db: Option<f64>,
+    /// Integrated loudness of the input.
+    pub input_lufs: f64,
+    /// True peak of the input.
+    pub input_true_peak_db: f64,
+    /// Integrated loudness after the EQ, before the gain (what the gain was computed from).
+    pub eq_lufs: f64,
+    /// The static gain applied.
+    pub gain_db: f64,
+    /// Integrated loudness of the output.
+    pub output_lufs: f64,
+    /// True peak of the output.
+    pub output_true_peak_db: f64,
+    /// The limiter's largest gain reduction (≤ 0).
+    pub limiter_max_reduction_db: f64,
+    /// The limiter's gain reduction averaged over the whole signal (≤ 0).
+    pub limiter_mean_reduction_db: f64,
+    /// Share of frames the limiter turned down, 0–1.
+    pub limited_fraction: f64,
+    /// Limiter passes run.
+    pub passes: u32,
+    /// How it ended.
+    pub outcome: NormalizeOutcome,
+}
+
+fn db(linear: f64) -> f64 {
+    if linear > 0.0 {
+        20.0 * linear.log10()
+    } else {
+        f64::NEG_INFINITY
+    }
+}
+
+/// The true peak of planar `x` (max over channels), dB.
+fn true_peak_db<T: CachedSample>(x: &[T], channels: usize) -> f64 {
+    let frames = x.len() / channels.max(1);
+    let mut meter = TruePeakMeter::<T>::new(channels);
+    for c in 0..channels {
+        meter.add(c, &x[c * frames..(c + 1) * frames]);
+    }
+    db(meter.peaks().iter().fold(0.0f64, |m, &p| m.max(p)))
+}
+
+/// Frames per limiter block of a pass.
+const PASS_BLOCK: usize = 1 << 15;
+
+/// One pass: `output = limiter(gain · y)`, the limiter's latency removed. Returns its gain
+/// statistics.
+fn limit_pass<T: CachedSample>(
+    y: &[T],
+    channels: usize,
+    sample_rate: u32,
+    gain_db: f64,
+    limiter: Option<&LimiterSettings>,
+    output: &mut [T],
+    cancelled: &dyn Fn() -> bool,
+) -> Result<GainStats, Error> {
+    let frames = y.len() / channels;
+    let g = T::of_f64(10f64.powf(gain_db / 20.0));
+    let Some(settings) = limiter else {
+        for (o, &v) in output.iter_mut().zip(y) {
+            *o = v * g;
+        }
+        return Ok(GainStats::default());
+    };
+    let mut lim = PeakLimiter::<T>::new(channels, sample_rate, settings)?;
+    let lat = lim.latency_frames();
+    let total = frames + lat;
+    let mut block = vec![T::zero(); channels * PASS_BLOCK.min(total)];
+    let mut pos = 0;
+    while pos < total {
+        if cancelled() {
+            return Err(ProcessError::Cancelled.into());
+        }
+        let n = PASS_BLOCK.min(total - pos);
+        let b = &mut block[..channels * n];
+        for c in 0..channels {
+            let row = &mut b[c * n..(c + 1) * n];
+            let have = frames.saturating_sub(pos).min(n);
+            for (d, &v) in row[..have].iter_mut().zip(&y[c * frames + pos..]) {
+                *d = v * g;
+            }
+            row[have..].fill(T::zero());
+        }
+        lim.process_in_place(b)?;
+        // Block frame i is output frame pos + i − lat.
+        let skip = lat.saturating_sub(pos).min(n);
+        let first = pos + skip - lat;
+        let count = n - skip;
+        for c in 0..channels {
+            output[c * frames + first..c * frames + first + count]
+                .copy_from_slice(&b[c * n + skip..c * n + skip + count]);
+        }
+        pos += n;
+    }
+    Ok(lim.gain_stats())
+}
+
+/// Normalises planar `input` (`channels × frames`) into `output[.. input.len()]`: the EQ of
+/// `pipeline` (if any), one static gain to `target_lufs`, then `pipeline`'s limiter (if any; its
+/// ceiling is kept under). The level settings of `pipeline` are ignored (the target is given).
+/// The EQ renders on `workers`; the limiter passes on the caller's thread.
+///
+/// # Errors
+/// [`ConfigError::InvalidTarget`]; invalid pipeline settings, sample rate (the meter needs
+/// 8 kHz–2.8224 MHz) or channel count; input not a whole number of frames, non-finite samples
+/// ([`ProcessError::NonFinite`]: the measurement refuses them), output too small; cancellation.
+/// The output is unspecified after an error.
+#[allow(clippy::too_many_arguments)]
+pub fn normalize_on<T: CachedSample>(
+    input: &[T],
+    channels: usize,
+    sample_rate: u32,
+    target_lufs: f64,
+    pipeline: &PipelineConfig,
+    render: &RenderConfig,
+    output: &mut [T],
+    watch: Watch<'_>,
+    workers: &Workers,
+) -> Result<NormalizeReport, Error> {
+    crate::dsp::level::check_target(target_lufs)?;
+    if channels == 0 {
+        return Err(ProcessError::NoChannels.into());
+    }
+    if input.len() % channels != 0 {
+        return Err(ProcessError::InputShape.into());
+    }
+    if output.len() < input.len() {
+        return Err(ProcessError::OutputTooSmall.into());
+    }
+    let output = &mut output[..input.len()];
+    let cancel = watch.cancel;
+    let cancelled = || cancel.is_some_and(|c| c.load(Ordering::Relaxed));
+    let limiter = pipeline
+        .limiter
+        .filter(|_| !pipeline.start_bypassed[crate::pipeline::Stage::Limiter as usize]);
+    if let Some(l) = &limiter {
+        l.validate()?;
+    }
+    let input_lufs = integrated(input, channels, sample_rate)?;
+    let input_true_peak_db = true_peak_db(input, channels);
+    // The EQ alone (flat or bypassed: the input itself).
+    let eq_active = pipeline
+        .eq
+        .as_ref()
+        .is_some_and(|e| e.gains_db.iter().any(|&g| g != 0.0))
+        && !pipeline.start_bypassed[crate::pipeline::Stage::Eq as usize];
+    let eq_out = if eq_active {
+        let eq_only = PipelineConfig {
+            level: None,
+            limiter: None,
+            ..pipeline.clone()
+        };
+        let mut y = vec![T::zero(); input.len()];
+        render_chunked_on(
+            input,
+            channels,
+            sample_rate,
+            &eq_only,
+            render,
+            &mut y,
+            watch,
+            workers,
+            None,
+        )?;
+        Some(y)
+    } else {
+        None
+    };
+    let y: &[T] = eq_out.as_deref().unwrap_or(input);
+    let eq_lufs = if eq_active {
+        integrated(y, channels, sample_rate)?
+    } else {
+        input_lufs
+    };
+    let mut report = NormalizeReport {
+        target_lufs,
+        ceiling_db: limiter.map(|l| l.ceiling_db),
+        input_lufs,
+        input_true_peak_db,
+        eq_lufs,
+        gain_db: 0.0,
+        output_lufs: eq_lufs,
+        output_true_peak_db: f64::NEG_INFINITY,
+        limiter_max_reduction_db: 0.0,
+        limiter_mean_reduction_db: 0.0,
+        limited_fraction: 0.0,
+        passes: 0,
+        outcome: NormalizeOutcome::Reached,
+    };
+    let mut gain = if eq_lufs.is_finite() {
+        target_lufs - eq_lufs
+    } else {
+        report.outcome = NormalizeOutcome::Silent;
+        0.0
+    };
+    if gain.abs() > MAX_GAIN_DB {
+        gain = gain.clamp(-MAX_GAIN_DB, MAX_GAIN_DB);
+        report.outcome = NormalizeOutcome::GainLimit;
+    }
+    // (gain, loudness) of the previous pass and of the best pass so far.
+    let mut previous: Option<(f64, f64)> = None;
+    let mut best: Option<(f64, f64)> = None;
+    loop {
+        let stats = limit_pass(
+            y,
+            channels,
+            sample_rate,
+            gain,
+            limiter.as_ref(),
+            output,
+            &cancelled,
+        )?;
+        report.passes += 1;
+        let lufs = integrated(&*output, channels, sample_rate)?;
+        report.gain_db = gain;
+        report.output_lufs = lufs;
+        report.limiter_max_reduction_db = stats.max_reduction_db();
+        report.limiter_mean_reduction_db = stats.mean_reduction_db();
+        report.limited_fraction = if stats.frames > 0 {
+            stats.limited_frames as f64 / stats.frames as f64
+        } else {
+            0.0
+        };
+        if report.outcome != NormalizeOutcome::Reached || !lufs.is_finite() {
+            break;
+        }
+        let error = target_lufs - lufs;
+        if best.is_none_or(|(_, b)| (target_lufs - b).abs() > error.abs()) {
+            best = Some((gain, lufs));
+        }
+        if error.abs() <= AIM_LU {
+            break;
+        }
+        if report.passes >= MAX_PASSES {
+            let (g, l) = best.unwrap_or((gain, lufs));
+            if (target_lufs - l).abs() > TOLERANCE_LU {
+                report.outcome = NormalizeOutcome::NotReached;
+            }
+            if g != gain {
+                // Render the closest pass again (the output holds the last one).
+                gain = g;
+                continue;
+            }
+            break;
+        }
+        // The loudness rises at most dB for dB with the gain (the limiter only takes away):
+        // a secant step on the last two passes, its slope kept within (0.05, 1].
+        let slope = match previous {
+            Some((g0, l0)) if (gain - g0).abs() > 1e-9 => {
+                ((lufs - l0) / (gain - g0)).clamp(0.05, 1.0)
+            }
+            _ => 1.0,
+        };
+        previous = Some((gain, lufs));
+        let next = gain + error / slope;
+        if next.abs() > MAX_GAIN_DB {
+            report.outcome = NormalizeOutcome::GainLimit;
+            gain = next.clamp(-MAX_GAIN_DB, MAX_GAIN_DB);
+            continue;
+        }
+        gain = next;
+    }
+    report.output_true_peak_db = true_peak_db(output, channels);
+    Ok(report)
+}
+
+/// [`normalize_on`] with the render threads of `render.threads` (0 = all cores).
+///
+/// # Errors
+/// As [`normalize_on`]; an invalid thread count.
+#[allow(clippy::too_many_arguments)]
+pub fn normalize<T: CachedSample>(
+    input: &[T],
+    channels: usize,
+    sample_rate: u32,
+    target_lufs: f64,
+    pipeline: &PipelineConfig,
+    render: &RenderConfig,
+    output: &mut [T],
+    watch: Watch<'_>,
+) -> Result<NormalizeReport, Error> {
+    let workers = Workers::from_count(render.threads)?;
+    normalize_on(
+        input,
+        channels,
+        sample_rate,
+        target_lufs,
+        pipeline,
+        render,
+        output,
+        watch,
+        &workers,
+    )
+}
