@@ -478,14 +478,14 @@ typedef struct tonecore_pipeline_config {
   double lookahead_ms;
   // Limiter release time constant, ms (0 < t ≤ 10000). Default 100.
   double limiter_release_ms;
-  // Non-zero: the limiter detects true peaks (4× oversampled; the ceiling is in dBTP).
-  // Default 1. (Fields from here on were added in 0.2; a caller built against an older header
+  // Non-zero: the limiter detects true peaks (4× oversampled; the ceiling is in dBTP; 32
+  // more frames of latency). Default 0. (Fields from here on were added in 0.2; a caller built against an older header
   // gets their defaults.)
   uint32_t limiter_true_peak;
-  // A `TONECORE_LEVEL_MODE_*` value. Default INTEGRATED: one static gain,
-  // `track_gain_db`, which the renderers and the engine's streams set from the whole track's
-  // integrated loudness so the output lands on `target_lufs`; MOMENTARY: the leveller
-  // (`attack_ms` … `window_ms`), for live input.
+  // A `TONECORE_LEVEL_MODE_*` value. INTEGRATED: one static gain, `track_gain_db`, which the
+  // chunked renderer and the engine's render jobs set from the whole track's integrated
+  // loudness so the output lands on `target_lufs` within 0.1 LU; MOMENTARY (default): the
+  // leveller (`attack_ms` … `window_ms`), for live input.
   int32_t level_mode;
   // INTEGRATED mode: the static gain a pipeline applies, dB (−80…+60). Default 0.
   double track_gain_db;
@@ -699,12 +699,13 @@ typedef struct tonecore_limiter_config {
   double ceiling_db;
   // Lookahead (= attack), ms (0 < t ≤ 100); the latency in frames is
   // `round(lookahead_ms · sample_rate / 1000)` (at least 1), plus
-  // `TONECORE_TRUE_PEAK_EXTRA_FRAMES` (32) when `true_peak`. Default 1.5.
+  // `TONECORE_TRUE_PEAK_EXTRA_FRAMES` (32) when `true_peak`. Default 5 (1.5 suffices with
+  // `true_peak`).
   double lookahead_ms;
   // Release time constant, ms (0 < t ≤ 10000). Default 100.
   double release_ms;
   // Non-zero: detect true peaks (4× oversampled, BS.1770-4 Annex 2), so the output's true
-  // peak stays under the ceiling; 0: sample peaks only. Default 1. (Added in 0.2; a caller
+  // peak stays under the ceiling; 0: sample peaks only. Default 0. (Added in 0.2; a caller
   // built against an older header gets the default.)
   uint32_t true_peak;
 } tonecore_limiter_config;
@@ -2084,8 +2085,8 @@ tonecore_status tonecore_equalize_f64(const struct tonecore_equalize_config *con
 // Thread class: any-thread (control path).
 const char *tonecore_last_error_message(void);
 
-// Fills `config_out` with the defaults (44100 Hz, 2 channels, f32, −1 dBTP true-peak ceiling,
-// 1.5 ms lookahead, 100 ms release) and the current `struct_size`.
+// Fills `config_out` with the defaults (44100 Hz, 2 channels, f32, −1 dBFS sample-peak
+// ceiling, 5 ms lookahead, 100 ms release) and the current `struct_size`.
 //
 // Returns `NULL_POINTER`. Thread class: any-thread.
 //

@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::fail;
 use clap::ValueEnum;
 use tonecore::dsp::bands::{BandLayout, GAIN_RANGE_DB};
-use tonecore::dsp::level::LevelSettings;
+use tonecore::dsp::level::{LevelMode, LevelSettings};
 use tonecore::dsp::limiter::LimiterSettings;
 use tonecore::pipeline::{EqSettings, PipelineConfig};
 
@@ -317,13 +317,14 @@ pub fn build(
             mode: Default::default(),
         }),
         level: level.map(|t| LevelSettings {
+            mode: LevelMode::Integrated,
             target_lufs: t,
             ..LevelSettings::default()
         }),
         limiter: Some(LimiterSettings {
             ceiling_db,
             true_peak,
-            ..LimiterSettings::default()
+            ..LimiterSettings::true_peak_default()
         }),
         ..PipelineConfig::default()
     };

@@ -25,18 +25,19 @@ pub enum LevelMode {
     /// One static gain for the whole track, from its integrated loudness (ReplayGain's track
     /// mode, EBU R128 normalisation): whoever holds the whole signal measures it and sets
     /// [`LevelSettings::track_gain_db`] — the chunked renderer, `normalize`, the engine's render
-    /// jobs and its streams do. The default.
-    #[default]
+    /// jobs do.
     Integrated,
     /// The momentary-loudness leveller (a gain riding the last `window_ms` of loudness, with
-    /// attack and release), for live input whose end is unknown.
+    /// attack and release), for live input whose end is unknown. The default (as before the
+    /// integrated mode existed).
+    #[default]
     Momentary,
 }
 
 /// Level-stage settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LevelSettings {
-    /// How the gain is set. Default [`LevelMode::Integrated`].
+    /// How the gain is set. Default [`LevelMode::Momentary`].
     pub mode: LevelMode,
     /// [`LevelMode::Integrated`]: the static gain applied, dB (−80…+60), normally set by the
     /// measurement of the whole track (the renderers overwrite it). Default 0.
@@ -60,7 +61,7 @@ pub struct LevelSettings {
 impl Default for LevelSettings {
     fn default() -> Self {
         Self {
-            mode: LevelMode::Integrated,
+            mode: LevelMode::Momentary,
             track_gain_db: 0.0,
             target_lufs: -14.0,
             attack_ms: 300.0,

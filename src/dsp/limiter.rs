@@ -26,12 +26,14 @@ use crate::ConfigError;
 pub struct LimiterSettings {
     /// Ceiling in dBFS (true peak, dBTP, when `true_peak`), −60…0.
     pub ceiling_db: f64,
-    /// Lookahead (= attack) in ms, 0 < lookahead ≤ 100. Default 1.5.
+    /// Lookahead (= attack) in ms, 0 < lookahead ≤ 100. Default 5 (1.5 is enough for the
+    /// true-peak guarantee; the command and [`Self::true_peak_default`] use it).
     pub lookahead_ms: f64,
     /// Release time constant in ms, 0 < release ≤ 10000. Default 100.
     pub release_ms: f64,
-    /// Detect true peaks (4× oversampled, BS.1770-4 Annex 2) rather than sample peaks. Default
-    /// true; adds [`TRUE_PEAK_EXTRA_FRAMES`] frames of latency.
+    /// Detect true peaks (4× oversampled, BS.1770-4 Annex 2) rather than sample peaks; adds
+    /// [`TRUE_PEAK_EXTRA_FRAMES`] frames of latency. Default false (as before true-peak
+    /// detection existed; see [`Self::true_peak_default`]).
     pub true_peak: bool,
 }
 
@@ -48,14 +50,24 @@ impl Default for LimiterSettings {
     fn default() -> Self {
         Self {
             ceiling_db: -1.0,
-            lookahead_ms: 1.5,
+            lookahead_ms: 5.0,
             release_ms: 100.0,
-            true_peak: true,
+            true_peak: false,
         }
     }
 }
 
 impl LimiterSettings {
+    /// The mastering settings: a −1 dBTP true-peak ceiling with 1.5 ms of lookahead (what the
+    /// command, `normalize` and the demo use).
+    pub fn true_peak_default() -> Self {
+        Self {
+            lookahead_ms: 1.5,
+            true_peak: true,
+            ..Self::default()
+        }
+    }
+
     /// Checks the ranges.
     ///
     /// # Errors
@@ -551,7 +563,7 @@ mod tests {
     fn a_lowered_ceiling_clamps_delayed_frames_even_on_the_fast_path() {
         // Found by fuzzing: a sample under the old ceiling waits in the delay line, the ceiling
         // drops below it, and a silent block (at rest, nothing over) took the pure-delay path.
-        for settings in [sample_peak(), LimiterSettings::default()] {
+        for settings in [sample_peak(), LimiterSettings::true_peak_default()] {
             let settings = LimiterSettings {
                 ceiling_db: 0.0,
                 ..settings
@@ -602,7 +614,7 @@ mod tests {
 
     #[test]
     fn any_block_split_gives_the_same_output() {
-        for settings in [sample_peak(), LimiterSettings::default()] {
+        for settings in [sample_peak(), LimiterSettings::true_peak_default()] {
             let x: Vec<f64> = (0..20_000)
                 .map(|i| {
                     let t = i as f64;
@@ -633,7 +645,7 @@ mod tests {
 
     #[test]
     fn nothing_above_the_ceiling_and_transparent_below() {
-        for settings in [sample_peak(), LimiterSettings::default()] {
+        for settings in [sample_peak(), LimiterSettings::true_peak_default()] {
             let ceiling = 10f64.powf(-1.0 / 20.0);
             let mut lim = Limiter::<f64>::new(1, 48_000, &settings, 1).unwrap();
             let l = lim.latency();
@@ -668,7 +680,8 @@ mod tests {
 
     #[test]
     fn the_bypass_crossfades_to_the_delayed_input() {
-        let mut lim = Limiter::<f64>::new(1, 48_000, &LimiterSettings::default(), 100).unwrap();
+        let mut lim =
+            Limiter::<f64>::new(1, 48_000, &LimiterSettings::true_peak_default(), 100).unwrap();
         let l = lim.latency();
         let x: Vec<f64> = (0..4000).map(|i| 2.0 * (i as f64 * 0.03).sin()).collect();
         let mut y = x.clone();

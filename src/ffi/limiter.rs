@@ -26,12 +26,13 @@ pub struct tonecore_limiter_config {
     pub ceiling_db: f64,
     /// Lookahead (= attack), ms (0 < t ≤ 100); the latency in frames is
     /// `round(lookahead_ms · sample_rate / 1000)` (at least 1), plus
-    /// `TONECORE_TRUE_PEAK_EXTRA_FRAMES` (32) when `true_peak`. Default 1.5.
+    /// `TONECORE_TRUE_PEAK_EXTRA_FRAMES` (32) when `true_peak`. Default 5 (1.5 suffices with
+    /// `true_peak`).
     pub lookahead_ms: f64,
     /// Release time constant, ms (0 < t ≤ 10000). Default 100.
     pub release_ms: f64,
     /// Non-zero: detect true peaks (4× oversampled, BS.1770-4 Annex 2), so the output's true
-    /// peak stays under the ceiling; 0: sample peaks only. Default 1. (Added in 0.2; a caller
+    /// peak stays under the ceiling; 0: sample peaks only. Default 0. (Added in 0.2; a caller
     /// built against an older header gets the default.)
     pub true_peak: u32,
 }
@@ -92,8 +93,8 @@ pub struct tonecore_limiter {
     audio: Guarded<PerFormat<LimiterFamily>>,
 }
 
-/// Fills `config_out` with the defaults (44100 Hz, 2 channels, f32, −1 dBTP true-peak ceiling,
-/// 1.5 ms lookahead, 100 ms release) and the current `struct_size`.
+/// Fills `config_out` with the defaults (44100 Hz, 2 channels, f32, −1 dBFS sample-peak
+/// ceiling, 5 ms lookahead, 100 ms release) and the current `struct_size`.
 ///
 /// Returns `NULL_POINTER`. Thread class: any-thread.
 ///

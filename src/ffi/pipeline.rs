@@ -84,14 +84,14 @@ pub struct tonecore_pipeline_config {
     pub lookahead_ms: f64,
     /// Limiter release time constant, ms (0 < t ≤ 10000). Default 100.
     pub limiter_release_ms: f64,
-    /// Non-zero: the limiter detects true peaks (4× oversampled; the ceiling is in dBTP).
-    /// Default 1. (Fields from here on were added in 0.2; a caller built against an older header
+    /// Non-zero: the limiter detects true peaks (4× oversampled; the ceiling is in dBTP; 32
+    /// more frames of latency). Default 0. (Fields from here on were added in 0.2; a caller built against an older header
     /// gets their defaults.)
     pub limiter_true_peak: u32,
-    /// A `TONECORE_LEVEL_MODE_*` value. Default INTEGRATED: one static gain,
-    /// `track_gain_db`, which the renderers and the engine's streams set from the whole track's
-    /// integrated loudness so the output lands on `target_lufs`; MOMENTARY: the leveller
-    /// (`attack_ms` … `window_ms`), for live input.
+    /// A `TONECORE_LEVEL_MODE_*` value. INTEGRATED: one static gain, `track_gain_db`, which the
+    /// chunked renderer and the engine's render jobs set from the whole track's integrated
+    /// loudness so the output lands on `target_lufs` within 0.1 LU; MOMENTARY (default): the
+    /// leveller (`attack_ms` … `window_ms`), for live input.
     pub level_mode: i32,
     /// INTEGRATED mode: the static gain a pipeline applies, dB (−80…+60). Default 0.
     pub track_gain_db: f64,
@@ -154,7 +154,10 @@ impl Default for tonecore_pipeline_config {
             lookahead_ms: limiter.lookahead_ms,
             limiter_release_ms: limiter.release_ms,
             limiter_true_peak: u32::from(limiter.true_peak),
-            level_mode: tonecore_level_mode::Integrated as i32,
+            level_mode: match level.mode {
+                LevelMode::Integrated => tonecore_level_mode::Integrated,
+                LevelMode::Momentary => tonecore_level_mode::Momentary,
+            } as i32,
             track_gain_db: level.track_gain_db,
         }
     }

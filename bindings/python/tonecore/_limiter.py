@@ -84,6 +84,7 @@ class Limiter(_NativeObject):
         c.ceiling_db = cfg.ceiling_db
         c.lookahead_ms = cfg.lookahead_ms
         c.release_ms = cfg.release_ms
+        c.true_peak = 1 if cfg.true_peak else 0
         ptr = _native.LIMITER_P()
         _native.check(_native.lib.tonecore_limiter_new(byref(c), byref(ptr)),
                       "tonecore_limiter_new")

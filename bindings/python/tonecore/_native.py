@@ -247,6 +247,9 @@ class PipelineConfig(Structure):
         ("ceiling_db", c_double),
         ("lookahead_ms", c_double),
         ("limiter_release_ms", c_double),
+        ("limiter_true_peak", c_uint32),
+        ("level_mode", c_int32),
+        ("track_gain_db", c_double),
     ]
 
 
@@ -297,6 +300,7 @@ class LimiterConfig(Structure):
         ("ceiling_db", c_double),
         ("lookahead_ms", c_double),
         ("release_ms", c_double),
+        ("true_peak", c_uint32),
     ]
 
 

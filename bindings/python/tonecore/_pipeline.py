@@ -55,23 +55,49 @@ STAGES = tuple(_native.STAGES)
 
 
 def _normalise_reals(obj: Any) -> None:
-    """Store every field of a frozen dataclass as a float (TypeError for non-reals)."""
+    """Store every float field of a frozen dataclass as a float (TypeError for non-reals); a
+    ``mode`` field must be one of its names, a ``true_peak`` field is stored as a bool."""
     for f in dataclasses.fields(obj):
-        object.__setattr__(obj, f.name, _real_arg(getattr(obj, f.name), f.name))
+        value = getattr(obj, f.name)
+        if f.name == "mode":
+            if value not in LEVEL_MODES:
+                raise ValueError(f"mode must be one of {LEVEL_MODES}, not {value!r}")
+        elif f.name == "true_peak":
+            if not isinstance(value, (bool, int, np.bool_)):
+                raise TypeError(f"true_peak must be a bool, not {type(value).__name__}")
+            object.__setattr__(obj, f.name, bool(value))
+        else:
+            object.__setattr__(obj, f.name, _real_arg(value, f.name))
+
+
+#: The level modes: ``"integrated"`` (one static gain from the whole track's integrated
+#: loudness; what the renderers, ``normalize`` and the engine do) and ``"momentary"`` (the
+#: leveller, for live input whose end is unknown).
+LEVEL_MODES = ("integrated", "momentary")
 
 
 @dataclasses.dataclass(frozen=True)
 class LevelConfig:
-    """Settings of the loudness-aware level matcher (immutable; all floats).
+    """Settings of the level stage (immutable).
 
-    The matcher follows the momentary loudness of the EQ output over ``window_ms`` and moves
-    its gain towards ``target_lufs - loudness`` dB, clamped to ``[-max_cut_db, +max_boost_db]``.
-    Below ``gate_lufs``, or before one full window has been measured, it never raises the gain.
+    ``mode="integrated"``: one static gain. Whoever holds the whole track
+    measures its integrated loudness after the EQ and sets the gain so the output lands on
+    ``target_lufs`` within 0.1 LU under the limiter's ceiling: :func:`tonecore.render`,
+    :func:`tonecore.process_file` and the engine's jobs do; a streaming :class:`Pipeline`
+    applies ``track_gain_db``. ``mode="momentary"``: the leveller follows the momentary
+    loudness of the EQ output over ``window_ms`` and moves its gain towards
+    ``target_lufs - loudness`` dB, clamped to ``[-max_cut_db, +max_boost_db]``; below
+    ``gate_lufs``, or before one full window has been measured, it never raises the gain.
 
     Parameters
     ----------
     target_lufs : float, optional
         Target loudness in LUFS, -70 to 0. Default -14.
+    mode : str, optional
+        ``"integrated"`` or ``"momentary"`` (default).
+    track_gain_db : float, optional
+        Integrated mode: the static gain a streaming :class:`Pipeline` applies, dB (-80 to
+        +60). Default 0. The renderers compute it themselves.
     attack_ms : float, optional
         Time constant for lowering the gain in ms, ``0 < attack_ms <= 60000``. Default 300.
     release_ms : float, optional
@@ -92,6 +118,8 @@ class LevelConfig:
     """
 
     target_lufs: float = -14.0
+    mode: str = "momentary"
+    track_gain_db: float = 0.0
     attack_ms: float = 300.0
     release_ms: float = 3000.0
     max_boost_db: float = 12.0
@@ -105,19 +133,24 @@ class LevelConfig:
 
 @dataclasses.dataclass(frozen=True)
 class LimiterConfig:
-    """Settings of the lookahead peak limiter (immutable; all floats).
+    """Settings of the lookahead limiter (immutable).
 
-    No output sample exceeds the ceiling while the limiter is enabled (sample peaks, not
-    oversampled: inter-sample peaks of the output can be higher).
+    With ``true_peak`` no point of the output's 4x oversampled waveform
+    (BS.1770-4 Annex 2) exceeds the ceiling; without, no sample does (inter-sample peaks can
+    then be higher).
 
     Parameters
     ----------
     ceiling_db : float, optional
-        Ceiling in dBFS, -60 to 0. Default -1.
+        Ceiling in dBTP (dBFS without ``true_peak``), -60 to 0. Default -1.
     lookahead_ms : float, optional
         Lookahead (= attack time) in ms, ``0 < lookahead_ms <= 100``; adds
         ``lookahead_ms * sample_rate / 1000`` frames of latency (rounded half away from zero,
-        at least 1; 221 frames at 44.1 kHz). Default 5.
+        at least 1; 221 frames at 44.1 kHz), plus 32 frames for the true-peak detector.
+        Default 5 (1.5 suffices for true peaks).
+    true_peak : bool, optional
+        Detect true peaks, the ceiling in dBTP (the mastering setting), or sample peaks
+        (default False, as before true-peak detection existed).
     release_ms : float, optional
         Release time constant in ms, ``0 < release_ms <= 10000``. Default 100.
 
@@ -129,13 +162,14 @@ class LimiterConfig:
     ceiling_db: float = -1.0
     lookahead_ms: float = 5.0
     release_ms: float = 100.0
+    true_peak: bool = False
 
     def __post_init__(self) -> None:
         _normalise_reals(self)
 
 
-LevelArg = Union[LevelConfig, Mapping[str, float], None]
-LimiterArg = Union[LimiterConfig, Mapping[str, float], float, None]
+LevelArg = Union[LevelConfig, Mapping[str, Any], None]
+LimiterArg = Union[LimiterConfig, Mapping[str, Any], float, None]
 
 
 def _level_arg(level: Any) -> Optional[LevelConfig]:
@@ -299,10 +333,13 @@ def _c_pipeline_config(
     c.max_cut_db = level.max_cut_db
     c.gate_lufs = level.gate_lufs
     c.window_ms = level.window_ms
+    c.level_mode = LEVEL_MODES.index(level.mode)
+    c.track_gain_db = level.track_gain_db
     c.limiter_enabled = 0 if cfg.limiter is None else 1
     c.ceiling_db = limiter.ceiling_db
     c.lookahead_ms = limiter.lookahead_ms
     c.limiter_release_ms = limiter.release_ms
+    c.limiter_true_peak = 1 if limiter.true_peak else 0
     return c, layout, (gains, layout)
 
 
