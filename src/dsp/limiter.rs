@@ -293,7 +293,7 @@ impl<T: Sample> Limiter<T> {
 
     /// The gain statistics since the last call; restarts them.
     pub fn take_stats(&mut self) -> GainStats {
-        std::mem::replace(&mut self.stats, GainStats::default())
+        std::mem::take(&mut self.stats)
     }
 
     /// The gain applied to the last frame (linear).

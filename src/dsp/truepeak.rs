@@ -413,7 +413,7 @@ mod tests {
         let os = Oversampler::<f64>::new();
         let f = 0.05; // cycles per sample
         let x: Vec<f64> = (0..200)
-            .map(|i| (2.0 * 3.14159265 * f * i as f64).sin())
+            .map(|i| (2.0 * std::f64::consts::PI * f * i as f64).sin())
             .collect();
         let n = 200 - HISTORY;
         let (mut a, mut b, mut c) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
@@ -422,7 +422,7 @@ mod tests {
             let m = (q + 15) as f64;
             for (p, y) in [&a, &b, &c].iter().enumerate() {
                 let t = m + (p + 1) as f64 / 4.0;
-                let want = (2.0 * 3.14159265 * f * t).sin();
+                let want = (2.0 * std::f64::consts::PI * f * t).sin();
                 assert!((y[q] - want).abs() < 1e-3, "{q} {p} {} {want}", y[q]);
             }
         }

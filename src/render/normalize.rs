@@ -294,7 +294,7 @@ pub fn normalize_on<T: CachedSample>(
             break;
         }
         let error = target_lufs - lufs;
-        if best.is_none_or(|(_, b)| (target_lufs - b).abs() > error.abs()) {
+        if !best.is_some_and(|(_, b)| (target_lufs - b).abs() <= error.abs()) {
             best = Some((gain, lufs));
         }
         if error.abs() <= AIM_LU {
