@@ -36,6 +36,9 @@
 // Subscription mask selecting every event kind.
 #define TONECORE_EVENTS_ALL 15
 
+// Frames a true-peak detector adds to a limiter's latency (at any sample rate).
+#define TONECORE_TRUE_PEAK_EXTRA_FRAMES 32
+
 // The C ABI version this header describes; `tonecore_abi_version()` returns the library's.
 // Also the SONAME suffix: `libtonecore.so.<TONECORE_ABI_VERSION>`.
 #define TONECORE_ABI_VERSION 1
@@ -234,6 +237,14 @@ typedef enum tonecore_stage tonecore_stage;
 typedef int32_t tonecore_stage;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+// How the level stage sets its gain (`tonecore_pipeline_config.level_mode`).
+typedef enum tonecore_level_mode {
+  // One static gain from the whole track's integrated loudness.
+  TONECORE_LEVEL_MODE_INTEGRATED = 0,
+  // The momentary-loudness leveller, for live input whose end is unknown.
+  TONECORE_LEVEL_MODE_MOMENTARY = 1,
+} tonecore_level_mode;
 
 // Crossfade shapes (values of the `int32_t curve` arguments and fields).
 enum tonecore_fade_curve

@@ -38,7 +38,12 @@ pub struct tonecore_limiter_config {
 }
 
 /// Frames a true-peak detector adds to a limiter's latency (at any sample rate).
-pub const TONECORE_TRUE_PEAK_EXTRA_FRAMES: u32 = crate::dsp::limiter::TRUE_PEAK_EXTRA_FRAMES as u32;
+pub const TONECORE_TRUE_PEAK_EXTRA_FRAMES: u32 = 32;
+
+// The header needs a literal; it must equal the library's value.
+const _: () = assert!(
+    TONECORE_TRUE_PEAK_EXTRA_FRAMES as usize == crate::dsp::limiter::TRUE_PEAK_EXTRA_FRAMES
+);
 
 const CONFIG_MIN_SIZE: usize = offset_of!(tonecore_limiter_config, release_ms) + size_of::<f64>();
 
