@@ -267,6 +267,29 @@ typedef int32_t tonecore_fade_curve;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// How `tonecore_normalize_*` ended (`tonecore_normalize_report.outcome`).
+enum tonecore_normalize_outcome
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The output is within 0.1 LU of the target, under the ceiling.
+  TONECORE_NORMALIZE_OUTCOME_REACHED = 0,
+  // Silent input (below the −70 LUFS absolute gate or shorter than 400 ms): no gain applied.
+  TONECORE_NORMALIZE_OUTCOME_SILENT = 1,
+  // The target needs more than ±60 dB of gain: stopped at that limit.
+  TONECORE_NORMALIZE_OUTCOME_GAIN_LIMIT = 2,
+  // The ceiling does not allow the target: the closest of 6 passes is kept.
+  TONECORE_NORMALIZE_OUTCOME_NOT_REACHED = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum tonecore_normalize_outcome tonecore_normalize_outcome;
+#else
+typedef int32_t tonecore_normalize_outcome;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // How a job stands (`tonecore_job_progress.state`, `tonecore_event.job_state`).
 enum tonecore_job_state
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -777,6 +800,42 @@ typedef struct tonecore_pipeline_stats {
   // Band gains (dB) of the EQ kernel in use (first `eq_bands` entries).
   double eq_gains_db[64];
 } tonecore_pipeline_stats;
+
+// What `tonecore_normalize_*` did. Loudness in LUFS, peaks in dBTP (true peak, 4×), gains in
+// dB; `-INFINITY` for silence. Set `struct_size = sizeof(tonecore_normalize_report)` before the
+// call.
+typedef struct tonecore_normalize_report {
+  // Set by the caller to `sizeof(tonecore_normalize_report)`.
+  size_t struct_size;
+  // The target asked for.
+  double target_lufs;
+  // Non-zero when a limiter ran (`pipeline->limiter_enabled`).
+  uint32_t limited;
+  // Its ceiling (dBTP with `limiter_true_peak`, else dBFS); NAN without limiter.
+  double ceiling_db;
+  // Integrated loudness of the input.
+  double input_lufs;
+  // True peak of the input.
+  double input_true_peak_db;
+  // Integrated loudness after the EQ (what the gain was computed from).
+  double eq_lufs;
+  // The static gain applied.
+  double gain_db;
+  // Integrated loudness of the output.
+  double output_lufs;
+  // True peak of the output.
+  double output_true_peak_db;
+  // The limiter's largest gain reduction (≤ 0).
+  double limiter_max_reduction_db;
+  // The limiter's gain reduction averaged over all frames (≤ 0).
+  double limiter_mean_reduction_db;
+  // Share of frames the limiter turned down, 0–1.
+  double limited_fraction;
+  // Limiter passes run.
+  uint32_t passes;
+  // A `TONECORE_NORMALIZE_OUTCOME_*` value.
+  int32_t outcome;
+} tonecore_normalize_report;
 
 // Render progress: `done` of `total` chunks finished. Return non-zero to cancel the render.
 // Called from worker threads, one call at a time; never from an audio thread.
@@ -2649,6 +2708,59 @@ tonecore_status tonecore_crossfade_concat_f64(const double *a,
 // # Safety
 // `config_out` writable.
 tonecore_status tonecore_render_config_init(struct tonecore_render_config *config_out);
+
+// Normalises a whole planar track (`pipeline->channels` rows of `input_len / channels` frames
+// at `pipeline->sample_rate`, 8 kHz–2.8224 MHz) to `target_lufs` (−70…0) into `output`
+// (`output_len ≥ input_len`, same length as the input, latency removed): the pipeline's EQ (when
+// `eq_enabled`, rendered chunk-parallel), one static gain from the integrated loudness after the
+// EQ, then the pipeline's limiter (when `limiter_enabled`; set `limiter_true_peak` for a dBTP
+// ceiling) over the whole track in one pass; when the limiter takes loudness off, the gain is
+// corrected and the limiter runs again (up to 6 passes) until the output is within 0.05 LU.
+// The level-stage fields of `pipeline` are not used. `*report_out` (may be NULL; its
+// `struct_size` set) receives what happened — including a target that could not be reached
+// (`outcome`), which is still `OK`. `config` may be NULL (the defaults); `progress` as for
+// `tonecore_render_chunked_f32` (EQ chunks).
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
+// `INVALID_TARGET`, `INVALID_SAMPLE_RATE`, `INVALID_CHUNK`, `INVALID_CHANNELS`, `NON_FINITE`
+// (non-finite input: nothing is measured), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `CANCELLED`,
+// `THREAD_POOL`; the output is unspecified after an error. Every pointer is borrowed for the
+// call only; `user_data` is passed to `progress` untouched. Thread class: control-thread /
+// worker.
+//
+// # Safety
+// Configs readable (see their `_init`); buffers valid for their lengths and not overlapping;
+// `report_out` NULL or writable for its `struct_size`; `progress` callable from other threads
+// with `user_data` until this returns.
+tonecore_status tonecore_normalize_f32(const struct tonecore_pipeline_config *pipeline,
+                                       const struct tonecore_render_config *config,
+                                       double target_lufs,
+                                       const float *input,
+                                       size_t input_len,
+                                       float *output,
+                                       size_t output_len,
+                                       struct tonecore_normalize_report *report_out,
+                                       tonecore_render_progress_fn progress,
+                                       void *user_data);
+
+// Double-precision [`tonecore_normalize_f32`]: `input` and `output` hold doubles;
+// `pipeline->sample_format` must be `TONECORE_SAMPLE_FORMAT_F64` (else `WRONG_FORMAT`).
+//
+// Returns as `tonecore_normalize_f32`. Every pointer is borrowed for the call only.
+// Thread class: control-thread / worker.
+//
+// # Safety
+// As for `tonecore_normalize_f32`, with doubles.
+tonecore_status tonecore_normalize_f64(const struct tonecore_pipeline_config *pipeline,
+                                       const struct tonecore_render_config *config,
+                                       double target_lufs,
+                                       const double *input,
+                                       size_t input_len,
+                                       double *output,
+                                       size_t output_len,
+                                       struct tonecore_normalize_report *report_out,
+                                       tonecore_render_progress_fn progress,
+                                       void *user_data);
 
 // Renders a whole planar track (`pipeline->channels` rows of `input_len / channels` frames at
 // `pipeline->sample_rate`) through fresh pipelines chunk by chunk, in parallel, joined with

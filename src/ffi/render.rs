@@ -231,6 +231,70 @@ struct Progress {
 // with this user_data; calls are serialised by the renderer.
 unsafe impl Sync for Progress {}
 
+/// The shared body of the offline entry points: reads the pipeline and render configs (a NULL
+/// render config means the defaults), borrows the buffers, wires `progress` to a cancel flag,
+/// and hands everything to `run(input, output, channels, sample_rate, pipeline, render, watch)`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn offline_ffi<T: FormatSample, R>(
+    pipeline: *const tonecore_pipeline_config,
+    config: *const tonecore_render_config,
+    input: *const T,
+    input_len: usize,
+    output: *mut T,
+    output_len: usize,
+    progress: tonecore_render_progress_fn,
+    user_data: *mut c_void,
+    run: impl FnOnce(
+        &[T],
+        &mut [T],
+        usize,
+        u32,
+        &crate::pipeline::PipelineConfig,
+        &RenderConfig,
+        Watch<'_>,
+    ) -> Result<R, crate::Error>,
+) -> Result<R, Failure> {
+    let (c, format, pipeline) = read_config(pipeline)?;
+    if !matches!(
+        (format, std::mem::size_of::<T>()),
+        (tonecore_sample_format::F32, 4) | (tonecore_sample_format::F64, 8)
+    ) {
+        return Err(tonecore_status::WrongFormat.into());
+    }
+    let render = if config.is_null() {
+        RenderConfig::default()
+    } else {
+        read_render(config)?.render
+    };
+    let x = slice_in(input, input_len)?;
+    let y = slice_out(output, output_len)?;
+    super::disjoint(input, input_len, output, output_len)?;
+    let channels = c.channels as usize;
+    if channels == 0 || input_len % channels != 0 {
+        return Err(tonecore_status::InvalidChannels.into());
+    }
+    let cancel = AtomicBool::new(false);
+    let reporter = progress.map(|callback| Progress {
+        callback,
+        user_data,
+    });
+    let report = |done: usize, total: usize| {
+        if let Some(p) = &reporter {
+            // SAFETY: the caller supplied this callback for exactly this use.
+            if unsafe { (p.callback)(p.user_data, done, total) } != 0 {
+                cancel.store(true, Ordering::Relaxed);
+            }
+        }
+    };
+    let report_ref: &(dyn Fn(usize, usize) + Sync) = &report;
+    let watch = Watch {
+        progress: reporter.as_ref().map(|_| report_ref),
+        cancel: Some(&cancel),
+    };
+    Ok(run(x, y, channels, c.sample_rate, &pipeline, &render, watch)?)
+}
+
+#[allow(clippy::too_many_arguments)]
 unsafe fn render_ffi<T: FormatSample>(
     pipeline: *const tonecore_pipeline_config,
     config: *const tonecore_render_config,
@@ -242,49 +306,214 @@ unsafe fn render_ffi<T: FormatSample>(
     user_data: *mut c_void,
 ) -> tonecore_status {
     guard(|| {
-        let (c, format, pipeline) = read_config(pipeline)?;
-        if !matches!(
-            (format, std::mem::size_of::<T>()),
-            (tonecore_sample_format::F32, 4) | (tonecore_sample_format::F64, 8)
-        ) {
-            return Err(tonecore_status::WrongFormat.into());
+        if config.is_null() {
+            return Err(tonecore_status::NullPointer.into());
         }
-        let render = read_render(config)?.render;
-        let x = slice_in(input, input_len)?;
-        let y = slice_out(output, output_len)?;
-        super::disjoint(input, input_len, output, output_len)?;
-        let channels = c.channels as usize;
-        if channels == 0 || input_len % channels != 0 {
-            return Err(tonecore_status::InvalidChannels.into());
-        }
-        let cancel = AtomicBool::new(false);
-        let reporter = progress.map(|callback| Progress {
-            callback,
+        offline_ffi(
+            pipeline,
+            config,
+            input,
+            input_len,
+            output,
+            output_len,
+            progress,
             user_data,
-        });
-        let report = |done: usize, total: usize| {
-            if let Some(p) = &reporter {
-                // SAFETY: the caller supplied this callback for exactly this use.
-                if unsafe { (p.callback)(p.user_data, done, total) } != 0 {
-                    cancel.store(true, Ordering::Relaxed);
-                }
-            }
-        };
-        let report_ref: &(dyn Fn(usize, usize) + Sync) = &report;
-        let watch = Watch {
-            progress: reporter.as_ref().map(|_| report_ref),
-            cancel: Some(&cancel),
-        };
-        Ok(render_chunked(
-            x,
-            channels,
-            c.sample_rate,
-            &pipeline,
-            &render,
-            y,
-            watch,
-        )?)
+            |x, y, channels, rate, pipeline, render, watch| {
+                render_chunked(x, channels, rate, pipeline, render, y, watch)
+            },
+        )
     })
+}
+
+/// How `tonecore_normalize_*` ended (`tonecore_normalize_report.outcome`).
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum tonecore_normalize_outcome {
+    /// The output is within 0.1 LU of the target, under the ceiling.
+    Reached = 0,
+    /// Silent input (below the −70 LUFS absolute gate or shorter than 400 ms): no gain applied.
+    Silent = 1,
+    /// The target needs more than ±60 dB of gain: stopped at that limit.
+    GainLimit = 2,
+    /// The ceiling does not allow the target: the closest of 6 passes is kept.
+    NotReached = 3,
+}
+
+/// What `tonecore_normalize_*` did. Loudness in LUFS, peaks in dBTP (true peak, 4×), gains in
+/// dB; `-INFINITY` for silence. Set `struct_size = sizeof(tonecore_normalize_report)` before the
+/// call.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tonecore_normalize_report {
+    /// Set by the caller to `sizeof(tonecore_normalize_report)`.
+    pub struct_size: usize,
+    /// The target asked for.
+    pub target_lufs: f64,
+    /// Non-zero when a limiter ran (`pipeline->limiter_enabled`).
+    pub limited: u32,
+    /// Its ceiling (dBTP with `limiter_true_peak`, else dBFS); NAN without limiter.
+    pub ceiling_db: f64,
+    /// Integrated loudness of the input.
+    pub input_lufs: f64,
+    /// True peak of the input.
+    pub input_true_peak_db: f64,
+    /// Integrated loudness after the EQ (what the gain was computed from).
+    pub eq_lufs: f64,
+    /// The static gain applied.
+    pub gain_db: f64,
+    /// Integrated loudness of the output.
+    pub output_lufs: f64,
+    /// True peak of the output.
+    pub output_true_peak_db: f64,
+    /// The limiter's largest gain reduction (≤ 0).
+    pub limiter_max_reduction_db: f64,
+    /// The limiter's gain reduction averaged over all frames (≤ 0).
+    pub limiter_mean_reduction_db: f64,
+    /// Share of frames the limiter turned down, 0–1.
+    pub limited_fraction: f64,
+    /// Limiter passes run.
+    pub passes: u32,
+    /// A `TONECORE_NORMALIZE_OUTCOME_*` value.
+    pub outcome: i32,
+}
+
+impl tonecore_normalize_report {
+    fn of(r: &crate::render::NormalizeReport) -> Self {
+        use crate::render::NormalizeOutcome as O;
+        Self {
+            struct_size: size_of::<Self>(),
+            target_lufs: r.target_lufs,
+            limited: u32::from(r.ceiling_db.is_some()),
+            ceiling_db: r.ceiling_db.unwrap_or(f64::NAN),
+            input_lufs: r.input_lufs,
+            input_true_peak_db: r.input_true_peak_db,
+            eq_lufs: r.eq_lufs,
+            gain_db: r.gain_db,
+            output_lufs: r.output_lufs,
+            output_true_peak_db: r.output_true_peak_db,
+            limiter_max_reduction_db: r.limiter_max_reduction_db,
+            limiter_mean_reduction_db: r.limiter_mean_reduction_db,
+            limited_fraction: r.limited_fraction,
+            passes: r.passes,
+            outcome: match r.outcome {
+                O::Reached => tonecore_normalize_outcome::Reached,
+                O::Silent => tonecore_normalize_outcome::Silent,
+                O::GainLimit => tonecore_normalize_outcome::GainLimit,
+                O::NotReached => tonecore_normalize_outcome::NotReached,
+            } as i32,
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn normalize_ffi<T: FormatSample>(
+    pipeline: *const tonecore_pipeline_config,
+    config: *const tonecore_render_config,
+    target_lufs: f64,
+    input: *const T,
+    input_len: usize,
+    output: *mut T,
+    output_len: usize,
+    report_out: *mut tonecore_normalize_report,
+    progress: tonecore_render_progress_fn,
+    user_data: *mut c_void,
+) -> tonecore_status {
+    guard(|| {
+        if !report_out.is_null()
+            && report_out.cast::<usize>().read_unaligned() < size_of::<tonecore_normalize_report>()
+        {
+            return Err(Failure::detail(
+                tonecore_status::StructSize,
+                "report_out->struct_size must be sizeof(tonecore_normalize_report)",
+            ));
+        }
+        let report = offline_ffi(
+            pipeline,
+            config,
+            input,
+            input_len,
+            output,
+            output_len,
+            progress,
+            user_data,
+            |x, y, channels, rate, pipeline, render, watch| {
+                crate::render::normalize(x, channels, rate, target_lufs, pipeline, render, y, watch)
+            },
+        )?;
+        if !report_out.is_null() {
+            report_out.write(tonecore_normalize_report::of(&report));
+        }
+        Ok(())
+    })
+}
+
+/// Normalises a whole planar track (`pipeline->channels` rows of `input_len / channels` frames
+/// at `pipeline->sample_rate`, 8 kHz–2.8224 MHz) to `target_lufs` (−70…0) into `output`
+/// (`output_len ≥ input_len`, same length as the input, latency removed): the pipeline's EQ (when
+/// `eq_enabled`, rendered chunk-parallel), one static gain from the integrated loudness after the
+/// EQ, then the pipeline's limiter (when `limiter_enabled`; set `limiter_true_peak` for a dBTP
+/// ceiling) over the whole track in one pass; when the limiter takes loudness off, the gain is
+/// corrected and the limiter runs again (up to 6 passes) until the output is within 0.05 LU.
+/// The level-stage fields of `pipeline` are not used. `*report_out` (may be NULL; its
+/// `struct_size` set) receives what happened — including a target that could not be reached
+/// (`outcome`), which is still `OK`. `config` may be NULL (the defaults); `progress` as for
+/// `tonecore_render_chunked_f32` (EQ chunks).
+///
+/// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
+/// `INVALID_TARGET`, `INVALID_SAMPLE_RATE`, `INVALID_CHUNK`, `INVALID_CHANNELS`, `NON_FINITE`
+/// (non-finite input: nothing is measured), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `CANCELLED`,
+/// `THREAD_POOL`; the output is unspecified after an error. Every pointer is borrowed for the
+/// call only; `user_data` is passed to `progress` untouched. Thread class: control-thread /
+/// worker.
+///
+/// # Safety
+/// Configs readable (see their `_init`); buffers valid for their lengths and not overlapping;
+/// `report_out` NULL or writable for its `struct_size`; `progress` callable from other threads
+/// with `user_data` until this returns.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_normalize_f32(
+    pipeline: *const tonecore_pipeline_config,
+    config: *const tonecore_render_config,
+    target_lufs: f64,
+    input: *const f32,
+    input_len: usize,
+    output: *mut f32,
+    output_len: usize,
+    report_out: *mut tonecore_normalize_report,
+    progress: tonecore_render_progress_fn,
+    user_data: *mut c_void,
+) -> tonecore_status {
+    normalize_ffi(
+        pipeline, config, target_lufs, input, input_len, output, output_len, report_out,
+        progress, user_data,
+    )
+}
+
+/// Double-precision [`tonecore_normalize_f32`]: `input` and `output` hold doubles;
+/// `pipeline->sample_format` must be `TONECORE_SAMPLE_FORMAT_F64` (else `WRONG_FORMAT`).
+///
+/// Returns as `tonecore_normalize_f32`. Every pointer is borrowed for the call only.
+/// Thread class: control-thread / worker.
+///
+/// # Safety
+/// As for `tonecore_normalize_f32`, with doubles.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_normalize_f64(
+    pipeline: *const tonecore_pipeline_config,
+    config: *const tonecore_render_config,
+    target_lufs: f64,
+    input: *const f64,
+    input_len: usize,
+    output: *mut f64,
+    output_len: usize,
+    report_out: *mut tonecore_normalize_report,
+    progress: tonecore_render_progress_fn,
+    user_data: *mut c_void,
+) -> tonecore_status {
+    normalize_ffi(
+        pipeline, config, target_lufs, input, input_len, output, output_len, report_out,
+        progress, user_data,
+    )
 }
 
 /// Renders a whole planar track (`pipeline->channels` rows of `input_len / channels` frames at

@@ -155,7 +155,7 @@ from ._pipeline import (
     PipelineConfig,
     PipelineParams,
 )
-from ._render import FADE_CURVES, PlaybackStream, crossfade_concat, render_chunked
+from ._render import FADE_CURVES, PlaybackStream, crossfade_concat, normalize, render_chunked
 from ._stft import Stft, istft, stft
 from ._window import WINDOW_KINDS, window
 
@@ -225,6 +225,7 @@ __all__ = [
     "loudness",
     "integrated_loudness",
     "process_file",
+    "normalize",
     "render_chunked",
     "status_str",
     "stft",

@@ -304,6 +304,32 @@ class LimiterConfig(Structure):
     ]
 
 
+class NormalizeReport(Structure):
+    """``tonecore_normalize_report``; set ``struct_size = sizeof`` before the call."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("target_lufs", c_double),
+        ("limited", c_uint32),
+        ("ceiling_db", c_double),
+        ("input_lufs", c_double),
+        ("input_true_peak_db", c_double),
+        ("eq_lufs", c_double),
+        ("gain_db", c_double),
+        ("output_lufs", c_double),
+        ("output_true_peak_db", c_double),
+        ("limiter_max_reduction_db", c_double),
+        ("limiter_mean_reduction_db", c_double),
+        ("limited_fraction", c_double),
+        ("passes", c_uint32),
+        ("outcome", c_int32),
+    ]
+
+
+#: ``tonecore_normalize_report.outcome`` values by name.
+NORMALIZE_OUTCOMES = ("reached", "silent", "gain_limit", "not_reached")
+
+
 class LimiterStats(Structure):
     """``tonecore_limiter_stats``; set ``struct_size = sizeof`` before the call."""
 
@@ -576,6 +602,18 @@ _SIGNATURES = [
         status_t,
         [POINTER(PipelineConfig), POINTER(RenderConfig), POINTER(c_double), c_size_t,
          POINTER(c_double), c_size_t, RENDER_PROGRESS_FN, c_void_p],
+    ),
+    (
+        "tonecore_normalize_f32",
+        status_t,
+        [POINTER(PipelineConfig), POINTER(RenderConfig), c_double, POINTER(c_float), c_size_t,
+         POINTER(c_float), c_size_t, POINTER(NormalizeReport), RENDER_PROGRESS_FN, c_void_p],
+    ),
+    (
+        "tonecore_normalize_f64",
+        status_t,
+        [POINTER(PipelineConfig), POINTER(RenderConfig), c_double, POINTER(c_double), c_size_t,
+         POINTER(c_double), c_size_t, POINTER(NormalizeReport), RENDER_PROGRESS_FN, c_void_p],
     ),
     (
         "tonecore_playback_open_f32",

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import dataclasses
 from ctypes import byref, c_double, c_float, c_size_t
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
@@ -15,7 +17,7 @@ from . import _native
 from ._checks import F32, F64, FloatArray, FloatT, input_array, out_array, size_arg
 from ._eq import _real_arg, _sample_rate_arg
 from ._errors import InvalidArgument
-from ._pipeline import PipelineConfig, _c_pipeline_config, _config_arg
+from ._pipeline import LimiterConfig, PipelineConfig, _c_pipeline_config, _config_arg
 from ._stft import _Handle, _NativeObject
 
 __all__ = ["FADE_CURVES", "PlaybackStream", "crossfade_concat", "render_chunked"]
@@ -361,6 +363,111 @@ def render_chunked(
         _native.raise_for_status(status, fn.__name__)
     del callback, keepalive
     return out
+
+
+def normalize(
+    x: npt.NDArray[FloatT],
+    sample_rate: int,
+    target_lufs: float = -14.0,
+    ceiling_dbtp: Optional[float] = -1.0,
+    config: PipelineConfigArg = None,
+    out: Optional[npt.NDArray[FloatT]] = None,
+    *,
+    copy: bool = False,
+) -> Tuple[npt.NDArray[FloatT], Dict[str, Any]]:
+    """Normalise a whole track to an integrated loudness under a true-peak ceiling.
+
+    The EQ of ``config`` (if any) is rendered chunk-parallel; its integrated loudness
+    (BS.1770-4, gated) gives one static gain to ``target_lufs``; then the true-peak limiter
+    (4x oversampled, BS.1770-4 Annex 2) keeps the output under ``ceiling_dbtp`` over the whole
+    track in one pass. When the limiter takes loudness off, the gain is corrected and the
+    limiter runs again, until the output is within 0.05 LU of the target (at most 6 passes;
+    typically 1-4). Nothing silently does something else: the report says what happened.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        The track, float32 or float64, ``(frames,)`` or planar ``(channels, frames)``;
+        C-contiguous unless ``copy=True`` (see :func:`render_chunked`). Sample rate 8 kHz or more.
+    sample_rate : int
+        Sample rate in Hz.
+    target_lufs : float, optional
+        Target integrated loudness, LUFS (-70 to 0). Default -14.
+    ceiling_dbtp : float or None, optional
+        True-peak ceiling, dBTP (-60 to 0); None: no limiter (one exact gain). Default -1.
+        Replaces the ceiling of ``config.limiter`` (its lookahead and release are kept; without
+        one, 1.5 ms lookahead and 100 ms release), which is always a true-peak limiter here.
+    config : PipelineConfig or dict, optional
+        The EQ (``eq_gains`` …) and limiter timing; its ``level`` is not used.
+    out : numpy.ndarray, optional
+        Destination of ``x``'s shape and dtype, C-contiguous, not overlapping ``x``.
+
+    Returns
+    -------
+    (numpy.ndarray, dict)
+        The output and the report: ``target_lufs``, ``ceiling_dbtp`` (None without limiter),
+        ``input_lufs``, ``input_true_peak_dbtp``, ``eq_lufs`` (after the EQ), ``gain_db`` (the
+        static gain), ``output_lufs``, ``output_true_peak_dbtp``,
+        ``limiter_max_reduction_db``, ``limiter_mean_reduction_db``, ``limited_fraction``,
+        ``passes`` and ``outcome``: ``"reached"`` (within 0.1 LU), ``"silent"`` (no gain
+        applied), ``"gain_limit"`` (more than 60 dB needed) or ``"not_reached"`` (the ceiling
+        does not allow the target; the closest pass is kept). Loudness values are ``-inf`` for
+        silence.
+
+    Raises
+    ------
+    tonecore.InvalidArgument
+        Target out of range (status 20), ceiling out of range (18), sample rate below 8 kHz
+        (13), channels (14), the config's errors; NaN or infinite samples (status 5: nothing is
+        measured, ``out`` is untouched).
+    TypeError, ValueError
+        Wrong types, dtype, dimensions or layout of ``x`` or ``out``.
+    """
+    x, channels = _track_arg(x, copy)
+    sr = _sample_rate_arg(sample_rate)
+    target = _real_arg(target_lufs, "target_lufs")
+    cfg = _config_arg(config)
+    if ceiling_dbtp is None:
+        limiter = None
+    else:
+        base = cfg.limiter if cfg.limiter is not None else LimiterConfig(lookahead_ms=1.5)
+        limiter = dataclasses.replace(base, ceiling_db=_real_arg(ceiling_dbtp, "ceiling_dbtp"),
+                                      true_peak=True)
+    cfg = dataclasses.replace(cfg, level=None, limiter=limiter)
+    if out is not None:
+        out_array(out, x.dtype, x.shape, x)
+    else:
+        out = np.empty(x.shape, dtype=x.dtype)
+    pipe, _layout, keepalive = _c_pipeline_config(cfg, sr, channels, x.dtype)
+    report = _native.NormalizeReport()
+    report.struct_size = ctypes.sizeof(report)
+    ct = _ct(x.dtype)
+    fn = (_native.lib.tonecore_normalize_f32 if x.dtype == F32
+          else _native.lib.tonecore_normalize_f64)
+    status = fn(
+        byref(pipe), None, c_double(target),
+        _native.pointer_to(x, ct), x.size,
+        _native.pointer_to(out, ct), out.size,
+        byref(report), _native.RENDER_PROGRESS_FN(), None,
+    )
+    if status != _native.STATUS_OK:
+        _native.raise_for_status(status, fn.__name__)
+    del keepalive
+    return out, {
+        "target_lufs": float(report.target_lufs),
+        "ceiling_dbtp": float(report.ceiling_db) if report.limited else None,
+        "input_lufs": float(report.input_lufs),
+        "input_true_peak_dbtp": float(report.input_true_peak_db),
+        "eq_lufs": float(report.eq_lufs),
+        "gain_db": float(report.gain_db),
+        "output_lufs": float(report.output_lufs),
+        "output_true_peak_dbtp": float(report.output_true_peak_db),
+        "limiter_max_reduction_db": float(report.limiter_max_reduction_db),
+        "limiter_mean_reduction_db": float(report.limiter_mean_reduction_db),
+        "limited_fraction": float(report.limited_fraction),
+        "passes": int(report.passes),
+        "outcome": _native.NORMALIZE_OUTCOMES[report.outcome],
+    }
 
 
 # -- playback stream ----------------------------------------------------------------------

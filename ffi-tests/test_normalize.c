@@ -1,0 +1,260 @@
+/*
+ * test_normalize.c — tonecore_normalize_f32/_f64 against references written here: BS.1770-4
+ * integrated loudness (the standard's 48 kHz K-weighting coefficients, 400 ms blocks with 75 %
+ * overlap, -70 LUFS absolute and -10 LU relative gates) and a 16x windowed-sinc true peak, both
+ * in double.
+ *
+ * A music-like stereo track with a true-peak limiter lands within 0.1 LU of -14 LUFS with its
+ * true peak at most 0.1 dB over the -1 dBTP ceiling, and the report agrees with the references;
+ * without a limiter the output is the input times the reported gain, to f32 rounding; silence is
+ * reported as SILENT and stays silent; an f64 run agrees with the f32 one; every refusal
+ * (NULL pointers, a target out of range, non-finite input, a short report struct, the wrong
+ * sample format, a short output) leaves the output untouched.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "ref.h"
+
+#define SR 48000u
+#define TC_PI 3.14159265358979323846
+#define FRAMES (3u * SR)
+
+/* BS.1770-4 integrated loudness of planar `x` (channels x frames) at 48 kHz. */
+static double ref_integrated(const double *x, size_t channels, size_t frames) {
+    const double b1[3] = {1.53512485958697, -2.69169618940638, 1.19839281085285};
+    const double a1[3] = {1.0, -1.69065929318241, 0.73248077421585};
+    const double b2[3] = {1.0, -2.0, 1.0};
+    const double a2[3] = {1.0, -1.99004745483398, 0.99007225036621};
+    const size_t block = SR * 4 / 10, step = SR / 10;
+    size_t nblocks = frames < block ? 0 : (frames - block) / step + 1;
+    double *power = ref_alloc(nblocks + 1, sizeof(double));
+    double *y = ref_alloc(frames + 1, sizeof(double));
+    for (size_t c = 0; c < channels; c++) {
+        double s1[2] = {0, 0}, s2[2] = {0, 0}; /* direct form II transposed states */
+        for (size_t i = 0; i < frames; i++) {
+            double v = x[c * frames + i];
+            double u = b1[0] * v + s1[0];
+            s1[0] = b1[1] * v - a1[1] * u + s1[1];
+            s1[1] = b1[2] * v - a1[2] * u;
+            double w = b2[0] * u + s2[0];
+            s2[0] = b2[1] * u - a2[1] * w + s2[1];
+            s2[1] = b2[2] * u - a2[2] * w;
+            y[i] = w * w;
+        }
+        for (size_t j = 0; j < nblocks; j++) {
+            double sum = 0;
+            for (size_t i = j * step; i < j * step + block; i++) sum += y[i];
+            power[j] += sum / (double)block;
+        }
+    }
+    double total = 0;
+    size_t n = 0;
+    for (size_t j = 0; j < nblocks; j++)
+        if (-0.691 + 10 * log10(power[j]) > -70.0) { total += power[j]; n++; }
+    double result = -INFINITY;
+    if (n > 0) {
+        double rel = -0.691 + 10 * log10(total / (double)n) - 10.0;
+        total = 0;
+        n = 0;
+        for (size_t j = 0; j < nblocks; j++) {
+            double l = -0.691 + 10 * log10(power[j]);
+            if (l > -70.0 && l > rel) { total += power[j]; n++; }
+        }
+        if (n > 0) result = -0.691 + 10 * log10(total / (double)n);
+    }
+    free(power);
+    free(y);
+    return result;
+}
+
+static double bessel_i0(double x) {
+    double sum = 1, term = 1;
+    for (double k = 1; term > 1e-18 * sum; k++) {
+        term *= (x / (2 * k)) * (x / (2 * k));
+        sum += term;
+    }
+    return sum;
+}
+
+/* Largest magnitude of `x` upsampled 16x by a Kaiser-windowed sinc (beta 5, 10 samples on each
+ * side, as scipy's resample_poly designs its default), in dB. */
+static double ref_true_peak_db(const double *x, size_t len) {
+    enum { UP = 16, HALF = 10 };
+    const double beta = 5.0;
+    double taps[UP][2 * HALF];
+    for (int p = 1; p < UP; p++)
+        for (int j = 0; j < 2 * HALF; j++) {
+            double d = (double)(HALF - 1 - j) + (double)p / UP;
+            double r = d / HALF;
+            taps[p][j] = sin(TC_PI * d) / (TC_PI * d) *
+                         bessel_i0(beta * sqrt(fmax(0.0, 1 - r * r))) / bessel_i0(beta);
+        }
+    double peak = 0;
+    for (size_t i = 0; i < len; i++) peak = fmax(peak, fabs(x[i]));
+    for (size_t m = 0; m < len; m++)
+        for (int p = 1; p < UP; p++) {
+            double s = 0;
+            for (int j = 0; j < 2 * HALF; j++) {
+                long i = (long)m - HALF + 1 + j;
+                if (i >= 0 && i < (long)len) s += taps[p][j] * x[i];
+            }
+            peak = fmax(peak, fabs(s));
+        }
+    return 20 * log10(peak);
+}
+
+/* Music-like stereo: a bass line, a chord, a noise floor, loud and quiet halves. */
+static void make_track(double *x, double scale) {
+    ref_rng r = ref_rng_new(7);
+    for (size_t c = 0; c < 2; c++)
+        for (size_t i = 0; i < FRAMES; i++) {
+            double t = (double)i / SR;
+            double env = i < FRAMES / 2 ? 0.3 : 1.0;
+            double v = 0.5 * sin(2 * TC_PI * (55.0 + 2 * c) * t) +
+                       0.25 * sin(2 * TC_PI * 440.0 * t) * sin(2 * TC_PI * 3.0 * t) +
+                       0.15 * sin(2 * TC_PI * 2637.0 * t) + 0.1 * (2 * ref_uniform(&r) - 1);
+            x[c * FRAMES + i] = scale * env * v;
+        }
+}
+
+static tonecore_pipeline_config config(int32_t format, int limiter) {
+    tonecore_pipeline_config c;
+    tonecore_pipeline_config_init(&c);
+    c.sample_rate = SR;
+    c.channels = 2;
+    c.sample_format = format;
+    c.limiter_enabled = (uint32_t)limiter;
+    c.limiter_true_peak = 1;
+    c.lookahead_ms = 1.5;
+    c.ceiling_db = -1.0;
+    return c;
+}
+
+static void test_lands_on_the_target(void) {
+    check_section("a limited track lands within 0.1 LU under the true-peak ceiling");
+    double *x = ref_alloc(2 * FRAMES, sizeof(double));
+    make_track(x, 1.5);
+    float *in = ref_alloc(2 * FRAMES, sizeof(float));
+    float *out = ref_alloc(2 * FRAMES, sizeof(float));
+    for (size_t i = 0; i < 2 * FRAMES; i++) in[i] = (float)x[i];
+    tonecore_pipeline_config c = config(TONECORE_SAMPLE_FORMAT_F32, 1);
+    tonecore_normalize_report rep;
+    memset(&rep, 0, sizeof rep);
+    rep.struct_size = sizeof rep;
+    CHECK_STATUS(tonecore_normalize_f32(&c, NULL, -14.0, in, 2 * FRAMES, out, 2 * FRAMES, &rep,
+                                        NULL, NULL),
+                 TONECORE_STATUS_OK);
+    double *y = ref_alloc(2 * FRAMES, sizeof(double));
+    for (size_t i = 0; i < 2 * FRAMES; i++) y[i] = out[i];
+    double lufs = ref_integrated(y, 2, FRAMES);
+    double tp = fmax(ref_true_peak_db(y, FRAMES), ref_true_peak_db(y + FRAMES, FRAMES));
+    CHECK_MSG(fabs(lufs + 14.0) <= 0.1, "output %.3f LUFS", lufs);
+    CHECK_MSG(tp <= -1.0 + 0.1, "true peak %.3f dBTP", tp);
+    CHECK(rep.outcome == TONECORE_NORMALIZE_OUTCOME_REACHED);
+    CHECK(rep.limited == 1 && rep.ceiling_db == -1.0 && rep.target_lufs == -14.0);
+    CHECK_MSG(fabs(rep.output_lufs - lufs) < 0.02, "report %.3f vs %.3f", rep.output_lufs, lufs);
+    CHECK_MSG(fabs(rep.input_lufs - ref_integrated(x, 2, FRAMES)) < 0.02, "input %.3f",
+              rep.input_lufs);
+    CHECK(rep.output_true_peak_db <= -1.0 && rep.passes >= 1 && rep.passes <= 7);
+    CHECK(rep.limiter_max_reduction_db < 0.0 && rep.limiter_mean_reduction_db <= 0.0);
+    CHECK(rep.limited_fraction > 0.0 && rep.limited_fraction <= 1.0);
+
+    check_section("f64 agrees with f32");
+    tonecore_pipeline_config c64 = config(TONECORE_SAMPLE_FORMAT_F64, 1);
+    double *y64 = ref_alloc(2 * FRAMES, sizeof(double));
+    tonecore_normalize_report rep64;
+    rep64.struct_size = sizeof rep64;
+    CHECK_STATUS(tonecore_normalize_f64(&c64, NULL, -14.0, x, 2 * FRAMES, y64, 2 * FRAMES,
+                                        &rep64, NULL, NULL),
+                 TONECORE_STATUS_OK);
+    CHECK_MSG(fabs(ref_integrated(y64, 2, FRAMES) + 14.0) <= 0.1, "f64 output");
+    CHECK_MSG(fabs(rep64.gain_db - rep.gain_db) < 0.05, "%.4f vs %.4f", rep64.gain_db,
+              rep.gain_db);
+    free(x); free(in); free(out); free(y); free(y64);
+}
+
+static void test_without_limiter_is_one_exact_gain(void) {
+    check_section("no limiter: the output is the input times the reported gain");
+    double *x = ref_alloc(2 * FRAMES, sizeof(double));
+    make_track(x, 0.05);
+    float *in = ref_alloc(2 * FRAMES, sizeof(float));
+    float *out = ref_alloc(2 * FRAMES, sizeof(float));
+    for (size_t i = 0; i < 2 * FRAMES; i++) in[i] = (float)x[i];
+    tonecore_pipeline_config c = config(TONECORE_SAMPLE_FORMAT_F32, 0);
+    tonecore_normalize_report rep;
+    rep.struct_size = sizeof rep;
+    CHECK_STATUS(tonecore_normalize_f32(&c, NULL, -23.0, in, 2 * FRAMES, out, 2 * FRAMES, &rep,
+                                        NULL, NULL),
+                 TONECORE_STATUS_OK);
+    double want_gain = -23.0 - ref_integrated(x, 2, FRAMES);
+    CHECK_MSG(fabs(rep.gain_db - want_gain) < 0.02, "gain %.4f, reference %.4f", rep.gain_db,
+              want_gain);
+    double g = pow(10.0, rep.gain_db / 20.0), worst = 0;
+    for (size_t i = 0; i < 2 * FRAMES; i++) worst = fmax(worst, fabs(out[i] - in[i] * g));
+    CHECK_MSG(worst < 1e-6, "largest deviation %g", worst);
+    CHECK(rep.limited == 0 && isnan(rep.ceiling_db) && rep.passes == 1);
+    CHECK(rep.outcome == TONECORE_NORMALIZE_OUTCOME_REACHED);
+    free(x); free(in); free(out);
+}
+
+static void test_silence(void) {
+    check_section("silence is reported and stays silent");
+    float *in = ref_alloc(2 * SR, sizeof(float));
+    float *out = ref_alloc(2 * SR, sizeof(float));
+    memset(in, 0, 2 * SR * sizeof(float));
+    tonecore_pipeline_config c = config(TONECORE_SAMPLE_FORMAT_F32, 1);
+    tonecore_normalize_report rep;
+    rep.struct_size = sizeof rep;
+    CHECK_STATUS(tonecore_normalize_f32(&c, NULL, -14.0, in, 2 * SR, out, 2 * SR, &rep, NULL, NULL),
+                 TONECORE_STATUS_OK);
+    CHECK(rep.outcome == TONECORE_NORMALIZE_OUTCOME_SILENT && rep.gain_db == 0.0);
+    CHECK(isinf(rep.input_lufs) && rep.input_lufs < 0);
+    int silent = 1;
+    for (size_t i = 0; i < 2 * SR; i++) silent &= out[i] == 0.0f;
+    CHECK(silent);
+    free(in); free(out);
+}
+
+static void test_refusals(void) {
+    check_section("refusals leave the output untouched");
+    float in[2 * 4800], out[2 * 4800];
+    for (size_t i = 0; i < 2 * 4800; i++) { in[i] = 0.1f; out[i] = 7.0f; }
+    tonecore_pipeline_config c = config(TONECORE_SAMPLE_FORMAT_F32, 1);
+    tonecore_normalize_report rep;
+    rep.struct_size = sizeof rep;
+    const size_t n = 2 * 4800;
+    CHECK_STATUS(tonecore_normalize_f32(NULL, NULL, -14.0, in, n, out, n, &rep, NULL, NULL),
+                 TONECORE_STATUS_NULL_POINTER);
+    CHECK_STATUS(tonecore_normalize_f32(&c, NULL, -14.0, NULL, n, out, n, &rep, NULL, NULL),
+                 TONECORE_STATUS_NULL_POINTER);
+    CHECK_STATUS(tonecore_normalize_f32(&c, NULL, 5.0, in, n, out, n, &rep, NULL, NULL),
+                 TONECORE_STATUS_INVALID_TARGET);
+    CHECK_STATUS(tonecore_normalize_f32(&c, NULL, NAN, in, n, out, n, &rep, NULL, NULL),
+                 TONECORE_STATUS_INVALID_TARGET);
+    CHECK_STATUS(tonecore_normalize_f32(&c, NULL, -14.0, in, n, out, n - 2, &rep, NULL, NULL),
+                 TONECORE_STATUS_BUFFER_TOO_SMALL);
+    tonecore_normalize_report small = rep;
+    small.struct_size = 8;
+    CHECK_STATUS(tonecore_normalize_f32(&c, NULL, -14.0, in, n, out, n, &small, NULL, NULL),
+                 TONECORE_STATUS_STRUCT_SIZE);
+    double in64[4] = {0}, out64[4] = {0};
+    CHECK_STATUS(tonecore_normalize_f64(&c, NULL, -14.0, in64, 4, out64, 4, &rep, NULL, NULL),
+                 TONECORE_STATUS_WRONG_FORMAT);
+    in[5] = NAN;
+    CHECK_STATUS(tonecore_normalize_f32(&c, NULL, -14.0, in, n, out, n, &rep, NULL, NULL),
+                 TONECORE_STATUS_NON_FINITE);
+    in[5] = 0.1f;
+    int untouched = 1;
+    for (size_t i = 0; i < n; i++) untouched &= out[i] == 7.0f;
+    CHECK(untouched);
+    CHECK(tonecore_last_error_message()[0] != '\0');
+}
+
+int main(void) {
+    test_lands_on_the_target();
+    test_without_limiter_is_one_exact_gain();
+    test_silence();
+    test_refusals();
+    return check_finish();
+}
