@@ -395,7 +395,13 @@ impl<T: Sample> Limiter<T> {
         }
         // Each frame's peak (true-peak mode: of the frame `reach` frames earlier).
         match &mut self.detector {
-            Some(d) => d.push(|c, i| x[at(c, i)], n, quiet, &mut self.peaks),
+            Some(d) => d.push(
+                |c, i| x[at(c, i)],
+                n,
+                quiet,
+                self.target / 1.2,
+                &mut self.peaks,
+            ),
             None => {
                 for (i, p) in self.peaks[..n].iter_mut().enumerate() {
                     *p = (0..channels).fold(0.0f64, |m, c| m.max(x[at(c, i)].abs().as_f64()));

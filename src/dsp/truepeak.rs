@@ -344,19 +344,21 @@ impl<T: Sample> PeakDetector<T> {
 
     /// Takes `n ≤ DETECTOR_BLOCK` frames (`read(c, i)`) and writes into `peaks[i]` the peak (max
     /// over channels) of the frame `REACH` frames before frame `i`. `quiet` is a sample level
-    /// below which no point can exceed the ceiling (`ceiling / bound`).
+    /// below which no point can exceed the ceiling (`ceiling / bound`). Only points above
+    /// `refine_above` are refined by their parabola (a refined point is at most 1.2 times the
+    /// point, so below `target / 1.2` refining cannot change whether a peak exceeds `target`).
     pub fn push(
         &mut self,
         read: impl Fn(usize, usize) -> T,
         n: usize,
         quiet: T,
+        refine_above: f64,
         peaks: &mut [f64],
     ) {
         self.load(&read, n, quiet);
         let stride = HISTORY + BLOCK;
         let peaks = &mut peaks[..n];
         peaks.fill(0.0);
-        let quiet_f = quiet.as_f64();
         for c in 0..self.channels {
             let x = &self.buf[c * stride..c * stride + HISTORY + n];
             let [p1, p2, p3] = &mut self.points;
@@ -375,7 +377,7 @@ impl<T: Sample> PeakDetector<T> {
                 let mut m = 0.0f64;
                 for k in 1..5 {
                     let v = pts[k].abs().as_f64();
-                    m = m.max(if v > quiet_f {
+                    m = m.max(if v > refine_above {
                         refine(pts[k - 1], pts[k], pts[k + 1])
                     } else {
                         v

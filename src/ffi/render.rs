@@ -291,7 +291,15 @@ unsafe fn offline_ffi<T: FormatSample, R>(
         progress: reporter.as_ref().map(|_| report_ref),
         cancel: Some(&cancel),
     };
-    Ok(run(x, y, channels, c.sample_rate, &pipeline, &render, watch)?)
+    Ok(run(
+        x,
+        y,
+        channels,
+        c.sample_rate,
+        &pipeline,
+        &render,
+        watch,
+    )?)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -484,8 +492,16 @@ pub unsafe extern "C" fn tonecore_normalize_f32(
     user_data: *mut c_void,
 ) -> tonecore_status {
     normalize_ffi(
-        pipeline, config, target_lufs, input, input_len, output, output_len, report_out,
-        progress, user_data,
+        pipeline,
+        config,
+        target_lufs,
+        input,
+        input_len,
+        output,
+        output_len,
+        report_out,
+        progress,
+        user_data,
     )
 }
 
@@ -511,8 +527,16 @@ pub unsafe extern "C" fn tonecore_normalize_f64(
     user_data: *mut c_void,
 ) -> tonecore_status {
     normalize_ffi(
-        pipeline, config, target_lufs, input, input_len, output, output_len, report_out,
-        progress, user_data,
+        pipeline,
+        config,
+        target_lufs,
+        input,
+        input_len,
+        output,
+        output_len,
+        report_out,
+        progress,
+        user_data,
     )
 }
 
