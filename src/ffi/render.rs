@@ -508,8 +508,9 @@ pub unsafe extern "C" fn tonecore_normalize_f32(
 /// Double-precision [`tonecore_normalize_f32`]: `input` and `output` hold doubles;
 /// `pipeline->sample_format` must be `TONECORE_SAMPLE_FORMAT_F64` (else `WRONG_FORMAT`).
 ///
-/// Returns as `tonecore_normalize_f32`. Every pointer is borrowed for the call only.
-/// Thread class: control-thread / worker.
+/// Returns as `tonecore_normalize_f32`. `pipeline`, `config` (may be NULL), `input`, `output`
+/// and `report_out` (may be NULL) are borrowed for the call only; `user_data` is passed to
+/// `progress` untouched and never freed. Thread class: control-thread / worker.
 ///
 /// # Safety
 /// As for `tonecore_normalize_f32`, with doubles.

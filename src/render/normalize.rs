@@ -32,6 +32,8 @@ pub const TOLERANCE_LU: f64 = 0.1;
 pub const MAX_PASSES: u32 = 6;
 /// Largest static gain applied, dB (a boost beyond it is noise, not music; reported).
 pub const MAX_GAIN_DB: f64 = 60.0;
+/// Most gain added beyond `target − loudness` to make up what the limiter takes, dB.
+pub const MAX_PUSH_DB: f64 = 12.0;
 
 /// How a normalisation ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,8 +45,9 @@ pub enum NormalizeOutcome {
     Silent = 1,
     /// Reaching the target needs more than ±[`MAX_GAIN_DB`]; that gain was applied.
     GainLimit = 2,
-    /// The limiter cannot give the target under this ceiling: [`MAX_PASSES`] passes ended
-    /// further than [`TOLERANCE_LU`] away (the closest is kept).
+    /// The limiter cannot give the target under this ceiling: [`MAX_PASSES`] passes, or a gain
+    /// [`MAX_PUSH_DB`] above the static one, ended further than [`TOLERANCE_LU`] away (the
+    /// closest pass is kept).
     NotReached = 3,
 }
 
@@ -266,6 +269,7 @@ pub fn normalize_on<T: CachedSample>(
         gain = gain.clamp(-MAX_GAIN_DB, MAX_GAIN_DB);
         report.outcome = NormalizeOutcome::GainLimit;
     }
+    let initial = gain;
     // (gain, loudness) of the previous pass and of the best pass so far.
     let mut previous: Option<(f64, f64)> = None;
     let mut best: Option<(f64, f64)> = None;
@@ -321,11 +325,18 @@ pub fn normalize_on<T: CachedSample>(
             _ => 1.0,
         };
         previous = Some((gain, lufs));
-        let next = gain + error / slope;
-        if next.abs() > MAX_GAIN_DB {
-            report.outcome = NormalizeOutcome::GainLimit;
-            gain = next.clamp(-MAX_GAIN_DB, MAX_GAIN_DB);
-            continue;
+        // Pushing more than MAX_PUSH_DB into the limiter beyond the static gain only trades
+        // distortion for loudness the ceiling does not allow: stop there.
+        let cap = (initial + MAX_PUSH_DB).min(MAX_GAIN_DB);
+        let next = (gain + error / slope).min(cap);
+        if next <= gain && error > 0.0 {
+            report.outcome = NormalizeOutcome::NotReached;
+            let (g, _) = best.unwrap_or((gain, lufs));
+            if g != gain {
+                gain = g;
+                continue;
+            }
+            break;
         }
         gain = next;
     }
