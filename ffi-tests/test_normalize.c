@@ -12,6 +12,7 @@
  * sample format, a short output) leaves the output untouched.
  */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "ref.h"
@@ -157,8 +158,9 @@ static void test_lands_on_the_target(void) {
     CHECK_MSG(fabs(rep.input_lufs - ref_integrated(x, 2, FRAMES)) < 0.02, "input %.3f",
               rep.input_lufs);
     CHECK(rep.output_true_peak_db <= -1.0 && rep.passes >= 1 && rep.passes <= 7);
-    CHECK(rep.limiter_max_reduction_db < 0.0 && rep.limiter_mean_reduction_db <= 0.0);
-    CHECK(rep.limited_fraction > 0.0 && rep.limited_fraction <= 1.0);
+    CHECK(rep.limiter_max_reduction_db <= 0.0 && rep.limiter_mean_reduction_db <= 0.0);
+    CHECK(rep.limiter_mean_reduction_db >= rep.limiter_max_reduction_db);
+    CHECK(rep.limited_fraction >= 0.0 && rep.limited_fraction <= 1.0);
 
     check_section("f64 agrees with f32");
     tonecore_pipeline_config c64 = config(TONECORE_SAMPLE_FORMAT_F64, 1);
@@ -245,6 +247,18 @@ static void test_refusals(void) {
     CHECK_STATUS(tonecore_normalize_f32(&c, NULL, -14.0, in, n, out, n, &rep, NULL, NULL),
                  TONECORE_STATUS_NON_FINITE);
     in[5] = 0.1f;
+    /* A caller built against the header before the true-peak and level-mode fields: its
+     * struct_size ends at limiter_release_ms and the new fields take their defaults; a size
+     * between the two versions is refused. */
+    tonecore_pipeline_config old = c;
+    old.struct_size = offsetof(tonecore_pipeline_config, limiter_true_peak);
+    tonecore_pipeline *pl = NULL;
+    CHECK_STATUS(tonecore_pipeline_new(&old, &pl), TONECORE_STATUS_OK);
+    tonecore_pipeline_free(pl);
+    pl = NULL;
+    old.struct_size = offsetof(tonecore_pipeline_config, level_mode);
+    CHECK_STATUS(tonecore_pipeline_new(&old, &pl), TONECORE_STATUS_STRUCT_SIZE);
+    CHECK(pl == NULL);
     int untouched = 1;
     for (size_t i = 0; i < n; i++) untouched &= out[i] == 7.0f;
     CHECK(untouched);

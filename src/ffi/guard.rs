@@ -275,8 +275,8 @@ pub(crate) fn out_param<T>(ptr: *mut T) -> Result<*mut T, Failure> {
 }
 
 /// Reads a versioned config struct whose first field is its `struct_size`: NULL →
-/// `NULL_POINTER`; a size below `min_size` (the struct as first released) → `STRUCT_SIZE` with
-/// `what` in the message. Only `struct_size` bytes are read; fields a caller compiled against an
+/// `NULL_POINTER`; a size other than `min_size` (the struct as first released) that is below
+/// the current size → `STRUCT_SIZE` with `what` in the message. Only `struct_size` bytes are read; fields a caller compiled against an
 /// older header does not have keep their defaults.
 ///
 /// # Safety
@@ -290,7 +290,9 @@ pub(crate) unsafe fn sized_in<T: Copy + Default>(
         return Err(tonecore_status::NullPointer.into());
     }
     let size = ptr.cast::<usize>().read_unaligned();
-    if size < min_size {
+    // The struct as first released, or (at least) as it is now; a size in between is no
+    // version of it.
+    if size != min_size && size < std::mem::size_of::<T>() {
         return Err(Failure::detail(tonecore_status::StructSize, what));
     }
     let mut value = T::default();

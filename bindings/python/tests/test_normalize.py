@@ -18,6 +18,8 @@ def true_peak_16x(y):
 
 
 def lufs(y, sr=SR):
+    # pyloudnorm reads this material about 0.035 LU below libebur128-style meters (tonecore's
+    # and the ebur128 crate's); the 0.1 LU promise is checked against pyloudnorm itself.
     return pyloudnorm.Meter(sr).integrated_loudness(np.atleast_2d(y).T.astype(np.float64))
 
 
@@ -45,8 +47,8 @@ def test_lands_within_a_tenth_of_a_lu_under_the_true_peak_ceiling(target, dtype)
     assert abs(got - target) <= 0.1, (got, report)
     assert true_peak_16x(y) <= -1.0 + 0.1
     assert report["outcome"] == "reached"
-    assert abs(report["output_lufs"] - got) < 0.02
-    assert abs(report["input_lufs"] - lufs(x)) < 0.02
+    assert abs(report["output_lufs"] - got) < 0.05
+    assert abs(report["input_lufs"] - lufs(x)) < 0.05
     assert report["ceiling_dbtp"] == -1.0 and report["output_true_peak_dbtp"] <= -1.0
     assert 1 <= report["passes"] <= 7
 
@@ -55,7 +57,7 @@ def test_without_a_ceiling_it_is_one_exact_gain():
     x = music_like(scale=0.05)
     y, report = tonecore.normalize(x, SR, target_lufs=-16.0, ceiling_dbtp=None)
     want = -16.0 - lufs(x)
-    assert abs(report["gain_db"] - want) < 0.02
+    assert abs(report["gain_db"] - want) < 0.05
     np.testing.assert_allclose(y, x * 10 ** (report["gain_db"] / 20), rtol=1e-12, atol=1e-15)
     assert report["ceiling_dbtp"] is None and report["passes"] == 1
 

@@ -123,9 +123,11 @@ def test_python_defaults_equal_the_library_defaults():
     assert _native.lib.tonecore_pipeline_config_init(ctypes.byref(c)) == 0
     assert c.struct_size == ctypes.sizeof(_native.PipelineConfig)
     level, limiter = tonecore.LevelConfig(), tonecore.LimiterConfig()
-    assert (c.target_lufs, c.attack_ms, c.release_ms, c.max_boost_db, c.max_cut_db,
-            c.gate_lufs, c.window_ms) == dataclasses.astuple(level)
-    assert (c.ceiling_db, c.lookahead_ms, c.limiter_release_ms) == dataclasses.astuple(limiter)
+    assert (c.target_lufs, tonecore.LEVEL_MODES[c.level_mode], c.track_gain_db, c.attack_ms,
+            c.release_ms, c.max_boost_db, c.max_cut_db, c.gate_lufs,
+            c.window_ms) == dataclasses.astuple(level)
+    assert (c.ceiling_db, c.lookahead_ms, c.limiter_release_ms,
+            bool(c.limiter_true_peak)) == dataclasses.astuple(limiter)
     cfg = tonecore.PipelineConfig()
     assert (c.fft_size, c.ramp_ms, c.mode) == (cfg.fft_size, cfg.ramp_ms, 0)
     assert (c.eq_enabled, c.level_enabled, c.limiter_enabled) == (0, 0, 0)

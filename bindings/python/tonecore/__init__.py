@@ -148,6 +148,7 @@ from ._files import FileResult, process_file
 from ._limiter import Limiter
 from ._loudness import LoudnessMeter, integrated_loudness, loudness
 from ._pipeline import (
+    LEVEL_MODES,
     STAGES,
     LevelConfig,
     LimiterConfig,
@@ -207,6 +208,7 @@ __all__ = [
     "PipelineParams",
     "PlaybackStream",
     "Poisoned",
+    "LEVEL_MODES",
     "STAGES",
     "StaleHandle",
     "Stft",

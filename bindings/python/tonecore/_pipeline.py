@@ -37,6 +37,7 @@ from ._errors import ClosedError
 from ._stft import _Handle, _NativeObject
 
 __all__ = [
+    "LEVEL_MODES",
     "LevelConfig",
     "LimiterConfig",
     "Pipeline",
