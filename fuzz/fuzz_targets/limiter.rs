@@ -24,6 +24,7 @@ struct Config {
     lookahead: Num,
     release: Num,
     struct_size_short: bool,
+    true_peak: bool,
 }
 
 #[derive(Arbitrary, Debug)]
@@ -76,6 +77,7 @@ fuzz_target!(|input: Input| {
     cfg.ceiling_db = c.ceiling.or(cfg.ceiling_db);
     cfg.lookahead_ms = c.lookahead.or(cfg.lookahead_ms);
     cfg.release_ms = c.release.or(cfg.release_ms);
+    cfg.true_peak = u32::from(c.true_peak);
     if c.struct_size_short {
         cfg.struct_size = 16;
     }
