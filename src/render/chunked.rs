@@ -209,6 +209,28 @@ impl<T: CachedSample> ChunkJob<'_, T> {
     }
 }
 
+/// The shape checks of the whole-track entry points: at least one channel, `input_len` a whole
+/// number of frames, an output at least as long.
+///
+/// # Errors
+/// [`ProcessError::NoChannels`], [`ProcessError::InputShape`], [`ProcessError::OutputTooSmall`].
+pub(crate) fn check_buffers(
+    input_len: usize,
+    channels: usize,
+    output_len: usize,
+) -> Result<(), ProcessError> {
+    if channels == 0 {
+        return Err(ProcessError::NoChannels);
+    }
+    if input_len % channels != 0 {
+        return Err(ProcessError::InputShape);
+    }
+    if output_len < input_len {
+        return Err(ProcessError::OutputTooSmall);
+    }
+    Ok(())
+}
+
 fn seconds_to_frames(seconds: f64, sample_rate: u32) -> Result<usize, ConfigError> {
     if !(0.0..=86_400.0).contains(&seconds) {
         return Err(ConfigError::InvalidChunk);
@@ -324,15 +346,7 @@ pub fn render_chunked_on<T: CachedSample>(
     store: Option<&dyn ChunkStore<T>>,
 ) -> Result<(), Error> {
     let Watch { progress, cancel } = watch;
-    if channels == 0 {
-        return Err(ProcessError::NoChannels.into());
-    }
-    if input.len() % channels != 0 {
-        return Err(ProcessError::InputShape.into());
-    }
-    if output.len() < input.len() {
-        return Err(ProcessError::OutputTooSmall.into());
-    }
+    check_buffers(input.len(), channels, output.len())?;
     let total = input.len() / channels;
     // Also fails fast on pipeline errors before any work starts.
     let plan = plan::<T>(total, channels, sample_rate, pipeline, config)?;

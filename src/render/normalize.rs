@@ -190,15 +190,7 @@ pub fn normalize_on<T: CachedSample>(
     workers: &Workers,
 ) -> Result<NormalizeReport, Error> {
     crate::dsp::level::check_target(target_lufs)?;
-    if channels == 0 {
-        return Err(ProcessError::NoChannels.into());
-    }
-    if input.len() % channels != 0 {
-        return Err(ProcessError::InputShape.into());
-    }
-    if output.len() < input.len() {
-        return Err(ProcessError::OutputTooSmall.into());
-    }
+    super::chunked::check_buffers(input.len(), channels, output.len())?;
     let output = &mut output[..input.len()];
     let cancel = watch.cancel;
     let cancelled = || cancel.is_some_and(|c| c.load(Ordering::Relaxed));
