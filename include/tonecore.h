@@ -562,6 +562,42 @@ typedef struct tonecore_playback_stats {
   uint64_t position;
 } tonecore_playback_stats;
 
+// What `tonecore_normalize_*` did. Loudness in LUFS, peaks in dBTP (true peak, 4×), gains in
+// dB; `-INFINITY` for silence. Set `struct_size = sizeof(tonecore_normalize_report)` before the
+// call.
+typedef struct tonecore_normalize_report {
+  // Set by the caller to `sizeof(tonecore_normalize_report)`.
+  size_t struct_size;
+  // The target asked for.
+  double target_lufs;
+  // Non-zero when a limiter ran (`pipeline->limiter_enabled`).
+  uint32_t limited;
+  // Its ceiling (dBTP with `limiter_true_peak`, else dBFS); NAN without limiter.
+  double ceiling_db;
+  // Integrated loudness of the input.
+  double input_lufs;
+  // True peak of the input.
+  double input_true_peak_db;
+  // Integrated loudness after the EQ (what the gain was computed from).
+  double eq_lufs;
+  // The static gain applied.
+  double gain_db;
+  // Integrated loudness of the output.
+  double output_lufs;
+  // True peak of the output.
+  double output_true_peak_db;
+  // The limiter's largest gain reduction (≤ 0).
+  double limiter_max_reduction_db;
+  // The limiter's gain reduction averaged over all frames (≤ 0).
+  double limiter_mean_reduction_db;
+  // Share of frames the limiter turned down, 0–1.
+  double limited_fraction;
+  // Limiter passes run.
+  uint32_t passes;
+  // A `TONECORE_NORMALIZE_OUTCOME_*` value.
+  int32_t outcome;
+} tonecore_normalize_report;
+
 // A job's progress (`tonecore_engine_job_progress`, `tonecore_engine_job_wait`).
 typedef struct tonecore_job_progress {
   // Chunks finished.
@@ -800,42 +836,6 @@ typedef struct tonecore_pipeline_stats {
   // Band gains (dB) of the EQ kernel in use (first `eq_bands` entries).
   double eq_gains_db[64];
 } tonecore_pipeline_stats;
-
-// What `tonecore_normalize_*` did. Loudness in LUFS, peaks in dBTP (true peak, 4×), gains in
-// dB; `-INFINITY` for silence. Set `struct_size = sizeof(tonecore_normalize_report)` before the
-// call.
-typedef struct tonecore_normalize_report {
-  // Set by the caller to `sizeof(tonecore_normalize_report)`.
-  size_t struct_size;
-  // The target asked for.
-  double target_lufs;
-  // Non-zero when a limiter ran (`pipeline->limiter_enabled`).
-  uint32_t limited;
-  // Its ceiling (dBTP with `limiter_true_peak`, else dBFS); NAN without limiter.
-  double ceiling_db;
-  // Integrated loudness of the input.
-  double input_lufs;
-  // True peak of the input.
-  double input_true_peak_db;
-  // Integrated loudness after the EQ (what the gain was computed from).
-  double eq_lufs;
-  // The static gain applied.
-  double gain_db;
-  // Integrated loudness of the output.
-  double output_lufs;
-  // True peak of the output.
-  double output_true_peak_db;
-  // The limiter's largest gain reduction (≤ 0).
-  double limiter_max_reduction_db;
-  // The limiter's gain reduction averaged over all frames (≤ 0).
-  double limiter_mean_reduction_db;
-  // Share of frames the limiter turned down, 0–1.
-  double limited_fraction;
-  // Limiter passes run.
-  uint32_t passes;
-  // A `TONECORE_NORMALIZE_OUTCOME_*` value.
-  int32_t outcome;
-} tonecore_normalize_report;
 
 // Render progress: `done` of `total` chunks finished. Return non-zero to cancel the render.
 // Called from worker threads, one call at a time; never from an audio thread.
@@ -1682,6 +1682,20 @@ tonecore_status tonecore_engine_stream_get_stats(const struct tonecore_engine *e
                                                  uint64_t stream,
                                                  struct tonecore_playback_stats *stats_out,
                                                  int32_t *paused_out);
+
+// What normalising the stream's track at open did (a level stage in
+// `TONECORE_LEVEL_MODE_INTEGRATED`, the default): sets `*normalized_out` to 1 and writes
+// `*report_out` (its `struct_size` set by the caller), or sets it to 0 and leaves the report
+// alone.
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `STALE_ID`. Thread class: any-thread, wait-free.
+//
+// # Safety
+// `engine` live; `report_out` and `normalized_out` writable.
+tonecore_status tonecore_engine_stream_get_normalization(const struct tonecore_engine *engine,
+                                                         uint64_t stream,
+                                                         struct tonecore_normalize_report *report_out,
+                                                         int32_t *normalized_out);
 
 // Closes the stream: its id turns stale at once, its slot is free for the next open, and its
 // worker is joined before this returns.
@@ -2892,6 +2906,18 @@ tonecore_status tonecore_playback_read_f64(struct tonecore_playback *playback,
 // `playback` live.
 tonecore_status tonecore_playback_seek(const struct tonecore_playback *playback,
                                        double seconds);
+
+// What normalising the track at open did (a level stage in `TONECORE_LEVEL_MODE_INTEGRATED`, the
+// default): sets `*normalized_out` to 1 and writes `*report_out` (its `struct_size` set by the
+// caller), or sets it to 0 and leaves the report alone.
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`. Thread class: any-thread, wait-free.
+//
+// # Safety
+// `playback` live; `report_out` and `normalized_out` writable.
+tonecore_status tonecore_playback_get_normalization(const struct tonecore_playback *playback,
+                                                    struct tonecore_normalize_report *report_out,
+                                                    int32_t *normalized_out);
 
 // Writes the stream's counters to `*stats_out`.
 //

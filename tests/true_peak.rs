@@ -189,7 +189,7 @@ fn the_true_peak_limiter_keeps_every_corpus_signal_under_the_ceiling() {
             for ceiling_db in [-1.0, -0.1] {
                 let settings = LimiterSettings {
                     ceiling_db,
-                    ..LimiterSettings::true_peak_default()
+                    ..LimiterSettings::default()
                 };
                 let y = limit(&x, rate, &settings, 512);
                 let tp_ebu = db(ebur128_true_peak(&y, rate));
@@ -215,11 +215,11 @@ fn a_sample_peak_limiter_lets_intersample_peaks_through_which_true_peak_mode_sto
     let x = vec![sine(rate as usize, rate, 12_000.0, PI / 4.0, 1.2); 2];
     let sample = LimiterSettings {
         true_peak: false,
-        ..LimiterSettings::true_peak_default()
+        ..LimiterSettings::default()
     };
     let y = limit(&x, rate, &sample, 256);
     assert!(db(ebur128_true_peak(&y, rate)) > 0.0);
-    let y = limit(&x, rate, &LimiterSettings::true_peak_default(), 256);
+    let y = limit(&x, rate, &LimiterSettings::default(), 256);
     let tp = db(ebur128_true_peak(&y, rate));
     assert!(tp <= -1.0 + 1e-6, "{tp}");
 }
@@ -240,7 +240,7 @@ fn a_24_db_eq_boost_through_the_pipeline_stays_under_the_ceiling() {
     gains[20] = 24.0;
     let config = PipelineConfig {
         eq: Some(EqSettings::critical(gains)),
-        limiter: Some(LimiterSettings::true_peak_default()),
+        limiter: Some(LimiterSettings::default()),
         ..PipelineConfig::default()
     };
     let mut p = Pipeline::<f32>::new(rate, 2, 1024, &config).unwrap();

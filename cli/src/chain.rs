@@ -324,7 +324,7 @@ pub fn build(
         limiter: Some(LimiterSettings {
             ceiling_db,
             true_peak,
-            ..LimiterSettings::true_peak_default()
+            ..LimiterSettings::default()
         }),
         ..PipelineConfig::default()
     };

@@ -25,19 +25,18 @@ pub enum LevelMode {
     /// One static gain for the whole track, from its integrated loudness (ReplayGain's track
     /// mode, EBU R128 normalisation): whoever holds the whole signal measures it and sets
     /// [`LevelSettings::track_gain_db`] — the chunked renderer, `normalize`, the engine's render
-    /// jobs do.
+    /// jobs and the playback streams do. The default.
+    #[default]
     Integrated,
     /// The momentary-loudness leveller (a gain riding the last `window_ms` of loudness, with
-    /// attack and release), for live input whose end is unknown. The default (as before the
-    /// integrated mode existed).
-    #[default]
+    /// attack and release), for live input whose end is unknown.
     Momentary,
 }
 
 /// Level-stage settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LevelSettings {
-    /// How the gain is set. Default [`LevelMode::Momentary`].
+    /// How the gain is set. Default [`LevelMode::Integrated`].
     pub mode: LevelMode,
     /// [`LevelMode::Integrated`]: the static gain applied, dB (−80…+60), normally set by the
     /// measurement of the whole track (the renderers overwrite it). Default 0.
@@ -61,7 +60,7 @@ pub struct LevelSettings {
 impl Default for LevelSettings {
     fn default() -> Self {
         Self {
-            mode: LevelMode::Momentary,
+            mode: LevelMode::Integrated,
             track_gain_db: 0.0,
             target_lufs: -14.0,
             attack_ms: 300.0,

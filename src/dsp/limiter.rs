@@ -26,14 +26,15 @@ use crate::ConfigError;
 pub struct LimiterSettings {
     /// Ceiling in dBFS (true peak, dBTP, when `true_peak`), −60…0.
     pub ceiling_db: f64,
-    /// Lookahead (= attack) in ms, 0 < lookahead ≤ 100. Default 5 (1.5 is enough for the
-    /// true-peak guarantee; the command and [`Self::true_peak_default`] use it).
+    /// Lookahead (= attack) in ms, 0 < lookahead ≤ 100. Default 1.5: the shortest for which the
+    /// true-peak guarantee is tested (the detector reaches a further
+    /// [`TRUE_PEAK_EXTRA_FRAMES`] ahead).
     pub lookahead_ms: f64,
     /// Release time constant in ms, 0 < release ≤ 10000. Default 100.
     pub release_ms: f64,
     /// Detect true peaks (4× oversampled, BS.1770-4 Annex 2) rather than sample peaks; adds
-    /// [`TRUE_PEAK_EXTRA_FRAMES`] frames of latency. Default false (as before true-peak
-    /// detection existed; see [`Self::true_peak_default`]).
+    /// [`TRUE_PEAK_EXTRA_FRAMES`] frames of latency. Default true; [`Self::sample_peak`] gives
+    /// the sample-peak limiter (lookahead 5 ms).
     pub true_peak: bool,
 }
 
@@ -50,20 +51,20 @@ impl Default for LimiterSettings {
     fn default() -> Self {
         Self {
             ceiling_db: -1.0,
-            lookahead_ms: 5.0,
+            lookahead_ms: 1.5,
             release_ms: 100.0,
-            true_peak: false,
+            true_peak: true,
         }
     }
 }
 
 impl LimiterSettings {
-    /// The mastering settings: a −1 dBTP true-peak ceiling with 1.5 ms of lookahead (what the
-    /// command, `normalize` and the demo use).
-    pub fn true_peak_default() -> Self {
+    /// A sample-peak limiter (−1 dBFS, 5 ms lookahead, 100 ms release): what the limiter was
+    /// before true-peak detection, for hosts that want its lower latency and cost.
+    pub fn sample_peak() -> Self {
         Self {
-            lookahead_ms: 1.5,
-            true_peak: true,
+            lookahead_ms: 5.0,
+            true_peak: false,
             ..Self::default()
         }
     }
@@ -551,14 +552,6 @@ impl<T: Sample> Limiter<T> {
 mod tests {
     use super::*;
 
-    fn sample_peak() -> LimiterSettings {
-        LimiterSettings {
-            true_peak: false,
-            lookahead_ms: 5.0,
-            ..LimiterSettings::default()
-        }
-    }
-
     fn run(lim: &mut Limiter<f64>, x: &[f64]) -> Vec<f64> {
         let mut y = x.to_vec();
         lim.process_block(&mut y, Layout::Planar);
@@ -569,7 +562,7 @@ mod tests {
     fn a_lowered_ceiling_clamps_delayed_frames_even_on_the_fast_path() {
         // Found by fuzzing: a sample under the old ceiling waits in the delay line, the ceiling
         // drops below it, and a silent block (at rest, nothing over) took the pure-delay path.
-        for settings in [sample_peak(), LimiterSettings::true_peak_default()] {
+        for settings in [LimiterSettings::sample_peak(), LimiterSettings::default()] {
             let settings = LimiterSettings {
                 ceiling_db: 0.0,
                 ..settings
@@ -609,7 +602,7 @@ mod tests {
         // the deque; the minimum must still be the oldest frame of the window.
         let settings = LimiterSettings {
             lookahead_ms: 1.0,
-            ..sample_peak()
+            ..LimiterSettings::sample_peak()
         };
         let mut lim = Limiter::<f64>::new(1, 8000, &settings, 1).unwrap();
         let x: Vec<f64> = (0..400).map(|i| 4.0 - i as f64 * 0.009).collect();
@@ -620,7 +613,7 @@ mod tests {
 
     #[test]
     fn any_block_split_gives_the_same_output() {
-        for settings in [sample_peak(), LimiterSettings::true_peak_default()] {
+        for settings in [LimiterSettings::sample_peak(), LimiterSettings::default()] {
             let x: Vec<f64> = (0..20_000)
                 .map(|i| {
                     let t = i as f64;
@@ -651,7 +644,7 @@ mod tests {
 
     #[test]
     fn nothing_above_the_ceiling_and_transparent_below() {
-        for settings in [sample_peak(), LimiterSettings::true_peak_default()] {
+        for settings in [LimiterSettings::sample_peak(), LimiterSettings::default()] {
             let ceiling = 10f64.powf(-1.0 / 20.0);
             let mut lim = Limiter::<f64>::new(1, 48_000, &settings, 1).unwrap();
             let l = lim.latency();
@@ -687,7 +680,7 @@ mod tests {
     #[test]
     fn the_bypass_crossfades_to_the_delayed_input() {
         let mut lim =
-            Limiter::<f64>::new(1, 48_000, &LimiterSettings::true_peak_default(), 100).unwrap();
+            Limiter::<f64>::new(1, 48_000, &LimiterSettings::default(), 100).unwrap();
         let l = lim.latency();
         let x: Vec<f64> = (0..4000).map(|i| 2.0 * (i as f64 * 0.03).sin()).collect();
         let mut y = x.clone();

@@ -32,9 +32,11 @@ pub use events::{Event, EventKind, ALL_EVENTS};
 pub use jobs::{JobOptions, JobProgress, JobState};
 
 use crate::cache::bytes::ByteLruStats;
+use crate::dsp::level::LevelSettings;
 use crate::pipeline::PipelineConfig;
-use crate::render::chunked::plan;
-use crate::render::playback::open_with_store;
+use crate::render::chunked::{integrated_level, plan};
+use crate::render::normalize::{resolve_track_gain, NormalizeReport};
+use crate::render::playback::open_resolved;
 use crate::render::{PlaybackConfig, PlaybackControl, PlaybackReader, PlaybackStats};
 use crate::typed::{Family, PerSample, TypedSample};
 use crate::workers::Workers;
@@ -271,7 +273,14 @@ pub(crate) struct Core {
     shut: AtomicBool,
     frames_rendered: Arc<AtomicU64>,
     chunks_rendered: Arc<AtomicU64>,
+    /// Track normalisations of streams in integrated mode, by (content, settings) hash, so that
+    /// reopening a track (a reconnect, another listener) does not measure it again. Bounded by
+    /// [`REMEMBERED_NORMALIZATIONS`] (cleared when full).
+    normalizations: Mutex<HashMap<(u64, u64), NormalizeReport>>,
 }
+
+/// Most remembered stream normalisations (a report is about 100 bytes).
+const REMEMBERED_NORMALIZATIONS: usize = 4096;
 
 /// The engine. `Send + Sync`: share one (e.g. in an `Arc`) between all host threads.
 pub struct Engine {
@@ -352,6 +361,7 @@ impl Engine {
             shut: AtomicBool::new(false),
             frames_rendered: Arc::new(AtomicU64::new(0)),
             chunks_rendered: Arc::new(AtomicU64::new(0)),
+            normalizations: Mutex::new(HashMap::new()),
         };
         Ok(Self {
             core: Arc::new(core),
@@ -413,12 +423,78 @@ impl Engine {
         })
     }
 
+    /// [`resolve_track_gain`](crate::render::normalize::resolve_track_gain) on the engine's
+    /// pool, remembered by content and settings.
+    fn resolve_track_gain<T: TypedSample>(
+        &self,
+        track: &[T],
+        content: u64,
+        channels: usize,
+        sample_rate: u32,
+        pipeline: &PipelineConfig,
+        render: &crate::render::RenderConfig,
+    ) -> Result<(PipelineConfig, Option<NormalizeReport>), EngineError> {
+        let Some(level) = integrated_level(pipeline) else {
+            return Ok((pipeline.clone(), None));
+        };
+        if channels == 0 || track.len() % channels != 0 {
+            return Err(ConfigError::InvalidChannels.into());
+        }
+        let plan = plan::<T>(track.len() / channels, channels, sample_rate, pipeline, render)?;
+        let key = (content, settings_hash::<T>(pipeline, &plan, channels, sample_rate));
+        let known = lock(&self.core.normalizations).get(&key).copied();
+        let report = match known {
+            Some(r) => r,
+            None => {
+                let pool = self.core.pool().ok_or(EngineError::ShutDown)?;
+                let (_, report) = resolve_track_gain(
+                    track,
+                    channels,
+                    sample_rate,
+                    pipeline,
+                    render,
+                    &Workers::Pool(pool),
+                )?;
+                let report = report.expect("an integrated level stage is resolved");
+                let mut known = lock(&self.core.normalizations);
+                if known.len() >= REMEMBERED_NORMALIZATIONS {
+                    known.clear();
+                }
+                known.insert(key, report);
+                report
+            }
+        };
+        let mut resolved = pipeline.clone();
+        resolved.level = Some(LevelSettings {
+            track_gain_db: report.gain_db,
+            ..level
+        });
+        Ok((resolved, Some(report)))
+    }
+
+    /// What normalising the stream's track at open did (its level stage in integrated mode), or
+    /// `None`. Any thread; wait-free.
+    ///
+    /// # Errors
+    /// [`EngineError::StaleId`].
+    pub fn stream_normalization(
+        &self,
+        id: StreamId,
+    ) -> Result<Option<NormalizeReport>, EngineError> {
+        let (slot, generation) = self.slot_of(id)?;
+        slot.with_shared(generation, |c| c.control.normalization().copied())
+            .map_err(slot_error)
+    }
+
     /// Opens a playback stream of planar `track` (`channels × frames`) through `pipeline` for
     /// the host's `key`, replacing the key's current stream if it has one (the old stream's ids
     /// turn stale at once; its worker is stopped and joined before this returns). At the cap,
     /// fails with `Busy` or waits up to `options.timeout`. The stream renders through the
-    /// engine's chunk cache. Control path: allocates, starts a worker thread, may block on the
-    /// registry lock and (with a timeout) on the cap.
+    /// engine's chunk cache. With a level stage in integrated mode (the default) the track is
+    /// first normalised on the engine's pool (see [`playback::open`](crate::render::playback::open))
+    /// unless the same track and settings were before; [`Self::stream_normalization`] reports
+    /// it. Control path: allocates, starts a worker thread, may block on the registry lock and
+    /// (with a timeout) on the cap.
     ///
     /// # Errors
     /// [`EngineError::Busy`] at the cap (after the timeout), [`EngineError::ShutDown`], or
@@ -445,22 +521,32 @@ impl Engine {
                 return Err(EngineError::Busy);
             }
         }
-        let store = self.store_for(
+        let content = options.content_id.unwrap_or_else(|| content_hash(&track));
+        let (pipeline, normalization) = self.resolve_track_gain(
             &track,
-            options.content_id,
+            content,
             channels,
             sample_rate,
             pipeline,
             &options.playback.render,
         )?;
+        let store = self.store_for(
+            &track,
+            Some(content),
+            channels,
+            sample_rate,
+            &pipeline,
+            &options.playback.render,
+        )?;
         let store: Arc<dyn crate::render::ChunkStore<T>> = Arc::new(store);
-        let (reader, control) = open_with_store(
+        let (reader, control) = open_resolved(
             track,
             channels,
             sample_rate,
-            pipeline.clone(),
+            pipeline,
             options.playback,
             Some(store),
+            normalization,
         )?;
         let paused = Arc::new(AtomicBool::new(false));
         let mut new = Some((

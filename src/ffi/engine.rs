@@ -2,7 +2,10 @@
 
 use super::format::tonecore_sample_format;
 use super::pipeline::{read_config, tonecore_pipeline_config};
-use super::render::{read_render, tonecore_playback_stats, tonecore_render_config};
+use super::render::{
+    read_render, tonecore_normalize_report, tonecore_playback_stats, tonecore_render_config,
+    write_normalization,
+};
 use super::{
     free_object, guard, guard_rt, object_ref, out_param, slice_in, slice_out, tonecore_status,
     Failure,
@@ -569,6 +572,29 @@ pub unsafe extern "C" fn tonecore_engine_stream_get_stats(
             paused_out.write(paused as i32);
         }
         Ok(())
+    })
+}
+
+/// What normalising the stream's track at open did (a level stage in
+/// `TONECORE_LEVEL_MODE_INTEGRATED`, the default): sets `*normalized_out` to 1 and writes
+/// `*report_out` (its `struct_size` set by the caller), or sets it to 0 and leaves the report
+/// alone.
+///
+/// Returns `NULL_POINTER`, `STRUCT_SIZE`, `STALE_ID`. Thread class: any-thread, wait-free.
+///
+/// # Safety
+/// `engine` live; `report_out` and `normalized_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_engine_stream_get_normalization(
+    engine: *const tonecore_engine,
+    stream: u64,
+    report_out: *mut tonecore_normalize_report,
+    normalized_out: *mut i32,
+) -> tonecore_status {
+    guard(|| {
+        let e = object_ref(engine)?;
+        let report = e.engine.stream_normalization(StreamId(stream))?;
+        write_normalization(report.as_ref(), report_out, normalized_out)
     })
 }
 

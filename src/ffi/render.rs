@@ -413,6 +413,40 @@ impl tonecore_normalize_report {
     }
 }
 
+/// Refuses a report whose `struct_size` is smaller than this library's.
+///
+/// # Safety
+/// `report_out` non-NULL and readable for its first field.
+unsafe fn check_report_size(report_out: *const tonecore_normalize_report) -> Result<(), Failure> {
+    if report_out.cast::<usize>().read_unaligned() < size_of::<tonecore_normalize_report>() {
+        return Err(Failure::detail(
+            tonecore_status::StructSize,
+            "report_out->struct_size must be sizeof(tonecore_normalize_report)",
+        ));
+    }
+    Ok(())
+}
+
+/// Writes a stream's normalisation: `*normalized_out` = 1 and `*report_out` when the track was
+/// normalised at open, else 0 (the report is left alone).
+///
+/// # Safety
+/// Both pointers NULL (refused) or writable, `report_out` with its `struct_size` set.
+pub(super) unsafe fn write_normalization(
+    report: Option<&crate::render::NormalizeReport>,
+    report_out: *mut tonecore_normalize_report,
+    normalized_out: *mut i32,
+) -> Result<(), Failure> {
+    let flag = out_param(normalized_out)?;
+    let out = out_param(report_out)?;
+    check_report_size(out)?;
+    if let Some(r) = report {
+        out.write(tonecore_normalize_report::of(r));
+    }
+    flag.write(i32::from(report.is_some()));
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 unsafe fn normalize_ffi<T: FormatSample>(
     pipeline: *const tonecore_pipeline_config,
@@ -427,13 +461,8 @@ unsafe fn normalize_ffi<T: FormatSample>(
     user_data: *mut c_void,
 ) -> tonecore_status {
     guard(|| {
-        if !report_out.is_null()
-            && report_out.cast::<usize>().read_unaligned() < size_of::<tonecore_normalize_report>()
-        {
-            return Err(Failure::detail(
-                tonecore_status::StructSize,
-                "report_out->struct_size must be sizeof(tonecore_normalize_report)",
-            ));
+        if !report_out.is_null() {
+            check_report_size(report_out)?;
         }
         let report = offline_ffi(
             pipeline,
@@ -810,6 +839,26 @@ pub unsafe extern "C" fn tonecore_playback_seek(
     guard(|| {
         let p = object_ref(playback)?;
         Ok(p.control.seek(seconds)?)
+    })
+}
+
+/// What normalising the track at open did (a level stage in `TONECORE_LEVEL_MODE_INTEGRATED`, the
+/// default): sets `*normalized_out` to 1 and writes `*report_out` (its `struct_size` set by the
+/// caller), or sets it to 0 and leaves the report alone.
+///
+/// Returns `NULL_POINTER`, `STRUCT_SIZE`. Thread class: any-thread, wait-free.
+///
+/// # Safety
+/// `playback` live; `report_out` and `normalized_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_playback_get_normalization(
+    playback: *const tonecore_playback,
+    report_out: *mut tonecore_normalize_report,
+    normalized_out: *mut i32,
+) -> tonecore_status {
+    guard(|| {
+        let p = object_ref(playback)?;
+        write_normalization(p.control.normalization(), report_out, normalized_out)
     })
 }
 

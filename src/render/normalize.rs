@@ -364,3 +364,43 @@ pub fn normalize<T: CachedSample>(
         &workers,
     )
 }
+
+/// Sets the track gain of `pipeline`'s level stage when it runs in
+/// [`LevelMode::Integrated`](crate::dsp::level::LevelMode::Integrated): normalises planar
+/// `track` to the stage's `target_lufs` ([`normalize_on`], on `workers`) and stores the gain it
+/// found in `track_gain_db`, so that a chunked render or a stream of `track` through the returned
+/// settings lands on the target like `normalize` does. Other pipelines come back unchanged, with
+/// no report. Control path: allocates two track-sized buffers for the duration of the call.
+///
+/// # Errors
+/// As [`normalize_on`].
+pub fn resolve_track_gain<T: CachedSample>(
+    track: &[T],
+    channels: usize,
+    sample_rate: u32,
+    pipeline: &PipelineConfig,
+    render: &RenderConfig,
+    workers: &Workers,
+) -> Result<(PipelineConfig, Option<NormalizeReport>), Error> {
+    let Some(level) = super::chunked::integrated_level(pipeline) else {
+        return Ok((pipeline.clone(), None));
+    };
+    let mut scratch = vec![T::zero(); track.len()];
+    let report = normalize_on(
+        track,
+        channels,
+        sample_rate,
+        level.target_lufs,
+        pipeline,
+        render,
+        &mut scratch,
+        Watch::default(),
+        workers,
+    )?;
+    let mut resolved = pipeline.clone();
+    resolved.level = Some(crate::dsp::level::LevelSettings {
+        track_gain_db: report.gain_db,
+        ..level
+    });
+    Ok((resolved, Some(report)))
+}

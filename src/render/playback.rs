@@ -16,9 +16,11 @@
 //! render at that position (LTI pipelines, away from the fades).
 
 use super::chunked::{plan, ChunkJob, ChunkPlan, ChunkStore, RenderConfig};
+use super::normalize::{resolve_track_gain, NormalizeReport};
 use super::tail::{tail_buffer, TailConsumer, TailProducer};
 use crate::cache::CachedSample;
 use crate::pipeline::PipelineConfig;
+use crate::workers::Workers;
 use crate::{ConfigError, Error};
 use rtrb::{Consumer, Producer, RingBuffer};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -32,7 +34,8 @@ pub const MAX_LOOKAHEAD_CHUNKS: usize = 1024;
 /// Playback settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PlaybackConfig {
-    /// Chunking (chunk, context, crossfade, curve); `threads` is ignored (one worker).
+    /// Chunking (chunk, context, crossfade, curve). One worker renders; `threads` is used only
+    /// by the measurement at open in integrated mode (0 = all cores).
     pub render: RenderConfig,
     /// Chunks rendered ahead of the listener (1–[`MAX_LOOKAHEAD_CHUNKS`]). Default 2.
     pub lookahead_chunks: usize,
@@ -116,15 +119,24 @@ pub struct PlaybackControl {
     total: usize,
     sample_rate: u32,
     worker: Option<JoinHandle<()>>,
+    normalization: Option<NormalizeReport>,
 }
 
 /// Opens a stream over planar `track` (`channels × len`) rendered through `pipeline`. Returns
 /// the reader for the audio thread and the control handle; dropping the control stops and joins
 /// the worker.
 ///
+/// With a level stage in [`LevelMode::Integrated`](crate::dsp::level::LevelMode::Integrated)
+/// (the default) the whole track is normalised first, before this returns
+/// ([`resolve_track_gain`], on `config.render.threads`): the stream plays at that static gain
+/// under the limiter and lands on the target like [`normalize`](super::normalize::normalize);
+/// [`PlaybackControl::normalization`] reports it. That costs about as much as rendering the
+/// track once (see the README's figures); the momentary leveller needs no measurement.
+///
 /// # Errors
 /// Invalid geometry or pipeline settings, or zero channels / a track that is not a whole number
-/// of frames.
+/// of frames; in integrated mode, what [`resolve_track_gain`] refuses (non-finite samples, a
+/// sample rate the meter does not take).
 pub fn open<T: CachedSample>(
     track: Arc<[T]>,
     channels: usize,
@@ -148,14 +160,37 @@ pub fn open_with_store<T: CachedSample>(
     config: PlaybackConfig,
     store: Option<Arc<dyn ChunkStore<T>>>,
 ) -> Result<(PlaybackReader<T>, PlaybackControl), Error> {
-    if channels == 0 || track.len() % channels != 0 {
-        return Err(ConfigError::InvalidChannels.into());
-    }
+    check_config(&config)?;
+    let workers = Workers::from_count(config.render.threads)?;
+    let (pipeline, report) =
+        resolve_track_gain(&track, channels, sample_rate, &pipeline, &config.render, &workers)?;
+    open_resolved(track, channels, sample_rate, pipeline, config, store, report)
+}
+
+fn check_config(config: &PlaybackConfig) -> Result<(), ConfigError> {
     if !(0.0..=1000.0).contains(&config.seek_fade_ms)
         || !(1..=MAX_LOOKAHEAD_CHUNKS).contains(&config.lookahead_chunks)
     {
-        return Err(ConfigError::InvalidTime.into());
+        return Err(ConfigError::InvalidTime);
     }
+    Ok(())
+}
+
+/// [`open_with_store`] for a pipeline whose track gain was already resolved (by the engine,
+/// which keys its cache by the resolved settings); `normalization` is what resolving reported.
+pub(crate) fn open_resolved<T: CachedSample>(
+    track: Arc<[T]>,
+    channels: usize,
+    sample_rate: u32,
+    pipeline: PipelineConfig,
+    config: PlaybackConfig,
+    store: Option<Arc<dyn ChunkStore<T>>>,
+    normalization: Option<NormalizeReport>,
+) -> Result<(PlaybackReader<T>, PlaybackControl), Error> {
+    if channels == 0 || track.len() % channels != 0 {
+        return Err(ConfigError::InvalidChannels.into());
+    }
+    check_config(&config)?;
     let total = track.len() / channels;
     let plan = plan::<T>(total, channels, sample_rate, &pipeline, &config.render)?;
     // A packet holds at most one chunk's core and a tail at most one seam, and neither is ever
@@ -234,6 +269,7 @@ pub fn open_with_store<T: CachedSample>(
         total,
         sample_rate,
         worker: Some(worker),
+        normalization,
     };
     Ok((reader, control))
 }
@@ -524,6 +560,11 @@ impl PlaybackControl {
     /// Track length in frames.
     pub fn len_frames(&self) -> usize {
         self.total
+    }
+
+    /// What normalising the track at open did (the level stage in integrated mode), or `None`.
+    pub fn normalization(&self) -> Option<&NormalizeReport> {
+        self.normalization.as_ref()
     }
 
     /// Stops the worker and joins it (also done on drop).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from ctypes import byref, c_size_t, sizeof
 from typing import Any, Dict, Optional
 
@@ -18,15 +19,17 @@ _U32_MAX = 2**32 - 1
 
 
 class Limiter(_NativeObject):
-    """A streaming lookahead peak limiter: no output sample exceeds the ceiling.
+    """A streaming lookahead peak limiter: the output's true peak never exceeds the ceiling.
 
     The same limiter as the last stage of :class:`tonecore.Pipeline`, without the EQ and the
     level matcher in front of it. Channels are linked (one gain for all). The gain needed by
     each frame is reached with a smooth ramp exactly ``lookahead_ms`` long that completes as
     the frame leaves the delay line, and recovers with a one-pole release. While the signal
     stays at or below the ceiling the output is the input delayed by :attr:`latency` frames,
-    bit for bit. Sample peaks, not oversampled: inter-sample peaks can be higher. Blocks of any
-    length; the output does not depend on how the signal is split into blocks.
+    bit for bit. By default peaks are true peaks (4x oversampled, BS.1770-4 Annex 2; the
+    ceiling is in dBTP); with ``true_peak=False`` sample peaks (lower latency and cost, but
+    inter-sample peaks can be higher). Blocks of any length; the output does not depend on how
+    the signal is split into blocks.
 
     Holds a native ``tonecore_limiter``. Use it as a context manager or call :meth:`close`; a
     finalizer frees it if you forget. Calls on a closed limiter raise
@@ -42,11 +45,14 @@ class Limiter(_NativeObject):
     channels : int
         Channel count, 1–64.
     config : LimiterConfig, dict or float, optional
-        Ceiling (dBFS), lookahead and release (ms): a :class:`LimiterConfig`, a dict of its
-        fields, or a number (the ceiling). None (default): ``LimiterConfig()`` (-1 dBFS, 5 ms,
-        100 ms).
+        Ceiling (dBTP), lookahead and release (ms): a :class:`LimiterConfig`, a dict of its
+        fields, or a number (the ceiling). None (default): ``LimiterConfig()`` (-1 dBTP,
+        1.5 ms, 100 ms, true peak).
     dtype : numpy dtype, optional
         Sample type, ``numpy.float32`` (default) or ``numpy.float64``.
+    true_peak : bool, optional (keyword)
+        Overrides the config's ``true_peak``: ``Limiter(44100, 2, -1.0, true_peak=False)`` is
+        a sample-peak limiter with a -1 dBFS ceiling.
 
     Raises
     ------
@@ -69,12 +75,18 @@ class Limiter(_NativeObject):
         channels: int,
         config: LimiterArg = None,
         dtype: npt.DTypeLike = np.float32,
+        *,
+        true_peak: Optional[bool] = None,
     ) -> None:
         self._handle: Optional[_Handle] = None
         dt = real_dtype(dtype)
         sr = _sample_rate_arg(sample_rate)
         channels = size_arg(channels, "channels", _U32_MAX)
         cfg = _limiter_arg(config) or LimiterConfig()
+        if true_peak is not None:
+            if not isinstance(true_peak, bool):
+                raise TypeError(f"true_peak must be a bool, not {type(true_peak).__name__}")
+            cfg = dataclasses.replace(cfg, true_peak=true_peak)
         c = _native.LimiterConfig()
         _native.check(_native.lib.tonecore_limiter_config_init(byref(c)),
                       "tonecore_limiter_config_init")
@@ -109,7 +121,8 @@ class Limiter(_NativeObject):
     @property
     def latency(self) -> int:
         """Delay from input to output in frames: ``lookahead_ms * sample_rate / 1000`` rounded
-        half away from zero, at least 1 (221 for the default 5 ms at 44.1 kHz)."""
+        half away from zero, at least 1, plus 32 in true-peak mode (98 for the default 1.5 ms
+        at 44.1 kHz)."""
         return self._latency
 
     @property

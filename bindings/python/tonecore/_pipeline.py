@@ -84,8 +84,8 @@ class LevelConfig:
     ``mode="integrated"``: one static gain. Whoever holds the whole track
     measures its integrated loudness after the EQ and sets the gain so the output lands on
     ``target_lufs`` within 0.1 LU under the limiter's ceiling: :func:`tonecore.render`,
-    :func:`tonecore.process_file` and the engine's jobs do; a streaming :class:`Pipeline`
-    applies ``track_gain_db``. ``mode="momentary"``: the leveller follows the momentary
+    :func:`tonecore.normalize`, :func:`tonecore.process_file`, the engine's jobs and its
+    streams do; a streaming :class:`Pipeline` applies ``track_gain_db``. ``mode="momentary"``: the leveller follows the momentary
     loudness of the EQ output over ``window_ms`` and moves its gain towards
     ``target_lufs - loudness`` dB, clamped to ``[-max_cut_db, +max_boost_db]``; below
     ``gate_lufs``, or before one full window has been measured, it never raises the gain.
@@ -95,7 +95,7 @@ class LevelConfig:
     target_lufs : float, optional
         Target loudness in LUFS, -70 to 0. Default -14.
     mode : str, optional
-        ``"integrated"`` or ``"momentary"`` (default).
+        ``"integrated"`` (default) or ``"momentary"`` (for live input whose end is unknown).
     track_gain_db : float, optional
         Integrated mode: the static gain a streaming :class:`Pipeline` applies, dB (-80 to
         +60). Default 0. The renderers compute it themselves.
@@ -119,7 +119,7 @@ class LevelConfig:
     """
 
     target_lufs: float = -14.0
-    mode: str = "momentary"
+    mode: str = "integrated"
     track_gain_db: float = 0.0
     attack_ms: float = 300.0
     release_ms: float = 3000.0
@@ -147,11 +147,11 @@ class LimiterConfig:
     lookahead_ms : float, optional
         Lookahead (= attack time) in ms, ``0 < lookahead_ms <= 100``; adds
         ``lookahead_ms * sample_rate / 1000`` frames of latency (rounded half away from zero,
-        at least 1; 221 frames at 44.1 kHz), plus 32 frames for the true-peak detector.
-        Default 5 (1.5 suffices for true peaks).
+        at least 1; 66 frames at 44.1 kHz), plus 32 frames for the true-peak detector.
+        Default 1.5 (the shortest the true-peak guarantee is tested with).
     true_peak : bool, optional
-        Detect true peaks, the ceiling in dBTP (the mastering setting), or sample peaks
-        (default False, as before true-peak detection existed).
+        Detect true peaks, the ceiling in dBTP (default True), or sample peaks (False;
+        inter-sample peaks can then exceed the ceiling).
     release_ms : float, optional
         Release time constant in ms, ``0 < release_ms <= 10000``. Default 100.
 
@@ -161,9 +161,9 @@ class LimiterConfig:
     """
 
     ceiling_db: float = -1.0
-    lookahead_ms: float = 5.0
+    lookahead_ms: float = 1.5
     release_ms: float = 100.0
-    true_peak: bool = False
+    true_peak: bool = True
 
     def __post_init__(self) -> None:
         _normalise_reals(self)
@@ -240,7 +240,7 @@ class PipelineConfig:
     >>> cfg = tonecore.PipelineConfig(eq_gains=np.zeros(25), level=tonecore.LevelConfig(-16.0),
     ...                               limiter=-1.0)
     >>> cfg.limiter
-    LimiterConfig(ceiling_db=-1.0, lookahead_ms=5.0, release_ms=100.0)
+    LimiterConfig(ceiling_db=-1.0, lookahead_ms=1.5, release_ms=100.0, true_peak=True)
     """
 
     eq_gains: Optional[Tuple[float, ...]] = None
