@@ -27,6 +27,8 @@ static tonecore_limiter_config config_of(int32_t format, double ceiling, double 
     c.ceiling_db = ceiling;
     c.lookahead_ms = look;
     c.release_ms = release;
+    c.true_peak = 0; /* the tests below check the sample-peak definition; test_normalize.c and
+                        tests/true_peak.rs check true peaks */
     return c;
 }
 
@@ -136,9 +138,17 @@ static void test_defaults(void) {
     CHECK_EQ_INT(c.sample_rate, 44100);
     CHECK_EQ_INT(c.channels, 2);
     CHECK_EQ_INT(c.sample_format, TONECORE_SAMPLE_FORMAT_F32);
-    CHECK(c.ceiling_db == -1.0 && c.lookahead_ms == 5.0 && c.release_ms == 100.0);
+    CHECK(c.ceiling_db == -1.0 && c.lookahead_ms == 1.5 && c.release_ms == 100.0);
+    CHECK_EQ_INT(c.true_peak, 1);
     tonecore_limiter *l = make_limiter(&c);
     size_t frames = 0;
+    CHECK_STATUS(tonecore_limiter_latency(l, &frames), TONECORE_STATUS_OK);
+    /* round(1.5 ms * 44.1 kHz) = round(66.15), plus the true-peak detector's reach */
+    CHECK_EQ_SIZE(frames, 66 + TONECORE_TRUE_PEAK_EXTRA_FRAMES);
+    tonecore_limiter_free(l);
+    c.true_peak = 0;
+    c.lookahead_ms = 5.0;
+    l = make_limiter(&c);
     CHECK_STATUS(tonecore_limiter_latency(l, &frames), TONECORE_STATUS_OK);
     CHECK_EQ_SIZE(frames, 221); /* round(5 ms * 44.1 kHz) = round(220.5) */
     tonecore_limiter_free(l);

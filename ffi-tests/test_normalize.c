@@ -9,11 +9,14 @@
  * without a limiter the output is the input times the reported gain, to f32 rounding; silence is
  * reported as SILENT and stays silent; an f64 run agrees with the f32 one; every refusal
  * (NULL pointers, a target out of range, non-finite input, a short report struct, the wrong
- * sample format, a short output) leaves the output untouched.
+ * sample format, a short output) leaves the output untouched. A playback stream and an engine
+ * stream of the track in the default (integrated) level mode land on the target too.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
+#include <time.h>
 
 #include "ref.h"
 
@@ -265,10 +268,117 @@ static void test_refusals(void) {
     CHECK(tonecore_last_error_message()[0] != '\0');
 }
 
+/* Reads a whole stream (interleaved 480-frame blocks) into planar `y`, waiting out underruns. */
+typedef int32_t (*read_fn)(void *ctx, float *out, size_t len, size_t *frames);
+static int read_planar(read_fn read, void *ctx, double *y) {
+    float block[2 * 480];
+    size_t pos = 0, spins = 0;
+    while (pos < FRAMES) {
+        size_t got = 0;
+        if (read(ctx, block, 2 * 480, &got) != TONECORE_STATUS_OK) return 0;
+        if (got == 0) {
+            if (++spins > 200000) return 0; /* about a minute of 0.25 ms naps */
+            struct timespec ts = {0, 250000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        for (size_t i = 0; i < got && pos + i < FRAMES; i++) {
+            y[pos + i] = block[2 * i];
+            y[FRAMES + pos + i] = block[2 * i + 1];
+        }
+        pos += got;
+    }
+    return 1;
+}
+
+static int32_t read_playback(void *ctx, float *out, size_t len, size_t *frames) {
+    return tonecore_playback_read_f32((tonecore_playback *)ctx, out, len, frames);
+}
+
+typedef struct { tonecore_engine *e; uint64_t id; } engine_stream;
+static int32_t read_engine(void *ctx, float *out, size_t len, size_t *frames) {
+    engine_stream *s = (engine_stream *)ctx;
+    return tonecore_engine_stream_read_f32(s->e, s->id, out, len, frames);
+}
+
+static void check_stream_output(const char *what, const double *y) {
+    double lufs = ref_integrated(y, 2, FRAMES);
+    double tp = fmax(ref_true_peak_db(y, FRAMES), ref_true_peak_db(y + FRAMES, FRAMES));
+    CHECK_MSG(fabs(lufs + 14.0) <= 0.1, "%s: output %.3f LUFS", what, lufs);
+    CHECK_MSG(tp <= -1.0 + 0.1, "%s: true peak %.3f dBTP", what, tp);
+}
+
+static void test_streams(void) {
+    check_section("streams normalise the track at open: playback and engine land on -14 LUFS");
+    double *x = ref_alloc(2 * FRAMES, sizeof(double));
+    make_track(x, 1.5);
+    float *in = ref_alloc(2 * FRAMES, sizeof(float));
+    double *y = ref_alloc(2 * FRAMES, sizeof(double));
+    for (size_t i = 0; i < 2 * FRAMES; i++) in[i] = (float)x[i];
+    tonecore_pipeline_config c = config(TONECORE_SAMPLE_FORMAT_F32, 1);
+    c.level_enabled = 1; /* level_mode stays at its default, INTEGRATED */
+    c.target_lufs = -14.0;
+    tonecore_render_config rc;
+    CHECK_STATUS(tonecore_render_config_init(&rc), TONECORE_STATUS_OK);
+    tonecore_playback *pb = NULL;
+    CHECK_STATUS(tonecore_playback_open_f32(&c, &rc, in, 2 * FRAMES, &pb), TONECORE_STATUS_OK);
+    tonecore_normalize_report rep;
+    memset(&rep, 0, sizeof rep);
+    rep.struct_size = sizeof rep;
+    int32_t normalized = -1;
+    if (pb != NULL) {
+        CHECK_STATUS(tonecore_playback_get_normalization(pb, &rep, &normalized),
+                     TONECORE_STATUS_OK);
+        CHECK(normalized == 1 && rep.outcome == TONECORE_NORMALIZE_OUTCOME_REACHED);
+        CHECK_MSG(fabs(rep.output_lufs + 14.0) <= 0.1, "report %.3f", rep.output_lufs);
+        CHECK_STATUS(tonecore_playback_get_normalization(pb, NULL, &normalized),
+                     TONECORE_STATUS_NULL_POINTER);
+        tonecore_normalize_report small = rep;
+        small.struct_size = 8;
+        CHECK_STATUS(tonecore_playback_get_normalization(pb, &small, &normalized),
+                     TONECORE_STATUS_STRUCT_SIZE);
+        CHECK_MSG(read_planar(read_playback, pb, y), "playback stalled");
+        check_stream_output("playback", y);
+        tonecore_playback_free(pb);
+    }
+
+    tonecore_engine *e = NULL;
+    tonecore_engine_config ec;
+    CHECK_STATUS(tonecore_engine_config_init(&ec), TONECORE_STATUS_OK);
+    CHECK_STATUS(tonecore_engine_new(&ec, &e), TONECORE_STATUS_OK);
+    engine_stream s = {e, 0};
+    if (e != NULL) {
+        CHECK_STATUS(tonecore_engine_open_stream_f32(e, 1, &c, &rc, in, 2 * FRAMES, 0, 0.0, &s.id),
+                     TONECORE_STATUS_OK);
+        tonecore_normalize_report erep;
+        erep.struct_size = sizeof erep;
+        normalized = -1;
+        CHECK_STATUS(tonecore_engine_stream_get_normalization(e, s.id, &erep, &normalized),
+                     TONECORE_STATUS_OK);
+        CHECK(normalized == 1 && erep.gain_db == rep.gain_db);
+        CHECK_MSG(read_planar(read_engine, &s, y), "engine stream stalled");
+        check_stream_output("engine", y);
+        /* The momentary leveller measures nothing. */
+        c.level_mode = TONECORE_LEVEL_MODE_MOMENTARY;
+        uint64_t live = 0;
+        CHECK_STATUS(tonecore_engine_open_stream_f32(e, 2, &c, &rc, in, 2 * FRAMES, 0, 0.0, &live),
+                     TONECORE_STATUS_OK);
+        normalized = -1;
+        CHECK_STATUS(tonecore_engine_stream_get_normalization(e, live, &erep, &normalized),
+                     TONECORE_STATUS_OK);
+        CHECK(normalized == 0);
+        CHECK_STATUS(tonecore_engine_stream_get_normalization(e, 12345, &erep, &normalized),
+                     TONECORE_STATUS_STALE_ID);
+        tonecore_engine_free(e);
+    }
+    free(x); free(in); free(y);
+}
+
 int main(void) {
     test_lands_on_the_target();
     test_without_limiter_is_one_exact_gain();
     test_silence();
     test_refusals();
+    test_streams();
     return check_finish();
 }

@@ -41,6 +41,17 @@ static tonecore_pipeline_config config_default(int32_t format) {
     return c;
 }
 
+/* The settings of a live host: the momentary leveller and a sample-peak limiter (5 ms), which
+ * the tests of the leveller and of the sample-peak ceiling check; true peaks and integrated
+ * normalisation are checked in test_normalize.c. */
+static tonecore_pipeline_config config_live(int32_t format) {
+    tonecore_pipeline_config c = config_default(format);
+    c.level_mode = TONECORE_LEVEL_MODE_MOMENTARY;
+    c.limiter_true_peak = 0;
+    c.lookahead_ms = 5.0;
+    return c;
+}
+
 /* Creates a pipeline (NULL after a failed check). */
 static tonecore_pipeline *make_pipeline(const tonecore_pipeline_config *c) {
     tonecore_pipeline *p = NULL;
@@ -237,8 +248,11 @@ static void test_defaults(void) {
     CHECK(c.window_ms == 400.0);
     CHECK_EQ_INT(c.limiter_enabled, 0);
     CHECK(c.ceiling_db == -1.0);
-    CHECK(c.lookahead_ms == 5.0);
+    CHECK(c.lookahead_ms == 1.5);
     CHECK(c.limiter_release_ms == 100.0);
+    CHECK_EQ_INT(c.limiter_true_peak, 1);
+    CHECK_EQ_INT(c.level_mode, TONECORE_LEVEL_MODE_INTEGRATED);
+    CHECK(c.track_gain_db == 0.0);
     CHECK_STATUS(tonecore_pipeline_config_init(NULL), TONECORE_STATUS_NULL_POINTER);
     CHECK(tonecore_last_error_message()[0] != '\0');
 }
@@ -257,12 +271,14 @@ static void test_latency(void) {
     c = config_default(TONECORE_SAMPLE_FORMAT_F32);
     p = make_pipeline(&c);
     if (p != NULL) {
-        CHECK_EQ_SIZE(latency_of(p), 3072 + 221);
+        /* hop + half the kernel, round(1.5 ms * 44.1 kHz), the true-peak detector */
+        CHECK_EQ_SIZE(latency_of(p), 3072 + 66 + TONECORE_TRUE_PEAK_EXTRA_FRAMES);
         tonecore_pipeline_free(p);
     }
     for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         int enabled;
-        size_t want = ref_eq_latency(cases[k].fft) + ref_lookahead(cases[k].lookahead_ms, cases[k].sr);
+        size_t want = ref_eq_latency(cases[k].fft) + ref_lookahead(cases[k].lookahead_ms, cases[k].sr) +
+                      TONECORE_TRUE_PEAK_EXTRA_FRAMES;
         for (enabled = 0; enabled < 2; enabled++) {
             c = config_default(enabled ? TONECORE_SAMPLE_FORMAT_F64 : TONECORE_SAMPLE_FORMAT_F32);
             c.sample_rate = cases[k].sr;
@@ -309,7 +325,7 @@ static void transparent_case(int32_t format, size_t block, int interleaved) {
         goto done;
     }
     lat = latency_of(p);
-    CHECK_EQ_SIZE(lat, 3072 + 221);
+    CHECK_EQ_SIZE(lat, 3072 + 66 + TONECORE_TRUE_PEAK_EXTRA_FRAMES);
     CHECK_STATUS(run(p, format, 2, x, len, block, interleaved, y), TONECORE_STATUS_OK);
     for (ch = 0; ch < 2; ch++) {
         for (n = 0; n < len; n++) {
@@ -410,7 +426,7 @@ static void ceiling_case(int32_t format, int interleaved, double ceiling_db) {
         gains[i] = 24.0;
     }
     for (kind = 0; kind < SIG_COUNT; kind++) {
-        tonecore_pipeline_config c = config_default(format);
+        tonecore_pipeline_config c = config_live(format);
         double *x = adversarial(kind, len);
         tonecore_pipeline *p;
         tonecore_params *h;
@@ -477,7 +493,7 @@ static void test_level_matcher(void) {
     size_t len, seg = 10 * SR, k;
     double *x = stepped_noise(levels, 2, 10.0, 3, &len);
     double *y = (double *)ref_alloc(2 * len, sizeof(double));
-    tonecore_pipeline_config c = config_default(TONECORE_SAMPLE_FORMAT_F64);
+    tonecore_pipeline_config c = config_live(TONECORE_SAMPLE_FORMAT_F64);
     tonecore_pipeline *p;
     tonecore_params *h;
 
@@ -620,7 +636,7 @@ static void test_params_take_effect(void) {
     const size_t len = 3 * SR, block = 1024;
     double *x = adversarial(SIG_NOISE, len);
     double *y = (double *)ref_alloc(2 * len, sizeof(double));
-    tonecore_pipeline_config c = config_default(TONECORE_SAMPLE_FORMAT_F64);
+    tonecore_pipeline_config c = config_live(TONECORE_SAMPLE_FORMAT_F64);
     tonecore_pipeline *p;
     tonecore_params *h;
     size_t i;
@@ -687,7 +703,7 @@ static void test_params_take_effect(void) {
         size_t nlen;
         double *n = stepped_noise(lv, 1, 8.0, 6, &nlen);
         double *out = (double *)ref_alloc(2 * nlen, sizeof(double));
-        c = config_default(TONECORE_SAMPLE_FORMAT_F64);
+        c = config_live(TONECORE_SAMPLE_FORMAT_F64);
         c.level_enabled = 0;
         c.target_lufs = -20.0;
         c.attack_ms = 200.0;
@@ -724,7 +740,7 @@ static void test_params_take_effect(void) {
         for (k = 0; k < 5 * SR; k++) {
             tone[k] = tone[5 * SR + k] = 0.1 * sin(2.0 * M_PI * 1000.0 * (double)k / SR);
         }
-        c = config_default(TONECORE_SAMPLE_FORMAT_F64);
+        c = config_live(TONECORE_SAMPLE_FORMAT_F64);
         c.level_enabled = 1;
         c.release_ms = 500.0;
         c.max_block = 4410;

@@ -473,10 +473,14 @@ static int32_t on_progress(void *user_data, size_t done, size_t total) {
     return ret;
 }
 
+/* The library's defaults, with the momentary leveller where a test enables the level stage:
+ * these tests check chunked rendering itself; the integrated mode (which normalises the whole
+ * track instead of chunking the level stage) is checked in test_normalize.c. */
 static tonecore_pipeline_config pipeline_cfg(int32_t format) {
     tonecore_pipeline_config c;
     tonecore_pipeline_config_init(&c);
     c.sample_format = format;
+    c.level_mode = TONECORE_LEVEL_MODE_MOMENTARY;
     return c;
 }
 
@@ -889,10 +893,11 @@ static void default_context_case(int level, size_t context) {
 
 static void test_render_default_context(void) {
     check_section("render_chunked: the default context is the documented settle time");
-    /* 2049 taps + round(5 ms) = 221 frames of lookahead. */
-    default_context_case(0, ref_eq_taps(4096) + 221);
+    /* 2049 taps + round(1.5 ms) = 66 frames of lookahead + the true-peak detector's 32. */
+    default_context_case(0, ref_eq_taps(4096) + 66 + TONECORE_TRUE_PEAK_EXTRA_FRAMES);
     /* + 400 ms window (17640) + 3 x 300 ms attack (3 x 13230). */
-    default_context_case(1, ref_eq_taps(4096) + 221 + 17640 + 3 * 13230);
+    default_context_case(1, ref_eq_taps(4096) + 66 + TONECORE_TRUE_PEAK_EXTRA_FRAMES + 17640 +
+                                3 * 13230);
 }
 
 static void test_render_errors(void) {
@@ -995,9 +1000,9 @@ static void test_render_errors(void) {
         bad = render_cfg(0.1, 0.06, 0.05, 0);
         EXPECT_R(R32(&pc32, &bad, fin, N, fout, N), TONECORE_STATUS_INVALID_CHUNK,
                  "chunk 0.1 s < context 0.06 s + crossfade 0.05 s");
-        bad = render_cfg(0.1, -1.0, 0.05, 0);
+        bad = render_cfg(0.09, -1.0, 0.05, 0);
         EXPECT_R(R64(&pc64, &bad, din, N, dout, N), TONECORE_STATUS_INVALID_CHUNK,
-                 "chunk 0.1 s < default context (2270 frames) + crossfade 0.05 s");
+                 "chunk 0.09 s < default context (2147 frames) + crossfade 0.05 s");
     }
 #undef WITH_R
 

@@ -506,20 +506,21 @@ typedef struct tonecore_pipeline_config {
   double window_ms;
   // Non-zero: the limiter starts enabled. Default 0.
   uint32_t limiter_enabled;
-  // Limiter ceiling, dBFS (−60…0). Default −1.
+  // Limiter ceiling, dBTP (dBFS without `limiter_true_peak`), −60…0. Default −1.
   double ceiling_db;
-  // Limiter lookahead (= attack), ms (0 < t ≤ 100). Default 5.
+  // Limiter lookahead (= attack), ms (0 < t ≤ 100). Default 1.5.
   double lookahead_ms;
   // Limiter release time constant, ms (0 < t ≤ 10000). Default 100.
   double limiter_release_ms;
   // Non-zero: the limiter detects true peaks (4× oversampled; the ceiling is in dBTP; 32
-  // more frames of latency). Default 0. (Fields from here on were added in 0.2; a caller built against an older header
-  // gets their defaults.)
+  // more frames of latency); 0: sample peaks. Default 1. (Fields from here on were added in
+  // 0.2; a caller built against an older header gets their defaults.)
   uint32_t limiter_true_peak;
   // A `TONECORE_LEVEL_MODE_*` value. INTEGRATED: one static gain, `track_gain_db`, which the
-  // chunked renderer and the engine's render jobs set from the whole track's integrated
-  // loudness so the output lands on `target_lufs` within 0.1 LU; MOMENTARY (default): the
-  // leveller (`attack_ms` … `window_ms`), for live input.
+  // chunked renderer, `tonecore_normalize_*`, the engine's render jobs and the playback
+  // streams set from the whole track's integrated loudness so the output lands on
+  // `target_lufs` within 0.1 LU (the default); MOMENTARY: the leveller (`attack_ms` …
+  // `window_ms`), for live input whose end is unknown.
   int32_t level_mode;
   // INTEGRATED mode: the static gain a pipeline applies, dB (−80…+60). Default 0.
   double track_gain_db;
@@ -769,14 +770,14 @@ typedef struct tonecore_limiter_config {
   double ceiling_db;
   // Lookahead (= attack), ms (0 < t ≤ 100); the latency in frames is
   // `round(lookahead_ms · sample_rate / 1000)` (at least 1), plus
-  // `TONECORE_TRUE_PEAK_EXTRA_FRAMES` (32) when `true_peak`. Default 5 (1.5 suffices with
-  // `true_peak`).
+  // `TONECORE_TRUE_PEAK_EXTRA_FRAMES` (32) when `true_peak`. Default 1.5.
   double lookahead_ms;
   // Release time constant, ms (0 < t ≤ 10000). Default 100.
   double release_ms;
   // Non-zero: detect true peaks (4× oversampled, BS.1770-4 Annex 2), so the output's true
-  // peak stays under the ceiling; 0: sample peaks only. Default 0. (Added in 0.2; a caller
-  // built against an older header gets the default.)
+  // peak stays under the ceiling; 0: sample peaks only (inter-sample peaks can exceed the
+  // ceiling). Default 1. (Added in 0.2; a caller built against an older header gets the
+  // default.)
   uint32_t true_peak;
 } tonecore_limiter_config;
 

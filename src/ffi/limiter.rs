@@ -26,14 +26,14 @@ pub struct tonecore_limiter_config {
     pub ceiling_db: f64,
     /// Lookahead (= attack), ms (0 < t ≤ 100); the latency in frames is
     /// `round(lookahead_ms · sample_rate / 1000)` (at least 1), plus
-    /// `TONECORE_TRUE_PEAK_EXTRA_FRAMES` (32) when `true_peak`. Default 5 (1.5 suffices with
-    /// `true_peak`).
+    /// `TONECORE_TRUE_PEAK_EXTRA_FRAMES` (32) when `true_peak`. Default 1.5.
     pub lookahead_ms: f64,
     /// Release time constant, ms (0 < t ≤ 10000). Default 100.
     pub release_ms: f64,
     /// Non-zero: detect true peaks (4× oversampled, BS.1770-4 Annex 2), so the output's true
-    /// peak stays under the ceiling; 0: sample peaks only. Default 0. (Added in 0.2; a caller
-    /// built against an older header gets the default.)
+    /// peak stays under the ceiling; 0: sample peaks only (inter-sample peaks can exceed the
+    /// ceiling). Default 1. (Added in 0.2; a caller built against an older header gets the
+    /// default.)
     pub true_peak: u32,
 }
 

@@ -78,20 +78,21 @@ pub struct tonecore_pipeline_config {
     pub window_ms: f64,
     /// Non-zero: the limiter starts enabled. Default 0.
     pub limiter_enabled: u32,
-    /// Limiter ceiling, dBFS (−60…0). Default −1.
+    /// Limiter ceiling, dBTP (dBFS without `limiter_true_peak`), −60…0. Default −1.
     pub ceiling_db: f64,
-    /// Limiter lookahead (= attack), ms (0 < t ≤ 100). Default 5.
+    /// Limiter lookahead (= attack), ms (0 < t ≤ 100). Default 1.5.
     pub lookahead_ms: f64,
     /// Limiter release time constant, ms (0 < t ≤ 10000). Default 100.
     pub limiter_release_ms: f64,
     /// Non-zero: the limiter detects true peaks (4× oversampled; the ceiling is in dBTP; 32
-    /// more frames of latency). Default 0. (Fields from here on were added in 0.2; a caller built against an older header
-    /// gets their defaults.)
+    /// more frames of latency); 0: sample peaks. Default 1. (Fields from here on were added in
+    /// 0.2; a caller built against an older header gets their defaults.)
     pub limiter_true_peak: u32,
     /// A `TONECORE_LEVEL_MODE_*` value. INTEGRATED: one static gain, `track_gain_db`, which the
-    /// chunked renderer and the engine's render jobs set from the whole track's integrated
-    /// loudness so the output lands on `target_lufs` within 0.1 LU; MOMENTARY (default): the
-    /// leveller (`attack_ms` … `window_ms`), for live input.
+    /// chunked renderer, `tonecore_normalize_*`, the engine's render jobs and the playback
+    /// streams set from the whole track's integrated loudness so the output lands on
+    /// `target_lufs` within 0.1 LU (the default); MOMENTARY: the leveller (`attack_ms` …
+    /// `window_ms`), for live input whose end is unknown.
     pub level_mode: i32,
     /// INTEGRATED mode: the static gain a pipeline applies, dB (−80…+60). Default 0.
     pub track_gain_db: f64,
