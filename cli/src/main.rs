@@ -31,7 +31,7 @@ use tonecore::dsp::loudness::LoudnessReport;
     name = "tonecore",
     version,
     about = "Process, analyse and batch-master music files with the tonecore engine \
-             (EQ -> loudness leveller -> limiter, rendered in parallel chunks)",
+             (EQ -> integrated-loudness normalisation -> true-peak limiter)",
     after_help = "With no command, tonecore runs `tonecore demo`. \
                   Reads WAV, FLAC, MP3 and Ogg Vorbis; writes WAV and FLAC."
 )]
@@ -70,8 +70,9 @@ struct ChainArgs {
     /// The bands --eq refers to
     #[arg(long, value_enum, default_value = "critical")]
     layout: Layout,
-    /// Level the output towards this loudness, LUFS (-70 to 0). The leveller follows momentary
-    /// loudness (400 ms), so the integrated result lands near, not exactly on, the target
+    /// Normalise the output to this integrated loudness, LUFS (-70 to 0): one static gain,
+    /// corrected for what the limiter takes, lands within 0.1 LU under the ceiling (or the
+    /// summary says why not)
     #[arg(
         long,
         value_name = "LUFS",
@@ -80,13 +81,13 @@ struct ChainArgs {
         conflicts_with = "match_ref"
     )]
     target_lufs: Option<f64>,
-    /// Level the output towards the integrated loudness of this reference file
+    /// Normalise the output to the integrated loudness of this reference file
     #[arg(long = "match", value_name = "REF")]
     match_ref: Option<PathBuf>,
     /// Limiter ceiling: true peak, dBTP (-60 to 0), or sample peak with --sample-peak
     #[arg(
         long,
-        value_name = "DBFS",
+        value_name = "DB",
         default_value_t = -1.0,
         allow_negative_numbers = true,
         value_parser = parse_ceiling

@@ -66,7 +66,9 @@ def playback(seconds: float, block: int, device: bool) -> None:
 
 def live(seconds: float, block: int) -> None:
     rng = np.random.default_rng(1)
-    config = tonecore.PipelineConfig(eq_gains=np.zeros(25), level={"target_lufs": -20.0},
+    # Live input has no end to measure: the momentary leveller rides its loudness.
+    config = tonecore.PipelineConfig(eq_gains=np.zeros(25),
+                                     level={"target_lufs": -20.0, "mode": "momentary"},
                                      limiter=-1.0)
     with tonecore.Pipeline(SR, 2, config, max_block=block) as pipeline:
         params = pipeline.params

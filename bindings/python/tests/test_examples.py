@@ -45,7 +45,7 @@ def test_process_file_with_paths(tmp_path):
 def test_stream():
     out = run_example("stream.py", "--seconds", "2")
     assert re.search(r"playback: \d+ frames read, \d+ of them silence .*1 seek", out)
-    assert re.search(r"live: \d+ frames through EQ -> level -> limiter, latency 3293 frames", out)
+    assert re.search(r"live: \d+ frames through EQ -> level -> limiter, latency 3170 frames", out)
 
 
 def test_batch_local(tmp_path):

@@ -1,6 +1,8 @@
 """tonecore.normalize and the true-peak limiter against independent references: pyloudnorm's
 integrated loudness and scipy's 16x resample_poly true peak."""
 
+import dataclasses
+
 import numpy as np
 import pyloudnorm
 import pytest
@@ -106,3 +108,59 @@ def test_the_true_peak_limiter_stops_intersample_overs_the_sample_peak_one_misse
         y = lim.process(x)
         assert lim.latency == 72 + 32
     assert true_peak_16x(y) <= -1.0 + 0.1
+
+
+def test_the_limiter_defaults_to_true_peak_and_takes_the_keyword():
+    t = np.arange(SR) / SR
+    x = np.ascontiguousarray(np.stack([1.2 * np.sin(2 * np.pi * 12000 * t + np.pi / 4)] * 2))
+    with tonecore.Limiter(SR, 2, -1.0, dtype=np.float64) as lim:
+        assert lim.latency == 72 + 32  # 1.5 ms at 48 kHz + the detector's reach
+        assert true_peak_16x(lim.process(x)) <= -1.0 + 0.1
+    with tonecore.Limiter(SR, 2, -1.0, dtype=np.float64, true_peak=False) as lim:
+        assert lim.latency == 72
+        assert true_peak_16x(lim.process(x)) > 0.0
+    with pytest.raises(TypeError):
+        tonecore.Limiter(SR, 2, -1.0, true_peak=1)
+
+
+def read_all(read, frames, channels=2):
+    """A whole stream read back in 480-frame blocks (planar), waiting out underruns."""
+    import time
+    out = np.zeros((channels, frames))
+    pos, deadline = 0, time.monotonic() + 120
+    while pos < frames:
+        assert time.monotonic() < deadline, f"the stream stalled at {pos}"
+        block, got = read(480)
+        if got == 0:
+            time.sleep(0.001)
+            continue
+        n = min(got, frames - pos)
+        out[:, pos:pos + n] = block[:n].T
+        pos += got
+    return out
+
+
+@pytest.mark.parametrize("target", [-23.0, -9.0])
+def test_streams_normalise_the_track_at_open(target):
+    x = music_like(seconds=20.0, scale=1.5).astype(np.float32)
+    cfg = tonecore.PipelineConfig(eq_gains=np.zeros(25), level=tonecore.LevelConfig(target),
+                                  limiter=-1.0)
+    frames = x.shape[1]
+
+    def check(y, report):
+        got = lufs(y)
+        assert abs(got - target) <= 0.1, (got, report)
+        assert true_peak_16x(y) <= -1.0 + 0.1
+        assert report["outcome"] == "reached" and abs(report["output_lufs"] - got) < 0.05
+
+    with tonecore.PlaybackStream(x, SR, cfg) as stream:
+        report = stream.normalization()
+        y = read_all(lambda n: (stream.read(n), stream.last_read_frames), frames)
+    check(y, report)
+    with tonecore.Engine() as engine:
+        s = engine.open_stream(1, x, SR, cfg)
+        assert s.normalization() == report
+        y = read_all(lambda n: (s.read(n), s.last_read_frames), frames)
+        check(y, report)
+        live = dataclasses.replace(cfg, level=tonecore.LevelConfig(target, mode="momentary"))
+        assert engine.open_stream(2, x, SR, live).normalization() is None

@@ -29,7 +29,8 @@ def lookahead_frames(ms, sr):
     return math.floor(ms * 1e-3 * sr + 0.5)
 
 
-LOOKAHEAD = lookahead_frames(5.0, FS)  # default 5 ms limiter lookahead = 221 frames (220.5)
+TRUE_PEAK_EXTRA = 32  # frames the true-peak detector reads ahead
+LOOKAHEAD = lookahead_frames(1.5, FS) + TRUE_PEAK_EXTRA  # default 1.5 ms = 66 frames (66.15)
 
 
 def pyln(x, sr=FS):
@@ -191,7 +192,7 @@ def test_bad_construction_types_before_native_calls(no_native_calls):
 def test_properties():
     cfg = tonecore.PipelineConfig(eq_gains=np.zeros(10), layout="octave", limiter=-3.0)
     with tonecore.Pipeline(48000.0, 1, cfg, max_block=512, dtype=np.float64) as p:
-        assert p.latency == EQ_LATENCY + lookahead_frames(5.0, 48000)
+        assert p.latency == EQ_LATENCY + lookahead_frames(1.5, 48000) + TRUE_PEAK_EXTRA
         assert (p.sample_rate, p.channels, p.max_block, p.bands) == (48000, 1, 512, 10)
         assert p.dtype == np.float64 and p.config is cfg
         assert p.params is p.params and p.params.bands == 10
@@ -199,7 +200,7 @@ def test_properties():
         assert "Pipeline(sample_rate=48000, channels=1" in repr(p)
         assert "PipelineParams" in repr(p.params)
     with tonecore.Pipeline(FS, 2, {"limiter": tonecore.LimiterConfig(lookahead_ms=10.0)}) as p:
-        assert p.latency == EQ_LATENCY + lookahead_frames(10.0, FS)
+        assert p.latency == EQ_LATENCY + lookahead_frames(10.0, FS) + TRUE_PEAK_EXTRA
     assert tonecore.STAGES == ("eq", "level", "limiter")
 
 
@@ -211,7 +212,7 @@ def test_all_disabled_is_a_pure_delay(noise, dtype, tol):
     x = noise[:, :50_000].astype(dtype)
     with tonecore.Pipeline(FS, 2, max_block=1000, dtype=dtype) as p:
         lat = p.latency
-        assert lat == EQ_LATENCY + LOOKAHEAD == 3293
+        assert lat == EQ_LATENCY + LOOKAHEAD == 3170
         y = run(p, x, 1000)
         st = p.params.stats()
     assert y.dtype == dtype
@@ -261,7 +262,7 @@ def test_ceiling_just_below_full_scale(dtype):
     # -0.1 dBFS: the float32 value nearest the ceiling lies above it (by 1.2e-8)
     ceiling = 10 ** (-0.1 / 20)
     cfg = tonecore.PipelineConfig(eq_gains=np.full(25, 24.0), level=tonecore.LevelConfig(0.0),
-                                  limiter=-0.1)
+                                  limiter=tonecore.LimiterConfig(-0.1, true_peak=False))
     sig = square(FS // 2, 100)
     with tonecore.Pipeline(FS, 2, cfg, max_block=512, dtype=dtype) as p:
         y = run(p, np.stack([sig, -sig]).astype(dtype), 512)
@@ -271,7 +272,7 @@ def test_ceiling_just_below_full_scale(dtype):
 
 
 def test_ceiling_changes_apply(noise):
-    cfg = tonecore.PipelineConfig(limiter=-1.0)
+    cfg = tonecore.PipelineConfig(limiter=tonecore.LimiterConfig(-1.0, true_peak=False))
     x = noise * 2.0
     with tonecore.Pipeline(FS, 2, cfg, max_block=1024, dtype=np.float64) as p:
         p.params.set_ceiling_db(-12.0)
@@ -294,7 +295,8 @@ def level_runs():
     -18 LUFS, in four block sizes (float64)."""
     x = stepped_noise([-24.0, -10.0], 10.0, seed=3)
     cfg = tonecore.PipelineConfig(
-        level=tonecore.LevelConfig(target_lufs=-18.0, attack_ms=200.0, release_ms=1000.0))
+        level=tonecore.LevelConfig(target_lufs=-18.0, attack_ms=200.0, release_ms=1000.0,
+                                   mode="momentary"))
     outputs = {}
     for block in (64, 256, 1024, 4410):
         with tonecore.Pipeline(FS, 2, cfg, max_block=4410, dtype=np.float64) as p:
@@ -449,7 +451,8 @@ def test_set_level_target_from_a_reference_matches_pyloudnorm():
 def test_level_target_change_takes_effect():
     x = 0.5 * np.random.default_rng(4).uniform(-1, 1, (2, 12 * FS)) * 10 ** (-20 / 20)
     cfg = tonecore.PipelineConfig(
-        level=tonecore.LevelConfig(target_lufs=-30.0, attack_ms=200.0, release_ms=1000.0))
+        level=tonecore.LevelConfig(target_lufs=-30.0, attack_ms=200.0, release_ms=1000.0,
+                                   mode="momentary"))
     with tonecore.Pipeline(FS, 2, cfg, dtype=np.float64) as p:
         y1 = run(p, x[:, :6 * FS], 4096)
         p.params.set_level_target(-16.0)
@@ -559,7 +562,7 @@ def test_pipeline_lifetime():
         with p:
             pass
     p.close()
-    assert p.latency == 3293  # plain configuration stays readable
+    assert p.latency == 3170  # plain configuration stays readable
     with pytest.raises(RuntimeError):
         with tonecore.Pipeline(FS, 1) as p:
             raise RuntimeError("boom")

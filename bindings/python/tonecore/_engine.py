@@ -43,7 +43,7 @@ from ._checks import F32, input_array, out_array, size_arg
 from ._eq import _real_arg, _sample_rate_arg
 from ._errors import AlreadyRunning, ClosedError, ConcurrentUse, Timeout
 from ._pipeline import PipelineConfig, _c_pipeline_config, _config_arg
-from ._render import _TrackInfo, _c_render_config
+from ._render import _TrackInfo, _c_render_config, _stream_normalization
 
 __all__ = [
     "EVENT_KINDS",
@@ -1238,6 +1238,21 @@ class Stream(_TrackInfo):
             "position": int(s.position),
             "paused": int(paused.value),
         }
+
+    def normalization(self) -> Optional[Dict[str, Any]]:
+        """What normalising the track at open did (level stage in ``"integrated"`` mode, the
+        default), as :meth:`tonecore.PlaybackStream.normalization`; None otherwise. The engine
+        measures a track once per content and settings: reopening it reuses the result. Any
+        thread, wait-free.
+
+        Raises
+        ------
+        tonecore.StaleHandle, tonecore.ClosedError
+            As for :meth:`read`.
+        """
+        return _stream_normalization(
+            lambda report, flag: self._check("tonecore_engine_stream_get_normalization",
+                                             report, flag))
 
     def close(self) -> bool:
         """Close the stream: its id turns stale, its slot is free for the next open, and its

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
-from ctypes import byref, c_double, c_float, c_size_t
+from ctypes import byref, c_double, c_float, c_int32, c_size_t
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
@@ -430,7 +430,7 @@ def normalize(
     if ceiling_dbtp is None:
         limiter = None
     else:
-        base = cfg.limiter if cfg.limiter is not None else LimiterConfig(lookahead_ms=1.5)
+        base = cfg.limiter if cfg.limiter is not None else LimiterConfig()
         limiter = dataclasses.replace(base, ceiling_db=_real_arg(ceiling_dbtp, "ceiling_dbtp"),
                                       true_peak=True)
     cfg = dataclasses.replace(cfg, level=None, limiter=limiter)
@@ -453,7 +453,12 @@ def normalize(
     if status != _native.STATUS_OK:
         _native.raise_for_status(status, fn.__name__)
     del keepalive
-    return out, {
+    return out, _normalize_report_dict(report)
+
+
+def _normalize_report_dict(report: _native.NormalizeReport) -> Dict[str, Any]:
+    """The Python form of a ``tonecore_normalize_report`` (see :func:`normalize`)."""
+    return {
         "target_lufs": float(report.target_lufs),
         "ceiling_dbtp": float(report.ceiling_db) if report.limited else None,
         "input_lufs": float(report.input_lufs),
@@ -468,6 +473,15 @@ def normalize(
         "passes": int(report.passes),
         "outcome": _native.NORMALIZE_OUTCOMES[report.outcome],
     }
+
+
+def _stream_normalization(call: Callable[..., None]) -> Optional[Dict[str, Any]]:
+    """Runs a ``*_get_normalization`` call (``call(report_ptr, flag_ptr)``)."""
+    report = _native.NormalizeReport()
+    report.struct_size = ctypes.sizeof(report)
+    normalized = c_int32()
+    call(byref(report), byref(normalized))
+    return _normalize_report_dict(report) if normalized.value else None
 
 
 # -- playback stream ----------------------------------------------------------------------
@@ -755,6 +769,19 @@ class PlaybackStream(_TrackInfo, _NativeObject):
             "chunks_rendered": int(s.chunks_rendered),
             "position": int(s.position),
         }
+
+    def normalization(self) -> Optional[Dict[str, Any]]:
+        """What normalising the track at open did, when the config's level stage runs in
+        ``"integrated"`` mode (the default): a dict as :func:`normalize` reports it (the stream
+        plays at its ``gain_db`` under the limiter); None for the momentary leveller or no
+        level stage. Any thread, wait-free."""
+        ptr = self._acquire()
+        try:
+            return _stream_normalization(lambda report, flag: _native.check(
+                _native.lib.tonecore_playback_get_normalization(ptr, report, flag),
+                "tonecore_playback_get_normalization"))
+        finally:
+            self._release()
 
 
 PlaybackStream.__module__ = "tonecore"
