@@ -46,7 +46,9 @@ fn true_peak_db(x: &[f32]) -> f64 {
     let mut m = EbuR128::new(2, SR, Mode::TRUE_PEAK).unwrap();
     m.add_frames_planar_f32(&[&x[..frames], &x[frames..]])
         .unwrap();
-    let peak = (0..2).map(|c| m.true_peak(c).unwrap()).fold(0.0f64, f64::max);
+    let peak = (0..2)
+        .map(|c| m.true_peak(c).unwrap())
+        .fold(0.0f64, f64::max);
     20.0 * peak.log10()
 }
 
@@ -141,7 +143,10 @@ fn read_stream(frames: usize, mut read: impl FnMut(&mut [f32]) -> usize) -> Vec<
     let mut pos = 0;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while pos < frames {
-        assert!(std::time::Instant::now() < deadline, "the stream stalled at {pos}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stream stalled at {pos}"
+        );
         let got = read(&mut block);
         if got == 0 {
             std::thread::sleep(std::time::Duration::from_millis(1));
@@ -263,19 +268,26 @@ fn streams_normalise_the_track_at_open_and_land_on_the_target() {
         let tp = true_peak_db(&y);
         assert!(tp <= -1.0 + 0.01, "playback {target}: true peak {tp}");
         let worst = worst_short_term_difference(&y, &single_pass(&x, &cfg, report.gain_db));
-        assert!(worst <= 0.5, "playback {target}: short-term differs by {worst} LU");
+        assert!(
+            worst <= 0.5,
+            "playback {target}: short-term differs by {worst} LU"
+        );
         drop(control);
 
         // The engine's streams: the same gain, measured once per track and settings.
         let engine = Engine::new(EngineConfig::default()).unwrap();
         let options = StreamOptions::default();
-        let id = engine.open_stream(1, track.clone(), 2, SR, &cfg, &options).unwrap();
+        let id = engine
+            .open_stream(1, track.clone(), 2, SR, &cfg, &options)
+            .unwrap();
         let seen = engine.stream_normalization(id).unwrap().unwrap();
         assert_eq!(seen.gain_db, report.gain_db);
         let y = read_stream(frames, |b| engine.read(id, b).unwrap());
         let got = integrated(&y);
         assert!((got - target).abs() <= 0.1, "engine {target}: {got}");
-        let again = engine.open_stream(2, track.clone(), 2, SR, &cfg, &options).unwrap();
+        let again = engine
+            .open_stream(2, track.clone(), 2, SR, &cfg, &options)
+            .unwrap();
         assert_eq!(engine.stream_normalization(again).unwrap(), Some(seen));
         // The momentary leveller measures nothing.
         let live = PipelineConfig {
@@ -285,7 +297,9 @@ fn streams_normalise_the_track_at_open_and_land_on_the_target() {
             }),
             ..cfg.clone()
         };
-        let id = engine.open_stream(3, track.clone(), 2, SR, &live, &options).unwrap();
+        let id = engine
+            .open_stream(3, track.clone(), 2, SR, &live, &options)
+            .unwrap();
         assert_eq!(engine.stream_normalization(id).unwrap(), None);
     }
 }

@@ -6,7 +6,9 @@ use crate::chain::Chain;
 use crate::decode::{self, Track};
 use crate::error::{cancel_flag, check_cancel, shown, CliError, Result};
 use crate::fail;
-use crate::output::{resampled_len, write_audio, Bits, Dither, PendingFile, WriteOptions};
+use crate::output::{
+    resample, resampled_len, write_audio, Bits, Dither, PendingFile, WriteOptions,
+};
 use crate::progress::FileProgress;
 use crate::say;
 use std::path::Path;
@@ -246,11 +248,20 @@ pub fn process_file(
     let decode_secs = t0.elapsed().as_secs_f64();
     let (channels, rate, frames) = (track.channels, track.rate, track.frames());
     let out_rate = settings.out_rate.unwrap_or(rate);
+    // Resampled before the chain, so the limiter works at the rate written and its true-peak
+    // ceiling holds in the file.
+    let resampled = if out_rate != rate {
+        settings.check(channels, out_rate)?;
+        Some(resample(&track.samples, channels, rate, out_rate)?)
+    } else {
+        None
+    };
+    let samples: &[f32] = resampled.as_deref().unwrap_or(&track.samples);
 
     progress.stage(1, "render");
     let t1 = Instant::now();
     // Zero pages from the system: resident only as the renderer writes them.
-    let mut out = vec![0.0f32; track.samples.len()];
+    let mut out = vec![0.0f32; samples.len()];
     let name = shown(output);
     let track = &track;
     let (before, written, render_secs, level) = std::thread::scope(|s| {
@@ -264,9 +275,9 @@ pub fn process_file(
         let config = &settings.chain.config;
         let rendered = match integrated_level(config) {
             Some(level) => normalize(
-                &track.samples,
+                samples,
                 channels,
-                rate,
+                out_rate,
                 level.target_lufs,
                 config,
                 &settings.render_config(),
@@ -275,9 +286,9 @@ pub fn process_file(
             )
             .map(Some),
             None => render_chunked(
-                &track.samples,
+                samples,
                 channels,
-                rate,
+                out_rate,
                 config,
                 &settings.render_config(),
                 &mut out,
@@ -292,7 +303,7 @@ pub fn process_file(
             level = report;
             progress.stage(2, "write");
             write_measured(
-                file, &name, &out, channels, rate, settings, out_rate, progress,
+                file, &name, &out, channels, out_rate, settings, out_rate, progress,
             )
         });
         let before = meter_in

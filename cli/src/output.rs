@@ -613,6 +613,25 @@ fn blocks(samples: &[f32], channels: usize, rate: u32, out_rate: u32) -> Result<
     })
 }
 
+/// Resamples planar `samples` (`channels × frames` at `rate`) to `out_rate` with rubato's FFT
+/// resampler, its delay removed: `channels × resampled_len(frames, rate, out_rate)` planar.
+///
+/// # Errors
+/// Resampler errors.
+pub fn resample(samples: &[f32], channels: usize, rate: u32, out_rate: u32) -> Result<Vec<f32>> {
+    let frames = resampled_len(samples.len() / channels, rate, out_rate);
+    let mut rows: Vec<Vec<f32>> = vec![Vec::with_capacity(frames); channels];
+    let mut blocks = blocks(samples, channels, rate, out_rate)?;
+    let mut block = Vec::new();
+    while blocks.next(channels, &mut block)? {
+        let n = block.len() / channels;
+        for (c, row) in rows.iter_mut().enumerate() {
+            row.extend_from_slice(&block[c * n..(c + 1) * n]);
+        }
+    }
+    Ok(rows.concat())
+}
+
 /// Writes planar `samples` (`channels × frames` at `rate`) as `opts` say: WAV or FLAC, `bits`,
 /// `out_rate` (resampled by rubato when it differs from `rate`), dithered and clamped to the
 /// ceiling, into `file`. Every block written is also handed to `on_block` as the file holds it

@@ -330,6 +330,62 @@ fn out_rate_resamples_with_the_pitch_and_level_kept() {
 }
 
 #[test]
+fn a_resampled_output_keeps_the_true_peak_ceiling() {
+    // 96 kHz input: an 8 kHz tone plus a 24 kHz one phased to lower its peaks, written at
+    // 44.1 kHz and pushed to 0 LUFS. Resampling removes the 30 kHz tone, which raises the
+    // peaks by about 1.2 dB; the limiter runs at the written rate, after the resampler, so the
+    // file's true peak (the `ebur128` crate's meter) stays under -1 dBTP.
+    let dir = Scratch::new("rate-ceiling");
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 96_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(dir.join("in.wav"), spec).unwrap();
+    for i in 0..3 * 96_000 {
+        let t = f64::from(i) / 96_000.0;
+        let v = 0.5 * ((2.0 * PI * 8_000.0 * t).sin() + (2.0 * PI * 24_000.0 * t).sin() / 6.0);
+        let v = (v * 32768.0).round() as i16;
+        w.write_sample(v).unwrap();
+        w.write_sample(v).unwrap();
+    }
+    w.finalize().unwrap();
+    let o = run_in(
+        &dir.0,
+        &[
+            "process",
+            "in.wav",
+            "out.wav",
+            "--out-rate",
+            "44100",
+            "--target-lufs",
+            "0",
+            "--ceiling-db",
+            "-6",
+            "--bits",
+            "32",
+            "-q",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (spec, out) = read_wav(&dir.join("out.wav"));
+    assert_eq!(spec.sample_rate, 44_100);
+    let mut meter = ebur128::EbuR128::new(2, 44_100, ebur128::Mode::TRUE_PEAK).unwrap();
+    meter
+        .add_frames_planar_f64(&[&out[0][..], &out[1][..]])
+        .unwrap();
+    let tp = (0..2)
+        .map(|c| meter.true_peak(c).unwrap())
+        .fold(0.0f64, f64::max);
+    assert!(
+        20.0 * tp.log10() <= -6.0 + 1e-6,
+        "true peak {}",
+        20.0 * tp.log10()
+    );
+}
+
+#[test]
 fn flac_mp3_and_ogg_vorbis_inputs_decode_to_the_encoded_signal() {
     let dir = Scratch::new("formats");
     for (file, format, lufs_tol) in [

@@ -679,8 +679,7 @@ mod tests {
 
     #[test]
     fn the_bypass_crossfades_to_the_delayed_input() {
-        let mut lim =
-            Limiter::<f64>::new(1, 48_000, &LimiterSettings::default(), 100).unwrap();
+        let mut lim = Limiter::<f64>::new(1, 48_000, &LimiterSettings::default(), 100).unwrap();
         let l = lim.latency();
         let x: Vec<f64> = (0..4000).map(|i| 2.0 * (i as f64 * 0.03).sin()).collect();
         let mut y = x.clone();

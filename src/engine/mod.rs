@@ -440,8 +440,17 @@ impl Engine {
         if channels == 0 || track.len() % channels != 0 {
             return Err(ConfigError::InvalidChannels.into());
         }
-        let plan = plan::<T>(track.len() / channels, channels, sample_rate, pipeline, render)?;
-        let key = (content, settings_hash::<T>(pipeline, &plan, channels, sample_rate));
+        let plan = plan::<T>(
+            track.len() / channels,
+            channels,
+            sample_rate,
+            pipeline,
+            render,
+        )?;
+        let key = (
+            content,
+            settings_hash::<T>(pipeline, &plan, channels, sample_rate),
+        );
         let known = lock(&self.core.normalizations).get(&key).copied();
         let report = match known {
             Some(r) => r,

@@ -162,9 +162,23 @@ pub fn open_with_store<T: CachedSample>(
 ) -> Result<(PlaybackReader<T>, PlaybackControl), Error> {
     check_config(&config)?;
     let workers = Workers::from_count(config.render.threads)?;
-    let (pipeline, report) =
-        resolve_track_gain(&track, channels, sample_rate, &pipeline, &config.render, &workers)?;
-    open_resolved(track, channels, sample_rate, pipeline, config, store, report)
+    let (pipeline, report) = resolve_track_gain(
+        &track,
+        channels,
+        sample_rate,
+        &pipeline,
+        &config.render,
+        &workers,
+    )?;
+    open_resolved(
+        track,
+        channels,
+        sample_rate,
+        pipeline,
+        config,
+        store,
+        report,
+    )
 }
 
 fn check_config(config: &PlaybackConfig) -> Result<(), ConfigError> {
