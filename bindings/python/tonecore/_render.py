@@ -381,7 +381,7 @@ def normalize(
     (BS.1770-4, gated) gives one static gain to ``target_lufs``; then the true-peak limiter
     (4x oversampled, BS.1770-4 Annex 2) keeps the output under ``ceiling_dbtp`` over the whole
     track in one pass. When the limiter takes loudness off, the gain is corrected and the
-    limiter runs again, until the output is within 0.05 LU of the target (at most 6 passes;
+    limiter runs again, until the output is within 0.03 LU of the target (at most 6 passes;
     typically 1-4). Nothing silently does something else: the report says what happened.
 
     Parameters
