@@ -2730,7 +2730,7 @@ tonecore_status tonecore_render_config_init(struct tonecore_render_config *confi
 // `eq_enabled`, rendered chunk-parallel), one static gain from the integrated loudness after the
 // EQ, then the pipeline's limiter (when `limiter_enabled`; set `limiter_true_peak` for a dBTP
 // ceiling) over the whole track in one pass; when the limiter takes loudness off, the gain is
-// corrected and the limiter runs again (up to 6 passes) until the output is within 0.05 LU.
+// corrected and the limiter runs again (up to 6 passes) until the output is within 0.03 LU.
 // The level-stage fields of `pipeline` are not used. `*report_out` (may be NULL; its
 // `struct_size` set) receives what happened — including a target that could not be reached
 // (`outcome`), which is still `OK`. `config` may be NULL (the defaults); `progress` as for

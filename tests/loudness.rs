@@ -137,3 +137,53 @@ fn bad_input_is_refused() {
     let silent = m.report();
     assert_eq!(silent.integrated, f64::NEG_INFINITY);
 }
+
+#[test]
+fn momentary_and_short_term_maxima_match_the_ebur128_crate_every_100_ms() {
+    // A signal whose loudness moves (bursts of noise and tones), at two rates and two layouts;
+    // the reference asks the crate for its momentary and short-term loudness after every
+    // 100 ms, as the meter did before it kept its own windows.
+    for (sr, channels) in [(44_100u32, 2usize), (48_000, 6), (22_050, 1)] {
+        let frames = 9 * sr as usize + 1234;
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut x = vec![0.0f64; channels * frames];
+        for c in 0..channels {
+            for i in 0..frames {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let t = i as f64 / sr as f64;
+                let env = if (t * 1.3).fract() < 0.4 { 0.8 } else { 0.05 };
+                let noise = (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                x[c * frames + i] =
+                    env * (0.5 * noise + 0.3 * (2.0 * PI * (200.0 + 90.0 * c as f64) * t).sin());
+            }
+        }
+        let r = measure(&x, channels, sr).unwrap();
+        let mut crate_meter =
+            ebur128::EbuR128::new(channels as u32, sr, ebur128::Mode::M | ebur128::Mode::S)
+                .unwrap();
+        let step = (sr as usize + 5) / 10;
+        let (mut m_max, mut s_max) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+        let mut pos = 0;
+        while pos + step <= frames {
+            let planes: Vec<&[f64]> = (0..channels)
+                .map(|c| &x[c * frames + pos..c * frames + pos + step])
+                .collect();
+            crate_meter.add_frames_planar_f64(&planes).unwrap();
+            m_max = m_max.max(crate_meter.loudness_momentary().unwrap());
+            s_max = s_max.max(crate_meter.loudness_shortterm().unwrap());
+            pos += step;
+        }
+        assert!(
+            (r.momentary_max - m_max).abs() < 1e-6,
+            "{sr} {channels}: M {} vs {m_max}",
+            r.momentary_max
+        );
+        assert!(
+            (r.short_term_max - s_max).abs() < 1e-6,
+            "{sr} {channels}: S {} vs {s_max}",
+            r.short_term_max
+        );
+    }
+}

@@ -1,7 +1,10 @@
 //! Loudness per ITU-R BS.1770-4 / EBU R128 (momentary, short-term, integrated, loudness range,
-//! true peak): K-weighting, gating and loudness range from the `ebur128` crate; true peak from
-//! tonecore's own 4× polyphase oversampler ([`super::truepeak`], shared with the limiter), which
-//! skips blocks that cannot raise the peak and so costs a fraction of the crate's.
+//! true peak): gating (integrated loudness) and loudness range from the `ebur128` crate; the
+//! momentary and short-term maxima from tonecore's own K-weighted 100 ms energies (asking the
+//! crate for them every 100 ms re-sums its 3 s window each time, 30 additions per sample, which
+//! was most of a full measurement); true peak from tonecore's own 4× polyphase oversampler
+//! ([`super::truepeak`], shared with the limiter), which skips blocks that cannot raise the
+//! peak and so costs a fraction of the crate's.
 //!
 //! Channel weighting follows the crate's default map: 1 channel is one front channel (not
 //! dual-mono: a mono file reads 3 LU lower than the same signal on both stereo channels);
@@ -46,15 +49,108 @@ pub struct LoudnessReport {
 /// history grows).
 pub struct LoudnessMeter {
     meter: EbuR128,
-    true_peak: TruePeakMeter<f64>,
+    /// `None` when [`measure`] takes the true peak on other threads.
+    true_peak: Option<TruePeakMeter<f64>>,
     channels: usize,
     sample_rate: u32,
     /// Samples per 100 ms step; momentary and short-term maxima are taken at these steps.
     step: usize,
     /// Samples fed since the last step.
     pending: usize,
+    /// K-weighting of each channel, for the momentary and short-term windows.
+    k_weighting: Vec<KWeighting>,
+    /// Channel weights (BS.1770; 0 for channels not counted).
+    weights: Vec<f64>,
+    /// Weighted K-filtered energy of the current step so far (summed over channels).
+    step_energy: f64,
+    /// The last [`SHORT_TERM_STEPS`] steps' energies (a ring) and how many were completed.
+    history: [f64; SHORT_TERM_STEPS],
+    steps: usize,
     momentary_max: f64,
     short_term_max: f64,
+}
+
+/// 100 ms steps in a short-term (3 s) window.
+const SHORT_TERM_STEPS: usize = 30;
+/// 100 ms steps in a momentary (400 ms) window.
+const MOMENTARY_STEPS: usize = 4;
+
+/// The BS.1770 K-weighting (a high shelf, then the RLB high-pass) designed for any sample rate
+/// by the bilinear transform from its analogue prototype (the published parameters below, the
+/// ones libebur128 and the `ebur128` crate use; at 48 kHz they give the standard's
+/// coefficients), run in f64 (transposed direct form II).
+#[derive(Clone, Copy, Debug)]
+struct KWeighting {
+    shelf: [f64; 5],
+    high_pass: [f64; 5],
+    state: [f64; 4],
+}
+
+impl KWeighting {
+    fn new(sample_rate: u32) -> Self {
+        let rate = f64::from(sample_rate);
+        let (f0, gain_db, q) = (
+            1_681.974_450_955_533,
+            3.999_843_853_973_347,
+            0.707_175_236_955_419_6,
+        );
+        let k = (std::f64::consts::PI * f0 / rate).tan();
+        let vh = 10f64.powf(gain_db / 20.0);
+        let vb = vh.powf(0.499_666_774_154_541_6);
+        let a0 = 1.0 + k / q + k * k;
+        let shelf = [
+            (vh + vb * k / q + k * k) / a0,
+            2.0 * (k * k - vh) / a0,
+            (vh - vb * k / q + k * k) / a0,
+            2.0 * (k * k - 1.0) / a0,
+            (1.0 - k / q + k * k) / a0,
+        ];
+        let (f0, q) = (38.135_470_876_024_44, 0.500_327_037_323_877_3);
+        let k = (std::f64::consts::PI * f0 / rate).tan();
+        let a0 = 1.0 + k / q + k * k;
+        let high_pass = [
+            1.0,
+            -2.0,
+            1.0,
+            2.0 * (k * k - 1.0) / a0,
+            (1.0 - k / q + k * k) / a0,
+        ];
+        Self {
+            shelf,
+            high_pass,
+            state: [0.0; 4],
+        }
+    }
+
+    /// Filters `x` and returns the sum of the squared output.
+    fn energy(&mut self, x: &[f64]) -> f64 {
+        let [b0, b1, b2, a1, a2] = self.shelf;
+        let [c0, c1, c2, d1, d2] = self.high_pass;
+        let [mut s1, mut s2, mut t1, mut t2] = self.state;
+        let mut sum = 0.0;
+        for &v in x {
+            let u = b0 * v + s1;
+            s1 = b1 * v - a1 * u + s2;
+            s2 = b2 * v - a2 * u;
+            let w = c0 * u + t1;
+            t1 = c1 * u - d1 * w + t2;
+            t2 = c2 * u - d2 * w;
+            sum += w * w;
+        }
+        self.state = [s1, s2, t1, t2];
+        sum
+    }
+}
+
+/// The BS.1770 weight of a channel of the crate's map.
+fn channel_weight(channel: ebur128::Channel) -> f64 {
+    use ebur128::Channel as C;
+    match channel {
+        C::Unused => 0.0,
+        C::LeftSurround | C::RightSurround | C::Mp060 | C::Mm060 | C::Mp090 | C::Mm090 => 1.41,
+        C::DualMono => 2.0,
+        _ => 1.0,
+    }
 }
 
 fn to_db(linear: f64) -> f64 {
@@ -80,15 +176,26 @@ impl LoudnessMeter {
         if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&sample_rate) {
             return Err(ConfigError::InvalidSampleRate);
         }
-        let meter = EbuR128::new(channels as u32, sample_rate, Mode::I | Mode::LRA | Mode::S)
+        let meter = EbuR128::new(channels as u32, sample_rate, Mode::I | Mode::LRA)
             .map_err(|_| ConfigError::InvalidSampleRate)?;
+        let weights = meter
+            .channel_map()
+            .iter()
+            .map(|&c| channel_weight(c))
+            .collect();
         Ok(Self {
             meter,
-            true_peak: TruePeakMeter::new(channels),
+            true_peak: Some(TruePeakMeter::new(channels)),
             channels,
             sample_rate,
-            step: (sample_rate as usize / 10).max(1),
+            // The crate's 100 ms (rounded), so the windows are the ones it gates.
+            step: ((sample_rate as usize + 5) / 10).max(1),
             pending: 0,
+            k_weighting: vec![KWeighting::new(sample_rate); channels],
+            weights,
+            step_energy: 0.0,
+            history: [0.0; SHORT_TERM_STEPS],
+            steps: 0,
             momentary_max: f64::NEG_INFINITY,
             short_term_max: f64::NEG_INFINITY,
         })
@@ -137,26 +244,49 @@ impl LoudnessMeter {
             // Channel count and lengths are consistent by construction.
             let _ = self.meter.add_frames_planar_f64(&planes[..self.channels]);
             for (c, plane) in planes[..self.channels].iter().enumerate() {
-                self.true_peak.add(c, plane);
+                if let Some(tp) = &mut self.true_peak {
+                    tp.add(c, plane);
+                }
+                let energy = self.k_weighting[c].energy(plane);
+                self.step_energy += self.weights[c] * energy;
             }
             pos += take;
             self.pending += take;
             if self.pending == self.step {
                 self.pending = 0;
-                if let Ok(m) = self.meter.loudness_momentary() {
-                    self.momentary_max = self.momentary_max.max(m);
-                }
-                if let Ok(s) = self.meter.loudness_shortterm() {
-                    self.short_term_max = self.short_term_max.max(s);
-                }
+                self.end_step();
             }
         }
         Ok(())
     }
 
+    /// Closes a 100 ms step: the momentary and short-term loudness ending here (windows reaching
+    /// before the start count silence there, as the crate's do).
+    fn end_step(&mut self) {
+        self.history[self.steps % SHORT_TERM_STEPS] = self.step_energy;
+        self.step_energy = 0.0;
+        self.steps += 1;
+        let window = |n: usize| {
+            let sum: f64 = (0..n.min(self.steps))
+                .map(|i| self.history[(self.steps - 1 - i) % SHORT_TERM_STEPS])
+                .sum();
+            let power = sum / (n * self.step) as f64;
+            if power > 0.0 {
+                -0.691 + 10.0 * power.log10()
+            } else {
+                f64::NEG_INFINITY
+            }
+        };
+        self.momentary_max = self.momentary_max.max(window(MOMENTARY_STEPS));
+        self.short_term_max = self.short_term_max.max(window(SHORT_TERM_STEPS));
+    }
+
     /// The measurement so far.
     pub fn report(&self) -> LoudnessReport {
-        let true_peak = self.true_peak.peaks().iter().fold(0.0f64, |m, &p| m.max(p));
+        let true_peak = self
+            .true_peak
+            .as_ref()
+            .map_or(0.0, |tp| tp.peaks().iter().fold(0.0f64, |m, &p| m.max(p)));
         LoudnessReport {
             integrated: self.meter.loudness_global().unwrap_or(f64::NEG_INFINITY),
             momentary_max: self.momentary_max,
@@ -174,14 +304,23 @@ impl LoudnessMeter {
     /// Forgets everything measured.
     pub fn reset(&mut self) {
         self.meter.reset();
-        self.true_peak.reset();
+        if let Some(tp) = &mut self.true_peak {
+            tp.reset();
+        }
         self.pending = 0;
+        for k in &mut self.k_weighting {
+            k.state = [0.0; 4];
+        }
+        self.step_energy = 0.0;
+        self.history = [0.0; SHORT_TERM_STEPS];
+        self.steps = 0;
         self.momentary_max = f64::NEG_INFINITY;
         self.short_term_max = f64::NEG_INFINITY;
     }
 }
 
-/// Measures a whole planar buffer (`channels × len`) at `sample_rate`.
+/// Measures a whole planar buffer (`channels × len`) at `sample_rate`. The true peak of each
+/// channel is taken in the input's own precision on rayon's threads, beside the loudness.
 ///
 /// # Errors
 /// As [`LoudnessMeter::new`] and [`LoudnessMeter::add`].
@@ -190,9 +329,34 @@ pub fn measure<T: Sample>(
     channels: usize,
     sample_rate: u32,
 ) -> Result<LoudnessReport, crate::Error> {
+    use rayon::prelude::*;
     let mut meter = LoudnessMeter::new(channels, sample_rate)?;
-    meter.add(input)?;
-    Ok(meter.report())
+    if input.len() % channels != 0 {
+        return Err(ProcessError::InputShape.into());
+    }
+    if !super::all_in_range(input) {
+        return Err(ProcessError::NonFinite.into());
+    }
+    meter.true_peak = None;
+    let frames = input.len() / channels;
+    let (added, peak) = rayon::join(
+        || meter.add(input),
+        || {
+            input
+                .par_chunks(frames.max(1))
+                .map(|channel| {
+                    let mut tp = TruePeakMeter::<T>::new(1);
+                    tp.add(0, channel);
+                    tp.peaks()[0]
+                })
+                .reduce(|| 0.0, f64::max)
+        },
+    );
+    added?;
+    Ok(LoudnessReport {
+        true_peak: to_db(peak),
+        ..meter.report()
+    })
 }
 
 /// Only the gated integrated loudness (LUFS) of a whole planar buffer: skips the short-term
