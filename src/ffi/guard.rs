@@ -5,8 +5,51 @@ use super::tonecore_status;
 use std::borrow::Cow;
 use std::cell::{RefCell, UnsafeCell};
 use std::ffi::c_char;
+use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Once;
+
+thread_local! {
+    /// How many guarded calls this thread is inside (a callback can re-enter the library).
+    static GUARD_DEPTH: Cell<usize> = const { Cell::new(0) };
+    /// Where the last panic on this thread happened (`file:line`), recorded by the hook.
+    static PANIC_AT: Cell<Option<String>> = const { Cell::new(None) };
+}
+
+/// Installs, once, the panic hook that keeps the host's stderr clean: a panic on a thread that
+/// is inside a guarded call, or on one of tonecore's own threads (named `tonecore-…`, or a rayon
+/// worker: the library's parallel work), is not printed — the guard or the catching code turns
+/// it into a status and its message into the last-error detail. Every other panic goes to the
+/// hook that was installed before.
+fn install_quiet_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let ours = GUARD_DEPTH.with(Cell::get) > 0
+                || rayon::current_thread_index().is_some()
+                || std::thread::current()
+                    .name()
+                    .is_some_and(|n| n.starts_with("tonecore"));
+            if ours {
+                let at = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+                PANIC_AT.with(|cell| cell.set(at));
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Runs `body` counted as inside a guarded call (see [`install_quiet_hook`]).
+fn guarded<R>(body: impl FnOnce() -> R) -> std::thread::Result<R> {
+    install_quiet_hook();
+    GUARD_DEPTH.with(|d| d.set(d.get() + 1));
+    let result = catch_unwind(AssertUnwindSafe(body));
+    GUARD_DEPTH.with(|d| d.set(d.get() - 1));
+    result
+}
 
 /// A refused call: its status and, for control-path errors, a detail message.
 #[derive(Debug)]
@@ -86,14 +129,17 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
         .copied()
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("unknown payload");
-    format!("panic caught inside tonecore: {what}")
+    match PANIC_AT.with(Cell::take) {
+        Some(at) => format!("panic caught inside tonecore: {what} (at {at})"),
+        None => format!("panic caught inside tonecore: {what}"),
+    }
 }
 
 /// Runs an exported function's body: catches panics, records the detail message of a failure
 /// in the calling thread's last-error slot, and returns the status.
 pub(crate) fn guard(body: impl FnOnce() -> Result<(), Failure>) -> tonecore_status {
     clear_last_error();
-    match catch_unwind(AssertUnwindSafe(body)) {
+    match guarded(body) {
         Ok(Ok(())) => tonecore_status::Ok,
         Ok(Err(failure)) => {
             set_last_error(
@@ -114,7 +160,7 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), Failure>) -> tonecore_stat
 /// [`guard`] for audio-path functions: catches panics but never touches the thread-local detail
 /// message (which may allocate), so a refused call costs nothing but its status.
 pub(crate) fn guard_rt(body: impl FnOnce() -> Result<(), Failure>) -> tonecore_status {
-    match catch_unwind(AssertUnwindSafe(body)) {
+    match guarded(body) {
         Ok(Ok(())) => tonecore_status::Ok,
         Ok(Err(failure)) => failure.status,
         Err(_) => tonecore_status::Panic,
@@ -173,7 +219,7 @@ impl<T> Guarded<T> {
             return Err(tonecore_status::ConcurrentUse.into());
         }
         // SAFETY: the flag above grants exclusive access until it is released below.
-        let result = catch_unwind(AssertUnwindSafe(|| body(unsafe { &mut *self.inner.get() })));
+        let result = guarded(|| body(unsafe { &mut *self.inner.get() }));
         if result.is_err() {
             self.poisoned.store(true, Ordering::Release);
         }

@@ -143,10 +143,12 @@ def test_debug_panic_in_a_fresh_process(tmp_path):
         "for _ in range(3): assert _native.lib.tonecore_debug_panic() == 200\n"
         "print('alive', tonecore.abi_version())\n"
     )
+    env = dict(os.environ, RUST_BACKTRACE="1")
     r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
-                       text=True, timeout=60)
+                       text=True, timeout=60, env=env)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "alive 1"
+    assert r.stderr == ""  # a panic inside the library prints nothing on the host's stderr
 
 
 def test_loads_the_bundled_library():
