@@ -504,6 +504,20 @@ static void test_errors(void) {
                                        TONECORE_CURVE_MODE_STEP, out_curve, 8),
                    TONECORE_STATUS_BUFFER_TOO_SMALL, "gain_curve 8 of 9");
 
+    check_section("huge fft sizes are refused before anything is allocated");
+    {
+        static const size_t huge[] = {((size_t)1 << 24) + 2, (size_t)1 << 40, (size_t)-1 - 1,
+                                      (size_t)-1};
+        for (size_t k = 0; k < sizeof huge / sizeof huge[0]; k++) {
+            EXPECT_REFUSED(tonecore_band_map(TONECORE_LAYOUT_CRITICAL, NULL, 0, 44100, huge[k],
+                                             out_map, 2049),
+                           TONECORE_STATUS_INVALID_FFT_SIZE, "band_map with a huge fft_size");
+            EXPECT_REFUSED(tonecore_gain_curve(TONECORE_LAYOUT_CRITICAL, NULL, 0, g, 25, 44100,
+                                               huge[k], TONECORE_CURVE_MODE_SMOOTH, out_curve, 2049),
+                           TONECORE_STATUS_INVALID_FFT_SIZE, "gain_curve with a huge fft_size");
+        }
+    }
+
     check_section("gain count, non-finite gains, curve mode");
     EXPECT_REFUSED(tonecore_gain_curve(TONECORE_LAYOUT_CRITICAL, NULL, 0, g, 24, 44100, 4096,
                                        TONECORE_CURVE_MODE_SMOOTH, out_curve, 2049),

@@ -980,7 +980,8 @@ tonecore_status tonecore_layout_edges(int32_t layout,
 // with `edges[b] ≤ f < edges[b+1]`, clipped to the first and last band.
 //
 // Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `INVALID_SAMPLE_RATE`,
-// `INVALID_FFT_SIZE` (odd or < 2), `BUFFER_TOO_SMALL`. Thread class: any-thread.
+// `INVALID_FFT_SIZE` (odd, < 2 or > 2^24), `BUFFER_TOO_SMALL` (checked before anything is
+// allocated). Thread class: any-thread.
 //
 // `edges` and `map_out` are borrowed for the call only.
 //
@@ -998,8 +999,8 @@ tonecore_status tonecore_band_map(int32_t layout,
 // `gains_db` (one per band, clamped to ±24 dB) in `mode` (`TONECORE_CURVE_MODE_*`).
 //
 // Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE`
-// (gains), `INVALID_SAMPLE_RATE`, `INVALID_FFT_SIZE`, `BUFFER_TOO_SMALL`.
-// Thread class: any-thread.
+// (gains), `INVALID_SAMPLE_RATE`, `INVALID_FFT_SIZE` (odd, < 2 or > 2^24), `BUFFER_TOO_SMALL`
+// (checked before anything is allocated). Thread class: any-thread.
 //
 // `edges`, `gains_db` and `curve_out` are borrowed for the call only.
 //

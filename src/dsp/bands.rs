@@ -41,7 +41,7 @@ impl BandError {
             Self::GainCount => "the number of gains must equal the number of bands",
             Self::NonFiniteGain => "gains must be finite",
             Self::InvalidSampleRate => "the sample rate must be finite and positive",
-            Self::InvalidFftSize => "fft_size must be even and at least 2",
+            Self::InvalidFftSize => "fft_size must be even, at least 2 and at most 2^24",
         }
     }
 }
@@ -172,8 +172,8 @@ impl BandLayout {
     /// `0..bands`.
     ///
     /// # Errors
-    /// [`BandError::InvalidSampleRate`] for 0; [`BandError::InvalidFftSize`] for an odd or tiny
-    /// size.
+    /// [`BandError::InvalidSampleRate`] for 0; [`BandError::InvalidFftSize`] for an odd size or
+    /// one outside 2…[`MAX_FFT_SIZE`](super::MAX_FFT_SIZE) (checked before allocating).
     pub fn bin_map(&self, sample_rate: u32, fft_size: usize) -> Result<Vec<u32>, BandError> {
         check_grid(sample_rate, fft_size)?;
         let last = (self.bands() - 1) as u32;
@@ -262,7 +262,7 @@ fn check_grid(sample_rate: u32, fft_size: usize) -> Result<(), BandError> {
     if sample_rate == 0 {
         return Err(BandError::InvalidSampleRate);
     }
-    if fft_size < 2 || fft_size % 2 != 0 {
+    if fft_size < 2 || fft_size % 2 != 0 || fft_size > super::MAX_FFT_SIZE {
         return Err(BandError::InvalidFftSize);
     }
     Ok(())

@@ -1,5 +1,9 @@
 //! Single-threaded DSP building blocks. Nothing here spawns threads, takes locks or knows FFI.
 
+/// Largest FFT size anything in tonecore accepts (2^24): every size a caller passes is checked
+/// against it before anything is allocated.
+pub const MAX_FFT_SIZE: usize = 1 << 24;
+
 pub mod auralis;
 pub mod bands;
 pub mod convolver;

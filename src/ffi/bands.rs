@@ -149,7 +149,8 @@ pub unsafe extern "C" fn tonecore_layout_edges(
 /// with `edges[b] ≤ f < edges[b+1]`, clipped to the first and last band.
 ///
 /// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `INVALID_SAMPLE_RATE`,
-/// `INVALID_FFT_SIZE` (odd or < 2), `BUFFER_TOO_SMALL`. Thread class: any-thread.
+/// `INVALID_FFT_SIZE` (odd, < 2 or > 2^24), `BUFFER_TOO_SMALL` (checked before anything is
+/// allocated). Thread class: any-thread.
 ///
 /// `edges` and `map_out` are borrowed for the call only.
 ///
@@ -168,6 +169,9 @@ pub unsafe extern "C" fn tonecore_band_map(
     guard(|| {
         let l = layout_from(layout, edges, edges_len)?;
         let out = slice_out(map_out, map_len)?;
+        if fft_size <= crate::dsp::MAX_FFT_SIZE && out.len() < fft_size / 2 + 1 {
+            return Err(tonecore_status::BufferTooSmall.into());
+        }
         let map = l.bin_map(sample_rate, fft_size)?;
         if out.len() < map.len() {
             return Err(tonecore_status::BufferTooSmall.into());
@@ -181,8 +185,8 @@ pub unsafe extern "C" fn tonecore_band_map(
 /// `gains_db` (one per band, clamped to ±24 dB) in `mode` (`TONECORE_CURVE_MODE_*`).
 ///
 /// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE`
-/// (gains), `INVALID_SAMPLE_RATE`, `INVALID_FFT_SIZE`, `BUFFER_TOO_SMALL`.
-/// Thread class: any-thread.
+/// (gains), `INVALID_SAMPLE_RATE`, `INVALID_FFT_SIZE` (odd, < 2 or > 2^24), `BUFFER_TOO_SMALL`
+/// (checked before anything is allocated). Thread class: any-thread.
 ///
 /// `edges`, `gains_db` and `curve_out` are borrowed for the call only.
 ///
@@ -207,6 +211,9 @@ pub unsafe extern "C" fn tonecore_gain_curve(
         let mode = mode_from(mode)?;
         let gains = slice_in(gains_db, gains_len)?;
         let out = slice_out(curve_out, curve_len)?;
+        if fft_size <= crate::dsp::MAX_FFT_SIZE && out.len() < fft_size / 2 + 1 {
+            return Err(tonecore_status::BufferTooSmall.into());
+        }
         let curve = l.curve_linear::<f64>(gains, sample_rate, fft_size, mode)?;
         if out.len() < curve.len() {
             return Err(tonecore_status::BufferTooSmall.into());

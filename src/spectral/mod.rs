@@ -30,7 +30,7 @@ use std::sync::Arc;
 /// Smallest supported FFT size.
 pub const MIN_FFT_SIZE: usize = 16;
 /// Largest supported FFT size.
-pub const MAX_FFT_SIZE: usize = 1 << 24;
+pub use crate::dsp::MAX_FFT_SIZE;
 
 /// How to frame and transform a signal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
