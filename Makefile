@@ -7,7 +7,16 @@ ABI     := $(shell sed -n 's/^pub const ABI_VERSION: u32 = \([0-9]*\);$$/\1/p' s
 VERSION := $(shell sed -n 's/^version = "\([^"]*\)"$$/\1/p' Cargo.toml | head -n 1)
 VERSION_MINOR := $(word 2,$(subst ., ,$(VERSION)))
 VERSION_PATCH := $(word 3,$(subst ., ,$(VERSION)))
-LIBDIR := $(CURDIR)/target/release
+# Where cargo builds (honours CARGO_TARGET_DIR, as cargo does).
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+LIBDIR := $(TARGET_DIR)/release
+# The Python the tests run on: $(PYTHON) when it has the test dependencies, else a project-local
+# virtual environment (.venv-test) that `make python-env` creates from
+# bindings/python/requirements-test.txt, so a machine with only Rust and Python runs `make test`.
+PY_DEPS := numpy, scipy, pytest, pyloudnorm, soundfile, tqdm, distributed, build, matplotlib, mypy
+VENV := $(CURDIR)/.venv-test
+PY = $(shell $(PYTHON) -c "import $(PY_DEPS)" >/dev/null 2>&1 && echo $(PYTHON) || \
+              echo $(VENV)/bin/python)
 
 # Install layout (GNU conventions; DESTDIR stages a package without changing the recorded paths).
 PREFIX        ?= /usr/local
@@ -31,7 +40,7 @@ STATIC_LIBS = $(or $(shell d=$$(mktemp -d) && echo > $$d/e.rs && \
     $(STATIC_LIBS_FALLBACK))
 
 .PHONY: all lib install uninstall test test-rust test-loom test-c test-install test-example \
-        test-python test-python-fast test-valgrind test-miri lib-tsan test-tsan test-fuzz \
+        python-env test-python test-python-fast test-valgrind test-miri lib-tsan test-tsan test-fuzz \
         test-checkers clean
 
 all: lib
@@ -125,7 +134,7 @@ test-tsan:
 	  $(MAKE) --no-print-directory -C ffi-tests tsan TSAN_LIBDIR=$(TSAN_LIBDIR) TSAN_RT=$(TSAN_RT) && \
 	  $(MAKE) --no-print-directory -C examples/c check BUILD=build-tsan LIBDIR=$(TSAN_LIBDIR) \
 	    SANFLAGS="-fsanitize=thread -fno-omit-frame-pointer" \
-	    SANLIBS="-Wl,--whole-archive $(TSAN_RT) -Wl,--no-whole-archive -ldl -lrt" PYTHON=$(PYTHON); \
+	    SANLIBS="-Wl,--whole-archive $(TSAN_RT) -Wl,--no-whole-archive -ldl -lrt" PYTHON=$(PY); \
 	else \
 	  echo "SKIPPED: TSan lane: no '$(NIGHTLY)' toolchain with rust-src and its TSan runtime" \
 	       "(rustup toolchain install $(NIGHTLY) --component rust-src)"; \
@@ -137,22 +146,35 @@ test-fuzz:
 	NIGHTLY=$(NIGHTLY) sh fuzz/run.sh $(FUZZ_SECONDS)
 
 ## Builds examples/c/host and runs it on generated WAV files (checked with pyloudnorm).
-test-example: lib
-	$(MAKE) --no-print-directory -C examples/c check LIBDIR=$(LIBDIR) PYTHON=$(PYTHON)
+test-example: lib python-env
+	$(MAKE) --no-print-directory -C examples/c check LIBDIR=$(LIBDIR) PYTHON=$(PY)
 
 ## Python: install the package (builds the library), type-check it (mypy, strict; config in
 ## bindings/python/pyproject.toml), run every test. The tests marked `slow` (sdist/wheel into
 ## fresh venvs, worker processes, Dask) take about 3 minutes of the lane.
-test-python: lib
-	$(PYTHON) -m pip install --quiet ./bindings/python
-	cd bindings/python && $(PYTHON) -m mypy
-	$(PYTHON) -m pytest -q --import-mode=importlib bindings/python/tests
+test-python: lib python-env
+	$(PY) -m pip install --quiet ./bindings/python
+	cd bindings/python && $(PY) -m mypy
+	$(PY) -m pytest -q --import-mode=importlib bindings/python/tests
 
 ## The Python lane without the slow tests, for iterating.
-test-python-fast: lib
-	$(PYTHON) -m pip install --quiet ./bindings/python
-	cd bindings/python && $(PYTHON) -m mypy
-	$(PYTHON) -m pytest -q --import-mode=importlib -m "not slow" bindings/python/tests
+test-python-fast: lib python-env
+	$(PY) -m pip install --quiet ./bindings/python
+	cd bindings/python && $(PY) -m mypy
+	$(PY) -m pytest -q --import-mode=importlib -m "not slow" bindings/python/tests
+
+## The Python test dependencies: nothing when $(PYTHON) has them, else .venv-test from
+## bindings/python/requirements-test.txt (needs the venv module: Debian's python3-venv).
+python-env:
+	@if ! $(PYTHON) -c "import $(PY_DEPS)" >/dev/null 2>&1 && \
+	    ! $(VENV)/bin/python -c "import $(PY_DEPS)" >/dev/null 2>&1; then \
+	  echo "$(PYTHON) lacks the test dependencies: installing them into $(VENV)"; \
+	  $(PYTHON) -m venv $(VENV) || { echo "cannot create $(VENV): install Python's venv module" \
+	    "(Debian/Ubuntu: apt-get install python3-venv) or the packages in" \
+	    "bindings/python/requirements-test.txt"; exit 1; }; \
+	  $(VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	    -r bindings/python/requirements-test.txt; \
+	fi
 
 clean:
 	$(CARGO) clean
