@@ -1,8 +1,9 @@
 //! `tonecore batch`: every audio file of a folder, `--jobs` at a time, each written atomically;
-//! a failing file is reported in the summary and does not stop the others.
+//! a failing file (an error or a panic) is reported in the summary and does not stop the
+//! others.
 
 use crate::decode::AUDIO_EXTENSIONS;
-use crate::error::{cancel_flag, io_reason, shown, CliError, Result};
+use crate::error::{cancel_flag, contain, io_reason, shown, CliError, QuietPanics, Result};
 use crate::fail;
 use crate::job::{self, duration, lufs, Report};
 use crate::output::PendingFile;
@@ -124,6 +125,9 @@ pub fn run(a: BatchArgs) -> Result<ExitCode> {
     let t0 = Instant::now();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Result<Report>>>> = Mutex::new(vec![None; files.len()]);
+    // A panic in one file's job (on its thread or the renderer's) prints nothing: it is that
+    // file's failure in the summary.
+    let quiet = QuietPanics::start();
     std::thread::scope(|s| {
         for _ in 0..jobs {
             s.spawn(|| loop {
@@ -138,7 +142,8 @@ pub fn run(a: BatchArgs) -> Result<ExitCode> {
                     Err(m) => Err(CliError::Message(m.clone())),
                     Ok(out) => {
                         let bar = FileProgress::in_multi(&multi, &label(&files[i]));
-                        let r = job::process_file(&files[i], out, &settings, &bar);
+                        let r = contain(|| job::process_file(&files[i], out, &settings, &bar))
+                            .unwrap_or_else(|m| Err(fail!("failed unexpectedly ({m})")));
                         bar.finish();
                         r
                     }
@@ -150,6 +155,7 @@ pub fn run(a: BatchArgs) -> Result<ExitCode> {
             });
         }
     });
+    drop(quiet);
     overall.finish_and_clear();
     let wall = t0.elapsed().as_secs_f64();
     let results = results.into_inner().unwrap_or_else(|e| e.into_inner());

@@ -244,6 +244,9 @@ pub fn process_file(
     let hint = source.frames_hint.unwrap_or(0);
     let format = source.format;
     let track = source.read_all(&|f| progress.within(0, f as f64 / hint as f64))?;
+    if let Some(w) = &track.warning {
+        progress.warn(w);
+    }
     settings.check(track.channels, track.rate)?;
     let decode_secs = t0.elapsed().as_secs_f64();
     let (channels, rate, frames) = (track.channels, track.rate, track.frames());

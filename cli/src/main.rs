@@ -17,11 +17,12 @@ mod plot;
 mod progress;
 
 use crate::chain::{Layout, Preset, Target};
-use crate::error::{install_ctrlc, shown, CliError, Result};
+use crate::error::{install_ctrlc, install_panic_hook, shown, CliError, Result};
 use crate::job::{lufs, Settings};
 use crate::output::{Bits, Dither};
 use crate::progress::FileProgress;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tonecore::dsp::loudness::LoudnessReport;
@@ -234,6 +235,9 @@ fn target(args: &ChainArgs) -> Result<Target> {
         return Ok(Target::None);
     };
     let track = decode::open(reference)?.read_all(&|_| {})?;
+    if let Some(w) = &track.warning {
+        progress::warn(w);
+    }
     let l = tonecore::dsp::loudness::integrated(&track.samples, track.channels, track.rate)
         .map_err(|e| fail!("--match {}: {e}", shown(reference)))?;
     if !l.is_finite() {
@@ -329,6 +333,9 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     let format = source.format;
     let track = source.read_all(&|f| bar.within(0, f as f64 / hint as f64));
     let track = track?;
+    if let Some(w) = &track.warning {
+        bar.warn(w);
+    }
     settings.check(track.channels, track.rate)?;
     bar.stage(1, "render");
     let mut out = vec![0.0f32; track.samples.len()];
@@ -509,6 +516,7 @@ fn main() -> ExitCode {
         Err(e) => return clap_error(e),
     };
     install_ctrlc();
+    install_panic_hook();
     let result = match cli.command {
         None => demo::run(Path::new("."), false),
         Some(Command::Demo(a)) => demo::run(&a.out_dir, a.quiet),
@@ -516,14 +524,16 @@ fn main() -> ExitCode {
         Some(Command::Analyze(a)) => analyze(a),
         Some(Command::Batch(a)) => batch::run(a),
     };
+    // After SIGHUP the terminal may be gone: a failed write must not panic.
+    let mut err = std::io::stderr();
     match result {
         Ok(code) => code,
         Err(CliError::Interrupted) => {
-            eprintln!("error: interrupted (no partial output was left)");
+            let _ = writeln!(err, "error: interrupted (no partial output was left)");
             ExitCode::from(130)
         }
         Err(CliError::Message(m)) => {
-            eprintln!("error: {m}");
+            let _ = writeln!(err, "error: {m}");
             ExitCode::FAILURE
         }
     }

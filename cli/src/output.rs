@@ -1,5 +1,7 @@
 //! Writing results: every output goes to a hidden temporary file in the destination folder and
 //! is renamed onto its name only when complete, so a failure or Ctrl-C leaves nothing partial.
+//! An existing output that is not a regular file (a device such as /dev/null, a FIFO, a socket)
+//! is refused, never replaced; a symbolic link to a file is written through (the link stays).
 //! WAV files are written by hound (16/24-bit integer or 32-bit float), FLAC files (16/24-bit) by
 //! flacenc, frame by frame; optionally resampled by rubato on the way. Integer samples are
 //! dithered (TPDF, optional) and rounded, then clamped to the limiter's ceiling, so no sample of
@@ -76,13 +78,72 @@ pub fn parent_dir(dest: &Path) -> PathBuf {
     }
 }
 
+/// What kind of node `m` describes, for messages.
+fn node_kind(m: &std::fs::Metadata) -> &'static str {
+    let t = m.file_type();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_char_device() {
+            return "a character device";
+        } else if t.is_block_device() {
+            return "a block device";
+        } else if t.is_fifo() {
+            return "a FIFO";
+        } else if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a folder"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else {
+        "a special file"
+    }
+}
+
+/// The error for an existing output that is not a regular file.
+fn not_regular(dest: &Path, m: &std::fs::Metadata) -> crate::error::CliError {
+    fail!(
+        "the output {} is {}, not a regular file; tonecore writes only regular files and never replaces a device, FIFO or socket",
+        shown(dest),
+        node_kind(m)
+    )
+}
+
+/// Where the output goes: `dest`, or the file a symbolic link at `dest` points to.
+///
+/// # Errors
+/// `dest` (or its link's target) exists and is not a regular file or a folder; a link to
+/// nothing.
+fn destination(dest: &Path) -> Result<PathBuf> {
+    let is_link = dest
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink());
+    match std::fs::metadata(dest) {
+        Ok(m) if m.is_file() && is_link => dest
+            .canonicalize()
+            .map_err(|e| fail!("cannot write {}: {}", shown(dest), io_reason(&e))),
+        Ok(m) if m.is_file() || m.is_dir() => Ok(dest.to_path_buf()),
+        Ok(m) => Err(not_regular(dest, &m)),
+        Err(_) if is_link => Err(fail!(
+            "the output {} is a symbolic link to nothing; give a file name",
+            shown(dest)
+        )),
+        Err(_) => Ok(dest.to_path_buf()),
+    }
+}
+
 impl PendingFile {
     /// Creates a hidden temporary file beside `dest` (same folder, so the final rename is
-    /// atomic).
+    /// atomic); when `dest` is a symbolic link to a file, beside that file.
     ///
     /// # Errors
-    /// The folder does not exist, is not a folder, or cannot be written; `dest` is a folder.
+    /// The folder does not exist, is not a folder, or cannot be written; `dest` is a folder,
+    /// a device, FIFO or socket, or a link to nothing.
     pub fn create(dest: &Path) -> Result<(Self, File)> {
+        let dest = &destination(dest)?;
         let dir = parent_dir(dest);
         if !dir.exists() {
             return Err(fail!("the output folder {} does not exist", shown(&dir)));
@@ -139,8 +200,14 @@ impl PendingFile {
     /// Moves the finished file onto its name.
     ///
     /// # Errors
-    /// The rename failed (the temporary file is removed).
+    /// The name is now taken by something other than a regular file, or the rename failed
+    /// (the temporary file is removed).
     pub fn commit(mut self) -> Result<()> {
+        if let Ok(m) = self.dest.symlink_metadata() {
+            if !m.is_file() {
+                return Err(not_regular(&self.dest, &m));
+            }
+        }
         std::fs::rename(&self.tmp, &self.dest)
             .map_err(|e| fail!("cannot write {}: {}", shown(&self.dest), io_reason(&e)))?;
         unregister_pending(&self.tmp);

@@ -62,10 +62,21 @@ impl FileProgress {
             .set_position(index * STEP + (f * STEP as f64) as u64);
     }
 
+    /// Prints `warning: {line}` on stderr above the bar.
+    pub fn warn(&self, line: &str) {
+        self.bar.suspend(|| warn(line));
+    }
+
     /// Removes the bar.
     pub fn finish(&self) {
         self.bar.finish_and_clear();
     }
+}
+
+/// Prints `warning: {line}` on stderr (a closed stderr is ignored).
+pub fn warn(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "warning: {line}");
 }
 
 impl Drop for FileProgress {
