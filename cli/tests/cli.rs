@@ -1152,3 +1152,352 @@ fn dither_is_on_by_default_for_16_bit_only_and_reproducible() {
     let b2 = std::fs::read(dir.join("b2/a.wav")).unwrap();
     assert!(b1 != b2);
 }
+
+// --- hostile inputs and outputs (issue 16) -----------------------------------------------------
+
+/// A 16-bit WAV written byte by byte: `extensible` uses a WAVE_FORMAT_EXTENSIBLE format chunk;
+/// `data_len`/`riff_len` override the lengths the header declares; `body_frames` of a 440 Hz
+/// sine at -20 dBFS follow.
+fn wav_by_hand(
+    rate: u32,
+    channels: u16,
+    extensible: bool,
+    body_frames: usize,
+    data_len: Option<u32>,
+    riff_len: Option<u32>,
+) -> Vec<u8> {
+    let align = 2 * channels;
+    let mut fmt = Vec::new();
+    fmt.extend(if extensible { 0xFFFEu16 } else { 1 }.to_le_bytes());
+    fmt.extend(channels.to_le_bytes());
+    fmt.extend(rate.to_le_bytes());
+    fmt.extend(rate.wrapping_mul(u32::from(align)).to_le_bytes());
+    fmt.extend(align.to_le_bytes());
+    fmt.extend(16u16.to_le_bytes());
+    if extensible {
+        fmt.extend(22u16.to_le_bytes()); // extension size
+        fmt.extend(16u16.to_le_bytes()); // valid bits
+        fmt.extend(3u32.to_le_bytes()); // channel mask: front left and right
+                                        // KSDATAFORMAT_SUBTYPE_PCM
+        fmt.extend([
+            1, 0, 0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xAA, 0, 0x38, 0x9B, 0x71,
+        ]);
+    }
+    let mut body = Vec::new();
+    for i in 0..body_frames {
+        let v = (3277.0 * (2.0 * PI * 440.0 * i as f64 / 44_100.0).sin()).round() as i16;
+        for _ in 0..channels {
+            body.extend(v.to_le_bytes());
+        }
+    }
+    let mut chunks = b"fmt ".to_vec();
+    chunks.extend((fmt.len() as u32).to_le_bytes());
+    chunks.extend(fmt);
+    chunks.extend(b"data");
+    chunks.extend(data_len.unwrap_or(body.len() as u32).to_le_bytes());
+    chunks.extend(body);
+    let mut v = b"RIFF".to_vec();
+    v.extend(riff_len.unwrap_or(4 + chunks.len() as u32).to_le_bytes());
+    v.extend(b"WAVE");
+    v.extend(chunks);
+    v
+}
+
+/// `run_in` with RUST_BACKTRACE=1, so any panic text would show on stderr.
+fn run_loud(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_BACKTRACE", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tonecore")
+}
+
+#[test]
+fn bad_stream_parameters_are_refused_in_one_line_by_process_analyze_and_match() {
+    let dir = Scratch::new("hostile-headers");
+    write_sine(&dir.join("in.wav"), 44_100, 2, 1.0, 1000.0, -20.0);
+    let files = [
+        ("zero.wav", wav_by_hand(0, 2, false, 4410, None, None)),
+        ("zero-ext.wav", wav_by_hand(0, 2, true, 4410, None, None)),
+        (
+            "no-channels.wav",
+            wav_by_hand(44_100, 0, false, 0, Some(0), None),
+        ),
+        (
+            "absurd.wav",
+            wav_by_hand(4_000_000_000, 2, false, 4410, None, None),
+        ),
+        ("slow.wav", wav_by_hand(100, 1, false, 4410, None, None)),
+    ];
+    for (name, bytes) in &files {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    // A first format chunk at 0 Hz, then a good one: the check here sees the good one, and
+    // symphonia panics on the first; the panic becomes the error, with no panic text.
+    let good = wav_by_hand(44_100, 2, false, 4410, None, None);
+    let mut two = good[..12].to_vec();
+    two.extend(&wav_by_hand(0, 2, false, 0, None, None)[12..36]);
+    two.extend(&good[12..]);
+    let riff = (two.len() - 8) as u32;
+    two[4..8].copy_from_slice(&riff.to_le_bytes());
+    std::fs::write(dir.join("two-fmt.wav"), two).unwrap();
+    let before = dir.names();
+    let cases = [
+        (
+            "zero.wav",
+            "cannot read 'zero.wav': it declares 0 Hz; tonecore reads 8000 to 2822400 Hz",
+        ),
+        (
+            "zero-ext.wav",
+            "cannot read 'zero-ext.wav': it declares 0 Hz",
+        ),
+        (
+            "no-channels.wav",
+            "cannot read 'no-channels.wav': it declares 0 channels; tonecore processes 1 to 64",
+        ),
+        (
+            "absurd.wav",
+            "cannot read 'absurd.wav': it declares 4000000000 Hz",
+        ),
+        ("slow.wav", "cannot read 'slow.wav': it declares 100 Hz"),
+        (
+            "two-fmt.wav",
+            "cannot read 'two-fmt.wav': the decoder failed on damaged data (TimeBase cannot have 0",
+        ),
+    ];
+    for (name, message) in cases {
+        let p = |args: &[&str]| run_loud(&dir.0, args);
+        assert_error(&p(&["process", name, "out.wav"]), 1, message);
+        assert_error(&p(&["analyze", name]), 1, message);
+        assert_error(
+            &p(&["process", "in.wav", "out.wav", "--match", name]),
+            1,
+            message,
+        );
+    }
+    assert_eq!(dir.names(), before);
+}
+
+#[test]
+fn one_bad_file_does_not_sink_a_batch() {
+    let dir = Scratch::new("hostile-batch");
+    let inp = dir.join("in");
+    std::fs::create_dir(&inp).unwrap();
+    for name in ["a.wav", "b.wav", "c.wav", "d.wav"] {
+        write_sine(&inp.join(name), 44_100, 2, 1.0, 500.0, -18.0);
+    }
+    std::fs::write(
+        inp.join("c0.wav"),
+        wav_by_hand(0, 2, true, 4410, None, None),
+    )
+    .unwrap();
+    let o = run_loud(&dir.0, &["batch", "in", "out", "--jobs", "1", "-q"]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}\n{}", stderr(&o));
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    let failed: Vec<&str> = text.lines().filter(|l| l.contains("FAILED")).collect();
+    assert_eq!(failed.len(), 1, "{text}");
+    assert!(
+        failed[0].starts_with("c0.wav") && failed[0].contains("it declares 0 Hz"),
+        "{text}"
+    );
+    assert!(text.contains("4 of 5 files written"), "{text}");
+    assert_eq!(
+        names(&dir.join("out")),
+        ["a.wav", "b.wav", "c.wav", "d.wav"]
+    );
+    for name in ["a.wav", "b.wav", "c.wav", "d.wav"] {
+        let (_, chans) = read_wav(&dir.join("out").join(name));
+        assert_eq!(chans[0].len(), 44_100, "{name}");
+    }
+}
+
+#[test]
+fn a_file_ending_before_its_header_says_is_processed_with_a_warning() {
+    let dir = Scratch::new("hostile-short");
+    // Mono, 10 hours declared (RIFF and data lengths agree), 1 s present.
+    let declared = 10 * 3600 * 44_100 * 2u32;
+    std::fs::write(
+        dir.join("long.wav"),
+        wav_by_hand(
+            44_100,
+            1,
+            false,
+            44_100,
+            Some(declared),
+            Some(declared + 36),
+        ),
+    )
+    .unwrap();
+    // Lengths of 0xFFFFFFFF: a streaming writer's "unknown", no warning.
+    std::fs::write(
+        dir.join("stream.wav"),
+        wav_by_hand(44_100, 2, false, 44_100, Some(u32::MAX), Some(u32::MAX)),
+    )
+    .unwrap();
+    // FLAC and MP3 (its Info tag counts the frames) cut short.
+    for ext in ["flac", "mp3"] {
+        let bytes = std::fs::read(fixture(&format!("tone.{ext}"))).unwrap();
+        std::fs::write(dir.join(&format!("cut.{ext}")), &bytes[..bytes.len() / 2]).unwrap();
+    }
+    let o = run_in(&dir.0, &["process", "long.wav", "long-out.wav", "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "warning: 'long.wav' ends early: its header announces 1587600000 frames (36000.0 s) \
+         but it holds 44100 (1.0 s); processing what is there\n"
+    );
+    let (_, chans) = read_wav(&dir.join("long-out.wav"));
+    assert_eq!(chans[0].len(), 44_100);
+    // analyze says it too.
+    let o = run_in(&dir.0, &["analyze", "long.wav", "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).starts_with("warning: 'long.wav' ends early"));
+
+    let o = run_in(&dir.0, &["process", "stream.wav", "stream-out.wav", "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+    let (_, chans) = read_wav(&dir.join("stream-out.wav"));
+    assert_eq!(chans[0].len(), 44_100);
+
+    for ext in ["flac", "mp3"] {
+        let input = format!("cut.{ext}");
+        let output = format!("cut-{ext}.wav");
+        let o = run_in(&dir.0, &["process", &input, &output, "-q"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with(&format!(
+                "warning: '{input}' ends early: its header announces 44100 frames (1.0 s) but it holds "
+            )),
+            "{err}"
+        );
+        let (_, chans) = read_wav(&dir.join(&output));
+        assert!(chans[0].len() > 4096 && chans[0].len() < 44_100, "{ext}");
+    }
+    // Complete files: no warning.
+    for ext in ["flac", "mp3", "ogg"] {
+        let input = fixture(&format!("tone.{ext}"));
+        let o = run_in(
+            &dir.0,
+            &["process", input.to_str().unwrap(), "whole.wav", "-q"],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(stderr(&o), "", "{ext}");
+    }
+}
+
+#[test]
+fn sigterm_and_sighup_leave_no_partial_output() {
+    for signal in ["TERM", "HUP"] {
+        let dir = Scratch::new(&format!("sig{signal}"));
+        write_sine(&dir.join("in.wav"), 44_100, 2, 120.0, 440.0, -20.0);
+        let child = Command::new(BIN)
+            .args(["process", "in.wav", "out.wav", "--threads", "1", "-q"])
+            .current_dir(&dir.0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Signalled once the job has its temporary file (the handler is installed by then).
+        let t0 = std::time::Instant::now();
+        while !dir.names().iter().any(|n| n.ends_with(".part")) {
+            assert!(t0.elapsed().as_secs() < 20, "no temporary file appeared");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let _ = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status();
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(130), "{signal}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o),
+            "error: interrupted (no partial output was left)\n"
+        );
+        assert_eq!(dir.names(), ["in.wav"], "{signal}");
+    }
+}
+
+#[test]
+fn devices_fifos_and_links_to_them_are_never_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = Scratch::new("hostile-outputs");
+    write_sine(&dir.join("in.wav"), 44_100, 2, 1.0, 1000.0, -20.0);
+    let status = Command::new("mkfifo")
+        .arg(dir.join("fifo.wav"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::os::unix::fs::symlink("/dev/null", dir.join("null.wav")).unwrap();
+    std::os::unix::fs::symlink("nowhere.wav", dir.join("dangling.wav")).unwrap();
+    let before = dir.names();
+    let p = |args: &[&str]| run_in(&dir.0, args);
+    let fifo = "the output 'fifo.wav' is a FIFO, not a regular file; tonecore writes only regular files and never replaces a device, FIFO or socket";
+    assert_error(&p(&["process", "in.wav", "fifo.wav"]), 1, fifo);
+    assert_error(&p(&["analyze", "in.wav", "--plot", "fifo.wav"]), 1, fifo);
+    assert_error(
+        &p(&["process", "in.wav", "/dev/null"]),
+        1,
+        "the output '/dev/null' is a character device, not a regular file",
+    );
+    assert_error(
+        &p(&["process", "in.wav", "null.wav"]),
+        1,
+        "the output 'null.wav' is a character device",
+    );
+    assert_error(
+        &p(&["process", "in.wav", "dangling.wav"]),
+        1,
+        "the output 'dangling.wav' is a symbolic link to nothing",
+    );
+    assert_eq!(dir.names(), before);
+    let fifo_type = std::fs::symlink_metadata(dir.join("fifo.wav"))
+        .unwrap()
+        .file_type();
+    assert!(fifo_type.is_fifo());
+    let null = std::fs::metadata("/dev/null").unwrap().file_type();
+    assert!(null.is_char_device());
+
+    // In a batch, the file whose output name is a FIFO fails; the others are written.
+    let inp = dir.join("in");
+    let out = dir.join("out");
+    std::fs::create_dir_all(&inp).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    for name in ["a.wav", "b.wav"] {
+        std::fs::copy(dir.join("in.wav"), inp.join(name)).unwrap();
+    }
+    assert!(Command::new("mkfifo")
+        .arg(out.join("a.wav"))
+        .status()
+        .unwrap()
+        .success());
+    let o = p(&["batch", "in", "out", "-q"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("a.wav  FAILED  the output 'out/a.wav' is a FIFO"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(std::fs::symlink_metadata(out.join("a.wav"))
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    assert_eq!(read_wav(&out.join("b.wav")).1[0].len(), 44_100);
+
+    // A link to a regular file is written through: the link stays, its target is the output.
+    std::fs::write(dir.join("target.wav"), b"old").unwrap();
+    std::os::unix::fs::symlink("target.wav", dir.join("link.wav")).unwrap();
+    let o = p(&["process", "in.wav", "link.wav", "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(std::fs::symlink_metadata(dir.join("link.wav"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(read_wav(&dir.join("target.wav")).1[0].len(), 44_100);
+    // A link to the input is the input.
+    std::os::unix::fs::symlink("in.wav", dir.join("in-link.wav")).unwrap();
+    assert_error(&p(&["process", "in.wav", "in-link.wav"]), 1, "is the input");
+}
