@@ -3,6 +3,8 @@
  * detail message, and writes nothing: output buffers (pre-filled with a sentinel) and
  * out-parameters are untouched.
  */
+#include <float.h>
+
 #include "ref.h"
 
 #define N 64
@@ -250,6 +252,13 @@ static void forward_errors_for(tonecore_stft *s32, tonecore_stft *s64, const cha
         x32[p] = -INFINITY;
         EXPECT_UNTOUCHED(tonecore_stft_forward_f64(s64, x64, 2 * LEN, 2, out64, 2 * SPEC, &frames),
                          TONECORE_STATUS_NON_FINITE, "f64 -Inf input");
+        /* Finite but beyond +-2^20 (+120 dBFS): the f32 transform of FLT_MAX overflows. */
+        x64[p] = 1.5e6;
+        x32[p] = FLT_MAX;
+        EXPECT_UNTOUCHED(tonecore_stft_forward_f32(s32, x32, 2 * LEN, 2, out32, 2 * SPEC, &frames),
+                         TONECORE_STATUS_NON_FINITE, "f32 FLT_MAX input");
+        EXPECT_UNTOUCHED(tonecore_stft_forward_f64(s64, x64, 2 * LEN, 2, out64, 2 * SPEC, &frames),
+                         TONECORE_STATUS_NON_FINITE, "f64 1.5e6 input");
         x64[p] = keep64;
         x32[p] = keep32;
     }

@@ -109,7 +109,8 @@ pub enum ProcessError {
     /// The output buffer is smaller than the call needs.
     OutputTooSmall,
     /// The input holds NaN or infinity (analysis functions reject it rather than guess); the
-    /// loudness meter also rejects samples beyond ±2^20 (`dsp::MAX_INPUT_MAGNITUDE`).
+    /// forward transforms, band analysis and the loudness meter also reject samples beyond ±2^20
+    /// (`dsp::MAX_INPUT_MAGNITUDE`, +120 dBFS), where their sums could overflow.
     NonFinite,
     /// A size computed from the arguments overflows the address space.
     SizeOverflow,
@@ -129,7 +130,7 @@ impl ProcessError {
             Self::InputShape => "input length is not a whole number of channels/frames",
             Self::OutputTooSmall => "output buffer is too small",
             Self::NonFinite => {
-                "input holds NaN or infinite values (or, for loudness, values beyond +-2^20)"
+                "input holds NaN or infinite values (or, for analysis and loudness, values beyond +-2^20)"
             }
             Self::SizeOverflow => "requested size overflows",
             Self::BlockTooLarge => "block is longer than max_block",

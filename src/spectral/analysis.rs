@@ -8,7 +8,7 @@
 use crate::cache::CachedSample;
 use crate::dsp::bands::BandLayout;
 use crate::dsp::spectrum::{analyze_frame, FrameBuffers};
-use crate::dsp::{all_finite, Complex, WindowKind};
+use crate::dsp::{all_in_range, Complex, WindowKind};
 use crate::spectral::StftConfig;
 use crate::workers::Workers;
 use crate::{ConfigError, Error, ProcessError};
@@ -114,7 +114,7 @@ pub fn band_energies<T: CachedSample>(
     if output.len() < frames * bands {
         return Err(ProcessError::OutputTooSmall.into());
     }
-    if !all_finite(input) {
+    if !all_in_range(input) {
         return Err(ProcessError::NonFinite.into());
     }
     let workers = Workers::from_count(threads)?;

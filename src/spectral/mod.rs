@@ -10,7 +10,9 @@
 //! Layout: input is planar `(channels, len)`; the spectrum is `(channels, frames, bins)` with
 //! `bins = fft_size / 2 + 1`, row-major. Spectra are unscaled (as numpy's `rfft`).
 //!
-//! Non-finite input is refused ([`ProcessError::NonFinite`]) before anything is written.
+//! Non-finite input, and finite samples beyond ±2^20 (+120 dBFS, [`MAX_INPUT_MAGNITUDE`](crate::dsp::MAX_INPUT_MAGNITUDE): a
+//! transform of them can overflow `f32` into infinite bins), is refused
+//! ([`ProcessError::NonFinite`]) before anything is written.
 
 pub mod analysis;
 pub mod auralis;
@@ -21,7 +23,7 @@ pub use equalize::{equalize, EqualizeConfig};
 
 use crate::cache::CachedSample;
 use crate::dsp::spectrum::{analyze_frame, synthesize_frame, FrameBuffers, OverlapNorm};
-use crate::dsp::{all_finite, Complex, Sample, WindowKind};
+use crate::dsp::{all_finite, all_in_range, Complex, Sample, WindowKind};
 use crate::workers::Workers;
 use crate::{ConfigError, ProcessError};
 use rayon::prelude::*;
@@ -261,7 +263,7 @@ impl<T: CachedSample> Stft<T> {
             );
         };
         if let Workers::Caller = workers {
-            if !all_finite(input) {
+            if !all_in_range(input) {
                 return Err(ProcessError::NonFinite);
             }
             for (index, out) in output[..needed].chunks_exact_mut(bins).enumerate() {
@@ -270,7 +272,7 @@ impl<T: CachedSample> Stft<T> {
             return Ok(frames);
         }
         workers.install(|| {
-            if !input.par_chunks(1 << 15).all(all_finite) {
+            if !input.par_chunks(1 << 15).all(all_in_range) {
                 return Err(ProcessError::NonFinite);
             }
             let run = run_len(channels * frames, buffers.len());

@@ -185,3 +185,16 @@ def test_stft_object(noise3, reference):
     assert c.signal_len(3) == 2 * 16 + 64 - 32  # leading fft_size // 2 of padding trimmed
     c.close()
     c.close()
+
+
+@pytest.mark.parametrize("value", [np.finfo(np.float32).max, 1.5e6])
+def test_finite_but_huge_input_is_refused_not_turned_into_infinite_bins(value):
+    # Beyond +-2^20 (+120 dBFS) the float32 transform can overflow: status 5, nothing written.
+    x = np.zeros((1, 8192), np.float32)
+    x[0, 100] = value
+    with pytest.raises(tonecore.InvalidArgument) as info:
+        tonecore.stft(x, fft_size=2048)
+    assert info.value.status == 5
+    y = np.zeros((1, 8192), np.float32)
+    y[0, 100] = 2.0 ** 20  # the largest magnitude accepted
+    assert np.isfinite(tonecore.stft(y, fft_size=2048)).all()
