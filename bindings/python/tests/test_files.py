@@ -130,11 +130,53 @@ def test_clipping_to_integer_pcm_is_counted(tmp_path):
     assert np.max(np.abs(y)) <= 1.0
 
 
-def test_in_place_and_empty_files(tmp_path):
-    src = tmp_path / "same.wav"
+@pytest.mark.parametrize("how", ["same path", "relative path", "symlink", "hard link"])
+def test_the_input_is_never_the_output(tmp_path, monkeypatch, how):
+    # Like the command: refused with a ValueError before anything is written.
+    src = tmp_path / "a.wav"
+    write_noise(src, seconds=0.5)
+    original = src.read_bytes()
+    if how == "same path":
+        dst = src
+    elif how == "relative path":
+        monkeypatch.chdir(tmp_path)
+        dst = Path("sub/../a.wav")
+        (tmp_path / "sub").mkdir()
+    elif how == "symlink":
+        dst = tmp_path / "link.wav"
+        dst.symlink_to(src)
+    else:
+        dst = tmp_path / "hard.wav"
+        os.link(src, dst)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    cfg = tonecore.PipelineConfig(eq_gains=np.full(25, 6.0))
+    with pytest.raises(ValueError, match="is the input file"):
+        tonecore.process_file(str(src), dst, cfg)
+    assert src.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
+    assert leftovers(tmp_path) == []
+
+
+def test_a_fifo_or_device_output_is_never_replaced(tmp_path):
+    src = tmp_path / "a.wav"
+    write_noise(src, seconds=0.5)
+    fifo = tmp_path / "fifo.wav"
+    os.mkfifo(fifo)
+    for dst in (fifo, Path("/dev/null")):
+        with pytest.raises(ValueError, match="not a regular file"):
+            tonecore.process_file(src, dst)
+    assert fifo.is_fifo()
+    assert Path("/dev/null").is_char_device()
+    assert leftovers(tmp_path) == []
+
+
+def test_a_copy_of_the_input_may_be_replaced_and_empty_files(tmp_path):
+    # A different file with the same content is not the input.
+    src, copy = tmp_path / "same.wav", tmp_path / "copy.wav"
     x = write_noise(src, seconds=1.0)
-    tonecore.process_file(src, src, None)
-    np.testing.assert_allclose(sf.read(str(src), dtype="float64", always_2d=True)[0], x,
+    copy.write_bytes(src.read_bytes())
+    tonecore.process_file(src, copy, None)
+    np.testing.assert_allclose(sf.read(str(copy), dtype="float64", always_2d=True)[0], x,
                                atol=1.0 / 32768)
     empty = tmp_path / "empty.wav"
     sf.write(str(empty), np.zeros((0, 2)), SR, subtype="PCM_16")

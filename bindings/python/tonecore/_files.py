@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import stat
 import threading
 import time
 from pathlib import Path
@@ -175,6 +176,17 @@ def _check_paths(in_path: PathArg, out_path: PathArg) -> Tuple[Path, Path]:
         raise FileNotFoundError(2, "output directory does not exist", str(parent))
     if dst.is_dir():
         raise IsADirectoryError(21, "output path is a directory", str(dst))
+    if dst.exists():
+        # Same path, a symbolic link to the input or a hard link to it: one file.
+        if os.path.samefile(src, dst):
+            raise ValueError(
+                f"the output {str(dst)!r} is the input file {str(src)!r}; choose another output"
+            )
+        if not stat.S_ISREG(os.stat(dst).st_mode):
+            raise ValueError(
+                f"the output {str(dst)!r} is not a regular file (a device, FIFO or socket); "
+                f"process_file never replaces one"
+            )
     return src, dst
 
 
@@ -310,7 +322,8 @@ def process_file(
     appears atomically: it is written under a temporary name in the same directory
     (``.NAME.<random>.tonecore-partial``) and renamed over ``out_path`` only after everything
     succeeded, so an error, a cancellation or Ctrl-C leaves no partial file (an existing
-    ``out_path`` stays as it was). ``in_path`` may equal ``out_path``.
+    ``out_path`` stays as it was). ``out_path`` must not be the input file (by the same path, a
+    symbolic link or a hard link) nor an existing device, FIFO or socket.
 
     Parameters
     ----------
@@ -360,7 +373,9 @@ def process_file(
         ``in_path`` or ``out_path`` is a directory.
     ValueError
         ``in_path`` is not audio soundfile can read; ``out_path``'s extension names no format;
-        the format cannot store ``subtype``.
+        the format cannot store ``subtype``; ``out_path`` is the input file (same path,
+        symbolic or hard link) or an existing non-regular file. Raised before anything is
+        written.
     tonecore.Cancelled
         ``progress`` returned a truthy value.
     KeyboardInterrupt
