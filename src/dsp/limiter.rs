@@ -203,6 +203,9 @@ pub struct Limiter<T: Sample> {
     mix: f64,
     mix_step: f64,
     stats: GainStats,
+    /// Product of the gains of limited frames not yet folded into `stats.reduction_db_sum`
+    /// (one multiplication per frame instead of a logarithm; folded before it can underflow).
+    gain_product: f64,
     /// Frames still to pass through the clamp after a lowered ceiling left delayed samples above
     /// it (the pure-delay fast path must not let them out unclamped).
     unclamped: usize,
@@ -260,6 +263,7 @@ impl<T: Sample> Limiter<T> {
             mix: 1.0,
             mix_step: 1.0 / ramp_frames.max(1) as f64,
             stats: GainStats::default(),
+            gain_product: 1.0,
             unclamped: 0,
         };
         limiter.set_ceiling_db(settings.ceiling_db);
@@ -294,6 +298,7 @@ impl<T: Sample> Limiter<T> {
 
     /// The gain statistics since the last call; restarts them.
     pub fn take_stats(&mut self) -> GainStats {
+        self.fold_gain_product();
         std::mem::take(&mut self.stats)
     }
 
@@ -497,9 +502,17 @@ impl<T: Sample> Limiter<T> {
         if self.gain < 1.0 {
             self.stats.limited_frames += 1;
             self.stats.min_gain = self.stats.min_gain.min(self.gain);
-            self.stats.reduction_db_sum += 20.0 * self.gain.log10();
+            self.gain_product *= self.gain;
+            if self.gain_product < 1e-250 {
+                self.fold_gain_product();
+            }
         }
         self.gain
+    }
+
+    fn fold_gain_product(&mut self) {
+        self.stats.reduction_db_sum += 20.0 * self.gain_product.log10();
+        self.gain_product = 1.0;
     }
 
     /// The pure-delay path for `n` quiet frames while at rest: the output is the input delayed
