@@ -69,7 +69,7 @@ pub struct Source {
     /// Frames the header promises when it states a definite length (a shorter file is warned
     /// about).
     expected: Option<u64>,
-    /// Most frames the file can hold (bounds the buffer sized from a header).
+    /// Most frames the file can plausibly hold (bounds the buffer sized from a header).
     max_frames: Option<u64>,
     /// The container/codec, e.g. "FLAC".
     pub format: &'static str,
@@ -332,12 +332,16 @@ pub fn open(path: &Path) -> Result<Source> {
         "MP3" => params.n_frames.filter(|_| length_tag),
         _ => None,
     };
-    // The densest WAV codec symphonia reads stores 4 bits per sample.
+    // What the file can hold bounds the buffer preallocated from a header's length: the
+    // densest WAV codec symphonia reads stores 4 bits per sample; for compressed formats 256
+    // samples per byte is generous (beyond, the buffer grows as frames arrive).
     let max_frames = match (format, file_len) {
-        ("WAV", Some(len)) if channels > 0 => {
+        (_, Some(len)) if channels > 0 => Some(if format == "WAV" {
             let bits = u64::from(params.bits_per_coded_sample.unwrap_or(4).max(1));
-            Some(len.saturating_mul(8) / (bits * channels as u64))
-        }
+            len.saturating_mul(8) / (bits * channels as u64)
+        } else {
+            len.saturating_mul(256) / channels as u64
+        }),
         _ => None,
     };
     Ok(Source {
@@ -355,84 +359,85 @@ pub fn open(path: &Path) -> Result<Source> {
 }
 
 /// Where decoded frames go: one planar buffer when the length is known, blocks otherwise.
-enum Sink {
-    /// `channels × cap` planar buffer, `len` frames filled; with `exact`, frames beyond `cap`
-    /// are dropped (the container's length is authoritative).
-    Fixed {
-        buf: Vec<f32>,
-        cap: usize,
-        len: usize,
-        exact: bool,
-    },
-    /// Per channel, a list of blocks.
-    Blocks {
-        chans: Vec<Vec<Vec<f32>>>,
-        len: usize,
-    },
+/// At most `limit` frames are kept (an exact container length: the Vorbis decoder may hand out
+/// the last block's padding beyond it).
+struct Sink {
+    store: Store,
+    len: usize,
+    limit: usize,
 }
 
-/// Samples per block when the length is unknown: just over glibc's largest mmap threshold, so a
-/// freed block goes back to the system at once.
+enum Store {
+    /// `channels × cap` planar buffer.
+    Fixed { buf: Vec<f32>, cap: usize },
+    /// Per channel, a list of blocks.
+    Blocks { chans: Vec<Vec<Vec<f32>>> },
+}
+
+/// Most samples per block when the length is unknown: just over glibc's largest mmap threshold,
+/// so a freed block goes back to the system at once.
 const BLOCK: usize = (1 << 23) + 1024;
 
 impl Sink {
-    fn new(channels: usize, hint: Option<u64>, exact: bool) -> Self {
+    /// Preallocates `cap` frames when given, keeps at most `limit`.
+    fn new(channels: usize, cap: Option<u64>, limit: Option<u64>) -> Self {
         // Zeroed by the system page by page as it is written (calloc), so an overestimate
-        // costs address space only; a header's absurd length that cannot even be reserved
-        // falls back to blocks.
-        let fixed = hint
+        // costs address space only; a length that cannot even be reserved falls back to
+        // blocks.
+        let fixed = cap
             .filter(|&n| n > 0)
             .and_then(|n| usize::try_from(n).ok())
             .and_then(|n| Some((n, zeroed(n.checked_mul(channels)?)?)));
-        match fixed {
-            Some((cap, buf)) => Self::Fixed {
-                buf,
-                cap,
-                len: 0,
-                exact,
-            },
-            None => Self::Blocks {
+        let store = match fixed {
+            Some((cap, buf)) => Store::Fixed { buf, cap },
+            None => Store::Blocks {
                 chans: vec![Vec::new(); channels],
-                len: 0,
             },
+        };
+        Self {
+            store,
+            len: 0,
+            limit: limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX)),
         }
     }
 
     fn push(&mut self, planes: &AudioBuffer<f32>) {
-        let frames = planes.frames();
-        match self {
-            Self::Fixed {
-                buf,
-                cap,
-                len,
-                exact,
-            } if *len + frames <= *cap || *exact => {
-                let n = frames.min(*cap - *len);
-                let channels = planes.spec().channels.count();
+        let n = planes.frames().min(self.limit - self.len);
+        if n == 0 {
+            return;
+        }
+        let channels = planes.spec().channels.count();
+        let len = self.len;
+        // More frames than preallocated: continue in blocks.
+        let spill = match &self.store {
+            Store::Fixed { buf, cap } if len + n > *cap => Some(
+                (0..channels)
+                    .map(|c| vec![buf[c * cap..c * cap + len].to_vec()])
+                    .collect(),
+            ),
+            _ => None,
+        };
+        if let Some(chans) = spill {
+            self.store = Store::Blocks { chans };
+        }
+        match &mut self.store {
+            Store::Fixed { buf, cap } => {
                 for c in 0..channels {
-                    buf[c * *cap + *len..c * *cap + *len + n].copy_from_slice(&planes.chan(c)[..n]);
+                    buf[c * *cap + len..c * *cap + len + n].copy_from_slice(&planes.chan(c)[..n]);
                 }
-                *len += n;
             }
-            Self::Fixed { buf, cap, len, .. } => {
-                // More frames than announced: continue in blocks.
-                let channels = planes.spec().channels.count();
-                let chans = (0..channels)
-                    .map(|c| vec![buf[c * *cap..c * *cap + *len].to_vec()])
-                    .collect();
-                *self = Self::Blocks { chans, len: *len };
-                self.push(planes);
-            }
-            Self::Blocks { chans, len } => {
+            Store::Blocks { chans } => {
                 for (c, blocks) in chans.iter_mut().enumerate() {
-                    let mut src = planes.chan(c);
+                    let mut src = &planes.chan(c)[..n];
                     while !src.is_empty() {
                         let full = match blocks.last() {
                             Some(b) => b.len() == b.capacity(),
                             None => true,
                         };
                         if full {
-                            blocks.push(Vec::with_capacity(BLOCK));
+                            // Doubling from 64 Ki samples: a short file takes little.
+                            let size = blocks.last().map_or(1 << 16, |b| 2 * b.capacity());
+                            blocks.push(Vec::with_capacity(size.min(BLOCK)));
                         }
                         let b = blocks.last_mut().expect("a block");
                         let take = (b.capacity() - b.len()).min(src.len());
@@ -440,17 +445,16 @@ impl Sink {
                         src = &src[take..];
                     }
                 }
-                *len += frames;
             }
         }
+        self.len += n;
     }
 
     /// The planar buffer.
     fn finish(self, channels: usize) -> Vec<f32> {
-        match self {
-            Self::Fixed {
-                mut buf, cap, len, ..
-            } => {
+        let len = self.len;
+        match self.store {
+            Store::Fixed { mut buf, cap } => {
                 if len < cap {
                     for c in 1..channels {
                         buf.copy_within(c * cap..c * cap + len, c * len);
@@ -460,7 +464,7 @@ impl Sink {
                 }
                 buf
             }
-            Self::Blocks { chans, len } => {
+            Store::Blocks { chans } => {
                 let mut out = Vec::with_capacity(channels * len);
                 for blocks in chans {
                     for b in blocks {
@@ -558,7 +562,8 @@ impl Source {
                         (Some(h), Some(m)) => Some(h.min(m)),
                         (h, _) => h,
                     };
-                    sink = Some(Sink::new(channels, cap, exact));
+                    let limit = self.frames_hint.filter(|&n| exact && n > 0);
+                    sink = Some(Sink::new(channels, cap, limit));
                 }
                 Some(s) if s != this_spec => {
                     return Err(fail!(
@@ -713,6 +718,42 @@ mod tests {
         }
         let _ = std::fs::remove_dir_all(&dir);
         eprintln!("{contained} decoder panics contained");
+    }
+
+    #[test]
+    fn the_sink_spills_beyond_its_preallocation_and_stops_at_its_limit() {
+        use symphonia::core::audio::{Channels, SignalSpec};
+        let spec = SignalSpec::new(44_100, Channels::FRONT_LEFT | Channels::FRONT_RIGHT);
+        let block = |start: usize, n: usize| {
+            let mut b = AudioBuffer::<f32>::new(n as u64, spec);
+            b.render_reserved(Some(n));
+            for c in 0..2 {
+                for (i, x) in b.chan_mut(c).iter_mut().enumerate() {
+                    *x = (c * 1000 + start + i) as f32;
+                }
+            }
+            b
+        };
+        let planar = |frames: usize| -> Vec<f32> {
+            (0..2)
+                .flat_map(|c| (0..frames).map(move |i| (c * 1000 + i) as f32))
+                .collect()
+        };
+        for (cap, limit, kept) in [
+            (Some(5), None, 12),
+            (Some(100), None, 12),
+            (None, None, 12),
+            (Some(5), Some(7), 7),
+            (Some(100), Some(7), 7),
+            (None, Some(7), 7),
+            (Some(u64::MAX), None, 12),
+        ] {
+            let mut sink = Sink::new(2, cap, limit);
+            for start in [0, 4, 8] {
+                sink.push(&block(start, 4));
+            }
+            assert_eq!(sink.finish(2), planar(kept), "{cap:?} {limit:?}");
+        }
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! terminal. With no arguments it runs the built-in demo.
 //!
 //! Errors are one line on stderr with a non-zero exit status (2 for a bad command line, 1 for
-//! anything else, 130 for Ctrl-C); outputs are written under temporary names and renamed when
-//! complete, so a failure leaves nothing partial behind.
+//! anything else, 130 for Ctrl-C, SIGTERM or SIGHUP); outputs are written under temporary names
+//! and renamed when complete, so a failure leaves nothing partial behind. An existing output
+//! that is not a regular file (a device, FIFO or socket) is refused, never replaced.
 
 mod analysis;
 mod batch;
@@ -34,7 +35,10 @@ use tonecore::dsp::loudness::LoudnessReport;
     about = "Process, analyse and batch-master music files with the tonecore engine \
              (EQ -> integrated-loudness normalisation -> true-peak limiter)",
     after_help = "With no command, tonecore runs `tonecore demo`. \
-                  Reads WAV, FLAC, MP3 and Ogg Vorbis; writes WAV and FLAC."
+                  Reads WAV, FLAC, MP3 and Ogg Vorbis; writes WAV and FLAC. \
+                  Outputs are written under a hidden temporary name and renamed when complete \
+                  (Ctrl-C, SIGTERM or SIGHUP leave nothing partial); they must be regular files: \
+                  an existing device, FIFO or socket (e.g. /dev/null) is refused, never replaced."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -124,7 +128,8 @@ struct OutputArgs {
 struct ProcessArgs {
     /// Input file (WAV, FLAC, MP3, Ogg Vorbis)
     input: PathBuf,
-    /// Output file: FLAC if it ends in .flac, WAV otherwise
+    /// Output file: FLAC if it ends in .flac, WAV otherwise. A regular file (an existing
+    /// device, FIFO or socket such as /dev/null is refused; a link to a file is written through)
     output: PathBuf,
     #[command(flatten)]
     chain: ChainArgs,

@@ -1500,4 +1500,7 @@ fn devices_fifos_and_links_to_them_are_never_replaced() {
     // A link to the input is the input.
     std::os::unix::fs::symlink("in.wav", dir.join("in-link.wav")).unwrap();
     assert_error(&p(&["process", "in.wav", "in-link.wav"]), 1, "is the input");
+    // The help says so.
+    let help = stdout(&p(&["process", "--help"]));
+    assert!(help.contains("such as /dev/null is refused"), "{help}");
 }
