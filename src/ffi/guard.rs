@@ -3,9 +3,9 @@
 
 use super::tonecore_status;
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::cell::{RefCell, UnsafeCell};
 use std::ffi::c_char;
-use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
@@ -33,7 +33,9 @@ fn install_quiet_hook() {
                     .name()
                     .is_some_and(|n| n.starts_with("tonecore"));
             if ours {
-                let at = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+                let at = info
+                    .location()
+                    .map(|l| format!("{}:{}", l.file(), l.line()));
                 PANIC_AT.with(|cell| cell.set(at));
             } else {
                 previous(info);
