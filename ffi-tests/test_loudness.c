@@ -579,7 +579,10 @@ static void test_meter_streaming(void) {
         CHECK_NEAR(streamed.short_term_max, w->short_term_max, 1e-9,
                    "%s streamed short-term max", fmt);
         CHECK_NEAR(streamed.range, w->range, 1e-9, "%s streamed range", fmt);
-        CHECK_NEAR(streamed.true_peak, w->true_peak, 1e-9, "%s streamed true peak", fmt);
+        /* The one-shot measurement interpolates float input in float (on parallel threads), the
+         * streaming meter in double: they agree to float rounding. */
+        CHECK_NEAR(streamed.true_peak, w->true_peak, f32 ? 1e-5 : 1e-9, "%s streamed true peak",
+                   fmt);
     }
 
     check_section("meter: report mid-stream, reset, an empty add");
