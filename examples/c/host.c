@@ -219,6 +219,9 @@ int main(int argc, char **argv) {
     cfg.max_block = BLOCK;
     cfg.eq_enabled = 1;
     cfg.level_enabled = 1;
+    /* A streaming host sees the audio block by block, as live input: the momentary leveller
+     * (the integrated mode needs the whole track, as tonecore_normalize_* and the streams have). */
+    cfg.level_mode = TONECORE_LEVEL_MODE_MOMENTARY;
     cfg.target_lufs = target;
     cfg.release_ms = 1000.0; /* follow a quiet track up within a few seconds */
     cfg.limiter_enabled = 1;
