@@ -32,10 +32,9 @@ pub use events::{Event, EventKind, ALL_EVENTS};
 pub use jobs::{JobOptions, JobProgress, JobState};
 
 use crate::cache::bytes::ByteLruStats;
-use crate::dsp::level::LevelSettings;
 use crate::pipeline::PipelineConfig;
 use crate::render::chunked::{integrated_level, plan};
-use crate::render::normalize::{resolve_track_gain, NormalizeReport};
+use crate::render::normalize::{measure_track_gain, with_track_gain, NormalizeReport};
 use crate::render::playback::open_resolved;
 use crate::render::{PlaybackConfig, PlaybackControl, PlaybackReader, PlaybackStats};
 use crate::typed::{Family, PerSample, TypedSample};
@@ -456,15 +455,15 @@ impl Engine {
             Some(r) => r,
             None => {
                 let pool = self.core.pool().ok_or(EngineError::ShutDown)?;
-                let (_, report) = resolve_track_gain(
+                let report = measure_track_gain(
                     track,
                     channels,
                     sample_rate,
+                    level.target_lufs,
                     pipeline,
                     render,
                     &Workers::Pool(pool),
                 )?;
-                let report = report.expect("an integrated level stage is resolved");
                 let mut known = lock(&self.core.normalizations);
                 if known.len() >= REMEMBERED_NORMALIZATIONS {
                     known.clear();
@@ -473,12 +472,7 @@ impl Engine {
                 report
             }
         };
-        let mut resolved = pipeline.clone();
-        resolved.level = Some(LevelSettings {
-            track_gain_db: report.gain_db,
-            ..level
-        });
-        Ok((resolved, Some(report)))
+        Ok((with_track_gain(pipeline, report.gain_db), Some(report)))
     }
 
     /// What normalising the stream's track at open did (its level stage in integrated mode), or

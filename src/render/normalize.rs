@@ -369,12 +369,51 @@ pub fn normalize<T: CachedSample>(
     )
 }
 
+/// `pipeline` with its level stage's `track_gain_db` set to `gain_db` (a level stage in
+/// [`LevelMode::Integrated`](crate::dsp::level::LevelMode::Integrated) plays at it); unchanged
+/// without a level stage.
+pub fn with_track_gain(pipeline: &PipelineConfig, gain_db: f64) -> PipelineConfig {
+    let mut resolved = pipeline.clone();
+    if let Some(level) = &mut resolved.level {
+        level.track_gain_db = gain_db;
+    }
+    resolved
+}
+
+/// Normalises planar `track` to `target_lufs` through `pipeline` ([`normalize_on`] into a
+/// scratch buffer, on `workers`) for its report: the static gain a stream of `track` plays at.
+/// Control path: allocates two track-sized buffers for the duration of the call.
+///
+/// # Errors
+/// As [`normalize_on`].
+pub fn measure_track_gain<T: CachedSample>(
+    track: &[T],
+    channels: usize,
+    sample_rate: u32,
+    target_lufs: f64,
+    pipeline: &PipelineConfig,
+    render: &RenderConfig,
+    workers: &Workers,
+) -> Result<NormalizeReport, Error> {
+    let mut scratch = vec![T::zero(); track.len()];
+    normalize_on(
+        track,
+        channels,
+        sample_rate,
+        target_lufs,
+        pipeline,
+        render,
+        &mut scratch,
+        Watch::default(),
+        workers,
+    )
+}
+
 /// Sets the track gain of `pipeline`'s level stage when it runs in
-/// [`LevelMode::Integrated`](crate::dsp::level::LevelMode::Integrated): normalises planar
-/// `track` to the stage's `target_lufs` ([`normalize_on`], on `workers`) and stores the gain it
-/// found in `track_gain_db`, so that a chunked render or a stream of `track` through the returned
-/// settings lands on the target like `normalize` does. Other pipelines come back unchanged, with
-/// no report. Control path: allocates two track-sized buffers for the duration of the call.
+/// [`LevelMode::Integrated`](crate::dsp::level::LevelMode::Integrated) ([`measure_track_gain`]
+/// to the stage's `target_lufs`, then [`with_track_gain`]), so that a chunked render or a
+/// stream of `track` through the returned settings lands on the target like `normalize` does.
+/// Other pipelines come back unchanged, with no report.
 ///
 /// # Errors
 /// As [`normalize_on`].
@@ -389,22 +428,14 @@ pub fn resolve_track_gain<T: CachedSample>(
     let Some(level) = super::chunked::integrated_level(pipeline) else {
         return Ok((pipeline.clone(), None));
     };
-    let mut scratch = vec![T::zero(); track.len()];
-    let report = normalize_on(
+    let report = measure_track_gain(
         track,
         channels,
         sample_rate,
         level.target_lufs,
         pipeline,
         render,
-        &mut scratch,
-        Watch::default(),
         workers,
     )?;
-    let mut resolved = pipeline.clone();
-    resolved.level = Some(crate::dsp::level::LevelSettings {
-        track_gain_db: report.gain_db,
-        ..level
-    });
-    Ok((resolved, Some(report)))
+    Ok((with_track_gain(pipeline, report.gain_db), Some(report)))
 }
