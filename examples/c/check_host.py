@@ -100,9 +100,10 @@ def run_case(host, tmp, name, sr, channels, pcm16, level):
     check(m is not None and m.group(1) == "0", f"{name}: audio thread errors")
     m = re.search(r"control thread: (\d+) parameter changes, (\d+) errors", proc.stdout)
     changes = int(m.group(1)) if m else 0
-    # 10 per second of audio; the last may be cut short by the end of the file.
+    # 10 per second of audio; the last may be cut short by the end of the file, and an audio
+    # thread slowed below its pace (TSan, a loaded machine) sees a few more.
     want = SECONDS * 10
-    check(m is not None and m.group(2) == "0" and 0.8 * want <= changes <= want + 2,
+    check(m is not None and m.group(2) == "0" and 0.8 * want <= changes <= 1.1 * want + 2,
           f"{name}: {changes} control changes, want about {want:.0f}")
     check("stats: frames" in proc.stdout, f"{name}: no statistics printed")
 
