@@ -402,16 +402,7 @@ impl Engine {
         pipeline: &PipelineConfig,
         render: &crate::render::RenderConfig,
     ) -> Result<TrackStore, EngineError> {
-        if channels == 0 || track.len() % channels != 0 {
-            return Err(ConfigError::InvalidChannels.into());
-        }
-        let plan = plan::<T>(
-            track.len() / channels,
-            channels,
-            sample_rate,
-            pipeline,
-            render,
-        )?;
+        let plan = track_plan(track, channels, sample_rate, pipeline, render)?;
         Ok(TrackStore {
             cache: self.core.cache.clone(),
             content: content_id.unwrap_or_else(|| content_hash(track)),
@@ -436,16 +427,7 @@ impl Engine {
         let Some(level) = integrated_level(pipeline) else {
             return Ok((pipeline.clone(), None));
         };
-        if channels == 0 || track.len() % channels != 0 {
-            return Err(ConfigError::InvalidChannels.into());
-        }
-        let plan = plan::<T>(
-            track.len() / channels,
-            channels,
-            sample_rate,
-            pipeline,
-            render,
-        )?;
+        let plan = track_plan(track, channels, sample_rate, pipeline, render)?;
         let key = (
             content,
             settings_hash::<T>(pipeline, &plan, channels, sample_rate),
@@ -865,6 +847,26 @@ impl Core {
     fn pool(&self) -> Option<Arc<rayon::ThreadPool>> {
         lock(&self.pool).clone()
     }
+}
+
+/// The chunk plan of planar `track` (`channels × frames`) through `pipeline`.
+fn track_plan<T: TypedSample>(
+    track: &[T],
+    channels: usize,
+    sample_rate: u32,
+    pipeline: &PipelineConfig,
+    render: &crate::render::RenderConfig,
+) -> Result<crate::render::ChunkPlan, EngineError> {
+    if channels == 0 || track.len() % channels != 0 {
+        return Err(ConfigError::InvalidChannels.into());
+    }
+    Ok(plan::<T>(
+        track.len() / channels,
+        channels,
+        sample_rate,
+        pipeline,
+        render,
+    )?)
 }
 
 /// Where a job's chunks run: inside the engine pool, rayon's parallel iterators use that pool.

@@ -169,6 +169,21 @@ fn limit_pass<T: CachedSample>(
     Ok(lim.gain_stats())
 }
 
+/// Ends the search on the closest pass `(gain, loudness)`: reports `NotReached` when it is
+/// outside [`TOLERANCE_LU`], and returns its gain when the output holds another pass (render it
+/// again), `None` when the output is that pass.
+fn settle_on_best(
+    best: (f64, f64),
+    gain: f64,
+    target_lufs: f64,
+    report: &mut NormalizeReport,
+) -> Option<f64> {
+    if (target_lufs - best.1).abs() > TOLERANCE_LU {
+        report.outcome = NormalizeOutcome::NotReached;
+    }
+    (best.0 != gain).then_some(best.0)
+}
+
 /// Normalises planar `input` (`channels × frames`) into `output[.. input.len()]`: the EQ of
 /// `pipeline` (if any), one static gain to `target_lufs`, then `pipeline`'s limiter (if any; its
 /// ceiling is kept under). The level settings of `pipeline` are ignored (the target is given).
@@ -299,16 +314,13 @@ pub fn normalize_on<T: CachedSample>(
             break;
         }
         if report.passes >= MAX_PASSES {
-            let (g, l) = best.unwrap_or((gain, lufs));
-            if (target_lufs - l).abs() > TOLERANCE_LU {
-                report.outcome = NormalizeOutcome::NotReached;
+            match settle_on_best(best.unwrap_or((gain, lufs)), gain, target_lufs, &mut report) {
+                Some(g) => {
+                    gain = g;
+                    continue;
+                }
+                None => break,
             }
-            if g != gain {
-                // Render the closest pass again (the output holds the last one).
-                gain = g;
-                continue;
-            }
-            break;
         }
         // The loudness rises at most dB for dB with the gain (the limiter only takes away):
         // a secant step on the last two passes, its slope kept within (0.05, 1].
@@ -324,15 +336,13 @@ pub fn normalize_on<T: CachedSample>(
         let cap = (initial + MAX_PUSH_DB).min(MAX_GAIN_DB);
         let next = (gain + error / slope).min(cap);
         if next <= gain && error > 0.0 {
-            let (g, l) = best.unwrap_or((gain, lufs));
-            if (target_lufs - l).abs() > TOLERANCE_LU {
-                report.outcome = NormalizeOutcome::NotReached;
+            match settle_on_best(best.unwrap_or((gain, lufs)), gain, target_lufs, &mut report) {
+                Some(g) => {
+                    gain = g;
+                    continue;
+                }
+                None => break,
             }
-            if g != gain {
-                gain = g;
-                continue;
-            }
-            break;
         }
         gain = next;
     }
