@@ -187,3 +187,74 @@ fn momentary_and_short_term_maxima_match_the_ebur128_crate_every_100_ms() {
         );
     }
 }
+
+#[test]
+fn integrated_loudness_and_range_match_the_ebur128_crate() {
+    // Loudness that moves over 60 dB (sections below the absolute gate, sections the relative
+    // gates drop), in every default layout and at rates whose 100 ms is not a whole number of
+    // frames, fed in blocks of odd sizes; the crate is fed the whole signal at once.
+    for (sr, channels) in [
+        (44_100u32, 2usize),
+        (48_000, 1),
+        (48_000, 3),
+        (32_000, 4),
+        (96_000, 5),
+        (48_000, 6),
+        (44_100, 8),
+        (11_025, 2),
+        (8_000, 1),
+    ] {
+        let frames = 41 * sr as usize + 777;
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut x = vec![0.0f64; channels * frames];
+        for c in 0..channels {
+            for i in 0..frames {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let t = i as f64 / sr as f64;
+                // −80 … −8 dB in 2.3 s sections.
+                let db = -80.0 + 72.0 * (((t / 2.3).floor() * 0.618_034).fract());
+                let noise = (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                let tone = (2.0 * PI * (150.0 + 400.0 * c as f64) * t).sin();
+                x[c * frames + i] = 10f64.powf(db / 20.0) * (noise + 0.5 * tone);
+            }
+        }
+        let mut crate_meter =
+            ebur128::EbuR128::new(channels as u32, sr, ebur128::Mode::I | ebur128::Mode::LRA)
+                .unwrap();
+        let planes: Vec<&[f64]> = x.chunks(frames).collect();
+        crate_meter.add_frames_planar_f64(&planes).unwrap();
+        let want_i = crate_meter.loudness_global().unwrap();
+        let want_lra = crate_meter.loudness_range().unwrap();
+        let mut meter = LoudnessMeter::new(channels, sr).unwrap();
+        let mut pos = 0;
+        for block in [4410usize, 1, 65_536, 333].iter().cycle() {
+            if pos >= frames {
+                break;
+            }
+            let n = (*block).min(frames - pos);
+            let planar: Vec<f64> = (0..channels)
+                .flat_map(|c| x[c * frames + pos..c * frames + pos + n].iter().copied())
+                .collect();
+            meter.add(&planar).unwrap();
+            pos += n;
+        }
+        let r = meter.report();
+        let whole = integrated(&x, channels, sr).unwrap();
+        assert!(
+            want_i.is_finite() && want_lra > 5.0,
+            "{sr} {channels}: {want_i} {want_lra}"
+        );
+        assert!(
+            (r.integrated - want_i).abs() < 1e-6 && (whole - want_i).abs() < 1e-6,
+            "{sr} {channels}: I {} / {whole} vs {want_i}",
+            r.integrated
+        );
+        assert!(
+            (r.range - want_lra).abs() < 1e-6,
+            "{sr} {channels}: LRA {} vs {want_lra}",
+            r.range
+        );
+    }
+}

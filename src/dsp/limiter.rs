@@ -86,6 +86,22 @@ impl LimiterSettings {
     }
 }
 
+/// The lookahead of `settings` at `sample_rate`, frames (at least 1).
+fn lookahead_frames(settings: &LimiterSettings, sample_rate: u32) -> usize {
+    ((settings.lookahead_ms * 1e-3 * sample_rate as f64).round() as usize).max(1)
+}
+
+/// The latency of a limiter with `settings` at `sample_rate`, frames: what
+/// [`Limiter::latency`] reports once it is made.
+pub fn latency_frames(settings: &LimiterSettings, sample_rate: u32) -> usize {
+    lookahead_frames(settings, sample_rate)
+        + if settings.true_peak {
+            TRUE_PEAK_EXTRA_FRAMES
+        } else {
+            0
+        }
+}
+
 /// Checks a ceiling in dBFS: finite and within −60…0.
 ///
 /// # Errors
@@ -196,9 +212,13 @@ pub struct Limiter<T: Sample> {
     clamp: T,
     /// Samples at or below this cannot make a peak above the ceiling (the fast-path test).
     quiet: T,
+    /// True-peak geometry and target (the detector, or peaks the caller gives).
+    true_peak: bool,
     detector: Option<PeakDetector<T>>,
-    /// Per-frame peaks of the current step.
+    /// Per-frame peaks, gains and bypass mixes of the current step.
     peaks: Vec<f64>,
+    gains: Vec<T>,
+    wets: Vec<T>,
     /// Crossfade between delayed (0) and limited (1) output, and its step per frame.
     mix: f64,
     mix_step: f64,
@@ -227,8 +247,7 @@ impl<T: Sample> Limiter<T> {
         if channels == 0 {
             return Err(ConfigError::InvalidChannels);
         }
-        let lookahead =
-            ((settings.lookahead_ms * 1e-3 * sample_rate as f64).round() as usize).max(1);
+        let lookahead = lookahead_frames(settings, sample_rate);
         let (spread, reach, detector) = if settings.true_peak {
             (REACH, REACH, Some(PeakDetector::new(channels)))
         } else {
@@ -258,14 +277,41 @@ impl<T: Sample> Limiter<T> {
             target: 1.0,
             clamp: T::one(),
             quiet: T::one(),
+            true_peak: settings.true_peak,
             detector,
             peaks: vec![0.0; STEP],
+            gains: vec![T::one(); STEP],
+            wets: vec![T::one(); STEP],
             mix: 1.0,
             mix_step: 1.0 / ramp_frames.max(1) as f64,
             stats: GainStats::default(),
             gain_product: 1.0,
             unclamped: 0,
         };
+        limiter.set_ceiling_db(settings.ceiling_db);
+        Ok(limiter)
+    }
+
+    /// A true-peak limiter (whatever `settings.true_peak` says) without a detector of its own:
+    /// its peaks come from [`peak_envelope`] through
+    /// [`process_span_with_peaks`](Self::process_span_with_peaks). For a whole signal limited
+    /// at several gains (normalisation) the oversampling is then paid once instead of once per
+    /// gain, and the output is the detecting limiter's. Allocates.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn with_given_peaks(
+        channels: usize,
+        sample_rate: u32,
+        settings: &LimiterSettings,
+        ramp_frames: usize,
+    ) -> Result<Self, ConfigError> {
+        let settings = LimiterSettings {
+            true_peak: true,
+            ..*settings
+        };
+        let mut limiter = Self::new(channels, sample_rate, &settings, ramp_frames)?;
+        limiter.detector = None;
         limiter.set_ceiling_db(settings.ceiling_db);
         Ok(limiter)
     }
@@ -282,13 +328,18 @@ impl<T: Sample> Limiter<T> {
     pub fn set_ceiling_db(&mut self, ceiling_db: f64) {
         self.ceiling = 10f64.powf(ceiling_db / 20.0);
         self.clamp = clamp_value(self.ceiling);
-        (self.target, self.quiet) = match &self.detector {
-            Some(d) => {
+        (self.target, self.quiet) = match (&self.detector, self.true_peak) {
+            (Some(d), _) => {
                 let target = self.ceiling * 10f64.powf(-TRUE_PEAK_MARGIN_DB / 20.0);
                 // A refined point is at most 1.2 times the largest oversampled point.
                 (target, clamp_value(target / (1.2 * d.bound())))
             }
-            None => (self.ceiling, self.clamp),
+            // Peaks given by the caller: the quiet test is not used.
+            (None, true) => (
+                self.ceiling * 10f64.powf(-TRUE_PEAK_MARGIN_DB / 20.0),
+                T::zero(),
+            ),
+            (None, false) => (self.ceiling, self.clamp),
         };
         let threshold = self.clamp;
         if self.delay.iter().any(|v| v.abs() > threshold) {
@@ -364,11 +415,34 @@ impl<T: Sample> Limiter<T> {
         let mut done = 0;
         while done < take {
             let n = (take - done).min(STEP);
-            self.step(x, frames, layout, pos + done, n, bypassed);
+            self.step(x, frames, layout, pos + done, n, bypassed, None);
             done += n;
         }
     }
 
+    /// As [`process_span`](Self::process_span) (planar, not bypassed) for a limiter made by
+    /// [`with_given_peaks`](Self::with_given_peaks): `peaks[i] · scale` is the detector's
+    /// reading at frame `pos + i` (`peaks.len() ≥ take`), as [`peak_envelope`] gives it for the
+    /// signal `x / scale`. Real-time safe.
+    pub fn process_span_with_peaks(
+        &mut self,
+        x: &mut [T],
+        frames: usize,
+        pos: usize,
+        take: usize,
+        peaks: &[f32],
+        scale: f64,
+    ) {
+        let mut done = 0;
+        while done < take {
+            let n = (take - done).min(STEP);
+            let given = (&peaks[done..done + n], scale);
+            self.step(x, frames, Layout::Planar, pos + done, n, false, Some(given));
+            done += n;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn step(
         &mut self,
         x: &mut [T],
@@ -377,6 +451,7 @@ impl<T: Sample> Limiter<T> {
         pos: usize,
         n: usize,
         bypassed: bool,
+        given: Option<(&[f32], f64)>,
     ) {
         let channels = self.channels;
         let at = |c: usize, i: usize| match layout {
@@ -384,13 +459,17 @@ impl<T: Sample> Limiter<T> {
             Layout::Interleaved => (pos + i) * channels + c,
         };
         let quiet = self.quiet;
-        let loud = match layout {
-            Layout::Planar => (0..channels).any(|c| {
+        let loud = match (given, layout) {
+            (Some((peaks, scale)), _) => {
+                let highest = peaks.iter().fold(0.0f32, |m, &p| m.max(p));
+                f64::from(highest) * scale > self.target
+            }
+            (None, Layout::Planar) => (0..channels).any(|c| {
                 x[c * frames + pos..c * frames + pos + n]
                     .iter()
                     .fold(false, |o, v| o | (v.abs() > quiet))
             }),
-            Layout::Interleaved => x[pos * channels..(pos + n) * channels]
+            (None, Layout::Interleaved) => x[pos * channels..(pos + n) * channels]
                 .iter()
                 .fold(false, |o, v| o | (v.abs() > quiet)),
         };
@@ -400,21 +479,27 @@ impl<T: Sample> Limiter<T> {
             return;
         }
         // Each frame's peak (true-peak mode: of the frame `reach` frames earlier).
-        match &mut self.detector {
-            Some(d) => d.push(
+        match (&mut self.detector, given) {
+            (_, Some((peaks, scale))) => {
+                for (p, &g) in self.peaks[..n].iter_mut().zip(peaks) {
+                    *p = f64::from(g) * scale;
+                }
+            }
+            (Some(d), None) => d.push(
                 |c, i| x[at(c, i)],
                 n,
                 quiet,
                 self.target / 1.2,
                 &mut self.peaks,
             ),
-            None => {
+            (None, None) => {
                 for (i, p) in self.peaks[..n].iter_mut().enumerate() {
                     *p = (0..channels).fold(0.0f64, |m, c| m.max(x[at(c, i)].abs().as_f64()));
                 }
             }
         }
-        let cells = std::cell::Cell::from_mut(x).as_slice_of_cells();
+        // Each frame's gain and bypass mix, then the frames leave the delay line and take them.
+        let mut ramping = false;
         for i in 0..n {
             let peak = self.peaks[i];
             let required = if peak > self.target {
@@ -422,32 +507,54 @@ impl<T: Sample> Limiter<T> {
             } else {
                 1.0
             };
-            let gain = self.next_gain(required);
+            self.gains[i] = T::of_f64(self.next_gain(required));
             self.mix = if bypassed {
                 (self.mix - self.mix_step).max(0.0)
             } else {
                 (self.mix + self.mix_step).min(1.0)
             };
-            let (g, wet, mix) = (T::of_f64(gain), T::of_f64(self.mix), self.mix);
-            let ceiling = self.clamp;
-            let slot0 = self.delay_pos;
-            for c in 0..channels {
-                let cell = &cells[at(c, i)];
-                let slot = &mut self.delay[c * self.delay_len + slot0];
-                let dry = std::mem::replace(slot, cell.get());
-                let limited = if gain == 1.0 { dry } else { dry * g };
-                let limited = limited.max(-ceiling).min(ceiling);
-                cell.set(if mix == 1.0 {
-                    limited
-                } else {
-                    dry + (limited - dry) * wet
-                });
+            self.wets[i] = T::of_f64(self.mix);
+            ramping |= self.mix != 1.0;
+        }
+        self.swap_delay(x, frames, layout, pos, n);
+        self.unclamped = self.unclamped.saturating_sub(n);
+        let ceiling = self.clamp;
+        // `dry · 1` is `dry`: frames at unity gain pass unchanged, as the fast path passes them.
+        let limit = |dry: T, g: T| (dry * g).max(-ceiling).min(ceiling);
+        let (gains, wets) = (&self.gains[..n], &self.wets[..n]);
+        let apply = |dry: T, i: usize| {
+            let limited = limit(dry, gains[i]);
+            if !ramping || wets[i] == T::one() {
+                limited
+            } else {
+                dry + (limited - dry) * wets[i]
             }
-            self.delay_pos += 1;
-            if self.delay_pos == self.delay_len {
-                self.delay_pos = 0;
+        };
+        match layout {
+            Layout::Planar => {
+                for c in 0..channels {
+                    let row = &mut x[c * frames + pos..c * frames + pos + n];
+                    if ramping {
+                        for (i, v) in row.iter_mut().enumerate() {
+                            *v = apply(*v, i);
+                        }
+                    } else {
+                        for (v, &g) in row.iter_mut().zip(gains) {
+                            *v = limit(*v, g);
+                        }
+                    }
+                }
             }
-            self.unclamped = self.unclamped.saturating_sub(1);
+            Layout::Interleaved => {
+                for (i, f) in x[pos * channels..(pos + n) * channels]
+                    .chunks_exact_mut(channels)
+                    .enumerate()
+                {
+                    for v in f {
+                        *v = apply(*v, i);
+                    }
+                }
+            }
         }
     }
 
@@ -515,18 +622,10 @@ impl<T: Sample> Limiter<T> {
         self.gain_product = 1.0;
     }
 
-    /// The pure-delay path for `n` quiet frames while at rest: the output is the input delayed
-    /// by the latency, bit for bit, and the state ends as the frame-by-frame path leaves it.
-    fn delay_quiet(&mut self, x: &mut [T], frames: usize, layout: Layout, pos: usize, n: usize) {
-        let channels = self.channels;
-        if let Some(d) = &mut self.detector {
-            let at = |c: usize, i: usize| match layout {
-                Layout::Planar => c * frames + pos + i,
-                Layout::Interleaved => (pos + i) * channels + c,
-            };
-            d.skip(|c, i| x[at(c, i)], n, self.quiet);
-        }
-        let l = self.delay_len;
+    /// Passes frames `pos .. pos + n` through the delay line: each takes the place of the frame
+    /// `delay_len` frames older, which it leaves in `x`.
+    fn swap_delay(&mut self, x: &mut [T], frames: usize, layout: Layout, pos: usize, n: usize) {
+        let (channels, l) = (self.channels, self.delay_len);
         for c in 0..channels {
             let ring = &mut self.delay[c * l..(c + 1) * l];
             let mut slot = self.delay_pos;
@@ -551,6 +650,20 @@ impl<T: Sample> Limiter<T> {
             }
         }
         self.delay_pos = (self.delay_pos + n) % l;
+    }
+
+    /// The pure-delay path for `n` quiet frames while at rest: the output is the input delayed
+    /// by the latency, bit for bit, and the state ends as the frame-by-frame path leaves it.
+    fn delay_quiet(&mut self, x: &mut [T], frames: usize, layout: Layout, pos: usize, n: usize) {
+        let channels = self.channels;
+        if let Some(d) = &mut self.detector {
+            let at = |c: usize, i: usize| match layout {
+                Layout::Planar => c * frames + pos + i,
+                Layout::Interleaved => (pos + i) * channels + c,
+            };
+            d.skip(|c, i| x[at(c, i)], n, self.quiet);
+        }
+        self.swap_delay(x, frames, layout, pos, n);
         // Every required gain was 1: the sliding minimum is the newest frame, at 1.
         self.frame += n as u64;
         self.stats.frames += n as u64;
@@ -558,6 +671,73 @@ impl<T: Sample> Limiter<T> {
         self.deque_len = 1;
         self.deque_index[0] = self.frame - 1;
         self.deque_gain[0] = 1.0;
+    }
+}
+
+/// Frames per task of [`peak_envelope`].
+const ENVELOPE_CHUNK: usize = 1 << 16;
+/// Frames a task of [`peak_envelope`] reads before its first frame, so that its detector holds
+/// the history a single detector would (a multiple of the detector's block, above its support).
+const ENVELOPE_WARM_UP: usize = 2 * DETECTOR_BLOCK;
+
+/// The true-peak detector's reading at each frame `0..len` of planar `x` (`channels × frames`,
+/// silence after its end) — what a true-peak [`Limiter`] fed `x` computes, frame for frame,
+/// for [`Limiter::process_span_with_peaks`] — rounded up to `f32`. Points at or below
+/// `refine_above` skip their parabola refinement, so the envelope serves every scale `s` with
+/// `s · 1.2 · refine_above` at or below the limiter's target (0 serves any scale). Runs on
+/// rayon's threads in independent stretches (each one's detector first reads the frames before
+/// it, so the result does not depend on the split). Allocates `len` floats.
+pub fn peak_envelope<T: Sample>(
+    x: &[T],
+    channels: usize,
+    len: usize,
+    refine_above: f64,
+) -> Vec<f32> {
+    use rayon::prelude::*;
+    let frames = x.len() / channels.max(1);
+    let mut envelope = vec![0.0f32; len];
+    envelope
+        .par_chunks_mut(ENVELOPE_CHUNK)
+        .enumerate()
+        .for_each(|(k, out)| {
+            let start = k * ENVELOPE_CHUNK;
+            let mut detector = PeakDetector::<T>::new(channels);
+            let mut peaks = [0.0f64; DETECTOR_BLOCK];
+            let read = |at: usize| {
+                move |c: usize, i: usize| {
+                    let f = at + i;
+                    if f < frames {
+                        x[c * frames + f]
+                    } else {
+                        T::zero()
+                    }
+                }
+            };
+            let mut at = start.saturating_sub(ENVELOPE_WARM_UP);
+            while at < start {
+                let n = (start - at).min(DETECTOR_BLOCK);
+                detector.push(read(at), n, T::zero(), refine_above, &mut peaks);
+                at += n;
+            }
+            for block in out.chunks_mut(DETECTOR_BLOCK) {
+                let n = block.len();
+                detector.push(read(at), n, T::zero(), refine_above, &mut peaks);
+                for (e, &p) in block.iter_mut().zip(&peaks[..n]) {
+                    *e = f32_at_least(p);
+                }
+                at += n;
+            }
+        });
+    envelope
+}
+
+/// The smallest `f32` at or above `v` (finite, ≥ 0).
+fn f32_at_least(v: f64) -> f32 {
+    let f = v as f32;
+    if f64::from(f) < v {
+        f32::from_bits(f.to_bits() + 1)
+    } else {
+        f
     }
 }
 
@@ -700,6 +880,86 @@ mod tests {
         // After the 100-frame ramp the output is the delayed input.
         for i in 200..4000 {
             assert_eq!(y[i], x[i - l]);
+        }
+    }
+
+    /// Stereo planar test music: noise bursts, a sine near fs/4 at 45°, single-sample spikes.
+    fn loud_signal(frames: usize) -> Vec<f32> {
+        let mut seed = 0x1234_5678_9abc_def1u64;
+        let mut x = vec![0.0f32; 2 * frames];
+        for c in 0..2 {
+            for i in 0..frames {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let noise = (seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+                let burst = if (i / 3000) % 3 == 0 { 1.6 } else { 0.2 };
+                let tone = (std::f32::consts::FRAC_PI_2 * i as f32 + 0.785).sin();
+                x[c * frames + i] = burst * noise + 0.5 * tone;
+            }
+            x[c * frames + frames / 3] = 1.9;
+        }
+        x
+    }
+
+    #[test]
+    fn given_peaks_limit_as_the_detecting_limiter_does() {
+        // The envelope of x scaled by g stands for the detector reading g·x: the outputs agree
+        // to the rounding of g·x (the envelope is rounded up, so never lower).
+        let frames = 150_000;
+        let x = loud_signal(frames);
+        let settings = LimiterSettings::default();
+        let lat = latency_frames(&settings, 44_100);
+        let envelope = peak_envelope(&x, 2, frames + lat, 0.0);
+        for g in [0.3f32, 1.0, 2.7] {
+            let mut a: Vec<f32> = x.iter().map(|v| v * g).collect();
+            let mut b = a.clone();
+            let mut detecting = Limiter::<f32>::new(2, 44_100, &settings, 1).unwrap();
+            assert_eq!(detecting.latency(), lat);
+            detecting.process_block(&mut a, Layout::Planar);
+            let mut given = Limiter::<f32>::with_given_peaks(2, 44_100, &settings, 1).unwrap();
+            given.process_span_with_peaks(&mut b, frames, 0, 70_001, &envelope, f64::from(g));
+            given.process_span_with_peaks(
+                &mut b,
+                frames,
+                70_001,
+                frames - 70_001,
+                &envelope[70_001..],
+                f64::from(g),
+            );
+            let worst = a
+                .iter()
+                .zip(&b)
+                .fold(0.0f32, |m, (p, q)| m.max((p - q).abs()));
+            assert!(worst <= 2e-6, "gain {g}: differs by {worst}");
+            assert_eq!(detecting.take_stats().frames, given.take_stats().frames);
+        }
+    }
+
+    #[test]
+    fn the_envelope_does_not_depend_on_its_split() {
+        let frames = 3 * ENVELOPE_CHUNK + 999;
+        let x = loud_signal(frames);
+        let len = frames + 100;
+        let envelope = peak_envelope(&x, 2, len, 0.0);
+        let mut detector = PeakDetector::<f32>::new(2);
+        let mut peaks = [0.0f64; DETECTOR_BLOCK];
+        let mut at = 0;
+        while at < len {
+            let n = (len - at).min(DETECTOR_BLOCK);
+            let read = |c: usize, i: usize| {
+                if at + i < frames {
+                    x[c * frames + at + i]
+                } else {
+                    0.0
+                }
+            };
+            detector.push(read, n, 0.0, 0.0, &mut peaks);
+            for i in 0..n {
+                assert_eq!(envelope[at + i], f32_at_least(peaks[i]), "frame {}", at + i);
+                assert!(f64::from(envelope[at + i]) >= peaks[i]);
+            }
+            at += n;
         }
     }
 }

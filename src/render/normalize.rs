@@ -16,10 +16,13 @@
 
 use super::chunked::{render_chunked_on, RenderConfig, Watch};
 use crate::cache::CachedSample;
-use crate::dsp::limiter::{GainStats, LimiterSettings};
-use crate::dsp::loudness::integrated;
+use crate::dsp::convolver::Layout;
+use crate::dsp::limiter::{
+    peak_envelope, GainStats, Limiter, LimiterSettings, TRUE_PEAK_MARGIN_DB,
+};
+use crate::dsp::loudness::{integrated, StepEnergies};
 use crate::dsp::truepeak::TruePeakMeter;
-use crate::pipeline::{PeakLimiter, PipelineConfig};
+use crate::pipeline::PipelineConfig;
 use crate::workers::Workers;
 use crate::{Error, ProcessError};
 use std::sync::atomic::Ordering;
@@ -117,27 +120,42 @@ fn true_peak_db<T: CachedSample>(x: &[T], channels: usize) -> f64 {
 /// Frames per limiter block of a pass.
 const PASS_BLOCK: usize = 1 << 15;
 
+/// The limiter of the passes: its settings and, in true-peak mode, the detector's envelope of
+/// the signal before the gain (computed once; each pass scales it).
+struct PassLimiter<'a> {
+    settings: &'a LimiterSettings,
+    envelope: Option<Vec<f32>>,
+}
+
 /// One pass: `output = limiter(gain · y)`, the limiter's latency removed. Returns its gain
-/// statistics.
+/// statistics and the output's integrated loudness (measured block by block as it is written).
 fn limit_pass<T: CachedSample>(
     y: &[T],
     channels: usize,
     sample_rate: u32,
     gain_db: f64,
-    limiter: Option<&LimiterSettings>,
+    limiter: Option<&PassLimiter<'_>>,
     output: &mut [T],
     cancelled: &dyn Fn() -> bool,
-) -> Result<GainStats, Error> {
+) -> Result<(GainStats, f64), Error> {
     let frames = y.len() / channels;
-    let g = T::of_f64(10f64.powf(gain_db / 20.0));
-    let Some(settings) = limiter else {
+    let linear = 10f64.powf(gain_db / 20.0);
+    let g = T::of_f64(linear);
+    let mut loudness = StepEnergies::new(channels, sample_rate);
+    let Some(pass) = limiter else {
         for (o, &v) in output.iter_mut().zip(y) {
             *o = v * g;
         }
-        return Ok(GainStats::default());
+        loudness.add(output, |_| {});
+        return Ok((GainStats::default(), loudness.integrated()));
     };
-    let mut lim = PeakLimiter::<T>::new(channels, sample_rate, settings)?;
-    let lat = lim.latency_frames();
+    let mut lim = match pass.envelope {
+        Some(_) => Limiter::<T>::with_given_peaks(channels, sample_rate, pass.settings, 1)?,
+        None => Limiter::<T>::new(channels, sample_rate, pass.settings, 1)?,
+    };
+    // The envelope is of `y`; the limiter sees `g · y`, rounded: read its peaks a hair high.
+    let scale = g.as_f64() * (1.0 + 1e-6);
+    let lat = lim.latency();
     let total = frames + lat;
     let mut block = vec![T::zero(); channels * PASS_BLOCK.min(total)];
     let mut pos = 0;
@@ -155,7 +173,10 @@ fn limit_pass<T: CachedSample>(
             }
             row[have..].fill(T::zero());
         }
-        lim.process_in_place(b)?;
+        match &pass.envelope {
+            Some(e) => lim.process_span_with_peaks(b, n, 0, n, &e[pos..], scale),
+            None => lim.process_block(b, Layout::Planar),
+        }
         // Block frame i is output frame pos + i − lat.
         let skip = lat.saturating_sub(pos).min(n);
         let first = pos + skip - lat;
@@ -164,9 +185,13 @@ fn limit_pass<T: CachedSample>(
             output[c * frames + first..c * frames + first + count]
                 .copy_from_slice(&b[c * n + skip..c * n + skip + count]);
         }
+        let planes: Vec<&[T]> = (0..channels)
+            .map(|c| &output[c * frames + first..c * frames + first + count])
+            .collect();
+        loudness.add_planes(&planes, |_| {});
         pos += n;
     }
-    Ok(lim.gain_stats())
+    Ok((lim.take_stats(), loudness.integrated()))
 }
 
 /// Ends the search on the closest pass `(gain, loudness)`: reports `NotReached` when it is
@@ -209,6 +234,7 @@ pub fn normalize_on<T: CachedSample>(
     crate::dsp::level::check_target(target_lufs)?;
     super::chunked::check_buffers(input.len(), channels, output.len())?;
     let output = &mut output[..input.len()];
+    let frames = input.len() / channels;
     let cancel = watch.cancel;
     let cancelled = || cancel.is_some_and(|c| c.load(Ordering::Relaxed));
     let limiter = pipeline
@@ -279,21 +305,33 @@ pub fn normalize_on<T: CachedSample>(
         report.outcome = NormalizeOutcome::GainLimit;
     }
     let initial = gain;
+    // Pushing more than MAX_PUSH_DB into the limiter beyond the static gain only trades
+    // distortion for loudness the ceiling does not allow: the search stops there.
+    let cap = (initial + MAX_PUSH_DB).min(MAX_GAIN_DB);
+    let pass = limiter.as_ref().map(|settings| PassLimiter {
+        settings,
+        // True peak: the detector's envelope of `y`, once, refined wherever a gain up to the
+        // cap can bring a point to the target.
+        envelope: settings.true_peak.then(|| {
+            let target_db = settings.ceiling_db - TRUE_PEAK_MARGIN_DB - cap - 0.01;
+            let len = frames + crate::dsp::limiter::latency_frames(settings, sample_rate);
+            workers.install(|| peak_envelope(y, channels, len, 10f64.powf(target_db / 20.0) / 1.2))
+        }),
+    });
     // (gain, loudness) of the previous pass and of the best pass so far.
     let mut previous: Option<(f64, f64)> = None;
     let mut best: Option<(f64, f64)> = None;
     loop {
-        let stats = limit_pass(
+        let (stats, lufs) = limit_pass(
             y,
             channels,
             sample_rate,
             gain,
-            limiter.as_ref(),
+            pass.as_ref(),
             output,
             &cancelled,
         )?;
         report.passes += 1;
-        let lufs = integrated(&*output, channels, sample_rate)?;
         report.gain_db = gain;
         report.output_lufs = lufs;
         report.limiter_max_reduction_db = stats.max_reduction_db();
@@ -331,9 +369,6 @@ pub fn normalize_on<T: CachedSample>(
             _ => 1.0,
         };
         previous = Some((gain, lufs));
-        // Pushing more than MAX_PUSH_DB into the limiter beyond the static gain only trades
-        // distortion for loudness the ceiling does not allow: stop there.
-        let cap = (initial + MAX_PUSH_DB).min(MAX_GAIN_DB);
         let next = (gain + error / slope).min(cap);
         if next <= gain && error > 0.0 {
             match settle_on_best(best.unwrap_or((gain, lufs)), gain, target_lufs, &mut report) {
