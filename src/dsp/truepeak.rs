@@ -16,6 +16,7 @@
 //! loop the compiler vectorizes for `f32` and `f64`. Real-time safe after construction.
 
 use super::Sample;
+use multiversion::{multiversion, target::target_cfg_f};
 
 /// Oversampling factor.
 pub const FACTOR: usize = 4;
@@ -115,15 +116,7 @@ impl<T: Sample> Oversampler<T> {
     /// the reference meters).
     pub fn interpolate_compat(&self, x: &[T], y: [&mut [T]; FACTOR - 1]) {
         for (h, out) in self.compat.iter().zip(y) {
-            let n = out.len();
-            out.fill(T::zero());
-            for (k, &c) in h.iter().enumerate() {
-                // x[m + 6 − k] with m = q + 15: window index q + 21 − k.
-                let at = 21 - k;
-                for (o, &v) in out.iter_mut().zip(&x[at..at + n]) {
-                    *o = *o + c * v;
-                }
-            }
+            compat_phase(h, x, out);
         }
     }
 
@@ -137,13 +130,7 @@ impl<T: Sample> Oversampler<T> {
     /// `q < y[0].len()` (`x.len() ≥ y[0].len() + 31`), phase by phase into `y`.
     pub fn interpolate(&self, x: &[T], y: [&mut [T]; FACTOR - 1]) {
         for (h, out) in self.phases.iter().zip(y) {
-            let n = out.len();
-            out.fill(T::zero());
-            for (j, &c) in h.iter().enumerate() {
-                for (o, &v) in out.iter_mut().zip(&x[j..j + n]) {
-                    *o = *o + c * v;
-                }
-            }
+            phase(h, x, out);
         }
     }
 
@@ -156,6 +143,76 @@ impl<T: Sample> Oversampler<T> {
     }
 }
 
+// The inner loops, compiled again for AVX2 with fused multiply-add (and plain AVX) and chosen at
+// run time (the baseline x86-64 target has SSE2 only). Outputs are computed a register block
+// at a time over all taps in the same order on every path; with FMA each product is added
+// unrounded, so readings may differ from other machines in the last bit.
+
+/// Outputs per register block of [`phase`] and [`compat_phase`].
+const LANES: usize = 16;
+
+/// `out[q] = Σ_j h[j]·x[q + j]` for a filter of `N` taps starting at `x[first]`, taps in
+/// ascending or (`reversed`) descending order of `x`.
+#[inline(always)]
+fn fir<T: Sample, const N: usize>(
+    h: &[T; N],
+    x: &[T],
+    out: &mut [T],
+    first: usize,
+    reversed: bool,
+    fused: bool,
+) {
+    let n = out.len();
+    let mut q = 0;
+    while q + LANES <= n {
+        let mut acc = [T::zero(); LANES];
+        for (k, &c) in h.iter().enumerate() {
+            let at = q + if reversed { first - k } else { first + k };
+            for (a, &v) in acc.iter_mut().zip(&x[at..at + LANES]) {
+                *a = mac(*a, c, v, fused);
+            }
+        }
+        out[q..q + LANES].copy_from_slice(&acc);
+        q += LANES;
+    }
+    for (i, o) in out.iter_mut().enumerate().skip(q) {
+        let mut acc = T::zero();
+        for (k, &c) in h.iter().enumerate() {
+            acc = mac(
+                acc,
+                c,
+                x[i + if reversed { first - k } else { first + k }],
+                fused,
+            );
+        }
+        *o = acc;
+    }
+}
+
+/// `acc + c·v`, fused into one rounding when `fused`.
+#[inline(always)]
+fn mac<T: Sample>(acc: T, c: T, v: T, fused: bool) -> T {
+    if fused {
+        c.mul_add(v, acc)
+    } else {
+        acc + c * v
+    }
+}
+
+/// One phase: `out[q] = Σ_j h[j]·x[q + j]`.
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+avx"))]
+fn phase<T: Sample>(h: &[T; TAPS], x: &[T], out: &mut [T]) {
+    fir(h, x, out, 0, false, target_cfg_f!(target_feature = "fma"));
+}
+
+/// One phase of the compatibility filter: `out[q] = Σ_k h[k]·x[q + 21 − k]` (the sample
+/// `m + 6 − k` for the point after `m = q + 15`).
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+avx"))]
+fn compat_phase<T: Sample>(h: &[T; COMPAT_TAPS], x: &[T], out: &mut [T]) {
+    fir(h, x, out, 21, true, target_cfg_f!(target_feature = "fma"));
+}
+
+#[multiversion(targets("x86_64+avx2", "x86_64+avx"))]
 fn max_abs<T: Sample>(x: &[T]) -> f64 {
     x.iter().fold(T::zero(), |m, v| m.max(v.abs())).as_f64()
 }
@@ -270,19 +327,100 @@ pub const DETECTOR_BLOCK: usize = BLOCK;
 
 /// The magnitude of the vertex of the parabola through `(−1, a)`, `(0, b)`, `(1, c)` when `b` is
 /// the extreme of the three, else `|b|` (capped at 1.2·|b|: a flatter parabola than that is not
-/// a peak of a band-limited signal sampled at 4×).
-#[inline]
-fn refine<T: Sample>(a: T, b: T, c: T) -> f64 {
-    let (a, b, c) = (a.as_f64(), b.as_f64(), c.as_f64());
+/// a peak of a band-limited signal sampled at 4×). Branch-free (both values are computed and
+/// one is chosen), so a loop of it vectorizes.
+#[inline(always)]
+fn refine<T: Sample>(a: T, b: T, c: T) -> T {
     let mb = b.abs();
-    if mb < a.abs() || mb < c.abs() {
-        return mb;
+    let d = b + b - a - c;
+    let vertex = (b + (c - a) * (c - a) / (T::of_f64(8.0) * d))
+        .abs()
+        .min(T::of_f64(1.2) * mb);
+    if mb >= a.abs() && mb >= c.abs() && d * b > T::zero() {
+        vertex
+    } else {
+        mb
     }
-    let d = 2.0 * b - a - c;
-    if d * b <= 0.0 {
-        return mb;
+}
+
+/// A point's magnitude, refined by [`refine`] when above `refine_above`.
+#[inline(always)]
+fn point_peak<T: Sample>(a: T, b: T, c: T, refine_above: T) -> T {
+    let v = b.abs();
+    let r = refine(a, b, c);
+    if v > refine_above {
+        r
+    } else {
+        v
     }
-    (b + (c - a) * (c - a) / (8.0 * d)).abs().min(1.2 * mb)
+}
+
+/// Each frame's peak of one channel, folded into `peaks` (`n = peaks.len()` frames): the
+/// largest of its sample `x[q + 15]` and its three points `p` (each refined by the parabola
+/// through its neighbours in time: `before`, the last point of the previous frame, comes first)
+/// and of the compatibility points `compat`.
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+avx"))]
+fn frame_peaks<T: Sample>(
+    x: &[T],
+    p: [&[T]; 3],
+    compat: [&[T]; 3],
+    before: T,
+    refine_above: f64,
+    peaks: &mut [f64],
+) {
+    let n = peaks.len();
+    let [p1, p2, p3] = p;
+    let [c1, c2, c3] = compat;
+    let (s, next) = (&x[15..15 + n], &x[16..16 + n]);
+    // In `T`, rounded down, so that no point above the threshold escapes refinement.
+    let refine_above = {
+        let t = T::of_f64(refine_above);
+        if t.as_f64() > refine_above {
+            T::of_f64(refine_above * (1.0 - 1e-6))
+        } else {
+            t
+        }
+    };
+    peaks[0] = peaks[0].max(frame_peak(
+        before,
+        s[0],
+        [p1[0], p2[0], p3[0]],
+        next[0],
+        [c1[0], c2[0], c3[0]],
+        refine_above,
+    ));
+    for q in 1..n {
+        let v = frame_peak(
+            p3[q - 1],
+            s[q],
+            [p1[q], p2[q], p3[q]],
+            next[q],
+            [c1[q], c2[q], c3[q]],
+            refine_above,
+        );
+        peaks[q] = peaks[q].max(v);
+    }
+}
+
+/// One frame of [`frame_peaks`].
+#[inline(always)]
+fn frame_peak<T: Sample>(
+    before: T,
+    s: T,
+    p: [T; 3],
+    next: T,
+    compat: [T; 3],
+    refine_above: T,
+) -> f64 {
+    let [p1, p2, p3] = p;
+    let m = point_peak(before, s, p1, refine_above)
+        .max(point_peak(s, p1, p2, refine_above))
+        .max(point_peak(p1, p2, p3, refine_above))
+        .max(point_peak(p2, p3, next, refine_above));
+    m.max(compat[0].abs())
+        .max(compat[1].abs())
+        .max(compat[2].abs())
+        .as_f64()
 }
 
 impl<T: Sample> PeakDetector<T> {
@@ -364,30 +502,21 @@ impl<T: Sample> PeakDetector<T> {
             let [p1, p2, p3] = &mut self.points;
             let (p1, p2, p3) = (&mut p1[..n], &mut p2[..n], &mut p3[..n]);
             self.os.interpolate(x, [&mut *p1, &mut *p2, &mut *p3]);
+            let (p1, p2, p3) = (&*p1, &*p2, &*p3);
             let [c1, c2, c3] = &mut self.compat;
             let (c1, c2, c3) = (&mut c1[..n], &mut c2[..n], &mut c3[..n]);
             self.os
                 .interpolate_compat(x, [&mut *c1, &mut *c2, &mut *c3]);
-            let mut prev = self.prev[c];
-            for q in 0..n {
-                // The frame's points in time order: sample, three points, then the next sample.
-                let s = x[q + 15];
-                let next = x[q + 16];
-                let pts = [prev, s, p1[q], p2[q], p3[q], next];
-                let mut m = 0.0f64;
-                for k in 1..5 {
-                    let v = pts[k].abs().as_f64();
-                    m = m.max(if v > refine_above {
-                        refine(pts[k - 1], pts[k], pts[k + 1])
-                    } else {
-                        v
-                    });
-                }
-                let compat = c1[q].abs().max(c2[q].abs()).max(c3[q].abs()).as_f64();
-                peaks[q] = peaks[q].max(m).max(compat);
-                prev = p3[q];
-            }
-            self.prev[c] = prev;
+            let (c1, c2, c3) = (&*c1, &*c2, &*c3);
+            frame_peaks(
+                x,
+                [p1, p2, p3],
+                [c1, c2, c3],
+                self.prev[c],
+                refine_above,
+                peaks,
+            );
+            self.prev[c] = p3[n - 1];
         }
         self.shift(n);
     }
