@@ -268,15 +268,18 @@ pub fn process_file(
     let name = shown(output);
     let track = &track;
     let (before, written, render_secs, level) = std::thread::scope(|s| {
+        let config = &settings.chain.config;
+        let level_target = integrated_level(config);
         // The input's loudness is only needed for the summary: it is measured while the track
-        // is rendered and written, so the measurement (the costliest step) overlaps both.
-        let meter_in = s.spawn(|| measure(&track.samples, channels, rate));
+        // is rendered and written, so the measurement overlaps both. The normalisation
+        // measures the track it is given anyway: when that is the input, its report is used.
+        let meter_in = (level_target.is_none() || resampled.is_some())
+            .then(|| s.spawn(|| measure(&track.samples, channels, rate)));
         let watch = Watch {
             progress: Some(&|d, t| progress.within(1, d as f64 / t as f64)),
             cancel: Some(cancel_flag()),
         };
-        let config = &settings.chain.config;
-        let rendered = match integrated_level(config) {
+        let rendered = match level_target {
             Some(level) => normalize(
                 samples,
                 channels,
@@ -309,9 +312,13 @@ pub fn process_file(
                 file, &name, &out, channels, out_rate, settings, out_rate, progress,
             )
         });
-        let before = meter_in
-            .join()
-            .unwrap_or_else(|_| Err(fail!("the loudness meter failed")));
+        let before = match (meter_in, &level) {
+            (Some(meter), _) => meter
+                .join()
+                .unwrap_or_else(|_| Err(fail!("the loudness meter failed"))),
+            (None, Some(report)) => Ok(report.input_loudness),
+            (None, None) => Err(fail!("the loudness meter failed")),
+        };
         (before, written, render_secs, level)
     });
     let (written, after) = written?;

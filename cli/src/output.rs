@@ -466,8 +466,8 @@ impl Rng {
 /// and to the integer range.
 struct Quantiser {
     scale: f64,
-    lo: f64,
-    hi: f64,
+    lo: i64,
+    hi: i64,
     rng: Option<Rng>,
 }
 
@@ -481,8 +481,8 @@ impl Quantiser {
         };
         Self {
             scale,
-            lo: -bound,
-            hi: bound.min(scale - 1.0),
+            lo: -bound as i64,
+            hi: bound.min(scale - 1.0) as i64,
             rng: (dither == Dither::Tpdf).then_some(Rng(seed)),
         }
     }
@@ -492,10 +492,11 @@ impl Quantiser {
         if let Some(rng) = &mut self.rng {
             v += rng.tpdf();
         }
-        if v.is_nan() {
-            return 0;
-        }
-        v.round().clamp(self.lo, self.hi) as i32
+        // Rounds half away from zero, as `f64::round`, without its library call (the baseline
+        // x86-64 target has no rounding instruction): adding the largest double below ½ and
+        // truncating is exact for every double. NaN converts to 0, infinities saturate.
+        let rounded = (v + 0.499_999_999_999_999_94f64.copysign(v)) as i64;
+        rounded.clamp(self.lo, self.hi) as i32
     }
 }
 

@@ -182,7 +182,6 @@ impl GainStats {
 /// The limiter state for `channels` channels.
 pub struct Limiter<T: Sample> {
     channels: usize,
-    lookahead: usize,
     /// Frames in the delay line: `lookahead + spread + reach` (spread: frames on each side of a
     /// peak that share its gain; reach: how far the detector reads ahead; both 0 for sample
     /// peaks).
@@ -191,19 +190,12 @@ pub struct Limiter<T: Sample> {
     delay: Vec<T>,
     delay_pos: usize,
     /// Sliding-minimum deque over required gains: (frame index, gain), a ring of `window`.
-    window: usize,
     deque_index: Vec<u64>,
     deque_gain: Vec<f64>,
-    deque_head: usize,
-    deque_len: usize,
-    /// The last `lookahead + 1` sliding minima, their sum and how many are below 1.
+    /// The last `lookahead + 1` sliding minima.
     minima: Vec<f64>,
-    minima_pos: usize,
-    minima_sum: f64,
-    minima_below_one: usize,
-    frame: u64,
-    gain: f64,
-    release: f64,
+    /// The gain computer's scalars.
+    curve: Curve,
     ceiling: f64,
     /// The peak the detector aims at: the ceiling, less [`TRUE_PEAK_MARGIN_DB`] in true-peak
     /// mode.
@@ -222,10 +214,6 @@ pub struct Limiter<T: Sample> {
     /// Crossfade between delayed (0) and limited (1) output, and its step per frame.
     mix: f64,
     mix_step: f64,
-    stats: GainStats,
-    /// Product of the gains of limited frames not yet folded into `stats.reduction_db_sum`
-    /// (one multiplication per frame instead of a logarithm; folded before it can underflow).
-    gain_product: f64,
     /// Frames still to pass through the clamp after a lowered ceiling left delayed samples above
     /// it (the pure-delay fast path must not let them out unclamped).
     unclamped: usize,
@@ -257,22 +245,27 @@ impl<T: Sample> Limiter<T> {
         let delay_len = lookahead + spread + reach;
         let mut limiter = Self {
             channels,
-            lookahead,
             delay_len,
             delay: vec![T::zero(); channels * delay_len],
             delay_pos: 0,
-            window,
             deque_index: vec![0; window],
             deque_gain: vec![1.0; window],
-            deque_head: 0,
-            deque_len: 0,
             minima: vec![1.0; lookahead + 1],
-            minima_pos: 0,
-            minima_sum: (lookahead + 1) as f64,
-            minima_below_one: 0,
-            frame: 0,
-            gain: 1.0,
-            release: (-1.0 / (settings.release_ms * 1e-3 * sample_rate as f64)).exp(),
+            curve: Curve {
+                window,
+                span: lookahead + 1,
+                inverse_span: 1.0 / (lookahead + 1) as f64,
+                deque_head: 0,
+                deque_len: 0,
+                minima_pos: 0,
+                minima_sum: (lookahead + 1) as f64,
+                minima_below_one: 0,
+                frame: 0,
+                gain: 1.0,
+                release: (-1.0 / (settings.release_ms * 1e-3 * sample_rate as f64)).exp(),
+                stats: GainStats::default(),
+                gain_product: 1.0,
+            },
             ceiling: 1.0,
             target: 1.0,
             clamp: T::one(),
@@ -284,8 +277,6 @@ impl<T: Sample> Limiter<T> {
             wets: vec![T::one(); STEP],
             mix: 1.0,
             mix_step: 1.0 / ramp_frames.max(1) as f64,
-            stats: GainStats::default(),
-            gain_product: 1.0,
             unclamped: 0,
         };
         limiter.set_ceiling_db(settings.ceiling_db);
@@ -349,13 +340,13 @@ impl<T: Sample> Limiter<T> {
 
     /// The gain statistics since the last call; restarts them.
     pub fn take_stats(&mut self) -> GainStats {
-        self.fold_gain_product();
-        std::mem::take(&mut self.stats)
+        self.curve.fold_gain_product();
+        std::mem::take(&mut self.curve.stats)
     }
 
     /// The gain applied to the last frame (linear).
     pub fn gain(&self) -> f64 {
-        self.gain
+        self.curve.gain
     }
 
     /// Ends a bypass crossfade at once: fully limited, or fully bypassed.
@@ -368,11 +359,12 @@ impl<T: Sample> Limiter<T> {
     pub fn reset(&mut self) {
         self.delay.fill(T::zero());
         self.delay_pos = 0;
-        self.deque_len = 0;
         self.minima.fill(1.0);
-        self.minima_sum = self.minima.len() as f64;
-        self.minima_below_one = 0;
-        self.gain = 1.0;
+        let curve = &mut self.curve;
+        curve.deque_len = 0;
+        curve.minima_sum = self.minima.len() as f64;
+        curve.minima_below_one = 0;
+        curve.gain = 1.0;
         self.unclamped = 0;
         if let Some(d) = &mut self.detector {
             d.reset();
@@ -382,8 +374,8 @@ impl<T: Sample> Limiter<T> {
     /// True when the limiter is at rest: unity gain, no reduction pending in its window and no
     /// detector point pending, so a block whose samples stay quiet passes as a pure delay.
     fn at_rest(&self) -> bool {
-        self.gain == 1.0
-            && self.minima_below_one == 0
+        self.curve.gain == 1.0
+            && self.curve.minima_below_one == 0
             && self.unclamped == 0
             && !self.detector.as_ref().is_some_and(|d| d.pending())
     }
@@ -499,23 +491,27 @@ impl<T: Sample> Limiter<T> {
             }
         }
         // Each frame's gain and bypass mix, then the frames leave the delay line and take them.
+        // The gain computer's scalars live in registers for the loop.
         let mut ramping = false;
+        let (mut curve, mut mix, target) = (self.curve, self.mix, self.target);
+        let (index, queue, minima) = (
+            &mut self.deque_index,
+            &mut self.deque_gain,
+            &mut self.minima,
+        );
         for i in 0..n {
             let peak = self.peaks[i];
-            let required = if peak > self.target {
-                self.target / peak
+            let required = if peak > target { target / peak } else { 1.0 };
+            self.gains[i] = T::of_f64(curve.next(required, index, queue, minima));
+            mix = if bypassed {
+                (mix - self.mix_step).max(0.0)
             } else {
-                1.0
+                (mix + self.mix_step).min(1.0)
             };
-            self.gains[i] = T::of_f64(self.next_gain(required));
-            self.mix = if bypassed {
-                (self.mix - self.mix_step).max(0.0)
-            } else {
-                (self.mix + self.mix_step).min(1.0)
-            };
-            self.wets[i] = T::of_f64(self.mix);
-            ramping |= self.mix != 1.0;
+            self.wets[i] = T::of_f64(mix);
+            ramping |= mix != 1.0;
         }
+        (self.curve, self.mix) = (curve, mix);
         self.swap_delay(x, frames, layout, pos, n);
         self.unclamped = self.unclamped.saturating_sub(n);
         let ceiling = self.clamp;
@@ -556,70 +552,6 @@ impl<T: Sample> Limiter<T> {
                 }
             }
         }
-    }
-
-    /// The gain for the frame leaving the delay line, given the newest frame's required gain.
-    #[inline]
-    fn next_gain(&mut self, required: f64) -> f64 {
-        let (window, span) = (self.window, self.lookahead + 1);
-        let wrap = |i: usize, n: usize| if i >= n { i - n } else { i };
-        let t = self.frame;
-        // Evict frames older than the window first, so the ring never holds more than `window`.
-        while self.deque_len > 0 && self.deque_index[self.deque_head] + (window as u64) <= t {
-            self.deque_head = wrap(self.deque_head + 1, window);
-            self.deque_len -= 1;
-        }
-        while self.deque_len > 0 {
-            let back = wrap(self.deque_head + self.deque_len - 1, window);
-            if self.deque_gain[back] >= required {
-                self.deque_len -= 1;
-            } else {
-                break;
-            }
-        }
-        let back = wrap(self.deque_head + self.deque_len, window);
-        self.deque_index[back] = t;
-        self.deque_gain[back] = required;
-        self.deque_len += 1;
-        let minimum = self.deque_gain[self.deque_head];
-        // Its average over the last lookahead + 1 frames.
-        let old = std::mem::replace(&mut self.minima[self.minima_pos], minimum);
-        self.minima_pos = wrap(self.minima_pos + 1, span);
-        self.minima_below_one =
-            self.minima_below_one + usize::from(minimum < 1.0) - usize::from(old < 1.0);
-        let average = if self.minima_below_one == 0 {
-            self.minima_sum = span as f64;
-            1.0
-        } else {
-            self.minima_sum += minimum - old;
-            (self.minima_sum / span as f64).min(1.0)
-        };
-        self.gain = if average <= self.gain {
-            average
-        } else {
-            let g = average + (self.gain - average) * self.release;
-            if average == 1.0 && 1.0 - g < SNAP {
-                1.0
-            } else {
-                g
-            }
-        };
-        self.frame += 1;
-        self.stats.frames += 1;
-        if self.gain < 1.0 {
-            self.stats.limited_frames += 1;
-            self.stats.min_gain = self.stats.min_gain.min(self.gain);
-            self.gain_product *= self.gain;
-            if self.gain_product < 1e-250 {
-                self.fold_gain_product();
-            }
-        }
-        self.gain
-    }
-
-    fn fold_gain_product(&mut self) {
-        self.stats.reduction_db_sum += 20.0 * self.gain_product.log10();
-        self.gain_product = 1.0;
     }
 
     /// Passes frames `pos .. pos + n` through the delay line: each takes the place of the frame
@@ -665,12 +597,111 @@ impl<T: Sample> Limiter<T> {
         }
         self.swap_delay(x, frames, layout, pos, n);
         // Every required gain was 1: the sliding minimum is the newest frame, at 1.
-        self.frame += n as u64;
-        self.stats.frames += n as u64;
-        self.deque_head = 0;
-        self.deque_len = 1;
-        self.deque_index[0] = self.frame - 1;
+        let curve = &mut self.curve;
+        curve.frame += n as u64;
+        curve.stats.frames += n as u64;
+        curve.deque_head = 0;
+        curve.deque_len = 1;
+        self.deque_index[0] = curve.frame - 1;
         self.deque_gain[0] = 1.0;
+    }
+}
+
+/// The scalars of a limiter's gain computer: the deque's head and length (its ring is the
+/// limiter's), the running average of the sliding minima, the gain and the statistics. Copied
+/// into locals for a step so that they stay in registers.
+#[derive(Clone, Copy, Debug)]
+struct Curve {
+    /// Frames of the sliding minimum, and of its average (`lookahead + 1`).
+    window: usize,
+    span: usize,
+    inverse_span: f64,
+    deque_head: usize,
+    deque_len: usize,
+    minima_pos: usize,
+    /// Sum of the last `span` minima, and how many are below 1.
+    minima_sum: f64,
+    minima_below_one: usize,
+    frame: u64,
+    gain: f64,
+    release: f64,
+    stats: GainStats,
+    /// Product of the gains of limited frames not yet folded into `stats.reduction_db_sum`
+    /// (one multiplication per frame instead of a logarithm; folded before it can underflow).
+    gain_product: f64,
+}
+
+impl Curve {
+    /// The gain for the frame leaving the delay line, given the newest frame's required gain;
+    /// `index`/`queue` hold the deque (a ring of `window`), `minima` the last `span` minima.
+    #[inline]
+    fn next(
+        &mut self,
+        required: f64,
+        index: &mut [u64],
+        queue: &mut [f64],
+        minima: &mut [f64],
+    ) -> f64 {
+        let (window, span) = (self.window, self.span);
+        let wrap = |i: usize, n: usize| if i >= n { i - n } else { i };
+        let t = self.frame;
+        // Evict the frame that left the window first, so the ring never holds more than
+        // `window` (one frame enters per call and indices rise, so at most one leaves).
+        if self.deque_len > 0 && index[self.deque_head] + (window as u64) <= t {
+            self.deque_head = wrap(self.deque_head + 1, window);
+            self.deque_len -= 1;
+        }
+        while self.deque_len > 0 {
+            let back = wrap(self.deque_head + self.deque_len - 1, window);
+            if queue[back] >= required {
+                self.deque_len -= 1;
+            } else {
+                break;
+            }
+        }
+        let back = wrap(self.deque_head + self.deque_len, window);
+        index[back] = t;
+        queue[back] = required;
+        self.deque_len += 1;
+        let minimum = queue[self.deque_head];
+        // Its average over the last lookahead + 1 frames.
+        let old = std::mem::replace(&mut minima[self.minima_pos], minimum);
+        self.minima_pos = wrap(self.minima_pos + 1, span);
+        self.minima_below_one =
+            self.minima_below_one + usize::from(minimum < 1.0) - usize::from(old < 1.0);
+        let average = if self.minima_below_one == 0 {
+            self.minima_sum = span as f64;
+            1.0
+        } else {
+            self.minima_sum += minimum - old;
+            (self.minima_sum * self.inverse_span).min(1.0)
+        };
+        self.gain = if average <= self.gain {
+            average
+        } else {
+            let g = average + (self.gain - average) * self.release;
+            if average == 1.0 && 1.0 - g < SNAP {
+                1.0
+            } else {
+                g
+            }
+        };
+        self.frame += 1;
+        self.stats.frames += 1;
+        if self.gain < 1.0 {
+            self.stats.limited_frames += 1;
+            self.stats.min_gain = self.stats.min_gain.min(self.gain);
+            self.gain_product *= self.gain;
+            if self.gain_product < 1e-250 {
+                self.fold_gain_product();
+            }
+        }
+        self.gain
+    }
+
+    fn fold_gain_product(&mut self) {
+        self.stats.reduction_db_sum += 20.0 * self.gain_product.log10();
+        self.gain_product = 1.0;
     }
 }
 

@@ -19,6 +19,7 @@
 use super::truepeak::TruePeakMeter;
 use super::Sample;
 use crate::{ConfigError, ProcessError};
+use multiversion::{multiversion, target::target_cfg_f};
 
 /// Most channels a meter accepts.
 pub const MAX_CHANNELS: usize = 64;
@@ -52,13 +53,55 @@ pub struct LoudnessReport {
 pub struct LoudnessMeter {
     steps: StepEnergies,
     /// `None` when [`measure`] takes the true peak on other threads.
-    true_peak: Option<TruePeakMeter<f64>>,
+    true_peak: Option<PeakMeter>,
     channels: usize,
     sample_rate: u32,
     momentary_max: f64,
     short_term_max: f64,
-    /// Samples converted for the true-peak meter.
-    scratch: Vec<f64>,
+}
+
+/// The true-peak meter of a [`LoudnessMeter`], in the precision of the first samples added
+/// (`f32` runs twice the lanes of `f64`); later samples of the other type are converted.
+enum PeakMeter {
+    Unset(usize),
+    Single(Box<TruePeakMeter<f32>>, Vec<f32>),
+    Double(Box<TruePeakMeter<f64>>, Vec<f64>),
+}
+
+impl PeakMeter {
+    fn add<T: Sample>(&mut self, c: usize, plane: &[T]) {
+        if let Self::Unset(channels) = *self {
+            *self = if std::mem::size_of::<T>() == 4 {
+                Self::Single(Box::new(TruePeakMeter::new(channels)), Vec::new())
+            } else {
+                Self::Double(Box::new(TruePeakMeter::new(channels)), Vec::new())
+            };
+        }
+        for part in plane.chunks(TP_CHUNK) {
+            match self {
+                Self::Single(tp, scratch) => {
+                    scratch.clear();
+                    scratch.extend(part.iter().map(|v| v.as_f64() as f32));
+                    tp.add(c, scratch);
+                }
+                Self::Double(tp, scratch) => {
+                    scratch.clear();
+                    scratch.extend(part.iter().map(|v| v.as_f64()));
+                    tp.add(c, scratch);
+                }
+                Self::Unset(_) => {}
+            }
+        }
+    }
+
+    fn peak(&self) -> f64 {
+        let peaks = match self {
+            Self::Single(tp, _) => tp.peaks(),
+            Self::Double(tp, _) => tp.peaks(),
+            Self::Unset(_) => &[],
+        };
+        peaks.iter().fold(0.0f64, |m, &p| m.max(p))
+    }
 }
 
 /// Samples converted to f64 at a time for the true-peak meter.
@@ -262,54 +305,76 @@ impl KWeighting {
 
     /// Filters `x` and returns the sum of the squared output.
     fn energy<T: Sample>(&mut self, x: &[T]) -> f64 {
-        let [b0, b1, b2, a1, a2] = self.shelf;
-        let [c0, c1, c2, d1, d2] = self.high_pass;
-        let [mut s1, mut s2, mut t1, mut t2] = self.state;
-        let mut sum = 0.0;
-        for v in x {
-            let v = v.as_f64();
-            let u = b0 * v + s1;
-            s1 = b1 * v - a1 * u + s2;
-            s2 = b2 * v - a2 * u;
-            let w = c0 * u + t1;
-            t1 = c1 * u - d1 * w + t2;
-            t2 = c2 * u - d2 * w;
-            sum += w * w;
-        }
-        self.state = [s1, s2, t1, t2];
-        sum
+        k_energy(self, x)
     }
 
     /// [`energy`](Self::energy) of two channels in one loop (`x.len() == y.len()`): each
     /// sample's recurrence waits on the previous one, so two independent ones run in the
     /// time of one.
     fn energy_pair<T: Sample>(p: &mut Self, q: &mut Self, x: &[T], y: &[T]) -> (f64, f64) {
-        let [b0, b1, b2, a1, a2] = p.shelf;
-        let [c0, c1, c2, d1, d2] = p.high_pass;
-        let [mut s1, mut s2, mut t1, mut t2] = p.state;
-        let [mut r1, mut r2, mut q1, mut q2] = q.state;
-        let (mut sum, mut sum2) = (0.0, 0.0);
-        for (v, z) in x.iter().zip(y) {
-            let (v, z) = (v.as_f64(), z.as_f64());
-            let u = b0 * v + s1;
-            let u2 = b0 * z + r1;
-            s1 = b1 * v - a1 * u + s2;
-            r1 = b1 * z - a1 * u2 + r2;
-            s2 = b2 * v - a2 * u;
-            r2 = b2 * z - a2 * u2;
-            let w = c0 * u + t1;
-            let w2 = c0 * u2 + q1;
-            t1 = c1 * u - d1 * w + t2;
-            q1 = c1 * u2 - d1 * w2 + q2;
-            t2 = c2 * u - d2 * w;
-            q2 = c2 * u2 - d2 * w2;
-            sum += w * w;
-            sum2 += w2 * w2;
-        }
-        p.state = [s1, s2, t1, t2];
-        q.state = [r1, r2, q1, q2];
-        (sum, sum2)
+        k_energy_pair(p, q, x, y)
     }
+}
+
+/// `a·b + c`, fused into one rounding when `fused` (which shortens each sample's chain of
+/// dependent operations from three roundings to two).
+#[inline(always)]
+fn fma(a: f64, b: f64, c: f64, fused: bool) -> f64 {
+    if fused {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// One sample through one channel's filter: returns the output, updates the state.
+#[inline(always)]
+fn k_sample(f: &KWeighting, s: &mut [f64; 4], v: f64, fused: bool) -> f64 {
+    let [b0, b1, b2, a1, a2] = f.shelf;
+    let [c0, c1, c2, d1, d2] = f.high_pass;
+    let u = fma(b0, v, s[0], fused);
+    s[0] = fma(-a1, u, fma(b1, v, s[1], fused), fused);
+    s[1] = fma(-a2, u, b2 * v, fused);
+    let w = fma(c0, u, s[2], fused);
+    s[2] = fma(-d1, w, fma(c1, u, s[3], fused), fused);
+    s[3] = fma(-d2, w, c2 * u, fused);
+    w
+}
+
+// The filter loops, compiled again with fused multiply-add and chosen at run time.
+
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn k_energy<T: Sample>(f: &mut KWeighting, x: &[T]) -> f64 {
+    let fused = target_cfg_f!(target_feature = "fma");
+    let mut s = f.state;
+    let mut sum = 0.0;
+    for v in x {
+        let w = k_sample(f, &mut s, v.as_f64(), fused);
+        sum = fma(w, w, sum, fused);
+    }
+    f.state = s;
+    sum
+}
+
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn k_energy_pair<T: Sample>(
+    p: &mut KWeighting,
+    q: &mut KWeighting,
+    x: &[T],
+    y: &[T],
+) -> (f64, f64) {
+    let fused = target_cfg_f!(target_feature = "fma");
+    let (mut s, mut r) = (p.state, q.state);
+    let (mut sum, mut sum2) = (0.0, 0.0);
+    for (v, z) in x.iter().zip(y) {
+        let w = k_sample(p, &mut s, v.as_f64(), fused);
+        let w2 = k_sample(q, &mut r, z.as_f64(), fused);
+        sum = fma(w, w, sum, fused);
+        sum2 = fma(w2, w2, sum2, fused);
+    }
+    p.state = s;
+    q.state = r;
+    (sum, sum2)
 }
 
 /// The BS.1770 weight of channel `c` of `channels` in libebur128's default map.
@@ -343,12 +408,11 @@ impl LoudnessMeter {
         check_format(channels, sample_rate)?;
         Ok(Self {
             steps: StepEnergies::new(channels, sample_rate),
-            true_peak: Some(TruePeakMeter::new(channels)),
+            true_peak: Some(PeakMeter::Unset(channels)),
             channels,
             sample_rate,
             momentary_max: f64::NEG_INFINITY,
             short_term_max: f64::NEG_INFINITY,
-            scratch: Vec::new(),
         })
     }
 
@@ -378,11 +442,7 @@ impl LoudnessMeter {
         if let Some(tp) = &mut self.true_peak {
             let frames = input.len() / self.channels;
             for (c, plane) in input.chunks_exact(frames.max(1)).enumerate() {
-                for part in plane.chunks(TP_CHUNK) {
-                    self.scratch.clear();
-                    self.scratch.extend(part.iter().map(|v| v.as_f64()));
-                    tp.add(c, &self.scratch);
-                }
+                tp.add(c, plane);
             }
         }
         let step = self.steps.step;
@@ -401,10 +461,7 @@ impl LoudnessMeter {
 
     /// The measurement so far.
     pub fn report(&self) -> LoudnessReport {
-        let true_peak = self
-            .true_peak
-            .as_ref()
-            .map_or(0.0, |tp| tp.peaks().iter().fold(0.0f64, |m, &p| m.max(p)));
+        let true_peak = self.true_peak.as_ref().map_or(0.0, PeakMeter::peak);
         LoudnessReport {
             integrated: self.steps.integrated(),
             momentary_max: self.momentary_max,
@@ -427,7 +484,7 @@ impl LoudnessMeter {
     pub fn reset(&mut self) {
         self.steps.reset();
         if let Some(tp) = &mut self.true_peak {
-            tp.reset();
+            *tp = PeakMeter::Unset(self.channels);
         }
         self.momentary_max = f64::NEG_INFINITY;
         self.short_term_max = f64::NEG_INFINITY;

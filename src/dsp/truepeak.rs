@@ -333,13 +333,28 @@ pub const DETECTOR_BLOCK: usize = BLOCK;
 fn refine<T: Sample>(a: T, b: T, c: T) -> T {
     let mb = b.abs();
     let d = b + b - a - c;
-    let vertex = (b + (c - a) * (c - a) / (T::of_f64(8.0) * d))
-        .abs()
-        .min(T::of_f64(1.2) * mb);
+    let vertex = (b + (c - a) * (c - a) / (T::of_f64(8.0) * d)).abs();
+    let cap = T::of_f64(1.2) * mb;
+    // A NaN vertex (d = 0) is never chosen: d·b > 0 fails first.
     if mb >= a.abs() && mb >= c.abs() && d * b > T::zero() {
-        vertex
+        if vertex < cap {
+            vertex
+        } else {
+            cap
+        }
     } else {
         mb
+    }
+}
+
+/// The larger of two values with one comparison (the inputs here are never NaN), which
+/// vectorizes to one instruction where `max` needs NaN handling.
+#[inline(always)]
+fn larger<T: Sample>(a: T, b: T) -> T {
+    if a > b {
+        a
+    } else {
+        b
     }
 }
 
@@ -398,7 +413,7 @@ fn frame_peaks<T: Sample>(
             [c1[q], c2[q], c3[q]],
             refine_above,
         );
-        peaks[q] = peaks[q].max(v);
+        peaks[q] = larger(peaks[q], v);
     }
 }
 
@@ -413,14 +428,18 @@ fn frame_peak<T: Sample>(
     refine_above: T,
 ) -> f64 {
     let [p1, p2, p3] = p;
-    let m = point_peak(before, s, p1, refine_above)
-        .max(point_peak(s, p1, p2, refine_above))
-        .max(point_peak(p1, p2, p3, refine_above))
-        .max(point_peak(p2, p3, next, refine_above));
-    m.max(compat[0].abs())
-        .max(compat[1].abs())
-        .max(compat[2].abs())
-        .as_f64()
+    let m = larger(
+        larger(
+            point_peak(before, s, p1, refine_above),
+            point_peak(s, p1, p2, refine_above),
+        ),
+        larger(
+            point_peak(p1, p2, p3, refine_above),
+            point_peak(p2, p3, next, refine_above),
+        ),
+    );
+    let c = larger(larger(compat[0].abs(), compat[1].abs()), compat[2].abs());
+    larger(m, c).as_f64()
 }
 
 impl<T: Sample> PeakDetector<T> {

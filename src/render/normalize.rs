@@ -20,7 +20,7 @@ use crate::dsp::convolver::Layout;
 use crate::dsp::limiter::{
     peak_envelope, GainStats, Limiter, LimiterSettings, TRUE_PEAK_MARGIN_DB,
 };
-use crate::dsp::loudness::{integrated, StepEnergies};
+use crate::dsp::loudness::{integrated, measure, LoudnessReport, StepEnergies};
 use crate::dsp::truepeak::TruePeakMeter;
 use crate::pipeline::PipelineConfig;
 use crate::workers::Workers;
@@ -79,6 +79,9 @@ pub struct NormalizeReport {
     pub input_lufs: f64,
     /// True peak of the input.
     pub input_true_peak_db: f64,
+    /// The input's full measurement (the two values above come from it), so a caller that
+    /// reports the input need not measure it again.
+    pub input_loudness: LoudnessReport,
     /// Integrated loudness after the EQ, before the gain (what the gain was computed from).
     pub eq_lufs: f64,
     /// The static gain applied.
@@ -246,8 +249,8 @@ pub fn normalize_on<T: CachedSample>(
     if let Some(l) = &limiter {
         l.validate()?;
     }
-    let input_lufs = integrated(input, channels, sample_rate)?;
-    let input_true_peak_db = true_peak_db(input, channels);
+    let input_loudness = workers.install(|| measure(input, channels, sample_rate))?;
+    let (input_lufs, input_true_peak_db) = (input_loudness.integrated, input_loudness.true_peak);
     // The EQ alone (flat or bypassed: the input itself).
     let eq_active = pipeline
         .eq
@@ -287,6 +290,7 @@ pub fn normalize_on<T: CachedSample>(
         ceiling_db: limiter.map(|l| l.ceiling_db),
         input_lufs,
         input_true_peak_db,
+        input_loudness,
         eq_lufs,
         gain_db: 0.0,
         output_lufs: eq_lufs,
