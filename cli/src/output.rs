@@ -691,8 +691,9 @@ impl WavSink {
     /// Appends samples as little-endian integers of `width` bytes (2 or 3).
     fn push_ints(&mut self, ints: &[i32], width: usize) -> Result<()> {
         self.bytes.clear();
-        for &q in ints {
-            self.bytes.extend_from_slice(&q.to_le_bytes()[..width]);
+        self.bytes.resize(ints.len() * width, 0);
+        for (b, &q) in self.bytes.chunks_exact_mut(width).zip(ints) {
+            b.copy_from_slice(&q.to_le_bytes()[..width]);
         }
         self.flush_bytes()
     }
@@ -854,16 +855,15 @@ pub fn write_audio(
             writer.push_floats(&floats)?;
         } else {
             ints.clear();
-            for i in 0..n {
-                for c in 0..channels {
-                    ints.push(quantiser.next(block[c * n + i]));
-                }
-            }
-            // What the file holds, as a decoder reads it back (exact in f32 up to 24 bits).
+            ints.resize(n * channels, 0);
+            // The block then holds what the file holds, as a decoder reads it back (exact in
+            // f32 up to 24 bits).
             let inv = (1.0 / quantiser.scale) as f32;
-            for i in 0..n {
-                for c in 0..channels {
-                    block[c * n + i] = ints[i * channels + c] as f32 * inv;
+            for (i, frame) in ints.chunks_exact_mut(channels).enumerate() {
+                for (c, q) in frame.iter_mut().enumerate() {
+                    let v = &mut block[c * n + i];
+                    *q = quantiser.next(*v);
+                    *v = *q as f32 * inv;
                 }
             }
             match &mut sink {
