@@ -417,10 +417,6 @@ fn crossfade_concat_through_raw_pointers() {
 }
 
 #[test]
-#[cfg_attr(
-    miri,
-    ignore = "ebur128 reads the SSE control register, which Miri cannot run"
-)]
 fn loudness_meter_lifecycle() {
     unsafe {
         let mut m = null_mut();

@@ -499,17 +499,26 @@ impl<T: Sample> Limiter<T> {
             &mut self.deque_gain,
             &mut self.minima,
         );
-        for i in 0..n {
-            let peak = self.peaks[i];
-            let required = if peak > target { target / peak } else { 1.0 };
-            self.gains[i] = T::of_f64(curve.next(required, index, queue, minima));
-            mix = if bypassed {
-                (mix - self.mix_step).max(0.0)
-            } else {
-                (mix + self.mix_step).min(1.0)
-            };
-            self.wets[i] = T::of_f64(mix);
-            ramping |= mix != 1.0;
+        // The required gains first (a loop that vectorizes), in place of the peaks.
+        for p in &mut self.peaks[..n] {
+            *p = if *p > target { target / *p } else { 1.0 };
+        }
+        let required = &self.peaks[..n];
+        if steady && !bypassed {
+            for (g, &r) in self.gains[..n].iter_mut().zip(required) {
+                *g = T::of_f64(curve.next(r, index, queue, minima));
+            }
+        } else {
+            for (i, &r) in required.iter().enumerate() {
+                self.gains[i] = T::of_f64(curve.next(r, index, queue, minima));
+                mix = if bypassed {
+                    (mix - self.mix_step).max(0.0)
+                } else {
+                    (mix + self.mix_step).min(1.0)
+                };
+                self.wets[i] = T::of_f64(mix);
+                ramping |= mix != 1.0;
+            }
         }
         (self.curve, self.mix) = (curve, mix);
         self.swap_delay(x, frames, layout, pos, n);
