@@ -130,26 +130,50 @@ struct PassLimiter<'a> {
     envelope: Option<Vec<f32>>,
 }
 
-/// One pass: `output = limiter(gain · y)`, the limiter's latency removed. Returns its gain
-/// statistics and the output's integrated loudness (measured block by block as it is written).
+/// One pass: `limiter(gain · y)`, the limiter's latency removed, written to `output` when
+/// `store`. `y` is `None` when the signal is in `output` itself (an EQ rendered there): a pass
+/// that stores then overwrites it as it goes, each block read before the frames it writes,
+/// which lag by the latency. Returns the gain statistics and the integrated loudness of the
+/// result (measured block by block).
+#[allow(clippy::too_many_arguments)]
 fn limit_pass<T: CachedSample>(
-    y: &[T],
+    y: Option<&[T]>,
     channels: usize,
     sample_rate: u32,
     gain_db: f64,
     limiter: Option<&PassLimiter<'_>>,
     output: &mut [T],
+    store: bool,
     cancelled: &dyn Fn() -> bool,
 ) -> Result<(GainStats, f64), Error> {
-    let frames = y.len() / channels;
+    let frames = output.len() / channels;
     let linear = 10f64.powf(gain_db / 20.0);
     let g = T::of_f64(linear);
     let mut loudness = StepEnergies::new(channels, sample_rate);
     let Some(pass) = limiter else {
-        for (o, &v) in output.iter_mut().zip(y) {
-            *o = v * g;
+        if store {
+            match y {
+                Some(y) => output.iter_mut().zip(y).for_each(|(o, &v)| *o = v * g),
+                None => output.iter_mut().for_each(|o| *o = *o * g),
+            }
+            loudness.add(output, |_| {});
+        } else {
+            // Measured a block at a time, nothing written.
+            let signal = y.unwrap_or(output);
+            let mut block = Vec::new();
+            for pos in (0..frames).step_by(PASS_BLOCK) {
+                let n = PASS_BLOCK.min(frames - pos);
+                block.clear();
+                for c in 0..channels {
+                    block.extend(
+                        signal[c * frames + pos..c * frames + pos + n]
+                            .iter()
+                            .map(|&v| v * g),
+                    );
+                }
+                loudness.add(&block, |_| {});
+            }
         }
-        loudness.add(output, |_| {});
         return Ok((GainStats::default(), loudness.integrated()));
     };
     let mut lim = match pass.envelope {
@@ -171,7 +195,8 @@ fn limit_pass<T: CachedSample>(
         for c in 0..channels {
             let row = &mut b[c * n..(c + 1) * n];
             let have = frames.saturating_sub(pos).min(n);
-            for (d, &v) in row[..have].iter_mut().zip(&y[c * frames + pos..]) {
+            let source = &y.unwrap_or(output)[c * frames + pos..c * frames + pos + have];
+            for (d, &v) in row[..have].iter_mut().zip(source) {
                 *d = v * g;
             }
             row[have..].fill(T::zero());
@@ -184,12 +209,14 @@ fn limit_pass<T: CachedSample>(
         let skip = lat.saturating_sub(pos).min(n);
         let first = pos + skip - lat;
         let count = n - skip;
-        for c in 0..channels {
-            output[c * frames + first..c * frames + first + count]
-                .copy_from_slice(&b[c * n + skip..c * n + skip + count]);
+        if store {
+            for c in 0..channels {
+                output[c * frames + first..c * frames + first + count]
+                    .copy_from_slice(&b[c * n + skip..c * n + skip + count]);
+            }
         }
         let planes: Vec<&[T]> = (0..channels)
-            .map(|c| &output[c * frames + first..c * frames + first + count])
+            .map(|c| &b[c * n + skip..c * n + skip + count])
             .collect();
         loudness.add_planes(&planes, |_| {});
         pos += n;
@@ -257,31 +284,29 @@ pub fn normalize_on<T: CachedSample>(
         .as_ref()
         .is_some_and(|e| e.gains_db.iter().any(|&g| g != 0.0))
         && !pipeline.start_bypassed[crate::pipeline::Stage::Eq as usize];
-    let eq_out = if eq_active {
+    // With an EQ, its output goes to `output` (no third track-sized buffer): the passes read
+    // it there without storing, and one last pass at the chosen gain overwrites it.
+    if eq_active {
         let eq_only = PipelineConfig {
             level: None,
             limiter: None,
             ..pipeline.clone()
         };
-        let mut y = vec![T::zero(); input.len()];
         render_chunked_on(
             input,
             channels,
             sample_rate,
             &eq_only,
             render,
-            &mut y,
+            output,
             watch,
             workers,
             None,
         )?;
-        Some(y)
-    } else {
-        None
-    };
-    let y: &[T] = eq_out.as_deref().unwrap_or(input);
+    }
+    let y: Option<&[T]> = (!eq_active).then_some(input);
     let eq_lufs = if eq_active {
-        integrated(y, channels, sample_rate)?
+        integrated(&*output, channels, sample_rate)?
     } else {
         input_lufs
     };
@@ -322,7 +347,10 @@ pub fn normalize_on<T: CachedSample>(
         envelope: settings.true_peak.then(|| {
             let target_db = settings.ceiling_db - TRUE_PEAK_MARGIN_DB - cap - 0.01;
             let len = frames + crate::dsp::limiter::latency_frames(settings, sample_rate);
-            workers.install(|| peak_envelope(y, channels, len, 10f64.powf(target_db / 20.0) / 1.2))
+            let signal: &[T] = y.unwrap_or(output);
+            workers.install(|| {
+                peak_envelope(signal, channels, len, 10f64.powf(target_db / 20.0) / 1.2)
+            })
         }),
     });
     // The previous pass, the closest below and above the target, and the best so far.
@@ -337,6 +365,7 @@ pub fn normalize_on<T: CachedSample>(
             gain,
             pass.as_ref(),
             output,
+            y.is_some(),
             &cancelled,
         )?;
         report.passes += 1;
@@ -406,6 +435,20 @@ pub fn normalize_on<T: CachedSample>(
             }
         }
         gain = next;
+    }
+    if y.is_none() {
+        // The EQ'd signal is in `output`: the pass at the reported gain, stored this time (it
+        // repeats the measured pass exactly).
+        limit_pass(
+            None,
+            channels,
+            sample_rate,
+            report.gain_db,
+            pass.as_ref(),
+            output,
+            true,
+            &cancelled,
+        )?;
     }
     report.output_true_peak_db = true_peak_db(output, channels);
     Ok(report)
