@@ -2,14 +2,18 @@
 //! [`LevelMode::Integrated`](crate::dsp::level::LevelMode::Integrated).
 //!
 //! 1. The EQ alone is rendered chunk-parallel (linear and time-invariant, so chunking is
-//!    invisible); its integrated loudness (BS.1770, gated) is what reaches the gain stage.
-//! 2. One static gain `target − loudness` is applied and the true-peak limiter runs over the whole
-//!    signal in one pass (no seams).
-//! 3. The output's integrated loudness is measured; when the limiter took loudness off, the gain
-//!    is corrected (secant steps on the measured gain → loudness curve) and step 2 repeats, until
-//!    the output is within [`AIM_LU`] of the target (at most [`MAX_PASSES`] passes; a typical
-//!    master needs one or two). Each pass costs one limiter run and one integrated-loudness
-//!    measurement.
+//!    invisible) into the output buffer; its integrated loudness (BS.1770, gated) is what
+//!    reaches the gain stage.
+//! 2. The true-peak detector's envelope of that signal is computed once, on the render threads
+//!    ([`peak_envelope`]); the detector is linear, so each pass scales it by its gain.
+//! 3. One static gain `target − loudness` is applied and the true-peak limiter runs over the whole
+//!    signal in one pass (no seams), measuring the result block by block.
+//! 4. When the limiter took loudness off, the gain is corrected (a first step that assumes
+//!    0.5 LU per dB, then secant steps, interpolating once the target is bracketed) and step 3
+//!    repeats, until the result is within [`AIM_LU`] of the target (at most [`MAX_PASSES`]
+//!    passes; music typically needs three). Each pass costs one run of the limiter's gain
+//!    computer and one K-weighting of the result. With an EQ the passes only measure, and one
+//!    more pass at the chosen gain writes the output over the EQ'd signal.
 //!
 //! What happened is reported ([`NormalizeReport`]), including when the target was not reached
 //! and why: nothing silently does something else than asked.
