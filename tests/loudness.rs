@@ -18,6 +18,28 @@ fn sine_segments(sr: u32, segments: &[(f64, f64)]) -> Vec<f64> {
     stereo
 }
 
+/// Planar `channels × frames` at `sr`: `sample(channel, seconds, noise)` with `noise` uniform in
+/// ±0.5 from a xorshift generator seeded with `seed`.
+fn planar_signal(
+    channels: usize,
+    frames: usize,
+    sr: u32,
+    mut seed: u64,
+    sample: impl Fn(usize, f64, f64) -> f64,
+) -> Vec<f64> {
+    let mut x = vec![0.0f64; channels * frames];
+    for c in 0..channels {
+        for i in 0..frames {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let noise = (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            x[c * frames + i] = sample(c, i as f64 / sr as f64, noise);
+        }
+    }
+    x
+}
+
 #[test]
 fn tech_3341_cases_1_to_5() {
     let sr = 48_000;
@@ -145,20 +167,16 @@ fn momentary_and_short_term_maxima_match_the_ebur128_crate_every_100_ms() {
     // 100 ms, as the meter did before it kept its own windows.
     for (sr, channels) in [(44_100u32, 2usize), (48_000, 6), (22_050, 1)] {
         let frames = 9 * sr as usize + 1234;
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut x = vec![0.0f64; channels * frames];
-        for c in 0..channels {
-            for i in 0..frames {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                let t = i as f64 / sr as f64;
+        let x = planar_signal(
+            channels,
+            frames,
+            sr,
+            0x2545_f491_4f6c_dd1d,
+            |c, t, noise| {
                 let env = if (t * 1.3).fract() < 0.4 { 0.8 } else { 0.05 };
-                let noise = (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-                x[c * frames + i] =
-                    env * (0.5 * noise + 0.3 * (2.0 * PI * (200.0 + 90.0 * c as f64) * t).sin());
-            }
-        }
+                env * (0.5 * noise + 0.3 * (2.0 * PI * (200.0 + 90.0 * c as f64) * t).sin())
+            },
+        );
         let r = measure(&x, channels, sr).unwrap();
         let mut crate_meter =
             ebur128::EbuR128::new(channels as u32, sr, ebur128::Mode::M | ebur128::Mode::S)
@@ -205,21 +223,18 @@ fn integrated_loudness_and_range_match_the_ebur128_crate() {
         (8_000, 1),
     ] {
         let frames = 41 * sr as usize + 777;
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut x = vec![0.0f64; channels * frames];
-        for c in 0..channels {
-            for i in 0..frames {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                let t = i as f64 / sr as f64;
+        let x = planar_signal(
+            channels,
+            frames,
+            sr,
+            0x9e37_79b9_7f4a_7c15,
+            |c, t, noise| {
                 // −80 … −8 dB in 2.3 s sections.
                 let db = -80.0 + 72.0 * (((t / 2.3).floor() * 0.618_034).fract());
-                let noise = (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
                 let tone = (2.0 * PI * (150.0 + 400.0 * c as f64) * t).sin();
-                x[c * frames + i] = 10f64.powf(db / 20.0) * (noise + 0.5 * tone);
-            }
-        }
+                10f64.powf(db / 20.0) * (noise + 0.5 * tone)
+            },
+        );
         let mut crate_meter =
             ebur128::EbuR128::new(channels as u32, sr, ebur128::Mode::I | ebur128::Mode::LRA)
                 .unwrap();
