@@ -101,6 +101,7 @@ static inline const char *check_status_name(long long s) {
     case TONECORE_STATUS_NOT_FINISHED: return "NOT_FINISHED";
     case TONECORE_STATUS_POISONED: return "POISONED";
     case TONECORE_STATUS_PANIC: return "PANIC";
+    case TONECORE_STATUS_OUT_OF_MEMORY: return "OUT_OF_MEMORY";
     case TONECORE_STATUS_THREAD_POOL: return "THREAD_POOL";
     default: return "?";
     }

@@ -3,13 +3,16 @@
  * a C host can commit, tried on each object type, with the status it must get and proof that the
  * refused call wrote nothing (sentinel-filled outputs and out-parameters).
  *
- * Rows: NULL pointers; zero lengths; wrong sizes; huge lengths; struct_size; overlapping buffers;
+ * Rows: NULL pointers; zero lengths; wrong sizes; huge lengths; a track too large to copy;
+ * struct_size; overlapping buffers;
  * misaligned buffers; wrong sample format; out-of-range enums and numbers; NaN/Inf (and
  * beyond +-2^20) in parameters and in audio; a handle used after its owner was freed; free(NULL);
  * concurrent misuse of a single-threaded object; calls after a panic.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE */
 #include <pthread.h>
+#include <sys/mman.h>
 
 #include "ref.h"
 
@@ -194,6 +197,72 @@ static void sizes(void) {
     tonecore_pipeline_free(p);
 }
 
+/* The Linux overcommit mode (0 heuristic, 1 always, 2 never), or -1 when unknown. */
+static int overcommit_mode(void) {
+    int mode = -1;
+    FILE *f = fopen("/proc/sys/vm/overcommit_memory", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%d", &mode) != 1) mode = -1;
+        fclose(f);
+    }
+    return mode;
+}
+
+/* A track of 2^40 bytes: address space reserved and never touched (every page reads as zero),
+ * which no allocator here can copy. Each entry point that copies a caller's track must refuse
+ * it with OUT_OF_MEMORY before reading it, write no out-parameter, and leave the process and
+ * its objects working. Skipped where the kernel would grant the copy (overcommit mode 1), since
+ * the copy would then run the machine out of memory for real. */
+static void track_too_large(void) {
+    const size_t bytes = (size_t)1 << 40;
+    const size_t len = bytes / sizeof(float);
+    tonecore_engine_config ec;
+    tonecore_engine *e = NULL;
+    tonecore_pipeline_config pc;
+    tonecore_render_config rc;
+    tonecore_playback *pb = (tonecore_playback *)OBJ_SENTINEL;
+    uint64_t id = 0x5a5a5a5a5a5a5a5aULL;
+    float small[CH * 4410] = {0};
+    void *track;
+
+    check_section("row track too large to copy: open_stream, submit_render, playback_open -> OUT_OF_MEMORY");
+    if (sizeof(size_t) < 8 || overcommit_mode() == 1) {
+        printf("skipped: 64-bit address space and an overcommit mode other than 1 needed\n");
+        return;
+    }
+    track = mmap(NULL, bytes, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (track == MAP_FAILED) {
+        printf("skipped: could not reserve 2^40 bytes of address space\n");
+        return;
+    }
+    tonecore_engine_config_init(&ec);
+    ec.max_streams = 2;
+    CHECK_STATUS(tonecore_engine_new(&ec, &e), TONECORE_STATUS_OK);
+    tonecore_pipeline_config_init(&pc);
+    pc.channels = CH;
+    pc.sample_rate = 44100;
+    tonecore_render_config_init(&rc);
+    CHECK_STATUS(tonecore_engine_open_stream_f32(e, 1, &pc, NULL, (const float *)track, len, 7, 0.0,
+                                                 &id),
+                 TONECORE_STATUS_OUT_OF_MEMORY);
+    CHECK(id == 0x5a5a5a5a5a5a5a5aULL);
+    CHECK(strstr(tonecore_last_error_message(), "memory") != NULL);
+    CHECK_STATUS(tonecore_engine_submit_render_f32(e, &pc, NULL, (const float *)track, len, 0, 7,
+                                                   &id),
+                 TONECORE_STATUS_OUT_OF_MEMORY);
+    CHECK(id == 0x5a5a5a5a5a5a5a5aULL);
+    CHECK_STATUS(tonecore_playback_open_f32(&pc, &rc, (const float *)track, len, &pb),
+                 TONECORE_STATUS_OUT_OF_MEMORY);
+    CHECK(pb == (tonecore_playback *)OBJ_SENTINEL);
+    /* The engine still takes a real track, and its cap was not consumed by the refusals. */
+    CHECK_STATUS(tonecore_engine_open_stream_f32(e, 1, &pc, NULL, small, CH * 4410, 0, 0.0, &id),
+                 TONECORE_STATUS_OK);
+    CHECK_STATUS(tonecore_engine_open_stream_f32(e, 2, &pc, NULL, small, CH * 4410, 0, 0.0, &id),
+                 TONECORE_STATUS_OK);
+    tonecore_engine_free(e);
+    munmap(track, bytes);
+}
+
 static void ranges_and_non_finite(void) {
     tonecore_pipeline *p = new_pipeline(TONECORE_SAMPLE_FORMAT_F32);
     tonecore_params *h = NULL;
@@ -364,6 +433,7 @@ static void after_a_panic(void) {
 int main(void) {
     null_pointers();
     sizes();
+    track_too_large();
     ranges_and_non_finite();
     owner_freed();
     concurrent_misuse();

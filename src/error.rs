@@ -120,6 +120,9 @@ pub enum ProcessError {
     Cancelled,
     /// The work panicked inside the library (a bug); it produced nothing.
     Panicked,
+    /// A buffer sized by the caller's data (a track's copy, a render's output) could not be
+    /// reserved; nothing was done.
+    OutOfMemory,
 }
 
 impl ProcessError {
@@ -136,6 +139,7 @@ impl ProcessError {
             Self::BlockTooLarge => "block is longer than max_block",
             Self::Cancelled => "cancelled",
             Self::Panicked => "the work panicked inside tonecore",
+            Self::OutOfMemory => "a buffer sized by the input could not be reserved (out of memory)",
         }
     }
 }

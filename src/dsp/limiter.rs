@@ -720,22 +720,16 @@ const ENVELOPE_CHUNK: usize = 1 << 16;
 /// the history a single detector would (a multiple of the detector's block, above its support).
 const ENVELOPE_WARM_UP: usize = 2 * DETECTOR_BLOCK;
 
-/// The true-peak detector's reading at each frame `0..len` of planar `x` (`channels × frames`,
-/// silence after its end) — what a true-peak [`Limiter`] fed `x` computes, frame for frame,
-/// for [`Limiter::process_span_with_peaks`] — rounded up to `f32`. Points at or below
-/// `refine_above` skip their parabola refinement, so the envelope serves every scale `s` with
-/// `s · 1.2 · refine_above` at or below the limiter's target (0 serves any scale). Runs on
-/// rayon's threads in independent stretches (each one's detector first reads the frames before
-/// it, so the result does not depend on the split). Allocates `len` floats.
-pub fn peak_envelope<T: Sample>(
-    x: &[T],
-    channels: usize,
-    len: usize,
-    refine_above: f64,
-) -> Vec<f32> {
+/// Writes the true-peak detector's reading at each frame `0..envelope.len()` of planar `x`
+/// (`channels × frames`, silence after its end) — what a true-peak [`Limiter`] fed `x`
+/// computes, frame for frame, for [`Limiter::process_span_with_peaks`] — rounded up to `f32`.
+/// Points at or below `refine_above` skip their parabola refinement, so the envelope serves
+/// every scale `s` with `s · 1.2 · refine_above` at or below the limiter's target (0 serves any
+/// scale). Runs on rayon's threads in independent stretches (each one's detector first reads
+/// the frames before it, so the result does not depend on the split). Allocates nothing.
+pub fn peak_envelope<T: Sample>(x: &[T], channels: usize, envelope: &mut [f32], refine_above: f64) {
     use rayon::prelude::*;
     let frames = x.len() / channels.max(1);
-    let mut envelope = vec![0.0f32; len];
     envelope
         .par_chunks_mut(ENVELOPE_CHUNK)
         .enumerate()
@@ -768,7 +762,6 @@ pub fn peak_envelope<T: Sample>(
                 at += n;
             }
         });
-    envelope
 }
 
 /// The smallest `f32` at or above `v` (finite, ≥ 0).
@@ -950,7 +943,8 @@ mod tests {
         let x = loud_signal(frames);
         let settings = LimiterSettings::default();
         let lat = latency_frames(&settings, 44_100);
-        let envelope = peak_envelope(&x, 2, frames + lat, 0.0);
+        let mut envelope = vec![0.0; frames + lat];
+        peak_envelope(&x, 2, &mut envelope, 0.0);
         for g in [0.3f32, 1.0, 2.7] {
             let mut a: Vec<f32> = x.iter().map(|v| v * g).collect();
             let mut b = a.clone();
@@ -981,7 +975,8 @@ mod tests {
         let frames = 3 * ENVELOPE_CHUNK + 999;
         let x = loud_signal(frames);
         let len = frames + 100;
-        let envelope = peak_envelope(&x, 2, len, 0.0);
+        let mut envelope = vec![0.0; len];
+        peak_envelope(&x, 2, &mut envelope, 0.0);
         let mut detector = PeakDetector::<f32>::new(2);
         let mut peaks = [0.0f64; DETECTOR_BLOCK];
         let mut at = 0;

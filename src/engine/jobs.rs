@@ -348,8 +348,9 @@ fn run<T: TypedSample>(
         (e.done, e.total) = (done as u64, total as u64);
         core.events.emit(e);
     };
-    let mut output = vec![T::zero(); input.len()];
+    let mut output = Vec::new();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        output = crate::memory::try_filled(T::zero(), input.len())?;
         render_chunked_on(
             input,
             channels,

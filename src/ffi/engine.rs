@@ -14,12 +14,12 @@ use crate::engine::{
     Engine, EngineConfig, EngineError, Event, JobId, JobOptions, JobState, StreamId, StreamOptions,
     Token,
 };
+use crate::memory::try_shared_copy;
 use crate::render::PlaybackConfig;
 use crate::typed::TypedSample;
 use crate::{Error, ProcessError};
 use std::ffi::c_void;
 use std::mem::{offset_of, size_of};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Engine settings. Fill with `tonecore_engine_config_init`, then change fields.
@@ -353,7 +353,7 @@ unsafe fn open_ffi<T: TypedSample>(
         };
         let id = e.engine.open_stream(
             key,
-            Arc::from(x),
+            try_shared_copy(x)?,
             channels,
             c.sample_rate,
             &pipeline,
@@ -374,7 +374,8 @@ unsafe fn open_ffi<T: TypedSample>(
 ///
 /// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT` (pipeline `sample_format` is not F32),
 /// the pipeline config's errors, `INVALID_CHUNK`, `INVALID_TIME` (lookahead, seek fade,
-/// timeout NaN), `INVALID_CHANNELS`, `BUSY`, `STALE_ID` (engine shutting down), `THREAD_POOL`.
+/// timeout NaN), `INVALID_CHANNELS`, `BUSY`, `STALE_ID` (engine shutting down), `THREAD_POOL`,
+/// `OUT_OF_MEMORY` (the track's copy could not be reserved).
 /// Thread class: control-thread (allocates, starts a worker; may wait for the cap).
 ///
 /// # Safety
@@ -409,7 +410,8 @@ pub unsafe extern "C" fn tonecore_engine_open_stream_f32(
 ///
 /// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT` (pipeline `sample_format` is not F64),
 /// the pipeline config's errors, `INVALID_CHUNK`, `INVALID_TIME` (lookahead, seek fade,
-/// timeout NaN), `INVALID_CHANNELS`, `BUSY`, `STALE_ID` (engine shutting down), `THREAD_POOL`.
+/// timeout NaN), `INVALID_CHANNELS`, `BUSY`, `STALE_ID` (engine shutting down), `THREAD_POOL`,
+/// `OUT_OF_MEMORY` (the track's copy could not be reserved).
 /// Thread class: control-thread (allocates, starts a worker; may wait for the cap).
 ///
 /// `track` is copied (the caller keeps ownership and may free it on return); `engine`, `pipeline`,
@@ -672,10 +674,13 @@ unsafe fn submit_ffi<T: TypedSample>(
             key: (job_key != 0).then_some(job_key),
             content_id: (content_id != 0).then_some(content_id),
         };
-        match e
-            .engine
-            .submit_render(Arc::from(x), channels, c.sample_rate, &pipeline, &options)
-        {
+        match e.engine.submit_render(
+            try_shared_copy(x)?,
+            channels,
+            c.sample_rate,
+            &pipeline,
+            &options,
+        ) {
             Ok(id) => {
                 out.write(id.0);
                 Ok(())
@@ -697,7 +702,9 @@ unsafe fn submit_ffi<T: TypedSample>(
 ///
 /// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
 /// `INVALID_CHUNK`, `INVALID_CHANNELS`, `ALREADY_RUNNING`, `BUSY` (`max_jobs` held),
-/// `STALE_ID` (shutting down). Thread class: control-thread (allocates, copies the input).
+/// `STALE_ID` (shutting down), `OUT_OF_MEMORY` (the input's copy could not be reserved; a job
+/// whose output cannot be reserved ends failed with it). Thread class: control-thread
+/// (allocates, copies the input).
 ///
 /// # Safety
 /// `engine` live; configs readable; `input` valid for `input_len`; `job_out` writable.
@@ -721,7 +728,9 @@ pub unsafe extern "C" fn tonecore_engine_submit_render_f32(
 ///
 /// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
 /// `INVALID_CHUNK`, `INVALID_CHANNELS`, `ALREADY_RUNNING`, `BUSY` (`max_jobs` held),
-/// `STALE_ID` (shutting down). Thread class: control-thread (allocates, copies the input).
+/// `STALE_ID` (shutting down), `OUT_OF_MEMORY` (the input's copy could not be reserved; a job
+/// whose output cannot be reserved ends failed with it). Thread class: control-thread
+/// (allocates, copies the input).
 ///
 /// `input` is copied (the caller keeps ownership and may free it on return); `engine`, `pipeline`,
 /// `config` and `job_out` are borrowed for the call only.
@@ -866,7 +875,7 @@ unsafe fn take_ffi<T: TypedSample>(
 
 /// Copies the finished job's planar result (the input's length) into `output` and removes the
 /// job (its id turns stale). A job that ended cancelled or failed is removed and its status
-/// returned (`CANCELLED`, …).
+/// returned (`CANCELLED`, `OUT_OF_MEMORY`, …).
 ///
 /// Returns `NULL_POINTER`, `STALE_ID`, `NOT_FINISHED`, `BUFFER_TOO_SMALL` and `WRONG_FORMAT`
 /// (nothing removed), or the job's own failure status. Thread class: control-thread.

@@ -6,6 +6,7 @@ use super::{
 };
 use crate::cache::CachedSample;
 use crate::dsp::crossfade::{crossfade_into, FadeCurve};
+use crate::memory::try_shared_copy;
 use crate::render::playback::open;
 use crate::render::{
     render_chunked, PlaybackConfig, PlaybackControl, PlaybackReader, RenderConfig, Watch,
@@ -13,7 +14,6 @@ use crate::render::{
 use std::ffi::c_void;
 use std::mem::{offset_of, size_of};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 /// Crossfade shapes (values of the `int32_t curve` arguments and fields).
 #[repr(i32)]
@@ -499,7 +499,8 @@ unsafe fn normalize_ffi<T: FormatSample>(
 /// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
 /// `INVALID_TARGET`, `INVALID_SAMPLE_RATE`, `INVALID_CHUNK`, `INVALID_CHANNELS`, `NON_FINITE`
 /// (non-finite input: nothing is measured), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `CANCELLED`,
-/// `THREAD_POOL`; the output is unspecified after an error. Every pointer is borrowed for the
+/// `THREAD_POOL`, `OUT_OF_MEMORY` (the limiter's per-frame envelope could not be reserved); the
+/// output is unspecified after an error. Every pointer is borrowed for the
 /// call only; `user_data` is passed to `progress` untouched. Thread class: control-thread /
 /// worker.
 ///
@@ -678,11 +679,12 @@ unsafe fn open_ffi<T: FormatSample>(
             return Err(tonecore_status::WrongFormat.into());
         }
         let playback = read_render(config)?;
-        let x: Arc<[T]> = Arc::from(slice_in(track, track_len)?);
+        let x = slice_in(track, track_len)?;
         let channels = c.channels as usize;
         if channels == 0 || track_len % channels != 0 {
             return Err(tonecore_status::InvalidChannels.into());
         }
+        let x = try_shared_copy(x)?;
         let (reader, control) = open(x, channels, c.sample_rate, pipeline, playback)?;
         out.write(Box::into_raw(Box::new(tonecore_playback {
             channels,
@@ -701,7 +703,7 @@ unsafe fn open_ffi<T: FormatSample>(
 ///
 /// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
 /// `INVALID_CHUNK`, `INVALID_TIME` (seek fade outside 0–1000 ms, lookahead outside 1–1024),
-/// `INVALID_CHANNELS`, `THREAD_POOL`.
+/// `INVALID_CHANNELS`, `THREAD_POOL`, `OUT_OF_MEMORY` (the track's copy could not be reserved).
 /// Thread class: control-thread (allocates, starts the worker).
 ///
 /// # Safety
@@ -730,7 +732,7 @@ pub unsafe extern "C" fn tonecore_playback_open_f32(
 /// `pipeline`, `config` and `track` are copied.
 ///
 /// Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
-/// `INVALID_CHUNK`, `INVALID_TIME`, `INVALID_CHANNELS`, `THREAD_POOL`.
+/// `INVALID_CHUNK`, `INVALID_TIME`, `INVALID_CHANNELS`, `THREAD_POOL`, `OUT_OF_MEMORY`.
 /// Thread class: control-thread (allocates, starts the worker).
 ///
 /// # Safety

@@ -73,6 +73,9 @@ pub enum tonecore_status {
     NotFinished = 107,
     /// A panic was caught inside the library; the object involved (if any) is now poisoned.
     Panic = 200,
+    /// A buffer sized by the caller's data (a track's copy, a render's output, the offline
+    /// limiter's envelope) could not be reserved; nothing was done and nothing was written.
+    OutOfMemory = 201,
     /// The library could not start its worker threads.
     ThreadPool = 202,
 }
@@ -126,6 +129,7 @@ impl tonecore_status {
             ConcurrentUse => "the object is already in use on another thread",
             Poisoned => "the object is poisoned by an earlier panic",
             Panic => "a panic was caught inside tonecore",
+            OutOfMemory => "a buffer sized by the input could not be reserved (out of memory)",
             ThreadPool => "could not start worker threads",
         }
     }
@@ -170,6 +174,7 @@ impl From<ProcessError> for tonecore_status {
             ProcessError::BlockTooLarge => Self::BlockTooLarge,
             ProcessError::Cancelled => Self::Cancelled,
             ProcessError::Panicked => Self::Panic,
+            ProcessError::OutOfMemory => Self::OutOfMemory,
         }
     }
 }
@@ -222,6 +227,7 @@ mod tests {
             tonecore_status::ConcurrentUse,
             tonecore_status::Poisoned,
             tonecore_status::Panic,
+            tonecore_status::OutOfMemory,
             tonecore_status::ThreadPool,
         ] {
             let c = unsafe { CStr::from_ptr(tonecore_status_str(status as i32)) };

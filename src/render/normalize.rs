@@ -344,19 +344,28 @@ pub fn normalize_on<T: CachedSample>(
     // Pushing more than MAX_PUSH_DB into the limiter beyond the static gain only trades
     // distortion for loudness the ceiling does not allow: the search stops there.
     let cap = (initial + MAX_PUSH_DB).min(MAX_GAIN_DB);
-    let pass = limiter.as_ref().map(|settings| PassLimiter {
-        settings,
-        // True peak: the detector's envelope of `y`, once, refined wherever a gain up to the
-        // cap can bring a point to the target.
-        envelope: settings.true_peak.then(|| {
-            let target_db = settings.ceiling_db - TRUE_PEAK_MARGIN_DB - cap - 0.01;
-            let len = frames + crate::dsp::limiter::latency_frames(settings, sample_rate);
-            let signal: &[T] = y.unwrap_or(output);
-            workers.install(|| {
-                peak_envelope(signal, channels, len, 10f64.powf(target_db / 20.0) / 1.2)
-            })
+    let pass = match limiter.as_ref() {
+        None => None,
+        Some(settings) => Some(PassLimiter {
+            settings,
+            // True peak: the detector's envelope of `y`, once, refined wherever a gain up to the
+            // cap can bring a point to the target.
+            envelope: match settings.true_peak {
+                true => {
+                    let target_db = settings.ceiling_db - TRUE_PEAK_MARGIN_DB - cap - 0.01;
+                    let len = frames + crate::dsp::limiter::latency_frames(settings, sample_rate);
+                    let mut envelope = crate::memory::try_filled(0.0f32, len)?;
+                    let signal: &[T] = y.unwrap_or(output);
+                    workers.install(|| {
+                        let refine_above = 10f64.powf(target_db / 20.0) / 1.2;
+                        peak_envelope(signal, channels, &mut envelope, refine_above);
+                    });
+                    Some(envelope)
+                }
+                false => None,
+            },
         }),
-    });
+    };
     // The previous pass, the closest below and above the target, and the best so far.
     let mut previous: Option<Pass> = None;
     let (mut below, mut above): (Option<Pass>, Option<Pass>) = (None, None);
@@ -513,7 +522,7 @@ pub fn measure_track_gain<T: CachedSample>(
     render: &RenderConfig,
     workers: &Workers,
 ) -> Result<NormalizeReport, Error> {
-    let mut scratch = vec![T::zero(); track.len()];
+    let mut scratch = crate::memory::try_filled(T::zero(), track.len())?;
     normalize_on(
         track,
         channels,

@@ -22,6 +22,7 @@ TABLE = [
     (106, "Timeout", (TimeoutError,)),
     (107, "NotFinished", (RuntimeError,)),
     (200, "Panic", (RuntimeError,)),
+    (201, "OutOfMemory", (MemoryError,)),
 ]
 
 
@@ -42,7 +43,7 @@ def test_argument_range_is_invalid_argument(status):
     assert issubclass(tonecore.InvalidArgument, ValueError)
 
 
-@pytest.mark.parametrize("status", [108, 150, 199, 201, 202, 299, 300, 12345, -1])
+@pytest.mark.parametrize("status", [108, 150, 199, 202, 299, 300, 12345, -1])
 def test_unmapped_statuses_are_plain_error(status):
     assert error_for_status(status) is tonecore.Error
 
@@ -106,6 +107,7 @@ def test_mapping_matches_the_header_enum(repo):
         "CONCURRENT_USE": "ConcurrentUse", "POISONED": "Poisoned", "CANCELLED": "Cancelled",
         "BUSY": "Busy", "STALE_ID": "StaleHandle", "ALREADY_RUNNING": "AlreadyRunning",
         "TIMEOUT": "Timeout", "NOT_FINISHED": "NotFinished", "PANIC": "Panic",
+        "OUT_OF_MEMORY": "OutOfMemory",
     }
     for name, cls in expected.items():
         assert name in enum, f"TONECORE_STATUS_{name} is not in the header"

@@ -44,7 +44,8 @@ Errors
 :class:`InvalidArgument` (1–99, also a ValueError), :class:`ConcurrentUse` (100),
 :class:`Poisoned` (101), :class:`Cancelled` (102), :class:`Busy` (103), :class:`StaleHandle`
 (104, also a LookupError), :class:`AlreadyRunning` (105), :class:`Timeout` (106, also a
-TimeoutError), :class:`NotFinished` (107), :class:`Panic` (200), :class:`ClosedError`.
+TimeoutError), :class:`NotFinished` (107), :class:`Panic` (200), :class:`OutOfMemory` (201, also
+a MemoryError), :class:`ClosedError`.
 
 Public API
 ----------
@@ -109,7 +110,7 @@ process_file(in_path, out_path, pipeline=None, progress=None, chunk_seconds=15.0
 tonecore.batch
     Whole folders: ``process_folder_local`` (processes on one machine) and
     ``process_folder_dask`` (a Dask cluster), with retries and collected failures.
-Error, InvalidArgument, ConcurrentUse, Poisoned, Cancelled, Busy, StaleHandle, AlreadyRunning, Timeout, NotFinished, Panic, ClosedError
+Error, InvalidArgument, ConcurrentUse, Poisoned, Cancelled, Busy, StaleHandle, AlreadyRunning, Timeout, NotFinished, Panic, OutOfMemory, ClosedError
     Exceptions (see Errors above).
 abi_version(), library_version(), status_str(code), ABI_VERSION, __version__
     Versions and status descriptions.
@@ -139,6 +140,7 @@ from ._errors import (
     Error,
     InvalidArgument,
     NotFinished,
+    OutOfMemory,
     Panic,
     Poisoned,
     StaleHandle,
@@ -202,6 +204,7 @@ __all__ = [
     "LimiterConfig",
     "LoudnessMeter",
     "NotFinished",
+    "OutOfMemory",
     "Panic",
     "Pipeline",
     "PipelineConfig",

@@ -669,6 +669,8 @@ class Engine:
         ------
         tonecore.Busy
             ``max_streams`` streams are live (after ``timeout``); nothing was opened.
+        tonecore.OutOfMemory
+            The track's copy could not be reserved (status 201); nothing was opened.
         tonecore.InvalidArgument
             Invalid geometry (status 21), ``lookahead_chunks`` 0, ``seek_fade_ms`` out of range
             or ``timeout`` NaN/huge (status 19), sample rate 0 (13), 0 or more than 64
@@ -784,6 +786,8 @@ class Engine:
             A job with ``key`` is running; ``.job`` is it.
         tonecore.Busy
             ``max_jobs`` jobs are held (take or release some).
+        tonecore.OutOfMemory
+            The input's copy could not be reserved (status 201); nothing was started.
         tonecore.InvalidArgument
             Invalid geometry, sample rate, channels or pipeline settings.
         tonecore.ClosedError

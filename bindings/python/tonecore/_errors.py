@@ -15,6 +15,7 @@ message. The hierarchy::
     ├── Timeout(Error, TimeoutError)                 106    a wait or open timed out
     ├── NotFinished(Error, RuntimeError)             107    result asked of an unfinished job
     ├── Panic(Error, RuntimeError)                   200    panic caught inside the library
+    ├── OutOfMemory(Error, MemoryError)              201    a track-sized buffer could not be reserved
     └── ClosedError(Error, ValueError)               None   the Python object was closed
 
 Statuses in 100–199 (state errors) or 200–299 (internal errors) that have no class of their
@@ -34,6 +35,7 @@ __all__ = [
     "Error",
     "InvalidArgument",
     "NotFinished",
+    "OutOfMemory",
     "Panic",
     "Poisoned",
     "StaleHandle",
@@ -52,6 +54,7 @@ STATUS_ALREADY_RUNNING = 105
 STATUS_TIMEOUT = 106
 STATUS_NOT_FINISHED = 107
 STATUS_PANIC = 200
+STATUS_OUT_OF_MEMORY = 201
 
 
 class Error(Exception):
@@ -155,6 +158,11 @@ class Panic(Error, RuntimeError):
     """A panic was caught inside the library (status 200); the object involved is poisoned."""
 
 
+class OutOfMemory(Error, MemoryError):
+    """A buffer sized by the caller's data (a track's copy, a render's output, the limiter's
+    envelope) could not be reserved (status 201, ``OUT_OF_MEMORY``); nothing was done."""
+
+
 class ClosedError(Error, ValueError):
     """The object was closed; create a new one. ``status`` is ``None``."""
 
@@ -169,6 +177,7 @@ _BY_STATUS: Dict[int, Type[Error]] = {
     STATUS_TIMEOUT: Timeout,
     STATUS_NOT_FINISHED: NotFinished,
     STATUS_PANIC: Panic,
+    STATUS_OUT_OF_MEMORY: OutOfMemory,
 }
 
 for _cls in (Error, InvalidArgument, ClosedError, *_BY_STATUS.values()):
@@ -190,7 +199,7 @@ def error_for_status(status: int) -> Type[Error]:
         :class:`InvalidArgument` for 1–99; :class:`ConcurrentUse` for 100, :class:`Poisoned`
         101, :class:`Cancelled` 102, :class:`Busy` 103, :class:`StaleHandle` 104,
         :class:`AlreadyRunning` 105, :class:`Timeout` 106, :class:`NotFinished` 107,
-        :class:`Panic` 200; :class:`Error` for every other number.
+        :class:`Panic` 200, :class:`OutOfMemory` 201; :class:`Error` for every other number.
     """
     if 1 <= status <= 99:
         return InvalidArgument

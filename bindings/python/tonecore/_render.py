@@ -420,6 +420,8 @@ def normalize(
         Target out of range (status 20), ceiling out of range (18), sample rate below 8 kHz
         (13), channels (14), the config's errors; NaN or infinite samples (status 5: nothing is
         measured, ``out`` is untouched).
+    tonecore.OutOfMemory
+        The limiter's per-frame envelope could not be reserved (status 201).
     TypeError, ValueError
         Wrong types, dtype, dimensions or layout of ``x`` or ``out``.
     """
@@ -578,6 +580,8 @@ class PlaybackStream(_TrackInfo, _NativeObject):
         Invalid geometry (status 21); ``lookahead_chunks`` 0 or ``seek_fade_ms`` out of range
         (status 19, ``INVALID_TIME``); sample rate 0 (status 13); 0 or more than 64 channels
         (status 14); the pipeline settings' errors (see :class:`tonecore.Pipeline`).
+    tonecore.OutOfMemory
+        The track's copy could not be reserved (status 201); nothing was opened.
     TypeError, ValueError
         Wrong types, dtype, dimensions or layout of ``x``; unknown ``curve``.
 
