@@ -463,6 +463,98 @@ static void test_adaptive_eq(void) {
     free(yf);
 }
 
+/* The host's content profile and the two analysis versions (host changes #3428 and #4101). */
+static void test_adaptive_eq_profile(void) {
+    const size_t frames = 6000;
+    double *x = noise(frames, 0.5, 47);
+    double *y = (double *)ref_alloc(frames, sizeof(double));
+    double *y_old = (double *)ref_alloc(frames, sizeof(double));
+    double target[25] = {0}, gains[25] = {0}, gains_out[25], diff = 0.0;
+    tonecore_auralis_eq_config cfg, bad;
+    size_t i;
+    check_section("adaptive EQ: content profile, analysis version, older struct");
+    CHECK_STATUS(tonecore_auralis_eq_config_init(&cfg), TONECORE_STATUS_OK);
+    CHECK_EQ_INT(cfg.analysis, TONECORE_AURALIS_ANALYSIS_CURRENT);
+    CHECK_EQ_INT(cfg.has_profile, 0);
+    CHECK(cfg.profile_genre == TONECORE_AURALIS_GENRE_OTHER &&
+          cfg.profile_energy_level == TONECORE_AURALIS_ENERGY_MEDIUM &&
+          cfg.profile_spectral_centroid == 2000.0);
+    /* Zero target, speed 1, "low energy" and a dark centroid: +0.5 dB everywhere, +1 dB more
+     * for band centres above 2 kHz (bands 13..24 of the critical bands from 20 Hz). */
+    cfg.fft_size = 512;
+    cfg.adaptation_speed = 1.0;
+    cfg.has_profile = 1;
+    cfg.profile_energy_level = TONECORE_AURALIS_ENERGY_LOW;
+    cfg.profile_spectral_centroid = 900.0;
+    CHECK_STATUS(tonecore_auralis_eq_process_f64(&cfg, x, frames, 1, target, 25, gains, 25, y,
+                                                 frames, gains_out, 25),
+                 TONECORE_STATUS_OK);
+    for (i = 0; i < 25; i++) {
+        CHECK(gains_out[i] == (i >= 13 ? 1.5 : 0.5));
+    }
+    /* A classical profile scales the clipped gains by 0.7 first. */
+    cfg.profile_genre = TONECORE_AURALIS_GENRE_CLASSICAL;
+    cfg.profile_energy_level = TONECORE_AURALIS_ENERGY_MEDIUM;
+    cfg.profile_spectral_centroid = NAN; /* NaN: no spectral adaptation, as the host */
+    for (i = 0; i < 25; i++) {
+        target[i] = 10.0;
+    }
+    CHECK_STATUS(tonecore_auralis_eq_process_f64(&cfg, x, frames, 1, target, 25, gains, 25, y,
+                                                 frames, gains_out, 25),
+                 TONECORE_STATUS_OK);
+    CHECK(fabs(gains_out[10] - 0.7 * 10.0) < 1e-12 || fabs(gains_out[10] - 0.7 * 5.0) < 1e-12);
+    /* The older analysis moves the masking decisions: a different result for a real target. */
+    cfg.has_profile = 0;
+    for (i = 0; i < 25; i++) {
+        target[i] = (double)((i * 5) % 9) - 4.0;
+    }
+    CHECK_STATUS(tonecore_auralis_eq_process_f64(&cfg, x, frames, 1, target, 25, gains, 25, y,
+                                                 frames, gains_out, 25),
+                 TONECORE_STATUS_OK);
+    cfg.analysis = TONECORE_AURALIS_ANALYSIS_PRE_3428_4101;
+    CHECK_STATUS(tonecore_auralis_eq_process_f64(&cfg, x, frames, 1, target, 25, gains, 25,
+                                                 y_old, frames, gains_out, 25),
+                 TONECORE_STATUS_OK);
+    for (i = 0; i < frames; i++) {
+        diff = ref_max_err(diff, fabs(y[i] - y_old[i]));
+    }
+    CHECK_MSG(diff > 1e-6, "the two analysis versions give the same output");
+    /* A caller compiled before the analysis and profile fields: read as the defaults. */
+    bad = cfg;
+    bad.struct_size = offsetof(tonecore_auralis_eq_config, analysis);
+    bad.analysis = 77; /* past the caller's struct: never read */
+    bad.has_profile = 1;
+    CHECK_STATUS(tonecore_auralis_eq_process_f64(&bad, x, frames, 1, target, 25, gains, 25,
+                                                 y_old, frames, gains_out, 25),
+                 TONECORE_STATUS_OK);
+    diff = 0.0;
+    for (i = 0; i < frames; i++) {
+        diff = ref_max_err(diff, fabs(y[i] - y_old[i]));
+    }
+    CHECK_LE(diff, 0.0);
+    /* Unknown codes are refused and write nothing. */
+    sentinel_fill(y_old, frames * sizeof(double));
+    bad = cfg;
+    bad.analysis = 2;
+    CHECK_STATUS(tonecore_auralis_eq_process_f64(&bad, x, frames, 1, target, 25, gains, 25,
+                                                 y_old, frames, gains_out, 25),
+                 TONECORE_STATUS_INVALID_ARGUMENT);
+    bad = cfg;
+    bad.profile_genre = 6;
+    CHECK_STATUS(tonecore_auralis_eq_process_f64(&bad, x, frames, 1, target, 25, gains, 25,
+                                                 y_old, frames, gains_out, 25),
+                 TONECORE_STATUS_INVALID_ARGUMENT);
+    bad = cfg;
+    bad.profile_energy_level = 3;
+    CHECK_STATUS(tonecore_auralis_eq_process_f64(&bad, x, frames, 1, target, 25, gains, 25,
+                                                 y_old, frames, gains_out, 25),
+                 TONECORE_STATUS_INVALID_ARGUMENT);
+    CHECK(sentinel_intact(y_old, frames * sizeof(double)));
+    free(x);
+    free(y);
+    free(y_old);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Crossfades and seams
  * ------------------------------------------------------------------------------------------- */
@@ -694,6 +786,7 @@ int main(void) {
     test_frame_eq();
     test_spectra();
     test_adaptive_eq();
+    test_adaptive_eq_profile();
     test_crossfades();
     test_smoother();
     test_level_matcher();

@@ -33,6 +33,39 @@
 #define TONECORE_VERSION_PATCH 0
 
 
+// `tonecore_auralis_eq_config.analysis`: the host's analysis today (#3428, #4101).
+#define TONECORE_AURALIS_ANALYSIS_CURRENT 0
+
+// `tonecore_auralis_eq_config.analysis`: the host's analysis before #3428 and #4101.
+#define TONECORE_AURALIS_ANALYSIS_PRE_3428_4101 1
+
+// `profile_genre`: a genre the host does not adapt to (or none).
+#define TONECORE_AURALIS_GENRE_OTHER 0
+
+// `profile_genre`: `"classical"`.
+#define TONECORE_AURALIS_GENRE_CLASSICAL 1
+
+// `profile_genre`: `"rock"`.
+#define TONECORE_AURALIS_GENRE_ROCK 2
+
+// `profile_genre`: `"electronic"`.
+#define TONECORE_AURALIS_GENRE_ELECTRONIC 3
+
+// `profile_genre`: `"metal"`.
+#define TONECORE_AURALIS_GENRE_METAL 4
+
+// `profile_genre`: `"jazz"`.
+#define TONECORE_AURALIS_GENRE_JAZZ 5
+
+// `profile_energy_level`: `"medium"` or any value the host does not adapt to.
+#define TONECORE_AURALIS_ENERGY_MEDIUM 0
+
+// `profile_energy_level`: `"low"`.
+#define TONECORE_AURALIS_ENERGY_LOW 1
+
+// `profile_energy_level`: `"high"`.
+#define TONECORE_AURALIS_ENERGY_HIGH 2
+
 // Subscription mask selecting every event kind.
 #define TONECORE_EVENTS_ALL 15
 
@@ -117,6 +150,9 @@ enum tonecore_status
   TONECORE_STATUS_NOT_FINISHED = 107,
   // A panic was caught inside the library; the object involved (if any) is now poisoned.
   TONECORE_STATUS_PANIC = 200,
+  // A buffer sized by the caller's data (a track's copy, a render's output, the offline
+  // limiter's envelope) could not be reserved; nothing was done and nothing was written.
+  TONECORE_STATUS_OUT_OF_MEMORY = 201,
   // The library could not start its worker threads.
   TONECORE_STATUS_THREAD_POOL = 202,
 };
@@ -398,6 +434,22 @@ typedef struct tonecore_auralis_eq_config {
   double adaptation_speed;
   // First edge of the 25 critical bands in Hz (0 ≤ f < 100). Default 20.
   double first_edge_hz;
+  // The host version of the analysis: `TONECORE_AURALIS_ANALYSIS_CURRENT` (0, default: the
+  // windowed frame divided by the window's mean, host changes #3428 and #4101) or
+  // `TONECORE_AURALIS_ANALYSIS_PRE_3428_4101` (1: the raw windowed frame, +6.02 dB on the
+  // band energies). Fields from here on are read only when `struct_size` covers them; a
+  // struct from before they existed reads as the defaults.
+  uint32_t analysis;
+  // Non-zero to apply the host's content profile (the three `profile_*` fields) to every
+  // frame's gains, as a host that passes a non-empty `content_profile`. Default 0.
+  uint32_t has_profile;
+  // The profile's `genre`: `TONECORE_AURALIS_GENRE_*` (0 = any genre the host does not adapt
+  // to).
+  uint32_t profile_genre;
+  // The profile's `energy_level`: `TONECORE_AURALIS_ENERGY_*` (0 = medium or any other).
+  uint32_t profile_energy_level;
+  // The profile's `spectral_centroid` in Hz (host default 2000; NaN changes nothing).
+  double profile_spectral_centroid;
 } tonecore_auralis_eq_config;
 
 // A double-precision complex value, layout-compatible with C99 `double _Complex`, C++
@@ -1092,7 +1144,7 @@ tonecore_status tonecore_auralis_apply_eq_frame_f64(const double *frame,
                                                     size_t output_len);
 
 // Fills `config_out` with the defaults (44100 Hz, N 4096, speed 0.8, first edge 20 Hz, all
-// cores) and the current `struct_size`.
+// cores, the host's current analysis, no content profile) and the current `struct_size`.
 //
 // Returns `NULL_POINTER`. Thread class: any-thread.
 //
@@ -1104,11 +1156,13 @@ tonecore_status tonecore_auralis_eq_config_init(struct tonecore_auralis_eq_confi
 
 // The host's adaptive weighted-overlap-add EQ over a whole interleaved buffer (`input_len /
 // channels` frames): frames of N samples at `k·N/2` for every `k·N/2 < frames`, zero-padded;
-// each frame's mono downmix is analysed through a symmetric Hann window (band energies with
-// +6.02 dB coherent-gain compensation, masking thresholds `max(20·log10(peak) − 20, −80)`), the
-// 25 gains are stepped from `gains_in` (the host's `AdaptiveEqState`: `g = target[b]` (0 past
+// each frame's mono downmix is analysed through a symmetric Hann window (today divided by the
+// window's mean; before host changes #3428/#4101 unscaled with +6.02 dB on the band energies:
+// `config->analysis`; masking thresholds `max(20·log10(peak) − 20, −80)`), the 25 gains are
+// stepped from `gains_in` (the host's `AdaptiveEqState`: `g = target[b]` (0 past
 // `target_len`), halved below the masking threshold, times the band's perceptual weight,
-// clipped to ±12 dB, `current += (g − current)·speed`), the unwindowed frame is equalized with
+// clipped to ±12 dB, adapted by the content profile when `config->has_profile`,
+// `current += (g − current)·speed`), the unwindowed frame is equalized with
 // them (`tonecore_auralis_apply_eq_frame_*`) and overlap-added as `out += y·hann(N)`,
 // `wnorm += hann(N)`, `out /= max(wnorm, 1e-8)`. The 25 gains after the last frame go to
 // `gains_out` (which may be `gains_in`). With a zero target and zero state the output equals
@@ -1118,7 +1172,8 @@ tonecore_status tonecore_auralis_eq_config_init(struct tonecore_auralis_eq_confi
 // targets propagate into the gains.
 //
 // Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SAMPLE_RATE`, `INVALID_FFT_SIZE`,
-// `INVALID_ARGUMENT` (speed not finite, first edge, threads), `INVALID_CHANNELS`, `GAIN_COUNT`
+// `INVALID_ARGUMENT` (speed not finite, first edge, threads, analysis, genre or energy level
+// code), `INVALID_CHANNELS`, `GAIN_COUNT`
 // (`gains_len` ≠ 25), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `THREAD_POOL`; nothing is written
 // on error.
 //
@@ -1145,7 +1200,8 @@ tonecore_status tonecore_auralis_eq_process_f32(const struct tonecore_auralis_eq
 // Double-precision [`tonecore_auralis_eq_process_f32`].
 //
 // Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SAMPLE_RATE`, `INVALID_FFT_SIZE`,
-// `INVALID_ARGUMENT` (speed not finite, first edge, threads), `INVALID_CHANNELS`, `GAIN_COUNT`
+// `INVALID_ARGUMENT` (speed not finite, first edge, threads, analysis, genre or energy level
+// code), `INVALID_CHANNELS`, `GAIN_COUNT`
 // (`gains_len` ≠ 25), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `THREAD_POOL`; nothing is written
 // on error.
 //
@@ -1578,7 +1634,8 @@ void tonecore_engine_free(struct tonecore_engine *engine);
 //
 // Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT` (pipeline `sample_format` is not F32),
 // the pipeline config's errors, `INVALID_CHUNK`, `INVALID_TIME` (lookahead, seek fade,
-// timeout NaN), `INVALID_CHANNELS`, `BUSY`, `STALE_ID` (engine shutting down), `THREAD_POOL`.
+// timeout NaN), `INVALID_CHANNELS`, `BUSY`, `STALE_ID` (engine shutting down), `THREAD_POOL`,
+// `OUT_OF_MEMORY` (the track's copy could not be reserved).
 // Thread class: control-thread (allocates, starts a worker; may wait for the cap).
 //
 // # Safety
@@ -1598,7 +1655,8 @@ tonecore_status tonecore_engine_open_stream_f32(const struct tonecore_engine *en
 //
 // Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT` (pipeline `sample_format` is not F64),
 // the pipeline config's errors, `INVALID_CHUNK`, `INVALID_TIME` (lookahead, seek fade,
-// timeout NaN), `INVALID_CHANNELS`, `BUSY`, `STALE_ID` (engine shutting down), `THREAD_POOL`.
+// timeout NaN), `INVALID_CHANNELS`, `BUSY`, `STALE_ID` (engine shutting down), `THREAD_POOL`,
+// `OUT_OF_MEMORY` (the track's copy could not be reserved).
 // Thread class: control-thread (allocates, starts a worker; may wait for the cap).
 //
 // `track` is copied (the caller keeps ownership and may free it on return); `engine`, `pipeline`,
@@ -1731,7 +1789,9 @@ tonecore_status tonecore_engine_stream_for_key(const struct tonecore_engine *eng
 //
 // Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
 // `INVALID_CHUNK`, `INVALID_CHANNELS`, `ALREADY_RUNNING`, `BUSY` (`max_jobs` held),
-// `STALE_ID` (shutting down). Thread class: control-thread (allocates, copies the input).
+// `STALE_ID` (shutting down), `OUT_OF_MEMORY` (the input's copy could not be reserved; a job
+// whose output cannot be reserved ends failed with it). Thread class: control-thread
+// (allocates, copies the input).
 //
 // # Safety
 // `engine` live; configs readable; `input` valid for `input_len`; `job_out` writable.
@@ -1748,7 +1808,9 @@ tonecore_status tonecore_engine_submit_render_f32(const struct tonecore_engine *
 //
 // Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
 // `INVALID_CHUNK`, `INVALID_CHANNELS`, `ALREADY_RUNNING`, `BUSY` (`max_jobs` held),
-// `STALE_ID` (shutting down). Thread class: control-thread (allocates, copies the input).
+// `STALE_ID` (shutting down), `OUT_OF_MEMORY` (the input's copy could not be reserved; a job
+// whose output cannot be reserved ends failed with it). Thread class: control-thread
+// (allocates, copies the input).
 //
 // `input` is copied (the caller keeps ownership and may free it on return); `engine`, `pipeline`,
 // `config` and `job_out` are borrowed for the call only.
@@ -1807,7 +1869,7 @@ tonecore_status tonecore_engine_job_wait(const struct tonecore_engine *engine,
 
 // Copies the finished job's planar result (the input's length) into `output` and removes the
 // job (its id turns stale). A job that ended cancelled or failed is removed and its status
-// returned (`CANCELLED`, …).
+// returned (`CANCELLED`, `OUT_OF_MEMORY`, …).
 //
 // Returns `NULL_POINTER`, `STALE_ID`, `NOT_FINISHED`, `BUFFER_TOO_SMALL` and `WRONG_FORMAT`
 // (nothing removed), or the job's own failure status. Thread class: control-thread.
@@ -2740,7 +2802,8 @@ tonecore_status tonecore_render_config_init(struct tonecore_render_config *confi
 // Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
 // `INVALID_TARGET`, `INVALID_SAMPLE_RATE`, `INVALID_CHUNK`, `INVALID_CHANNELS`, `NON_FINITE`
 // (non-finite input: nothing is measured), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `CANCELLED`,
-// `THREAD_POOL`; the output is unspecified after an error. Every pointer is borrowed for the
+// `THREAD_POOL`, `OUT_OF_MEMORY` (the limiter's per-frame envelope could not be reserved); the
+// output is unspecified after an error. Every pointer is borrowed for the
 // call only; `user_data` is passed to `progress` untouched. Thread class: control-thread /
 // worker.
 //
@@ -2832,7 +2895,7 @@ tonecore_status tonecore_render_chunked_f64(const struct tonecore_pipeline_confi
 //
 // Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
 // `INVALID_CHUNK`, `INVALID_TIME` (seek fade outside 0–1000 ms, lookahead outside 1–1024),
-// `INVALID_CHANNELS`, `THREAD_POOL`.
+// `INVALID_CHANNELS`, `THREAD_POOL`, `OUT_OF_MEMORY` (the track's copy could not be reserved).
 // Thread class: control-thread (allocates, starts the worker).
 //
 // # Safety
@@ -2849,7 +2912,7 @@ tonecore_status tonecore_playback_open_f32(const struct tonecore_pipeline_config
 // `pipeline`, `config` and `track` are copied.
 //
 // Returns `NULL_POINTER`, `STRUCT_SIZE`, `WRONG_FORMAT`, the pipeline config's errors,
-// `INVALID_CHUNK`, `INVALID_TIME`, `INVALID_CHANNELS`, `THREAD_POOL`.
+// `INVALID_CHUNK`, `INVALID_TIME`, `INVALID_CHANNELS`, `THREAD_POOL`, `OUT_OF_MEMORY`.
 // Thread class: control-thread (allocates, starts the worker).
 //
 // # Safety

@@ -11,6 +11,7 @@
 use super::stft::tonecore_complex_f64;
 use super::{disjoint, guard, guard_rt, out_param, slice_in, slice_out, tonecore_status, Failure};
 use crate::cache::CachedSample;
+use crate::dsp::auralis::adaptive::{Analysis, ContentProfile, EnergyLevel, Genre};
 use crate::dsp::auralis::frame_eq::{linear_gains, step_curve, FrameEq};
 use crate::dsp::auralis::level::{safety_limit, GainSmoother, LevelMatcher};
 use crate::dsp::auralis::seam::{crossfade_concat_into, seam_into};
@@ -242,9 +243,49 @@ pub struct tonecore_auralis_eq_config {
     pub adaptation_speed: f64,
     /// First edge of the 25 critical bands in Hz (0 ≤ f < 100). Default 20.
     pub first_edge_hz: f64,
+    /// The host version of the analysis: `TONECORE_AURALIS_ANALYSIS_CURRENT` (0, default: the
+    /// windowed frame divided by the window's mean, host changes #3428 and #4101) or
+    /// `TONECORE_AURALIS_ANALYSIS_PRE_3428_4101` (1: the raw windowed frame, +6.02 dB on the
+    /// band energies). Fields from here on are read only when `struct_size` covers them; a
+    /// struct from before they existed reads as the defaults.
+    pub analysis: u32,
+    /// Non-zero to apply the host's content profile (the three `profile_*` fields) to every
+    /// frame's gains, as a host that passes a non-empty `content_profile`. Default 0.
+    pub has_profile: u32,
+    /// The profile's `genre`: `TONECORE_AURALIS_GENRE_*` (0 = any genre the host does not adapt
+    /// to).
+    pub profile_genre: u32,
+    /// The profile's `energy_level`: `TONECORE_AURALIS_ENERGY_*` (0 = medium or any other).
+    pub profile_energy_level: u32,
+    /// The profile's `spectral_centroid` in Hz (host default 2000; NaN changes nothing).
+    pub profile_spectral_centroid: f64,
 }
 
-const EQ_CONFIG_MIN_SIZE: usize = size_of::<tonecore_auralis_eq_config>();
+/// `tonecore_auralis_eq_config.analysis`: the host's analysis today (#3428, #4101).
+pub const TONECORE_AURALIS_ANALYSIS_CURRENT: u32 = 0;
+/// `tonecore_auralis_eq_config.analysis`: the host's analysis before #3428 and #4101.
+pub const TONECORE_AURALIS_ANALYSIS_PRE_3428_4101: u32 = 1;
+/// `profile_genre`: a genre the host does not adapt to (or none).
+pub const TONECORE_AURALIS_GENRE_OTHER: u32 = 0;
+/// `profile_genre`: `"classical"`.
+pub const TONECORE_AURALIS_GENRE_CLASSICAL: u32 = 1;
+/// `profile_genre`: `"rock"`.
+pub const TONECORE_AURALIS_GENRE_ROCK: u32 = 2;
+/// `profile_genre`: `"electronic"`.
+pub const TONECORE_AURALIS_GENRE_ELECTRONIC: u32 = 3;
+/// `profile_genre`: `"metal"`.
+pub const TONECORE_AURALIS_GENRE_METAL: u32 = 4;
+/// `profile_genre`: `"jazz"`.
+pub const TONECORE_AURALIS_GENRE_JAZZ: u32 = 5;
+/// `profile_energy_level`: `"medium"` or any value the host does not adapt to.
+pub const TONECORE_AURALIS_ENERGY_MEDIUM: u32 = 0;
+/// `profile_energy_level`: `"low"`.
+pub const TONECORE_AURALIS_ENERGY_LOW: u32 = 1;
+/// `profile_energy_level`: `"high"`.
+pub const TONECORE_AURALIS_ENERGY_HIGH: u32 = 2;
+
+/// The size of the config before `analysis` and the profile fields were added.
+const EQ_CONFIG_MIN_SIZE: usize = std::mem::offset_of!(tonecore_auralis_eq_config, analysis);
 
 impl Default for tonecore_auralis_eq_config {
     fn default() -> Self {
@@ -256,12 +297,17 @@ impl Default for tonecore_auralis_eq_config {
             fft_size: d.fft_size,
             adaptation_speed: d.adaptation_speed,
             first_edge_hz: d.first_edge_hz,
+            analysis: TONECORE_AURALIS_ANALYSIS_CURRENT,
+            has_profile: 0,
+            profile_genre: TONECORE_AURALIS_GENRE_OTHER,
+            profile_energy_level: TONECORE_AURALIS_ENERGY_MEDIUM,
+            profile_spectral_centroid: 2000.0,
         }
     }
 }
 
 /// Fills `config_out` with the defaults (44100 Hz, N 4096, speed 0.8, first edge 20 Hz, all
-/// cores) and the current `struct_size`.
+/// cores, the host's current analysis, no content profile) and the current `struct_size`.
 ///
 /// Returns `NULL_POINTER`. Thread class: any-thread.
 ///
@@ -291,7 +337,19 @@ unsafe fn read_eq_config(
             "config->struct_size is too small; call tonecore_auralis_eq_config_init first",
         ));
     }
-    let c = config.read_unaligned();
+    let size = config.cast::<usize>().read_unaligned();
+    let c = if size >= size_of::<tonecore_auralis_eq_config>() {
+        config.read_unaligned()
+    } else {
+        // An older caller's struct: the fields it has, the defaults for the rest.
+        let mut c = tonecore_auralis_eq_config::default();
+        std::ptr::copy_nonoverlapping(
+            config.cast::<u8>(),
+            std::ptr::addr_of_mut!(c).cast::<u8>(),
+            EQ_CONFIG_MIN_SIZE,
+        );
+        c
+    };
     if c.sample_rate == 0 {
         return Err(tonecore_status::InvalidSampleRate.into());
     }
@@ -303,12 +361,53 @@ unsafe fn read_eq_config(
             "first_edge_hz must be in [0, 100)",
         ));
     }
+    let analysis = match c.analysis {
+        TONECORE_AURALIS_ANALYSIS_CURRENT => Analysis::Current,
+        TONECORE_AURALIS_ANALYSIS_PRE_3428_4101 => Analysis::Pre3428And4101,
+        _ => {
+            return Err(Failure::detail(
+                tonecore_status::InvalidArgument,
+                "analysis must be TONECORE_AURALIS_ANALYSIS_CURRENT or _PRE_3428_4101",
+            ))
+        }
+    };
+    let genre = match c.profile_genre {
+        TONECORE_AURALIS_GENRE_OTHER => Genre::Other,
+        TONECORE_AURALIS_GENRE_CLASSICAL => Genre::Classical,
+        TONECORE_AURALIS_GENRE_ROCK => Genre::Rock,
+        TONECORE_AURALIS_GENRE_ELECTRONIC => Genre::Electronic,
+        TONECORE_AURALIS_GENRE_METAL => Genre::Metal,
+        TONECORE_AURALIS_GENRE_JAZZ => Genre::Jazz,
+        _ => {
+            return Err(Failure::detail(
+                tonecore_status::InvalidArgument,
+                "profile_genre must be one of TONECORE_AURALIS_GENRE_*",
+            ))
+        }
+    };
+    let energy_level = match c.profile_energy_level {
+        TONECORE_AURALIS_ENERGY_MEDIUM => EnergyLevel::Medium,
+        TONECORE_AURALIS_ENERGY_LOW => EnergyLevel::Low,
+        TONECORE_AURALIS_ENERGY_HIGH => EnergyLevel::High,
+        _ => {
+            return Err(Failure::detail(
+                tonecore_status::InvalidArgument,
+                "profile_energy_level must be one of TONECORE_AURALIS_ENERGY_*",
+            ))
+        }
+    };
     Ok(AdaptiveEqConfig {
         sample_rate: c.sample_rate,
         fft_size: c.fft_size,
         adaptation_speed: speed,
         first_edge_hz: c.first_edge_hz,
         threads: c.threads as usize,
+        analysis,
+        content_profile: (c.has_profile != 0).then_some(ContentProfile {
+            genre,
+            energy_level,
+            spectral_centroid: c.profile_spectral_centroid,
+        }),
     })
 }
 
@@ -360,11 +459,13 @@ unsafe fn eq_process<T: CachedSample>(
 
 /// The host's adaptive weighted-overlap-add EQ over a whole interleaved buffer (`input_len /
 /// channels` frames): frames of N samples at `k·N/2` for every `k·N/2 < frames`, zero-padded;
-/// each frame's mono downmix is analysed through a symmetric Hann window (band energies with
-/// +6.02 dB coherent-gain compensation, masking thresholds `max(20·log10(peak) − 20, −80)`), the
-/// 25 gains are stepped from `gains_in` (the host's `AdaptiveEqState`: `g = target[b]` (0 past
+/// each frame's mono downmix is analysed through a symmetric Hann window (today divided by the
+/// window's mean; before host changes #3428/#4101 unscaled with +6.02 dB on the band energies:
+/// `config->analysis`; masking thresholds `max(20·log10(peak) − 20, −80)`), the 25 gains are
+/// stepped from `gains_in` (the host's `AdaptiveEqState`: `g = target[b]` (0 past
 /// `target_len`), halved below the masking threshold, times the band's perceptual weight,
-/// clipped to ±12 dB, `current += (g − current)·speed`), the unwindowed frame is equalized with
+/// clipped to ±12 dB, adapted by the content profile when `config->has_profile`,
+/// `current += (g − current)·speed`), the unwindowed frame is equalized with
 /// them (`tonecore_auralis_apply_eq_frame_*`) and overlap-added as `out += y·hann(N)`,
 /// `wnorm += hann(N)`, `out /= max(wnorm, 1e-8)`. The 25 gains after the last frame go to
 /// `gains_out` (which may be `gains_in`). With a zero target and zero state the output equals
@@ -374,7 +475,8 @@ unsafe fn eq_process<T: CachedSample>(
 /// targets propagate into the gains.
 ///
 /// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SAMPLE_RATE`, `INVALID_FFT_SIZE`,
-/// `INVALID_ARGUMENT` (speed not finite, first edge, threads), `INVALID_CHANNELS`, `GAIN_COUNT`
+/// `INVALID_ARGUMENT` (speed not finite, first edge, threads, analysis, genre or energy level
+/// code), `INVALID_CHANNELS`, `GAIN_COUNT`
 /// (`gains_len` ≠ 25), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `THREAD_POOL`; nothing is written
 /// on error.
 ///
@@ -419,7 +521,8 @@ pub unsafe extern "C" fn tonecore_auralis_eq_process_f32(
 /// Double-precision [`tonecore_auralis_eq_process_f32`].
 ///
 /// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SAMPLE_RATE`, `INVALID_FFT_SIZE`,
-/// `INVALID_ARGUMENT` (speed not finite, first edge, threads), `INVALID_CHANNELS`, `GAIN_COUNT`
+/// `INVALID_ARGUMENT` (speed not finite, first edge, threads, analysis, genre or energy level
+/// code), `INVALID_CHANNELS`, `GAIN_COUNT`
 /// (`gains_len` ≠ 25), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `THREAD_POOL`; nothing is written
 /// on error.
 ///

@@ -12,7 +12,9 @@
 //! they do through numpy.
 
 use crate::cache::CachedSample;
-use crate::dsp::auralis::adaptive::{load_mono, step_gains, wola_segment, AdaptiveBands};
+use crate::dsp::auralis::adaptive::{
+    load_mono, step_gains, wola_segment, AdaptiveBands, Analysis, ContentProfile,
+};
 use crate::dsp::auralis::frame_eq::{linear_gains, step_curve, FrameEq};
 use crate::dsp::{Complex, Sample, WindowKind};
 use crate::workers::Workers;
@@ -233,6 +235,11 @@ pub struct AdaptiveEqConfig {
     pub first_edge_hz: f64,
     /// `0` = all cores, `1` = the caller's thread, `n` = a shared pool of `n` threads.
     pub threads: usize,
+    /// The host version of the analysis (default: the host today).
+    pub analysis: Analysis,
+    /// The host's content profile, applied to every frame's gains; `None` as a host without
+    /// one (or with an empty one).
+    pub content_profile: Option<ContentProfile>,
 }
 
 impl Default for AdaptiveEqConfig {
@@ -243,6 +250,8 @@ impl Default for AdaptiveEqConfig {
             adaptation_speed: 0.8,
             first_edge_hz: 20.0,
             threads: 0,
+            analysis: Analysis::Current,
+            content_profile: None,
         }
     }
 }
@@ -302,6 +311,8 @@ pub fn eq_process_buffer<T: Sample>(
     let nb = bands.bands();
     let bins = n / 2 + 1;
     let window = f64::cache().window(WindowKind::HannSym, n);
+    let divisor = config.analysis.divisor(&window);
+    let offset_db = config.analysis.energy_offset_db();
     let forward = f64::cache().forward_plan(n);
     let inverse = f64::cache().inverse_plan(n);
 
@@ -309,11 +320,18 @@ pub fn eq_process_buffer<T: Sample>(
     let mut analysis = vec![0.0; frames * 2 * nb];
     let analyse = |k: usize, s: &mut (Scratch, Vec<Complex<f64>>), out: &mut [f64]| {
         let (scratch, spectrum) = s;
-        load_mono(input, channels, k * hop, &window, &mut scratch.time);
+        load_mono(
+            input,
+            channels,
+            k * hop,
+            &window,
+            divisor,
+            &mut scratch.time,
+        );
         let r = forward.process_with_scratch(&mut scratch.time, spectrum, &mut scratch.fft);
         debug_assert!(r.is_ok());
         let (e, t) = out.split_at_mut(nb);
-        bands.analyze(spectrum, e, t);
+        bands.analyze(spectrum, offset_db, e, t);
     };
     let init = || {
         (
@@ -347,7 +365,8 @@ pub fn eq_process_buffer<T: Sample>(
             target,
             e,
             t,
-            bands.weights(),
+            &bands,
+            config.content_profile.as_ref(),
             config.adaptation_speed,
             &mut current,
         );
@@ -456,6 +475,44 @@ mod tests {
         );
         stft_bins_major(&x, 1024, 512, None, 3, &mut s2).unwrap();
         assert_eq!(s1, s2);
+    }
+
+    #[test]
+    fn a_content_profile_shifts_every_frame_and_thread_counts_agree() {
+        use crate::dsp::auralis::adaptive::{EnergyLevel, Genre};
+        let x: Vec<f64> = (0..9000)
+            .map(|i| ((i * 31) % 200) as f64 / 100.0 - 1.0)
+            .collect();
+        let mut y1 = vec![0.0; x.len()];
+        let mut y2 = vec![0.0; x.len()];
+        let profile = ContentProfile {
+            genre: Genre::Other,
+            energy_level: EnergyLevel::Low,
+            spectral_centroid: 1000.0,
+        };
+        let mut cfg = AdaptiveEqConfig {
+            fft_size: 512,
+            adaptation_speed: 1.0,
+            threads: 1,
+            content_profile: Some(profile),
+            ..Default::default()
+        };
+        let (mut g1, mut g2) = ([0.0; 25], [0.0; 25]);
+        eq_process_buffer(&x, 1, &[], &mut g1, &cfg, &mut y1).unwrap();
+        // A zero target: every band gets +0.5 (low energy), +1 more above 2 kHz (dark).
+        let bands = AdaptiveBands::critical(20.0, 44_100, 512).unwrap();
+        for (g, &c) in g1.iter().zip(bands.centers()) {
+            assert_eq!(*g, if c > 2000.0 { 1.5 } else { 0.5 });
+        }
+        cfg.threads = 2;
+        eq_process_buffer(&x, 1, &[], &mut g2, &cfg, &mut y2).unwrap();
+        assert_eq!(y1, y2);
+        assert_eq!(g1, g2);
+        // The analysis version moves the masking decision, not a zero target's gains.
+        cfg.analysis = Analysis::Pre3428And4101;
+        let mut g3 = [0.0; 25];
+        eq_process_buffer(&x, 1, &[], &mut g3, &cfg, &mut y2).unwrap();
+        assert_eq!(g3, g1);
     }
 
     #[test]

@@ -272,7 +272,7 @@ def test_apply_eq_frame_bad_input():
     with pytest.raises(ValueError):
         A.apply_eq_frame(np.zeros((10, 0)), g, bm, 1024)
     with pytest.raises(TypeError):
-        A.apply_eq_frame(np.zeros(100, dtype=np.int32), g, bm, 1024)
+        A.apply_eq_frame(np.zeros(100, dtype=np.complex128), g, bm, 1024)
 
 
 def test_apply_eq_frame_nan_spreads_over_its_channel_only():
@@ -291,8 +291,8 @@ class RefAdaptiveEq:
     """The host's PsychoacousticEQ analysis + gain stepping + vectorized EQ, and the WOLA loop
     around it, transcribed into numpy."""
 
-    def __init__(self, sr, n, speed, first=20.0):
-        self.sr, self.n, self.speed = sr, n, speed
+    def __init__(self, sr, n, speed, first=20.0, legacy=False):
+        self.sr, self.n, self.speed, self.legacy = sr, n, speed, legacy
         self.edges = [first] + CRITICAL_EDGES[1:]
         self.weights = [ref_weight(np.sqrt(self.edges[i] * self.edges[i + 1])) for i in range(25)]
         self.bm = ref_band_map(sr, n, np.array(self.edges))
@@ -300,9 +300,13 @@ class RefAdaptiveEq:
 
     def analyze(self, chunk):
         mono = np.mean(chunk, axis=1) if chunk.ndim == 2 else chunk
-        spectrum = np.fft.fft(mono[: self.n] * np.hanning(self.n))
+        w = np.hanning(self.n)
+        if self.legacy:  # the host before its changes #3428 and #4101
+            spectrum = np.fft.fft(mono[: self.n] * w)
+        else:
+            spectrum = np.fft.fft(mono[: self.n] * w / np.mean(w))
         mag = np.abs(spectrum[: self.n // 2 + 1])
-        mag_db = 20 * np.log10(mag + 1e-10) + 6.02
+        mag_db = 20 * np.log10(mag + 1e-10) + (6.02 if self.legacy else 0.0)
         energies = np.zeros(25)
         for i in range(25):
             mask = self.bm == i
@@ -375,6 +379,11 @@ def test_eq_process_buffer_matches_the_host_loop(shape, n, sr, speed, first):
     assert np.array_equal(x, before)
     one = A.eq_process_buffer(x, target, sr, n, speed, first_edge_hz=first, threads=1)
     assert np.array_equal(one, got)
+    # The older analysis, kept behind its option.
+    old = RefAdaptiveEq(sr, n, speed, first, legacy=True)
+    got = A.eq_process_buffer(x, target, sr, n, speed, first_edge_hz=first,
+                              analysis="pre-3428-4101")
+    assert np.max(np.abs(got - old.process(x, target))) < 1e-9
 
 
 def test_eq_process_buffer_zero_target_and_state_is_identity_except_sample_zero():
@@ -456,9 +465,10 @@ def test_crossfade_concat_matches_the_host(overlap, shape2):
     assert got.shape == want.shape and got.dtype == np.float64
     assert np.max(np.abs(got - want)) < 1e-12
     got32 = A.crossfade_concat(a.astype(np.float32), b.astype(np.float32), overlap)
-    want32 = ref_crossfade(a.astype(np.float32), b.astype(np.float32), overlap).astype(np.float32)
-    assert got32.dtype == np.float32
-    np.testing.assert_allclose(got32, want32, rtol=3e-7, atol=1e-7)
+    want32 = ref_crossfade(a.astype(np.float32), b.astype(np.float32), overlap)
+    # The host's dtype: float64 once a crossfade is mixed, float32 for a plain concatenation.
+    assert got32.dtype == want32.dtype
+    assert np.max(np.abs(got32 - want32)) < 1e-12
 
 
 def test_crossfade_concat_bad_input():
@@ -467,7 +477,7 @@ def test_crossfade_concat_bad_input():
     with pytest.raises(ValueError):
         A.crossfade_concat(np.zeros((10, 2)), np.zeros(10), 4)
     with pytest.raises(TypeError):
-        A.crossfade_concat(np.zeros(10), np.zeros(10, dtype=np.float32), 4)
+        A.crossfade_concat(np.zeros(10), np.zeros(10, dtype=np.int16), 4)
 
 
 def chunks_of(track, core, xfade):

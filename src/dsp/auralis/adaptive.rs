@@ -3,16 +3,19 @@
 //! Per frame of `N` samples at `k·N/2` (zero-padded past the end of the signal):
 //!
 //! 1. **Analysis** of the mono downmix `m` (the channel mean, in the sample type, as
-//!    `numpy.mean(axis=1)`): `X = fft(m · hann(N))` with the symmetric Hann window
-//!    (`numpy.hanning`), magnitudes `|X_k|` for `k = 0..=N/2`.
-//!    - band energy = mean over the band's bins of `20·log10(|X_k| + 1e-10) + 6.02` (the Hann
-//!      coherent-gain compensation), `0` for a band without bins;
+//!    `numpy.mean(axis=1)`): `X = fft(m · hann(N) / d)` with the symmetric Hann window
+//!    (`numpy.hanning`), magnitudes `|X_k|` for `k = 0..=N/2`. [`Analysis`] picks the host
+//!    version: today (`Current`, host changes #3428 and #4101) `d = mean(hann(N))` and no
+//!    offset; before them (`Pre3428And4101`) `d = 1` and `+6.02 dB` on the band energies only.
+//!    - band energy = mean over the band's bins of `20·log10(|X_k| + 1e-10)` (+ the offset),
+//!      `0` for a band without bins;
 //!    - masking threshold = `max(20·log10(peak + 1e-10) − 20, −80)` with `peak` the largest
 //!      magnitude over the bins `int(f_lo·(N/2+1)·2/sr) .. int(f_hi·(N/2+1)·2/sr)` (clipped to the
 //!      spectrum), `−60` when that range is empty;
 //!    - non-finite energies and thresholds read as `0` (the host's guard).
 //! 2. **Gains** ([`step_gains`]): `g = target[b]` (0 past the target's end), halved when the band
 //!    energy is below its threshold, times the band's perceptual weight, clipped to ±12 dB; then
+//!    the host's content adaptation ([`ContentProfile`], unclipped); then
 //!    `current += (g − current)·speed`.
 //! 3. **EQ** of the unwindowed frame with the current gains ([`FrameEq`](super::frame_eq::FrameEq)).
 //! 4. **Overlap-add** ([`wola_segment`]): `out += y·hann(N)`, `wnorm += hann(N)`, and finally
@@ -22,8 +25,156 @@ use crate::dsp::bands::BandLayout;
 use crate::dsp::{Complex, Sample};
 use crate::ConfigError;
 
-/// Added to the analysis magnitudes in dB: the Hann window's coherent-gain compensation.
+/// Added to the band energies in dB by the host's analysis before #3428 (the Hann window's
+/// coherent-gain compensation, #2518).
 pub const COHERENT_GAIN_DB: f64 = 6.02;
+
+/// Which version of the host's adaptive-EQ analysis to reproduce.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Analysis {
+    /// The host today (changes #3428 and #4101): the windowed frame divided by the window's
+    /// mean, no dB offset; band energies and masking peaks both see the scaled spectrum.
+    #[default]
+    Current,
+    /// The host before #3428 and #4101: the raw windowed frame, `+6.02 dB` on the band energies
+    /// only (the masking peaks are unscaled).
+    Pre3428And4101,
+}
+
+impl Analysis {
+    /// The divisor of the windowed frame for an `n`-sample symmetric Hann `window`.
+    pub fn divisor(self, window: &[f64]) -> f64 {
+        match self {
+            Analysis::Current => window.iter().sum::<f64>() / window.len() as f64,
+            Analysis::Pre3428And4101 => 1.0,
+        }
+    }
+
+    /// The offset added to the band energies, dB.
+    pub fn energy_offset_db(self) -> f64 {
+        match self {
+            Analysis::Current => 0.0,
+            Analysis::Pre3428And4101 => COHERENT_GAIN_DB,
+        }
+    }
+}
+
+/// The genre of a host content profile, as the host's `apply_content_adaptation` tells them
+/// apart (any other genre changes nothing).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Genre {
+    /// No genre, or one the host does not adapt to.
+    #[default]
+    Other,
+    /// `"classical"`: gains × 0.7, +0.5 dB for band centres in 4–8 kHz.
+    Classical,
+    /// `"rock"`: +1.0 dB in 100–200 Hz, else +0.8 dB in 2–4 kHz.
+    Rock,
+    /// `"electronic"`: +1.5 dB in 50–120 Hz, else +1.0 dB in 8–16 kHz.
+    Electronic,
+    /// `"metal"`: +1.5 dB in 60–150 Hz, else −0.5 dB in 400–1000 Hz, else +1.2 dB in 4–8 kHz.
+    Metal,
+    /// `"jazz"`: × 0.8 in 500–3000 Hz, else +0.5 dB in 6–12 kHz.
+    Jazz,
+}
+
+/// The energy level of a host content profile.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EnergyLevel {
+    /// `"medium"` (the host's default) or any other value: no change.
+    #[default]
+    Medium,
+    /// `"low"`: +0.5 dB on every band.
+    Low,
+    /// `"high"`: every gain × 0.8.
+    High,
+}
+
+/// The keys of the host's content profile that its adaptive EQ reads (`genre`, `energy_level`,
+/// `spectral_centroid`), applied per frame after the clip as the host's
+/// `apply_content_adaptation`: genre, then energy level, then spectral balance (centroid
+/// below 1500 Hz: +1.0 dB for band centres above 2 kHz; above 4000 Hz: −0.5 dB above 4 kHz).
+/// Band ranges are inclusive and use the centre `sqrt(low·high)`. The default changes nothing
+/// (as a host profile that has none of these keys).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ContentProfile {
+    /// The profile's genre.
+    pub genre: Genre,
+    /// The profile's energy level.
+    pub energy_level: EnergyLevel,
+    /// The profile's spectral centroid in Hz (host default 2000; NaN changes nothing).
+    pub spectral_centroid: f64,
+}
+
+impl Default for ContentProfile {
+    fn default() -> Self {
+        Self {
+            genre: Genre::Other,
+            energy_level: EnergyLevel::Medium,
+            spectral_centroid: 2000.0,
+        }
+    }
+}
+
+impl ContentProfile {
+    /// The adapted gain of a band with centre `c` Hz, from the clipped gain `g`. Real-time safe.
+    pub fn adapt(&self, c: f64, mut g: f64) -> f64 {
+        let within = |lo: f64, hi: f64| lo <= c && c <= hi;
+        match self.genre {
+            Genre::Other => {}
+            Genre::Classical => {
+                g *= 0.7;
+                if within(4000.0, 8000.0) {
+                    g += 0.5;
+                }
+            }
+            Genre::Rock => {
+                if within(100.0, 200.0) {
+                    g += 1.0;
+                } else if within(2000.0, 4000.0) {
+                    g += 0.8;
+                }
+            }
+            Genre::Electronic => {
+                if within(50.0, 120.0) {
+                    g += 1.5;
+                } else if within(8000.0, 16000.0) {
+                    g += 1.0;
+                }
+            }
+            Genre::Metal => {
+                if within(60.0, 150.0) {
+                    g += 1.5;
+                } else if within(400.0, 1000.0) {
+                    g -= 0.5;
+                } else if within(4000.0, 8000.0) {
+                    g += 1.2;
+                }
+            }
+            Genre::Jazz => {
+                if within(500.0, 3000.0) {
+                    g *= 0.8;
+                } else if within(6000.0, 12000.0) {
+                    g += 0.5;
+                }
+            }
+        }
+        match self.energy_level {
+            EnergyLevel::Medium => {}
+            EnergyLevel::Low => g += 0.5,
+            EnergyLevel::High => g *= 0.8,
+        }
+        let sc = self.spectral_centroid;
+        if sc < 1500.0 {
+            if c > 2000.0 {
+                g += 1.0;
+            }
+        } else if sc > 4000.0 && c > 4000.0 {
+            g -= 0.5;
+        }
+        g
+    }
+}
 /// Floor of the overlap-add normaliser (`out /= max(wnorm, WOLA_EPS)`).
 pub const WOLA_EPS: f64 = 1e-8;
 /// Gains are clipped to ±this many dB before smoothing.
@@ -111,6 +262,7 @@ pub struct AdaptiveBands {
     ranges: Vec<(usize, usize)>,
     masking: Vec<(usize, usize)>,
     weights: Vec<f64>,
+    centers: Vec<f64>,
 }
 
 impl AdaptiveBands {
@@ -168,15 +320,14 @@ impl AdaptiveBands {
             .windows(2)
             .map(|e| (bin_of(e[0]), bin_of(e[1]).min(bins)))
             .collect();
-        let weights = edges
-            .windows(2)
-            .map(|e| perceptual_weight((e[0] * e[1]).sqrt()))
-            .collect();
+        let centers: Vec<f64> = edges.windows(2).map(|e| (e[0] * e[1]).sqrt()).collect();
+        let weights = centers.iter().map(|&c| perceptual_weight(c)).collect();
         Ok(Self {
             band_map,
             ranges,
             masking,
             weights,
+            centers,
         })
     }
 
@@ -195,12 +346,24 @@ impl AdaptiveBands {
         &self.weights
     }
 
+    /// The centre `sqrt(low·high)` of every band, Hz.
+    pub fn centers(&self) -> &[f64] {
+        &self.centers
+    }
+
     /// Band energies and masking thresholds (dB, `bands()` each) of one frame's spectrum
-    /// (`N/2 + 1` bins of the Hann-windowed mono frame). Real-time safe.
+    /// (`N/2 + 1` bins of the Hann-windowed mono frame), `energy_offset_db` added to the energies
+    /// ([`Analysis::energy_offset_db`]). Real-time safe.
     ///
     /// # Panics
     /// When `spectrum` has fewer bins than the map or an output is shorter than `bands()`.
-    pub fn analyze(&self, spectrum: &[Complex<f64>], energies: &mut [f64], thresholds: &mut [f64]) {
+    pub fn analyze(
+        &self,
+        spectrum: &[Complex<f64>],
+        energy_offset_db: f64,
+        energies: &mut [f64],
+        thresholds: &mut [f64],
+    ) {
         let bands = self.bands();
         let (energies, thresholds) = (&mut energies[..bands], &mut thresholds[..bands]);
         for (e, &(start, end)) in energies.iter_mut().zip(&self.ranges) {
@@ -208,7 +371,7 @@ impl AdaptiveBands {
                 0.0
             } else {
                 20.0 * sum_log10_magnitudes(&spectrum[start..end]) / (end - start) as f64
-                    + COHERENT_GAIN_DB
+                    + energy_offset_db
             };
             if !e.is_finite() {
                 *e = 0.0;
@@ -238,17 +401,20 @@ impl AdaptiveBands {
 }
 
 /// One gain update of the host's adaptive state: for every band `b`, `g = target[b]` (0 past the
-/// target's end), halved when `energies[b] < thresholds[b]`, times `weights[b]`, clipped to
-/// ±[`MAX_GAIN_DB`]; then `current[b] += (g − current[b])·speed`. NaN targets propagate.
+/// target's end), halved when `energies[b] < thresholds[b]`, times the band's weight, clipped to
+/// ±[`MAX_GAIN_DB`], adapted by `profile` when there is one ([`ContentProfile::adapt`] with the
+/// band's centre); then `current[b] += (g − current[b])·speed`. NaN targets propagate.
 /// Real-time safe.
 ///
 /// # Panics
-/// When `energies`, `thresholds` or `weights` are shorter than `current`.
+/// When `energies` or `thresholds` are shorter than `current`, or `current` is longer than
+/// `bands.bands()`.
 pub fn step_gains(
     target: &[f64],
     energies: &[f64],
     thresholds: &[f64],
-    weights: &[f64],
+    bands: &AdaptiveBands,
+    profile: Option<&ContentProfile>,
     speed: f64,
     current: &mut [f64],
 ) {
@@ -257,7 +423,10 @@ pub fn step_gains(
         if energies[b] < thresholds[b] {
             g *= 0.5;
         }
-        let g = (g * weights[b]).clamp(-MAX_GAIN_DB, MAX_GAIN_DB);
+        let mut g = (g * bands.weights[b]).clamp(-MAX_GAIN_DB, MAX_GAIN_DB);
+        if let Some(p) = profile {
+            g = p.adapt(bands.centers[b], g);
+        }
         *cur += (g - *cur) * speed;
     }
 }
@@ -265,12 +434,14 @@ pub fn step_gains(
 /// Fills `out` (`N` values) with the Hann-windowed mono downmix of the interleaved `input`
 /// (`len × channels`) starting at frame `start`, zero past the end: the channel mean computed in
 /// the sample type as numpy does (`x0 + (x1 + … )`, divided by the channel count; a single
-/// channel is taken as is), times `window[i]` in `f64`. Real-time safe.
+/// channel is taken as is), times `window[i]` in `f64`, divided by `divisor`
+/// ([`Analysis::divisor`]). Real-time safe.
 pub fn load_mono<T: Sample>(
     input: &[T],
     channels: usize,
     start: usize,
     window: &[f64],
+    divisor: f64,
     out: &mut [f64],
 ) {
     let len = input.len() / channels;
@@ -288,7 +459,7 @@ pub fn load_mono<T: Sample>(
                 (row[0] + rest) / count
             }
         };
-        *o = m.as_f64() * w;
+        *o = m.as_f64() * w / divisor;
     }
     pad.fill(0.0);
 }
@@ -395,18 +566,73 @@ mod tests {
 
     #[test]
     fn gains_halve_below_masking_weight_clip_and_smooth() {
+        let bands = AdaptiveBands {
+            band_map: vec![0, 1, 2],
+            ranges: vec![(0, 1), (1, 2), (2, 3)],
+            masking: vec![(0, 1), (1, 2), (2, 3)],
+            weights: vec![1.0, 0.6, 1.0],
+            centers: vec![150.0, 3000.0, 5000.0],
+        };
+        let (e, t) = ([-50.0, 0.0, 0.0], [-40.0, -40.0, 0.0]);
         let mut cur = [0.0, 1.0, 0.0];
-        step_gains(
-            &[10.0, 30.0],
-            &[-50.0, 0.0, 0.0],
-            &[-40.0, -40.0, 0.0],
-            &[1.0, 0.6, 1.0],
-            0.5,
-            &mut cur,
-        );
+        step_gains(&[10.0, 30.0], &e, &t, &bands, None, 0.5, &mut cur);
         // band 0: 10 halved (energy below threshold) = 5 → 2.5; band 1: 30·0.6 = 18 → 12
         // → 1 + (12 − 1)/2; band 2: no target → 0.
         assert_eq!(cur, [2.5, 6.5, 0.0]);
+        // A profile is applied after the clip: rock (+1 at 100–200 Hz, +0.8 at 2–4 kHz), low
+        // energy (+0.5), dark (+1 above 2 kHz).
+        let rock = ContentProfile {
+            genre: Genre::Rock,
+            energy_level: EnergyLevel::Low,
+            spectral_centroid: 1000.0,
+        };
+        let mut cur = [0.0; 3];
+        step_gains(&[10.0, 30.0], &e, &t, &bands, Some(&rock), 1.0, &mut cur);
+        assert_eq!(cur, [5.0 + 1.0 + 0.5, 12.0 + 0.8 + 0.5 + 1.0, 0.5 + 1.0]);
+        let mut cur = [0.0; 3];
+        step_gains(
+            &[10.0, 30.0],
+            &e,
+            &t,
+            &bands,
+            Some(&ContentProfile::default()),
+            1.0,
+            &mut cur,
+        );
+        assert_eq!(cur, [5.0, 12.0, 0.0]);
+    }
+
+    #[test]
+    fn profiles_follow_the_host_rules() {
+        let p = |genre, energy_level, spectral_centroid| ContentProfile {
+            genre,
+            energy_level,
+            spectral_centroid,
+        };
+        let classical = p(Genre::Classical, EnergyLevel::High, 5000.0);
+        // (2·0.7 + 0.5)·0.8 − 0.5 at 5 kHz; 2·0.7·0.8 at 1 kHz.
+        assert_eq!(classical.adapt(5000.0, 2.0), (2.0 * 0.7 + 0.5) * 0.8 - 0.5);
+        assert_eq!(classical.adapt(1000.0, 2.0), 2.0 * 0.7 * 0.8);
+        let metal = p(Genre::Metal, EnergyLevel::Medium, f64::NAN);
+        assert_eq!(metal.adapt(100.0, 0.0), 1.5);
+        assert_eq!(metal.adapt(1000.0, 0.0), -0.5);
+        assert_eq!(metal.adapt(8000.0, 0.0), 1.2);
+        let jazz = p(Genre::Jazz, EnergyLevel::Medium, 2000.0);
+        assert_eq!(jazz.adapt(500.0, 1.0), 0.8);
+        assert_eq!(jazz.adapt(12000.0, 1.0), 1.5);
+        let electronic = p(Genre::Electronic, EnergyLevel::Medium, 2000.0);
+        assert_eq!(electronic.adapt(120.0, 0.0), 1.5);
+        assert_eq!(electronic.adapt(16000.0, 0.0), 1.0);
+        assert_eq!(electronic.adapt(20000.0, 0.0), 0.0);
+    }
+
+    #[test]
+    fn current_analysis_divides_by_the_window_mean() {
+        let w = [0.0, 0.5, 1.0, 0.5];
+        assert_eq!(Analysis::Current.divisor(&w), 0.5);
+        assert_eq!(Analysis::Pre3428And4101.divisor(&w), 1.0);
+        assert_eq!(Analysis::Current.energy_offset_db(), 0.0);
+        assert_eq!(Analysis::Pre3428And4101.energy_offset_db(), 6.02);
     }
 
     #[test]
@@ -431,7 +657,9 @@ mod tests {
     fn mono_is_the_channel_mean_times_the_window_zero_past_the_end() {
         let x = [1.0f32, 3.0, 5.0, 7.0];
         let mut out = [9.0; 3];
-        load_mono(&x, 2, 1, &[1.0, 0.5, 2.0], &mut out);
+        load_mono(&x, 2, 1, &[1.0, 0.5, 2.0], 1.0, &mut out);
         assert_eq!(out, [6.0, 0.0, 0.0]);
+        load_mono(&x, 2, 0, &[1.0, 0.5, 2.0], 0.5, &mut out);
+        assert_eq!(out, [4.0, 6.0, 0.0]);
     }
 }

@@ -46,6 +46,8 @@ import numpy.typing as npt
 from .. import _native
 
 __all__ = [
+    "ANALYSIS_CURRENT",
+    "ANALYSIS_PRE_3428_4101",
     "AdaptiveEqState",
     "AdaptiveGainSmoother",
     "CHUNK_DURATION",
@@ -186,6 +188,48 @@ def _threads_arg(threads: Optional[int]) -> int:
     return 0 if threads is None else _int_arg(threads, "threads", 0, 1024)
 
 
+# -- per-call cost: function pointers resolved once -------------------------------------------------
+#
+# The per-block items (GainSmoother, LevelMatcher.process, realtime_safety_limit) do about a
+# microsecond of native work on a 512-frame block, so the Python around the call decides whether
+# they beat numpy. Their entry points are bound here once, as plain C function pointers taking
+# addresses (integers) and returning the status; argument checks the C side does (NULL, sizes,
+# finiteness, overlap) are not repeated in Python.
+
+_I32 = ctypes.c_int32
+_VP = ctypes.c_void_p
+
+
+def _cfunc(name: str, *argtypes: Any) -> Any:
+    """``name`` from the library as a C function pointer returning the status (GIL released)."""
+    return ctypes.CFUNCTYPE(_I32, *argtypes)((name, _native.lib))
+
+
+_SMOOTHER_PROCESS = _cfunc("tonecore_auralis_smoother_process", _VP, _VP, c_size_t)
+_LIMIT = {
+    _F32: _cfunc("tonecore_auralis_safety_limit_f32", _VP, c_size_t, c_double, _VP, c_size_t),
+    _F64: _cfunc("tonecore_auralis_safety_limit_f64", _VP, c_size_t, c_double, _VP, c_size_t),
+}
+_MATCH = {
+    dt: _cfunc(f"tonecore_auralis_level_matcher_process_{sfx}", _VP, _VP, c_size_t, c_size_t,
+               _VP, c_size_t, _VP)
+    for dt, sfx in ((_F32, "f32"), (_F64, "f64"))
+}
+_EQ_CONFIG_INIT = _cfunc("tonecore_auralis_eq_config_init", _VP)
+_EQ_PROCESS = {
+    dt: _cfunc(f"tonecore_auralis_eq_process_{sfx}", _VP, _VP, c_size_t, c_size_t, _VP,
+               c_size_t, _VP, c_size_t, _VP, c_size_t, _VP, c_size_t)
+    for dt, sfx in ((_F32, "f32"), (_F64, "f64"))
+}
+_from_buffer = ctypes.c_char.from_buffer
+_addressof = ctypes.addressof
+
+
+def _fast_addr(array: np.ndarray) -> int:
+    """:func:`_addr` for a writable, non-empty, C-contiguous array (the arrays allocated here)."""
+    return _addressof(_from_buffer(cast(Any, array)))
+
+
 # -- 1. windows ---------------------------------------------------------------------------------
 
 _WINDOW_CACHE: "OrderedDict[int, F64Array]" = OrderedDict()
@@ -242,6 +286,9 @@ class ParallelConfig:
 class ParallelFFTProcessor:
     """The host's ``ParallelFFTProcessor`` on tonecore's parallel FFT (rayon workers, shared
     plan cache): same methods, same framing, same numbers.
+
+    Kept for hosts on older versions: the current host no longer has this class (removed in its
+    change #4565); a host at its current version does not import it.
 
     Parameters
     ----------
@@ -411,7 +458,8 @@ def band_map(sample_rate: int, fft_size: int, edges: Optional[npt.ArrayLike] = N
         FFT size ``N`` (even, >= 2).
     edges : array_like, optional
         ``B + 1`` band edges in Hz (finite, >= 0, strictly ascending); default the critical
-        bands' edges (first edge 20 Hz).
+        bands' edges (first edge 20 Hz). An empty list (the host's empty band list) gives an
+        all-zero map, as the host's ``create_frequency_mapping`` does.
 
     Returns
     -------
@@ -421,6 +469,9 @@ def band_map(sample_rate: int, fft_size: int, edges: Optional[npt.ArrayLike] = N
     sr = _int_arg(sample_rate, "sample_rate", 1, _U32_MAX)
     n = _fft_size_arg(fft_size, even=True)
     e = _critical_edges(20.0) if edges is None else _f64_vector(edges, "edges")
+    if e.size == 0:
+        # The host's create_frequency_mapping with an empty band list: every bin in band 0.
+        return np.zeros(n // 2 + 1, dtype=np.int64)
     if e.size < 2 or not np.all(np.isfinite(e)) or np.any(e < 0) or np.any(np.diff(e) <= 0):
         raise ValueError("edges must be at least two finite, non-negative, strictly ascending values")
     out = np.empty(n // 2 + 1, dtype=np.uint32)
@@ -475,6 +526,9 @@ def apply_eq_frame(
     ----------
     frame : numpy.ndarray
         float32/float64, ``(samples,)`` or ``(samples, channels)``, ``samples <= fft_size``.
+        Integer frames (int16, …) are accepted as the host accepts them: computed in float64,
+        a full frame cast back to the input dtype with ``astype`` (truncating), a short frame
+        returned as float64 (the host zero-pads it in float64).
     gains_db : array_like
         Band gains in dB (any count; bins of bands without a gain are left alone).
     band_map : array_like of int
@@ -485,8 +539,8 @@ def apply_eq_frame(
     Returns
     -------
     numpy.ndarray
-        The equalized frame, same shape and dtype. float64 within 1e-12 (absolute, for unit
-        level) of numpy; float32 computed in double and rounded once.
+        The equalized frame, same shape and dtype (integer frames: see above). float64 within
+        1e-12 (absolute, for unit level) of numpy; float32 computed in double and rounded once.
 
     Raises
     ------
@@ -496,6 +550,13 @@ def apply_eq_frame(
     TypeError
         Wrong dtype.
     """
+    integer: Optional[np.dtype] = None
+    if isinstance(frame, np.ndarray) and frame.dtype.kind in "iu":
+        # The host's scipy.fft computes an integer frame in float64 and casts the result back
+        # with astype (truncation); a short frame is zero-padded in float64 first, so it comes
+        # back float64.
+        integer = frame.dtype
+        frame = frame.astype(np.float64)
     x = _audio(frame, "frame")
     n = _fft_size_arg(fft_size, even=True)
     samples = x.shape[0]
@@ -512,6 +573,8 @@ def apply_eq_frame(
         n, _addr(out), out.size,
     )
     _check(status, fn)
+    if integer is not None and samples >= n:
+        return cast(FloatArray, out.astype(integer))
     return out
 
 
@@ -528,7 +591,11 @@ class VectorizedEQProcessor:
 
 class ParallelEQProcessor:
     """The host's ``ParallelEQProcessor`` (:func:`apply_eq_frame` underneath; ``config`` is
-    accepted for compatibility)."""
+    accepted for compatibility).
+
+    Kept for hosts on older versions: the current host no longer has this class (removed in its
+    change #4993); a host at its current version does not import it.
+    """
 
     def __init__(self, config: Optional[Any] = None) -> None:
         self.config = config
@@ -576,6 +643,57 @@ class AdaptiveEqState:
         return f"AdaptiveEqState(current_gains={self.current_gains!r})"
 
 
+class _EqConfig(ctypes.Structure):
+    """``tonecore_auralis_eq_config`` with the analysis and content-profile fields."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("sample_rate", c_uint32),
+        ("threads", c_uint32),
+        ("fft_size", c_size_t),
+        ("adaptation_speed", c_double),
+        ("first_edge_hz", c_double),
+        ("analysis", c_uint32),
+        ("has_profile", c_uint32),
+        ("profile_genre", c_uint32),
+        ("profile_energy_level", c_uint32),
+        ("profile_spectral_centroid", c_double),
+    ]
+
+
+#: ``analysis=`` values: the host today, and the host before its changes #3428 and #4101.
+ANALYSIS_CURRENT = "current"
+ANALYSIS_PRE_3428_4101 = "pre-3428-4101"
+_ANALYSES = {ANALYSIS_CURRENT: 0, ANALYSIS_PRE_3428_4101: 1}
+#: The genres and energy levels the host's content adaptation tells apart (anything else: 0).
+_GENRES = {"classical": 1, "rock": 2, "electronic": 3, "metal": 4, "jazz": 5}
+_ENERGIES = {"medium": 0, "low": 1, "high": 2}
+
+
+def _profile_code(value: Any, codes: "dict[str, int]") -> int:
+    # The host compares with ==; only strings can equal its keys.
+    return codes.get(value, 0) if isinstance(value, str) else 0
+
+
+def _apply_profile(cfg: _EqConfig, content_profile: Any) -> None:
+    """The profile keys the host's ``apply_content_adaptation`` reads, with its defaults; a
+    falsy profile (None, ``{}``) is no profile, as the host's ``if content_profile:``."""
+    if not content_profile:
+        return
+    get = getattr(content_profile, "get", None)
+    if get is None:
+        raise TypeError(
+            f"content_profile must be a mapping, not {type(content_profile).__name__}"
+        )
+    centroid = get("spectral_centroid", 2000)
+    if isinstance(centroid, (bool, np.bool_)):
+        centroid = int(centroid)  # the host compares a bool as 0 / 1
+    cfg.has_profile = 1
+    cfg.profile_genre = _profile_code(get("genre", "unknown"), _GENRES)
+    cfg.profile_energy_level = _profile_code(get("energy_level", "medium"), _ENERGIES)
+    cfg.profile_spectral_centroid = _float_arg(centroid, "content_profile['spectral_centroid']")
+
+
 def eq_process_buffer(
     audio: Any,
     target_curve: npt.ArrayLike,
@@ -583,19 +701,25 @@ def eq_process_buffer(
     fft_size: int = 4096,
     adaptation_speed: float = 0.8,
     state: Optional[AdaptiveEqState] = None,
+    content_profile: Optional[Any] = None,
     *,
     first_edge_hz: float = 20.0,
     threads: Optional[int] = None,
+    analysis: str = ANALYSIS_CURRENT,
 ) -> FloatArray:
-    """The host's adaptive weighted-overlap-add EQ over a whole buffer.
+    """The host's adaptive weighted-overlap-add EQ over a whole buffer
+    (``EQProcessor._process_with_psychoacoustic_eq`` around ``PsychoacousticEQ``).
 
     Frames of ``N = fft_size`` samples at hop ``N/2`` (every start before the end, zero-padded):
-    each is analysed (band energies of the Hann-windowed mono downmix with +6.02 dB coherent-gain
-    compensation; masking thresholds ``max(20·log10(peak) − 20, −80)``), its gains stepped by the
-    state (``g = target``, halved below the masking threshold, times the band weight, clipped to
-    ±12 dB, ``cur += (g − cur)·adaptation_speed``), equalized unwindowed with
-    :func:`apply_eq_frame` and accumulated as ``out += y·hann(N)``, ``wnorm += hann(N)``; finally
-    ``out /= max(wnorm, 1e-8)``. Frames are analysed and equalized in parallel on native threads.
+    each is analysed — the mono downmix times the symmetric Hann window, divided by the
+    window's mean (the host today, its changes #3428 and #4101), magnitudes ``|X|`` of its FFT;
+    band energies ``mean(20·log10(|X| + 1e-10))`` over the band's bins, masking thresholds
+    ``max(20·log10(max|X| + 1e-10) − 20, −80)`` — its gains stepped by the state (``g =
+    target``, halved below the masking threshold, times the band weight, clipped to ±12 dB,
+    adapted by ``content_profile``, ``cur += (g − cur)·adaptation_speed``), equalized
+    unwindowed with :func:`apply_eq_frame` and accumulated as ``out += y·hann(N)``,
+    ``wnorm += hann(N)``; finally ``out /= max(wnorm, 1e-8)``. Frames are analysed and
+    equalized in parallel on native threads.
 
     Parameters
     ----------
@@ -608,21 +732,32 @@ def eq_process_buffer(
     state : AdaptiveEqState, optional
         Gains carried between calls (updated to the last frame's gains); None starts from flat
         and keeps nothing.
+    content_profile : mapping, optional
+        The host's content profile, as passed to ``_process_with_psychoacoustic_eq``. The keys
+        its adaptive EQ reads, with its defaults: ``genre`` (``"classical"``, ``"rock"``,
+        ``"electronic"``, ``"metal"``, ``"jazz"``; anything else changes nothing),
+        ``energy_level`` (``"low"``, ``"high"``; default ``"medium"``) and
+        ``spectral_centroid`` (Hz, a real number; default 2000). Other keys are ignored; an
+        empty mapping or None applies nothing.
     first_edge_hz : float, keyword-only
         First critical-band edge (the host versions use 20 or 0). Default 20.
     threads : int, keyword-only
         None/0 all cores, 1 the calling thread, n a pool of n threads.
+    analysis : str, keyword-only
+        ``"current"`` (default): the host today. ``"pre-3428-4101"``: the host before its
+        changes #3428 and #4101 (the windowed frame not divided by the window's mean, +6.02 dB
+        on the band energies only), for hosts still on such a version.
 
     Returns
     -------
     numpy.ndarray
-        Same shape and dtype as ``audio``. With a zero target and zero state it equals the input
-        except sample 0 (where the window sum is 0).
+        Same shape and dtype as ``audio``. With a zero target, no profile and zero state it
+        equals the input except sample 0 (where the window sum is 0).
     """
     x = _audio(audio, "audio")
     target = _f64_vector(target_curve, "target_curve")
-    cfg = _native.AuralisEqConfig()
-    _native.check(_native.lib.tonecore_auralis_eq_config_init(byref(cfg)), "eq_config_init")
+    cfg = _EqConfig()
+    _native.check(_EQ_CONFIG_INIT(_addressof(cfg)), "tonecore_auralis_eq_config_init")
     cfg.sample_rate = _int_arg(sample_rate, "sample_rate", 1, _U32_MAX)
     cfg.fft_size = _fft_size_arg(fft_size, even=True)
     speed = _float_arg(adaptation_speed, "adaptation_speed")
@@ -634,20 +769,24 @@ def eq_process_buffer(
         raise ValueError(f"first_edge_hz must be in [0, 100), got {first!r}")
     cfg.first_edge_hz = first
     cfg.threads = _threads_arg(threads)
+    if analysis not in _ANALYSES:
+        raise ValueError(f"analysis must be one of {sorted(_ANALYSES)}, got {analysis!r}")
+    cfg.analysis = _ANALYSES[analysis]
+    _apply_profile(cfg, content_profile)
     if state is not None and not isinstance(state, AdaptiveEqState):
         raise TypeError(f"state must be an AdaptiveEqState or None, not {type(state).__name__}")
     own = state if state is not None else AdaptiveEqState()
     out = np.empty_like(x)
-    fn = _fn("tonecore_auralis_eq_process", x.dtype)
+    fn = _EQ_PROCESS[x.dtype]
     with own._lock:
         gains_in = own._gains
         gains_out = np.empty(_BANDS, dtype=np.float64)
         status = fn(
-            byref(cfg), _addr(x), x.size, _channels(x), _addr(target), target.size,
+            _addressof(cfg), _addr(x), x.size, _channels(x), _addr(target), target.size,
             _addr(gains_in), gains_in.size, _addr(out), out.size,
             _addr(gains_out), gains_out.size,
         )
-        _check(status, fn)
+        _native.check(status, "tonecore_auralis_eq_process")
         own._gains = gains_out
     return out
 
@@ -655,27 +794,27 @@ def eq_process_buffer(
 # -- 8.–10. crossfades, the chunk crossfader, chunk geometry ---------------------------------------
 
 
-def _pair(a: Any, b: Any) -> Tuple[np.ndarray, np.ndarray]:
-    x, y = _audio(a, "chunk1"), _audio(b, "chunk2")
-    if x.dtype != y.dtype:
-        raise TypeError(f"chunk1 and chunk2 must have the same dtype, not {x.dtype} and {y.dtype}")
-    if x.ndim != y.ndim or _channels(x) != _channels(y):
-        raise ValueError(f"chunk1 {x.shape} and chunk2 {y.shape} differ in rank or channels")
-    return x, y
-
-
 def crossfade_concat(chunk1: Any, chunk2: Any, overlap_samples: int) -> FloatArray:
     """The host's ``apply_crossfade_between_chunks``: with ``L = min(overlap, len1, len2)`` the
     last L samples of ``chunk1`` times ``cos²t`` plus the first L of ``chunk2`` times ``sin²t``,
     ``t = linspace(0, π/2, L)`` (both ends); ``L <= 0`` concatenates. Length
-    ``len1 + len2 - L``; dtype and rank of the inputs (mixed in float64).
+    ``len1 + len2 - L``, the rank of the inputs.
+
+    The result's dtype is the host's: float64 whenever a crossfade is mixed (the host multiplies
+    by float64 fades, so float32 chunks come back float64) or the chunks' dtypes differ
+    (float32 beside float64 is accepted, as numpy promotes it); float32 only for two float32
+    chunks that are just concatenated (``L <= 0``).
     """
-    x, y = _pair(chunk1, chunk2)
+    x, y = _audio(chunk1, "chunk1"), _audio(chunk2, "chunk2")
+    if x.ndim != y.ndim or _channels(x) != _channels(y):
+        raise ValueError(f"chunk1 {x.shape} and chunk2 {y.shape} differ in rank or channels")
     overlap = _int_arg(overlap_samples, "overlap_samples", -(2**63))
     ch = _channels(x)
     la, lb = x.shape[0], y.shape[0]
-    n = la + lb - max(0, min(overlap, la, lb))
-    out = np.empty((n,) + x.shape[1:], dtype=x.dtype)
+    mixed = max(0, min(overlap, la, lb))
+    if mixed or x.dtype != y.dtype:
+        x, y = x.astype(np.float64, copy=False), y.astype(np.float64, copy=False)
+    out = np.empty((la + lb - mixed,) + x.shape[1:], dtype=x.dtype)
     fn = _fn("tonecore_auralis_crossfade_concat", x.dtype)
     frames = c_size_t()
     status = fn(
@@ -825,17 +964,24 @@ def chunk_boundaries(chunk_index: int, total_duration: float, sample_rate: int) 
     )
 
 
-def emitted_chunk_start(chunk_index: int) -> float:
-    """Source time (s) of the first sample chunk ``k`` emits: 0 for ``k = 0``, else
-    ``10k + 5``."""
-    k = operator.index(chunk_index)
+def _index_like(chunk_index: Any) -> Any:
+    """An int or a float, as the host's arithmetic takes either (TypeError otherwise)."""
+    if isinstance(chunk_index, (float, np.floating)):
+        return float(chunk_index)
+    return operator.index(chunk_index)
+
+
+def emitted_chunk_start(chunk_index: float) -> float:
+    """Source time (s) of the first sample chunk ``k`` emits: 0.0 for ``k <= 0``, else
+    ``k·10.0 + 5.0`` — a float for an int or a float ``k``, as the host computes it."""
+    k = _index_like(chunk_index)
     return 0.0 if k <= 0 else k * CHUNK_INTERVAL + OVERLAP_DURATION
 
 
-def emitted_chunk_length(chunk_index: int) -> float:
+def emitted_chunk_length(chunk_index: float) -> float:
     """Seconds of new audio chunk ``k`` emits (15 for the first, 10 after; the last may be
     shorter)."""
-    return CHUNK_DURATION if operator.index(chunk_index) <= 0 else CHUNK_INTERVAL
+    return CHUNK_DURATION if _index_like(chunk_index) <= 0 else CHUNK_INTERVAL
 
 
 def chunk_for_position(
@@ -878,58 +1024,98 @@ class GainSmoother:
     """The host's ``AdaptiveGainSmoother``: ``set_target`` clamps to ``[0, 10]``;
     ``process(n)`` returns the float32 ramp ``g[j] = T + (c − T)(1 − α)^(j+1)`` (computed in
     float64; α = attack when ``T > c``, else release) and advances ``c`` to its last value; a
-    constant ``c`` when ``|c − T| < 1e-6``. Calls on one instance are serialised by its lock."""
+    constant ``c`` when ``|c − T| < 1e-6``. Calls on one instance are serialised by its lock.
+
+    ``attack_alpha``, ``release_alpha``, ``current_gain`` and ``target_gain`` are read-write
+    attributes with the host's semantics: assigning ``target_gain`` stores the value as given
+    (only :meth:`set_target` clamps). A non-finite smoothing factor is refused by the next
+    :meth:`process` (ValueError) where the host would return NaN gains.
+    """
+
+    _s: Any
+    _s_addr: int
 
     def __init__(self, attack_alpha: float = 0.01, release_alpha: float = 0.001) -> None:
         self._lock = threading.Lock()
-        self._s = _native.AuralisSmoother()
+        s = _native.AuralisSmoother()
         fn = _native.lib.tonecore_auralis_smoother_init
         _check(
             fn(_float_arg(attack_alpha, "attack_alpha"), _float_arg(release_alpha, "release_alpha"),
-               byref(self._s)),
+               byref(s)),
             fn,
         )
+        self._bind(s, self._lock)
+
+    def _bind(self, struct: Any, lock: threading.Lock) -> None:
+        """Make this object read and write ``struct`` (its own, or a level matcher's embedded
+        smoother) under ``lock``."""
+        self._s = struct
+        self._s_addr = ctypes.addressof(struct)
+        self._lock = lock
+
+    @classmethod
+    def _view(cls, struct: Any, lock: threading.Lock) -> "GainSmoother":
+        obj = cls.__new__(cls)
+        obj._bind(struct, lock)
+        return obj
+
+    def _set(self, field: str, value: Any) -> None:
+        v = _float_arg(value, field)
+        with self._lock:
+            setattr(self._s, field, v)
 
     @property
     def attack_alpha(self) -> float:
-        """Smoothing factor when the gain rises."""
+        """Smoothing factor when the gain rises (writable)."""
         return _struct_field(self._lock, lambda: self._s.attack_alpha)
+
+    @attack_alpha.setter
+    def attack_alpha(self, value: float) -> None:
+        self._set("attack_alpha", value)
 
     @property
     def release_alpha(self) -> float:
-        """Smoothing factor when the gain falls."""
+        """Smoothing factor when the gain falls (writable)."""
         return _struct_field(self._lock, lambda: self._s.release_alpha)
+
+    @release_alpha.setter
+    def release_alpha(self, value: float) -> None:
+        self._set("release_alpha", value)
 
     @property
     def current_gain(self) -> float:
-        """The gain reached so far (starts at 1)."""
+        """The gain reached so far (starts at 1; writable)."""
         return _struct_field(self._lock, lambda: self._s.current_gain)
 
     @current_gain.setter
     def current_gain(self, value: float) -> None:
-        v = _float_arg(value, "current_gain")
-        with self._lock:
-            self._s.current_gain = v
+        self._set("current_gain", value)
 
     @property
     def target_gain(self) -> float:
-        """The gain the ramp heads for (starts at 1)."""
+        """The gain the ramp heads for (starts at 1; writable, stored as given)."""
         return _struct_field(self._lock, lambda: self._s.target_gain)
+
+    @target_gain.setter
+    def target_gain(self, value: float) -> None:
+        self._set("target_gain", value)
 
     def set_target(self, target: float) -> None:
         """Set the target, clamped with the host's ``max(0, min(10, target))`` (NaN → 10)."""
-        t = _float_arg(target, "target")
-        fn = _native.lib.tonecore_auralis_smoother_set_target
+        t = target if type(target) is float else _float_arg(target, "target")
         with self._lock:
-            _check(fn(byref(self._s), t), fn, audio_path=True)
+            self._s.target_gain = max(0.0, min(10.0, t))
 
     def process(self, num_samples: int) -> F32Array:
         """The next ``num_samples`` gains (float32, shape ``(num_samples,)``)."""
-        n = _int_arg(num_samples, "num_samples", 0)
+        n = num_samples if type(num_samples) is int else _int_arg(num_samples, "num_samples")
+        if n <= 0:
+            return np.empty(_int_arg(n, "num_samples", 0), dtype=np.float32)
         out = np.empty(n, dtype=np.float32)
-        fn = _native.lib.tonecore_auralis_smoother_process
         with self._lock:
-            _check(fn(byref(self._s), _addr(out), n), fn, audio_path=True)
+            status = _SMOOTHER_PROCESS(self._s_addr, _fast_addr(out), n)
+        if status:
+            _native.check(status, "tonecore_auralis_smoother_process", audio_path=True)
         return out
 
 
@@ -952,8 +1138,33 @@ class LevelMatcher:
         self.config = config
         self._lock = threading.Lock()
         self._m = _native.AuralisLevelMatcher()
+        self._m_addr = ctypes.addressof(self._m)
+        self._applied = c_uint32()
+        self._applied_addr = ctypes.addressof(self._applied)
         fn = _native.lib.tonecore_auralis_level_matcher_init
         _check(fn(byref(self._m)), fn)
+        self._smoother = GainSmoother._view(self._m.smoother, self._lock)
+
+    @property
+    def gain_smoother(self) -> GainSmoother:
+        """The matcher's gain smoother (the host's public attribute): reads and writes go to
+        the matcher's own state under its lock. Assigning a :class:`GainSmoother` copies its
+        state in and rebinds that object to the matcher (as the host's assignment replaces the
+        object the matcher uses); :meth:`reset` puts a fresh smoother here, as the host does."""
+        return self._smoother
+
+    @gain_smoother.setter
+    def gain_smoother(self, smoother: GainSmoother) -> None:
+        if not isinstance(smoother, GainSmoother):
+            raise TypeError(f"gain_smoother must be a GainSmoother, not {type(smoother).__name__}")
+        if smoother is self._smoother:
+            return
+        with smoother._lock:
+            state = _native.AuralisSmoother.from_buffer_copy(smoother._s)
+        with self._lock:
+            self._m.smoother = state
+            smoother._bind(self._m.smoother, self._lock)
+            self._smoother = smoother
 
     @property
     def enabled(self) -> bool:
@@ -1001,6 +1212,7 @@ class LevelMatcher:
         fn = _native.lib.tonecore_auralis_level_matcher_init
         with self._lock:
             _check(fn(byref(self._m)), fn)
+            self._smoother = GainSmoother._view(self._m.smoother, self._lock)
 
     def process(self, audio: Any) -> FloatArray:
         """Match one block's level.
@@ -1012,17 +1224,25 @@ class LevelMatcher:
             passes unchanged (disabled, no or zero reference, empty or silent block), as the
             host returns it.
         """
-        x = _audio(audio, "audio")
-        out = np.empty_like(x)
-        applied = c_uint32()
-        fn = _fn("tonecore_auralis_level_matcher_process", x.dtype)
+        x = audio
+        fn = (
+            _MATCH.get(x.dtype)
+            if type(x) is np.ndarray and 0 < x.ndim < 3 and x.flags.c_contiguous
+            else None
+        )
+        if fn is None:
+            x = _audio(audio, "audio")
+            fn = _MATCH[x.dtype]
+        out: FloatArray = np.empty_like(x)
+        out_addr = _fast_addr(out) if out.size else _addr(out)
+        ch = x.shape[1] if x.ndim == 2 else 1
         with self._lock:
-            status = fn(
-                byref(self._m), _addr(x), x.size, _channels(x), _addr(out), out.size,
-                byref(applied),
-            )
-            _check(status, fn, audio_path=True)
-        return out if applied.value else audio
+            status = fn(self._m_addr, _addr(x), x.size, ch, out_addr, out.size,
+                        self._applied_addr)
+            applied = self._applied.value
+        if status:
+            _native.check(status, "tonecore_auralis_level_matcher_process", audio_path=True)
+        return out if applied else cast(FloatArray, audio)
 
     def get_stats(self) -> dict:  # type: ignore[type-arg]
         """``enabled``, ``reference_loaded``, ``reference_rms``, ``current_gain``,
@@ -1052,11 +1272,23 @@ def realtime_safety_limit(block: Any, target_peak: float = 0.95) -> FloatArray:
     numpy.ndarray
         A new array, same shape and dtype.
     """
-    x = _audio(block, "block")
-    peak = _float_arg(target_peak, "target_peak")
-    if not math.isfinite(peak):
-        raise ValueError(f"target_peak must be finite, got {peak!r}")
-    out = np.empty_like(x)
-    fn = _fn("tonecore_auralis_safety_limit", x.dtype)
-    _check(fn(_addr(x), x.size, peak, _addr(out), out.size), fn, audio_path=True)
+    x = block
+    fn = (
+        _LIMIT.get(x.dtype)
+        if type(x) is np.ndarray and 0 < x.ndim < 3 and x.flags.c_contiguous
+        else None
+    )
+    if fn is None:
+        x = _audio(block, "block")
+        fn = _LIMIT[x.dtype]
+    peak = target_peak if type(target_peak) is float else _float_arg(target_peak, "target_peak")
+    out: FloatArray = np.empty_like(x)
+    if not out.size:
+        if not math.isfinite(peak):
+            raise ValueError(f"target_peak must be finite, got {peak!r}")
+        return out
+    # The C side refuses a non-finite target_peak (ValueError through check).
+    status = fn(_addr(x), x.size, peak, _fast_addr(out), out.size)
+    if status:
+        _native.check(status, "tonecore_auralis_safety_limit", audio_path=True)
     return out
