@@ -296,6 +296,57 @@ fn offline_equalize_matches_streaming_and_is_thread_independent() {
     }
 }
 
+/// Offline `equalize` against a direct f64 convolution with the designed taps (no FFT), at the
+/// edges, around the segment boundary and inside; non-finite samples count as zero.
+#[test]
+fn offline_equalize_is_the_direct_convolution_with_the_designed_taps() {
+    use realfft::RealFftPlanner;
+    use tonecore::dsp::fir::FirDesigner;
+    use tonecore::spectral::equalize::SEGMENT_LEN;
+    let len = SEGMENT_LEN + 7_001;
+    let mut x = noise(len, 21);
+    x[1234] = f64::NAN;
+    x[SEGMENT_LEN + 5] = f64::INFINITY;
+    let gains = rand_gains(22, 25);
+    let mut planner = RealFftPlanner::<f64>::new();
+    let mut designer = FirDesigner::new(
+        BandLayout::critical(),
+        SR,
+        4096,
+        CurveMode::Smooth,
+        planner.plan_fft_inverse(4096),
+        planner.plan_fft_forward(4096),
+    )
+    .unwrap();
+    let taps = designer.design(&gains).unwrap().taps;
+    let d = (taps.len() - 1) / 2;
+    let clean: Vec<f64> = x.iter().map(|v| if v.is_finite() { *v } else { 0.0 }).collect();
+    let direct = |i: usize| -> f64 {
+        (0..taps.len())
+            .filter_map(|m| {
+                let j = (i + d).checked_sub(m)?;
+                clean.get(j).map(|v| taps[m] * v)
+            })
+            .sum()
+    };
+    let mut y = vec![0.0; len];
+    for threads in [1usize, 2] {
+        let cfg = EqualizeConfig {
+            threads,
+            ..EqualizeConfig::new(SR)
+        };
+        equalize(&x, 1, &mut y, &gains, &cfg, None).unwrap();
+        let checked = (0..3000)
+            .chain(SEGMENT_LEN - 3000..SEGMENT_LEN + 3000)
+            .chain(len - 3000..len)
+            .chain((0..len).step_by(997));
+        for i in checked {
+            let want = direct(i);
+            assert!((y[i] - want).abs() <= 1e-12, "{i}: {} vs {want}", y[i]);
+        }
+    }
+}
+
 #[test]
 fn gains_change_from_another_thread_while_audio_runs() {
     let mut eq = Equalizer::<f32>::new(config(2, 512)).unwrap();

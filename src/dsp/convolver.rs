@@ -291,36 +291,86 @@ impl<T: Sample> Convolver<T> {
         }
     }
 
-    /// The general form of [`process`](Self::process): `read(c, i)` gives input frame `i` of
-    /// channel `c`, `write(c, i, v)` takes the output. Real-time safe.
-    pub fn run(
-        &mut self,
-        frames: usize,
-        read: impl Fn(usize, usize) -> T,
-        mut write: impl FnMut(usize, usize, T),
-    ) {
+    /// Offline overlap-save of one whole channel with the current kernel: `out[i] =
+    /// Σ_m h[m]·x[first + i + D − m]` for the kernel's `2D + 1` taps (linear phase: the output is
+    /// aligned with the input, no latency), `x` read as zero outside its bounds and non-finite
+    /// samples as zero (counted). Each block transforms its `fft_size` input samples straight
+    /// from `x` — no history ring, no warm-up — and runs the streaming path's transform step
+    /// ([`Self::transform_time`]). Allocates nothing; the streaming state is untouched.
+    ///
+    /// # Panics
+    /// When the convolver was built for more than one channel or with an even `kernel_len`
+    /// (fixed by the caller's construction).
+    pub fn filter_offline(&mut self, x: &[T], first: usize, out: &mut [T]) {
+        assert!(self.channels == 1 && self.kernel_len % 2 == 1);
         let (n, hop) = (self.fft_size, self.hop);
-        let mut pos = 0;
-        while pos < frames {
-            let take = (frames - pos).min(hop - self.fill);
-            for c in 0..self.channels {
-                let history = &mut self.history[c * n + n - hop + self.fill..][..take];
-                for (i, h) in history.iter_mut().enumerate() {
-                    *h = read(c, pos + i);
-                }
-                self.nonfinite += super::sanitize(history);
-                let pending = &self.pending[c * hop + self.fill..][..take];
-                for (i, &y) in pending.iter().enumerate() {
-                    write(c, pos + i, y);
-                }
+        let delay = (self.kernel_len - 1) / 2;
+        // One scan of everything the blocks read; frames are only sanitised when it fails.
+        let reads = first.saturating_sub(delay).min(x.len())
+            ..(first + out.len().div_ceil(hop) * hop + n).min(x.len());
+        let clean = super::all_in_range(&x[reads]);
+        for (b, out) in out.chunks_mut(hop).enumerate() {
+            // The block whose last `hop` results are y[first + b·hop ..] reads from here on.
+            let start = (first + b * hop) as isize - delay as isize;
+            let lo = start.clamp(0, x.len() as isize) as usize;
+            let hi = (start + n as isize).clamp(0, x.len() as isize) as usize;
+            let at = (lo as isize - start) as usize;
+            self.time[..at].fill(T::zero());
+            self.time[at..at + (hi - lo)].copy_from_slice(&x[lo..hi]);
+            self.time[at + (hi - lo)..].fill(T::zero());
+            if !clean {
+                self.nonfinite += super::sanitize(&mut self.time);
             }
-            self.fill += take;
-            pos += take;
-            if self.fill == hop {
-                self.compute_block();
-                self.fill = 0;
-            }
+            self.transform_time(None);
+            let take = out.len();
+            out.copy_from_slice(&self.time[n - hop..][..take]);
         }
+    }
+
+    /// The overlap-save step of both paths: `time` (one frame) becomes its linear convolution
+    /// with the current kernel (valid in its last `hop` samples); during a kernel change
+    /// `time_old` receives the same frame through the previous kernel; with `channel` the
+    /// block's weighted energy is recorded for it.
+    fn transform_time(&mut self, channel: Option<usize>) {
+        let r = self.forward.process_with_scratch(
+            &mut self.time,
+            &mut self.spectrum,
+            &mut self.scratch,
+        );
+        debug_assert!(r.is_ok());
+        if let Some(previous) = &self.previous {
+            for (o, (s, k)) in self
+                .spectrum_old
+                .iter_mut()
+                .zip(self.spectrum.iter().zip(&previous.spectrum))
+            {
+                *o = *s * *k;
+            }
+            inverse_into(
+                &*self.inverse,
+                &mut self.spectrum_old,
+                &mut self.time_old,
+                &mut self.scratch,
+            );
+        }
+        for (s, k) in self.spectrum.iter_mut().zip(&self.current.spectrum) {
+            *s = *s * *k;
+        }
+        if let Some(c) = channel.filter(|_| !self.energy_weights.is_empty()) {
+            let e: f64 = self
+                .spectrum
+                .iter()
+                .zip(&self.energy_weights)
+                .map(|(s, w)| s.norm_sqr().as_f64() * w)
+                .sum();
+            self.block_energy[c] = e;
+        }
+        inverse_into(
+            &*self.inverse,
+            &mut self.spectrum,
+            &mut self.time,
+            &mut self.scratch,
+        );
     }
 
     fn compute_block(&mut self) {
@@ -330,45 +380,7 @@ impl<T: Sample> Convolver<T> {
             let history = &mut self.history[c * n..(c + 1) * n];
             self.time.copy_from_slice(history);
             history.copy_within(hop.., 0);
-            let r = self.forward.process_with_scratch(
-                &mut self.time,
-                &mut self.spectrum,
-                &mut self.scratch,
-            );
-            debug_assert!(r.is_ok());
-            if let Some(previous) = &self.previous {
-                for (o, (s, k)) in self
-                    .spectrum_old
-                    .iter_mut()
-                    .zip(self.spectrum.iter().zip(&previous.spectrum))
-                {
-                    *o = *s * *k;
-                }
-                inverse_into(
-                    &*self.inverse,
-                    &mut self.spectrum_old,
-                    &mut self.time_old,
-                    &mut self.scratch,
-                );
-            }
-            for (s, k) in self.spectrum.iter_mut().zip(&self.current.spectrum) {
-                *s = *s * *k;
-            }
-            if !self.energy_weights.is_empty() {
-                let e: f64 = self
-                    .spectrum
-                    .iter()
-                    .zip(&self.energy_weights)
-                    .map(|(s, w)| s.norm_sqr().as_f64() * w)
-                    .sum();
-                self.block_energy[c] = e;
-            }
-            inverse_into(
-                &*self.inverse,
-                &mut self.spectrum,
-                &mut self.time,
-                &mut self.scratch,
-            );
+            self.transform_time(Some(c));
             let out = &mut self.pending[c * hop..(c + 1) * hop];
             let new = &self.time[n - hop..];
             if self.previous.is_some() {

@@ -3,9 +3,10 @@
 //! The output is the streaming [`Equalizer`](crate::pipeline::Equalizer)'s output with its
 //! latency removed: `y[n] = Σ h[m]·x[n + D − m]` for the designed linear-phase kernel `h` of
 //! `2D + 1` taps, with the input read as zero outside the buffer, so `y` has the input's length.
-//! Each segment starts its own overlap-save engine `D` samples early and discards the warm-up,
-//! which makes segments independent: the result does not depend on the thread count (segment
-//! boundaries are fixed) and equals the streaming path up to FFT rounding.
+//! Each segment runs the streaming convolver's transform step on frames read straight from the
+//! input ([`Convolver::filter_offline`]: no history ring, no warm-up), which makes segments
+//! independent: the result does not depend on the thread count (segment boundaries are fixed)
+//! and equals the streaming path up to FFT rounding.
 
 use crate::cache::CachedSample;
 use crate::dsp::bands::{BandLayout, CurveMode};
@@ -100,7 +101,6 @@ pub fn equalize<T: CachedSample>(
     if len == 0 {
         return Ok(());
     }
-    let delay = fir.delay();
     let segments = len.div_ceil(SEGMENT_LEN);
     let total = channels * segments;
     let done = Mutex::new(0usize);
@@ -118,25 +118,7 @@ pub fn equalize<T: CachedSample>(
             kernel.clone(),
             0,
         );
-        // Fed from s = a − D, the engine's local output q is y[s + q − latency]
-        // (latency = hop + D), so y[a + i] comes out at q = i + latency + D. Every input it
-        // needs, x[a + i − D ..= a + i + D], lies at local index ≥ 0.
-        let start = a as isize - delay as isize;
-        let skip = conv.latency() + delay;
-        let want = out.len();
-        let read = |_: usize, i: usize| {
-            let j = start + i as isize;
-            if j >= 0 && (j as usize) < len {
-                x[j as usize]
-            } else {
-                T::zero()
-            }
-        };
-        conv.run(skip + want, read, |_, i, v| {
-            if i >= skip {
-                out[i - skip] = v;
-            }
-        });
+        conv.filter_offline(x, a, out);
         if let Some(report) = progress {
             // Serialised so `done` arrives strictly increasing, one call at a time.
             let mut done = done.lock().unwrap_or_else(PoisonError::into_inner);
