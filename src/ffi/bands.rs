@@ -105,6 +105,7 @@ pub unsafe extern "C" fn tonecore_layout_bands(
 ///
 /// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `BUFFER_TOO_SMALL`; nothing is
 /// written on error. Thread class: any-thread.
+/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// `edges`, `edges_out` and `centers_out` are borrowed for the call only.
 ///
@@ -151,6 +152,7 @@ pub unsafe extern "C" fn tonecore_layout_edges(
 /// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `INVALID_SAMPLE_RATE`,
 /// `INVALID_FFT_SIZE` (odd, < 2 or > 2^24), `BUFFER_TOO_SMALL` (checked before anything is
 /// allocated). Thread class: any-thread.
+/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// `edges` and `map_out` are borrowed for the call only.
 ///
@@ -187,6 +189,7 @@ pub unsafe extern "C" fn tonecore_band_map(
 /// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE`
 /// (gains), `INVALID_SAMPLE_RATE`, `INVALID_FFT_SIZE` (odd, < 2 or > 2^24), `BUFFER_TOO_SMALL`
 /// (checked before anything is allocated). Thread class: any-thread.
+/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// `edges`, `gains_db` and `curve_out` are borrowed for the call only.
 ///

@@ -214,6 +214,7 @@ pub unsafe extern "C" fn tonecore_equalizer_free(equalizer: *mut tonecore_equali
 /// Returns `NULL_POINTER`, `GAIN_COUNT`, `NON_FINITE`; on error the gains stay as they were.
 /// Thread class: any-thread (control path: allocates; calls from several threads serialise on a
 /// lock the audio thread never takes).
+/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// `gains_db` is copied; `equalizer` is borrowed for the call only.
 ///
@@ -236,6 +237,7 @@ pub unsafe extern "C" fn tonecore_equalizer_set_gains(
 /// Writes the gains most recently set (clamped, dB) to `gains_out` (`bands` values).
 ///
 /// Returns `NULL_POINTER`, `BUFFER_TOO_SMALL`. Thread class: any-thread.
+/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// `equalizer` and `gains_out` are borrowed for the call only.
 ///
@@ -380,6 +382,7 @@ unsafe fn process<T: FormatSample>(
 /// `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`,
 /// `POISONED`, `PANIC`; nothing is processed or written on error. No detail message is set
 /// (audio path).
+/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
 ///
@@ -404,6 +407,7 @@ pub unsafe extern "C" fn tonecore_equalizer_process_f32(
 /// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is
 /// processed or written on error, and no detail message is set. `input` and `output` are
 /// borrowed for the call only.
+/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
 ///
@@ -427,6 +431,7 @@ pub unsafe extern "C" fn tonecore_equalizer_process_f64(
 /// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is
 /// processed or written on error, and no detail message is set. `input` and `output` are
 /// borrowed for the call only.
+/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
 ///
@@ -450,6 +455,7 @@ pub unsafe extern "C" fn tonecore_equalizer_process_interleaved_f32(
 /// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is
 /// processed or written on error, and no detail message is set. `input` and `output` are
 /// borrowed for the call only.
+/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
 ///

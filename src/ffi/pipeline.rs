@@ -480,6 +480,7 @@ unsafe fn process<T: FormatSample>(
 /// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
 /// error and no detail message is set. `input` and `output` are borrowed for the call only.
 /// Thread class: audio-safe (no allocation, lock or free).
+/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// # Safety
 /// `input`/`output` valid for their lengths, not overlapping; `pipeline` live.
@@ -501,6 +502,7 @@ pub unsafe extern "C" fn tonecore_pipeline_process_f32(
 /// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
 /// error and no detail message is set. `input` and `output` are borrowed for the call only.
 /// Thread class: audio-safe (no allocation, lock or free).
+/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// # Safety
 /// As for `tonecore_pipeline_process_f32`, with doubles: `input`/`output` valid for their
@@ -522,6 +524,7 @@ pub unsafe extern "C" fn tonecore_pipeline_process_f64(
 /// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
 /// error and no detail message is set. `input` and `output` are borrowed for the call only.
 /// Thread class: audio-safe (no allocation, lock or free).
+/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// # Safety
 /// As for `tonecore_pipeline_process_f32`: `input`/`output` valid for their lengths, not
@@ -543,6 +546,7 @@ pub unsafe extern "C" fn tonecore_pipeline_process_interleaved_f32(
 /// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
 /// error and no detail message is set. `input` and `output` are borrowed for the call only.
 /// Thread class: audio-safe (no allocation, lock or free).
+/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// # Safety
 /// As for `tonecore_pipeline_process_f64`: `input`/`output` valid for their lengths, not
@@ -574,6 +578,7 @@ pub unsafe extern "C" fn tonecore_params_free(params: *mut tonecore_params) {
 ///
 /// Returns `NULL_POINTER`, `GAIN_COUNT`, `NON_FINITE`; on error the gains stay as they were.
 /// `gains_db` is copied. Thread class: any-thread (control path).
+/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// # Safety
 /// `gains_db` readable for `gains_len`; `params` live.
