@@ -124,9 +124,10 @@ FIELD_NOT_A_SIZE = {
 FIELD_LENGTHS = {
     "edges_len": "ignored: edges are read only for the CUSTOM layout (the config uses CRITICAL)",
     "custom_window_len": "ignored: custom_window is NULL",
-    "gains_len": "ignored: gains_db is NULL (0 dB)",
-    "eq_gains_len": "ignored: eq_gains_db is NULL (0 dB)",
 }
+# Length fields of arrays the configs do point to (25 gains of 1 dB, so the EQ is not flat):
+# a count that must equal the band count, so 2^40 and 26 must be refused before reading.
+FIELD_READ_LENGTHS = {"gains_len": 25, "eq_gains_len": 25}
 
 # Structs whose fields are swept when a function takes them (input configs and the caller-sized
 # output structs).
@@ -295,6 +296,11 @@ KNOWN = [
      "copies gains_len values of gains_in (compat.rs eq_process, to_vec) before checking "
      "gains_len == 25: 2^40 aborts ('memory allocation of 8796093022208 bytes failed'), 26 "
      "reads one value past the caller's 25 (ASan heap-buffer-overflow)"),
+    (r"\((pipeline|config)\.(eq_gains_len|gains_len) = (2\^40|valid\+1)\)$", "CRASH",
+     "the config's gains are copied (slice_in(...).to_vec(): src/ffi/pipeline.rs read_config, "
+     "src/ffi/equalizer.rs tonecore_equalizer_new) before the GAIN_COUNT check: 2^40 aborts the "
+     "process ('memory allocation of 8796093022208 bytes failed'), 26 reads one value past the "
+     "caller's 25 (ASan global-buffer-overflow)"),
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -730,6 +736,11 @@ class Gen:
             if field in FIELD_LENGTHS:
                 res.append((label, target, cap_values_plain()))
                 continue
+            if field in FIELD_READ_LENGTHS:
+                n = FIELD_READ_LENGTHS[field]
+                vals = [(l, e.replace("LEN", str(n))) for l, e in read_len_values("double", True)]
+                res.append((label, target, vals))
+                continue
             if ctype in ("size_t", "uint32_t", "uint64_t") and field in COUNTS:
                 res.append((label, target, count_values(ctype, COUNTS[field])))
                 continue
@@ -952,6 +963,10 @@ static SWEEP_UNUSED void sweep_matcher_init(tonecore_auralis_level_matcher *m) {
     fx_check(tonecore_auralis_level_matcher_set_reference_f32(m, ref, 64), "set_reference");
 }
 
+/* 25 band gains of 1 dB (the critical bands): configs point to them so the EQ is not flat. */
+static const double sweep_gains25[25] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                         1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+
 /* Valid configs (small FFTs and one thread: the sweep makes thousands of calls). */
 static SWEEP_UNUSED void cfg_stft(tonecore_stft_config *c, int f64) {
     fx_check(tonecore_stft_config_init(c), "stft_config_init");
@@ -964,6 +979,8 @@ static SWEEP_UNUSED void cfg_equalizer(tonecore_equalizer_config *c, int f64) {
     fx_check(tonecore_equalizer_config_init(c), "equalizer_config_init");
     c->fft_size = 1024;
     c->sample_format = f64;
+    c->gains_db = sweep_gains25;
+    c->gains_len = 25;
 }
 static SWEEP_UNUSED void cfg_limiter(tonecore_limiter_config *c, int f64) {
     fx_check(tonecore_limiter_config_init(c), "limiter_config_init");
@@ -977,6 +994,8 @@ static SWEEP_UNUSED void cfg_pipeline(tonecore_pipeline_config *c, int f64) {
     c->eq_enabled = 1;
     c->level_enabled = 1;
     c->limiter_enabled = 1;
+    c->eq_gains_db = sweep_gains25;
+    c->eq_gains_len = 25;
 }
 static SWEEP_UNUSED void cfg_render(tonecore_render_config *c, int f64) {
     (void)f64;
