@@ -13,6 +13,9 @@ pub enum ConfigError {
     FftSizeOdd,
     /// `fft_size` is above the maximum (2^24).
     FftSizeTooLarge,
+    /// `fft_size` is odd, too small or above 2^24 for a band grid or filter design (which of
+    /// these is not known: the band layer reports them as one).
+    InvalidFftSize,
     /// `hop` is 0 or larger than `fft_size`.
     InvalidHop,
     /// A caller-supplied window does not have `fft_size` values.
@@ -63,6 +66,9 @@ impl ConfigError {
             Self::FftSizeTooSmall => "fft_size must be at least 16",
             Self::FftSizeOdd => "fft_size must be even",
             Self::FftSizeTooLarge => "fft_size must be at most 16777216",
+            Self::InvalidFftSize => {
+                "fft_size must be even, at least 2 (16 for a filter design) and at most 16777216"
+            }
             Self::InvalidHop => "hop must satisfy 1 <= hop <= fft_size",
             Self::WindowLength => "a custom window must have exactly fft_size values",
             Self::NonFiniteWindow => "a custom window must hold finite values only",
@@ -151,19 +157,6 @@ impl fmt::Display for ProcessError {
 }
 
 impl std::error::Error for ProcessError {}
-
-impl From<crate::dsp::bands::BandError> for ConfigError {
-    fn from(e: crate::dsp::bands::BandError) -> Self {
-        use crate::dsp::bands::BandError as B;
-        match e {
-            B::TooFewEdges | B::InvalidEdge | B::NotAscending => Self::InvalidBands,
-            B::GainCount => Self::GainCount,
-            B::NonFiniteGain => Self::NonFiniteGain,
-            B::InvalidSampleRate => Self::InvalidSampleRate,
-            B::InvalidFftSize => Self::FftSizeOdd,
-        }
-    }
-}
 
 /// Either kind of error, for convenience functions that build and process in one call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

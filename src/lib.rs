@@ -19,6 +19,7 @@ pub mod engine;
 mod error;
 pub mod ffi;
 pub mod handoff;
+pub mod limits;
 mod memory;
 pub mod pipeline;
 pub mod render;

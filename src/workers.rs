@@ -6,8 +6,7 @@ use rayon::{ThreadPool, ThreadPoolBuilder};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-/// Largest thread count a caller may request.
-pub const MAX_THREADS: usize = 1024;
+pub use crate::limits::MAX_THREADS;
 
 /// An execution choice for parallel work.
 #[derive(Clone)]

@@ -25,10 +25,10 @@ pub const SUPPORTED: &str = "WAV, FLAC, MP3 and Ogg Vorbis";
 pub const AUDIO_EXTENSIONS: &[&str] = &["wav", "wave", "flac", "mp3", "ogg", "oga"];
 
 /// Most channels the engine processes.
-const MAX_CHANNELS: usize = tonecore::pipeline::chain::MAX_CHANNELS;
+const MAX_CHANNELS: usize = tonecore::limits::MAX_CHANNELS;
 /// Sample rates the engine measures and processes, Hz.
-const MIN_RATE: u32 = tonecore::dsp::loudness::MIN_SAMPLE_RATE;
-const MAX_RATE: u32 = tonecore::dsp::loudness::MAX_SAMPLE_RATE;
+const MIN_RATE: u32 = tonecore::limits::MIN_SAMPLE_RATE;
+const MAX_RATE: u32 = tonecore::limits::MAX_SAMPLE_RATE;
 
 /// A decoded track: planar samples (`channels × frames`, channel after channel).
 pub struct Track {

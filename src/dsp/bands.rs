@@ -1,6 +1,7 @@
 //! Band layouts, the bin→band map and per-bin gain curves built from band gains.
 
 use super::Sample;
+use crate::ConfigError;
 
 /// Lowest and highest band gain accepted, in dB. Gains outside are clamped to this range.
 pub const GAIN_RANGE_DB: (f64, f64) = (-24.0, 24.0);
@@ -29,6 +30,22 @@ pub enum BandError {
     InvalidSampleRate,
     /// The FFT size is odd or below 2.
     InvalidFftSize,
+}
+
+/// The band layer's errors as construction errors (beside the error they convert, so `error`
+/// stays the lowest layer).
+impl From<BandError> for ConfigError {
+    fn from(e: BandError) -> Self {
+        match e {
+            BandError::TooFewEdges | BandError::InvalidEdge | BandError::NotAscending => {
+                Self::InvalidBands
+            }
+            BandError::GainCount => Self::GainCount,
+            BandError::NonFiniteGain => Self::NonFiniteGain,
+            BandError::InvalidSampleRate => Self::InvalidSampleRate,
+            BandError::InvalidFftSize => Self::InvalidFftSize,
+        }
+    }
 }
 
 impl BandError {

@@ -23,14 +23,7 @@ pub struct KernelSpectrum<T> {
     pub gains_db: Vec<f64>,
 }
 
-/// Where a block's samples live.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Layout {
-    /// Channel `c`, frame `i` at `c·frames + i`.
-    Planar,
-    /// Channel `c`, frame `i` at `i·channels + c`.
-    Interleaved,
-}
+pub use super::Layout;
 
 /// The overlap-save engine for `channels` channels.
 pub struct Convolver<T: Sample> {

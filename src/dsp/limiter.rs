@@ -16,8 +16,8 @@
 //! One implementation serves the standalone limiter stage and the pipeline; a bypass crossfades
 //! between the limited and the delayed signal. Real-time safe after construction.
 
-use super::convolver::Layout;
 use super::truepeak::{PeakDetector, DETECTOR_BLOCK, REACH};
+use super::Layout;
 use super::Sample;
 use crate::ConfigError;
 

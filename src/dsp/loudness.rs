@@ -21,15 +21,7 @@ use super::Sample;
 use crate::{ConfigError, ProcessError};
 use multiversion::{multiversion, target::target_cfg_f};
 
-/// Most channels a meter accepts.
-pub const MAX_CHANNELS: usize = 64;
-
-/// Lowest sample rate measured, Hz. BS.1770's K-weighting shelf sits at 1.68 kHz and cannot be
-/// realised below about 3.4 kHz; 8 kHz is the lowest rate in use.
-pub const MIN_SAMPLE_RATE: u32 = 8000;
-
-/// Highest sample rate measured, Hz (libebur128's limit, kept so both accept the same rates).
-pub const MAX_SAMPLE_RATE: u32 = 2_822_400;
+pub use crate::limits::{MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 
 /// What a full measurement reports. Loudness in LUFS, range in LU, true peak in dBTP;
 /// `-inf` where the signal is too short or too quiet for a value (below the absolute gate).

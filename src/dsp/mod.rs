@@ -1,8 +1,15 @@
 //! Single-threaded DSP building blocks. Nothing here spawns threads, takes locks or knows FFI.
 
-/// Largest FFT size anything in tonecore accepts (2^24): every size a caller passes is checked
-/// against it before anything is allocated.
-pub const MAX_FFT_SIZE: usize = 1 << 24;
+pub use crate::limits::MAX_FFT_SIZE;
+
+/// Where a block's samples live (every multichannel stage takes either).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// Channel `c`, frame `i` at `c·frames + i`.
+    Planar,
+    /// Channel `c`, frame `i` at `i·channels + c`.
+    Interleaved,
+}
 
 pub mod auralis;
 pub mod bands;

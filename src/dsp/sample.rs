@@ -31,10 +31,7 @@ impl Sample for f64 {
     }
 }
 
-/// Largest sample magnitude the streaming stages filter and the loudness meter measures: 2^20
-/// (+120 dBFS). Larger finite values are corrupt data, never audio; they would overflow an f32
-/// FFT (or a loudness meter's f64 energies, from about 1e154) into infinities and NaN.
-pub const MAX_INPUT_MAGNITUDE: f64 = 1_048_576.0;
+pub use crate::limits::MAX_INPUT_MAGNITUDE;
 
 /// True when every value is finite and within ±[`MAX_INPUT_MAGNITUDE`] (NaN fails). Branch-free
 /// per block so it vectorizes; real-time safe.

@@ -50,10 +50,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use store::{content_hash, settings_hash, ChunkCache, TrackStore};
 
-/// Most streams an engine may allow at once.
-pub const MAX_STREAMS: usize = 4096;
-/// Most jobs an engine may hold at once.
-pub const MAX_JOBS: usize = 65_536;
+pub use crate::limits::{MAX_JOBS, MAX_STREAMS};
 
 /// Engine settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

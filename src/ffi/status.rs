@@ -140,7 +140,8 @@ impl From<ConfigError> for tonecore_status {
         match e {
             ConfigError::FftSizeTooSmall
             | ConfigError::FftSizeOdd
-            | ConfigError::FftSizeTooLarge => Self::InvalidFftSize,
+            | ConfigError::FftSizeTooLarge
+            | ConfigError::InvalidFftSize => Self::InvalidFftSize,
             ConfigError::InvalidHop => Self::InvalidHop,
             ConfigError::WindowLength => Self::InvalidLength,
             ConfigError::NonFiniteWindow => Self::NonFinite,

@@ -18,10 +18,10 @@
 use super::equalizer::{EqControl, Equalizer, EqualizerConfig};
 use crate::cache::CachedSample;
 use crate::dsp::bands::{BandLayout, CurveMode};
-use crate::dsp::convolver::Layout;
 use crate::dsp::level::{check_target, LevelMatcher, LevelMode, LevelSettings};
 use crate::dsp::limiter::{check_ceiling, Limiter, LimiterSettings};
 use crate::dsp::loudness::LoudnessMeter;
+use crate::dsp::Layout;
 use crate::handoff::SeqLock;
 use crate::{ConfigError, Error, ProcessError};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -106,8 +106,7 @@ impl Stage {
     }
 }
 
-/// Most channels a pipeline processes (the equalizer's limit).
-pub const MAX_CHANNELS: usize = 64;
+pub use crate::limits::MAX_CHANNELS;
 
 /// Most EQ bands a statistics snapshot carries.
 pub const MAX_STAT_BANDS: usize = 64;

@@ -4,18 +4,16 @@
 
 use crate::cache::CachedSample;
 use crate::dsp::bands::{BandError, BandLayout, CurveMode};
-use crate::dsp::convolver::{Convolver, KernelSpectrum, Layout};
+use crate::dsp::convolver::{Convolver, KernelSpectrum};
 use crate::dsp::fir::FirDesigner;
 use crate::dsp::Complex;
+use crate::dsp::Layout;
 use crate::handoff::{mailbox, Receiver, Sender};
-use crate::spectral::{MAX_FFT_SIZE, MIN_FFT_SIZE};
+use crate::limits::{MAX_FFT_SIZE, MIN_FFT_SIZE};
 use crate::{ConfigError, ProcessError};
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// Highest sample rate of the streaming stages (equalizer, pipeline, playback, chunked render),
-/// Hz: 64× 44.1 kHz. Buffers scale with the rate (the limiter's lookahead, the level window), so
-/// an absurd rate is refused instead of exhausting memory.
-pub const MAX_SAMPLE_RATE: u32 = 2_822_400;
+pub use crate::limits::MAX_SAMPLE_RATE;
 
 /// Default crossfade time on a gain change, in milliseconds.
 pub const DEFAULT_RAMP_MS: f64 = 20.0;
@@ -61,10 +59,10 @@ impl EqualizerConfig {
         if self.sample_rate == 0 || self.sample_rate > MAX_SAMPLE_RATE {
             return Err(ConfigError::InvalidSampleRate);
         }
-        if self.channels == 0 || self.channels > 64 {
+        if self.channels == 0 || self.channels > crate::limits::MAX_CHANNELS {
             return Err(ConfigError::InvalidChannels);
         }
-        if self.max_block == 0 || self.max_block > 1 << 24 {
+        if self.max_block == 0 || self.max_block > crate::limits::MAX_BLOCK {
             return Err(ConfigError::InvalidBlockSize);
         }
         if self.fft_size < MIN_FFT_SIZE {

@@ -5,11 +5,10 @@
 //! pipeline runs; true-peak detection by default): it checks block shapes, replaces corrupt input (non-finite, or beyond ±2^20) by zero and counts it, and keeps
 //! the statistics. Any block length, no `max_block`: the limiter works in place on the output.
 
-use super::chain::MAX_CHANNELS;
-use super::equalizer::MAX_SAMPLE_RATE;
-use crate::dsp::convolver::Layout;
 use crate::dsp::limiter::{check_ceiling, GainStats, Limiter, LimiterSettings};
+use crate::dsp::Layout;
 use crate::dsp::{sanitize, Sample};
+use crate::limits::{MAX_CHANNELS, MAX_SAMPLE_RATE};
 use crate::{ConfigError, ProcessError};
 
 /// Counters of a [`PeakLimiter`] since construction or the last [`reset`](PeakLimiter::reset).

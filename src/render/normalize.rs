@@ -20,12 +20,12 @@
 
 use super::chunked::{render_chunked_on, RenderConfig, Watch};
 use crate::cache::CachedSample;
-use crate::dsp::convolver::Layout;
 use crate::dsp::limiter::{
     peak_envelope, GainStats, Limiter, LimiterSettings, TRUE_PEAK_MARGIN_DB,
 };
 use crate::dsp::loudness::{integrated, measure, LoudnessReport, StepEnergies};
 use crate::dsp::truepeak::TruePeakMeter;
+use crate::dsp::Layout;
 use crate::pipeline::PipelineConfig;
 use crate::workers::Workers;
 use crate::{Error, ProcessError};

@@ -29,10 +29,7 @@ use crate::{ConfigError, ProcessError};
 use rayon::prelude::*;
 use std::sync::Arc;
 
-/// Smallest supported FFT size.
-pub const MIN_FFT_SIZE: usize = 16;
-/// Largest supported FFT size.
-pub use crate::dsp::MAX_FFT_SIZE;
+pub use crate::limits::{MAX_FFT_SIZE, MIN_FFT_SIZE};
 
 /// How to frame and transform a signal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
