@@ -635,6 +635,10 @@ class Gen:
                 else:
                     vals = cap_values()
                 vals = [(l, e.replace("LEN", pname + "_valid")) for l, e in vals]
+                # A length whose bytes exceed isize::MAX cannot describe a buffer: it must be
+                # refused (unless the buffer is never used, as edges of a built-in layout).
+                if pname not in IGNORED_LENGTHS:
+                    vals = [(l, e, l in ("SIZE_MAX", "unaddressable")) for l, e in vals]
                 sweeps.append((pname, pname, vals))
                 args.append(pname)
                 continue
@@ -683,10 +687,12 @@ class Gen:
         o.append("    case 0: break;")
         labels = []
         for plabel, target, vals in sweeps:
-            for lab, expr in vals:
+            for v in vals:
+                lab, expr = v[0], v[1]
+                refuse = " must = MUST_REFUSE;" if len(v) > 2 and v[2] else ""
                 cid += 1
-                o.append("    case %d: param = \"%s\"; label = \"%s\"; %s = %s; break;"
-                         % (cid, plabel, lab, target, expr))
+                o.append("    case %d: param = \"%s\"; label = \"%s\"; %s = %s;%s break;"
+                         % (cid, plabel, lab, target, expr, refuse))
         o.append("    default: return;")
         o.append("    }")
         o.append("    sweep_arena_reset(strcmp(label, \"2^40\") == 0);")
@@ -802,6 +808,7 @@ const char *__asan_default_options(void) {
 
 #define ANY 0
 #define MUST_OK 1
+#define MUST_REFUSE 2
 #define SWEEP_IN 8192
 static double sweep_slow = 1e9; /* SWEEP_SLOW (seconds): report cases slower than this */
 static int sweep_verbose = 0;   /* SWEEP_VERBOSE=1: print every case and its status */
@@ -1239,6 +1246,10 @@ static SWEEP_UNUSED void sweep_verify(const char *fn, const char *param, const c
         check_record(documented, __FILE__, __LINE__, what,
                      "returned %d (%s), not a status its header comment documents: \"%s\"",
                      (int)st, check_status_name(st), tonecore_last_error_message());
+    }
+    if (must == MUST_REFUSE) {
+        check_record(st != TONECORE_STATUS_OK, __FILE__, __LINE__, what,
+                     "accepted a buffer length beyond the address space");
     }
     if (st == TONECORE_STATUS_OK) {
         return;
