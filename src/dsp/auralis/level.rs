@@ -32,21 +32,36 @@ pub fn rms<T: Sample>(x: &[T]) -> f64 {
 /// The largest `|x|`, NaN when any value is NaN (numpy's `max(abs(x))`); zero for an empty
 /// slice. Real-time safe.
 pub fn peak_abs<T: Sample>(x: &[T]) -> T {
-    x.iter().fold(T::zero(), |m, &v| {
-        let a = v.abs();
-        if m.is_nan() || a.is_nan() {
-            T::nan()
-        } else if a > m {
-            a
-        } else {
-            m
+    // Eight independent running maxima and a NaN flag: branch-free, so the loop vectorizes;
+    // the result equals the serial fold (NaN as soon as any value is NaN, else the maximum).
+    const LANES: usize = 8;
+    let mut lanes = [T::zero(); LANES];
+    let mut nan = false;
+    let mut blocks = x.chunks_exact(LANES);
+    for block in &mut blocks {
+        for (m, &v) in lanes.iter_mut().zip(block) {
+            let a = v.abs();
+            nan |= a.is_nan();
+            *m = if a > *m { a } else { *m };
         }
-    })
+    }
+    for &v in blocks.remainder() {
+        let a = v.abs();
+        nan |= a.is_nan();
+        lanes[0] = if a > lanes[0] { a } else { lanes[0] };
+    }
+    if nan {
+        return T::nan();
+    }
+    lanes
+        .iter()
+        .fold(T::zero(), |m, &a| if a > m { a } else { m })
 }
 
 /// The host's attack/release gain smoother: `set_target` clamps to `[0, 10]`; a ramp of `n`
-/// samples is `g[j] = T + (c − T)·(1 − α)^(j+1)` (α = attack when `T > c`, else release), after
-/// which `c = g[n−1]`; when `|c − T| < 1e-6` the ramp is constant `c` and nothing changes.
+/// samples is `g[j] = T + (c − T)·(1 − α)^(j+1)` (α = attack when `T > c`, else release; the
+/// power exact every 8th and at the last sample, by multiplication in between), after which
+/// `c = g[n−1]`; when `|c − T| < 1e-6` the ramp is constant `c` and nothing changes.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GainSmoother {
     /// Smoothing factor when the gain rises.
@@ -95,8 +110,20 @@ impl GainSmoother {
         };
         let base = 1.0 - alpha;
         let mut last = c;
+        // base^(j+1) by multiplication, re-anchored on an exact power every ANCHOR samples and
+        // at the last one (which becomes the state, so the state is the closed form exactly):
+        // at most ANCHOR − 1 roundings (< 4 ulp) between anchors, far below the float32 ramp's
+        // resolution, for an eighth of the `powf` calls.
+        const ANCHOR: usize = 8;
+        let mut power = 1.0;
         for j in 0..n {
-            last = t + (c - t) * base.powf((j + 1) as f64);
+            let k = j + 1;
+            power = if k % ANCHOR == 0 || k == n {
+                base.powf(k as f64)
+            } else {
+                power * base
+            };
+            last = t + (c - t) * power;
             emit(j, last);
         }
         self.current_gain = last;
@@ -235,6 +262,23 @@ mod tests {
         s.process(&mut out);
         assert_eq!(out, [2.75; 3]);
         assert_eq!(s.current_gain, 2.75);
+    }
+
+    #[test]
+    fn long_ramps_stay_on_the_closed_form_and_end_exactly_on_it() {
+        for (c, t, n) in [(1.0, 7.0, 512usize), (6.5, 0.25, 1000), (1.0, 1.5, 13)] {
+            let mut s = GainSmoother::new(0.01, 0.001);
+            s.current_gain = c;
+            s.set_target(t);
+            let alpha: f64 = if t > c { 0.01 } else { 0.001 };
+            let mut worst = 0.0f64;
+            s.ramp(n, |j, g| {
+                let exact = t + (c - t) * (1.0 - alpha).powf((j + 1) as f64);
+                worst = worst.max((g - exact).abs() / exact.abs());
+            });
+            assert!(worst < 1e-15, "{worst}");
+            assert_eq!(s.current_gain, t + (c - t) * (1.0 - alpha).powf(n as f64));
+        }
     }
 
     #[test]

@@ -3,29 +3,33 @@
 Every function and class here has the host's Python signature and gives the host's numbers
 (within the stated tolerances), computed by tonecore's native code (``tonecore_auralis_*`` in
 the C ABI) instead of numpy loops; the GIL is released while native code runs. A host switches
-by changing imports (see the migration guide in the repository README).
+by changing imports (see the migration guide in the repository README). The module follows the
+host as it is today (its adaptive EQ after its changes #3428 and #4101, its content profile, its
+public attributes); older host behaviour is available only where an option names it.
 
 Conventions kept from the host: audio is ``(samples,)`` or ``(samples, channels)``; float32 and
-float64 are accepted and the result has the input's dtype and rank (the host sometimes returns
-float64 for float32 input; here the dtype is always preserved); inputs are never modified;
-non-contiguous inputs are copied once before the native call. Stateful classes serialise their
+float64 are accepted; inputs are never modified; non-contiguous inputs are copied once before the
+native call. Result dtypes are the input's, except where the host's own result dtype differs and
+is not a host bug (:func:`crossfade_concat` mixes in float64 and returns float64;
+:func:`apply_eq_frame` casts integer frames as the host does). Stateful classes serialise their
 own calls with a per-instance lock.
 
 Contract (tolerances are checked by the test-suite against numpy implementations of the same
 formulas):
 
 - :func:`hann_window` — bit-identical to ``numpy.hanning(n)``, read-only, cached.
-- :class:`ParallelFFTProcessor` — ``get_window``, ``parallel_windowed_fft`` (full complex
-  spectra) and ``parallel_stft`` (``(N//2+1, frames)``), within 1e-12 relative of numpy.
 - :func:`critical_bands`, :func:`band_map` (integer-exact), :func:`gain_curve` (1e-15).
-- :func:`apply_eq_frame` (also :class:`VectorizedEQProcessor`, :class:`ParallelEQProcessor`) —
-  the host's circular frame EQ, 1e-12 absolute (float64), ~1e-6 relative (float32).
-- :func:`eq_process_buffer` with :class:`AdaptiveEqState` — the host's adaptive
-  weighted-overlap-add EQ loop.
+- :func:`apply_eq_frame` (also :class:`VectorizedEQProcessor`) — the host's circular frame EQ,
+  1e-12 absolute (float64), ~1e-6 relative (float32).
+- :func:`eq_process_buffer` with :class:`AdaptiveEqState` — the host's current adaptive
+  weighted-overlap-add EQ loop, ``content_profile`` included, within 1e-6 of peak (float64).
 - :func:`crossfade_concat`, :class:`ChunkCrossfader` (explicit commit), the chunk geometry
   (:func:`content_chunk_count`, :func:`chunk_boundaries`, :func:`emitted_chunk_start`,
   :func:`chunk_for_position`).
-- :class:`GainSmoother`, :class:`LevelMatcher`, :func:`realtime_safety_limit`.
+- :class:`GainSmoother`, :class:`LevelMatcher` (with ``gain_smoother``),
+  :func:`realtime_safety_limit` — per-block calls through C function pointers bound once.
+- Kept for hosts on older versions (the current host removed them, #4565 and #4993):
+  :class:`ParallelFFTProcessor` (1e-12 relative of numpy), :class:`ParallelEQProcessor`.
 """
 
 from __future__ import annotations
