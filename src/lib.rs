@@ -1,14 +1,19 @@
 //! tonecore — a real-time audio DSP engine behind a C ABI.
 //!
-//! Layers (imports only point down; see the README's architecture section):
+//! Layers, top down (imports only point down; `tests/layers.rs` enforces it, and the README's
+//! architecture section describes each):
 //!
-//! - [`dsp`]: single-threaded building blocks — sample trait, windows, one-frame FFT kernels.
-//!   Knows nothing of threads, caches or FFI.
-//! - [`cache`]: the process-wide window and FFT-plan caches shared by every thread. Lookups hand
-//!   out immutable `Arc` data while the lock is held; each entry is built exactly once.
-//! - [`spectral`]: the parallel STFT / ISTFT (rayon) over `dsp` and `cache`.
-//! - `ffi` (feature-independent, always built): the only place with `extern "C"`; the C header
-//!   `include/tonecore.h` is generated from it.
+//! - `ffi`: the only place with `extern "C"`; `include/tonecore.h` is generated from it.
+//! - [`engine`]: the shared engine — keyed streams, jobs, events, the chunk cache.
+//! - [`render`]: long tracks — chunk-parallel render, the playback stream, normalisation.
+//! - [`pipeline`]: real-time stages with wait-free parameters (equalizer, pipeline, limiter).
+//! - [`spectral`] and [`typed`]: parallel whole-buffer work (STFT, offline EQ, band energies);
+//!   f32/f64 objects in non-generic containers.
+//! - [`cache`]: the process-wide window and FFT-plan caches and the byte-bounded LRU.
+//! - [`dsp`]: single-threaded building blocks; knows nothing of threads, caches or FFI.
+//! - [`handoff`], [`workers`], `memory`: the wait-free mailbox and seqlock; where parallel work
+//!   runs; fallible reservation of caller-sized buffers.
+//! - `error`, `sync`, [`limits`]: the error types, std-or-loom atomics, every checked limit.
 //!
 //! Errors are small `Copy` enums with static messages ([`ConfigError`] for construction,
 //! [`ProcessError`] for processing).

@@ -1026,3 +1026,15 @@ def test_stats_snapshots_stay_consistent_under_load():
         check_stats_invariants(s)
         assert s["streams_opened"] > 10 and s["jobs_submitted"] > 0
         assert s["jobs_running"] == 0 and s["jobs_failed"] == 0, s
+
+
+def test_defaults_are_the_librarys():
+    from ctypes import byref
+
+    from tonecore import _native
+
+    c = _native.EngineConfig()
+    assert _native.lib.tonecore_engine_config_init(byref(c)) == 0
+    with tonecore.Engine() as engine:
+        assert engine.max_streams == c.max_streams == 16
+        assert engine.stats()["max_streams"] == 16

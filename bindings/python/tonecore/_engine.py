@@ -461,8 +461,11 @@ class Engine:
 
     Parameters
     ----------
+    Every parameter left at None takes the library's default (``tonecore_engine_config_init``,
+    the same as Rust's ``EngineConfig::default()``).
+
     max_streams : int, optional
-        Live streams allowed at once across all keys, 1–4096. Default 10.
+        Live streams allowed at once across all keys, 1–4096. Default 16.
     worker_threads : int or None, optional
         Threads of the job pool (<= 1024); None (default) or 0: one per core.
     cache_bytes : int, optional
@@ -510,20 +513,24 @@ class Engine:
 
     def __init__(
         self,
-        max_streams: int = 10,
+        max_streams: Optional[int] = None,
         worker_threads: Optional[int] = None,
-        cache_bytes: int = 256 << 20,
-        max_jobs: int = 256,
+        cache_bytes: Optional[int] = None,
+        max_jobs: Optional[int] = None,
     ) -> None:
         self._core: Optional[_Core] = None
         c = _native.EngineConfig()
         _native.check(_native.lib.tonecore_engine_config_init(byref(c)),
                       "tonecore_engine_config_init")
-        c.max_streams = size_arg(max_streams, "max_streams", _U32_MAX)
-        c.worker_threads = 0 if worker_threads is None else size_arg(
-            worker_threads, "worker_threads", _U32_MAX)
-        c.cache_bytes = size_arg(cache_bytes, "cache_bytes", _U64_MAX)
-        c.max_jobs = size_arg(max_jobs, "max_jobs", _U32_MAX)
+        # None keeps the library's default from tonecore_engine_config_init.
+        if max_streams is not None:
+            c.max_streams = size_arg(max_streams, "max_streams", _U32_MAX)
+        if worker_threads is not None:
+            c.worker_threads = size_arg(worker_threads, "worker_threads", _U32_MAX)
+        if cache_bytes is not None:
+            c.cache_bytes = size_arg(cache_bytes, "cache_bytes", _U64_MAX)
+        if max_jobs is not None:
+            c.max_jobs = size_arg(max_jobs, "max_jobs", _U32_MAX)
         ptr = _native.ENGINE_P()
         _native.check(_native.lib.tonecore_engine_new(byref(c), byref(ptr)),
                       "tonecore_engine_new")
