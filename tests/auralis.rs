@@ -5,6 +5,7 @@ mod common;
 
 use common::noise;
 use std::f64::consts::PI;
+use tonecore::dsp::auralis::adaptive::Analysis;
 use tonecore::dsp::auralis::frame_eq::{linear_gains, step_curve, FrameEq};
 use tonecore::dsp::auralis::level::{safety_limit, GainSmoother, LevelMatcher};
 use tonecore::dsp::auralis::seam::{crossfade_concat_into, seam_into};
@@ -162,7 +163,9 @@ fn edges(first: f64) -> Vec<f64> {
 }
 
 /// The host's adaptive overlap-add EQ written out frame by frame with naive DFTs.
-/// (Only the plain settings of `cfg` are read: sample rate, N, speed, first edge.)
+/// (Only the plain settings of `cfg` are read: sample rate, N, speed, first edge, and the
+/// analysis version: today the windowed frame divided by the window's mean, before host changes
+/// #3428/#4101 the raw windowed frame with +6.02 dB on the band energies.)
 fn ref_adaptive(
     x: &[f64],
     ch: usize,
@@ -201,6 +204,10 @@ fn ref_adaptive(
         }
     };
     let w = hanning(n);
+    let (divisor, offset) = match cfg.analysis {
+        Analysis::Current => (w.iter().sum::<f64>() / n as f64, 0.0),
+        Analysis::Pre3428And4101 => (1.0, 6.02),
+    };
     let hop = n / 2;
     let len = x.len() / ch;
     let mut out = vec![0.0; x.len()];
@@ -216,7 +223,7 @@ fn ref_adaptive(
                 } else {
                     (0..ch).map(|c| sample(s + i, c)).sum::<f64>() / ch as f64
                 };
-                m * w[i]
+                m * w[i] / divisor
             })
             .collect();
         let mag: Vec<f64> = dft(&real(&mono), false)[..bins]
@@ -226,7 +233,7 @@ fn ref_adaptive(
         for b in 0..nb {
             let in_band: Vec<f64> = (0..bins)
                 .filter(|&k| band_of(k) == b)
-                .map(|k| 20.0 * (mag[k] + 1e-10).log10() + 6.02)
+                .map(|k| 20.0 * (mag[k] + 1e-10).log10() + offset)
                 .collect();
             let energy = if in_band.is_empty() {
                 0.0
@@ -275,10 +282,12 @@ fn ref_adaptive(
 fn adaptive_eq_matches_the_loop_written_out() {
     let (n, sr) = (128usize, 44_100u32);
     let target: Vec<f64> = (0..25).map(|b| ((b * 37) % 19) as f64 - 9.0).collect();
-    for (ch, len, first, speed, threads) in [
-        (2usize, 1000usize, 20.0, 0.8, 0usize),
-        (1, 777, 0.0, 0.3, 1),
-        (3, 64, 20.0, 1.0, 2),
+    for (ch, len, first, speed, threads, analysis) in [
+        (2usize, 1000usize, 20.0, 0.8, 0usize, Analysis::Current),
+        (1, 777, 0.0, 0.3, 1, Analysis::Current),
+        (3, 64, 20.0, 1.0, 2, Analysis::Current),
+        (2, 1000, 20.0, 0.8, 0, Analysis::Pre3428And4101),
+        (1, 777, 0.0, 0.3, 1, Analysis::Pre3428And4101),
     ] {
         let x = noise(ch * len, len as u64);
         let mut g_ref: Vec<f64> = (0..25).map(|b| b as f64 * 0.1).collect();
@@ -289,6 +298,8 @@ fn adaptive_eq_matches_the_loop_written_out() {
             adaptation_speed: speed,
             first_edge_hz: first,
             threads,
+            analysis,
+            content_profile: None,
         };
         let want = ref_adaptive(&x, ch, &target[..20], &mut g_ref, &cfg);
         let mut y = vec![0.0; x.len()];
