@@ -1393,3 +1393,62 @@ pub unsafe extern "C" fn tonecore_auralis_safety_limit_f64(
 ) -> tonecore_status {
     limit(input, input_len, target_peak, output, output_len)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eq_config_reads_the_profile_and_an_older_shorter_struct() {
+        let mut c = tonecore_auralis_eq_config::default();
+        c.has_profile = 1;
+        c.profile_genre = TONECORE_AURALIS_GENRE_METAL;
+        c.profile_energy_level = TONECORE_AURALIS_ENERGY_HIGH;
+        c.profile_spectral_centroid = 4500.0;
+        c.analysis = TONECORE_AURALIS_ANALYSIS_PRE_3428_4101;
+        let cfg = unsafe { read_eq_config(&c) }.unwrap();
+        assert_eq!(cfg.analysis, Analysis::Pre3428And4101);
+        assert_eq!(
+            cfg.content_profile,
+            Some(ContentProfile {
+                genre: Genre::Metal,
+                energy_level: EnergyLevel::High,
+                spectral_centroid: 4500.0,
+            })
+        );
+        // A caller's struct that ends before `analysis`: only its own bytes are read.
+        let mut old = [0u8; EQ_CONFIG_MIN_SIZE];
+        let src = tonecore_auralis_eq_config {
+            struct_size: EQ_CONFIG_MIN_SIZE,
+            fft_size: 1024,
+            ..Default::default()
+        };
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                std::ptr::addr_of!(src).cast::<u8>(),
+                old.as_mut_ptr(),
+                EQ_CONFIG_MIN_SIZE,
+            );
+        }
+        let cfg = unsafe { read_eq_config(old.as_ptr().cast()) }.unwrap();
+        assert_eq!(cfg.fft_size, 1024);
+        assert_eq!(cfg.analysis, Analysis::Current);
+        assert_eq!(cfg.content_profile, None);
+        for bad in [
+            tonecore_auralis_eq_config {
+                analysis: 2,
+                ..Default::default()
+            },
+            tonecore_auralis_eq_config {
+                profile_genre: 6,
+                ..Default::default()
+            },
+            tonecore_auralis_eq_config {
+                profile_energy_level: 3,
+                ..Default::default()
+            },
+        ] {
+            assert!(unsafe { read_eq_config(&bad) }.is_err());
+        }
+    }
+}
