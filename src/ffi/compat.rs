@@ -1400,12 +1400,14 @@ mod tests {
 
     #[test]
     fn eq_config_reads_the_profile_and_an_older_shorter_struct() {
-        let mut c = tonecore_auralis_eq_config::default();
-        c.has_profile = 1;
-        c.profile_genre = TONECORE_AURALIS_GENRE_METAL;
-        c.profile_energy_level = TONECORE_AURALIS_ENERGY_HIGH;
-        c.profile_spectral_centroid = 4500.0;
-        c.analysis = TONECORE_AURALIS_ANALYSIS_PRE_3428_4101;
+        let c = tonecore_auralis_eq_config {
+            has_profile: 1,
+            profile_genre: TONECORE_AURALIS_GENRE_METAL,
+            profile_energy_level: TONECORE_AURALIS_ENERGY_HIGH,
+            profile_spectral_centroid: 4500.0,
+            analysis: TONECORE_AURALIS_ANALYSIS_PRE_3428_4101,
+            ..Default::default()
+        };
         let cfg = unsafe { read_eq_config(&c) }.unwrap();
         assert_eq!(cfg.analysis, Analysis::Pre3428And4101);
         assert_eq!(
