@@ -8,6 +8,7 @@
 use std::time::Instant;
 use tonecore::dsp::level::LevelSettings;
 use tonecore::dsp::limiter::LimiterSettings;
+use tonecore::pipeline::Processor;
 use tonecore::pipeline::{EqSettings, Equalizer, EqualizerConfig, Pipeline, PipelineConfig};
 
 fn report(label: &str, mut times: Vec<f64>, period: f64) {

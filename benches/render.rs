@@ -14,7 +14,7 @@ mod common;
 use common::{full_chain, noise};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tonecore::pipeline::{Pipeline, PipelineConfig};
+use tonecore::pipeline::{Pipeline, PipelineConfig, Processor};
 use tonecore::render::playback::open;
 use tonecore::render::{render_chunked, PlaybackConfig, RenderConfig, Watch};
 

@@ -1013,6 +1013,7 @@ tonecore_status tonecore_layout_bands(int32_t layout,
 //
 // Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `BUFFER_TOO_SMALL`; nothing is
 // written on error. Thread class: any-thread.
+// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // `edges`, `edges_out` and `centers_out` are borrowed for the call only.
 //
@@ -1034,6 +1035,7 @@ tonecore_status tonecore_layout_edges(int32_t layout,
 // Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `INVALID_SAMPLE_RATE`,
 // `INVALID_FFT_SIZE` (odd, < 2 or > 2^24), `BUFFER_TOO_SMALL` (checked before anything is
 // allocated). Thread class: any-thread.
+// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // `edges` and `map_out` are borrowed for the call only.
 //
@@ -1053,6 +1055,7 @@ tonecore_status tonecore_band_map(int32_t layout,
 // Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE`
 // (gains), `INVALID_SAMPLE_RATE`, `INVALID_FFT_SIZE` (odd, < 2 or > 2^24), `BUFFER_TOO_SMALL`
 // (checked before anything is allocated). Thread class: any-thread.
+// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // `edges`, `gains_db` and `curve_out` are borrowed for the call only.
 //
@@ -2014,6 +2017,7 @@ void tonecore_equalizer_free(struct tonecore_equalizer *equalizer);
 // Returns `NULL_POINTER`, `GAIN_COUNT`, `NON_FINITE`; on error the gains stay as they were.
 // Thread class: any-thread (control path: allocates; calls from several threads serialise on a
 // lock the audio thread never takes).
+// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // `gains_db` is copied; `equalizer` is borrowed for the call only.
 //
@@ -2026,6 +2030,7 @@ tonecore_status tonecore_equalizer_set_gains(const struct tonecore_equalizer *eq
 // Writes the gains most recently set (clamped, dB) to `gains_out` (`bands` values).
 //
 // Returns `NULL_POINTER`, `BUFFER_TOO_SMALL`. Thread class: any-thread.
+// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // `equalizer` and `gains_out` are borrowed for the call only.
 //
@@ -2091,6 +2096,7 @@ tonecore_status tonecore_equalizer_nonfinite_count(struct tonecore_equalizer *eq
 // `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`,
 // `POISONED`, `PANIC`; nothing is processed or written on error. No detail message is set
 // (audio path).
+// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
 //
@@ -2110,6 +2116,7 @@ tonecore_status tonecore_equalizer_process_f32(struct tonecore_equalizer *equali
 // `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is
 // processed or written on error, and no detail message is set. `input` and `output` are
 // borrowed for the call only.
+// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
 //
@@ -2128,6 +2135,7 @@ tonecore_status tonecore_equalizer_process_f64(struct tonecore_equalizer *equali
 // `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is
 // processed or written on error, and no detail message is set. `input` and `output` are
 // borrowed for the call only.
+// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
 //
@@ -2146,6 +2154,7 @@ tonecore_status tonecore_equalizer_process_interleaved_f32(struct tonecore_equal
 // `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is
 // processed or written on error, and no detail message is set. `input` and `output` are
 // borrowed for the call only.
+// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
 //
@@ -2285,6 +2294,7 @@ tonecore_status tonecore_limiter_latency(const struct tonecore_limiter *limiter,
 // `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on error and no
 // detail message is set. `input` and `output` are borrowed for the call only.
 // Thread class: audio-safe (no allocation, lock or free).
+// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // # Safety
 // `input`/`output` valid for their lengths, not overlapping; `limiter` live.
@@ -2301,6 +2311,7 @@ tonecore_status tonecore_limiter_process_f32(struct tonecore_limiter *limiter,
 // `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on error and no
 // detail message is set. `input` and `output` are borrowed for the call only.
 // Thread class: audio-safe (no allocation, lock or free).
+// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // # Safety
 // As for `tonecore_limiter_process_f32`, with doubles: `input`/`output` valid for their
@@ -2317,6 +2328,7 @@ tonecore_status tonecore_limiter_process_f64(struct tonecore_limiter *limiter,
 // `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on error and no
 // detail message is set. `input` and `output` are borrowed for the call only.
 // Thread class: audio-safe (no allocation, lock or free).
+// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // # Safety
 // As for `tonecore_limiter_process_f32`: `input`/`output` valid for their lengths, not
@@ -2333,6 +2345,7 @@ tonecore_status tonecore_limiter_process_interleaved_f32(struct tonecore_limiter
 // `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on error and no
 // detail message is set. `input` and `output` are borrowed for the call only.
 // Thread class: audio-safe (no allocation, lock or free).
+// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // # Safety
 // As for `tonecore_limiter_process_f32`, with doubles: `input`/`output` valid for their
@@ -2469,6 +2482,7 @@ void tonecore_loudness_meter_free(struct tonecore_loudness_meter *meter);
 // Returns `NULL_POINTER`, `INVALID_CHANNELS` (not a whole number of frames), `NON_FINITE`
 // (refused; nothing added), `CONCURRENT_USE`, `POISONED`, `PANIC`. `input` is borrowed for the
 // call only. Thread class: control-thread.
+// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // # Safety
 // `input` must point to `input_len` readable floats; `meter` live.
@@ -2481,6 +2495,7 @@ tonecore_status tonecore_loudness_meter_add_f32(struct tonecore_loudness_meter *
 // Returns `NULL_POINTER`, `INVALID_CHANNELS`, `NON_FINITE` (refused; nothing added),
 // `CONCURRENT_USE`, `POISONED`, `PANIC`. `input` is borrowed for the call only.
 // Thread class: control-thread.
+// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // # Safety
 // `input` must point to `input_len` readable doubles; `meter` live.
@@ -2585,6 +2600,7 @@ tonecore_status tonecore_pipeline_params(const struct tonecore_pipeline *pipelin
 // `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
 // error and no detail message is set. `input` and `output` are borrowed for the call only.
 // Thread class: audio-safe (no allocation, lock or free).
+// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // # Safety
 // `input`/`output` valid for their lengths, not overlapping; `pipeline` live.
@@ -2601,6 +2617,7 @@ tonecore_status tonecore_pipeline_process_f32(struct tonecore_pipeline *pipeline
 // `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
 // error and no detail message is set. `input` and `output` are borrowed for the call only.
 // Thread class: audio-safe (no allocation, lock or free).
+// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // # Safety
 // As for `tonecore_pipeline_process_f32`, with doubles: `input`/`output` valid for their
@@ -2617,6 +2634,7 @@ tonecore_status tonecore_pipeline_process_f64(struct tonecore_pipeline *pipeline
 // `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
 // error and no detail message is set. `input` and `output` are borrowed for the call only.
 // Thread class: audio-safe (no allocation, lock or free).
+// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // # Safety
 // As for `tonecore_pipeline_process_f32`: `input`/`output` valid for their lengths, not
@@ -2633,6 +2651,7 @@ tonecore_status tonecore_pipeline_process_interleaved_f32(struct tonecore_pipeli
 // `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
 // error and no detail message is set. `input` and `output` are borrowed for the call only.
 // Thread class: audio-safe (no allocation, lock or free).
+// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // # Safety
 // As for `tonecore_pipeline_process_f64`: `input`/`output` valid for their lengths, not
@@ -2656,6 +2675,7 @@ void tonecore_params_free(struct tonecore_params *params);
 //
 // Returns `NULL_POINTER`, `GAIN_COUNT`, `NON_FINITE`; on error the gains stay as they were.
 // `gains_db` is copied. Thread class: any-thread (control path).
+// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // # Safety
 // `gains_db` readable for `gains_len`; `params` live.

@@ -35,7 +35,7 @@ fn stft_and_istft_process_without_allocating() {
 
 #[test]
 fn equalizer_audio_path_never_allocates() {
-    use tonecore::pipeline::{Equalizer, EqualizerConfig};
+    use tonecore::pipeline::{Equalizer, EqualizerConfig, Processor};
     for (fft_size, block) in [(4096usize, 256usize), (4094, 127), (2 * 1021, 1031)] {
         let mut eq = Equalizer::<f32>::new(EqualizerConfig {
             fft_size,
@@ -126,7 +126,7 @@ fn equalizer_c_entry_points_never_allocate_on_the_audio_path() {
 fn pipeline_audio_path_never_allocates() {
     use tonecore::dsp::level::LevelSettings;
     use tonecore::dsp::limiter::LimiterSettings;
-    use tonecore::pipeline::{EqSettings, Pipeline, PipelineConfig, Stage};
+    use tonecore::pipeline::{EqSettings, Pipeline, PipelineConfig, Processor, Stage};
     for block in [256usize, 127, 1031] {
         let cfg = PipelineConfig {
             eq: Some(EqSettings::critical(vec![3.0; 25])),
@@ -164,7 +164,7 @@ fn pipeline_audio_path_never_allocates() {
 #[test]
 fn standalone_limiter_never_allocates() {
     use tonecore::dsp::limiter::LimiterSettings;
-    use tonecore::pipeline::PeakLimiter;
+    use tonecore::pipeline::{PeakLimiter, Processor};
     let mut lim = PeakLimiter::<f32>::new(2, 44_100, &LimiterSettings::default()).unwrap();
     // Loud, quiet (the pure-delay fast path) and corrupt blocks.
     let loud: Vec<f32> = (0..512)

@@ -6,6 +6,7 @@ mod common;
 use common::noise;
 use std::f64::consts::PI;
 use tonecore::dsp::bands::{BandLayout, CurveMode};
+use tonecore::pipeline::Processor;
 use tonecore::pipeline::{Equalizer, EqualizerConfig};
 use tonecore::spectral::{equalize, EqualizeConfig};
 use tonecore::{ConfigError, ProcessError};
@@ -320,7 +321,10 @@ fn offline_equalize_is_the_direct_convolution_with_the_designed_taps() {
     .unwrap();
     let taps = designer.design(&gains).unwrap().taps;
     let d = (taps.len() - 1) / 2;
-    let clean: Vec<f64> = x.iter().map(|v| if v.is_finite() { *v } else { 0.0 }).collect();
+    let clean: Vec<f64> = x
+        .iter()
+        .map(|v| if v.is_finite() { *v } else { 0.0 })
+        .collect();
     let direct = |i: usize| -> f64 {
         (0..taps.len())
             .filter_map(|m| {

@@ -4,6 +4,7 @@
 
 use tonecore::dsp::limiter::LimiterSettings;
 use tonecore::pipeline::PeakLimiter;
+use tonecore::pipeline::Processor;
 use tonecore::ProcessError;
 
 const SR: u32 = 48_000;

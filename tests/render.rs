@@ -6,6 +6,7 @@ mod common;
 use common::noise;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tonecore::dsp::level::LevelSettings;
+use tonecore::pipeline::Processor;
 use tonecore::pipeline::{EqSettings, Pipeline, PipelineConfig};
 use tonecore::render::chunked::plan;
 use tonecore::render::{render_chunked, tail_buffer, RenderConfig, Watch};

@@ -8,6 +8,7 @@ use super::{
 };
 use crate::cache::CachedSample;
 use crate::pipeline::equalizer::DEFAULT_RAMP_MS;
+use crate::pipeline::Processor;
 use crate::pipeline::{EqControl, Equalizer, EqualizerConfig};
 use crate::spectral::{equalize, EqualizeConfig};
 use std::ffi::c_void;

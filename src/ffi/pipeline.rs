@@ -9,6 +9,7 @@ use super::{
 use crate::cache::CachedSample;
 use crate::dsp::level::{LevelMode, LevelSettings};
 use crate::dsp::limiter::LimiterSettings;
+use crate::pipeline::Processor;
 use crate::pipeline::{
     EqSettings, Pipeline, PipelineConfig, PipelineParams, Stage, MAX_STAT_BANDS,
 };

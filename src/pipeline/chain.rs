@@ -16,6 +16,7 @@
 //! always returns one consistent snapshot.
 
 use super::equalizer::{EqControl, Equalizer, EqualizerConfig};
+use super::stage::{check_block, Processor};
 use crate::cache::CachedSample;
 use crate::dsp::bands::{BandLayout, CurveMode};
 use crate::dsp::level::{check_target, LevelMatcher, LevelMode, LevelSettings};
@@ -396,21 +397,6 @@ impl<T: CachedSample> Pipeline<T> {
         self.params.clone()
     }
 
-    /// Delay from input to output in frames: the EQ's plus the limiter's lookahead.
-    pub fn latency_frames(&self) -> usize {
-        self.eq.latency_frames() + self.limiter.latency()
-    }
-
-    /// Largest block `process` accepts.
-    pub fn max_block(&self) -> usize {
-        self.max_block
-    }
-
-    /// Channels processed.
-    pub fn channels(&self) -> usize {
-        self.channels
-    }
-
     /// How much preceding input (frames) a fresh chain needs before its output matches a chain
     /// that has run all along: the EQ kernel length plus the limiter lookahead, plus — when the
     /// level matcher is enabled — its loudness window and three attack time constants (95 % of a
@@ -418,43 +404,6 @@ impl<T: CachedSample> Pipeline<T> {
     /// renderer primes each chunk with this much context by default.
     pub fn settle_frames(&self) -> usize {
         self.settle
-    }
-
-    /// Filters planar `input` (`channels × frames`) into `output[.. input.len()]`. Non-finite
-    /// samples (and finite ones beyond ±2^20, +120 dBFS) are replaced by zero and counted.
-    /// Real-time safe.
-    ///
-    /// # Errors
-    /// Input not a whole number of frames, block above `max_block`, output too small; nothing is
-    /// processed or written then.
-    pub fn process(&mut self, input: &[T], output: &mut [T]) -> Result<(), ProcessError> {
-        self.run(input, output, Layout::Planar)
-    }
-
-    /// [`process`](Self::process) for interleaved frames.
-    ///
-    /// # Errors
-    /// As `process`.
-    pub fn process_interleaved(
-        &mut self,
-        input: &[T],
-        output: &mut [T],
-    ) -> Result<(), ProcessError> {
-        self.run(input, output, Layout::Interleaved)
-    }
-
-    /// Clears all signal state (EQ history, loudness measurement, limiter delay line); keeps the
-    /// parameters and applies them at once, without ramps. Real-time safe.
-    pub fn reset(&mut self) {
-        self.eq.reset();
-        self.level.reset();
-        self.limiter.reset();
-        self.apply_params();
-        let shared = &self.params.shared;
-        self.level_mix
-            .settle(shared.bypass[Stage::Level as usize].load(Ordering::Acquire));
-        self.limiter
-            .settle_mix(shared.bypass[Stage::Limiter as usize].load(Ordering::Acquire));
     }
 
     fn apply_params(&mut self) {
@@ -469,50 +418,6 @@ impl<T: CachedSample> Pipeline<T> {
             self.ceiling = ceiling;
             self.limiter.set_ceiling_db(ceiling);
         }
-    }
-
-    fn run(&mut self, input: &[T], output: &mut [T], layout: Layout) -> Result<(), ProcessError> {
-        let channels = self.channels;
-        if input.len() % channels != 0 {
-            return Err(ProcessError::InputShape);
-        }
-        let frames = input.len() / channels;
-        if frames > self.max_block {
-            return Err(ProcessError::BlockTooLarge);
-        }
-        if output.len() < input.len() {
-            return Err(ProcessError::OutputTooSmall);
-        }
-        self.apply_params();
-        let bypass_level = self.params.shared.bypass[Stage::Level as usize].load(Ordering::Acquire);
-        let bypass_limiter =
-            self.params.shared.bypass[Stage::Limiter as usize].load(Ordering::Acquire);
-        self.eq.begin_call();
-        let mut pos = 0;
-        while pos < frames {
-            let conv = self.eq.convolver_mut();
-            let take = (frames - pos).min(conv.frames_to_block());
-            let blocks = conv.blocks();
-            conv.process_span(input, output, frames, layout, pos, take);
-            let block_done = conv.blocks() != blocks;
-            self.level_and_limit(
-                output,
-                frames,
-                layout,
-                pos,
-                take,
-                bypass_level,
-                bypass_limiter,
-            );
-            if block_done {
-                let energies = self.eq.convolver_mut().block_energy();
-                self.level.push_hop(energies);
-            }
-            pos += take;
-        }
-        self.eq.end_call(frames);
-        self.publish_stats();
-        Ok(())
     }
 
     /// Applies the level gain and the limiter to frames `pos .. pos + take` of `output`, in place.
@@ -596,5 +501,73 @@ impl<T: CachedSample> Pipeline<T> {
             *slot = g.to_bits();
         }
         shared.stats.write(w);
+    }
+}
+
+impl<T: CachedSample> Processor<T> for Pipeline<T> {
+    fn channels(&self) -> usize {
+        self.channels
+    }
+
+    fn max_block(&self) -> usize {
+        self.max_block
+    }
+
+    /// The EQ's latency plus the limiter's lookahead.
+    fn latency_frames(&self) -> usize {
+        self.eq.latency_frames() + self.limiter.latency()
+    }
+
+    fn process_layout(
+        &mut self,
+        input: &[T],
+        output: &mut [T],
+        layout: Layout,
+    ) -> Result<(), ProcessError> {
+        let frames = check_block(self.channels, self.max_block, input.len(), output.len())?;
+        self.apply_params();
+        let bypass_level = self.params.shared.bypass[Stage::Level as usize].load(Ordering::Acquire);
+        let bypass_limiter =
+            self.params.shared.bypass[Stage::Limiter as usize].load(Ordering::Acquire);
+        self.eq.begin_call();
+        let mut pos = 0;
+        while pos < frames {
+            let conv = self.eq.convolver_mut();
+            let take = (frames - pos).min(conv.frames_to_block());
+            let blocks = conv.blocks();
+            conv.process_span(input, output, frames, layout, pos, take);
+            let block_done = conv.blocks() != blocks;
+            self.level_and_limit(
+                output,
+                frames,
+                layout,
+                pos,
+                take,
+                bypass_level,
+                bypass_limiter,
+            );
+            if block_done {
+                let energies = self.eq.convolver_mut().block_energy();
+                self.level.push_hop(energies);
+            }
+            pos += take;
+        }
+        self.eq.end_call(frames);
+        self.publish_stats();
+        Ok(())
+    }
+
+    /// Clears all signal state (EQ history, loudness measurement, limiter delay line); keeps the
+    /// parameters and applies them at once, without ramps.
+    fn reset(&mut self) {
+        self.eq.reset();
+        self.level.reset();
+        self.limiter.reset();
+        self.apply_params();
+        let shared = &self.params.shared;
+        self.level_mix
+            .settle(shared.bypass[Stage::Level as usize].load(Ordering::Acquire));
+        self.limiter
+            .settle_mix(shared.bypass[Stage::Limiter as usize].load(Ordering::Acquire));
     }
 }

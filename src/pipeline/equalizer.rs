@@ -2,6 +2,7 @@
 //! thread), applied by overlap-save on the audio thread, with a crossfade between the old and
 //! the new kernel's outputs whenever the gains change.
 
+use super::stage::{check_block, Processor};
 use crate::cache::CachedSample;
 use crate::dsp::bands::{BandError, BandLayout, CurveMode};
 use crate::dsp::convolver::{Convolver, KernelSpectrum};
@@ -271,21 +272,6 @@ impl<T: CachedSample> Equalizer<T> {
         self.control.set_gains(gains_db)
     }
 
-    /// Delay from input to output in frames.
-    pub fn latency_frames(&self) -> usize {
-        self.convolver.latency()
-    }
-
-    /// Largest block `process` accepts.
-    pub fn max_block(&self) -> usize {
-        self.max_block
-    }
-
-    /// Channels processed.
-    pub fn channels(&self) -> usize {
-        self.channels
-    }
-
     /// Frames processed since construction.
     pub fn frames_processed(&self) -> u64 {
         self.frames
@@ -337,43 +323,20 @@ impl<T: CachedSample> Equalizer<T> {
             }
         }
     }
+}
 
-    fn check(&self, input: usize, output: usize, frames: usize) -> Result<(), ProcessError> {
-        if frames > self.max_block {
-            return Err(ProcessError::BlockTooLarge);
-        }
-        let needed = frames * self.channels;
-        if input != needed {
-            return Err(ProcessError::InputShape);
-        }
-        if output < needed {
-            return Err(ProcessError::OutputTooSmall);
-        }
-        Ok(())
+impl<T: CachedSample> Processor<T> for Equalizer<T> {
+    fn channels(&self) -> usize {
+        self.channels
     }
 
-    /// Filters planar `input` (`channels × frames`, `frames = input.len() / channels`) into
-    /// `output[.. input.len()]`. Non-finite samples (and finite ones beyond ±2^20, +120 dBFS) are
-    /// replaced by zero and counted.
-    /// Real-time safe.
-    ///
-    /// # Errors
-    /// Input not a whole number of frames, block above `max_block`, output too small; nothing is
-    /// processed or written then.
-    pub fn process(&mut self, input: &[T], output: &mut [T]) -> Result<(), ProcessError> {
-        self.process_layout(input, output, Layout::Planar)
+    fn max_block(&self) -> usize {
+        self.max_block
     }
 
-    /// [`process`](Self::process) for interleaved frames (`c0 c1 … c0 c1 …`).
-    ///
-    /// # Errors
-    /// As `process`.
-    pub fn process_interleaved(
-        &mut self,
-        input: &[T],
-        output: &mut [T],
-    ) -> Result<(), ProcessError> {
-        self.process_layout(input, output, Layout::Interleaved)
+    /// `hop + (taps − 1) / 2` frames.
+    fn latency_frames(&self) -> usize {
+        self.convolver.latency()
     }
 
     fn process_layout(
@@ -382,11 +345,7 @@ impl<T: CachedSample> Equalizer<T> {
         output: &mut [T],
         layout: Layout,
     ) -> Result<(), ProcessError> {
-        if input.len() % self.channels != 0 {
-            return Err(ProcessError::InputShape);
-        }
-        let frames = input.len() / self.channels;
-        self.check(input.len(), output.len(), frames)?;
+        let frames = check_block(self.channels, self.max_block, input.len(), output.len())?;
         self.take_new_kernel(true);
         self.convolver.process(input, output, frames, layout);
         self.hand_back_retired();
@@ -395,8 +354,7 @@ impl<T: CachedSample> Equalizer<T> {
     }
 
     /// Clears the signal state; keeps the gains, and applies the newest ones at once (no ramp).
-    /// Real-time safe.
-    pub fn reset(&mut self) {
+    fn reset(&mut self) {
         self.convolver.reset();
         self.take_new_kernel(false);
         self.hand_back_retired();

@@ -5,6 +5,7 @@
 //! pipeline runs; true-peak detection by default): it checks block shapes, replaces corrupt input (non-finite, or beyond ±2^20) by zero and counts it, and keeps
 //! the statistics. Any block length, no `max_block`: the limiter works in place on the output.
 
+use super::stage::{check_block, Processor};
 use crate::dsp::limiter::{check_ceiling, GainStats, Limiter, LimiterSettings};
 use crate::dsp::Layout;
 use crate::dsp::{sanitize, Sample};
@@ -65,37 +66,6 @@ impl<T: Sample> PeakLimiter<T> {
         })
     }
 
-    /// Delay from input to output in frames: the lookahead (at least 1).
-    pub fn latency_frames(&self) -> usize {
-        self.limiter.latency()
-    }
-
-    /// Channels processed.
-    pub fn channels(&self) -> usize {
-        self.channels
-    }
-
-    /// Limits planar `input` (`channels × frames`) into `output[..input.len()]`. Real-time safe.
-    ///
-    /// # Errors
-    /// [`ProcessError::InputShape`] (not a whole number of frames),
-    /// [`ProcessError::OutputTooSmall`]; nothing is processed or written then.
-    pub fn process(&mut self, input: &[T], output: &mut [T]) -> Result<(), ProcessError> {
-        self.run(input, output, Layout::Planar)
-    }
-
-    /// [`process`](Self::process) for interleaved frames.
-    ///
-    /// # Errors
-    /// As `process`.
-    pub fn process_interleaved(
-        &mut self,
-        input: &[T],
-        output: &mut [T],
-    ) -> Result<(), ProcessError> {
-        self.run(input, output, Layout::Interleaved)
-    }
-
     /// Limits planar `x` in place.
     ///
     /// # Errors
@@ -129,8 +99,47 @@ impl<T: Sample> PeakLimiter<T> {
         self.gains
     }
 
-    /// Clears the delay line, the gain state and the counters; keeps the ceiling. Real-time safe.
-    pub fn reset(&mut self) {
+    fn limit(&mut self, x: &mut [T], layout: Layout) {
+        self.stats.nonfinite += sanitize(x);
+        self.limiter.process_block(x, layout);
+        self.stats.frames += (x.len() / self.channels) as u64;
+        self.stats.gain_db = 20.0 * self.limiter.gain().log10();
+        let gains = self.limiter.take_stats();
+        self.stats.max_reduction_db = self.stats.max_reduction_db.min(gains.max_reduction_db());
+        self.gains.merge(&gains);
+    }
+}
+
+impl<T: Sample> Processor<T> for PeakLimiter<T> {
+    fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Any length: the limiter has no block limit.
+    fn max_block(&self) -> usize {
+        usize::MAX
+    }
+
+    /// The lookahead (at least 1 frame).
+    fn latency_frames(&self) -> usize {
+        self.limiter.latency()
+    }
+
+    fn process_layout(
+        &mut self,
+        input: &[T],
+        output: &mut [T],
+        layout: Layout,
+    ) -> Result<(), ProcessError> {
+        check_block(self.channels, usize::MAX, input.len(), output.len())?;
+        let output = &mut output[..input.len()];
+        output.copy_from_slice(input);
+        self.limit(output, layout);
+        Ok(())
+    }
+
+    /// Clears the delay line, the gain state and the counters; keeps the ceiling.
+    fn reset(&mut self) {
         self.limiter.reset();
         self.limiter.take_stats();
         self.gains = GainStats::default();
@@ -140,28 +149,6 @@ impl<T: Sample> PeakLimiter<T> {
             gain_db: 0.0,
             max_reduction_db: 0.0,
         };
-    }
-
-    fn run(&mut self, input: &[T], output: &mut [T], layout: Layout) -> Result<(), ProcessError> {
-        if input.len() % self.channels != 0 {
-            return Err(ProcessError::InputShape);
-        }
-        let output = output
-            .get_mut(..input.len())
-            .ok_or(ProcessError::OutputTooSmall)?;
-        output.copy_from_slice(input);
-        self.limit(output, layout);
-        Ok(())
-    }
-
-    fn limit(&mut self, x: &mut [T], layout: Layout) {
-        self.stats.nonfinite += sanitize(x);
-        self.limiter.process_block(x, layout);
-        self.stats.frames += (x.len() / self.channels) as u64;
-        self.stats.gain_db = 20.0 * self.limiter.gain().log10();
-        let gains = self.limiter.take_stats();
-        self.stats.max_reduction_db = self.stats.max_reduction_db.min(gains.max_reduction_db());
-        self.gains.merge(&gains);
     }
 }
 

@@ -1,13 +1,16 @@
 //! Real-time stages with wait-free parameter handoff. A stage is built (allocating everything)
-//! by `new`, runs `process` / `reset` without allocating, locking or freeing, and takes
-//! parameter changes from any control thread through a [`crate::handoff`] mailbox.
+//! by `new`, keeps the [`Processor`] contract (`process` / `reset` without allocating, locking or
+//! freeing), and takes parameter changes from any control thread through a [`crate::handoff`]
+//! mailbox.
 
 pub mod chain;
 pub mod equalizer;
 pub mod limiter;
+pub mod stage;
 
 pub use chain::{
     EqSettings, Pipeline, PipelineConfig, PipelineParams, PipelineStats, Stage, MAX_STAT_BANDS,
 };
 pub use equalizer::{EqControl, Equalizer, EqualizerConfig};
 pub use limiter::{LimiterStats, PeakLimiter};
+pub use stage::{check_block, Processor};

@@ -13,6 +13,7 @@
 
 use crate::cache::CachedSample;
 use crate::dsp::crossfade::FadeCurve;
+use crate::pipeline::Processor;
 use crate::pipeline::{Pipeline, PipelineConfig};
 use crate::workers::Workers;
 use crate::{ConfigError, Error, ProcessError};
