@@ -5,8 +5,10 @@
  *
  * Conventions: every fallible function returns a tonecore_status (0 = TONECORE_STATUS_OK);
  * out-parameters end in _out and are written only on success; every buffer is followed by its
- * length in elements; NULL is never a valid buffer; tonecore_last_error_message() gives the
- * detail of the last failure on the calling thread.
+ * length in elements; NULL is never a valid buffer; a length whose size in bytes is beyond the
+ * address space (above PTRDIFF_MAX) gets TONECORE_STATUS_INVALID_LENGTH from every function,
+ * before the buffer is touched; tonecore_last_error_message() gives the detail of the last
+ * failure on the calling thread.
  *
  * Ownership: a pointer argument is borrowed for the duration of the call only (tonecore neither
  * keeps nor frees it) unless its function says it is copied; an object returned through a
@@ -1013,7 +1015,6 @@ tonecore_status tonecore_layout_bands(int32_t layout,
 //
 // Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `BUFFER_TOO_SMALL`; nothing is
 // written on error. Thread class: any-thread.
-// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // `edges`, `edges_out` and `centers_out` are borrowed for the call only.
 //
@@ -1035,7 +1036,6 @@ tonecore_status tonecore_layout_edges(int32_t layout,
 // Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `INVALID_SAMPLE_RATE`,
 // `INVALID_FFT_SIZE` (odd, < 2 or > 2^24), `BUFFER_TOO_SMALL` (checked before anything is
 // allocated). Thread class: any-thread.
-// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // `edges` and `map_out` are borrowed for the call only.
 //
@@ -1055,7 +1055,6 @@ tonecore_status tonecore_band_map(int32_t layout,
 // Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE`
 // (gains), `INVALID_SAMPLE_RATE`, `INVALID_FFT_SIZE` (odd, < 2 or > 2^24), `BUFFER_TOO_SMALL`
 // (checked before anything is allocated). Thread class: any-thread.
-// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // `edges`, `gains_db` and `curve_out` are borrowed for the call only.
 //
@@ -2017,7 +2016,6 @@ void tonecore_equalizer_free(struct tonecore_equalizer *equalizer);
 // Returns `NULL_POINTER`, `GAIN_COUNT`, `NON_FINITE`; on error the gains stay as they were.
 // Thread class: any-thread (control path: allocates; calls from several threads serialise on a
 // lock the audio thread never takes).
-// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // `gains_db` is copied; `equalizer` is borrowed for the call only.
 //
@@ -2030,7 +2028,6 @@ tonecore_status tonecore_equalizer_set_gains(const struct tonecore_equalizer *eq
 // Writes the gains most recently set (clamped, dB) to `gains_out` (`bands` values).
 //
 // Returns `NULL_POINTER`, `BUFFER_TOO_SMALL`. Thread class: any-thread.
-// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // `equalizer` and `gains_out` are borrowed for the call only.
 //
@@ -2096,7 +2093,6 @@ tonecore_status tonecore_equalizer_nonfinite_count(struct tonecore_equalizer *eq
 // `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`,
 // `POISONED`, `PANIC`; nothing is processed or written on error. No detail message is set
 // (audio path).
-// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
 //
@@ -2116,7 +2112,6 @@ tonecore_status tonecore_equalizer_process_f32(struct tonecore_equalizer *equali
 // `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is
 // processed or written on error, and no detail message is set. `input` and `output` are
 // borrowed for the call only.
-// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
 //
@@ -2135,7 +2130,6 @@ tonecore_status tonecore_equalizer_process_f64(struct tonecore_equalizer *equali
 // `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is
 // processed or written on error, and no detail message is set. `input` and `output` are
 // borrowed for the call only.
-// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
 //
@@ -2154,7 +2148,6 @@ tonecore_status tonecore_equalizer_process_interleaved_f32(struct tonecore_equal
 // `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is
 // processed or written on error, and no detail message is set. `input` and `output` are
 // borrowed for the call only.
-// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
 //
@@ -2294,7 +2287,6 @@ tonecore_status tonecore_limiter_latency(const struct tonecore_limiter *limiter,
 // `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on error and no
 // detail message is set. `input` and `output` are borrowed for the call only.
 // Thread class: audio-safe (no allocation, lock or free).
-// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // # Safety
 // `input`/`output` valid for their lengths, not overlapping; `limiter` live.
@@ -2311,7 +2303,6 @@ tonecore_status tonecore_limiter_process_f32(struct tonecore_limiter *limiter,
 // `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on error and no
 // detail message is set. `input` and `output` are borrowed for the call only.
 // Thread class: audio-safe (no allocation, lock or free).
-// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // # Safety
 // As for `tonecore_limiter_process_f32`, with doubles: `input`/`output` valid for their
@@ -2328,7 +2319,6 @@ tonecore_status tonecore_limiter_process_f64(struct tonecore_limiter *limiter,
 // `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on error and no
 // detail message is set. `input` and `output` are borrowed for the call only.
 // Thread class: audio-safe (no allocation, lock or free).
-// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // # Safety
 // As for `tonecore_limiter_process_f32`: `input`/`output` valid for their lengths, not
@@ -2345,7 +2335,6 @@ tonecore_status tonecore_limiter_process_interleaved_f32(struct tonecore_limiter
 // `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on error and no
 // detail message is set. `input` and `output` are borrowed for the call only.
 // Thread class: audio-safe (no allocation, lock or free).
-// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // # Safety
 // As for `tonecore_limiter_process_f32`, with doubles: `input`/`output` valid for their
@@ -2482,7 +2471,6 @@ void tonecore_loudness_meter_free(struct tonecore_loudness_meter *meter);
 // Returns `NULL_POINTER`, `INVALID_CHANNELS` (not a whole number of frames), `NON_FINITE`
 // (refused; nothing added), `CONCURRENT_USE`, `POISONED`, `PANIC`. `input` is borrowed for the
 // call only. Thread class: control-thread.
-// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // # Safety
 // `input` must point to `input_len` readable floats; `meter` live.
@@ -2495,7 +2483,6 @@ tonecore_status tonecore_loudness_meter_add_f32(struct tonecore_loudness_meter *
 // Returns `NULL_POINTER`, `INVALID_CHANNELS`, `NON_FINITE` (refused; nothing added),
 // `CONCURRENT_USE`, `POISONED`, `PANIC`. `input` is borrowed for the call only.
 // Thread class: control-thread.
-// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // # Safety
 // `input` must point to `input_len` readable doubles; `meter` live.
@@ -2600,7 +2587,6 @@ tonecore_status tonecore_pipeline_params(const struct tonecore_pipeline *pipelin
 // `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
 // error and no detail message is set. `input` and `output` are borrowed for the call only.
 // Thread class: audio-safe (no allocation, lock or free).
-// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // # Safety
 // `input`/`output` valid for their lengths, not overlapping; `pipeline` live.
@@ -2617,7 +2603,6 @@ tonecore_status tonecore_pipeline_process_f32(struct tonecore_pipeline *pipeline
 // `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
 // error and no detail message is set. `input` and `output` are borrowed for the call only.
 // Thread class: audio-safe (no allocation, lock or free).
-// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // # Safety
 // As for `tonecore_pipeline_process_f32`, with doubles: `input`/`output` valid for their
@@ -2634,7 +2619,6 @@ tonecore_status tonecore_pipeline_process_f64(struct tonecore_pipeline *pipeline
 // `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
 // error and no detail message is set. `input` and `output` are borrowed for the call only.
 // Thread class: audio-safe (no allocation, lock or free).
-// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // # Safety
 // As for `tonecore_pipeline_process_f32`: `input`/`output` valid for their lengths, not
@@ -2651,7 +2635,6 @@ tonecore_status tonecore_pipeline_process_interleaved_f32(struct tonecore_pipeli
 // `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
 // error and no detail message is set. `input` and `output` are borrowed for the call only.
 // Thread class: audio-safe (no allocation, lock or free).
-// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // # Safety
 // As for `tonecore_pipeline_process_f64`: `input`/`output` valid for their lengths, not
@@ -2675,7 +2658,6 @@ void tonecore_params_free(struct tonecore_params *params);
 //
 // Returns `NULL_POINTER`, `GAIN_COUNT`, `NON_FINITE`; on error the gains stay as they were.
 // `gains_db` is copied. Thread class: any-thread (control path).
-// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 //
 // # Safety
 // `gains_db` readable for `gains_len`; `params` live.
@@ -2760,8 +2742,9 @@ tonecore_status tonecore_params_stats(const struct tonecore_params *params,
 // `linspace(0, 1, L)` with both ends) into planar `output`; `*frames_out` receives
 // `len_a + len_b − L`.
 //
-// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (curve), `INVALID_CHANNELS`, `BUFFER_TOO_SMALL`,
-// `BUFFERS_OVERLAP`; nothing is written on error. `a`, `b`, `output` and `frames_out` are
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (curve), `INVALID_CHANNELS` (0, above 64, or a
+// length not a whole number of frames), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is
+// written on error. `a`, `b`, `output` and `frames_out` are
 // borrowed for the call only. Thread class: any-thread, audio-safe.
 //
 // # Safety
@@ -2779,8 +2762,9 @@ tonecore_status tonecore_crossfade_concat_f32(const float *a,
 
 // Double-precision [`tonecore_crossfade_concat_f32`]: `a`, `b` and `output` hold doubles.
 //
-// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (curve), `INVALID_CHANNELS`, `BUFFER_TOO_SMALL`,
-// `BUFFERS_OVERLAP`; nothing is written on error. `a`, `b`, `output` and `frames_out` are
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (curve), `INVALID_CHANNELS` (0, above 64, or a
+// length not a whole number of frames), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is
+// written on error. `a`, `b`, `output` and `frames_out` are
 // borrowed for the call only. Thread class: any-thread, audio-safe.
 //
 // # Safety

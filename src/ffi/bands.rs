@@ -43,6 +43,28 @@ impl From<BandError> for Failure {
     }
 }
 
+/// Copies a caller's `bands` gains, refusing any other count (`GAIN_COUNT`) before a value is
+/// read or anything is allocated.
+///
+/// # Safety
+/// A non-NULL `gains` must point to `len` readable doubles.
+pub(crate) unsafe fn gains_from(
+    gains: *const f64,
+    len: usize,
+    bands: usize,
+) -> Result<Vec<f64>, Failure> {
+    if gains.is_null() {
+        return Err(tonecore_status::NullPointer.into());
+    }
+    if len != bands {
+        return Err(Failure::detail(
+            tonecore_status::GainCount,
+            format!("{len} gains given for {bands} bands"),
+        ));
+    }
+    Ok(slice_in(gains, len)?.to_vec())
+}
+
 /// Reads a `(layout, edges, edges_len)` triple. `edges` is read only for `CUSTOM`.
 ///
 /// # Safety
@@ -105,7 +127,6 @@ pub unsafe extern "C" fn tonecore_layout_bands(
 ///
 /// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `BUFFER_TOO_SMALL`; nothing is
 /// written on error. Thread class: any-thread.
-/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// `edges`, `edges_out` and `centers_out` are borrowed for the call only.
 ///
@@ -152,7 +173,6 @@ pub unsafe extern "C" fn tonecore_layout_edges(
 /// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `INVALID_SAMPLE_RATE`,
 /// `INVALID_FFT_SIZE` (odd, < 2 or > 2^24), `BUFFER_TOO_SMALL` (checked before anything is
 /// allocated). Thread class: any-thread.
-/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// `edges` and `map_out` are borrowed for the call only.
 ///
@@ -189,7 +209,6 @@ pub unsafe extern "C" fn tonecore_band_map(
 /// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE`
 /// (gains), `INVALID_SAMPLE_RATE`, `INVALID_FFT_SIZE` (odd, < 2 or > 2^24), `BUFFER_TOO_SMALL`
 /// (checked before anything is allocated). Thread class: any-thread.
-/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// `edges`, `gains_db` and `curve_out` are borrowed for the call only.
 ///

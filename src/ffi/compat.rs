@@ -430,6 +430,12 @@ unsafe fn eq_process<T: CachedSample>(
         let x = slice_in(input, input_len)?;
         let target = slice_in(target, target_len)?;
         // Read (and drop the borrow of) the state first: gains_out may be gains_in.
+        if gains_len != BANDS {
+            return Err(Failure::detail(
+                tonecore_status::GainCount,
+                "the gain state has 25 values (one per critical band)",
+            ));
+        }
         let mut gains = slice_in(gains_in, gains_len)?.to_vec();
         let y = slice_out(output, output_len)?;
         disjoint(input, input_len, output, output_len)?;
@@ -442,12 +448,6 @@ unsafe fn eq_process<T: CachedSample>(
         disjoint(gains_out, gains_out_len, input, input_len)?;
         disjoint(gains_out, gains_out_len, target.as_ptr(), target.len())?;
         channels_of(input_len, channels)?;
-        if gains.len() != BANDS {
-            return Err(Failure::detail(
-                tonecore_status::GainCount,
-                "the gain state has 25 values (one per critical band)",
-            ));
-        }
         if y.len() < x.len() || gains_out_len < BANDS {
             return Err(tonecore_status::BufferTooSmall.into());
         }

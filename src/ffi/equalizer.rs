@@ -1,4 +1,4 @@
-use super::bands::{layout_from, mode_from};
+use super::bands::{gains_from, layout_from, mode_from};
 use super::format::{
     either, format_from, tonecore_sample_format, Family, FormatAccess, FormatSample, PerFormat,
 };
@@ -160,7 +160,7 @@ pub unsafe extern "C" fn tonecore_equalizer_new(
         let gains = if c.gains_db.is_null() {
             None
         } else {
-            Some(slice_in(c.gains_db, c.gains_len)?.to_vec())
+            Some(gains_from(c.gains_db, c.gains_len, layout.bands())?)
         };
         let rust = EqualizerConfig {
             sample_rate: c.sample_rate,
@@ -215,7 +215,6 @@ pub unsafe extern "C" fn tonecore_equalizer_free(equalizer: *mut tonecore_equali
 /// Returns `NULL_POINTER`, `GAIN_COUNT`, `NON_FINITE`; on error the gains stay as they were.
 /// Thread class: any-thread (control path: allocates; calls from several threads serialise on a
 /// lock the audio thread never takes).
-/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// `gains_db` is copied; `equalizer` is borrowed for the call only.
 ///
@@ -238,7 +237,6 @@ pub unsafe extern "C" fn tonecore_equalizer_set_gains(
 /// Writes the gains most recently set (clamped, dB) to `gains_out` (`bands` values).
 ///
 /// Returns `NULL_POINTER`, `BUFFER_TOO_SMALL`. Thread class: any-thread.
-/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// `equalizer` and `gains_out` are borrowed for the call only.
 ///
@@ -383,7 +381,6 @@ unsafe fn process<T: FormatSample>(
 /// `BLOCK_TOO_LARGE`, `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`,
 /// `POISONED`, `PANIC`; nothing is processed or written on error. No detail message is set
 /// (audio path).
-/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
 ///
@@ -408,7 +405,6 @@ pub unsafe extern "C" fn tonecore_equalizer_process_f32(
 /// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is
 /// processed or written on error, and no detail message is set. `input` and `output` are
 /// borrowed for the call only.
-/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
 ///
@@ -432,7 +428,6 @@ pub unsafe extern "C" fn tonecore_equalizer_process_f64(
 /// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is
 /// processed or written on error, and no detail message is set. `input` and `output` are
 /// borrowed for the call only.
-/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
 ///
@@ -456,7 +451,6 @@ pub unsafe extern "C" fn tonecore_equalizer_process_interleaved_f32(
 /// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is
 /// processed or written on error, and no detail message is set. `input` and `output` are
 /// borrowed for the call only.
-/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// Thread class: audio-safe (no allocation, no lock, no free; one thread at a time).
 ///

@@ -231,7 +231,6 @@ unsafe fn process<T: FormatSample>(
 /// `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on error and no
 /// detail message is set. `input` and `output` are borrowed for the call only.
 /// Thread class: audio-safe (no allocation, lock or free).
-/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// # Safety
 /// `input`/`output` valid for their lengths, not overlapping; `limiter` live.
@@ -253,7 +252,6 @@ pub unsafe extern "C" fn tonecore_limiter_process_f32(
 /// `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on error and no
 /// detail message is set. `input` and `output` are borrowed for the call only.
 /// Thread class: audio-safe (no allocation, lock or free).
-/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// # Safety
 /// As for `tonecore_limiter_process_f32`, with doubles: `input`/`output` valid for their
@@ -275,7 +273,6 @@ pub unsafe extern "C" fn tonecore_limiter_process_f64(
 /// `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on error and no
 /// detail message is set. `input` and `output` are borrowed for the call only.
 /// Thread class: audio-safe (no allocation, lock or free).
-/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// # Safety
 /// As for `tonecore_limiter_process_f32`: `input`/`output` valid for their lengths, not
@@ -297,7 +294,6 @@ pub unsafe extern "C" fn tonecore_limiter_process_interleaved_f32(
 /// `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on error and no
 /// detail message is set. `input` and `output` are borrowed for the call only.
 /// Thread class: audio-safe (no allocation, lock or free).
-/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// # Safety
 /// As for `tonecore_limiter_process_f32`, with doubles: `input`/`output` valid for their

@@ -209,7 +209,6 @@ unsafe fn add_ffi<T: Sample>(
 /// Returns `NULL_POINTER`, `INVALID_CHANNELS` (not a whole number of frames), `NON_FINITE`
 /// (refused; nothing added), `CONCURRENT_USE`, `POISONED`, `PANIC`. `input` is borrowed for the
 /// call only. Thread class: control-thread.
-/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// # Safety
 /// `input` must point to `input_len` readable floats; `meter` live.
@@ -227,7 +226,6 @@ pub unsafe extern "C" fn tonecore_loudness_meter_add_f32(
 /// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `NON_FINITE` (refused; nothing added),
 /// `CONCURRENT_USE`, `POISONED`, `PANIC`. `input` is borrowed for the call only.
 /// Thread class: control-thread.
-/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// # Safety
 /// `input` must point to `input_len` readable doubles; `meter` live.

@@ -1,4 +1,4 @@
-use super::bands::{layout_from, mode_from};
+use super::bands::{gains_from, layout_from, mode_from};
 use super::format::{
     either, format_from, tonecore_sample_format, Family, FormatAccess, FormatSample, PerFormat,
 };
@@ -262,7 +262,7 @@ pub(crate) unsafe fn read_config(
     let gains = if c.eq_gains_db.is_null() {
         vec![0.0; layout.bands()]
     } else {
-        slice_in(c.eq_gains_db, c.eq_gains_len)?.to_vec()
+        gains_from(c.eq_gains_db, c.eq_gains_len, layout.bands())?
     };
     let eq = EqSettings {
         gains_db: gains,
@@ -299,6 +299,9 @@ pub(crate) unsafe fn read_config(
             c.limiter_enabled == 0,
         ],
     };
+    // Every consumer (pipeline, renderers, normaliser, playback, engine) refuses the same
+    // settings, before any of them builds anything.
+    config.validate(c.sample_rate, c.channels as usize, c.max_block)?;
     Ok((c, format, config))
 }
 
@@ -481,7 +484,6 @@ unsafe fn process<T: FormatSample>(
 /// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
 /// error and no detail message is set. `input` and `output` are borrowed for the call only.
 /// Thread class: audio-safe (no allocation, lock or free).
-/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// # Safety
 /// `input`/`output` valid for their lengths, not overlapping; `pipeline` live.
@@ -503,7 +505,6 @@ pub unsafe extern "C" fn tonecore_pipeline_process_f32(
 /// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
 /// error and no detail message is set. `input` and `output` are borrowed for the call only.
 /// Thread class: audio-safe (no allocation, lock or free).
-/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// # Safety
 /// As for `tonecore_pipeline_process_f32`, with doubles: `input`/`output` valid for their
@@ -525,7 +526,6 @@ pub unsafe extern "C" fn tonecore_pipeline_process_f64(
 /// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
 /// error and no detail message is set. `input` and `output` are borrowed for the call only.
 /// Thread class: audio-safe (no allocation, lock or free).
-/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// # Safety
 /// As for `tonecore_pipeline_process_f32`: `input`/`output` valid for their lengths, not
@@ -547,7 +547,6 @@ pub unsafe extern "C" fn tonecore_pipeline_process_interleaved_f32(
 /// `BUFFERS_OVERLAP`, `WRONG_FORMAT`, `CONCURRENT_USE`, `POISONED`, `PANIC`; nothing is written on
 /// error and no detail message is set. `input` and `output` are borrowed for the call only.
 /// Thread class: audio-safe (no allocation, lock or free).
-/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// # Safety
 /// As for `tonecore_pipeline_process_f64`: `input`/`output` valid for their lengths, not
@@ -579,7 +578,6 @@ pub unsafe extern "C" fn tonecore_params_free(params: *mut tonecore_params) {
 ///
 /// Returns `NULL_POINTER`, `GAIN_COUNT`, `NON_FINITE`; on error the gains stay as they were.
 /// `gains_db` is copied. Thread class: any-thread (control path).
-/// Also returns `INVALID_LENGTH` for a buffer length beyond the address space (before any access).
 ///
 /// # Safety
 /// `gains_db` readable for `gains_len`; `params` live.

@@ -58,7 +58,10 @@ unsafe fn crossfade_ffi<T: FormatSample>(
         let y = slice_out(output, output_len)?;
         super::disjoint(a, a_len, output, output_len)?;
         super::disjoint(b, b_len, output, output_len)?;
-        if channels == 0 || a_len % channels != 0 || b_len % channels != 0 {
+        if !(1..=crate::limits::MAX_CHANNELS).contains(&channels)
+            || a_len % channels != 0
+            || b_len % channels != 0
+        {
             return Err(tonecore_status::InvalidChannels.into());
         }
         let (la, lb) = (a_len / channels, b_len / channels);
@@ -76,8 +79,9 @@ unsafe fn crossfade_ffi<T: FormatSample>(
 /// `linspace(0, 1, L)` with both ends) into planar `output`; `*frames_out` receives
 /// `len_a + len_b − L`.
 ///
-/// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (curve), `INVALID_CHANNELS`, `BUFFER_TOO_SMALL`,
-/// `BUFFERS_OVERLAP`; nothing is written on error. `a`, `b`, `output` and `frames_out` are
+/// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (curve), `INVALID_CHANNELS` (0, above 64, or a
+/// length not a whole number of frames), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is
+/// written on error. `a`, `b`, `output` and `frames_out` are
 /// borrowed for the call only. Thread class: any-thread, audio-safe.
 ///
 /// # Safety
@@ -102,8 +106,9 @@ pub unsafe extern "C" fn tonecore_crossfade_concat_f32(
 
 /// Double-precision [`tonecore_crossfade_concat_f32`]: `a`, `b` and `output` hold doubles.
 ///
-/// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (curve), `INVALID_CHANNELS`, `BUFFER_TOO_SMALL`,
-/// `BUFFERS_OVERLAP`; nothing is written on error. `a`, `b`, `output` and `frames_out` are
+/// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (curve), `INVALID_CHANNELS` (0, above 64, or a
+/// length not a whole number of frames), `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is
+/// written on error. `a`, `b`, `output` and `frames_out` are
 /// borrowed for the call only. Thread class: any-thread, audio-safe.
 ///
 /// # Safety

@@ -84,6 +84,45 @@ impl Default for PipelineConfig {
     }
 }
 
+impl PipelineConfig {
+    /// Checks what [`Pipeline::new`] would refuse for this stream format, without building
+    /// anything (no FFT plan, no kernel design): every range, the EQ's gain count and finiteness,
+    /// the level and limiter settings. The offline renderers and the normaliser run it before any
+    /// expensive work, so a bad setting is refused at once and the same way by every entry point.
+    ///
+    /// # Errors
+    /// The first [`ConfigError`] found.
+    pub fn validate(
+        &self,
+        sample_rate: u32,
+        channels: usize,
+        max_block: usize,
+    ) -> Result<(), ConfigError> {
+        let eq = self.eq.as_ref();
+        EqualizerConfig {
+            sample_rate,
+            channels,
+            max_block,
+            fft_size: self.fft_size,
+            layout: eq.map_or_else(BandLayout::critical, |e| e.layout.clone()),
+            mode: CurveMode::Smooth,
+            ramp_ms: self.ramp_ms,
+            gains_db: None,
+        }
+        .validate()?;
+        if let Some(eq) = eq {
+            if eq.gains_db.len() != eq.layout.bands() {
+                return Err(ConfigError::GainCount);
+            }
+            if !eq.gains_db.iter().all(|g| g.is_finite()) {
+                return Err(ConfigError::NonFiniteGain);
+            }
+        }
+        self.level.unwrap_or_default().validate()?;
+        self.limiter.unwrap_or_default().validate()
+    }
+}
+
 /// A stage of the chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stage {

@@ -56,7 +56,8 @@ impl EqualizerConfig {
         }
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
+    /// Checks every range that costs nothing to check (not the gains: designing checks them).
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         if self.sample_rate == 0 || self.sample_rate > MAX_SAMPLE_RATE {
             return Err(ConfigError::InvalidSampleRate);
         }

@@ -239,6 +239,34 @@ fn seconds_to_frames(seconds: f64, sample_rate: u32) -> Result<usize, ConfigErro
     Ok((seconds * sample_rate as f64).round() as usize)
 }
 
+/// Checks everything the settings alone decide, without building anything: the pipeline's
+/// ranges ([`PipelineConfig::validate`]) and the chunk geometry in frames — chunk, crossfade and
+/// the given context (`None`: the pipeline's settle time, checked by [`plan`]).
+///
+/// # Errors
+/// [`ConfigError::InvalidSampleRate`], [`ConfigError::InvalidChunk`], the pipeline's errors.
+pub(crate) fn check_settings(
+    sample_rate: u32,
+    channels: usize,
+    pipeline: &PipelineConfig,
+    config: &RenderConfig,
+) -> Result<(usize, usize, Option<usize>), ConfigError> {
+    if sample_rate == 0 {
+        return Err(ConfigError::InvalidSampleRate);
+    }
+    let chunk = seconds_to_frames(config.chunk_seconds, sample_rate)?;
+    let crossfade = seconds_to_frames(config.crossfade_seconds, sample_rate)?;
+    let context = config
+        .context_seconds
+        .map(|s| seconds_to_frames(s, sample_rate))
+        .transpose()?;
+    pipeline.validate(sample_rate, channels, BLOCK)?;
+    if chunk == 0 || chunk <= context.unwrap_or(0) + crossfade {
+        return Err(ConfigError::InvalidChunk);
+    }
+    Ok((chunk, crossfade, context))
+}
+
 /// Works out the chunk geometry for a track of `total` frames. Builds the pipeline once (which
 /// checks its settings) for its latency and, when no context is given, its settle time.
 ///
@@ -252,15 +280,7 @@ pub fn plan<T: CachedSample>(
     pipeline: &PipelineConfig,
     config: &RenderConfig,
 ) -> Result<ChunkPlan, ConfigError> {
-    if sample_rate == 0 {
-        return Err(ConfigError::InvalidSampleRate);
-    }
-    let chunk = seconds_to_frames(config.chunk_seconds, sample_rate)?;
-    let crossfade = seconds_to_frames(config.crossfade_seconds, sample_rate)?;
-    let context = config
-        .context_seconds
-        .map(|s| seconds_to_frames(s, sample_rate))
-        .transpose()?;
+    let (chunk, crossfade, context) = check_settings(sample_rate, channels, pipeline, config)?;
     let probe = Pipeline::<T>::new(sample_rate, channels, BLOCK, pipeline)?;
     let context = context.unwrap_or_else(|| probe.settle_frames());
     if chunk == 0 || chunk <= context + crossfade {

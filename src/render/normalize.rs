@@ -270,6 +270,8 @@ pub fn normalize_on<T: CachedSample>(
 ) -> Result<NormalizeReport, Error> {
     crate::dsp::level::check_target(target_lufs)?;
     super::chunked::check_buffers(input.len(), channels, output.len())?;
+    // Every setting is checked, also those a flat EQ would never use.
+    super::chunked::check_settings(sample_rate, channels, pipeline, render)?;
     let output = &mut output[..input.len()];
     let frames = input.len() / channels;
     let cancel = watch.cancel;
