@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::noise;
+use common::{noise, overlap_save_floor};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use realfft::RealFftPlanner;
 use std::hint::black_box;
@@ -105,44 +105,10 @@ fn bench_offline(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(10));
     group.throughput(Throughput::Elements((2 * frames) as u64));
-    // The floor: a bare realfft overlap-save loop over the same data (frame copy, forward,
-    // kernel product, inverse, hop copy), one thread.
-    let n = 4096;
-    let hop = n - FirDesigner::kernel_len(n) + 1;
-    let mut planner = RealFftPlanner::<f32>::new();
-    let fwd = planner.plan_fft_forward(n);
-    let inv = planner.plan_fft_inverse(n);
-    let kernel: Vec<Complex<f32>> = (0..=n / 2)
-        .map(|k| Complex::new(1.0 / n as f32, k as f32 * 1e-6))
-        .collect();
-    let mut time = vec![0.0f32; n];
-    let mut spec = vec![Complex::new(0.0f32, 0.0); n / 2 + 1];
-    let mut scratch =
-        vec![Complex::new(0.0f32, 0.0); fwd.get_scratch_len().max(inv.get_scratch_len())];
-    group.bench_function("floor_overlap_save_1_thread", |b| {
-        b.iter(|| {
-            for ch in 0..2 {
-                let signal = &x[ch * frames..(ch + 1) * frames];
-                let out = &mut y[ch * frames..(ch + 1) * frames];
-                let mut pos = 0;
-                while pos + n <= frames {
-                    time.copy_from_slice(&signal[pos..pos + n]);
-                    fwd.process_with_scratch(&mut time, &mut spec, &mut scratch)
-                        .unwrap();
-                    for (s, k) in spec.iter_mut().zip(&kernel) {
-                        *s *= *k;
-                    }
-                    spec[0].im = 0.0;
-                    spec[n / 2].im = 0.0;
-                    inv.process_with_scratch(&mut spec, &mut time, &mut scratch)
-                        .unwrap();
-                    out[pos..pos + hop].copy_from_slice(&time[n - hop..]);
-                    pos += hop;
-                }
-            }
-            black_box(&y);
-        })
-    });
+    // The floor: a bare realfft overlap-save loop over the same data, one thread.
+    let mut floor_out = vec![0.0f32; 2 * frames];
+    let mut floor = overlap_save_floor(&x, &mut floor_out, 2, 4096);
+    group.bench_function("floor_overlap_save_1_thread", |b| b.iter(&mut floor));
     for (name, threads) in [("1_thread", 1usize), ("all_threads", 0)] {
         let cfg = EqualizeConfig {
             threads,

@@ -1,8 +1,11 @@
 //! Inputs shared by the benchmarks.
 #![allow(dead_code)]
 
+use realfft::RealFftPlanner;
+use tonecore::dsp::fir::FirDesigner;
 use tonecore::dsp::level::LevelSettings;
 use tonecore::dsp::limiter::LimiterSettings;
+use tonecore::dsp::Complex;
 use tonecore::pipeline::{EqSettings, PipelineConfig};
 
 /// `len` samples of xorshift white noise in ±`amplitude`, reproducible from `seed`.
@@ -27,5 +30,49 @@ pub fn full_chain() -> PipelineConfig {
         level: Some(LevelSettings::default()),
         limiter: Some(LimiterSettings::default()),
         ..PipelineConfig::default()
+    }
+}
+
+/// The floor of offline EQ: a bare realfft overlap-save loop over planar `x` (`channels` rows)
+/// into `y` at FFT size `n` with the EQ's hop — frame copy, forward, kernel product, inverse,
+/// hop copy — on one thread. Returns a closure that runs it once.
+pub fn overlap_save_floor<'a>(
+    x: &'a [f32],
+    y: &'a mut [f32],
+    channels: usize,
+    n: usize,
+) -> impl FnMut() + 'a {
+    let frames = x.len() / channels;
+    let hop = n - FirDesigner::kernel_len(n) + 1;
+    let mut planner = RealFftPlanner::<f32>::new();
+    let fwd = planner.plan_fft_forward(n);
+    let inv = planner.plan_fft_inverse(n);
+    let kernel: Vec<Complex<f32>> = (0..=n / 2)
+        .map(|k| Complex::new(1.0 / n as f32, k as f32 * 1e-6))
+        .collect();
+    let mut time = vec![0.0f32; n];
+    let mut spec = vec![Complex::new(0.0f32, 0.0); n / 2 + 1];
+    let mut scratch =
+        vec![Complex::new(0.0f32, 0.0); fwd.get_scratch_len().max(inv.get_scratch_len())];
+    move || {
+        for ch in 0..channels {
+            let signal = &x[ch * frames..(ch + 1) * frames];
+            let out = &mut y[ch * frames..(ch + 1) * frames];
+            let mut pos = 0;
+            while pos + n <= frames {
+                time.copy_from_slice(&signal[pos..pos + n]);
+                fwd.process_with_scratch(&mut time, &mut spec, &mut scratch)
+                    .unwrap();
+                for (s, k) in spec.iter_mut().zip(&kernel) {
+                    *s *= *k;
+                }
+                spec[0].im = 0.0;
+                spec[n / 2].im = 0.0;
+                inv.process_with_scratch(&mut spec, &mut time, &mut scratch)
+                    .unwrap();
+                out[pos..pos + hop].copy_from_slice(&time[n - hop..]);
+                pos += hop;
+            }
+        }
     }
 }
