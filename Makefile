@@ -90,7 +90,9 @@ test-rust:
 test-loom:
 	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=$(CURDIR)/target/loom $(CARGO) test --release --test loom_handoff
 
+## The programs compile two at a time (-j2: the machine's two cores); they run one at a time.
 test-c: lib
+	$(MAKE) --no-print-directory -j2 -C ffi-tests programs LIBDIR=$(LIBDIR)
 	$(MAKE) --no-print-directory -C ffi-tests LIBDIR=$(LIBDIR)
 
 ## Installs into temporary prefixes and builds C programs with nothing but pkg-config (shared
