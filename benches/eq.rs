@@ -18,8 +18,7 @@ use std::hint::black_box;
 use std::time::Duration;
 use tonecore::dsp::fir::FirDesigner;
 use tonecore::dsp::Complex;
-use tonecore::pipeline::Processor;
-use tonecore::pipeline::{Equalizer, EqualizerConfig};
+use tonecore::pipeline::{Equalizer, EqualizerConfig, Processor};
 use tonecore::spectral::{equalize, EqualizeConfig};
 
 const RATE: usize = 44_100;

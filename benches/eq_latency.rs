@@ -8,8 +8,9 @@
 use std::time::Instant;
 use tonecore::dsp::level::LevelSettings;
 use tonecore::dsp::limiter::LimiterSettings;
-use tonecore::pipeline::Processor;
-use tonecore::pipeline::{EqSettings, Equalizer, EqualizerConfig, Pipeline, PipelineConfig};
+use tonecore::pipeline::{
+    EqSettings, Equalizer, EqualizerConfig, Pipeline, PipelineConfig, Processor,
+};
 
 fn report(label: &str, mut times: Vec<f64>, period: f64) {
     times.sort_by(f64::total_cmp);

@@ -13,8 +13,9 @@ use std::time::Duration;
 use tonecore::dsp::level::LevelSettings;
 use tonecore::dsp::limiter::LimiterSettings;
 use tonecore::dsp::loudness::{integrated, measure};
-use tonecore::pipeline::Processor;
-use tonecore::pipeline::{EqSettings, Equalizer, EqualizerConfig, Pipeline, PipelineConfig};
+use tonecore::pipeline::{
+    EqSettings, Equalizer, EqualizerConfig, Pipeline, PipelineConfig, Processor,
+};
 
 const RATE: usize = 44_100;
 

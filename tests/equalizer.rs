@@ -6,8 +6,7 @@ mod common;
 use common::noise;
 use std::f64::consts::PI;
 use tonecore::dsp::bands::{BandLayout, CurveMode};
-use tonecore::pipeline::Processor;
-use tonecore::pipeline::{Equalizer, EqualizerConfig};
+use tonecore::pipeline::{Equalizer, EqualizerConfig, Processor};
 use tonecore::spectral::{equalize, EqualizeConfig};
 use tonecore::{ConfigError, ProcessError};
 

@@ -3,8 +3,7 @@
 //! frames, one-pole release on rising gain, applied to the frame leaving an `L`-frame delay.
 
 use tonecore::dsp::limiter::LimiterSettings;
-use tonecore::pipeline::PeakLimiter;
-use tonecore::pipeline::Processor;
+use tonecore::pipeline::{PeakLimiter, Processor};
 use tonecore::ProcessError;
 
 const SR: u32 = 48_000;

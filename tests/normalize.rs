@@ -9,8 +9,7 @@ use ebur128::{EbuR128, Mode};
 use std::f64::consts::PI;
 use tonecore::dsp::level::{LevelMode, LevelSettings};
 use tonecore::dsp::limiter::LimiterSettings;
-use tonecore::pipeline::Processor;
-use tonecore::pipeline::{EqSettings, Pipeline, PipelineConfig};
+use tonecore::pipeline::{EqSettings, Pipeline, PipelineConfig, Processor};
 use tonecore::render::{normalize, render_chunked, NormalizeOutcome, RenderConfig, Watch};
 
 const SR: u32 = 44_100;

@@ -8,8 +8,7 @@ use std::f64::consts::PI;
 use tonecore::dsp::level::{LevelMode, LevelSettings};
 use tonecore::dsp::limiter::LimiterSettings;
 use tonecore::dsp::loudness::{measure, LoudnessMeter};
-use tonecore::pipeline::Processor;
-use tonecore::pipeline::{EqSettings, Pipeline, PipelineConfig, Stage};
+use tonecore::pipeline::{EqSettings, Pipeline, PipelineConfig, Processor, Stage};
 use tonecore::ConfigError;
 
 const SR: u32 = 44_100;

@@ -10,8 +10,7 @@ use ebur128::{EbuR128, Mode};
 use std::f64::consts::PI;
 use tonecore::dsp::limiter::LimiterSettings;
 use tonecore::dsp::loudness::measure;
-use tonecore::pipeline::Processor;
-use tonecore::pipeline::{EqSettings, PeakLimiter, Pipeline, PipelineConfig};
+use tonecore::pipeline::{EqSettings, PeakLimiter, Pipeline, PipelineConfig, Processor};
 
 fn bessel_i0(x: f64) -> f64 {
     let (mut sum, mut term, mut k) = (1.0, 1.0, 1.0);

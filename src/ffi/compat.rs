@@ -8,6 +8,7 @@
 //! functions do not refuse NaN/Inf samples: they propagate as they do through the host's numpy
 //! code (documented per function).
 
+use super::bands::gains_from;
 use super::stft::tonecore_complex_f64;
 use super::{disjoint, guard, guard_rt, out_param, slice_in, slice_out, tonecore_status, Failure};
 use crate::cache::CachedSample;
@@ -430,13 +431,7 @@ unsafe fn eq_process<T: CachedSample>(
         let x = slice_in(input, input_len)?;
         let target = slice_in(target, target_len)?;
         // Read (and drop the borrow of) the state first: gains_out may be gains_in.
-        if gains_len != BANDS {
-            return Err(Failure::detail(
-                tonecore_status::GainCount,
-                "the gain state has 25 values (one per critical band)",
-            ));
-        }
-        let mut gains = slice_in(gains_in, gains_len)?.to_vec();
+        let mut gains = gains_from(gains_in, gains_len, BANDS)?;
         let y = slice_out(output, output_len)?;
         disjoint(input, input_len, output, output_len)?;
         disjoint(target.as_ptr(), target.len(), output, output_len)?;

@@ -8,8 +8,7 @@ use super::{
 };
 use crate::cache::CachedSample;
 use crate::pipeline::equalizer::DEFAULT_RAMP_MS;
-use crate::pipeline::Processor;
-use crate::pipeline::{EqControl, Equalizer, EqualizerConfig};
+use crate::pipeline::{EqControl, Equalizer, EqualizerConfig, Processor};
 use crate::spectral::{equalize, EqualizeConfig};
 use std::ffi::c_void;
 use std::mem::{offset_of, size_of};

@@ -7,8 +7,7 @@ use super::{
 };
 use crate::cache::CachedSample;
 use crate::dsp::limiter::LimiterSettings;
-use crate::pipeline::PeakLimiter;
-use crate::pipeline::Processor;
+use crate::pipeline::{PeakLimiter, Processor};
 use std::mem::{offset_of, size_of};
 
 /// How a `tonecore_limiter` is built. Fill it with `tonecore_limiter_config_init`.

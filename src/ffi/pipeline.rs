@@ -9,9 +9,8 @@ use super::{
 use crate::cache::CachedSample;
 use crate::dsp::level::{LevelMode, LevelSettings};
 use crate::dsp::limiter::LimiterSettings;
-use crate::pipeline::Processor;
 use crate::pipeline::{
-    EqSettings, Pipeline, PipelineConfig, PipelineParams, Stage, MAX_STAT_BANDS,
+    EqSettings, Pipeline, PipelineConfig, PipelineParams, Processor, Stage, MAX_STAT_BANDS,
 };
 use std::mem::{offset_of, size_of};
 

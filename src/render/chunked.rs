@@ -13,8 +13,7 @@
 
 use crate::cache::CachedSample;
 use crate::dsp::crossfade::FadeCurve;
-use crate::pipeline::Processor;
-use crate::pipeline::{Pipeline, PipelineConfig};
+use crate::pipeline::{Pipeline, PipelineConfig, Processor};
 use crate::workers::Workers;
 use crate::{ConfigError, Error, ProcessError};
 use rayon::prelude::*;
