@@ -82,9 +82,12 @@ test: test-rust test-loom test-c test-install test-example test-python
 ## missing): valgrind memcheck, ThreadSanitizer, Miri, bounded fuzzing.
 test-checkers: test-valgrind test-tsan test-miri test-fuzz
 
-## The library and the `tonecore` command (workspace member cli/).
+## The library and the `tonecore` command (workspace member cli/). Own target dir: the test build
+## enables the dev-dependencies' features on shared crates (either, libc, serde, bitflags), and in
+## one directory that and `make lib` rebuilt the library for each other on every run (the
+## cdylib's fingerprint is shared); apart, a rerun recompiles nothing.
 test-rust:
-	$(CARGO) test --release --workspace
+	CARGO_TARGET_DIR=$(TARGET_DIR)/tests $(CARGO) test --release --workspace
 
 ## loom model checks of the lock-free handoff (own target dir: --cfg loom rebuilds everything).
 test-loom:
