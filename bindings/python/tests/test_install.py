@@ -4,9 +4,9 @@ and the sdist each install into a fresh virtual environment (the sdist builds th
 cargo there) and pass a smoke test run from outside the source tree.
 
 Slow: one cargo compile of the crate (the wheel and the sdist install build the same unpacked
-sdist, so the second build finds everything fresh; dependencies come from the repository's
-target directory through CARGO_TARGET_DIR) plus two virtual environments filled from pip's
-cache: about two minutes. Deselect with ``-m 'not slow'`` while iterating.
+sdist, so the second build finds everything fresh; it builds in `target/sdist` through
+CARGO_TARGET_DIR, so later runs find it fresh too) plus two virtual environments filled from
+pip's cache: about two minutes on the first run. Deselect with ``-m 'not slow'`` while iterating.
 """
 
 from __future__ import annotations
@@ -72,7 +72,11 @@ def run(cmd, **kw) -> subprocess.CompletedProcess:
 
 
 def cargo_env(repo: Path) -> dict:
-    return dict(os.environ, CARGO_TARGET_DIR=str(repo / "target"))
+    # Its own target directory: the sdist's crate sits at another path, and building it in the
+    # repository's would replace the library `make lib` built there (the cdylib's fingerprint
+    # is shared), so every later `make lib` rebuilt it.
+    base = Path(os.environ.get("CARGO_TARGET_DIR") or repo / "target")
+    return dict(os.environ, CARGO_TARGET_DIR=str(base / "sdist"))
 
 
 @pytest.fixture(scope="module")
