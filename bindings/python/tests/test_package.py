@@ -255,3 +255,31 @@ def test_py_typed_and_mypy_config(repo):
     pyproject = (repo / "bindings" / "python" / "pyproject.toml").read_text()
     assert "[tool.mypy]" in pyproject and "strict = true" in pyproject
     assert (repo / "bindings" / "python" / "tonecore" / "py.typed").is_file()
+
+
+def test_every_config_struct_is_as_large_as_its_init_writes(repo):
+    """Each ``*_config_init`` writes the whole C struct and its ``struct_size``: a ctypes mirror
+    missing trailing fields would be overrun. Init runs on a larger zeroed buffer here, so a
+    stale mirror fails this test instead of corrupting memory."""
+    import ctypes
+    import re
+
+    from tonecore import _native
+
+    header = (repo / "include" / "tonecore.h").read_text()
+    inits = re.findall(r"tonecore_status (tonecore_(\w+_config)_init)\(struct tonecore_\2 \*",
+                       header)
+    mirrors = {}
+    for obj in vars(_native).values():
+        if isinstance(obj, type) and issubclass(obj, ctypes.Structure) and obj.__doc__:
+            m = re.match(r"``(tonecore_\w+)``", obj.__doc__)
+            if m:
+                mirrors[m.group(1)] = obj
+    assert len(inits) >= 8, inits
+    for fn, name in inits:
+        assert f"tonecore_{name}" in mirrors, f"no ctypes mirror of tonecore_{name}"
+        mirror = mirrors[f"tonecore_{name}"]
+        buf = ctypes.create_string_buffer(4096)
+        assert getattr(_native.lib, fn)(ctypes.cast(buf, ctypes.POINTER(mirror))) == 0, fn
+        written = ctypes.c_size_t.from_buffer(buf).value
+        assert written == ctypes.sizeof(mirror), (fn, written)

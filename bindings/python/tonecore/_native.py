@@ -859,7 +859,8 @@ _SIGNATURES += [
 
 
 class AuralisEqConfig(Structure):
-    """``tonecore_auralis_eq_config``; fill it with ``tonecore_auralis_eq_config_init``."""
+    """``tonecore_auralis_eq_config``; fill it with ``tonecore_auralis_eq_config_init`` (which
+    writes the whole struct: every field of the header must be here)."""
 
     _fields_ = [
         ("struct_size", c_size_t),
@@ -868,6 +869,11 @@ class AuralisEqConfig(Structure):
         ("fft_size", c_size_t),
         ("adaptation_speed", c_double),
         ("first_edge_hz", c_double),
+        ("analysis", c_uint32),
+        ("has_profile", c_uint32),
+        ("profile_genre", c_uint32),
+        ("profile_energy_level", c_uint32),
+        ("profile_spectral_centroid", c_double),
     ]
 
 

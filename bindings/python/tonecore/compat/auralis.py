@@ -647,22 +647,7 @@ class AdaptiveEqState:
         return f"AdaptiveEqState(current_gains={self.current_gains!r})"
 
 
-class _EqConfig(ctypes.Structure):
-    """``tonecore_auralis_eq_config`` with the analysis and content-profile fields."""
-
-    _fields_ = [
-        ("struct_size", c_size_t),
-        ("sample_rate", c_uint32),
-        ("threads", c_uint32),
-        ("fft_size", c_size_t),
-        ("adaptation_speed", c_double),
-        ("first_edge_hz", c_double),
-        ("analysis", c_uint32),
-        ("has_profile", c_uint32),
-        ("profile_genre", c_uint32),
-        ("profile_energy_level", c_uint32),
-        ("profile_spectral_centroid", c_double),
-    ]
+_EqConfig = _native.AuralisEqConfig
 
 
 #: ``analysis=`` values: the host today, and the host before its changes #3428 and #4101.
