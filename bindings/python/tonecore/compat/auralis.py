@@ -42,7 +42,7 @@ import threading
 from collections import OrderedDict
 from ctypes import byref, c_double, c_size_t, c_uint32
 from dataclasses import dataclass
-from typing import Any, Callable, List, NamedTuple, Optional, Tuple, cast
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -1112,6 +1112,21 @@ class GainSmoother:
 AdaptiveGainSmoother = GainSmoother
 
 
+def _block_and_fn(block: Any, fns: Dict[Any, Any], name: str) -> Tuple[FloatArray, Any]:
+    """The per-block fast path's input and entry point: a C-contiguous 1-D/2-D float32/float64
+    ndarray is used as it is with no further checks (the C side checks the rest); anything else
+    goes through the full conversion and checks of ``_audio``."""
+    fn = (
+        fns.get(block.dtype)
+        if type(block) is np.ndarray and 0 < block.ndim < 3 and block.flags.c_contiguous
+        else None
+    )
+    if fn is not None:
+        return block, fn
+    x = _audio(block, name)
+    return x, fns[x.dtype]
+
+
 class LevelMatcher:
     """The host's ``RealtimeLevelMatcher``: RMS level matching against a reference with a
     smoothed target, a float32 gain ramp and post-gain peak normalisation to 0.95. ``process``
@@ -1213,15 +1228,7 @@ class LevelMatcher:
             passes unchanged (disabled, no or zero reference, empty or silent block), as the
             host returns it.
         """
-        x = audio
-        fn = (
-            _MATCH.get(x.dtype)
-            if type(x) is np.ndarray and 0 < x.ndim < 3 and x.flags.c_contiguous
-            else None
-        )
-        if fn is None:
-            x = _audio(audio, "audio")
-            fn = _MATCH[x.dtype]
+        x, fn = _block_and_fn(audio, _MATCH, "audio")
         out: FloatArray = np.empty_like(x)
         out_addr = _fast_addr(out) if out.size else _addr(out)
         ch = x.shape[1] if x.ndim == 2 else 1
@@ -1261,15 +1268,7 @@ def realtime_safety_limit(block: Any, target_peak: float = 0.95) -> FloatArray:
     numpy.ndarray
         A new array, same shape and dtype.
     """
-    x = block
-    fn = (
-        _LIMIT.get(x.dtype)
-        if type(x) is np.ndarray and 0 < x.ndim < 3 and x.flags.c_contiguous
-        else None
-    )
-    if fn is None:
-        x = _audio(block, "block")
-        fn = _LIMIT[x.dtype]
+    x, fn = _block_and_fn(block, _LIMIT, "block")
     peak = target_peak if type(target_peak) is float else _float_arg(target_peak, "target_peak")
     out: FloatArray = np.empty_like(x)
     if not out.size:
