@@ -201,6 +201,61 @@ fn chunked_renders_land_on_the_target_with_no_dips_at_the_seams() {
     }
 }
 
+/// Settings a flat EQ never uses are still checked, as `Pipeline::new` and the chunked renderer
+/// check them, and the output is left untouched.
+#[test]
+fn every_setting_is_checked_even_with_a_flat_eq() {
+    use tonecore::{ConfigError, Error};
+    let x = track(2);
+    let flat = PipelineConfig {
+        eq: Some(EqSettings::critical(vec![0.0; 25])),
+        ..config(-14.0)
+    };
+    let run = |pipeline: &PipelineConfig, render: &RenderConfig| {
+        let mut y = vec![7.0f32; x.len()];
+        let r = normalize(&x, 2, SR, -14.0, pipeline, render, &mut y, Watch::default());
+        assert!(y.iter().all(|&v| v == 7.0), "output written on a refusal");
+        r.err()
+    };
+    let render = RenderConfig::default();
+    for (bad, want) in [
+        (
+            PipelineConfig {
+                fft_size: 4097,
+                ..flat.clone()
+            },
+            ConfigError::FftSizeOdd,
+        ),
+        (
+            PipelineConfig {
+                ramp_ms: f64::NAN,
+                ..flat.clone()
+            },
+            ConfigError::InvalidRamp,
+        ),
+        (
+            PipelineConfig {
+                eq: Some(EqSettings::critical(vec![0.0; 24])),
+                ..flat.clone()
+            },
+            ConfigError::GainCount,
+        ),
+    ] {
+        assert_eq!(run(&bad, &render), Some(Error::Config(want)));
+    }
+    for chunk in [f64::NAN, -1.0, 0.0] {
+        let render = RenderConfig {
+            chunk_seconds: chunk,
+            ..RenderConfig::default()
+        };
+        assert_eq!(
+            run(&flat, &render),
+            Some(Error::Config(ConfigError::InvalidChunk)),
+            "chunk {chunk}"
+        );
+    }
+}
+
 #[test]
 fn silence_and_unreachable_targets_are_reported() {
     let silent = vec![0.0f32; 2 * SR as usize];
