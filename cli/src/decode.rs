@@ -1,9 +1,10 @@
 //! Reading audio files (WAV, FLAC, MP3, Ogg Vorbis) through symphonia into one planar `f32`
 //! buffer, allocated once when the container states its length.
 //!
-//! Hostile files: a WAV header's rate and channel count are checked here before symphonia reads
-//! it, every stream's parameters before they reach the engine; a panic inside symphonia becomes a
-//! one-line error; a file that ends before its header says is read and [`Track::warning`] says so.
+//! Hostile files: a WAV header's rate and channel count and every metadata length (`declared`)
+//! are checked here before symphonia reads the file, every stream's parameters before they reach
+//! the engine; a panic inside symphonia becomes a one-line error; a file that ends before its
+//! header says is read and [`Track::warning`] says so.
 
 use crate::error::{check_cancel, contain, io_reason, shown, Result};
 use crate::fail;
@@ -268,6 +269,8 @@ pub fn open(path: &Path) -> Result<Source> {
     if let Some(h) = &wav {
         check_stream(&name, Some(h.rate), Some(usize::from(h.channels)))?;
     }
+    crate::declared::check(&mut file)
+        .map_err(|d| fail!("cannot read {name}: its metadata is damaged: {d}"))?;
     let length_tag = sniffed == Some("MP3") && mp3_length_tag(&mut file);
     let file_len = file.metadata().map(|m| m.len()).ok();
     drop(file);

@@ -9,6 +9,7 @@
 mod analysis;
 mod batch;
 mod chain;
+mod declared;
 mod decode;
 mod demo;
 mod error;

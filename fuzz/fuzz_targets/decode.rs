@@ -11,6 +11,9 @@
 #[path = "../../cli/src/error.rs"]
 mod error;
 
+#[path = "../../cli/src/declared.rs"]
+mod declared;
+
 #[allow(dead_code)]
 #[path = "../../cli/src/decode.rs"]
 mod decode;
