@@ -1,12 +1,12 @@
 use super::bands::{gains_from, layout_from, mode_from};
-use super::format::{
-    either, format_from, tonecore_sample_format, Family, FormatAccess, FormatSample, PerFormat,
-};
+use super::format::{either, format_from, tonecore_sample_format, Family, PerFormat};
+use super::stage::{self, AudioStage, StageFamily, StageObject};
 use super::{
-    audio_block, disjoint, free_object, guard, guard_rt, object_ref, out_param, slice_in,
-    slice_out, tonecore_status, Failure, Guarded,
+    disjoint, free_object, guard, guard_rt, object_ref, out_param, slice_in, slice_out,
+    tonecore_status, Failure,
 };
 use crate::cache::CachedSample;
+use crate::dsp::Layout;
 use crate::pipeline::equalizer::DEFAULT_RAMP_MS;
 use crate::pipeline::{EqControl, Equalizer, EqualizerConfig, Processor};
 use crate::spectral::{equalize, EqualizeConfig};
@@ -70,10 +70,16 @@ impl Default for tonecore_equalizer_config {
     }
 }
 
-struct EqualizerFamily;
+pub(crate) struct EqualizerFamily;
 
 impl Family for EqualizerFamily {
     type Of<T: CachedSample> = Equalizer<T>;
+}
+
+impl StageFamily for EqualizerFamily {
+    fn stage<T: CachedSample>(object: &mut Equalizer<T>) -> &mut impl Processor<T> {
+        object
+    }
 }
 
 struct ControlFamily;
@@ -90,11 +96,16 @@ impl Family for ControlFamily {
 /// `_gains`, `_latency` and `_bands` may be called from any thread at any time, also while
 /// audio is processed.
 pub struct tonecore_equalizer {
-    channels: usize,
     bands: usize,
-    latency: usize,
     control: PerFormat<ControlFamily>,
-    audio: Guarded<PerFormat<EqualizerFamily>>,
+    stage: AudioStage<EqualizerFamily>,
+}
+
+impl StageObject for tonecore_equalizer {
+    type Family = EqualizerFamily;
+    fn stage(&self) -> &AudioStage<EqualizerFamily> {
+        &self.stage
+    }
 }
 
 /// Fills `config_out` with the defaults (44100 Hz, 2 channels, max_block 4096, fft_size 4096,
@@ -172,24 +183,20 @@ pub unsafe extern "C" fn tonecore_equalizer_new(
             gains_db: gains,
         };
         let bands = rust.layout.bands();
-        let (audio, control, latency) = match format {
+        let (audio, control) = match format {
             tonecore_sample_format::F32 => {
                 let (eq, control) = build::<f32>(rust)?;
-                let latency = eq.latency_frames();
-                (PerFormat::F32(eq), PerFormat::F32(control), latency)
+                (PerFormat::F32(eq), PerFormat::F32(control))
             }
             tonecore_sample_format::F64 => {
                 let (eq, control) = build::<f64>(rust)?;
-                let latency = eq.latency_frames();
-                (PerFormat::F64(eq), PerFormat::F64(control), latency)
+                (PerFormat::F64(eq), PerFormat::F64(control))
             }
         };
         let eq = Box::new(tonecore_equalizer {
-            channels: c.channels as usize,
             bands,
-            latency,
             control,
-            audio: Guarded::new(audio),
+            stage: AudioStage::new(audio),
         });
         out.write(Box::into_raw(eq));
         Ok(())
@@ -272,11 +279,7 @@ pub unsafe extern "C" fn tonecore_equalizer_latency(
     equalizer: *const tonecore_equalizer,
     frames_out: *mut usize,
 ) -> tonecore_status {
-    guard_rt(|| {
-        let eq = object_ref(equalizer)?;
-        out_param(frames_out)?.write(eq.latency);
-        Ok(())
-    })
+    stage::latency(equalizer, frames_out)
 }
 
 /// Writes the number of bands to `*bands_out`.
@@ -312,13 +315,7 @@ pub unsafe extern "C" fn tonecore_equalizer_bands(
 pub unsafe extern "C" fn tonecore_equalizer_reset(
     equalizer: *mut tonecore_equalizer,
 ) -> tonecore_status {
-    guard_rt(|| {
-        let eq = object_ref(equalizer)?;
-        eq.audio.with(|a| {
-            either!(a, e => e.reset());
-            Ok(())
-        })
-    })
+    stage::reset(equalizer)
 }
 
 /// Writes the number of non-finite (or beyond ±2^20) input samples replaced by zero so far to
@@ -340,33 +337,11 @@ pub unsafe extern "C" fn tonecore_equalizer_nonfinite_count(
         let eq = object_ref(equalizer)?;
         let out = out_param(count_out)?;
         let n = eq
-            .audio
+            .stage
+            .audio()
             .with(|a| Ok(either!(a, e => e.nonfinite_count())))?;
         out.write(n);
         Ok(())
-    })
-}
-
-unsafe fn process<T: FormatSample>(
-    equalizer: *mut tonecore_equalizer,
-    input: *const T,
-    input_len: usize,
-    output: *mut T,
-    output_len: usize,
-    interleaved: bool,
-) -> tonecore_status {
-    guard_rt(|| {
-        let eq = object_ref(equalizer)?;
-        let (x, y) = audio_block(input, input_len, output, output_len, eq.channels)?;
-        eq.audio.with(|a| {
-            let e = a.of::<T>()?;
-            if interleaved {
-                e.process_interleaved(x, y)?;
-            } else {
-                e.process(x, y)?;
-            }
-            Ok(())
-        })
     })
 }
 
@@ -394,7 +369,14 @@ pub unsafe extern "C" fn tonecore_equalizer_process_f32(
     output: *mut f32,
     output_len: usize,
 ) -> tonecore_status {
-    process::<f32>(equalizer, input, input_len, output, output_len, false)
+    stage::process(
+        equalizer,
+        input,
+        input_len,
+        output,
+        output_len,
+        Layout::Planar,
+    )
 }
 
 /// Double-precision [`tonecore_equalizer_process_f32`]; the object must have been created with
@@ -418,7 +400,14 @@ pub unsafe extern "C" fn tonecore_equalizer_process_f64(
     output: *mut f64,
     output_len: usize,
 ) -> tonecore_status {
-    process::<f64>(equalizer, input, input_len, output, output_len, false)
+    stage::process(
+        equalizer,
+        input,
+        input_len,
+        output,
+        output_len,
+        Layout::Planar,
+    )
 }
 
 /// [`tonecore_equalizer_process_f32`] for interleaved frames (`c0 c1 … c0 c1 …`).
@@ -441,7 +430,14 @@ pub unsafe extern "C" fn tonecore_equalizer_process_interleaved_f32(
     output: *mut f32,
     output_len: usize,
 ) -> tonecore_status {
-    process::<f32>(equalizer, input, input_len, output, output_len, true)
+    stage::process(
+        equalizer,
+        input,
+        input_len,
+        output,
+        output_len,
+        Layout::Interleaved,
+    )
 }
 
 /// [`tonecore_equalizer_process_f64`] for interleaved frames.
@@ -464,7 +460,14 @@ pub unsafe extern "C" fn tonecore_equalizer_process_interleaved_f64(
     output: *mut f64,
     output_len: usize,
 ) -> tonecore_status {
-    process::<f64>(equalizer, input, input_len, output, output_len, true)
+    stage::process(
+        equalizer,
+        input,
+        input_len,
+        output,
+        output_len,
+        Layout::Interleaved,
+    )
 }
 
 /// Progress callback: `done` of `total` units finished. Called from worker threads, one call at

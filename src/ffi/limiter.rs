@@ -1,12 +1,11 @@
-use super::format::{
-    either, format_from, tonecore_sample_format, Family, FormatAccess, FormatSample, PerFormat,
-};
+use super::format::{either, format_from, tonecore_sample_format, Family, PerFormat};
+use super::stage::{self, AudioStage, StageFamily, StageObject};
 use super::{
-    audio_block, free_object, guard, guard_rt, object_ref, out_param, sized_in, tonecore_status,
-    Failure, Guarded,
+    free_object, guard, guard_rt, object_ref, out_param, sized_in, tonecore_status, Failure,
 };
 use crate::cache::CachedSample;
 use crate::dsp::limiter::LimiterSettings;
+use crate::dsp::Layout;
 use crate::pipeline::{PeakLimiter, Processor};
 use std::mem::{offset_of, size_of};
 
@@ -81,7 +80,13 @@ pub struct tonecore_limiter_stats {
 
 const STATS_MIN_SIZE: usize = size_of::<tonecore_limiter_stats>();
 
-struct LimiterFamily;
+pub(crate) struct LimiterFamily;
+
+impl StageFamily for LimiterFamily {
+    fn stage<T: CachedSample>(object: &mut Self::Of<T>) -> &mut impl Processor<T> {
+        object
+    }
+}
 
 impl Family for LimiterFamily {
     type Of<T: CachedSample> = PeakLimiter<T>;
@@ -93,9 +98,14 @@ impl Family for LimiterFamily {
 /// signal is split into blocks. Every call but `_latency` is single-threaded (a concurrent call
 /// gets `CONCURRENT_USE`), audio-safe.
 pub struct tonecore_limiter {
-    channels: usize,
-    latency: usize,
-    audio: Guarded<PerFormat<LimiterFamily>>,
+    stage: AudioStage<LimiterFamily>,
+}
+
+impl StageObject for tonecore_limiter {
+    type Family = LimiterFamily;
+    fn stage(&self) -> &AudioStage<LimiterFamily> {
+        &self.stage
+    }
 }
 
 /// Fills `config_out` with the defaults (44100 Hz, 2 channels, f32, −1 dBFS sample-peak
@@ -158,11 +168,8 @@ pub unsafe extern "C" fn tonecore_limiter_new(
             tonecore_sample_format::F32 => PerFormat::F32(build::<f32>(&c)?),
             tonecore_sample_format::F64 => PerFormat::F64(build::<f64>(&c)?),
         };
-        let latency = either!(&audio, l => l.latency_frames());
         out.write(Box::into_raw(Box::new(tonecore_limiter {
-            channels: c.channels as usize,
-            latency,
-            audio: Guarded::new(audio),
+            stage: AudioStage::new(audio),
         })));
         Ok(())
     })
@@ -192,34 +199,7 @@ pub unsafe extern "C" fn tonecore_limiter_latency(
     limiter: *const tonecore_limiter,
     frames_out: *mut usize,
 ) -> tonecore_status {
-    guard_rt(|| {
-        let l = object_ref(limiter)?;
-        out_param(frames_out)?.write(l.latency);
-        Ok(())
-    })
-}
-
-unsafe fn process<T: FormatSample>(
-    limiter: *mut tonecore_limiter,
-    input: *const T,
-    input_len: usize,
-    output: *mut T,
-    output_len: usize,
-    interleaved: bool,
-) -> tonecore_status {
-    guard_rt(|| {
-        let l = object_ref(limiter)?;
-        let (x, y) = audio_block(input, input_len, output, output_len, l.channels)?;
-        l.audio.with(|a| {
-            let limiter = a.of::<T>()?;
-            if interleaved {
-                limiter.process_interleaved(x, y)?;
-            } else {
-                limiter.process(x, y)?;
-            }
-            Ok(())
-        })
-    })
+    stage::latency(limiter, frames_out)
 }
 
 /// Limits one planar block (`channels` rows of `input_len / channels` frames, any length) into
@@ -241,7 +221,14 @@ pub unsafe extern "C" fn tonecore_limiter_process_f32(
     output: *mut f32,
     output_len: usize,
 ) -> tonecore_status {
-    process::<f32>(limiter, input, input_len, output, output_len, false)
+    stage::process(
+        limiter,
+        input,
+        input_len,
+        output,
+        output_len,
+        Layout::Planar,
+    )
 }
 
 /// Double-precision [`tonecore_limiter_process_f32`]; the limiter must have been created with
@@ -263,7 +250,14 @@ pub unsafe extern "C" fn tonecore_limiter_process_f64(
     output: *mut f64,
     output_len: usize,
 ) -> tonecore_status {
-    process::<f64>(limiter, input, input_len, output, output_len, false)
+    stage::process(
+        limiter,
+        input,
+        input_len,
+        output,
+        output_len,
+        Layout::Planar,
+    )
 }
 
 /// [`tonecore_limiter_process_f32`] for interleaved frames (`input_len / channels` frames).
@@ -284,7 +278,14 @@ pub unsafe extern "C" fn tonecore_limiter_process_interleaved_f32(
     output: *mut f32,
     output_len: usize,
 ) -> tonecore_status {
-    process::<f32>(limiter, input, input_len, output, output_len, true)
+    stage::process(
+        limiter,
+        input,
+        input_len,
+        output,
+        output_len,
+        Layout::Interleaved,
+    )
 }
 
 /// [`tonecore_limiter_process_f64`] for interleaved frames (`input_len / channels` frames).
@@ -305,7 +306,14 @@ pub unsafe extern "C" fn tonecore_limiter_process_interleaved_f64(
     output: *mut f64,
     output_len: usize,
 ) -> tonecore_status {
-    process::<f64>(limiter, input, input_len, output, output_len, true)
+    stage::process(
+        limiter,
+        input,
+        input_len,
+        output,
+        output_len,
+        Layout::Interleaved,
+    )
 }
 
 /// Changes the ceiling (dBFS, −60…0) for frames entering from the next call; frames already in
@@ -326,7 +334,7 @@ pub unsafe extern "C" fn tonecore_limiter_set_ceiling_db(
 ) -> tonecore_status {
     guard_rt(|| {
         let l = object_ref(limiter)?;
-        l.audio.with(|a| {
+        l.stage.audio().with(|a| {
             either!(a, l => l.set_ceiling_db(ceiling_db))?;
             Ok(())
         })
@@ -343,13 +351,7 @@ pub unsafe extern "C" fn tonecore_limiter_set_ceiling_db(
 /// `limiter` live.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_limiter_reset(limiter: *mut tonecore_limiter) -> tonecore_status {
-    guard_rt(|| {
-        let l = object_ref(limiter)?;
-        l.audio.with(|a| {
-            either!(a, l => l.reset());
-            Ok(())
-        })
-    })
+    stage::reset(limiter)
 }
 
 /// Writes the counters to `*stats_out`. The caller sets
@@ -373,7 +375,7 @@ pub unsafe extern "C" fn tonecore_limiter_get_stats(
         if out.cast::<usize>().read_unaligned() < STATS_MIN_SIZE {
             return Err(tonecore_status::StructSize.into());
         }
-        let s = l.audio.with(|a| Ok(either!(a, l => l.stats())))?;
+        let s = l.stage.audio().with(|a| Ok(either!(a, l => l.stats())))?;
         out.write(tonecore_limiter_stats {
             struct_size: STATS_MIN_SIZE,
             frames: s.frames,

@@ -18,6 +18,7 @@ mod limiter;
 mod loudness;
 mod pipeline;
 mod render;
+mod stage;
 mod status;
 mod stft;
 mod version;

@@ -2,13 +2,14 @@ use super::bands::{gains_from, layout_from, mode_from};
 use super::format::{
     either, format_from, tonecore_sample_format, Family, FormatAccess, FormatSample, PerFormat,
 };
+use super::stage::{self, AudioStage, StageFamily, StageObject};
 use super::{
-    audio_block, free_object, guard, guard_rt, object_ref, out_param, sized_in, slice_in,
-    tonecore_status, Failure, Guarded,
+    free_object, guard, object_ref, out_param, sized_in, slice_in, tonecore_status, Failure,
 };
 use crate::cache::CachedSample;
 use crate::dsp::level::{LevelMode, LevelSettings};
 use crate::dsp::limiter::LimiterSettings;
+use crate::dsp::Layout;
 use crate::pipeline::{
     EqSettings, Pipeline, PipelineConfig, PipelineParams, Processor, Stage, MAX_STAT_BANDS,
 };
@@ -197,7 +198,13 @@ pub struct tonecore_pipeline_stats {
 const _: () = assert!(MAX_STAT_BANDS == 64);
 const STATS_MIN_SIZE: usize = size_of::<tonecore_pipeline_stats>();
 
-struct PipelineFamily;
+pub(crate) struct PipelineFamily;
+
+impl StageFamily for PipelineFamily {
+    fn stage<T: CachedSample>(object: &mut Self::Of<T>) -> &mut impl Processor<T> {
+        object
+    }
+}
 
 impl Family for PipelineFamily {
     type Of<T: CachedSample> = Pipeline<T>;
@@ -223,10 +230,15 @@ fn clone_params(params: &AnyParams) -> AnyParams {
 /// bypassed. `_process_*` and `_reset` are single-threaded, audio-safe; parameters change through
 /// a `tonecore_params` handle from any thread.
 pub struct tonecore_pipeline {
-    channels: usize,
-    latency: usize,
     params: AnyParams,
-    audio: Guarded<PerFormat<PipelineFamily>>,
+    stage: AudioStage<PipelineFamily>,
+}
+
+impl StageObject for tonecore_pipeline {
+    type Family = PipelineFamily;
+    fn stage(&self) -> &AudioStage<PipelineFamily> {
+        &self.stage
+    }
 }
 
 /// A handle that changes a pipeline's parameters and reads its statistics from any thread, any
@@ -353,23 +365,19 @@ pub unsafe extern "C" fn tonecore_pipeline_new(
     guard(|| {
         let out = out_param(pipeline_out)?;
         let (c, format, config) = read_config(config)?;
-        let (audio, params, latency) = match format {
+        let (audio, params) = match format {
             tonecore_sample_format::F32 => {
                 let (p, params) = build::<f32>(&c, &config)?;
-                let latency = p.latency_frames();
-                (PerFormat::F32(p), PerFormat::F32(params), latency)
+                (PerFormat::F32(p), PerFormat::F32(params))
             }
             tonecore_sample_format::F64 => {
                 let (p, params) = build::<f64>(&c, &config)?;
-                let latency = p.latency_frames();
-                (PerFormat::F64(p), PerFormat::F64(params), latency)
+                (PerFormat::F64(p), PerFormat::F64(params))
             }
         };
         let pipeline = Box::new(tonecore_pipeline {
-            channels: c.channels as usize,
-            latency,
             params,
-            audio: Guarded::new(audio),
+            stage: AudioStage::new(audio),
         });
         out.write(Box::into_raw(pipeline));
         Ok(())
@@ -401,11 +409,7 @@ pub unsafe extern "C" fn tonecore_pipeline_latency(
     pipeline: *const tonecore_pipeline,
     frames_out: *mut usize,
 ) -> tonecore_status {
-    guard_rt(|| {
-        let p = object_ref(pipeline)?;
-        out_param(frames_out)?.write(p.latency);
-        Ok(())
-    })
+    stage::latency(pipeline, frames_out)
 }
 
 /// Clears all signal state; keeps parameters and applies them at once (no ramps).
@@ -420,13 +424,7 @@ pub unsafe extern "C" fn tonecore_pipeline_latency(
 pub unsafe extern "C" fn tonecore_pipeline_reset(
     pipeline: *mut tonecore_pipeline,
 ) -> tonecore_status {
-    guard_rt(|| {
-        let p = object_ref(pipeline)?;
-        p.audio.with(|a| {
-            either!(a, p => p.reset());
-            Ok(())
-        })
-    })
+    stage::reset(pipeline)
 }
 
 /// Creates a parameter handle for `pipeline` in `*params_out` (written only on success); the
@@ -451,29 +449,6 @@ pub unsafe extern "C" fn tonecore_pipeline_params(
     })
 }
 
-unsafe fn process<T: FormatSample>(
-    pipeline: *mut tonecore_pipeline,
-    input: *const T,
-    input_len: usize,
-    output: *mut T,
-    output_len: usize,
-    interleaved: bool,
-) -> tonecore_status {
-    guard_rt(|| {
-        let p = object_ref(pipeline)?;
-        let (x, y) = audio_block(input, input_len, output, output_len, p.channels)?;
-        p.audio.with(|a| {
-            let pipeline = a.of::<T>()?;
-            if interleaved {
-                pipeline.process_interleaved(x, y)?;
-            } else {
-                pipeline.process(x, y)?;
-            }
-            Ok(())
-        })
-    })
-}
-
 /// Processes one planar block (`channels` rows of `input_len / channels` frames, up to
 /// `max_block`) into `output` (`output_len ≥ input_len`). Non-finite samples (and finite ones
 /// beyond ±2^20, +120 dBFS) are replaced by zero and counted; the output never exceeds the
@@ -494,7 +469,14 @@ pub unsafe extern "C" fn tonecore_pipeline_process_f32(
     output: *mut f32,
     output_len: usize,
 ) -> tonecore_status {
-    process::<f32>(pipeline, input, input_len, output, output_len, false)
+    stage::process(
+        pipeline,
+        input,
+        input_len,
+        output,
+        output_len,
+        Layout::Planar,
+    )
 }
 
 /// Double-precision [`tonecore_pipeline_process_f32`]; the pipeline must have been created with
@@ -516,7 +498,14 @@ pub unsafe extern "C" fn tonecore_pipeline_process_f64(
     output: *mut f64,
     output_len: usize,
 ) -> tonecore_status {
-    process::<f64>(pipeline, input, input_len, output, output_len, false)
+    stage::process(
+        pipeline,
+        input,
+        input_len,
+        output,
+        output_len,
+        Layout::Planar,
+    )
 }
 
 /// [`tonecore_pipeline_process_f32`] for interleaved frames (`c0 c1 … c0 c1 …`).
@@ -537,7 +526,14 @@ pub unsafe extern "C" fn tonecore_pipeline_process_interleaved_f32(
     output: *mut f32,
     output_len: usize,
 ) -> tonecore_status {
-    process::<f32>(pipeline, input, input_len, output, output_len, true)
+    stage::process(
+        pipeline,
+        input,
+        input_len,
+        output,
+        output_len,
+        Layout::Interleaved,
+    )
 }
 
 /// [`tonecore_pipeline_process_f64`] for interleaved frames.
@@ -558,7 +554,14 @@ pub unsafe extern "C" fn tonecore_pipeline_process_interleaved_f64(
     output: *mut f64,
     output_len: usize,
 ) -> tonecore_status {
-    process::<f64>(pipeline, input, input_len, output, output_len, true)
+    stage::process(
+        pipeline,
+        input,
+        input_len,
+        output,
+        output_len,
+        Layout::Interleaved,
+    )
 }
 
 /// Frees a parameter handle; NULL is a no-op. The pipeline is not affected.
