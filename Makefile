@@ -88,10 +88,11 @@ test-checkers: test-valgrind test-tsan test-miri test-fuzz
 ## cdylib's fingerprint is shared); apart, a rerun recompiles nothing.
 test-rust:
 	CARGO_TARGET_DIR=$(TARGET_DIR)/tests $(CARGO) test --release --workspace
+	RUSTDOCFLAGS="-D warnings" CARGO_TARGET_DIR=$(TARGET_DIR)/tests $(CARGO) doc --no-deps -p tonecore
 
-## loom model checks of the lock-free handoff (own target dir: --cfg loom rebuilds everything).
+## loom model checks of the hand-written lock-free code, src/loom_tests.rs (own target dir: --cfg loom rebuilds everything).
 test-loom:
-	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=$(CURDIR)/target/loom $(CARGO) test --release --test loom_handoff
+	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=$(CURDIR)/target/loom $(CARGO) test --release --lib loom_tests
 
 ## The programs compile two at a time (-j2: the machine's two cores); they run one at a time.
 test-c: lib

@@ -8,7 +8,7 @@
 //! has retired. The receiver never drops a value itself: retired values ride back inside the
 //! mail slots and are dropped by the sender when it overwrites them.
 //!
-//! Model-checked with loom (`RUSTFLAGS="--cfg loom" cargo test --release --test loom_handoff`).
+//! Model-checked with loom (`src/loom_tests.rs`, `make test-loom`).
 
 use crate::sync::{fence, Arc, AtomicU64, AtomicU8, Ordering, UnsafeCell};
 
@@ -47,7 +47,6 @@ pub(crate) fn triple_buffer<T: Clone + Send>(initial: T) -> (TripleWriter<T>, Tr
 
 /// [`triple_buffer`] with a chosen swap ordering: only for the loom test that checks a weakened
 /// ordering is caught.
-#[doc(hidden)]
 pub(crate) fn triple_buffer_with_order<T: Clone + Send>(
     initial: T,
     order: Ordering,
@@ -154,9 +153,8 @@ pub fn mailbox<T: Send>() -> (Sender<T>, Receiver<T>) {
     )
 }
 
-#[cfg(loom)]
-#[doc(hidden)]
 /// A mailbox whose swaps use `order` (loom mutant test only).
+#[cfg(all(test, loom))]
 pub fn mailbox_with_order<T: Send>(order: Ordering) -> (Sender<T>, Receiver<T>) {
     let (writer, reader) = triple_buffer_with_order(Mail::empty(), order);
     (
@@ -214,11 +212,6 @@ impl<T: Send> Receiver<T> {
             None => Err(old),
         }
     }
-
-    /// How many retired values wait for the next `receive`.
-    pub fn retired_waiting(&self) -> usize {
-        self.stash.iter().filter(|s| s.is_some()).count()
-    }
 }
 
 /// A sequence lock over `W` words: one writer publishes whole snapshots wait-free; readers
@@ -240,7 +233,7 @@ impl<const W: usize> Default for SeqLock<W> {
 
 impl<const W: usize> SeqLock<W> {
     /// A lock without its two fences: broken on purpose, for the loom mutant test only.
-    #[doc(hidden)]
+    #[cfg(all(test, loom))]
     pub fn without_fences() -> Self {
         Self::build(false)
     }

@@ -7,11 +7,11 @@
 //! - [`engine`]: the shared engine — keyed streams, jobs, events, the chunk cache.
 //! - [`render`]: long tracks — chunk-parallel render, the playback stream, normalisation.
 //! - [`pipeline`]: real-time stages with wait-free parameters (equalizer, pipeline, limiter).
-//! - [`spectral`] and [`typed`]: parallel whole-buffer work (STFT, offline EQ, band energies);
+//! - [`spectral`] and `typed`: parallel whole-buffer work (STFT, offline EQ, band energies);
 //!   f32/f64 objects in non-generic containers.
 //! - [`cache`]: the process-wide window and FFT-plan caches and the byte-bounded LRU.
 //! - [`dsp`]: single-threaded building blocks; knows nothing of threads, caches or FFI.
-//! - [`handoff`], [`workers`], `memory`: the wait-free mailbox and seqlock; where parallel work
+//! - `handoff`, `workers`, `memory`: the wait-free mailbox and seqlock; where parallel work
 //!   runs; fallible reservation of caller-sized buffers.
 //! - `error`, `sync`, [`limits`]: the error types, std-or-loom atomics, every checked limit.
 //!
@@ -23,17 +23,36 @@ pub mod dsp;
 pub mod engine;
 mod error;
 pub mod ffi;
-pub mod handoff;
+pub(crate) mod handoff;
 pub mod limits;
 mod memory;
 pub mod pipeline;
 pub mod render;
 pub mod spectral;
 mod sync;
-pub mod typed;
-pub mod workers;
+pub(crate) mod typed;
+pub(crate) mod workers;
 
 pub use error::{ConfigError, Error, ProcessError};
+
+// The public API at the crate root, the paths the README's Rust examples use. The layer modules
+// stay public for the less common items; the internals (handoff, workers, typed containers,
+// engine slots) are crate-private.
+pub use cache::CachedSample;
+pub use dsp::bands::{BandLayout, CurveMode};
+pub use dsp::level::{LevelMode, LevelSettings};
+pub use dsp::limiter::LimiterSettings;
+pub use dsp::loudness::{LoudnessMeter, LoudnessReport};
+pub use dsp::{Complex, Layout, Sample, WindowKind};
+pub use engine::{Engine, EngineConfig, EngineError, JobOptions, StreamId, StreamOptions};
+pub use pipeline::{
+    EqSettings, Equalizer, EqualizerConfig, PeakLimiter, Pipeline, PipelineConfig, PipelineParams,
+    Processor, Stage,
+};
+pub use render::{normalize, render_chunked, NormalizeReport, PlaybackConfig, RenderConfig, Watch};
+pub use spectral::{
+    band_energies, equalize, BandEnergyConfig, EqualizeConfig, Istft, Stft, StftConfig,
+};
 
 /// The crate version, as in `Cargo.toml`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -41,3 +60,6 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The C ABI version. Bumped on every incompatible change of the C ABI; it is also the SONAME
 /// suffix of the shared library (`libtonecore.so.<ABI>`).
 pub const ABI_VERSION: u32 = 1;
+
+#[cfg(all(test, loom))]
+mod loom_tests;

@@ -289,7 +289,7 @@ impl<T: Sample> Convolver<T> {
     /// aligned with the input, no latency), `x` read as zero outside its bounds and non-finite
     /// samples as zero (counted). Each block transforms its `fft_size` input samples straight
     /// from `x` — no history ring, no warm-up — and runs the streaming path's transform step
-    /// ([`Self::transform_time`]). Allocates nothing; the streaming state is untouched.
+    /// (`transform_time`). Allocates nothing; the streaming state is untouched.
     ///
     /// # Panics
     /// When the convolver was built for more than one channel or with an even `kernel_len`

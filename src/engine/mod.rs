@@ -4,7 +4,7 @@
 //! - **Keyed streams** ([`Engine::open_stream`]): at most one live playback stream per host key;
 //!   opening a key again replaces its stream atomically (one registry lock), and every id of the
 //!   old stream is stale from that instant because stream slots are generation-checked
-//!   ([`slot`]). The audio thread reads by id without locks ([`Engine::read`]).
+//!   (`slot`). The audio thread reads by id without locks ([`Engine::read`]).
 //! - **An engine-wide cap** of `max_streams` live streams, enforced in the same registry lock:
 //!   at the cap an open fails with [`EngineError::Busy`] or waits up to its timeout for a slot.
 //! - **Jobs** ([`Engine::submit_render`]): offline chunked renders on the engine's worker pool,
@@ -25,8 +25,8 @@
 
 pub mod events;
 mod jobs;
-pub mod slot;
-pub mod store;
+pub(crate) mod slot;
+pub(crate) mod store;
 
 pub use events::{Event, EventKind, ALL_EVENTS};
 pub use jobs::{JobOptions, JobProgress, JobState};

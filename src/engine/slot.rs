@@ -14,7 +14,7 @@
 //!   whether the slot is then freed or given to a replacement.
 //!
 //! A stale id can therefore never reach the new occupant's objects, and the objects are never
-//! taken while a holder uses them. `tests/loom_handoff.rs` model-checks the protocol, including
+//! taken while a holder uses them. `src/loom_tests.rs` model-checks the protocol, including
 //! a mutant with a weakened release ordering that loom must catch.
 
 use crate::sync::{AtomicU64, Ordering, UnsafeCell};
@@ -86,7 +86,6 @@ impl<A, C> Slot<A, C> {
 
     /// A slot whose holders leave with `order`. Only for the loom test's mutant: anything
     /// weaker than `Release` is a bug that the model check must catch.
-    #[doc(hidden)]
     pub fn with_leave_order(leave: Ordering) -> Self {
         Self {
             word: AtomicU64::new(0),
@@ -96,12 +95,8 @@ impl<A, C> Slot<A, C> {
         }
     }
 
-    /// The current generation (the one a new occupant gets, or the live occupant's).
-    pub fn generation(&self) -> u32 {
-        generation_of(self.word.load(Ordering::Acquire))
-    }
-
     /// Whether an occupant lives here (not free, not closing).
+    #[cfg(all(test, not(loom)))]
     pub fn is_live(&self) -> bool {
         self.word.load(Ordering::Acquire) & (LIVE | CLOSING) == LIVE
     }

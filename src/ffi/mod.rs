@@ -1,8 +1,8 @@
 //! The C ABI: the only module with `extern "C"`. One submodule per C type; `include/tonecore.h`
 //! is generated from these items by `build.rs` (cbindgen).
 //!
-//! Every exported function runs inside [`guard`](guard::guard) (or [`Guarded::with`]) so a panic
-//! becomes [`tonecore_status::TONECORE_STATUS_PANIC`] instead of unwinding into C.
+//! Every exported function runs inside `guard` (or `Guarded::with`) so a panic
+//! becomes `TONECORE_STATUS_PANIC` instead of unwinding into C.
 #![allow(non_camel_case_types)]
 // C signatures pass every buffer with its length, so they are wide by convention.
 #![allow(clippy::too_many_arguments)]

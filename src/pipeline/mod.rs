@@ -1,6 +1,6 @@
 //! Real-time stages with wait-free parameter handoff. A stage is built (allocating everything)
 //! by `new`, keeps the [`Processor`] contract (`process` / `reset` without allocating, locking or
-//! freeing), and takes parameter changes from any control thread through a [`crate::handoff`]
+//! freeing), and takes parameter changes from any control thread through a `handoff`
 //! mailbox.
 
 pub mod chain;

@@ -252,7 +252,7 @@ fn settle_on_best(
 /// The EQ renders on `workers`; the limiter passes on the caller's thread.
 ///
 /// # Errors
-/// [`ConfigError::InvalidTarget`]; invalid pipeline settings, sample rate (the meter needs
+/// [`ConfigError::InvalidTarget`](crate::ConfigError::InvalidTarget); invalid pipeline settings, sample rate (the meter needs
 /// 8 kHz–2.8224 MHz) or channel count; input not a whole number of frames, non-finite samples
 /// ([`ProcessError::NonFinite`]: the measurement refuses them), output too small; cancellation.
 /// The output is unspecified after an error.

@@ -66,8 +66,7 @@ pub fn tail_buffer<T: Sample>(
 }
 
 /// [`tail_buffer`] with chosen orderings — for the loom mutant test only.
-#[doc(hidden)]
-pub fn tail_buffer_with_order<T: Sample>(
+pub(crate) fn tail_buffer_with_order<T: Sample>(
     capacity: usize,
     max_len: usize,
     publish: Ordering,

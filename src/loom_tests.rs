@@ -1,11 +1,12 @@
-//! Model checks of the wait-free handoff with loom.
+//! Model checks of the hand-written lock-free code with loom: the mailbox and seqlock
+//! (`handoff`), the tail buffer (`render::tail`) and the engine's stream slot (`engine::slot`).
+//! Inside the crate because those are internals (`pub(crate)`).
 //!
-//! Run: `RUSTFLAGS="--cfg loom" cargo test --release --test loom_handoff`
-#![cfg(loom)]
+//! Run: `make test-loom` (`RUSTFLAGS="--cfg loom" cargo test --release --lib loom_tests`).
 
+use crate::handoff::{mailbox, mailbox_with_order, Receiver};
 use loom::sync::atomic::Ordering;
 use loom::thread;
-use tonecore::handoff::{mailbox, mailbox_with_order, Receiver};
 
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     payload
@@ -72,8 +73,8 @@ fn a_weakened_ordering_is_caught() {
 }
 
 fn seqlock_model(fences: bool) {
+    use crate::handoff::SeqLock;
     use loom::sync::Arc;
-    use tonecore::handoff::SeqLock;
     loom::model(move || {
         let lock = Arc::new(if fences {
             SeqLock::<3>::default()
@@ -112,7 +113,7 @@ fn seqlock_without_fences_is_caught() {
 }
 
 fn tail_model(weak: bool) {
-    use tonecore::render::tail::tail_buffer_with_order;
+    use crate::render::tail::tail_buffer_with_order;
     loom::model(move || {
         let (publish, take) = if weak {
             (Ordering::Relaxed, Ordering::Relaxed)
@@ -170,7 +171,7 @@ fn a_weakened_tail_publish_is_caught() {
 /// either enters before the retire and finishes before the objects move, or is refused as
 /// stale; a new occupant is reached only with the new generation.
 fn slot_model(order: Ordering) {
-    use tonecore::engine::slot::{Slot, SlotError};
+    use crate::engine::slot::{Slot, SlotError};
     loom::model(move || {
         let slot = loom::sync::Arc::new(Slot::<Box<[u64; 2]>, u64>::with_leave_order(order));
         let g = slot.install(Box::new([1, 1]), 1).ok().unwrap();
