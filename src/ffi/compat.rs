@@ -1,5 +1,5 @@
 //! `tonecore_auralis_*`: exact native replacements for the numpy hot paths of the Auralis
-//! player (see `dsp::auralis` and `spectral::auralis`), for the Python `tonecore.compat.auralis`
+//! player (see `crate::auralis`), for the Python `tonecore.compat.auralis`
 //! module and for any host that wants the same numbers from C.
 //!
 //! Audio buffers here are interleaved (`frames × channels`, the host's `(samples, channels)`
@@ -11,15 +11,15 @@
 use super::bands::gains_from;
 use super::stft::tonecore_complex_f64;
 use super::{disjoint, guard, guard_rt, out_param, slice_in, slice_out, tonecore_status, Failure};
-use crate::cache::CachedSample;
-use crate::dsp::auralis::adaptive::{Analysis, ContentProfile, EnergyLevel, Genre};
-use crate::dsp::auralis::frame_eq::{linear_gains, step_curve, FrameEq};
-use crate::dsp::auralis::level::{safety_limit, GainSmoother, LevelMatcher};
-use crate::dsp::auralis::seam::{crossfade_concat_into, seam_into};
-use crate::dsp::{Complex, Sample};
-use crate::spectral::auralis::{
+use crate::auralis::adaptive::{Analysis, ContentProfile, EnergyLevel, Genre};
+use crate::auralis::frame_eq::{linear_gains, step_curve, FrameEq};
+use crate::auralis::level::{safety_limit, GainSmoother, RealtimeLevelMatcher};
+use crate::auralis::parallel::{
     eq_process_buffer, frame_count, stft_bins_major, windowed_fft, AdaptiveEqConfig, MAX_FFT_SIZE,
 };
+use crate::auralis::seam::{crossfade_concat_into, seam_into};
+use crate::cache::CachedSample;
+use crate::dsp::{Complex, Sample};
 use std::cell::RefCell;
 use std::mem::size_of;
 
@@ -1126,8 +1126,8 @@ pub struct tonecore_auralis_level_matcher {
     pub smoother: tonecore_auralis_smoother,
 }
 
-impl From<LevelMatcher> for tonecore_auralis_level_matcher {
-    fn from(m: LevelMatcher) -> Self {
+impl From<RealtimeLevelMatcher> for tonecore_auralis_level_matcher {
+    fn from(m: RealtimeLevelMatcher) -> Self {
         Self {
             enabled: m.enabled.into(),
             has_reference: m.reference_rms.is_some().into(),
@@ -1140,12 +1140,14 @@ impl From<LevelMatcher> for tonecore_auralis_level_matcher {
     }
 }
 
-unsafe fn read_matcher(m: *const tonecore_auralis_level_matcher) -> Result<LevelMatcher, Failure> {
+unsafe fn read_matcher(
+    m: *const tonecore_auralis_level_matcher,
+) -> Result<RealtimeLevelMatcher, Failure> {
     let m = out_param(m.cast_mut())?.read_unaligned();
     finite(m.target_rms_alpha, "target_rms_alpha must be finite")?;
     finite(m.peak, "peak must be finite")?;
     let smoother = read_smoother(&m.smoother)?;
-    Ok(LevelMatcher {
+    Ok(RealtimeLevelMatcher {
         enabled: m.enabled != 0,
         reference_rms: (m.has_reference != 0).then_some(m.reference_rms),
         target_rms_alpha: m.target_rms_alpha,
@@ -1169,7 +1171,7 @@ pub unsafe extern "C" fn tonecore_auralis_level_matcher_init(
     matcher_out: *mut tonecore_auralis_level_matcher,
 ) -> tonecore_status {
     guard(|| {
-        out_param(matcher_out)?.write(LevelMatcher::default().into());
+        out_param(matcher_out)?.write(RealtimeLevelMatcher::default().into());
         Ok(())
     })
 }
