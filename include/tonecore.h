@@ -996,155 +996,6 @@ tonecore_status tonecore_band_energies_f64(int32_t layout,
                                            size_t output_len,
                                            size_t *frames_out);
 
-// Writes the number of bands of a layout to `*bands_out`.
-//
-// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (unknown layout), `INVALID_BANDS` (custom edges).
-// Thread class: any-thread.
-//
-// `edges` and `bands_out` are borrowed for the call only.
-//
-// # Safety
-// For `CUSTOM`, `edges` must point to `edges_len` readable doubles; `bands_out` writable.
-tonecore_status tonecore_layout_bands(int32_t layout,
-                                      const double *edges,
-                                      size_t edges_len,
-                                      size_t *bands_out);
-
-// Writes a layout's `bands + 1` edges (Hz) to `edges_out` and, when `centers_out` is not NULL,
-// its `bands` centres (geometric mean of the edges) to `centers_out`.
-//
-// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `BUFFER_TOO_SMALL`; nothing is
-// written on error. Thread class: any-thread.
-//
-// `edges`, `edges_out` and `centers_out` are borrowed for the call only.
-//
-// # Safety
-// `edges_out` must point to `edges_out_len` writable doubles, a non-NULL `centers_out` to
-// `centers_out_len`; for `CUSTOM`, `edges` to `edges_len` readable doubles.
-tonecore_status tonecore_layout_edges(int32_t layout,
-                                      const double *edges,
-                                      size_t edges_len,
-                                      double *edges_out,
-                                      size_t edges_out_len,
-                                      double *centers_out,
-                                      size_t centers_out_len);
-
-// Writes the band index of every bin `0..=fft_size/2` for `(sample_rate, fft_size)` to
-// `map_out` (`fft_size/2 + 1` values): bin k at `k·(sr/2)/(fft_size/2)` Hz goes to the band b
-// with `edges[b] ≤ f < edges[b+1]`, clipped to the first and last band.
-//
-// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `INVALID_SAMPLE_RATE`,
-// `INVALID_FFT_SIZE` (odd, < 2 or > 2^24), `BUFFER_TOO_SMALL` (checked before anything is
-// allocated). Thread class: any-thread.
-//
-// `edges` and `map_out` are borrowed for the call only.
-//
-// # Safety
-// `map_out` must point to `map_len` writable values; custom `edges` as above.
-tonecore_status tonecore_band_map(int32_t layout,
-                                  const double *edges,
-                                  size_t edges_len,
-                                  uint32_t sample_rate,
-                                  size_t fft_size,
-                                  uint32_t *map_out,
-                                  size_t map_len);
-
-// Writes the per-bin linear gain curve (`fft_size/2 + 1` values, `10^(dB/20)`) for band gains
-// `gains_db` (one per band, clamped to ±24 dB) in `mode` (`TONECORE_CURVE_MODE_*`).
-//
-// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE`
-// (gains), `INVALID_SAMPLE_RATE`, `INVALID_FFT_SIZE` (odd, < 2 or > 2^24), `BUFFER_TOO_SMALL`
-// (checked before anything is allocated). Thread class: any-thread.
-//
-// `edges`, `gains_db` and `curve_out` are borrowed for the call only.
-//
-// # Safety
-// `gains_db` must point to `gains_len` readable doubles, `curve_out` to `curve_len` writable
-// doubles; custom `edges` as above.
-tonecore_status tonecore_gain_curve(int32_t layout,
-                                    const double *edges,
-                                    size_t edges_len,
-                                    const double *gains_db,
-                                    size_t gains_len,
-                                    uint32_t sample_rate,
-                                    size_t fft_size,
-                                    int32_t mode,
-                                    double *curve_out,
-                                    size_t curve_len);
-
-// Writes the host's step gain curve: `curve_out[k] = 10^(gains_db[m]/20)` for
-// `m = band_map[k]` when `0 ≤ m < gains_len`, else `1.0` (bins of bands without a gain), for
-// `k < map_len`. NaN gains give NaN bins, as numpy does.
-//
-// Returns `NULL_POINTER`, `BUFFER_TOO_SMALL` (`curve_len < map_len`), `BUFFERS_OVERLAP`;
-// nothing is written on error.
-//
-// Thread class: any-thread (allocates `gains_len` values).
-//
-// `gains_db`, `band_map` and `curve_out` are borrowed for the call only.
-//
-// # Safety
-// `gains_db`, `band_map` and `curve_out` valid for their lengths.
-tonecore_status tonecore_auralis_gain_curve(const double *gains_db,
-                                            size_t gains_len,
-                                            const int64_t *band_map,
-                                            size_t map_len,
-                                            double *curve_out,
-                                            size_t curve_len);
-
-// The host's frame EQ: each channel of the interleaved `frame` (`frames × channels`,
-// `frames ≤ fft_size`) is zero-padded to `fft_size`, transformed by an unwindowed FFT, every bin
-// `k ≤ fft_size/2` (and its mirror) multiplied by the step curve of `gains_db` over `band_map`
-// (`fft_size/2 + 1` band indices; see `tonecore_auralis_gain_curve`), inverted, and the real
-// part sliced back to `frames` samples into `output` — circular filtering, exactly as the host
-// does it. NaN/Inf samples make their channel's output non-finite, as in the host.
-//
-// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_FFT_SIZE` (odd, below 2 or above 2^24),
-// `INVALID_LENGTH` (the frame exceeds fft_size; band_map not fft_size/2 + 1 values),
-// `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is written on error.
-//
-// Thread class: any-thread (allocates `gains_len` values; the frame buffers and plans are
-// kept per thread for the last `fft_size`, built on the first call with a new size).
-//
-// `frame`, `gains_db`, `band_map` and `output` are borrowed for the call only.
-//
-// # Safety
-// Every pointer valid for its length; `output` overlapping no input.
-tonecore_status tonecore_auralis_apply_eq_frame_f32(const float *frame,
-                                                    size_t frame_len,
-                                                    size_t channels,
-                                                    const double *gains_db,
-                                                    size_t gains_len,
-                                                    const int64_t *band_map,
-                                                    size_t map_len,
-                                                    size_t fft_size,
-                                                    float *output,
-                                                    size_t output_len);
-
-// Double-precision [`tonecore_auralis_apply_eq_frame_f32`].
-//
-// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_FFT_SIZE` (odd, below 2 or above 2^24),
-// `INVALID_LENGTH` (the frame exceeds fft_size; band_map not fft_size/2 + 1 values),
-// `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is written on error.
-//
-// Thread class: any-thread (allocates `gains_len` values; the frame buffers and plans are
-// kept per thread for the last `fft_size`, built on the first call with a new size).
-//
-// `frame`, `gains_db`, `band_map` and `output` are borrowed for the call only.
-//
-// # Safety
-// With doubles: Every pointer valid for its length; `output` overlapping no input.
-tonecore_status tonecore_auralis_apply_eq_frame_f64(const double *frame,
-                                                    size_t frame_len,
-                                                    size_t channels,
-                                                    const double *gains_db,
-                                                    size_t gains_len,
-                                                    const int64_t *band_map,
-                                                    size_t map_len,
-                                                    size_t fft_size,
-                                                    double *output,
-                                                    size_t output_len);
-
 // Fills `config_out` with the defaults (44100 Hz, N 4096, speed 0.8, first edge 20 Hz, all
 // cores, the host's current analysis, no content profile) and the current `struct_size`.
 //
@@ -1227,6 +1078,79 @@ tonecore_status tonecore_auralis_eq_process_f64(const struct tonecore_auralis_eq
                                                 size_t output_len,
                                                 double *gains_out,
                                                 size_t gains_out_len);
+
+// Writes the host's step gain curve: `curve_out[k] = 10^(gains_db[m]/20)` for
+// `m = band_map[k]` when `0 ≤ m < gains_len`, else `1.0` (bins of bands without a gain), for
+// `k < map_len`. NaN gains give NaN bins, as numpy does.
+//
+// Returns `NULL_POINTER`, `BUFFER_TOO_SMALL` (`curve_len < map_len`), `BUFFERS_OVERLAP`;
+// nothing is written on error.
+//
+// Thread class: any-thread (allocates `gains_len` values).
+//
+// `gains_db`, `band_map` and `curve_out` are borrowed for the call only.
+//
+// # Safety
+// `gains_db`, `band_map` and `curve_out` valid for their lengths.
+tonecore_status tonecore_auralis_gain_curve(const double *gains_db,
+                                            size_t gains_len,
+                                            const int64_t *band_map,
+                                            size_t map_len,
+                                            double *curve_out,
+                                            size_t curve_len);
+
+// The host's frame EQ: each channel of the interleaved `frame` (`frames × channels`,
+// `frames ≤ fft_size`) is zero-padded to `fft_size`, transformed by an unwindowed FFT, every bin
+// `k ≤ fft_size/2` (and its mirror) multiplied by the step curve of `gains_db` over `band_map`
+// (`fft_size/2 + 1` band indices; see `tonecore_auralis_gain_curve`), inverted, and the real
+// part sliced back to `frames` samples into `output` — circular filtering, exactly as the host
+// does it. NaN/Inf samples make their channel's output non-finite, as in the host.
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_FFT_SIZE` (odd, below 2 or above 2^24),
+// `INVALID_LENGTH` (the frame exceeds fft_size; band_map not fft_size/2 + 1 values),
+// `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is written on error.
+//
+// Thread class: any-thread (allocates `gains_len` values; the frame buffers and plans are
+// kept per thread for the last `fft_size`, built on the first call with a new size).
+//
+// `frame`, `gains_db`, `band_map` and `output` are borrowed for the call only.
+//
+// # Safety
+// Every pointer valid for its length; `output` overlapping no input.
+tonecore_status tonecore_auralis_apply_eq_frame_f32(const float *frame,
+                                                    size_t frame_len,
+                                                    size_t channels,
+                                                    const double *gains_db,
+                                                    size_t gains_len,
+                                                    const int64_t *band_map,
+                                                    size_t map_len,
+                                                    size_t fft_size,
+                                                    float *output,
+                                                    size_t output_len);
+
+// Double-precision [`tonecore_auralis_apply_eq_frame_f32`].
+//
+// Returns `NULL_POINTER`, `INVALID_CHANNELS`, `INVALID_FFT_SIZE` (odd, below 2 or above 2^24),
+// `INVALID_LENGTH` (the frame exceeds fft_size; band_map not fft_size/2 + 1 values),
+// `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`; nothing is written on error.
+//
+// Thread class: any-thread (allocates `gains_len` values; the frame buffers and plans are
+// kept per thread for the last `fft_size`, built on the first call with a new size).
+//
+// `frame`, `gains_db`, `band_map` and `output` are borrowed for the call only.
+//
+// # Safety
+// With doubles: Every pointer valid for its length; `output` overlapping no input.
+tonecore_status tonecore_auralis_apply_eq_frame_f64(const double *frame,
+                                                    size_t frame_len,
+                                                    size_t channels,
+                                                    const double *gains_db,
+                                                    size_t gains_len,
+                                                    const int64_t *band_map,
+                                                    size_t map_len,
+                                                    size_t fft_size,
+                                                    double *output,
+                                                    size_t output_len);
 
 // Writes the number of frames the host's windowed FFT takes from `input_len` samples:
 // `1 + (input_len − fft_size) / hop` when `input_len ≥ fft_size`, else 1 (one zero-padded
@@ -1433,46 +1357,37 @@ tonecore_status tonecore_auralis_seam_f64(const double *tail,
                                           size_t output_len,
                                           size_t *frames_out);
 
-// Initialises `*smoother_out` at unity gain (current = target = 1) with the two smoothing
-// factors (host defaults 0.01 and 0.001).
+// The host's final real-time safety stage: `output = input` unless `max|input| > target_peak`
+// (compared in the sample type), then `output = input·(target_peak / max|input|)` — linear, the
+// factor computed in the sample type. A NaN anywhere leaves the block unscaled (numpy's max is
+// then NaN).
 //
-// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (a factor not finite). Thread class: any-thread.
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (target_peak not finite), `BUFFER_TOO_SMALL`,
+// `BUFFERS_OVERLAP`; nothing is written on error. Thread class: any-thread, audio-safe.
 //
-// `smoother_out` is borrowed for the call only.
-//
-// # Safety
-// `smoother_out` must be writable.
-tonecore_status tonecore_auralis_smoother_init(double attack_alpha,
-                                               double release_alpha,
-                                               struct tonecore_auralis_smoother *smoother_out);
-
-// Sets the smoother's target with the host's clamp `max(0, min(10, target))` (Python's
-// `min`/`max`: NaN becomes 10).
-//
-// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (a factor in the struct not finite).
-// Thread class: any-thread, audio-safe (the caller serialises access to the struct).
-//
-// `smoother` is borrowed for the call only.
+// `input` and `output` are borrowed for the call only.
 //
 // # Safety
-// `smoother` must point to a readable and writable struct.
-tonecore_status tonecore_auralis_smoother_set_target(struct tonecore_auralis_smoother *smoother,
-                                                     double target);
-
-// Writes the smoother's ramp for `output_len` samples — `g[j] = T + (c − T)·(1 − α)^(j+1)`
-// computed in double (α = attack when `T > c`, else release), stored as float — and advances
-// `current_gain` to `g[output_len − 1]`; a constant `c` (and no change) when `|c − T| < 1e-6`;
-// nothing for a length of 0.
-//
-// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (a factor not finite); nothing is written on
-// error. Thread class: any-thread, audio-safe (the caller serialises access to the struct).
-//
-// `smoother` and `output` are borrowed for the call only.
-//
-// # Safety
-// `smoother` readable and writable; `output` valid for `output_len` floats.
-tonecore_status tonecore_auralis_smoother_process(struct tonecore_auralis_smoother *smoother,
+// Buffers valid for their lengths and not overlapping.
+tonecore_status tonecore_auralis_safety_limit_f32(const float *input,
+                                                  size_t input_len,
+                                                  double target_peak,
                                                   float *output,
+                                                  size_t output_len);
+
+// Double-precision [`tonecore_auralis_safety_limit_f32`].
+//
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (target_peak not finite), `BUFFER_TOO_SMALL`,
+// `BUFFERS_OVERLAP`; nothing is written on error. Thread class: any-thread, audio-safe.
+//
+// `input` and `output` are borrowed for the call only.
+//
+// # Safety
+// With doubles: Buffers valid for their lengths and not overlapping.
+tonecore_status tonecore_auralis_safety_limit_f64(const double *input,
+                                                  size_t input_len,
+                                                  double target_peak,
+                                                  double *output,
                                                   size_t output_len);
 
 // Initialises `*matcher_out` as the host constructs it: disabled, no reference, target RMS
@@ -1559,38 +1474,123 @@ tonecore_status tonecore_auralis_level_matcher_process_f64(struct tonecore_aural
                                                            size_t output_len,
                                                            uint32_t *applied_out);
 
-// The host's final real-time safety stage: `output = input` unless `max|input| > target_peak`
-// (compared in the sample type), then `output = input·(target_peak / max|input|)` — linear, the
-// factor computed in the sample type. A NaN anywhere leaves the block unscaled (numpy's max is
-// then NaN).
+// Initialises `*smoother_out` at unity gain (current = target = 1) with the two smoothing
+// factors (host defaults 0.01 and 0.001).
 //
-// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (target_peak not finite), `BUFFER_TOO_SMALL`,
-// `BUFFERS_OVERLAP`; nothing is written on error. Thread class: any-thread, audio-safe.
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (a factor not finite). Thread class: any-thread.
 //
-// `input` and `output` are borrowed for the call only.
+// `smoother_out` is borrowed for the call only.
 //
 // # Safety
-// Buffers valid for their lengths and not overlapping.
-tonecore_status tonecore_auralis_safety_limit_f32(const float *input,
-                                                  size_t input_len,
-                                                  double target_peak,
+// `smoother_out` must be writable.
+tonecore_status tonecore_auralis_smoother_init(double attack_alpha,
+                                               double release_alpha,
+                                               struct tonecore_auralis_smoother *smoother_out);
+
+// Sets the smoother's target with the host's clamp `max(0, min(10, target))` (Python's
+// `min`/`max`: NaN becomes 10).
+//
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (a factor in the struct not finite).
+// Thread class: any-thread, audio-safe (the caller serialises access to the struct).
+//
+// `smoother` is borrowed for the call only.
+//
+// # Safety
+// `smoother` must point to a readable and writable struct.
+tonecore_status tonecore_auralis_smoother_set_target(struct tonecore_auralis_smoother *smoother,
+                                                     double target);
+
+// Writes the smoother's ramp for `output_len` samples — `g[j] = T + (c − T)·(1 − α)^(j+1)`
+// computed in double (α = attack when `T > c`, else release), stored as float — and advances
+// `current_gain` to `g[output_len − 1]`; a constant `c` (and no change) when `|c − T| < 1e-6`;
+// nothing for a length of 0.
+//
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (a factor not finite); nothing is written on
+// error. Thread class: any-thread, audio-safe (the caller serialises access to the struct).
+//
+// `smoother` and `output` are borrowed for the call only.
+//
+// # Safety
+// `smoother` readable and writable; `output` valid for `output_len` floats.
+tonecore_status tonecore_auralis_smoother_process(struct tonecore_auralis_smoother *smoother,
                                                   float *output,
                                                   size_t output_len);
 
-// Double-precision [`tonecore_auralis_safety_limit_f32`].
+// Writes the number of bands of a layout to `*bands_out`.
 //
-// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (target_peak not finite), `BUFFER_TOO_SMALL`,
-// `BUFFERS_OVERLAP`; nothing is written on error. Thread class: any-thread, audio-safe.
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT` (unknown layout), `INVALID_BANDS` (custom edges).
+// Thread class: any-thread.
 //
-// `input` and `output` are borrowed for the call only.
+// `edges` and `bands_out` are borrowed for the call only.
 //
 // # Safety
-// With doubles: Buffers valid for their lengths and not overlapping.
-tonecore_status tonecore_auralis_safety_limit_f64(const double *input,
-                                                  size_t input_len,
-                                                  double target_peak,
-                                                  double *output,
-                                                  size_t output_len);
+// For `CUSTOM`, `edges` must point to `edges_len` readable doubles; `bands_out` writable.
+tonecore_status tonecore_layout_bands(int32_t layout,
+                                      const double *edges,
+                                      size_t edges_len,
+                                      size_t *bands_out);
+
+// Writes a layout's `bands + 1` edges (Hz) to `edges_out` and, when `centers_out` is not NULL,
+// its `bands` centres (geometric mean of the edges) to `centers_out`.
+//
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `BUFFER_TOO_SMALL`; nothing is
+// written on error. Thread class: any-thread.
+//
+// `edges`, `edges_out` and `centers_out` are borrowed for the call only.
+//
+// # Safety
+// `edges_out` must point to `edges_out_len` writable doubles, a non-NULL `centers_out` to
+// `centers_out_len`; for `CUSTOM`, `edges` to `edges_len` readable doubles.
+tonecore_status tonecore_layout_edges(int32_t layout,
+                                      const double *edges,
+                                      size_t edges_len,
+                                      double *edges_out,
+                                      size_t edges_out_len,
+                                      double *centers_out,
+                                      size_t centers_out_len);
+
+// Writes the band index of every bin `0..=fft_size/2` for `(sample_rate, fft_size)` to
+// `map_out` (`fft_size/2 + 1` values): bin k at `k·(sr/2)/(fft_size/2)` Hz goes to the band b
+// with `edges[b] ≤ f < edges[b+1]`, clipped to the first and last band.
+//
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `INVALID_SAMPLE_RATE`,
+// `INVALID_FFT_SIZE` (odd, < 2 or > 2^24), `BUFFER_TOO_SMALL` (checked before anything is
+// allocated). Thread class: any-thread.
+//
+// `edges` and `map_out` are borrowed for the call only.
+//
+// # Safety
+// `map_out` must point to `map_len` writable values; custom `edges` as above.
+tonecore_status tonecore_band_map(int32_t layout,
+                                  const double *edges,
+                                  size_t edges_len,
+                                  uint32_t sample_rate,
+                                  size_t fft_size,
+                                  uint32_t *map_out,
+                                  size_t map_len);
+
+// Writes the per-bin linear gain curve (`fft_size/2 + 1` values, `10^(dB/20)`) for band gains
+// `gains_db` (one per band, clamped to ±24 dB) in `mode` (`TONECORE_CURVE_MODE_*`).
+//
+// Returns `NULL_POINTER`, `INVALID_ARGUMENT`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE`
+// (gains), `INVALID_SAMPLE_RATE`, `INVALID_FFT_SIZE` (odd, < 2 or > 2^24), `BUFFER_TOO_SMALL`
+// (checked before anything is allocated). Thread class: any-thread.
+//
+// `edges`, `gains_db` and `curve_out` are borrowed for the call only.
+//
+// # Safety
+// `gains_db` must point to `gains_len` readable doubles, `curve_out` to `curve_len` writable
+// doubles; custom `edges` as above.
+tonecore_status tonecore_gain_curve(int32_t layout,
+                                    const double *edges,
+                                    size_t edges_len,
+                                    const double *gains_db,
+                                    size_t gains_len,
+                                    uint32_t sample_rate,
+                                    size_t fft_size,
+                                    int32_t mode,
+                                    double *curve_out,
+                                    size_t curve_len);
 
 // Fills `config_out` with the defaults (16 streams, one job thread per core, 256 MiB cache,
 // 256 jobs) and the current `struct_size`.

@@ -7,6 +7,9 @@
 //! - [`engine`]: the shared engine — keyed streams, jobs, events, the chunk cache.
 //! - [`render`]: long tracks — chunk-parallel render, the playback stream, normalisation.
 //! - [`pipeline`]: real-time stages with wait-free parameters (equalizer, pipeline, limiter).
+//! - [`auralis`]: Auralis compatibility, the numerics of the Auralis player's numpy hot paths
+//!   (frame and adaptive EQ, windowed FFT/STFT, gain smoother, level matcher, seams) for the
+//!   `tonecore_auralis_*` C functions.
 //! - [`spectral`] and `typed`: parallel whole-buffer work (STFT, offline EQ, band energies);
 //!   f32/f64 objects in non-generic containers.
 //! - [`cache`]: the process-wide window and FFT-plan caches and the byte-bounded LRU.
@@ -18,6 +21,7 @@
 //! Errors are small `Copy` enums with static messages ([`ConfigError`] for construction,
 //! [`ProcessError`] for processing).
 
+pub mod auralis;
 pub mod cache;
 pub mod dsp;
 pub mod engine;

@@ -5,14 +5,14 @@ mod common;
 
 use common::noise;
 use std::f64::consts::PI;
-use tonecore::dsp::auralis::adaptive::Analysis;
-use tonecore::dsp::auralis::frame_eq::{linear_gains, step_curve, FrameEq};
-use tonecore::dsp::auralis::level::{safety_limit, GainSmoother, LevelMatcher};
-use tonecore::dsp::auralis::seam::{crossfade_concat_into, seam_into};
-use tonecore::dsp::Complex;
-use tonecore::spectral::auralis::{
+use tonecore::auralis::adaptive::Analysis;
+use tonecore::auralis::frame_eq::{linear_gains, step_curve, FrameEq};
+use tonecore::auralis::level::{safety_limit, GainSmoother, RealtimeLevelMatcher};
+use tonecore::auralis::parallel::{
     eq_process_buffer, frame_count, stft_bins_major, windowed_fft, AdaptiveEqConfig,
 };
+use tonecore::auralis::seam::{crossfade_concat_into, seam_into};
+use tonecore::dsp::Complex;
 
 type C = Complex<f64>;
 
@@ -389,7 +389,7 @@ fn smoother_matcher_and_limit_follow_the_host_formulas() {
         assert!((v as f64 - want).abs() <= 4.0 * f32::EPSILON as f64);
     }
     // The matcher: target RMS smoothing, gain = target / rms, the float ramp, then the peak.
-    let mut m = LevelMatcher::default();
+    let mut m = RealtimeLevelMatcher::default();
     let reference = noise(5000, 9);
     m.set_reference(&reference);
     let ref_rms = (reference.iter().map(|v| v * v).sum::<f64>() / 5000.0).sqrt();

@@ -13,6 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["dsp"],
     &["cache"],
     &["spectral", "typed"],
+    &["auralis"],
     &["pipeline"],
     &["render"],
     &["engine"],

@@ -11,7 +11,6 @@ pub enum Layout {
     Interleaved,
 }
 
-pub mod auralis;
 pub mod bands;
 pub mod convolver;
 pub mod crossfade;

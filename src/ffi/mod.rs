@@ -8,8 +8,8 @@
 #![allow(clippy::too_many_arguments)]
 
 mod analysis;
+mod auralis;
 mod bands;
-mod compat;
 mod engine;
 mod equalizer;
 pub(crate) mod format;
@@ -25,8 +25,8 @@ mod version;
 mod window;
 
 pub use analysis::*;
+pub use auralis::*;
 pub use bands::*;
-pub use compat::*;
 pub use engine::*;
 pub use equalizer::*;
 pub use format::tonecore_sample_format;

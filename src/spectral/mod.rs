@@ -15,7 +15,6 @@
 //! ([`ProcessError::NonFinite`]) before anything is written.
 
 pub mod analysis;
-pub mod auralis;
 pub mod equalize;
 
 pub use analysis::{band_energies, BandEnergyConfig};

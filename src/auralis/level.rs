@@ -135,14 +135,15 @@ impl GainSmoother {
     }
 }
 
-/// The host's real-time RMS level matcher.
+/// The host's real-time RMS level matcher (its `RealtimeLevelMatcher`; not the engine's
+/// loudness-based [`dsp::level::LevelMatcher`](crate::dsp::level::LevelMatcher)).
 ///
 /// Per block (when enabled, with a non-zero reference, and the block's RMS over all channels
 /// not 0): `target += (reference − target)·target_rms_alpha`; the smoother's target becomes
 /// `target / rms`; the block is multiplied by the smoother's float32 ramp (one gain per frame,
 /// all channels); if the peak of the result exceeds `peak` it is scaled to `peak` linearly.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LevelMatcher {
+pub struct RealtimeLevelMatcher {
     /// Matching is applied only when enabled (set by [`set_reference`](Self::set_reference)).
     pub enabled: bool,
     /// RMS of the reference audio, once set.
@@ -157,7 +158,7 @@ pub struct LevelMatcher {
     pub smoother: GainSmoother,
 }
 
-impl Default for LevelMatcher {
+impl Default for RealtimeLevelMatcher {
     fn default() -> Self {
         Self {
             enabled: false,
@@ -170,7 +171,7 @@ impl Default for LevelMatcher {
     }
 }
 
-impl LevelMatcher {
+impl RealtimeLevelMatcher {
     /// Sets the reference RMS from `reference` (all values; NaN when empty) and enables
     /// matching. Real-time safe.
     pub fn set_reference<T: Sample>(&mut self, reference: &[T]) {
@@ -283,7 +284,7 @@ mod tests {
 
     #[test]
     fn matcher_passes_through_when_disabled_or_silent_and_limits_peaks() {
-        let mut m = LevelMatcher::default();
+        let mut m = RealtimeLevelMatcher::default();
         let x = [0.5f64, -0.5, 0.25, 0.0];
         let mut y = [9.0; 4];
         assert!(!m.process(&x, 2, &mut y));

@@ -1,6 +1,6 @@
-//! Whole-buffer loops of the Auralis compatibility layer, run in parallel on the kernels of
-//! [`dsp::auralis`](crate::dsp::auralis): the host's windowed full FFT and STFT, and its
-//! adaptive weighted-overlap-add EQ. Results do not depend on the thread count (every frame is
+//! Whole-buffer loops of the Auralis compatibility layer, run in parallel on the kernels beside
+//! them ([`frame_eq`](super::frame_eq), [`adaptive`](super::adaptive)): the host's windowed full
+//! FFT and STFT, and its adaptive weighted-overlap-add EQ. Results do not depend on the thread count (every frame is
 //! computed the same way wherever it runs).
 //!
 //! Framing follows the host: frames of `N` samples at `0, hop, 2·hop, …` that fit in the signal
@@ -11,11 +11,11 @@
 //! Non-finite samples are not refused: they propagate into the frames that contain them, as
 //! they do through numpy.
 
-use crate::cache::CachedSample;
-use crate::dsp::auralis::adaptive::{
+use crate::auralis::adaptive::{
     load_mono, step_gains, wola_segment, AdaptiveBands, Analysis, ContentProfile,
 };
-use crate::dsp::auralis::frame_eq::{linear_gains, step_curve, FrameEq};
+use crate::auralis::frame_eq::{linear_gains, step_curve, FrameEq};
+use crate::cache::CachedSample;
 use crate::dsp::{Complex, Sample, WindowKind};
 use crate::workers::Workers;
 use crate::{ConfigError, Error, ProcessError};
@@ -260,7 +260,7 @@ impl Default for AdaptiveEqConfig {
 /// frames at `k·N/2` for every `k·N/2 < len`, each analysed, its gains stepped from `gains`
 /// (the adaptive state, one value per band, updated in place to the last frame's gains),
 /// equalized unwindowed and overlap-added with the symmetric Hann window (see
-/// [`dsp::auralis::adaptive`](crate::dsp::auralis::adaptive)). `output` receives `len × channels`
+/// [`adaptive`](super::adaptive)). `output` receives `len × channels`
 /// samples. An empty input writes nothing and leaves `gains` alone.
 ///
 /// The analysis of all frames and the EQ of all frames run in parallel; only the 25-value gain
@@ -479,7 +479,7 @@ mod tests {
 
     #[test]
     fn a_content_profile_shifts_every_frame_and_thread_counts_agree() {
-        use crate::dsp::auralis::adaptive::{EnergyLevel, Genre};
+        use crate::auralis::adaptive::{EnergyLevel, Genre};
         let x: Vec<f64> = (0..9000)
             .map(|i| ((i * 31) % 200) as f64 / 100.0 - 1.0)
             .collect();
