@@ -22,8 +22,7 @@ use crate::{ConfigError, Error, ProcessError};
 use rayon::prelude::*;
 use std::sync::Arc;
 
-/// Largest FFT size accepted here.
-pub const MAX_FFT_SIZE: usize = 1 << 24;
+pub use crate::limits::MAX_FFT_SIZE;
 
 /// Frames computed per batch by [`stft_bins_major`] before they are written out (so each output
 /// row receives a run of adjacent values at once).
