@@ -165,7 +165,7 @@ fn pipeline_audio_path_never_allocates() {
 fn standalone_limiter_never_allocates() {
     use tonecore::dsp::limiter::LimiterSettings;
     use tonecore::pipeline::{PeakLimiter, Processor};
-    let mut lim = PeakLimiter::<f32>::new(2, 44_100, &LimiterSettings::default()).unwrap();
+    let mut lim = PeakLimiter::<f32>::new(44_100, 2, &LimiterSettings::default()).unwrap();
     // Loud, quiet (the pure-delay fast path) and corrupt blocks.
     let loud: Vec<f32> = (0..512)
         .map(|i| ((i * 31) % 17) as f32 / 4.0 - 2.0)

@@ -58,7 +58,10 @@ fn every_cited_path_exists() {
             }
         }
     }
-    assert!(missing.is_empty(), "cited paths not in the tree: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "cited paths not in the tree: {missing:#?}"
+    );
 }
 
 #[test]

@@ -79,7 +79,7 @@ fn matches_the_naive_definition_and_never_exceeds_the_ceiling() {
     };
     let x = test_signal(6000);
     let want = reference(&x, &settings);
-    let mut lim = PeakLimiter::<f64>::new(2, SR, &settings).unwrap();
+    let mut lim = PeakLimiter::<f64>::new(SR, 2, &settings).unwrap();
     assert_eq!(lim.latency_frames(), 48);
     let input = planar(&x);
     let mut y = vec![0.0; input.len()];
@@ -117,7 +117,7 @@ fn below_the_ceiling(true_peak: bool, scale: f32) {
         true_peak,
         ..LimiterSettings::default()
     };
-    let mut lim = PeakLimiter::<f32>::new(2, SR, &settings).unwrap();
+    let mut lim = PeakLimiter::<f32>::new(SR, 2, &settings).unwrap();
     let l = lim.latency_frames();
     let frames = 4000;
     let x: Vec<f32> = (0..2 * frames)
@@ -150,14 +150,14 @@ fn block_size_and_layout_do_not_change_the_output() {
 fn block_invariance(settings: LimiterSettings) {
     let x = test_signal(5000);
     let whole = {
-        let mut lim = PeakLimiter::<f32>::new(2, SR, &settings).unwrap();
+        let mut lim = PeakLimiter::<f32>::new(SR, 2, &settings).unwrap();
         let input: Vec<f32> = planar(&x).iter().map(|&v| v as f32).collect();
         let mut y = vec![0.0f32; input.len()];
         lim.process(&input, &mut y).unwrap();
         y
     };
     for block in [1usize, 7, 256, 1000] {
-        let mut lim = PeakLimiter::<f32>::new(2, SR, &settings).unwrap();
+        let mut lim = PeakLimiter::<f32>::new(SR, 2, &settings).unwrap();
         let mut got = vec![0.0f32; 2 * 5000];
         for start in (0..5000).step_by(block) {
             let end = (start + block).min(5000);
@@ -190,7 +190,7 @@ fn block_invariance(settings: LimiterSettings) {
 #[test]
 fn reset_and_ceiling_changes() {
     // Sample peaks: the steady state sits exactly on the ceiling.
-    let mut lim = PeakLimiter::<f64>::new(1, SR, &LimiterSettings::sample_peak()).unwrap();
+    let mut lim = PeakLimiter::<f64>::new(SR, 1, &LimiterSettings::sample_peak()).unwrap();
     let mut y = vec![0.0; 2000];
     lim.process(&vec![0.9; 2000], &mut y).unwrap();
     assert!(lim.stats().max_reduction_db < -0.08);

@@ -153,7 +153,7 @@ fn corpus(rate: u32) -> Vec<(String, Vec<Vec<f64>>)> {
 
 fn limit(x: &[Vec<f64>], rate: u32, settings: &LimiterSettings, block: usize) -> Vec<Vec<f64>> {
     let frames = x[0].len();
-    let mut lim = PeakLimiter::<f64>::new(x.len(), rate, settings).unwrap();
+    let mut lim = PeakLimiter::<f64>::new(rate, x.len(), settings).unwrap();
     let lat = lim.latency_frames();
     // Flush the lookahead with silence so the whole signal comes out.
     let total = frames + lat;

@@ -135,8 +135,8 @@ fn build<T: CachedSample>(c: &tonecore_limiter_config) -> Result<PeakLimiter<T>,
         true_peak: c.true_peak != 0,
     };
     Ok(PeakLimiter::new(
-        c.channels as usize,
         c.sample_rate,
+        c.channels as usize,
         &settings,
     )?)
 }

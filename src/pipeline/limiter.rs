@@ -36,15 +36,16 @@ pub struct PeakLimiter<T: Sample> {
 }
 
 impl<T: Sample> PeakLimiter<T> {
-    /// A limiter at `sample_rate` Hz (1–2 822 400). Allocates its delay line (lookahead frames
+    /// A limiter for `channels` channels at `sample_rate` Hz (1–2 822 400): the argument order
+    /// of every stage's constructor (`Pipeline::new`, `EqualizerConfig::new`). Allocates its delay line (lookahead frames
     /// per channel); control path.
     ///
     /// # Errors
     /// [`ConfigError::InvalidSampleRate`], [`ConfigError::InvalidChannels`] (0 or above 64),
     /// [`ConfigError::InvalidCeiling`], [`ConfigError::InvalidTime`].
     pub fn new(
-        channels: usize,
         sample_rate: u32,
+        channels: usize,
         settings: &LimiterSettings,
     ) -> Result<Self, ConfigError> {
         if !(1..=MAX_SAMPLE_RATE).contains(&sample_rate) {
@@ -166,18 +167,18 @@ mod tests {
     #[test]
     fn refuses_bad_shapes_and_settings_without_changing_state() {
         assert_eq!(
-            PeakLimiter::<f32>::new(0, 44_100, &settings(-1.0)).err(),
+            PeakLimiter::<f32>::new(44_100, 0, &settings(-1.0)).err(),
             Some(ConfigError::InvalidChannels)
         );
         assert_eq!(
-            PeakLimiter::<f32>::new(2, 0, &settings(-1.0)).err(),
+            PeakLimiter::<f32>::new(0, 2, &settings(-1.0)).err(),
             Some(ConfigError::InvalidSampleRate)
         );
         assert_eq!(
-            PeakLimiter::<f32>::new(2, 44_100, &settings(1.0)).err(),
+            PeakLimiter::<f32>::new(44_100, 2, &settings(1.0)).err(),
             Some(ConfigError::InvalidCeiling)
         );
-        let mut lim = PeakLimiter::<f64>::new(2, 44_100, &settings(-6.0)).unwrap();
+        let mut lim = PeakLimiter::<f64>::new(44_100, 2, &settings(-6.0)).unwrap();
         let mut out = [7.0; 4];
         assert_eq!(
             lim.process(&[1.0; 3], &mut out),
@@ -197,7 +198,7 @@ mod tests {
 
     #[test]
     fn corrupt_samples_become_silence_and_are_counted() {
-        let mut lim = PeakLimiter::<f32>::new(1, 1000, &settings(-1.0)).unwrap();
+        let mut lim = PeakLimiter::<f32>::new(1000, 1, &settings(-1.0)).unwrap();
         let x = [f32::NAN, f32::INFINITY, 0.5, 2e6];
         let mut y = [0.0; 4];
         lim.process(&x, &mut y).unwrap();
