@@ -14,15 +14,32 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _native
-from ._checks import F32, F64, FloatArray, FloatT, input_array, out_array, size_arg
-from ._eq import _real_arg, _sample_rate_arg
+from ._checks import (
+    F32,
+    F64,
+    FloatArray,
+    FloatT,
+    U32_MAX,
+    input_array,
+    out_array,
+    real_arg,
+    sample_rate_arg,
+    size_arg,
+    threads_arg,
+)
+from ._config import (
+    DEFAULT_FADE_CURVE,
+    PIPELINE_DEFAULTS,
+    RENDER_DEFAULTS,
+    LimiterConfig,
+    PipelineConfig,
+    _c_pipeline_config,
+    _config_arg,
+)
 from ._errors import InvalidArgument
-from ._pipeline import LimiterConfig, PipelineConfig, _c_pipeline_config, _config_arg
-from ._stft import _Handle, _NativeObject
+from ._object import _Handle, _NativeObject
 
 __all__ = ["FADE_CURVES", "PlaybackStream", "crossfade_concat", "render_chunked"]
-
-_U32_MAX = 2**32 - 1
 
 #: The crossfade shapes accepted by the ``curve=`` arguments.
 FADE_CURVES = tuple(_native.FADE_CURVES)
@@ -53,8 +70,8 @@ def _c_render_config(
     crossfade_seconds: Any,
     curve: Any,
     threads: Optional[int] = None,
-    lookahead_chunks: Any = 2,
-    seek_fade_ms: Any = 5.0,
+    lookahead_chunks: Any = RENDER_DEFAULTS.lookahead_chunks,
+    seek_fade_ms: Any = RENDER_DEFAULTS.seek_fade_ms,
 ) -> "_native.RenderConfig":
     """A ``tonecore_render_config`` (``tonecore_render_config_init``, then every field).
 
@@ -62,11 +79,11 @@ def _c_render_config(
     negative ``context_seconds`` is refused: the C ABI reads it as "the default context",
     which ``None`` says explicitly.
     """
-    chunk = _real_arg(chunk_seconds, "chunk_seconds")
+    chunk = real_arg(chunk_seconds, "chunk_seconds")
     if context_seconds is None:
         context = -1.0
     else:
-        context = _real_arg(context_seconds, "context_seconds")
+        context = real_arg(context_seconds, "context_seconds")
         if context < 0.0:
             detail = "context_seconds must be >= 0 (or None for the pipeline's settle time)"
             raise InvalidArgument(
@@ -75,15 +92,13 @@ def _c_render_config(
                 _native.STATUS_INVALID_CHUNK,
                 detail,
             )
-    crossfade = _real_arg(crossfade_seconds, "crossfade_seconds")
+    crossfade = real_arg(crossfade_seconds, "crossfade_seconds")
     code = _curve_code(curve)
-    threads_n = 0 if threads is None else size_arg(threads, "threads", _U32_MAX)
-    lookahead = size_arg(lookahead_chunks, "lookahead_chunks", _U32_MAX)
-    fade = _real_arg(seek_fade_ms, "seek_fade_ms")
+    threads_n = threads_arg(threads)
+    lookahead = size_arg(lookahead_chunks, "lookahead_chunks", U32_MAX)
+    fade = real_arg(seek_fade_ms, "seek_fade_ms")
 
-    c = _native.RenderConfig()
-    _native.check(_native.lib.tonecore_render_config_init(byref(c)),
-                  "tonecore_render_config_init")
+    c = _native.config_init(_native.RenderConfig)
     c.chunk_seconds = chunk
     c.context_seconds = context
     c.crossfade_seconds = crossfade
@@ -107,7 +122,7 @@ def crossfade_concat(
     a: npt.NDArray[FloatT],
     b: npt.NDArray[FloatT],
     overlap: int,
-    curve: str = "equal_gain",
+    curve: str = DEFAULT_FADE_CURVE,
     out: Optional[npt.NDArray[FloatT]] = None,
     *,
     copy: bool = False,
@@ -222,10 +237,10 @@ def render_chunked(
     x: npt.NDArray[FloatT],
     sample_rate: int,
     pipeline_config: PipelineConfigArg = None,
-    chunk_seconds: float = 15.0,
+    chunk_seconds: float = RENDER_DEFAULTS.chunk_seconds,
     context_seconds: Optional[float] = None,
-    crossfade_seconds: float = 0.05,
-    curve: str = "equal_gain",
+    crossfade_seconds: float = RENDER_DEFAULTS.crossfade_seconds,
+    curve: str = DEFAULT_FADE_CURVE,
     threads: Optional[int] = None,
     progress: Optional[Callable[[int, int], Any]] = None,
     out: Optional[npt.NDArray[FloatT]] = None,
@@ -314,7 +329,7 @@ def render_chunked(
         Whatever ``progress`` raised.
     """
     x, channels = _track_arg(x, copy)
-    sr = _sample_rate_arg(sample_rate)
+    sr = sample_rate_arg(sample_rate)
     cfg = _config_arg(pipeline_config)
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable, not {type(progress).__name__}")
@@ -368,8 +383,8 @@ def render_chunked(
 def normalize(
     x: npt.NDArray[FloatT],
     sample_rate: int,
-    target_lufs: float = -14.0,
-    ceiling_dbtp: Optional[float] = -1.0,
+    target_lufs: float = PIPELINE_DEFAULTS.target_lufs,
+    ceiling_dbtp: Optional[float] = PIPELINE_DEFAULTS.ceiling_db,
     config: PipelineConfigArg = None,
     out: Optional[npt.NDArray[FloatT]] = None,
     *,
@@ -426,14 +441,14 @@ def normalize(
         Wrong types, dtype, dimensions or layout of ``x`` or ``out``.
     """
     x, channels = _track_arg(x, copy)
-    sr = _sample_rate_arg(sample_rate)
-    target = _real_arg(target_lufs, "target_lufs")
+    sr = sample_rate_arg(sample_rate)
+    target = real_arg(target_lufs, "target_lufs")
     cfg = _config_arg(config)
     if ceiling_dbtp is None:
         limiter = None
     else:
         base = cfg.limiter if cfg.limiter is not None else LimiterConfig()
-        limiter = dataclasses.replace(base, ceiling_db=_real_arg(ceiling_dbtp, "ceiling_dbtp"),
+        limiter = dataclasses.replace(base, ceiling_db=real_arg(ceiling_dbtp, "ceiling_dbtp"),
                                       true_peak=True)
     cfg = dataclasses.replace(cfg, level=None, limiter=limiter)
     if out is not None:
@@ -599,18 +614,18 @@ class PlaybackStream(_TrackInfo, _NativeObject):
         x: FloatArray,
         sample_rate: int,
         pipeline_config: PipelineConfigArg = None,
-        chunk_seconds: float = 15.0,
+        chunk_seconds: float = RENDER_DEFAULTS.chunk_seconds,
         context_seconds: Optional[float] = None,
-        crossfade_seconds: float = 0.05,
-        lookahead_chunks: int = 2,
-        seek_fade_ms: float = 5.0,
-        curve: str = "equal_gain",
+        crossfade_seconds: float = RENDER_DEFAULTS.crossfade_seconds,
+        lookahead_chunks: int = RENDER_DEFAULTS.lookahead_chunks,
+        seek_fade_ms: float = RENDER_DEFAULTS.seek_fade_ms,
+        curve: str = DEFAULT_FADE_CURVE,
         *,
         copy: bool = False,
     ) -> None:
         self._handle: Optional[_Handle] = None
         x, channels = _track_arg(x, copy)
-        sr = _sample_rate_arg(sample_rate)
+        sr = sample_rate_arg(sample_rate)
         cfg = _config_arg(pipeline_config)
         render = _c_render_config(chunk_seconds, context_seconds, crossfade_seconds, curve,
                                   lookahead_chunks=lookahead_chunks, seek_fade_ms=seek_fade_ms)
@@ -738,7 +753,7 @@ class PlaybackStream(_TrackInfo, _NativeObject):
         end of the track, or during an underrun) whose target was rendered before the next
         :meth:`read` starts whole chunks late.
         """
-        value = _real_arg(seconds, "seconds")
+        value = real_arg(seconds, "seconds")
         ptr = self._acquire()
         try:
             _native.check(_native.lib.tonecore_playback_seek(ptr, value),
