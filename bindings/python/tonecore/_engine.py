@@ -20,7 +20,7 @@ import threading
 import time
 import warnings
 import weakref
-from ctypes import byref, c_double, c_float, c_int32, c_size_t, c_uint64, sizeof
+from ctypes import byref, c_int32, c_size_t, c_uint64, c_void_p, sizeof
 from typing import (
     Any,
     Callable,
@@ -224,10 +224,6 @@ def _events_mask(events: EventsArg) -> int:
     if mask == 0:
         raise ValueError("events selects no event kind (pass None for all)")
     return mask
-
-
-def _ct(dtype: np.dtype) -> Any:
-    return c_float if dtype == F32 else c_double
 
 
 def _track_arg(audio: Any) -> Tuple[FloatArray, int]:
@@ -700,7 +696,7 @@ class Engine:
         render = _c_render_config(chunk_seconds, context_seconds, crossfade_seconds, curve,
                                   lookahead_chunks=lookahead_chunks, seek_fade_ms=seek_fade_ms)
         pipe, _layout, keepalive = _c_pipeline_config(cfg, sr, channels, audio.dtype)
-        ct = _ct(audio.dtype)
+        ct = _native.sample_ctype(audio.dtype)
         name = ("tonecore_engine_open_stream_f32" if audio.dtype == F32
                 else "tonecore_engine_open_stream_f64")
         ident = c_uint64()
@@ -812,7 +808,7 @@ class Engine:
         cid = _optional_id_arg(content_id, "content_id")
         render = _c_render_config(chunk_seconds, context_seconds, crossfade_seconds, curve)
         pipe, _layout, keepalive = _c_pipeline_config(cfg, sr, channels, audio.dtype)
-        ct = _ct(audio.dtype)
+        ct = _native.sample_ctype(audio.dtype)
         name = ("tonecore_engine_submit_render_f32" if audio.dtype == F32
                 else "tonecore_engine_submit_render_f64")
         while True:
@@ -1010,14 +1006,15 @@ class Stream(_TrackInfo):
         self._frames = int(audio.shape[-1])
         self._mono = audio.ndim == 1
         self._dtype = np.dtype(audio.dtype)
-        self._ct = _ct(self._dtype)
         self._sample_rate = sample_rate
         self._config = config
         self._closed = False
         self._last_read_frames = 0
         self._read_name = ("tonecore_engine_stream_read_f32" if self._dtype == F32
                            else "tonecore_engine_stream_read_f64")
-        self._read_fn = getattr(_native.lib, self._read_name)
+        # read() is an audio-thread call: bound once, buffers as addresses (see _native.function).
+        self._read_fn = _native.function(self._read_name, c_void_p, c_uint64, c_void_p, c_size_t,
+                                         c_void_p)
         self._finalizer = weakref.finalize(self, self._core.close_stream_quiet, ident)
 
     # -- identity and properties
@@ -1174,8 +1171,7 @@ class Stream(_TrackInfo):
         n = c_size_t()
         ptr = self._enter()
         try:
-            status = self._read_fn(ptr, self._id, _native.pointer_to(out, self._ct), out.size,
-                                   byref(n))
+            status = self._read_fn(ptr, self._id, _native.address(out), out.size, byref(n))
             if status != _native.STATUS_OK:
                 self._raise(status, self._read_name, True)
         finally:
@@ -1481,7 +1477,8 @@ class Job:
             ptr = self._core.enter()
             try:
                 status = getattr(_native.lib, name)(
-                    ptr, self._id, _native.pointer_to(dst, _ct(self._dtype)), dst.size)
+                    ptr, self._id, _native.pointer_to(dst, _native.sample_ctype(self._dtype)),
+                    dst.size)
                 if status not in (_native.STATUS_OK, _native.STATUS_STALE_ID,
                                   _native.STATUS_NOT_FINISHED,
                                   _native.STATUS_BUFFER_TOO_SMALL,

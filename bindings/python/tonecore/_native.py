@@ -26,7 +26,7 @@ from ctypes import (
     c_void_p,
 )
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple, Type, TypeVar
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Type, TypeVar
 
 if TYPE_CHECKING:
     import numpy as np
@@ -1132,6 +1132,9 @@ def pointer_to(array: "np.ndarray[Any, Any]", ctype: Any) -> Any:
     return ctypes.cast(c_void_p(address(array)), POINTER(ctype))
 
 
+_FUNCTIONS: Dict[Tuple[Any, ...], Any] = {}
+
+
 def function(name: str, *argtypes: Any) -> Any:
     """``name`` from :data:`lib` as a C function pointer returning ``tonecore_status``, with
     ``argtypes`` as given (``c_void_p`` for buffers and handles: calls then take plain int
@@ -1140,9 +1143,18 @@ def function(name: str, *argtypes: Any) -> Any:
     call, an int address next to nothing. The GIL is released during the call (as for
     :data:`lib`). Only for functions whose C parameters are pointers where ``c_void_p`` is
     given: the C ABI passes every data pointer the same way."""
-    if name not in FUNCTIONS:
-        raise AttributeError(f"tonecore: {name} is not a function of the C ABI")
-    return ctypes.CFUNCTYPE(status_t, *argtypes)((name, lib))
+    key = (name,) + argtypes
+    fn = _FUNCTIONS.get(key)
+    if fn is None:
+        if name not in FUNCTIONS:
+            raise AttributeError(f"tonecore: {name} is not a function of the C ABI")
+        fn = _FUNCTIONS[key] = ctypes.CFUNCTYPE(status_t, *argtypes)((name, lib))
+    return fn
+
+
+def sample_ctype(dtype: "np.dtype[Any]") -> Any:
+    """The ctypes type of a float32 (``c_float``) or float64 (``c_double``) sample dtype."""
+    return c_float if dtype.itemsize == 4 else c_double
 
 
 #: Each ``tonecore_*_config`` mirror and its ``*_config_init``.

@@ -13,7 +13,7 @@ import ctypes
 import threading
 import weakref
 from ctypes import c_size_t, c_void_p
-from typing import Any, Dict, Optional, Tuple, TypeVar
+from typing import Any, Optional, Tuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -62,22 +62,33 @@ class _Handle:
             "the object is closed",
         )
 
+    # acquire/release take the lock explicitly rather than with `with`: they run around every
+    # per-block call, and the context-manager protocol costs as much as the rest of them.
+
     def acquire(self) -> Any:
-        with self._lock:
-            if self._closing:
-                raise self.closed_error()
-            self._active += 1
-            return self._ptr
+        """Registers a call and returns the pointer (ClosedError once closed)."""
+        lock = self._lock
+        lock.acquire()
+        closing = self._closing
+        if closing:
+            lock.release()
+            raise self.closed_error()
+        self._active += 1
+        lock.release()
+        return self._ptr  # stays valid until the matching release()
 
     def _free(self, ptr: Any) -> None:
         getattr(_native.lib, self._free_name)(ptr)
 
     def release(self) -> None:
-        with self._lock:
-            self._active -= 1
-            ptr = None
-            if self._closing and self._active == 0 and self._ptr is not None:
-                ptr, self._ptr = self._ptr, None
+        """Ends a registered call; the last call out after a close() frees the object."""
+        lock = self._lock
+        lock.acquire()
+        self._active -= 1
+        ptr = None
+        if self._closing and not self._active:
+            ptr, self._ptr = self._ptr, None
+        lock.release()
         if ptr is not None:
             self._free(ptr)
 
@@ -141,13 +152,17 @@ class _NativeObject:
             raise self._closed_error()
         return self._handle.acquire()
 
+    def _enter(self) -> _Handle:
+        """:meth:`_acquire`, returning the handle (its ``address`` is the object's)."""
+        handle = self._handle
+        if handle is None:
+            raise self._closed_error()
+        handle.acquire()
+        return handle
+
     def _release(self) -> None:
         self._handle.release()  # type: ignore[union-attr]
 
-
-#: The per-block entry points, bound once per name: ``(handle, x, x_len, out, out_len)``, all
-#: pointers as ``c_void_p`` (int addresses).
-_BLOCK_FUNCTIONS: Dict[str, Any] = {}
 
 _ndarray = np.ndarray
 _OUT_TYPES = (type(None), np.ndarray)
@@ -157,11 +172,8 @@ _addressof = ctypes.addressof
 
 
 def _block_function(name: str) -> Any:
-    fn = _BLOCK_FUNCTIONS.get(name)
-    if fn is None:
-        fn = _BLOCK_FUNCTIONS[name] = _native.function(
-            name, c_void_p, c_void_p, c_size_t, c_void_p, c_size_t)
-    return fn
+    """A per-block entry point ``(obj, x, x_len, out, out_len)``, pointers as ``c_void_p``."""
+    return _native.function(name, c_void_p, c_void_p, c_size_t, c_void_p, c_size_t)
 
 
 class _AudioObject(_NativeObject):
@@ -239,27 +251,12 @@ class _AudioObject(_NativeObject):
             oa = _native.address(out)
         if handle is None:  # construction failed
             raise self._closed_error()
-        # handle.acquire() / handle.release(), inlined (this is the per-block cost).
-        lock = handle._lock
-        lock.acquire()
-        closing = handle._closing
-        if closing:
-            lock.release()
-            raise handle.closed_error()
-        handle._active += 1
-        lock.release()
+        handle.acquire()
         try:
             n = x.size
             status = self._block_fns[side](handle.address, xa, n, oa, n)
         finally:
-            lock.acquire()
-            handle._active -= 1
-            ptr = None
-            if handle._closing and not handle._active:  # close() ran meanwhile: last out frees
-                ptr, handle._ptr = handle._ptr, None
-            lock.release()
-            if ptr is not None:
-                handle._free(ptr)
+            handle.release()
         if status:
             _native.raise_for_status(status, self._block_names[side], audio_path=True)
         return out  # type: ignore[no-any-return]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
-from ctypes import byref, c_double, c_float, c_int32, c_size_t
+from ctypes import byref, c_double, c_int32, c_size_t, c_void_p
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
@@ -58,10 +58,6 @@ def _curve_code(curve: Any) -> int:
     except KeyError:
         known = ", ".join(repr(k) for k in FADE_CURVES)
         raise ValueError(f"unknown curve {curve!r}; expected one of {known}") from None
-
-
-def _ct(dtype: np.dtype[Any]) -> Any:
-    return c_float if dtype == F32 else c_double
 
 
 def _c_render_config(
@@ -213,7 +209,7 @@ def crossfade_concat(
     else:
         out_array(out, a.dtype, shape, a)
         out_array(out, a.dtype, shape, b)
-    ct = _ct(a.dtype)
+    ct = _native.sample_ctype(a.dtype)
     fn = (_native.lib.tonecore_crossfade_concat_f32 if a.dtype == F32
           else _native.lib.tonecore_crossfade_concat_f64)
     frames = c_size_t()
@@ -361,7 +357,7 @@ def render_chunked(
 
         callback = _native.RENDER_PROGRESS_FN(report)
 
-    ct = _ct(x.dtype)
+    ct = _native.sample_ctype(x.dtype)
     fn = (_native.lib.tonecore_render_chunked_f32 if x.dtype == F32
           else _native.lib.tonecore_render_chunked_f64)
     # `callback` (with `report`), `pipe`, `render` and `keepalive` stay referenced by this
@@ -458,7 +454,7 @@ def normalize(
     pipe, _layout, keepalive = _c_pipeline_config(cfg, sr, channels, x.dtype)
     report = _native.NormalizeReport()
     report.struct_size = ctypes.sizeof(report)
-    ct = _ct(x.dtype)
+    ct = _native.sample_ctype(x.dtype)
     fn = (_native.lib.tonecore_normalize_f32 if x.dtype == F32
           else _native.lib.tonecore_normalize_f64)
     status = fn(
@@ -630,7 +626,7 @@ class PlaybackStream(_TrackInfo, _NativeObject):
         render = _c_render_config(chunk_seconds, context_seconds, crossfade_seconds, curve,
                                   lookahead_chunks=lookahead_chunks, seek_fade_ms=seek_fade_ms)
         pipe, _layout, keepalive = _c_pipeline_config(cfg, sr, channels, x.dtype)
-        ct = _ct(x.dtype)
+        ct = _native.sample_ctype(x.dtype)
         fn = (_native.lib.tonecore_playback_open_f32 if x.dtype == F32
               else _native.lib.tonecore_playback_open_f64)
         ptr = _native.PLAYBACK_P()
@@ -644,11 +640,12 @@ class PlaybackStream(_TrackInfo, _NativeObject):
         self._frames = int(x.shape[-1]) if channels else 0
         self._mono = x.ndim == 1
         self._dtype = x.dtype
-        self._ct = ct
         self._config = cfg
         self._last_read_frames = 0
-        self._read_fn = (_native.lib.tonecore_playback_read_f32 if x.dtype == F32
-                         else _native.lib.tonecore_playback_read_f64)
+        # read() is an audio-thread call: bound once, buffers as addresses (see _native.function).
+        self._read_name = ("tonecore_playback_read_f32" if x.dtype == F32
+                           else "tonecore_playback_read_f64")
+        self._read_fn = _native.function(self._read_name, c_void_p, c_void_p, c_size_t, c_void_p)
 
     # -- lifetime -----------------------------------------------------------------------
 
@@ -708,14 +705,13 @@ class PlaybackStream(_TrackInfo, _NativeObject):
         else:
             out_array(out, self._dtype, shape)
         n = c_size_t()
-        fn = self._read_fn
-        ptr = self._acquire()
+        handle = self._enter()
         try:
-            status = fn(ptr, _native.pointer_to(out, self._ct), out.size, byref(n))
+            status = self._read_fn(handle.address, _native.address(out), out.size, byref(n))
             if status != _native.STATUS_OK:
-                _native.raise_for_status(status, fn.__name__, audio_path=True)
+                _native.raise_for_status(status, self._read_name, audio_path=True)
         finally:
-            self._release()
+            handle.release()
         self._last_read_frames = int(n.value)
         return out
 
