@@ -96,7 +96,7 @@ render_chunked(x, sample_rate, pipeline_config=None, chunk_seconds=15.0, context
 PlaybackStream(x, sample_rate, pipeline_config=None, chunk_seconds=15.0, context_seconds=None, crossfade_seconds=0.05, lookahead_chunks=2, seek_fade_ms=5.0, curve="equal_gain")
     Prefetching playback of a track through the pipeline (context manager): ``read``
     (interleaved, never blocks), ``last_read_frames``, ``seek`` and ``stats`` from any thread.
-Engine(max_streams=10, worker_threads=None, cache_bytes=256 << 20, max_jobs=256)
+Engine(max_streams=None, worker_threads=None, cache_bytes=None, max_jobs=None)
     One shared engine per process (context manager, any thread): keyed playback streams
     under a cap (``open_stream`` -> :class:`Stream`: ``read``, ``seek``, ``pause``/``resume``,
     ``stats``, ``close``), background renders (``submit_render`` -> :class:`Job`: ``progress``,
@@ -121,15 +121,8 @@ Every sample-taking function also accepts ``copy=`` (see Arrays).
 from __future__ import annotations
 
 from . import _native
-from ._eq import (
-    CURVE_MODES,
-    BandLayout,
-    Equalizer,
-    band_energies,
-    band_map,
-    equalize,
-    gain_curve,
-)
+from ._bands import CURVE_MODES, BandLayout, band_map
+from ._eq import Equalizer, band_energies, equalize, gain_curve
 from ._engine import EVENT_KINDS, JOB_STATES, Engine, EngineEvent, Job, JobProgress, Stream
 from ._errors import (
     AlreadyRunning,
@@ -149,15 +142,8 @@ from ._errors import (
 from ._files import FileResult, process_file
 from ._limiter import Limiter
 from ._loudness import LoudnessMeter, integrated_loudness, loudness
-from ._pipeline import (
-    LEVEL_MODES,
-    STAGES,
-    LevelConfig,
-    LimiterConfig,
-    Pipeline,
-    PipelineConfig,
-    PipelineParams,
-)
+from ._config import LEVEL_MODES, LevelConfig, LimiterConfig, PipelineConfig
+from ._pipeline import STAGES, Pipeline, PipelineParams
 from ._render import FADE_CURVES, PlaybackStream, crossfade_concat, normalize, render_chunked
 from ._stft import Stft, istft, stft
 from ._window import WINDOW_KINDS, window

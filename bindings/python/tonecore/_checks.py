@@ -1,9 +1,13 @@
-"""Private: argument checks done in Python before any native call."""
+"""Private: argument checks done in Python before any native call.
+
+Shared by every module of the package; depends on nothing of it (no native call here).
+"""
 
 from __future__ import annotations
 
+import math
+import numbers
 import operator
-from ctypes import c_double, c_float
 from typing import Any, Dict, Optional, Tuple, TypeVar
 
 import numpy as np
@@ -28,6 +32,8 @@ ComplexArray = npt.NDArray[np.complexfloating[Any, Any]]
 FloatT = TypeVar("FloatT", bound=np.floating[Any])
 
 SIZE_MAX = 2 ** (8 * np.dtype(np.uintp).itemsize) - 1
+#: Largest ``uint32_t``: the bound of ``sample_rate``, ``channels``, ``threads``, ... arguments.
+U32_MAX = 2**32 - 1
 
 
 def real_dtype(dtype: npt.DTypeLike) -> np.dtype[Any]:
@@ -54,6 +60,43 @@ def size_arg(value: Any, name: str, maximum: int = SIZE_MAX) -> int:
     if v > maximum:
         raise ValueError(f"{name} must be <= {maximum}, got {v}")
     return v
+
+
+def threads_arg(threads: Any) -> int:
+    """A ``threads=`` argument: None -> 0 (all cores), else an integer in ``0 ..= 2**32 - 1``."""
+    return 0 if threads is None else size_arg(threads, "threads", U32_MAX)
+
+
+def sample_rate_arg(value: Any, name: str = "sample_rate") -> int:
+    """A sample rate in whole Hz: an integer, or a float with an integral value (48000.0).
+
+    Negative or above 2**32 - 1 is a ValueError here; 0 goes to the library, which refuses it
+    with ``INVALID_SAMPLE_RATE`` (status 13).
+    """
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a number of Hz, not bool")
+    if isinstance(value, (float, np.floating)):
+        if not math.isfinite(value) or value != int(value):
+            raise ValueError(f"{name} must be a whole number of Hz, got {value!r}")
+        value = int(value)
+    return size_arg(value, name, U32_MAX)
+
+
+def real_arg(value: Any, name: str) -> float:
+    """A real number as float (TypeError otherwise); ranges are checked by the library."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, not {type(value).__name__}")
+    return float(value)
+
+
+def vector_arg(values: Any, name: str) -> npt.NDArray[Any]:
+    """A 1-D float64 C-contiguous array from array_like parameters (not samples: converted)."""
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"{name} must hold real numbers, not {arr.dtype}")
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-dimensional, got shape {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=np.float64)
 
 
 def _layout(arr: "npt.NDArray[Any]", name: str, hint: str = "") -> None:
@@ -150,61 +193,3 @@ def out_array(
     if source is not None and out.size and source.size and np.may_share_memory(out, source):
         raise ValueError("out must not share memory with the input")
     return out
-
-
-def audio_process_fns(prefix: str, dtype: "np.dtype[Any]") -> Tuple[Any, Tuple[Any, Any]]:
-    """The ctypes sample type and the planar/interleaved ``<prefix>_process*_f32|f64`` functions
-    of a streaming object of ``dtype`` (what :func:`process_audio_block` calls)."""
-    from . import _native
-
-    suffix, ct = ("f32", c_float) if dtype == F32 else ("f64", c_double)
-    lib = _native.lib
-    return ct, (getattr(lib, f"{prefix}_process_{suffix}"),
-                getattr(lib, f"{prefix}_process_interleaved_{suffix}"))
-
-
-def process_audio_block(
-    owner: Any, kind: str, x: Any, out: Any, interleaved: bool, copy: bool = False
-) -> "npt.NDArray[Any]":
-    """Validates an audio block for a streaming object and runs its native process function.
-
-    ``owner`` provides ``_dtype``, ``_channels``, ``_ct``, ``_process_fns`` (planar,
-    interleaved) and ``_acquire``/``_release``; ``kind`` names it in error messages. ``x`` is
-    ``(channels, frames)`` (``(frames, channels)`` when ``interleaved``) or 1-D for mono; ``out``
-    gets the result (allocated when None) and is returned. Audio-path statuses map to exceptions
-    with their static descriptions.
-    """
-    from . import _native
-
-    x = input_array(x, "x", (owner._dtype,), (1, 2), copy)
-    layout = "(frames, channels)" if interleaved else "(channels, frames)"
-    if x.ndim == 1:
-        if owner._channels != 1:
-            raise ValueError(
-                f"x is 1-D, which is mono, but this {kind} has {owner._channels} channels;"
-                f" pass shape {layout}"
-            )
-    elif x.shape[1 if interleaved else 0] != owner._channels:
-        raise ValueError(
-            f"x has shape {x.shape}; this {kind} needs {layout} with channels={owner._channels}"
-        )
-    result: npt.NDArray[Any]
-    if out is None:
-        result = np.empty(x.shape, dtype=owner._dtype)
-    else:
-        result = out_array(out, owner._dtype, x.shape, x)
-    fn = owner._process_fns[1 if interleaved else 0]
-    ptr = owner._acquire()
-    try:
-        if x.size == 0:
-            return result
-        status = fn(
-            ptr,
-            _native.pointer_to(x, owner._ct), x.size,
-            _native.pointer_to(result, owner._ct), result.size,
-        )
-        if status != _native.STATUS_OK:
-            _native.raise_for_status(status, fn.__name__, audio_path=True)
-    finally:
-        owner._release()
-    return result

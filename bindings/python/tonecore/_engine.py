@@ -20,7 +20,7 @@ import threading
 import time
 import warnings
 import weakref
-from ctypes import byref, c_double, c_float, c_int32, c_size_t, c_uint64, sizeof
+from ctypes import byref, c_int32, c_size_t, c_uint64, c_void_p, sizeof
 from typing import (
     Any,
     Callable,
@@ -39,10 +39,15 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _native
-from ._checks import F32, input_array, out_array, size_arg
-from ._eq import _real_arg, _sample_rate_arg
+from ._checks import F32, U32_MAX, input_array, out_array, real_arg, sample_rate_arg, size_arg
+from ._config import (
+    DEFAULT_FADE_CURVE,
+    RENDER_DEFAULTS,
+    PipelineConfig,
+    _c_pipeline_config,
+    _config_arg,
+)
 from ._errors import AlreadyRunning, ClosedError, ConcurrentUse, Timeout
-from ._pipeline import PipelineConfig, _c_pipeline_config, _config_arg
 from ._render import _TrackInfo, _c_render_config, _stream_normalization
 
 __all__ = [
@@ -55,7 +60,6 @@ __all__ = [
     "Stream",
 ]
 
-_U32_MAX = 2**32 - 1
 _U64_MAX = 2**64 - 1
 
 #: Event kind names accepted by :meth:`Engine.subscribe` (``events=``) and found in
@@ -181,7 +185,7 @@ def _timeout_arg(timeout: Any, name: str = "timeout") -> float:
     """None -> 0.0; else a real number >= 0 (NaN goes to the library, which refuses it)."""
     if timeout is None:
         return 0.0
-    t = _real_arg(timeout, name)
+    t = real_arg(timeout, name)
     if t < 0.0:
         raise ValueError(f"{name} must be >= 0 seconds (or None), got {t!r}")
     return t
@@ -191,7 +195,7 @@ def _wait_arg(timeout: Any) -> Optional[float]:
     """None -> None (no limit); else finite seconds >= 0."""
     if timeout is None:
         return None
-    t = _real_arg(timeout, "timeout")
+    t = real_arg(timeout, "timeout")
     if math.isnan(t) or t < 0.0:
         raise ValueError(f"timeout must be >= 0 seconds (or None for no limit), got {t!r}")
     return t
@@ -220,10 +224,6 @@ def _events_mask(events: EventsArg) -> int:
     if mask == 0:
         raise ValueError("events selects no event kind (pass None for all)")
     return mask
-
-
-def _ct(dtype: np.dtype) -> Any:
-    return c_float if dtype == F32 else c_double
 
 
 def _track_arg(audio: Any) -> Tuple[FloatArray, int]:
@@ -519,18 +519,16 @@ class Engine:
         max_jobs: Optional[int] = None,
     ) -> None:
         self._core: Optional[_Core] = None
-        c = _native.EngineConfig()
-        _native.check(_native.lib.tonecore_engine_config_init(byref(c)),
-                      "tonecore_engine_config_init")
+        c = _native.config_init(_native.EngineConfig)
         # None keeps the library's default from tonecore_engine_config_init.
         if max_streams is not None:
-            c.max_streams = size_arg(max_streams, "max_streams", _U32_MAX)
+            c.max_streams = size_arg(max_streams, "max_streams", U32_MAX)
         if worker_threads is not None:
-            c.worker_threads = size_arg(worker_threads, "worker_threads", _U32_MAX)
+            c.worker_threads = size_arg(worker_threads, "worker_threads", U32_MAX)
         if cache_bytes is not None:
             c.cache_bytes = size_arg(cache_bytes, "cache_bytes", _U64_MAX)
         if max_jobs is not None:
-            c.max_jobs = size_arg(max_jobs, "max_jobs", _U32_MAX)
+            c.max_jobs = size_arg(max_jobs, "max_jobs", U32_MAX)
         ptr = _native.ENGINE_P()
         _native.check(_native.lib.tonecore_engine_new(byref(c), byref(ptr)),
                       "tonecore_engine_new")
@@ -623,12 +621,12 @@ class Engine:
         sample_rate: int,
         pipeline: PipelineArg = None,
         *,
-        chunk_seconds: float = 15.0,
+        chunk_seconds: float = RENDER_DEFAULTS.chunk_seconds,
         context_seconds: Optional[float] = None,
-        crossfade_seconds: float = 0.05,
-        lookahead_chunks: int = 2,
-        seek_fade_ms: float = 5.0,
-        curve: str = "equal_gain",
+        crossfade_seconds: float = RENDER_DEFAULTS.crossfade_seconds,
+        lookahead_chunks: int = RENDER_DEFAULTS.lookahead_chunks,
+        seek_fade_ms: float = RENDER_DEFAULTS.seek_fade_ms,
+        curve: str = DEFAULT_FADE_CURVE,
         content_id: Optional[int] = None,
         timeout: Optional[float] = None,
     ) -> "Stream":
@@ -691,14 +689,14 @@ class Engine:
         core = self._c()
         key = _u64_arg(key, "key")
         audio, channels = _track_arg(audio)
-        sr = _sample_rate_arg(sample_rate)
+        sr = sample_rate_arg(sample_rate)
         cfg = _config_arg(pipeline)
         cid = _optional_id_arg(content_id, "content_id")
         wait = _timeout_arg(timeout)
         render = _c_render_config(chunk_seconds, context_seconds, crossfade_seconds, curve,
                                   lookahead_chunks=lookahead_chunks, seek_fade_ms=seek_fade_ms)
         pipe, _layout, keepalive = _c_pipeline_config(cfg, sr, channels, audio.dtype)
-        ct = _ct(audio.dtype)
+        ct = _native.sample_ctype(audio.dtype)
         name = ("tonecore_engine_open_stream_f32" if audio.dtype == F32
                 else "tonecore_engine_open_stream_f64")
         ident = c_uint64()
@@ -751,10 +749,10 @@ class Engine:
         pipeline: PipelineArg = None,
         *,
         key: Optional[int] = None,
-        chunk_seconds: float = 15.0,
+        chunk_seconds: float = RENDER_DEFAULTS.chunk_seconds,
         context_seconds: Optional[float] = None,
-        crossfade_seconds: float = 0.05,
-        curve: str = "equal_gain",
+        crossfade_seconds: float = RENDER_DEFAULTS.crossfade_seconds,
+        curve: str = DEFAULT_FADE_CURVE,
         content_id: Optional[int] = None,
     ) -> "Job":
         """Start an offline chunked render of ``audio`` through ``pipeline`` on the engine's
@@ -804,13 +802,13 @@ class Engine:
         """
         core = self._c()
         audio, channels = _track_arg(audio)
-        sr = _sample_rate_arg(sample_rate)
+        sr = sample_rate_arg(sample_rate)
         cfg = _config_arg(pipeline)
         jkey = _optional_id_arg(key, "key")
         cid = _optional_id_arg(content_id, "content_id")
         render = _c_render_config(chunk_seconds, context_seconds, crossfade_seconds, curve)
         pipe, _layout, keepalive = _c_pipeline_config(cfg, sr, channels, audio.dtype)
-        ct = _ct(audio.dtype)
+        ct = _native.sample_ctype(audio.dtype)
         name = ("tonecore_engine_submit_render_f32" if audio.dtype == F32
                 else "tonecore_engine_submit_render_f64")
         while True:
@@ -1008,14 +1006,15 @@ class Stream(_TrackInfo):
         self._frames = int(audio.shape[-1])
         self._mono = audio.ndim == 1
         self._dtype = np.dtype(audio.dtype)
-        self._ct = _ct(self._dtype)
         self._sample_rate = sample_rate
         self._config = config
         self._closed = False
         self._last_read_frames = 0
         self._read_name = ("tonecore_engine_stream_read_f32" if self._dtype == F32
                            else "tonecore_engine_stream_read_f64")
-        self._read_fn = getattr(_native.lib, self._read_name)
+        # read() is an audio-thread call: bound once, buffers as addresses (see _native.function).
+        self._read_fn = _native.function(self._read_name, c_void_p, c_uint64, c_void_p, c_size_t,
+                                         c_void_p)
         self._finalizer = weakref.finalize(self, self._core.close_stream_quiet, ident)
 
     # -- identity and properties
@@ -1172,8 +1171,7 @@ class Stream(_TrackInfo):
         n = c_size_t()
         ptr = self._enter()
         try:
-            status = self._read_fn(ptr, self._id, _native.pointer_to(out, self._ct), out.size,
-                                   byref(n))
+            status = self._read_fn(ptr, self._id, _native.address(out), out.size, byref(n))
             if status != _native.STATUS_OK:
                 self._raise(status, self._read_name, True)
         finally:
@@ -1193,7 +1191,7 @@ class Stream(_TrackInfo):
         tonecore.StaleHandle, tonecore.ClosedError
             As for :meth:`read`.
         """
-        self._check("tonecore_engine_stream_seek", _real_arg(seconds, "seconds"))
+        self._check("tonecore_engine_stream_seek", real_arg(seconds, "seconds"))
 
     def pause(self) -> None:
         """Pause: :meth:`read` outputs silence without advancing. Any thread, wait-free.
@@ -1479,7 +1477,8 @@ class Job:
             ptr = self._core.enter()
             try:
                 status = getattr(_native.lib, name)(
-                    ptr, self._id, _native.pointer_to(dst, _ct(self._dtype)), dst.size)
+                    ptr, self._id, _native.pointer_to(dst, _native.sample_ctype(self._dtype)),
+                    dst.size)
                 if status not in (_native.STATUS_OK, _native.STATUS_STALE_ID,
                                   _native.STATUS_NOT_FINISHED,
                                   _native.STATUS_BUFFER_TOO_SMALL,

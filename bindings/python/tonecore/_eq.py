@@ -1,383 +1,57 @@
-"""Band layouts, gain curves and the equalizer: :class:`BandLayout`, :func:`band_map`,
-:func:`gain_curve`, :class:`Equalizer`, :func:`equalize` and :func:`band_energies`
-(``tonecore_layout_*``, ``tonecore_band_map``, ``tonecore_gain_curve``, ``tonecore_equalizer_*``,
-``tonecore_equalize_*`` and ``tonecore_band_energies_*`` in the C ABI)."""
+"""Gain curves and the equalizer: :func:`gain_curve`, :class:`Equalizer`, :func:`equalize` and
+:func:`band_energies` (``tonecore_gain_curve``, ``tonecore_equalizer_*``, ``tonecore_equalize_*``
+and ``tonecore_band_energies_*`` in the C ABI); the bands they refer to are in
+:mod:`._bands`."""
 
 from __future__ import annotations
 
-import math
-import numbers
-from ctypes import byref, c_double, c_float, c_size_t, c_uint32, c_uint64
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from ctypes import byref, c_double, c_float, c_size_t, c_uint64
+from typing import Any, Callable, List, Optional
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _native
 from ._checks import (
-    audio_process_fns,
     F32,
     F64,
     FloatArray,
     FloatT,
     input_array,
     out_array,
-    process_audio_block,
+    real_arg,
     real_dtype,
+    sample_rate_arg,
     size_arg,
+    threads_arg,
+    U32_MAX,
+    vector_arg,
 )
-from ._stft import _Handle, _NativeObject
-
-__all__ = [
-    "BandLayout",
-    "CURVE_MODES",
-    "Equalizer",
-    "band_energies",
-    "band_map",
-    "equalize",
-    "gain_curve",
-]
-
-_U32_MAX = 2**32 - 1
-
-#: The curve-mode names accepted by the ``mode=`` arguments.
-CURVE_MODES = tuple(_native.CURVE_MODES)
-
-#: Critical-band edges after the first one, in Hz (``TONECORE_LAYOUT_CRITICAL``).
-_CRITICAL_UPPER_EDGES = (
-    100.0, 200.0, 300.0, 400.0, 510.0, 630.0, 770.0, 920.0, 1080.0, 1270.0, 1480.0, 1720.0,
-    2000.0, 2320.0, 2700.0, 3150.0, 3700.0, 4400.0, 5300.0, 6400.0, 7700.0, 9500.0, 12000.0,
-    15500.0, 20000.0,
+from ._bands import (  # noqa: F401 - _rebuild_layout: BandLayout pickles made when it lived here
+    _MODE_NAMES,
+    BandLayout,
+    LayoutArg,
+    _layout_arg,
+    _mode_code,
+    _rebuild_layout,
 )
-
-_NAMED_LAYOUTS = {
-    "critical": _native.LAYOUT_CRITICAL,
-    "octave": _native.LAYOUT_OCTAVE,
-    "third_octave": _native.LAYOUT_THIRD_OCTAVE,
-}
-
-LayoutArg = Union["BandLayout", str, npt.ArrayLike, None]
-
-
-# -- argument helpers ---------------------------------------------------------------------
-
-
-def _sample_rate_arg(value: Any, name: str = "sample_rate") -> int:
-    """A sample rate in whole Hz: an integer, or a float with an integral value (48000.0).
-
-    Negative or above 2**32 - 1 is a ValueError here; 0 goes to the library, which refuses it
-    with ``INVALID_SAMPLE_RATE`` (status 13).
-    """
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be a number of Hz, not bool")
-    if isinstance(value, (float, np.floating)):
-        if not math.isfinite(value) or value != int(value):
-            raise ValueError(f"{name} must be a whole number of Hz, got {value!r}")
-        value = int(value)
-    return size_arg(value, name, _U32_MAX)
-
-
-def _real_arg(value: Any, name: str) -> float:
-    """A real number as float (TypeError otherwise); ranges are checked by the library."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, not {type(value).__name__}")
-    return float(value)
-
-
-def _vector_arg(values: Any, name: str) -> npt.NDArray[Any]:
-    """A 1-D float64 C-contiguous array from array_like parameters (not samples: converted)."""
-    arr = np.asarray(values)
-    if arr.dtype.kind not in "fiu":
-        raise TypeError(f"{name} must hold real numbers, not {arr.dtype}")
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-dimensional, got shape {arr.shape}")
-    return np.ascontiguousarray(arr, dtype=np.float64)
-
-
-def _mode_code(mode: Any) -> int:
-    if not isinstance(mode, str):
-        raise TypeError(f"mode must be a str, not {type(mode).__name__}")
-    try:
-        return _native.CURVE_MODES[mode]
-    except KeyError:
-        known = ", ".join(repr(k) for k in CURVE_MODES)
-        raise ValueError(f"unknown mode {mode!r}; expected one of {known}") from None
-
-
-def _layout_arg(layout: LayoutArg) -> "BandLayout":
-    """None -> critical bands; a BandLayout; a name; or array_like edges (custom layout)."""
-    if layout is None:
-        return _default_layout()
-    if isinstance(layout, BandLayout):
-        return layout
-    if isinstance(layout, str):
-        if layout == "critical":
-            return _default_layout()
-        if layout == "octave":
-            return BandLayout.octave()
-        if layout == "third_octave":
-            return BandLayout.third_octave()
-        known = ", ".join(repr(k) for k in _NAMED_LAYOUTS)
-        raise ValueError(f"unknown layout {layout!r}; expected one of {known}, or band edges")
-    return BandLayout(layout)
-
-
-def _default_layout() -> "BandLayout":
-    return BandLayout.critical()
-
-
-#: The named layouts, built once (they are immutable): later uses make no native call.
-_NAMED_CACHE: Dict[str, "BandLayout"] = {}
-
-
-def _named(code: int, name: str) -> "BandLayout":
-    layout = _NAMED_CACHE.get(name)
-    if layout is None:
-        layout = _NAMED_CACHE[name] = BandLayout._make(code, None, name)
-    return layout
-
-
-# -- band layouts -------------------------------------------------------------------------
-
-
-class BandLayout:
-    """Frequency bands that equalizer gains refer to (immutable).
-
-    Band ``b`` spans ``[edges[b], edges[b+1])`` Hz; frequencies below the first edge belong to
-    the first band and frequencies at or above the last edge to the last band.
-
-    Build one with :meth:`critical` (the default everywhere), :meth:`octave`,
-    :meth:`third_octave`, or ``BandLayout(edges)`` for custom edges.
-
-    Parameters
-    ----------
-    edges : array_like
-        Custom band edges in Hz: at least two, finite, non-negative and strictly ascending
-        (copied as float64). ``len(edges) - 1`` bands.
-
-    Raises
-    ------
-    tonecore.InvalidArgument
-        The edges are not valid (status 16, ``INVALID_BANDS``); checked by the library.
-    TypeError, ValueError
-        ``edges`` is not real-valued or not 1-D.
-
-    Examples
-    --------
-    >>> tonecore.BandLayout.critical().bands
-    25
-    >>> tonecore.BandLayout([0, 250, 2000, 22050]).centers   # geometric means (0 Hz: half)
-    array([ 125.        ,  707.10678119, 6640.78308635])
-    """
-
-    __slots__ = ("_code", "_edges_arg", "_edges", "_centers", "_name", "__weakref__")
-
-    def __init__(self, edges: npt.ArrayLike) -> None:
-        # A private copy: later changes to the caller's array must not reach this layout.
-        self._init(_native.LAYOUT_CUSTOM, _vector_arg(edges, "edges").copy(), None)
-
-    @classmethod
-    def _make(cls, code: int, edges_arg: Optional[npt.NDArray[Any]], name: Optional[str]) -> "BandLayout":
-        self = cls.__new__(cls)
-        self._init(code, edges_arg, name)
-        return self
-
-    def _init(self, code: int, edges_arg: Optional[npt.NDArray[Any]], name: Optional[str]) -> None:
-        if edges_arg is not None:
-            edges_arg.flags.writeable = False
-        self._code = code
-        self._edges_arg = edges_arg
-        self._name = name
-        bands = c_size_t()
-        _native.check(_native.lib.tonecore_layout_bands(*self._c_args(), byref(bands)),
-                      "tonecore_layout_bands")
-        n = int(bands.value)
-        edges = np.empty(n + 1, dtype=np.float64)
-        centers = np.empty(n, dtype=np.float64)
-        _native.check(
-            _native.lib.tonecore_layout_edges(
-                *self._c_args(),
-                _native.pointer_to(edges, c_double), edges.size,
-                _native.pointer_to(centers, c_double), centers.size,
-            ),
-            "tonecore_layout_edges",
-        )
-        edges.flags.writeable = False
-        centers.flags.writeable = False
-        self._edges = edges
-        self._centers = centers
-
-    def _c_args(self) -> Tuple[int, Any, int]:
-        """The ``(layout, edges, edges_len)`` triple of the C functions (edges NULL unless
-        custom). The pointer borrows ``self``'s array: keep ``self`` alive during the call."""
-        if self._edges_arg is None:
-            return self._code, None, 0
-        return self._code, _native.pointer_to(self._edges_arg, c_double), self._edges_arg.size
-
-    # -- constructors -------------------------------------------------------------------
-
-    @classmethod
-    def critical(cls, first_edge_hz: float = 20.0) -> "BandLayout":
-        """The 25 critical bands music players use.
-
-        Edges ``[first_edge_hz, 100, 200, 300, 400, 510, 630, 770, 920, 1080, 1270, 1480,
-        1720, 2000, 2320, 2700, 3150, 3700, 4400, 5300, 6400, 7700, 9500, 12000, 15500,
-        20000]`` Hz.
-
-        Parameters
-        ----------
-        first_edge_hz : float, optional
-            The lowest edge in Hz, ``0 <= first_edge_hz < 100``. Default 20 (the library's
-            ``TONECORE_LAYOUT_CRITICAL``); any other value is passed as custom edges.
-
-        Raises
-        ------
-        tonecore.InvalidArgument
-            ``first_edge_hz`` negative, not finite or not below 100 Hz (status 16).
-        """
-        first = _real_arg(first_edge_hz, "first_edge_hz")
-        if first == 20.0:
-            return _named(_native.LAYOUT_CRITICAL, "critical")
-        edges = np.array((first,) + _CRITICAL_UPPER_EDGES, dtype=np.float64)
-        return cls._make(_native.LAYOUT_CUSTOM, edges, "critical")
-
-    @classmethod
-    def octave(cls) -> "BandLayout":
-        """ISO 266 octave bands: 10 bands centred on ``1000 * 2**k`` Hz, ``k = -5..4``
-        (nominal 31.5 Hz to 16 kHz), edges half an octave either side."""
-        return _named(_native.LAYOUT_OCTAVE, "octave")
-
-    @classmethod
-    def third_octave(cls) -> "BandLayout":
-        """ISO 266 third-octave bands: 31 bands centred on ``1000 * 2**(k/3)`` Hz,
-        ``k = -17..13`` (nominal 20 Hz to 20 kHz), edges a sixth of an octave either side."""
-        return _named(_native.LAYOUT_THIRD_OCTAVE, "third_octave")
-
-    # -- properties ---------------------------------------------------------------------
-
-    @property
-    def kind(self) -> str:
-        """``"critical"``, ``"octave"``, ``"third_octave"`` or ``"custom"``."""
-        return self._name or "custom"
-
-    @property
-    def edges(self) -> npt.NDArray[np.float64]:
-        """Band edges in Hz, float64, shape ``(bands + 1,)`` (a copy)."""
-        return self._edges.copy()
-
-    @property
-    def centers(self) -> npt.NDArray[np.float64]:
-        """Band centres in Hz, float64, shape ``(bands,)`` (a copy): the geometric mean of each
-        band's edges (half the upper edge for a band starting at 0 Hz). Smooth gain curves pass
-        through each band's gain at its centre."""
-        return self._centers.copy()
-
-    @property
-    def bands(self) -> int:
-        """Number of bands."""
-        return int(self._centers.size)
-
-    def band_map(self, sample_rate: int, fft_size: int) -> npt.NDArray[np.int64]:
-        """Band index of every rfft bin.
-
-        Parameters
-        ----------
-        sample_rate : int
-            Sample rate in Hz (> 0).
-        fft_size : int
-            FFT size in samples (even, >= 2).
-
-        Returns
-        -------
-        numpy.ndarray
-            int64, shape ``(fft_size // 2 + 1,)``: bin ``k`` (at
-            ``numpy.linspace(0, sample_rate // 2, fft_size // 2 + 1)[k]`` Hz) belongs to band
-            ``clip(searchsorted(edges, f, "right") - 1, 0, bands - 1)``.
-
-        Raises
-        ------
-        tonecore.InvalidArgument
-            Sample rate 0 (status 13); odd or too small ``fft_size`` (status 7).
-        """
-        sr = _sample_rate_arg(sample_rate)
-        n = size_arg(fft_size, "fft_size")
-        out = np.empty(n // 2 + 1, dtype=np.uint32)
-        _native.check(
-            _native.lib.tonecore_band_map(
-                *self._c_args(), sr, n, _native.pointer_to(out, c_uint32), out.size
-            ),
-            "tonecore_band_map",
-        )
-        return out.astype(np.int64)
-
-    # -- protocol -----------------------------------------------------------------------
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, BandLayout):
-            return NotImplemented
-        return bool(np.array_equal(self._edges, other._edges))
-
-    def __hash__(self) -> int:
-        return hash(self._edges.tobytes())
-
-    def __repr__(self) -> str:
-        if self._name == "critical":
-            first = float(self._edges[0])
-            arg = "" if first == 20.0 else f"first_edge_hz={first!r}"
-            return f"tonecore.BandLayout.critical({arg})"
-        if self._name is not None:
-            return f"tonecore.BandLayout.{self._name}()"
-        return f"tonecore.BandLayout({[float(e) for e in self._edges]!r})"
-
-    def __reduce__(self) -> Any:
-        edges = None if self._edges_arg is None else self._edges_arg.tolist()
-        return (_rebuild_layout, (self._code, edges, self._name))
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if hasattr(self, "_centers"):
-            raise AttributeError("tonecore.BandLayout is immutable")
-        object.__setattr__(self, name, value)
-
-
-BandLayout.__module__ = "tonecore"
-
-
-def _rebuild_layout(code: int, edges: Optional[Sequence[float]], name: Optional[str]) -> BandLayout:
-    if edges is None and name is not None:
-        return _named(code, name)
-    arr = None if edges is None else np.array(edges, dtype=np.float64)
-    return BandLayout._make(code, arr, name)
-
-
-def band_map(
-    sample_rate: int, fft_size: int, layout: LayoutArg = None
-) -> npt.NDArray[np.int64]:
-    """Band index of every rfft bin for a layout (see :meth:`BandLayout.band_map`).
-
-    Parameters
-    ----------
-    sample_rate : int
-        Sample rate in Hz (> 0).
-    fft_size : int
-        FFT size in samples (even, >= 2).
-    layout : BandLayout, str or array_like, optional
-        The bands: None (default) for :meth:`BandLayout.critical`, a :class:`BandLayout`, a
-        name (``"critical"``, ``"octave"``, ``"third_octave"``) or custom edges in Hz.
-
-    Returns
-    -------
-    numpy.ndarray
-        int64, shape ``(fft_size // 2 + 1,)``.
-    """
-    return _layout_arg(layout).band_map(sample_rate, fft_size)
+from ._object import _AudioObject, _Handle
+
+__all__ = ["Equalizer", "band_energies", "equalize", "gain_curve"]
+
+#: The library's defaults of the streaming equalizer (``tonecore_equalizer_config_init``) and
+#: of offline equalization (``tonecore_equalize_config_init``): the signatures below take their
+#: defaults from them.
+_EQUALIZER_DEFAULTS: Any = _native.config_init(_native.EqualizerConfig)
+_EQUALIZE_DEFAULTS: Any = _native.config_init(_native.EqualizeConfig)
 
 
 def gain_curve(
     gains_db: npt.ArrayLike,
     layout: LayoutArg = None,
-    sample_rate: int = 44100,
-    fft_size: int = 4096,
-    mode: str = "smooth",
+    sample_rate: int = _EQUALIZER_DEFAULTS.sample_rate,
+    fft_size: int = _EQUALIZER_DEFAULTS.fft_size,
+    mode: str = _MODE_NAMES[_EQUALIZER_DEFAULTS.mode],
     out: Optional[npt.NDArray[np.float64]] = None,
 ) -> npt.NDArray[np.float64]:
     """The per-bin linear gain curve for band gains.
@@ -414,8 +88,8 @@ def gain_curve(
     TypeError, ValueError
         Wrong types, unknown ``mode``, ``gains_db`` not 1-D, a wrong ``out``.
     """
-    gains = _vector_arg(gains_db, "gains_db")
-    sr = _sample_rate_arg(sample_rate)
+    gains = vector_arg(gains_db, "gains_db")
+    sr = sample_rate_arg(sample_rate)
     n = size_arg(fft_size, "fft_size")
     code = _mode_code(mode)
     lay = _layout_arg(layout)
@@ -438,7 +112,7 @@ def gain_curve(
 # -- streaming equalizer ------------------------------------------------------------------
 
 
-class Equalizer(_NativeObject):
+class Equalizer(_AudioObject):
     """A streaming equalizer: band gains applied as a linear-phase FIR filter (FFT
     overlap-save), crossfading over ``ramp_ms`` whenever the gains change.
 
@@ -506,27 +180,25 @@ class Equalizer(_NativeObject):
         sample_rate: int,
         channels: int,
         layout: LayoutArg = None,
-        fft_size: int = 4096,
-        max_block: int = 4096,
-        mode: str = "smooth",
-        ramp_ms: float = 20.0,
+        fft_size: int = _EQUALIZER_DEFAULTS.fft_size,
+        max_block: int = _EQUALIZER_DEFAULTS.max_block,
+        mode: str = _MODE_NAMES[_EQUALIZER_DEFAULTS.mode],
+        ramp_ms: float = _EQUALIZER_DEFAULTS.ramp_ms,
         gains_db: Optional[npt.ArrayLike] = None,
         dtype: npt.DTypeLike = np.float32,
     ) -> None:
         self._handle: Optional[_Handle] = None
         dt = real_dtype(dtype)
-        sr = _sample_rate_arg(sample_rate)
-        channels = size_arg(channels, "channels", _U32_MAX)
+        sr = sample_rate_arg(sample_rate)
+        channels = size_arg(channels, "channels", U32_MAX)
         fft_size = size_arg(fft_size, "fft_size")
         max_block = size_arg(max_block, "max_block")
         mode_code = _mode_code(mode)
-        ramp = _real_arg(ramp_ms, "ramp_ms")
-        gains = None if gains_db is None else _vector_arg(gains_db, "gains_db")
+        ramp = real_arg(ramp_ms, "ramp_ms")
+        gains = None if gains_db is None else vector_arg(gains_db, "gains_db")
         lay = _layout_arg(layout)
 
-        config = _native.EqualizerConfig()
-        _native.check(_native.lib.tonecore_equalizer_config_init(byref(config)),
-                      "tonecore_equalizer_config_init")
+        config = _native.config_init(_native.EqualizerConfig)
         config.sample_rate = sr
         config.channels = channels
         config.max_block = max_block
@@ -563,7 +235,7 @@ class Equalizer(_NativeObject):
         self._mode = mode
         self._ramp_ms = ramp
         self._dtype = dt
-        self._ct, self._process_fns = audio_process_fns("tonecore_equalizer", dt)
+        self._bind_blocks("tonecore_equalizer", "Equalizer")
 
     # -- lifetime -----------------------------------------------------------------------
 
@@ -650,7 +322,7 @@ class Equalizer(_NativeObject):
         TypeError, ValueError
             ``gains_db`` is not real-valued or not 1-D.
         """
-        gains = _vector_arg(gains_db, "gains_db")
+        gains = vector_arg(gains_db, "gains_db")
         ptr = self._acquire()
         try:
             status = _native.lib.tonecore_equalizer_set_gains(
@@ -759,7 +431,7 @@ class Equalizer(_NativeObject):
         tonecore.ConcurrentUse
             Another thread is inside :meth:`process` or :meth:`reset` of this object.
         """
-        return process_audio_block(self, "Equalizer", x, out, interleaved, copy)
+        return self._process_block(x, out, interleaved, copy)
 
 
 Equalizer.__module__ = "tonecore"
@@ -773,8 +445,8 @@ def equalize(
     sample_rate: int,
     gains_db: npt.ArrayLike,
     layout: LayoutArg = None,
-    mode: str = "smooth",
-    fft_size: int = 4096,
+    mode: str = _MODE_NAMES[_EQUALIZE_DEFAULTS.mode],
+    fft_size: int = _EQUALIZE_DEFAULTS.fft_size,
     threads: Optional[int] = None,
     progress: Optional[Callable[[int, int], Any]] = None,
     out: Optional[npt.NDArray[FloatT]] = None,
@@ -835,11 +507,11 @@ def equalize(
         Wrong dtype, dimensions or layout of ``x`` or ``out``; ``progress`` not callable.
     """
     x = input_array(x, "x", (F32, F64), (1, 2), copy)
-    gains = _vector_arg(gains_db, "gains_db")
-    sr = _sample_rate_arg(sample_rate)
+    gains = vector_arg(gains_db, "gains_db")
+    sr = sample_rate_arg(sample_rate)
     mode_code = _mode_code(mode)
     fft_size = size_arg(fft_size, "fft_size")
-    threads = 0 if threads is None else size_arg(threads, "threads", _U32_MAX)
+    threads = threads_arg(threads)
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable, not {type(progress).__name__}")
     if out is None:
@@ -851,9 +523,7 @@ def equalize(
     # No channels: still let the library check the settings (with an empty mono input).
     n_channels = channels or 1
 
-    config = _native.EqualizeConfig()
-    _native.check(_native.lib.tonecore_equalize_config_init(byref(config)),
-                  "tonecore_equalize_config_init")
+    config = _native.config_init(_native.EqualizeConfig)
     config.sample_rate = sr
     config.threads = threads
     config.fft_size = fft_size
@@ -901,7 +571,7 @@ def band_energies(
     x: FloatArray,
     sample_rate: int,
     layout: LayoutArg = None,
-    fft_size: int = 4096,
+    fft_size: int = _EQUALIZE_DEFAULTS.fft_size,
     hop: Optional[int] = None,
     threads: Optional[int] = None,
     out: Optional[npt.NDArray[np.float64]] = None,
@@ -956,10 +626,10 @@ def band_energies(
     x = input_array(x, "x", (F32, F64), (1, 2), copy)
     if x.ndim == 2 and x.shape[0] == 0:
         raise ValueError(f"x has shape {x.shape}: no channels to downmix")
-    sr = _sample_rate_arg(sample_rate)
+    sr = sample_rate_arg(sample_rate)
     fft_size = size_arg(fft_size, "fft_size")
     hop = fft_size // 2 if hop is None else size_arg(hop, "hop")
-    threads = 0 if threads is None else size_arg(threads, "threads", _U32_MAX)
+    threads = threads_arg(threads)
     if out is not None:
         out_array(out, F64)
     lay = _layout_arg(layout)

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._checks import real_dtype
-from ._pipeline import PipelineConfig, _config_arg
+from ._config import RENDER_DEFAULTS, PipelineConfig, _config_arg
 from ._render import render_chunked
 
 __all__ = ["FileResult", "process_file", "PARTIAL_SUFFIX"]
@@ -306,9 +306,9 @@ def process_file(
     pipeline: Union[PipelineConfig, Mapping[str, Any], None] = None,
     *,
     progress: ProgressArg = None,
-    chunk_seconds: float = 15.0,
+    chunk_seconds: float = RENDER_DEFAULTS.chunk_seconds,
     context_seconds: Optional[float] = None,
-    crossfade_seconds: float = 0.05,
+    crossfade_seconds: float = RENDER_DEFAULTS.crossfade_seconds,
     threads: Optional[int] = None,
     subtype: Optional[str] = None,
     dtype: Optional[npt.DTypeLike] = None,

@@ -10,15 +10,12 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _native
-from ._checks import audio_process_fns, F32, FloatT, process_audio_block, real_dtype, size_arg
-from ._eq import _real_arg, _sample_rate_arg
-from ._pipeline import LimiterArg, LimiterConfig, _limiter_arg
-from ._stft import _Handle, _NativeObject
-
-_U32_MAX = 2**32 - 1
+from ._checks import F32, FloatT, U32_MAX, real_arg, real_dtype, sample_rate_arg, size_arg
+from ._config import LimiterArg, LimiterConfig, _limiter_arg
+from ._object import _AudioObject, _Handle
 
 
-class Limiter(_NativeObject):
+class Limiter(_AudioObject):
     """A streaming lookahead peak limiter: the output's true peak never exceeds the ceiling.
 
     The same limiter as the last stage of :class:`tonecore.Pipeline`, without the EQ and the
@@ -80,16 +77,14 @@ class Limiter(_NativeObject):
     ) -> None:
         self._handle: Optional[_Handle] = None
         dt = real_dtype(dtype)
-        sr = _sample_rate_arg(sample_rate)
-        channels = size_arg(channels, "channels", _U32_MAX)
+        sr = sample_rate_arg(sample_rate)
+        channels = size_arg(channels, "channels", U32_MAX)
         cfg = _limiter_arg(config) or LimiterConfig()
         if true_peak is not None:
             if not isinstance(true_peak, bool):
                 raise TypeError(f"true_peak must be a bool, not {type(true_peak).__name__}")
             cfg = dataclasses.replace(cfg, true_peak=true_peak)
-        c = _native.LimiterConfig()
-        _native.check(_native.lib.tonecore_limiter_config_init(byref(c)),
-                      "tonecore_limiter_config_init")
+        c = _native.config_init(_native.LimiterConfig)
         c.sample_rate = sr
         c.channels = channels
         c.sample_format = _native.SAMPLE_FORMAT_F32 if dt == F32 else _native.SAMPLE_FORMAT_F64
@@ -109,7 +104,7 @@ class Limiter(_NativeObject):
         self._channels = channels
         self._config = cfg
         self._dtype = dt
-        self._ct, self._process_fns = audio_process_fns("tonecore_limiter", dt)
+        self._bind_blocks("tonecore_limiter", "Limiter")
 
     def __repr__(self) -> str:
         state = ", closed" if self.closed else ""
@@ -164,7 +159,7 @@ class Limiter(_NativeObject):
         tonecore.ConcurrentUse
             Another thread is inside a call on this limiter.
         """
-        self._call("tonecore_limiter_set_ceiling_db", _real_arg(ceiling_db, "ceiling_db"))
+        self._call("tonecore_limiter_set_ceiling_db", real_arg(ceiling_db, "ceiling_db"))
 
     def reset(self) -> None:
         """Clear the delay line, the gain state and the statistics; keep the ceiling.
@@ -237,7 +232,7 @@ class Limiter(_NativeObject):
         tonecore.ConcurrentUse
             Another thread is inside a call on this limiter.
         """
-        return process_audio_block(self, "Limiter", x, out, interleaved, copy)
+        return self._process_block(x, out, interleaved, copy)
 
 
 Limiter.__module__ = "tonecore"

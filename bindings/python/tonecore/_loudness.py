@@ -10,9 +10,8 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _native
-from ._checks import F32, F64, FloatArray, input_array, size_arg
-from ._eq import _sample_rate_arg
-from ._stft import _Handle, _NativeObject
+from ._checks import F32, F64, FloatArray, input_array, sample_rate_arg, size_arg
+from ._object import _Handle, _NativeObject
 
 __all__ = ["LoudnessMeter", "loudness", "REPORT_KEYS"]
 
@@ -79,7 +78,7 @@ def loudness(x: FloatArray, sample_rate: int, *, copy: bool = False) -> Dict[str
     -23.0
     """
     x = input_array(x, "x", (F32, F64), (1, 2), copy)
-    sr = _sample_rate_arg(sample_rate)
+    sr = sample_rate_arg(sample_rate)
     channels = _channels_of(x)
     report = _native.LoudnessReport()
     ct: Any
@@ -127,7 +126,7 @@ def integrated_loudness(x: FloatArray, sample_rate: int, *, copy: bool = False) 
     -23.0
     """
     x = input_array(x, "x", (F32, F64), (1, 2), copy)
-    sr = _sample_rate_arg(sample_rate)
+    sr = sample_rate_arg(sample_rate)
     out = c_double()
     ct: Any
     if x.dtype == F32:
@@ -175,7 +174,7 @@ class LoudnessMeter(_NativeObject):
     def __init__(self, channels: int, sample_rate: int) -> None:
         self._handle: Optional[_Handle] = None
         channels = size_arg(channels, "channels")
-        sr = _sample_rate_arg(sample_rate)
+        sr = sample_rate_arg(sample_rate)
         ptr = _native.LOUDNESS_METER_P()
         _native.check(_native.lib.tonecore_loudness_meter_new(channels, sr, byref(ptr)),
                       "tonecore_loudness_meter_new")

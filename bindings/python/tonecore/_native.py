@@ -26,7 +26,7 @@ from ctypes import (
     c_void_p,
 )
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Type, TypeVar
 
 if TYPE_CHECKING:
     import numpy as np
@@ -1100,11 +1100,84 @@ def check(status: int, what: str, audio_path: bool = False) -> None:
 _EMPTY = (c_double * 2)()
 EMPTY_ADDRESS: int = ctypes.addressof(_EMPTY)
 
+_char_from_buffer = ctypes.c_char.from_buffer
+_addressof = ctypes.addressof
+
+
+def address(array: "np.ndarray[Any, Any]") -> int:
+    """The address of an array's first element, as an int; never 0 (an empty array gets a
+    valid dummy address: the library refuses NULL even for length 0).
+
+    For the functions bound with :func:`function` (``c_void_p`` buffers). A writeable array's
+    address comes from ctypes' buffer protocol (several times cheaper than
+    ``array.ctypes.data`` or ``__array_interface__``); a read-only one's from
+    ``__array_interface__``. The caller keeps ``array`` alive during the native call.
+    """
+    if not array.size:
+        return EMPTY_ADDRESS
+    if array.flags.writeable:
+        try:
+            return _addressof(_char_from_buffer(array))  # type: ignore[arg-type]
+        except (TypeError, ValueError, BufferError):  # e.g. not C-contiguous
+            pass
+    return int(array.__array_interface__["data"][0])
+
 
 def pointer_to(array: "np.ndarray[Any, Any]", ctype: Any) -> Any:
-    """A ``POINTER(ctype)`` to the first element of a numpy array, without copying.
+    """A ``POINTER(ctype)`` to the first element of a numpy array, without copying, for the
+    functions of :data:`lib` (typed pointer parameters).
 
     Empty arrays get a valid dummy address (the library refuses NULL even for length 0).
     """
-    address = array.ctypes.data if array.size else 0
-    return ctypes.cast(c_void_p(address or EMPTY_ADDRESS), POINTER(ctype))
+    return ctypes.cast(c_void_p(address(array)), POINTER(ctype))
+
+
+_FUNCTIONS: Dict[Tuple[Any, ...], Any] = {}
+
+
+def function(name: str, *argtypes: Any) -> Any:
+    """``name`` from :data:`lib` as a C function pointer returning ``tonecore_status``, with
+    ``argtypes`` as given (``c_void_p`` for buffers and handles: calls then take plain int
+    addresses, see :func:`address`). For per-block calls, bound once and reused: ctypes'
+    conversion of typed pointers (``ctypes.cast``, ``ndarray.ctypes``) costs microseconds per
+    call, an int address next to nothing. The GIL is released during the call (as for
+    :data:`lib`). Only for functions whose C parameters are pointers where ``c_void_p`` is
+    given: the C ABI passes every data pointer the same way."""
+    key = (name,) + argtypes
+    fn = _FUNCTIONS.get(key)
+    if fn is None:
+        if name not in FUNCTIONS:
+            raise AttributeError(f"tonecore: {name} is not a function of the C ABI")
+        fn = _FUNCTIONS[key] = ctypes.CFUNCTYPE(status_t, *argtypes)((name, lib))
+    return fn
+
+
+def sample_ctype(dtype: "np.dtype[Any]") -> Any:
+    """The ctypes type of a float32 (``c_float``) or float64 (``c_double``) sample dtype."""
+    return c_float if dtype.itemsize == 4 else c_double
+
+
+#: Each ``tonecore_*_config`` mirror and its ``*_config_init``.
+_CONFIG_INITS = {
+    StftConfig: "tonecore_stft_config_init",
+    EqualizerConfig: "tonecore_equalizer_config_init",
+    EqualizeConfig: "tonecore_equalize_config_init",
+    PipelineConfig: "tonecore_pipeline_config_init",
+    LimiterConfig: "tonecore_limiter_config_init",
+    RenderConfig: "tonecore_render_config_init",
+    EngineConfig: "tonecore_engine_config_init",
+    AuralisEqConfig: "tonecore_auralis_eq_config_init",
+}
+
+
+_S = TypeVar("_S", bound=Structure)
+
+
+def config_init(struct_type: Type[_S]) -> _S:
+    """A new ``struct_type`` (one of the ``*Config`` mirrors) filled by its
+    ``tonecore_*_config_init``: the library's defaults, which the Python signatures and config
+    classes take their defaults from instead of restating them."""
+    name = _CONFIG_INITS[struct_type]
+    config = struct_type()
+    check(getattr(lib, name)(ctypes.byref(config)), name)
+    return config

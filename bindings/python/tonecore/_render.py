@@ -7,22 +7,39 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
-from ctypes import byref, c_double, c_float, c_int32, c_size_t
+from ctypes import byref, c_double, c_int32, c_size_t, c_void_p
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _native
-from ._checks import F32, F64, FloatArray, FloatT, input_array, out_array, size_arg
-from ._eq import _real_arg, _sample_rate_arg
+from ._checks import (
+    F32,
+    F64,
+    FloatArray,
+    FloatT,
+    U32_MAX,
+    input_array,
+    out_array,
+    real_arg,
+    sample_rate_arg,
+    size_arg,
+    threads_arg,
+)
+from ._config import (
+    DEFAULT_FADE_CURVE,
+    PIPELINE_DEFAULTS,
+    RENDER_DEFAULTS,
+    LimiterConfig,
+    PipelineConfig,
+    _c_pipeline_config,
+    _config_arg,
+)
 from ._errors import InvalidArgument
-from ._pipeline import LimiterConfig, PipelineConfig, _c_pipeline_config, _config_arg
-from ._stft import _Handle, _NativeObject
+from ._object import _Handle, _NativeObject
 
 __all__ = ["FADE_CURVES", "PlaybackStream", "crossfade_concat", "render_chunked"]
-
-_U32_MAX = 2**32 - 1
 
 #: The crossfade shapes accepted by the ``curve=`` arguments.
 FADE_CURVES = tuple(_native.FADE_CURVES)
@@ -43,18 +60,14 @@ def _curve_code(curve: Any) -> int:
         raise ValueError(f"unknown curve {curve!r}; expected one of {known}") from None
 
 
-def _ct(dtype: np.dtype[Any]) -> Any:
-    return c_float if dtype == F32 else c_double
-
-
 def _c_render_config(
     chunk_seconds: Any,
     context_seconds: Any,
     crossfade_seconds: Any,
     curve: Any,
     threads: Optional[int] = None,
-    lookahead_chunks: Any = 2,
-    seek_fade_ms: Any = 5.0,
+    lookahead_chunks: Any = RENDER_DEFAULTS.lookahead_chunks,
+    seek_fade_ms: Any = RENDER_DEFAULTS.seek_fade_ms,
 ) -> "_native.RenderConfig":
     """A ``tonecore_render_config`` (``tonecore_render_config_init``, then every field).
 
@@ -62,11 +75,11 @@ def _c_render_config(
     negative ``context_seconds`` is refused: the C ABI reads it as "the default context",
     which ``None`` says explicitly.
     """
-    chunk = _real_arg(chunk_seconds, "chunk_seconds")
+    chunk = real_arg(chunk_seconds, "chunk_seconds")
     if context_seconds is None:
         context = -1.0
     else:
-        context = _real_arg(context_seconds, "context_seconds")
+        context = real_arg(context_seconds, "context_seconds")
         if context < 0.0:
             detail = "context_seconds must be >= 0 (or None for the pipeline's settle time)"
             raise InvalidArgument(
@@ -75,15 +88,13 @@ def _c_render_config(
                 _native.STATUS_INVALID_CHUNK,
                 detail,
             )
-    crossfade = _real_arg(crossfade_seconds, "crossfade_seconds")
+    crossfade = real_arg(crossfade_seconds, "crossfade_seconds")
     code = _curve_code(curve)
-    threads_n = 0 if threads is None else size_arg(threads, "threads", _U32_MAX)
-    lookahead = size_arg(lookahead_chunks, "lookahead_chunks", _U32_MAX)
-    fade = _real_arg(seek_fade_ms, "seek_fade_ms")
+    threads_n = threads_arg(threads)
+    lookahead = size_arg(lookahead_chunks, "lookahead_chunks", U32_MAX)
+    fade = real_arg(seek_fade_ms, "seek_fade_ms")
 
-    c = _native.RenderConfig()
-    _native.check(_native.lib.tonecore_render_config_init(byref(c)),
-                  "tonecore_render_config_init")
+    c = _native.config_init(_native.RenderConfig)
     c.chunk_seconds = chunk
     c.context_seconds = context
     c.crossfade_seconds = crossfade
@@ -107,7 +118,7 @@ def crossfade_concat(
     a: npt.NDArray[FloatT],
     b: npt.NDArray[FloatT],
     overlap: int,
-    curve: str = "equal_gain",
+    curve: str = DEFAULT_FADE_CURVE,
     out: Optional[npt.NDArray[FloatT]] = None,
     *,
     copy: bool = False,
@@ -198,7 +209,7 @@ def crossfade_concat(
     else:
         out_array(out, a.dtype, shape, a)
         out_array(out, a.dtype, shape, b)
-    ct = _ct(a.dtype)
+    ct = _native.sample_ctype(a.dtype)
     fn = (_native.lib.tonecore_crossfade_concat_f32 if a.dtype == F32
           else _native.lib.tonecore_crossfade_concat_f64)
     frames = c_size_t()
@@ -222,10 +233,10 @@ def render_chunked(
     x: npt.NDArray[FloatT],
     sample_rate: int,
     pipeline_config: PipelineConfigArg = None,
-    chunk_seconds: float = 15.0,
+    chunk_seconds: float = RENDER_DEFAULTS.chunk_seconds,
     context_seconds: Optional[float] = None,
-    crossfade_seconds: float = 0.05,
-    curve: str = "equal_gain",
+    crossfade_seconds: float = RENDER_DEFAULTS.crossfade_seconds,
+    curve: str = DEFAULT_FADE_CURVE,
     threads: Optional[int] = None,
     progress: Optional[Callable[[int, int], Any]] = None,
     out: Optional[npt.NDArray[FloatT]] = None,
@@ -314,7 +325,7 @@ def render_chunked(
         Whatever ``progress`` raised.
     """
     x, channels = _track_arg(x, copy)
-    sr = _sample_rate_arg(sample_rate)
+    sr = sample_rate_arg(sample_rate)
     cfg = _config_arg(pipeline_config)
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be callable, not {type(progress).__name__}")
@@ -346,7 +357,7 @@ def render_chunked(
 
         callback = _native.RENDER_PROGRESS_FN(report)
 
-    ct = _ct(x.dtype)
+    ct = _native.sample_ctype(x.dtype)
     fn = (_native.lib.tonecore_render_chunked_f32 if x.dtype == F32
           else _native.lib.tonecore_render_chunked_f64)
     # `callback` (with `report`), `pipe`, `render` and `keepalive` stay referenced by this
@@ -368,8 +379,8 @@ def render_chunked(
 def normalize(
     x: npt.NDArray[FloatT],
     sample_rate: int,
-    target_lufs: float = -14.0,
-    ceiling_dbtp: Optional[float] = -1.0,
+    target_lufs: float = PIPELINE_DEFAULTS.target_lufs,
+    ceiling_dbtp: Optional[float] = PIPELINE_DEFAULTS.ceiling_db,
     config: PipelineConfigArg = None,
     out: Optional[npt.NDArray[FloatT]] = None,
     *,
@@ -426,14 +437,14 @@ def normalize(
         Wrong types, dtype, dimensions or layout of ``x`` or ``out``.
     """
     x, channels = _track_arg(x, copy)
-    sr = _sample_rate_arg(sample_rate)
-    target = _real_arg(target_lufs, "target_lufs")
+    sr = sample_rate_arg(sample_rate)
+    target = real_arg(target_lufs, "target_lufs")
     cfg = _config_arg(config)
     if ceiling_dbtp is None:
         limiter = None
     else:
         base = cfg.limiter if cfg.limiter is not None else LimiterConfig()
-        limiter = dataclasses.replace(base, ceiling_db=_real_arg(ceiling_dbtp, "ceiling_dbtp"),
+        limiter = dataclasses.replace(base, ceiling_db=real_arg(ceiling_dbtp, "ceiling_dbtp"),
                                       true_peak=True)
     cfg = dataclasses.replace(cfg, level=None, limiter=limiter)
     if out is not None:
@@ -443,7 +454,7 @@ def normalize(
     pipe, _layout, keepalive = _c_pipeline_config(cfg, sr, channels, x.dtype)
     report = _native.NormalizeReport()
     report.struct_size = ctypes.sizeof(report)
-    ct = _ct(x.dtype)
+    ct = _native.sample_ctype(x.dtype)
     fn = (_native.lib.tonecore_normalize_f32 if x.dtype == F32
           else _native.lib.tonecore_normalize_f64)
     status = fn(
@@ -599,23 +610,23 @@ class PlaybackStream(_TrackInfo, _NativeObject):
         x: FloatArray,
         sample_rate: int,
         pipeline_config: PipelineConfigArg = None,
-        chunk_seconds: float = 15.0,
+        chunk_seconds: float = RENDER_DEFAULTS.chunk_seconds,
         context_seconds: Optional[float] = None,
-        crossfade_seconds: float = 0.05,
-        lookahead_chunks: int = 2,
-        seek_fade_ms: float = 5.0,
-        curve: str = "equal_gain",
+        crossfade_seconds: float = RENDER_DEFAULTS.crossfade_seconds,
+        lookahead_chunks: int = RENDER_DEFAULTS.lookahead_chunks,
+        seek_fade_ms: float = RENDER_DEFAULTS.seek_fade_ms,
+        curve: str = DEFAULT_FADE_CURVE,
         *,
         copy: bool = False,
     ) -> None:
         self._handle: Optional[_Handle] = None
         x, channels = _track_arg(x, copy)
-        sr = _sample_rate_arg(sample_rate)
+        sr = sample_rate_arg(sample_rate)
         cfg = _config_arg(pipeline_config)
         render = _c_render_config(chunk_seconds, context_seconds, crossfade_seconds, curve,
                                   lookahead_chunks=lookahead_chunks, seek_fade_ms=seek_fade_ms)
         pipe, _layout, keepalive = _c_pipeline_config(cfg, sr, channels, x.dtype)
-        ct = _ct(x.dtype)
+        ct = _native.sample_ctype(x.dtype)
         fn = (_native.lib.tonecore_playback_open_f32 if x.dtype == F32
               else _native.lib.tonecore_playback_open_f64)
         ptr = _native.PLAYBACK_P()
@@ -629,11 +640,12 @@ class PlaybackStream(_TrackInfo, _NativeObject):
         self._frames = int(x.shape[-1]) if channels else 0
         self._mono = x.ndim == 1
         self._dtype = x.dtype
-        self._ct = ct
         self._config = cfg
         self._last_read_frames = 0
-        self._read_fn = (_native.lib.tonecore_playback_read_f32 if x.dtype == F32
-                         else _native.lib.tonecore_playback_read_f64)
+        # read() is an audio-thread call: bound once, buffers as addresses (see _native.function).
+        self._read_name = ("tonecore_playback_read_f32" if x.dtype == F32
+                           else "tonecore_playback_read_f64")
+        self._read_fn = _native.function(self._read_name, c_void_p, c_void_p, c_size_t, c_void_p)
 
     # -- lifetime -----------------------------------------------------------------------
 
@@ -693,14 +705,13 @@ class PlaybackStream(_TrackInfo, _NativeObject):
         else:
             out_array(out, self._dtype, shape)
         n = c_size_t()
-        fn = self._read_fn
-        ptr = self._acquire()
+        handle = self._enter()
         try:
-            status = fn(ptr, _native.pointer_to(out, self._ct), out.size, byref(n))
+            status = self._read_fn(handle.address, _native.address(out), out.size, byref(n))
             if status != _native.STATUS_OK:
-                _native.raise_for_status(status, fn.__name__, audio_path=True)
+                _native.raise_for_status(status, self._read_name, audio_path=True)
         finally:
-            self._release()
+            handle.release()
         self._last_read_frames = int(n.value)
         return out
 
@@ -738,7 +749,7 @@ class PlaybackStream(_TrackInfo, _NativeObject):
         end of the track, or during an underrun) whose target was rendered before the next
         :meth:`read` starts whole chunks late.
         """
-        value = _real_arg(seconds, "seconds")
+        value = real_arg(seconds, "seconds")
         ptr = self._acquire()
         try:
             _native.check(_native.lib.tonecore_playback_seek(ptr, value),

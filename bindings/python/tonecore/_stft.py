@@ -3,12 +3,8 @@ functions (``tonecore_stft_*`` in the C ABI)."""
 
 from __future__ import annotations
 
-import threading
-import weakref
 from ctypes import byref, c_double, c_float, c_size_t
-from typing import Any, Optional, Tuple, TypeVar, Union
-
-_T = TypeVar("_T")
+from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -27,130 +23,20 @@ from ._checks import (
     out_array,
     real_dtype,
     size_arg,
+    threads_arg,
 )
-from ._errors import ClosedError
+from ._object import _Handle, _NativeObject
 from ._window import window_code
 
 __all__ = ["Stft", "stft", "istft"]
 
 WindowArg = Union[str, npt.ArrayLike]
 
-_U32_MAX = 2**32 - 1
-
-
-class _Handle:
-    """Owns one native object pointer and frees it exactly once.
-
-    Calls register themselves (``acquire``/``release``) so that :meth:`close` from another
-    thread never frees the object under a running call: the free is then deferred to the end of
-    the last running call. Concurrent *calls* are not serialised here: the library detects them
-    on single-threaded objects and refuses the second with ``CONCURRENT_USE``.
-
-    ``free_name`` is the ``tonecore_*_free`` function (looked up at free time) and
-    ``type_name`` the Python class name used in the :class:`ClosedError` message.
-    """
-
-    __slots__ = ("_ptr", "_lock", "_active", "_closing", "_free_name", "_type_name")
-
-    def __init__(self, ptr: Any, free_name: str = "tonecore_stft_free",
-                 type_name: str = "Stft") -> None:
-        self._ptr = ptr
-        self._lock = threading.Lock()
-        self._active = 0
-        self._closing = False
-        self._free_name = free_name
-        self._type_name = type_name
-
-    @property
-    def closed(self) -> bool:
-        return self._closing
-
-    def acquire(self) -> Any:
-        with self._lock:
-            if self._closing:
-                raise ClosedError(
-                    f"this tonecore.{self._type_name} is closed; create a new one",
-                    None,
-                    "the object is closed",
-                )
-            self._active += 1
-            return self._ptr
-
-    def _free(self, ptr: Any) -> None:
-        getattr(_native.lib, self._free_name)(ptr)
-
-    def release(self) -> None:
-        with self._lock:
-            self._active -= 1
-            ptr = None
-            if self._closing and self._active == 0 and self._ptr is not None:
-                ptr, self._ptr = self._ptr, None
-        if ptr is not None:
-            self._free(ptr)
-
-    def close(self) -> None:
-        with self._lock:
-            self._closing = True
-            if self._active or self._ptr is None:
-                return
-            ptr, self._ptr = self._ptr, None
-        self._free(ptr)
-
-
-class _NativeObject:
-    """Lifetime shared by the classes that hold one native object in ``self._handle`` (a
-    :class:`_Handle`) with a ``weakref.finalize`` backstop in ``self._finalizer``: ``close``,
-    ``closed``, the context manager, the pickling refusal and guarded access."""
-
-    _handle: Optional[_Handle] = None
-
-    def close(self) -> None:
-        """Free the native object. Idempotent.
-
-        If another thread is inside a call on this object, the memory is freed when that call
-        returns; new calls raise :class:`tonecore.ClosedError` at once.
-        """
-        if self._handle is not None:
-            self._finalizer()
-
-    @property
-    def closed(self) -> bool:
-        """True after :meth:`close` (or if construction failed)."""
-        return self._handle is None or self._handle.closed
-
-    def _closed_error(self) -> ClosedError:
-        name = type(self).__name__
-        return ClosedError(f"this tonecore.{name} is closed", None, "the object is closed")
-
-    def __enter__(self: _T) -> _T:
-        if self.closed:  # type: ignore[attr-defined]
-            raise self._closed_error()  # type: ignore[attr-defined]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __reduce__(self) -> Any:
-        raise TypeError(
-            f"tonecore.{type(self).__name__} holds a native object and cannot be pickled"
-        )
-
-    def _adopt(self, ptr: Any, free_name: str) -> None:
-        """Takes ownership of a freshly created native object: ``free_name`` frees it on
-        :meth:`close` or, as a backstop, when ``self`` is collected (the finalizer holds the
-        handle, never ``self``)."""
-        handle = _Handle(ptr, free_name, type(self).__name__)
-        self._handle = handle
-        self._finalizer = weakref.finalize(self, handle.close)
-
-    def _acquire(self) -> Any:
-        if self._handle is None:
-            raise self._closed_error()
-        return self._handle.acquire()
-
-    def _release(self) -> None:
-        self._handle.release()  # type: ignore[union-attr]
-
+#: The library's STFT defaults (``tonecore_stft_config_init``): frame length, window and
+#: centring of the signatures below.
+_DEFAULTS: Any = _native.config_init(_native.StftConfig)
+_DEFAULT_WINDOW: str = {code: name for name, code in _native.WINDOW_KINDS.items()}[
+    _DEFAULTS.window]
 
 class Stft(_NativeObject):
     """A reusable short-time Fourier transform (forward and inverse) for one configuration.
@@ -204,10 +90,10 @@ class Stft(_NativeObject):
 
     def __init__(
         self,
-        fft_size: int = 4096,
+        fft_size: int = _DEFAULTS.fft_size,
         hop: Optional[int] = None,
-        window: WindowArg = "hann",
-        center: bool = False,
+        window: WindowArg = _DEFAULT_WINDOW,
+        center: bool = bool(_DEFAULTS.center),
         threads: Optional[int] = None,
         dtype: npt.DTypeLike = np.float32,
     ) -> None:
@@ -215,9 +101,8 @@ class Stft(_NativeObject):
         dt = real_dtype(dtype)
         fft_size = size_arg(fft_size, "fft_size")
         hop = fft_size // 4 if hop is None else size_arg(hop, "hop")
-        threads = 0 if threads is None else size_arg(threads, "threads", _U32_MAX)
+        threads = threads_arg(threads)
 
-        config = _native.StftConfig()
         custom: Optional[npt.NDArray[Any]] = None
         if isinstance(window, str):
             code = window_code(window)
@@ -227,8 +112,7 @@ class Stft(_NativeObject):
             code = _native.WINDOW_HANN
             window_name = None
 
-        _native.check(_native.lib.tonecore_stft_config_init(byref(config)),
-                      "tonecore_stft_config_init")
+        config = _native.config_init(_native.StftConfig)
         config.fft_size = fft_size
         config.hop = hop
         config.window = code
@@ -574,10 +458,10 @@ def _custom_window(window: Any) -> npt.NDArray[Any]:
 
 def stft(
     x: FloatArray,
-    fft_size: int = 4096,
+    fft_size: int = _DEFAULTS.fft_size,
     hop: Optional[int] = None,
-    window: WindowArg = "hann",
-    center: bool = False,
+    window: WindowArg = _DEFAULT_WINDOW,
+    center: bool = bool(_DEFAULTS.center),
     threads: Optional[int] = None,
     out: Optional[ComplexArray] = None,
     *,
@@ -649,8 +533,8 @@ def istft(
     spec: ComplexArray,
     fft_size: Optional[int] = None,
     hop: Optional[int] = None,
-    window: WindowArg = "hann",
-    center: bool = False,
+    window: WindowArg = _DEFAULT_WINDOW,
+    center: bool = bool(_DEFAULTS.center),
     length: Optional[int] = None,
     threads: Optional[int] = None,
     out: Optional[FloatArray] = None,

@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Union
 
 from ._files import PARTIAL_SUFFIX, FileResult, process_file
-from ._pipeline import PipelineConfig, _config_arg
+from ._config import PipelineConfig, _config_arg
 
 __all__ = [
     "BatchReport",

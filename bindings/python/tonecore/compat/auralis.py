@@ -166,15 +166,9 @@ def _ptr(array: np.ndarray, ctype: Any) -> Any:
     return _pointer_to(array, ctype)
 
 
-def _addr(array: np.ndarray) -> int:
-    """The address of a C-contiguous array's first element, for the ``tonecore_auralis_*``
-    functions (declared with ``c_void_p`` buffers); never 0, even for an empty array."""
-    if array.size == 0:
-        return int(_native.EMPTY_ADDRESS)
-    try:
-        return ctypes.addressof(ctypes.c_char.from_buffer(cast(Any, array)))
-    except (TypeError, ValueError):  # a read-only buffer
-        return int(array.__array_interface__["data"][0])
+#: The address of a C-contiguous array's first element, for the ``tonecore_auralis_*``
+#: functions (declared with ``c_void_p`` buffers); never 0, even for an empty array.
+_addr: Callable[[np.ndarray], int] = _native.address
 
 
 def _check(status: int, fn: Any, audio_path: bool = False) -> None:
@@ -200,13 +194,11 @@ def _threads_arg(threads: Optional[int]) -> int:
 # addresses (integers) and returning the status; argument checks the C side does (NULL, sizes,
 # finiteness, overlap) are not repeated in Python.
 
-_I32 = ctypes.c_int32
 _VP = ctypes.c_void_p
 
 
-def _cfunc(name: str, *argtypes: Any) -> Any:
-    """``name`` from the library as a C function pointer returning the status (GIL released)."""
-    return ctypes.CFUNCTYPE(_I32, *argtypes)((name, _native.lib))
+#: ``name`` from the library as a C function pointer returning the status (GIL released).
+_cfunc: Callable[..., Any] = _native.function
 
 
 _SMOOTHER_PROCESS = _cfunc("tonecore_auralis_smoother_process", _VP, _VP, c_size_t)
