@@ -1,8 +1,9 @@
-"""The per-block ``process`` of Equalizer, Pipeline and Limiter has a fast path (exact-dtype,
-writeable, C-contiguous blocks) and the full checks (everything else): both must give
-bit-identical output, and a close() from another thread must never free the object under
-either. A read-only block is valid but takes the full checks, so two identical objects fed the
-same blocks, one writeable and one read-only, run the two paths side by side."""
+"""The per-block ``process`` of Equalizer, Pipeline and Limiter has a fast path (exact
+ndarrays of the object's dtype, C-contiguous, with its channels) and the full checks
+(everything else): both must give bit-identical output, and a close() from another thread must
+never free the object under either. Two identical objects fed the same blocks, one through the
+fast path and one with it switched off (``_object._DATA_OFFSET = 0``), run the two side by
+side."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 import tonecore
+from tonecore import _object
 
 FS = 44100
 
@@ -28,21 +30,37 @@ def _objects(dtype):
     }
 
 
+def test_the_data_offset_reads_every_arrays_address():
+    off = _object._DATA_OFFSET
+    assert off > 0  # CPython with NumPy: the fast path is on
+    base = np.random.default_rng(1).uniform(size=(16, 16))
+    frozen = base.copy()
+    frozen.flags.writeable = False
+    for a in (base, base[3], base[:, 2], base[5:, 1:].T, frozen, np.empty(0, np.float32),
+              np.ones((), np.float32), np.asfortranarray(base), np.empty((2, 4096), np.float32)):
+        assert _object._read_size_t(id(a) + off).value == a.__array_interface__["data"][0]
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kind", ["Equalizer", "Pipeline", "Limiter"])
 @pytest.mark.parametrize("interleaved", [False, True])
-def test_fast_and_full_paths_are_bit_identical(kind, dtype, interleaved):
+def test_fast_and_full_paths_are_bit_identical(kind, dtype, interleaved, monkeypatch):
     make = _objects(dtype)[kind]
     rng = np.random.default_rng(5)
+    offset = _object._DATA_OFFSET
     with make() as fast, make() as full:
         for frames in (1, 7, 256, 512, 33):
             shape = (frames, 2) if interleaved else (2, frames)
             x = np.ascontiguousarray(rng.uniform(-2, 2, shape).astype(dtype))
             frozen = x.copy()
-            frozen.flags.writeable = False
-            a = fast.process(x, interleaved=interleaved)
-            out = np.empty_like(x)
-            b = full.process(frozen, out=out, interleaved=interleaved)
+            frozen.flags.writeable = False  # valid input: read-only blocks are fine
+            a = fast.process(frozen if frames == 7 else x, interleaved=interleaved)
+            monkeypatch.setattr(_object, "_DATA_OFFSET", 0)
+            try:
+                out = np.empty_like(x)
+                b = full.process(frozen, out=out, interleaved=interleaved)
+            finally:
+                monkeypatch.setattr(_object, "_DATA_OFFSET", offset)
             assert b is out
             assert a.dtype == b.dtype == dtype and a.shape == b.shape == shape
             assert a.tobytes() == b.tobytes()

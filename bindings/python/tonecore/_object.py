@@ -10,6 +10,7 @@ manager, finalizer, pickling refusal); :class:`_AudioObject` adds the per-block
 from __future__ import annotations
 
 import ctypes
+import sys
 import threading
 import weakref
 from ctypes import c_size_t, c_void_p
@@ -26,26 +27,34 @@ _T = TypeVar("_T")
 
 
 class _Handle:
-    """Owns one native object pointer and frees it exactly once.
+    """Owns one native object pointer and frees it exactly once, never under a running call.
 
-    Calls register themselves (``acquire``/``release``) so that :meth:`close` from another
-    thread never frees the object under a running call: the free is then deferred to the end of
-    the last running call. Concurrent *calls* are not serialised here: the library detects them
-    on single-threaded objects and refuses the second with ``CONCURRENT_USE``.
+    A call is either *registered* (``acquire``/``release``: a count under ``_lock``) or holds
+    the *fast slot* (``_busy``, a lock taken with a non-blocking ``acquire(False)`` for the
+    duration of one per-block call; see :meth:`_AudioObject._process_block`): one lock
+    operation each way instead of two lock round trips, the cheapest safe bracket available
+    from Python. A second per-block call finding the slot taken registers instead (it is not
+    serialised: the library refuses it with ``CONCURRENT_USE`` if the object is
+    single-threaded). :meth:`close` from another thread marks the handle closing; the object is
+    freed as soon as no call is registered and the fast slot is free, by whichever of
+    ``close``, the last ``release`` and the fast call's end (:meth:`reap`) sees that first, so
+    a close never frees the object under a running call and never waits for one.
 
     ``free_name`` is the ``tonecore_*_free`` function (looked up at free time) and
     ``type_name`` the Python class name used in the :class:`ClosedError` message. ``address``
-    is the pointer as an int, for the functions bound with :func:`_native.function`; it is only
-    valid between a successful ``acquire`` and its ``release``, as the pointer is.
+    is the pointer as an int, for the functions bound with :func:`_native.function`; like the
+    pointer it is only valid inside a registered call or while holding the fast slot.
     """
 
-    __slots__ = ("_ptr", "address", "_lock", "_active", "_closing", "_free_name", "_type_name")
+    __slots__ = ("_ptr", "address", "_lock", "_busy", "_active", "_closing", "_free_name",
+                 "_type_name")
 
     def __init__(self, ptr: Any, free_name: str = "tonecore_stft_free",
                  type_name: str = "Stft") -> None:
         self._ptr = ptr
         self.address: int = ctypes.cast(ptr, c_void_p).value or 0
         self._lock = threading.Lock()
+        self._busy = threading.Lock()
         self._active = 0
         self._closing = False
         self._free_name = free_name
@@ -62,8 +71,8 @@ class _Handle:
             "the object is closed",
         )
 
-    # acquire/release take the lock explicitly rather than with `with`: they run around every
-    # per-block call, and the context-manager protocol costs as much as the rest of them.
+    # The lock is taken explicitly rather than with `with`: these run around every per-block
+    # call, and the context-manager protocol costs as much as the rest of them.
 
     def acquire(self) -> Any:
         """Registers a call and returns the pointer (ClosedError once closed)."""
@@ -77,28 +86,45 @@ class _Handle:
         lock.release()
         return self._ptr  # stays valid until the matching release()
 
-    def _free(self, ptr: Any) -> None:
-        getattr(_native.lib, self._free_name)(ptr)
-
     def release(self) -> None:
-        """Ends a registered call; the last call out after a close() frees the object."""
+        """Ends a registered call; frees the object if it is closing and now idle."""
         lock = self._lock
         lock.acquire()
         self._active -= 1
-        ptr = None
-        if self._closing and not self._active:
-            ptr, self._ptr = self._ptr, None
+        ptr = self._take() if self._closing else None
+        lock.release()
+        if ptr is not None:
+            self._free(ptr)
+
+    def reap(self) -> None:
+        """After a fast-slot call found the handle closing: frees the object if now idle."""
+        lock = self._lock
+        lock.acquire()
+        ptr = self._take()
         lock.release()
         if ptr is not None:
             self._free(ptr)
 
     def close(self) -> None:
-        with self._lock:
-            self._closing = True
-            if self._active or self._ptr is None:
-                return
-            ptr, self._ptr = self._ptr, None
-        self._free(ptr)
+        lock = self._lock
+        lock.acquire()
+        self._closing = True
+        ptr = self._take()
+        lock.release()
+        if ptr is not None:
+            self._free(ptr)
+
+    def _take(self) -> Any:
+        """With ``_lock`` held and the handle closing: the pointer, taken for freeing, if no
+        call is registered and the fast slot is free; else None (the last call out frees)."""
+        if self._ptr is None or self._active or not self._busy.acquire(False):
+            return None
+        ptr, self._ptr = self._ptr, None
+        self._busy.release()  # a later fast call takes it, sees the handle closing and refuses
+        return ptr
+
+    def _free(self, ptr: Any) -> None:
+        getattr(_native.lib, self._free_name)(ptr)
 
 
 class _NativeObject:
@@ -165,10 +191,44 @@ class _NativeObject:
 
 
 _ndarray = np.ndarray
-_OUT_TYPES = (type(None), np.ndarray)
 _empty = np.empty
-_char_from_buffer: Any = ctypes.c_char.from_buffer  # (numpy arrays are buffers)
-_addressof = ctypes.addressof
+_id = id
+_read_size_t = c_size_t.from_address
+
+
+def _probe_data_offset() -> int:
+    """The offset of an ndarray's data pointer inside the ndarray object, or 0 if it cannot be
+    confirmed.
+
+    NumPy's C struct of an ndarray (``PyArrayObject_fields``) starts with the object header and
+    the data pointer (``PyArray_DATA`` is an inline function reading that field, compiled into
+    every NumPy extension, so the layout is part of NumPy's ABI). Reading it through ctypes
+    takes a fraction of the time of any public way (``ctypes.c_char.from_buffer`` costs about a
+    microsecond per array after a native call has cooled the caches, ``__array_interface__``
+    more). The offset is searched inside the object and accepted only if it gives
+    ``__array_interface__``'s address for every one of several arrays (owning, views with
+    offsets and strides, read-only, 0-d, empty, float32/float64); on other interpreters (where
+    ``id`` is no address) or if no offset fits, 0: the per-block path then takes the full
+    checks and public addresses every time, as correct and slower.
+    """
+    if sys.implementation.name != "cpython":
+        return 0
+    step = ctypes.sizeof(c_void_p)
+    base = np.arange(64, dtype=np.float64)
+    frozen = base[5:].copy()
+    frozen.flags.writeable = False
+    samples = [base, base[3:], base[1::2], base.reshape(8, 8)[2], frozen, np.ones((), np.float32),
+               np.zeros((3, 5), np.float32)[1:], np.empty(0)]
+    assert all(type(a) is np.ndarray for a in samples)
+    for offset in range(step, np.ndarray.__basicsize__ - step + 1, step):
+        if all(_read_size_t(_id(a) + offset).value == a.__array_interface__["data"][0]
+               for a in samples):
+            return offset
+    return 0
+
+
+#: See :func:`_probe_data_offset` (0: not available).
+_DATA_OFFSET = _probe_data_offset()
 
 
 def _block_function(name: str) -> Any:
@@ -187,7 +247,6 @@ class _AudioObject(_NativeObject):
 
     _dtype: "np.dtype[Any]"
     _channels: int
-    _misaligned: int
     _kind: str
     _block_fns: Tuple[Any, Any]
     _block_names: Tuple[str, str]
@@ -198,7 +257,6 @@ class _AudioObject(_NativeObject):
         suffix = "f32" if self._dtype == np.float32 else "f64"
         names = (f"{prefix}_process_{suffix}", f"{prefix}_process_interleaved_{suffix}")
         self._kind = kind
-        self._misaligned = self._dtype.alignment - 1  # address bits that must be 0
         self._block_names = names
         self._block_fns = (_block_function(names[0]), _block_function(names[1]))
 
@@ -211,36 +269,36 @@ class _AudioObject(_NativeObject):
         mono; ``out`` gets the result (allocated when None) and is returned. Audio-path statuses
         map to exceptions with their static descriptions.
 
-        The common case (a writeable ndarray of exactly this object's dtype, C-contiguous,
-        aligned, not empty, with this object's channels; ``out`` None or likewise exact and not
-        overlapping ``x``) is recognised with a few attribute reads and ctypes' buffer export,
-        which yields the addresses; everything else, including every error, goes through the
-        full checks of :func:`input_array`/:func:`out_array`, so both ways accept and refuse
-        exactly the same arguments.
+        The common case (an ndarray of exactly this object's dtype, C-contiguous, aligned, not
+        empty, with this object's channels; ``out`` None or likewise exact, writeable and not
+        overlapping ``x``) is recognised with a few attribute reads, and the addresses are read
+        from the arrays (see :func:`_probe_data_offset`); everything else, including every
+        error, goes through the full checks of :func:`input_array`/:func:`out_array`, so both
+        ways accept and refuse exactly the same arguments.
         """
         dt = self._dtype
         side = 1 if interleaved else 0
         handle = self._handle
         xa = oa = 0
-        if type(x) is _ndarray and (x.dtype is dt or x.dtype == dt) and type(out) in _OUT_TYPES:
+        if type(x) is _ndarray and (x.dtype is dt or x.dtype == dt) and _DATA_OFFSET:
             shape = x.shape
             channels = self._channels
             if shape[side] == channels if len(shape) == 2 else len(shape) == 1 == channels:
-                # ctypes hands out the address of a non-empty, writeable, C-contiguous buffer
-                # only: anything else raises here and takes the full checks.
-                try:
-                    xa = _addressof(_char_from_buffer(x))
+                xf = x.flags
+                if xf.c_contiguous and xf.aligned and x.size:
                     if out is None:
                         out = _empty(shape, dt)
-                        oa = _addressof(_char_from_buffer(out))
-                    elif (out.dtype is dt or out.dtype == dt) and out.shape == shape:
-                        oa = _addressof(_char_from_buffer(out))
-                except (TypeError, ValueError, BufferError):
-                    oa = 0
-                if oa:
-                    nbytes = x.nbytes
-                    if (xa | oa) & self._misaligned or (xa < oa + nbytes and oa < xa + nbytes):
-                        oa = 0  # misaligned, or overlapping bounds: the full checks decide
+                        oa = _read_size_t(_id(out) + _DATA_OFFSET).value
+                    elif (type(out) is _ndarray and (out.dtype is dt or out.dtype == dt)
+                          and out.shape == shape):
+                        of = out.flags
+                        if of.c_contiguous and of.aligned and of.writeable:
+                            oa = _read_size_t(_id(out) + _DATA_OFFSET).value
+                    if oa:
+                        xa = _read_size_t(_id(x) + _DATA_OFFSET).value
+                        nbytes = x.nbytes
+                        if xa < oa + nbytes and oa < xa + nbytes:
+                            oa = 0  # overlapping bounds: the full checks decide
         if not oa:
             x, out = self._checked_block(x, out, side, copy)
             if not x.size:
@@ -251,12 +309,26 @@ class _AudioObject(_NativeObject):
             oa = _native.address(out)
         if handle is None:  # construction failed
             raise self._closed_error()
-        handle.acquire()
-        try:
-            n = x.size
-            status = self._block_fns[side](handle.address, xa, n, oa, n)
-        finally:
-            handle.release()
+        n = x.size
+        busy = handle._busy
+        if busy.acquire(False):  # the fast slot (see _Handle)
+            closing = handle._closing
+            if closing:
+                busy.release()
+                handle.reap()
+                raise handle.closed_error()
+            try:
+                status = self._block_fns[side](handle.address, xa, n, oa, n)
+            finally:
+                busy.release()
+                if handle._closing:  # close() ran meanwhile and left the free to us
+                    handle.reap()
+        else:  # another call holds the slot: register (the library refuses the overlap)
+            handle.acquire()
+            try:
+                status = self._block_fns[side](handle.address, xa, n, oa, n)
+            finally:
+                handle.release()
         if status:
             _native.raise_for_status(status, self._block_names[side], audio_path=True)
         return out  # type: ignore[no-any-return]
