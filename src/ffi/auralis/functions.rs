@@ -12,6 +12,7 @@ use crate::ffi::stft::tonecore_complex_f64;
 use crate::ffi::{
     disjoint, guard, guard_rt, out_param, slice_in, slice_out, tonecore_status, Failure,
 };
+use crate::limits::MAX_CHANNELS;
 use std::cell::RefCell;
 use SpectraLayout::{BinsMajor, FrameMajor};
 
@@ -21,12 +22,14 @@ thread_local! {
     static FRAME_EQ: RefCell<Option<(FrameEq, Vec<f64>)>> = const { RefCell::new(None) };
 }
 
-/// The frames in an interleaved buffer of `len` values, or `INVALID_CHANNELS`.
+/// The frames in an interleaved buffer of `len` values, or `INVALID_CHANNELS` (0, above
+/// [`MAX_CHANNELS`], or not dividing `len`: an empty buffer with 2^60 channels would otherwise
+/// loop over every channel).
 pub(super) fn channels_of(len: usize, channels: usize) -> Result<usize, Failure> {
-    if channels == 0 || len % channels != 0 {
+    if !(1..=MAX_CHANNELS).contains(&channels) || len % channels != 0 {
         return Err(Failure::detail(
             tonecore_status::InvalidChannels,
-            "channels must be at least 1 and divide the buffer length",
+            "channels must be 1 to 64 and divide the buffer length",
         ));
     }
     Ok(len / channels)
