@@ -194,6 +194,12 @@ static void test_frame_eq(void) {
                  TONECORE_STATUS_INVALID_CHANNELS);
     CHECK_STATUS(tonecore_auralis_apply_eq_frame_f64(x, 11, 2, gains, 2, map, 17, 32, y, 40),
                  TONECORE_STATUS_INVALID_CHANNELS);
+    /* More than 64 channels, even over an empty frame (2^62 channels looped once). */
+    CHECK_STATUS(tonecore_auralis_apply_eq_frame_f64(x, 0, 65, gains, 2, map, 17, 32, y, 40),
+                 TONECORE_STATUS_INVALID_CHANNELS);
+    CHECK_STATUS(tonecore_auralis_apply_eq_frame_f64(x, 0, (size_t)1 << 62, gains, 2, map, 17, 32,
+                                                     y, 40),
+                 TONECORE_STATUS_INVALID_CHANNELS);
     CHECK_STATUS(tonecore_auralis_apply_eq_frame_f64(x, 10, 1, gains, 2, map, 17, 32, y, 9),
                  TONECORE_STATUS_BUFFER_TOO_SMALL);
     CHECK_STATUS(tonecore_auralis_apply_eq_frame_f64(x, 10, 1, gains, 2, map, 17, 32, x + 5, 10),
