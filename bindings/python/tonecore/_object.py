@@ -297,6 +297,7 @@ class _AudioObject(_NativeObject):
 
     _dtype: "np.dtype[Any]"
     _channels: int
+    _itemsize: int
     _kind: str
     _block_fns: Tuple[Any, Any]
     _block_names: Tuple[str, str]
@@ -307,6 +308,7 @@ class _AudioObject(_NativeObject):
         suffix = "f32" if self._dtype == np.float32 else "f64"
         names = (f"{prefix}_process_{suffix}", f"{prefix}_process_interleaved_{suffix}")
         self._kind = kind
+        self._itemsize = self._dtype.itemsize
         self._block_names = names
         self._block_fns = (_block_function(names[0]), _block_function(names[1]))
 
@@ -352,7 +354,7 @@ class _AudioObject(_NativeObject):
                             oa = ov.data
                     if oa:
                         xa = xv.data
-                        if abs(xa - oa) < x.nbytes:  # overlapping (same size): full checks
+                        if abs(xa - oa) < n * self._itemsize:  # overlapping: full checks
                             oa = 0
         if not oa:
             x, out = self._checked_block(x, out, side, copy)
