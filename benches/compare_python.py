@@ -36,7 +36,19 @@ Rows:
    limiter, ``out=`` preallocated) from Python against the same call from C
    (``benches/pipeline_call_cost.c``, compiled here with ``cc`` against ``include/tonecore.h``
    and run on the library file the Python package loaded): ``--rounds`` rounds of ``--calls``
-   calls after a warm-up, median per call; the difference is the binding's overhead.
+   calls after a warm-up, median per call; the difference is what Python costs in all
+   (interpreter, ctypes, binding).
+8. The binding's own overhead on that call: ``Pipeline.process(block, out=out)`` against a bare
+   ctypes call of the same C function (``tonecore_pipeline_process_f32`` as ``_native``
+   declares it) with prepared arguments (handle and buffer pointers made once), on the same
+   pipeline, block and ``out``. ``--rounds`` rounds of ``--calls`` calls of each after a
+   warm-up, interleaved in bursts of 50 calls (Python, bare, bare, Python, ...), so a change of
+   machine load hits both alike; per call: the median over rounds of the paired difference, and
+   best Python minus best bare, in wall time and in the thread's CPU time (which leaves out the
+   time the thread waited for a core: on a shared machine the steadier of the two). Target: at
+   most 1.5 µs.
+
+``--per-call`` runs only rows 7 and 8 (on 3 s of the input; no other library needed).
 """
 
 from __future__ import annotations
@@ -51,6 +63,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from ctypes import c_float
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Tuple
 
@@ -267,6 +280,64 @@ def loudness_rows(x: np.ndarray, repeat: int, table: Table) -> None:
               "loudness (I, M, S, LRA, TP)", t_full, None)
 
 
+def overhead_row(block: np.ndarray, calls: int, rounds: int) -> str:
+    """The binding's overhead on a 256-frame stereo float32 ``Pipeline.process`` over a bare
+    ctypes call of the same C function with prepared arguments, as one report line."""
+    out = np.empty_like(block)
+    config = tonecore.PipelineConfig(eq_gains=GAINS, level=tonecore.LevelConfig(-14.0),
+                                     limiter=tonecore.LimiterConfig(ceiling_db=-1.0))
+    # per round: [Python wall, bare wall, Python thread CPU, bare thread CPU], µs per call
+    results: List[List[float]] = []
+    with tonecore.Pipeline(SR, 2, config, max_block=BLOCK, dtype=np.float32) as pipeline:
+        process = pipeline.process
+        fn = _native.lib.tonecore_pipeline_process_f32
+        handle = pipeline._handle
+        assert handle is not None
+        ptr = handle.acquire()  # registered as a running call until the end: close() waits
+        try:
+            xp, op = _native.pointer_to(block, c_float), _native.pointer_to(out, c_float)
+            n = block.size
+            bursts = max(1, calls // 50)
+
+            def run_round() -> List[float]:
+                """One round: ``calls`` calls of each, in alternating bursts of 50 (the order
+                flips every burst), so load changes during the round hit both alike. Wall time
+                and the thread's CPU time (which leaves out time the thread was not running)."""
+                t = [0.0, 0.0, 0.0, 0.0]
+                wall, cpu = time.perf_counter, time.thread_time
+                for burst in range(bursts):
+                    for which in ((1, 0) if burst % 2 else (0, 1)):
+                        if which == 0:
+                            w0, c0 = wall(), cpu()
+                            for _ in range(50):
+                                process(block, out=out)
+                        else:
+                            w0, c0 = wall(), cpu()
+                            for _ in range(50):
+                                fn(ptr, xp, n, op, n)
+                        t[which] += wall() - w0
+                        t[2 + which] += cpu() - c0
+                return [v / (bursts * 50) * 1e6 for v in t]
+
+            for _ in range(2000):  # warm-up
+                process(block, out=out)
+                fn(ptr, xp, n, op, n)
+            for _ in range(rounds):
+                results.append(run_round())
+        finally:
+            handle.release()
+
+    def summary(py: List[float], bare: List[float]) -> str:
+        diff = statistics.median(p - b for p, b in zip(py, bare))
+        return (f"Pipeline.process {statistics.median(py):.2f} µs/call (best {min(py):.2f}), "
+                f"bare ctypes {statistics.median(bare):.2f} µs/call (best {min(bare):.2f}), "
+                f"overhead {diff:.2f} µs/call median, {min(py) - min(bare):.2f} µs/call best")
+
+    wall_py, wall_bare, cpu_py, cpu_bare = (list(col) for col in zip(*results))
+    return (f"{summary(wall_py, wall_bare)} (target <= 1.5 µs; {rounds} rounds of {calls} calls "
+            f"each, interleaved in bursts of 50); thread CPU time: {summary(cpu_py, cpu_bare)}")
+
+
 def call_cost_row(x: np.ndarray, calls: int, rounds: int) -> str:
     """Per-call cost of Pipeline.process from Python and from C, as one report line."""
     block = np.ascontiguousarray(x[:, SR * 2:SR * 2 + BLOCK])  # 2 s in: the music has started
@@ -318,11 +389,26 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=7, help="rounds of --calls (median kept)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 5 s input, 1 repetition, 2 x 500 calls")
+    ap.add_argument("--per-call", action="store_true",
+                    help="only the per-call rows 7 and 8 (Pipeline.process against C and "
+                         "against a bare ctypes call)")
     args = ap.parse_args()
     if args.quick:
         args.seconds, args.repeat, args.calls, args.rounds = 5.0, 1, 500, 2
     if args.seconds < 1 or args.repeat < 1 or args.calls < 1 or args.rounds < 1:
         ap.error("--seconds must be >= 1; --repeat, --calls and --rounds >= 1")
+    if args.per_call:
+        load = os.getloadavg()
+        print(f"tonecore {tonecore.__version__} ({_native.LIBRARY_PATH}); numpy {np.__version__}; "
+              f"Python {platform.python_version()}; {os.cpu_count()} cores; load average "
+              f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+        x = music(3.0)
+        print(f"pipeline call: {call_cost_row(x, args.calls, args.rounds)}")
+        block = np.ascontiguousarray(x[:, SR * 2:SR * 2 + BLOCK])
+        print(f"binding overhead: {overhead_row(block, args.calls, args.rounds)}")
+        load = os.getloadavg()
+        print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+        return 0
 
     versions = [f"numpy {np.__version__}", f"scipy {scipy.__version__}"]
     for name in ("pedalboard", "pyloudnorm"):
@@ -345,6 +431,8 @@ def main() -> int:
     loudness_rows(x, args.repeat, table)
     line = call_cost_row(x, args.calls, args.rounds)
     print(f"pipeline call: {line}")
+    block = np.ascontiguousarray(x[:, SR * 2:SR * 2 + BLOCK])
+    print(f"binding overhead: {overhead_row(block, args.calls, args.rounds)}")
     load = os.getloadavg()
     print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print("\n" + table.markdown())

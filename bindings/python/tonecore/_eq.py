@@ -35,7 +35,7 @@ from ._bands import (  # noqa: F401 - _rebuild_layout: BandLayout pickles made w
     _mode_code,
     _rebuild_layout,
 )
-from ._object import _AudioObject, _Handle
+from ._object import _AudioObject, _Handle, _process_method
 
 __all__ = ["Equalizer", "band_energies", "equalize", "gain_curve"]
 
@@ -383,14 +383,8 @@ class Equalizer(_AudioObject):
 
     # -- audio --------------------------------------------------------------------------
 
-    def process(
-        self,
-        x: npt.NDArray[FloatT],
-        out: Optional[npt.NDArray[FloatT]] = None,
-        interleaved: bool = False,
-        *,
-        copy: bool = False,
-    ) -> npt.NDArray[FloatT]:
+    process = _process_method(
+        _AudioObject.process, "Equalizer", __name__,
         """Filter one block.
 
         Parameters
@@ -430,8 +424,8 @@ class Equalizer(_AudioObject):
             ``frames > max_block`` (status 15, ``BLOCK_TOO_LARGE``).
         tonecore.ConcurrentUse
             Another thread is inside :meth:`process` or :meth:`reset` of this object.
-        """
-        return self._process_block(x, out, interleaved, copy)
+        """,
+    )
 
 
 Equalizer.__module__ = "tonecore"

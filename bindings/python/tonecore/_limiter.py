@@ -10,9 +10,9 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _native
-from ._checks import F32, FloatT, U32_MAX, real_arg, real_dtype, sample_rate_arg, size_arg
+from ._checks import F32, U32_MAX, real_arg, real_dtype, sample_rate_arg, size_arg
 from ._config import LimiterArg, LimiterConfig, _limiter_arg
-from ._object import _AudioObject, _Handle
+from ._object import _AudioObject, _Handle, _process_method
 
 
 class Limiter(_AudioObject):
@@ -191,14 +191,8 @@ class Limiter(_AudioObject):
             "max_reduction_db": float(s.max_reduction_db),
         }
 
-    def process(
-        self,
-        x: npt.NDArray[FloatT],
-        out: Optional[npt.NDArray[FloatT]] = None,
-        interleaved: bool = False,
-        *,
-        copy: bool = False,
-    ) -> npt.NDArray[FloatT]:
+    process = _process_method(
+        _AudioObject.process, "Limiter", __name__,
         """Limit one block.
 
         Parameters
@@ -231,8 +225,8 @@ class Limiter(_AudioObject):
             or overlapping ``x``.
         tonecore.ConcurrentUse
             Another thread is inside a call on this limiter.
-        """
-        return self._process_block(x, out, interleaved, copy)
+        """,
+    )
 
 
 Limiter.__module__ = "tonecore"

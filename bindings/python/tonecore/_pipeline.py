@@ -16,7 +16,6 @@ from . import _native
 from ._checks import (
     F32,
     FloatArray,
-    FloatT,
     input_array,
     real_arg,
     real_dtype,
@@ -27,7 +26,7 @@ from ._checks import (
 )
 from ._config import PIPELINE_DEFAULTS, PipelineConfig, _c_pipeline_config, _config_arg
 from ._errors import ClosedError
-from ._object import _AudioObject, _Handle
+from ._object import _AudioObject, _Handle, _process_method
 
 __all__ = ["Pipeline", "PipelineParams", "STAGES"]
 
@@ -483,14 +482,8 @@ class Pipeline(_AudioObject):
         finally:
             self._release()
 
-    def process(
-        self,
-        x: npt.NDArray[FloatT],
-        out: Optional[npt.NDArray[FloatT]] = None,
-        interleaved: bool = False,
-        *,
-        copy: bool = False,
-    ) -> npt.NDArray[FloatT]:
+    process = _process_method(
+        _AudioObject.process, "Pipeline", __name__,
         """Process one block through EQ, level matcher and limiter.
 
         Parameters
@@ -530,8 +523,8 @@ class Pipeline(_AudioObject):
             ``frames > max_block`` (status 15, ``BLOCK_TOO_LARGE``).
         tonecore.ConcurrentUse
             Another thread is inside :meth:`process` or :meth:`reset` of this pipeline.
-        """
-        return self._process_block(x, out, interleaved, copy)
+        """,
+    )
 
 
 Pipeline.__module__ = "tonecore"
