@@ -133,6 +133,10 @@ enum tonecore_status
   // Chunk, context or crossfade durations are invalid (not finite, negative, or a chunk not
   // longer than context + crossfade).
   TONECORE_STATUS_INVALID_CHUNK = 21,
+  // A profile document is malformed, of another format or grid, or holds values out of range.
+  TONECORE_STATUS_INVALID_PROFILE = 22,
+  // A profile document is of a newer version than this library reads.
+  TONECORE_STATUS_PROFILE_VERSION = 23,
   // A single-threaded object was used from two threads at once; the second call did nothing.
   TONECORE_STATUS_CONCURRENT_USE = 100,
   // An earlier call on this object panicked; the object refuses further work (free it).

@@ -57,6 +57,12 @@ pub enum ConfigError {
     InvalidChunk,
     /// Engine limits out of range (`max_streams` 1–4096, `max_jobs` 1–65536).
     InvalidEngine,
+    /// Match settings out of range (strength 0–1, largest gain 0–24 dB, smoothing 0–2 octaves).
+    InvalidMatch,
+    /// A profile document is malformed, of another format or grid, or holds values out of range.
+    InvalidProfile,
+    /// A profile document is of a newer version than this library reads.
+    ProfileVersion,
 }
 
 impl ConfigError {
@@ -93,6 +99,13 @@ impl ConfigError {
                 "chunk, context and crossfade durations must be finite, non-negative, and the chunk longer than context + crossfade"
             }
             Self::InvalidEngine => "max_streams must be 1-4096 and max_jobs 1-65536",
+            Self::InvalidMatch => {
+                "strength must be 0-1, max_gain_db 0-24 and smoothing_octaves 0-2"
+            }
+            Self::InvalidProfile => {
+                "not a tonecore profile (malformed, another format or grid, or out of range)"
+            }
+            Self::ProfileVersion => "the profile is of a newer version than this library reads",
         }
     }
 }

@@ -53,9 +53,13 @@ pub use pipeline::{
     EqSettings, Equalizer, EqualizerConfig, PeakLimiter, Pipeline, PipelineConfig, PipelineParams,
     Processor, Stage,
 };
-pub use render::{normalize, render_chunked, NormalizeReport, PlaybackConfig, RenderConfig, Watch};
+pub use render::{
+    match_config, match_track, normalize, render_chunked, MatchReport, NormalizeReport,
+    PlaybackConfig, RenderConfig, Watch,
+};
 pub use spectral::{
-    band_energies, equalize, BandEnergyConfig, EqualizeConfig, Istft, Stft, StftConfig,
+    band_energies, equalize, match_gains, profile, BandEnergyConfig, EqualizeConfig, Istft,
+    MatchGains, MatchOutcome, MatchSettings, Profile, ProfileError, Stft, StftConfig,
 };
 
 /// The crate version, as in `Cargo.toml`.

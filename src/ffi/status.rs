@@ -54,6 +54,10 @@ pub enum tonecore_status {
     /// Chunk, context or crossfade durations are invalid (not finite, negative, or a chunk not
     /// longer than context + crossfade).
     InvalidChunk = 21,
+    /// A profile document is malformed, of another format or grid, or holds values out of range.
+    InvalidProfile = 22,
+    /// A profile document is of a newer version than this library reads.
+    ProfileVersion = 23,
     /// A single-threaded object was used from two threads at once; the second call did nothing.
     ConcurrentUse = 100,
     /// An earlier call on this object panicked; the object refuses further work (free it).
@@ -120,6 +124,8 @@ impl tonecore_status {
             InvalidTime => "a time constant is not finite, positive and in range",
             InvalidTarget => "the loudness target must be finite, between -70 and 0 LUFS",
             InvalidChunk => "chunk, context or crossfade durations are invalid",
+            InvalidProfile => "not a tonecore profile (malformed, another format or grid, or out of range)",
+            ProfileVersion => "the profile is of a newer version than this library reads",
             Cancelled => "the work was cancelled",
             Busy => "the engine is at its stream (or job) limit",
             StaleId => "the id is stale: closed, replaced, taken, unknown or from another engine",
@@ -159,7 +165,9 @@ impl From<ConfigError> for tonecore_status {
             ConfigError::InvalidTime => Self::InvalidTime,
             ConfigError::InvalidTarget | ConfigError::InvalidLevel => Self::InvalidTarget,
             ConfigError::InvalidChunk => Self::InvalidChunk,
-            ConfigError::InvalidEngine => Self::InvalidArgument,
+            ConfigError::InvalidEngine | ConfigError::InvalidMatch => Self::InvalidArgument,
+            ConfigError::InvalidProfile => Self::InvalidProfile,
+            ConfigError::ProfileVersion => Self::ProfileVersion,
         }
     }
 }

@@ -3,11 +3,13 @@
 //! workers and the thread that emits them.
 
 pub mod chunked;
+pub mod matching;
 pub mod normalize;
 pub mod playback;
 pub mod tail;
 
 pub use chunked::{render_chunked, render_chunked_on, ChunkPlan, ChunkStore, RenderConfig, Watch};
+pub use matching::{match_config, match_track, MatchReport};
 pub use normalize::{normalize, normalize_on, NormalizeOutcome, NormalizeReport};
 pub use playback::{PlaybackConfig, PlaybackControl, PlaybackReader, PlaybackStats};
 pub use tail::{tail_buffer, TailConsumer, TailProducer, TailWriter};

@@ -16,9 +16,13 @@
 
 pub mod analysis;
 pub mod equalize;
+pub mod matching;
+pub mod profile;
 
 pub use analysis::{band_energies, BandEnergyConfig};
 pub use equalize::{equalize, EqualizeConfig};
+pub use matching::{match_gains, MatchGains, MatchOutcome, MatchSettings};
+pub use profile::{profile, Profile, ProfileError};
 
 use crate::cache::CachedSample;
 use crate::dsp::spectrum::{analyze_frame, synthesize_frame, FrameBuffers, OverlapNorm};
