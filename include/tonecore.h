@@ -74,6 +74,9 @@
 // Frames a true-peak detector adds to a limiter's latency (at any sample rate).
 #define TONECORE_TRUE_PEAK_EXTRA_FRAMES 32
 
+// Bands of a profile (the sixth-octave grid, `TONECORE_LAYOUT_SIXTH_OCTAVE`).
+#define TONECORE_PROFILE_BANDS 61
+
 // The C ABI version this header describes; `tonecore_abi_version()` returns the library's.
 // Also the SONAME suffix: `libtonecore.so.<TONECORE_ABI_VERSION>`.
 #define TONECORE_ABI_VERSION 1
@@ -230,6 +233,9 @@ enum tonecore_layout
   TONECORE_LAYOUT_THIRD_OCTAVE = 2,
   // Caller edges (`edges`, `edges_len`): at least two, finite, ≥ 0, strictly ascending.
   TONECORE_LAYOUT_CUSTOM = 3,
+  // Sixth-octave bands, the grid of reference profiles: 61 bands centred on 1000·2^(k/6) Hz,
+  // k = −34..26.
+  TONECORE_LAYOUT_SIXTH_OCTAVE = 4,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -418,6 +424,11 @@ typedef struct tonecore_pipeline tonecore_pipeline;
 // a pipeline; `_read_*` (the audio thread) never blocks; `_seek` and `_stats` work from any
 // thread. `_free` stops and joins the worker.
 typedef struct tonecore_playback tonecore_playback;
+
+// A reference profile: a signal's long-term spectrum on the sixth-octave grid, its loudness,
+// loudness range and true peak. Immutable: any thread may read it at once; free it once with
+// `tonecore_profile_free`.
+typedef struct tonecore_profile tonecore_profile;
 
 // A short-time Fourier transform object: FFT plans, window and working buffers for one
 // configuration, with forward (`_forward_*`) and inverse (`_inverse_*`) transforms.
@@ -868,6 +879,75 @@ typedef struct tonecore_loudness_report {
   double true_peak;
 } tonecore_loudness_report;
 
+// How to match. Initialise with `tonecore_match_config_init`.
+typedef struct tonecore_match_config {
+  // `sizeof(tonecore_match_config)` as the caller compiled it (set by `_init`).
+  size_t struct_size;
+  // 0 (no EQ) … 1 (the whole difference). Default 1.
+  double strength;
+  // Largest boost or cut per band, dB (0–24). Default 12.
+  double max_gain_db;
+  // Smoothing of the difference across bands, octaves (0–2). Default 1/3.
+  double smoothing_octaves;
+  // Loudness target, LUFS (−70…0); NAN = the reference's integrated loudness. Default NAN.
+  double target_lufs;
+  // True-peak ceiling, dBTP (−60…0). Default −1.
+  double ceiling_dbtp;
+} tonecore_match_config;
+
+// A profile's scalar measurements. Set `struct_size = sizeof(tonecore_profile_info)`.
+typedef struct tonecore_profile_info {
+  // Set by the caller to `sizeof(tonecore_profile_info)`.
+  size_t struct_size;
+  // Sample rate of the signal measured, Hz.
+  uint32_t sample_rate;
+  // Channels of the signal measured.
+  uint32_t channels;
+  // Frames measured.
+  uint64_t frames;
+  // Integrated loudness, LUFS; `-INFINITY` when silent.
+  double integrated_lufs;
+  // Loudness range, LU.
+  double loudness_range_lu;
+  // True peak, dBTP; `-INFINITY` for digital silence.
+  double true_peak_dbtp;
+  // Bands present (not absent: above the noise floor and below the Nyquist limit).
+  uint32_t present_bands;
+  // Non-zero when the signal was silent (no spectrum).
+  uint32_t silent;
+  // Non-zero when the profile holds a side/mid balance (stereo).
+  uint32_t has_side_mid;
+} tonecore_profile_info;
+
+// What `tonecore_match_*` did. Per-band arrays are on the sixth-octave grid; NAN marks a band
+// not compared (absent in a profile, or needing more than the clamp). Set `struct_size`.
+typedef struct tonecore_match_report {
+  // Set by the caller to `sizeof(tonecore_match_report)`.
+  size_t struct_size;
+  // A `TONECORE_MATCH_OUTCOME_*` value.
+  int32_t outcome;
+  // Bands compared (present in both profiles, correction within the clamp).
+  uint32_t compared_bands;
+  // RMS of `before_db`: the balance difference before, dB.
+  double residual_before_db;
+  // RMS of `after_db`: the balance difference left, dB.
+  double residual_after_db;
+  // The EQ gains applied, dB.
+  double gains_db[TONECORE_PROFILE_BANDS];
+  // Track − reference per band (mean over the compared bands removed), dB.
+  double before_db[TONECORE_PROFILE_BANDS];
+  // Output − reference per band (mean removed), dB.
+  double after_db[TONECORE_PROFILE_BANDS];
+  // The loudness normalisation (target, loudness and true peak before and after).
+  struct tonecore_normalize_report loudness;
+} tonecore_match_report;
+
+// Render progress: `done` of `total` chunks finished. Return non-zero to cancel the render.
+// Called from worker threads, one call at a time; never from an audio thread.
+typedef int32_t (*tonecore_render_progress_fn)(void *user_data,
+                                               size_t done,
+                                               size_t total);
+
 // A consistent snapshot of a pipeline's counters, all from the end of one `_process_*` call.
 typedef struct tonecore_pipeline_stats {
   // Set by the caller to `sizeof(tonecore_pipeline_stats)`; only that many bytes are written.
@@ -895,12 +975,6 @@ typedef struct tonecore_pipeline_stats {
   // Band gains (dB) of the EQ kernel in use (first `eq_bands` entries).
   double eq_gains_db[64];
 } tonecore_pipeline_stats;
-
-// Render progress: `done` of `total` chunks finished. Return non-zero to cancel the render.
-// Called from worker threads, one call at a time; never from an audio thread.
-typedef int32_t (*tonecore_render_progress_fn)(void *user_data,
-                                               size_t done,
-                                               size_t total);
 
 // How a `tonecore_stft` frames and transforms signals. Fill it with
 // `tonecore_stft_config_init` and change the fields you need.
@@ -2514,6 +2588,211 @@ tonecore_status tonecore_loudness_meter_report(struct tonecore_loudness_meter *m
 // # Safety
 // `meter` live.
 tonecore_status tonecore_loudness_meter_reset(struct tonecore_loudness_meter *meter);
+
+// Writes the default match config (strength 1, ±12 dB, 1/3-octave smoothing, the reference's
+// loudness, −1 dBTP) to `*config_out`, `struct_size` set.
+//
+// Returns `NULL_POINTER`. Thread class: any-thread.
+//
+// `config_out` is borrowed for the call only.
+//
+// # Safety
+// `config_out` writable.
+tonecore_status tonecore_match_config_init(struct tonecore_match_config *config_out);
+
+// Measures the profile of a planar signal (`channels` rows of `input_len / channels` frames at
+// `sample_rate`) into `*profile_out` (written only on success; free it with
+// `tonecore_profile_free`). `threads`: 0 = all cores, 1 = the calling thread, n = a shared
+// pool of n.
+//
+// Returns `NULL_POINTER`, `INVALID_LENGTH`, `INVALID_CHANNELS` (0 or above 64),
+// `INVALID_SAMPLE_RATE` (8 kHz–2.8224 MHz), `INVALID_ARGUMENT` (threads above 1024, input not
+// a whole number of frames), `NON_FINITE` (NaN, infinity or beyond ±2^20), `THREAD_POOL`.
+// Thread class: control-thread / worker (allocates; runs on the worker threads).
+//
+// `input` is borrowed for the call only.
+//
+// # Safety
+// `input` readable for `input_len` floats; `profile_out` writable.
+tonecore_status tonecore_profile_compute_f32(const float *input,
+                                             size_t input_len,
+                                             uint32_t channels,
+                                             uint32_t sample_rate,
+                                             uint32_t threads,
+                                             struct tonecore_profile **profile_out);
+
+// Double-precision [`tonecore_profile_compute_f32`]; the profile in `*profile_out` is freed
+// with `tonecore_profile_free`.
+//
+// Returns `NULL_POINTER`, `INVALID_LENGTH`, `INVALID_CHANNELS`, `INVALID_SAMPLE_RATE`,
+// `INVALID_ARGUMENT`, `NON_FINITE`, `THREAD_POOL`. Thread class: control-thread / worker.
+//
+// `input` is borrowed for the call only.
+//
+// # Safety
+// `input` readable for `input_len` doubles; `profile_out` writable.
+tonecore_status tonecore_profile_compute_f64(const double *input,
+                                             size_t input_len,
+                                             uint32_t channels,
+                                             uint32_t sample_rate,
+                                             uint32_t threads,
+                                             struct tonecore_profile **profile_out);
+
+// Frees a profile; NULL is a no-op.
+//
+// Thread class: any-thread; no other call on this profile may be running or follow.
+//
+// # Safety
+// `profile` NULL or live; no call on it may be running or follow.
+void tonecore_profile_free(struct tonecore_profile *profile);
+
+// Writes the profile as a versioned JSON document (UTF-8, NUL-terminated) to `buffer`.
+// `*len_out` (may be NULL) receives the document's length without the NUL in every case that
+// gets that far, so a call with `capacity` 0 (and `buffer` NULL) asks for the size; the
+// document is under 4 KiB.
+//
+// Returns `NULL_POINTER` (`profile`, or `buffer` with a non-zero capacity), `BUFFER_TOO_SMALL`
+// (`capacity` < length + 1: nothing is written to `buffer`). Thread class: any-thread.
+//
+// All pointers are borrowed for the call only.
+//
+// # Safety
+// `profile` live; `buffer` writable for `capacity` bytes; `len_out` NULL or writable.
+tonecore_status tonecore_profile_to_json(const struct tonecore_profile *profile,
+                                         uint8_t *buffer,
+                                         size_t capacity,
+                                         size_t *len_out);
+
+// Reads a profile document (`len` bytes of UTF-8; a trailing NUL is allowed) into
+// `*profile_out` (written only on success; free it with `tonecore_profile_free`).
+//
+// Returns `NULL_POINTER`, `INVALID_PROFILE` (malformed, not UTF-8, another format or grid,
+// values out of range, over 1 MiB; `tonecore_last_error` says which), `PROFILE_VERSION` (a
+// newer version than this library reads). Thread class: any-thread.
+//
+// `json` is borrowed for the call only.
+//
+// # Safety
+// `json` readable for `len` bytes; `profile_out` writable.
+tonecore_status tonecore_profile_from_json(const uint8_t *json,
+                                           size_t len,
+                                           struct tonecore_profile **profile_out);
+
+// Writes a profile's measurements to `*info_out` (its `struct_size` set by the caller).
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`. Thread class: any-thread.
+//
+// Both pointers are borrowed for the call only.
+//
+// # Safety
+// `profile` live; `info_out` writable for its `struct_size`.
+tonecore_status tonecore_profile_get_info(const struct tonecore_profile *profile,
+                                          struct tonecore_profile_info *info_out);
+
+// Copies a profile's spectrum (dB re 1/Hz of the signal's power, NAN for absent bands) to
+// `spectrum_out` and, when `side_mid_out` is not NULL, its side/mid balance (dB; NAN for
+// absent bands and for profiles without one) — each `TONECORE_PROFILE_BANDS` values.
+//
+// Returns `NULL_POINTER`, `BUFFER_TOO_SMALL` (a length below `TONECORE_PROFILE_BANDS`).
+// Thread class: any-thread.
+//
+// All pointers are borrowed for the call only.
+//
+// # Safety
+// `profile` live; `spectrum_out` writable for `spectrum_len` doubles, a non-NULL
+// `side_mid_out` for `side_mid_len`.
+tonecore_status tonecore_profile_spectrum(const struct tonecore_profile *profile,
+                                          double *spectrum_out,
+                                          size_t spectrum_len,
+                                          double *side_mid_out,
+                                          size_t side_mid_len);
+
+// Fills an initialised pipeline config (`tonecore_pipeline_config_init`; its `sample_rate`,
+// `channels`, `max_block` and `sample_format` are the caller's) with the match of `track` to
+// `reference`: the EQ enabled on `TONECORE_LAYOUT_SIXTH_OCTAVE`, smooth, its gains written to
+// `gains_out` (`TONECORE_PROFILE_BANDS` values) and `eq_gains_db` pointing there (so
+// `gains_out` must outlive the config's use); `fft_size` the match's (16384 at 44.1/48 kHz);
+// the level stage enabled, integrated, at the target; the true-peak limiter enabled at the
+// ceiling. `match_config_in` may be NULL (the defaults). `*outcome_out` (may be NULL) receives a
+// `TONECORE_MATCH_OUTCOME_*` value. Nothing is written on error.
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `BUFFER_TOO_SMALL`, `INVALID_ARGUMENT` (strength,
+// max gain or smoothing out of range), `INVALID_TARGET`, `INVALID_CEILING`,
+// `INVALID_SAMPLE_RATE`. Thread class: any-thread.
+//
+// All pointers are borrowed for the call only (`gains_out` is then referenced by the config).
+//
+// # Safety
+// Profiles live; `match_config_in` NULL or readable for its `struct_size`; `pipeline_inout`
+// readable and writable for its `struct_size`; `gains_out` writable for `gains_len` doubles;
+// `outcome_out` NULL or writable.
+tonecore_status tonecore_match_pipeline_config(const struct tonecore_profile *track,
+                                               const struct tonecore_profile *reference,
+                                               const struct tonecore_match_config *match_config_in,
+                                               struct tonecore_pipeline_config *pipeline_inout,
+                                               double *gains_out,
+                                               size_t gains_len,
+                                               int32_t *outcome_out);
+
+// Matches a whole planar track `input` (`channels` rows of `input_len / channels` frames at
+// `sample_rate`) to `reference` into `output` (`output_len ≥ input_len`; same length, latency
+// removed): its tonal balance (EQ on the sixth-octave grid), its loudness (the reference's
+// integrated loudness, or `match_config->target_lufs`; within 0.1 LU) and the true-peak
+// ceiling. The reference may have any sample rate and channel count (profiles hold the mean
+// power over channels on a rate-independent grid). A silent reference or track derives no EQ
+// (`report_out->outcome` says so), which is still `OK`. `match_config` and `render` may be
+// NULL (the defaults); `*report_out` (may be NULL; its `struct_size` set) receives the report;
+// `progress` as for `tonecore_render_chunked_f32`.
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_LENGTH`, `INVALID_CHANNELS`,
+// `INVALID_SAMPLE_RATE`, `INVALID_ARGUMENT`, `INVALID_TARGET`, `INVALID_CEILING`,
+// `INVALID_CHUNK`, `NON_FINITE`, `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `CANCELLED`,
+// `THREAD_POOL`, `OUT_OF_MEMORY`; the output is unspecified after an error. Thread class:
+// control-thread / worker.
+//
+// Every pointer is borrowed for the call only; `user_data` is passed to `progress` untouched.
+//
+// # Safety
+// Buffers valid for their lengths and not overlapping; `reference` live; configs NULL or
+// readable for their `struct_size`; `report_out` NULL or writable for its `struct_size`;
+// `progress` callable from other threads with `user_data` until this returns.
+tonecore_status tonecore_match_f32(const float *input,
+                                   size_t input_len,
+                                   float *output,
+                                   size_t output_len,
+                                   uint32_t channels,
+                                   uint32_t sample_rate,
+                                   const struct tonecore_profile *reference,
+                                   const struct tonecore_match_config *match_config,
+                                   const struct tonecore_render_config *render,
+                                   struct tonecore_match_report *report_out,
+                                   tonecore_render_progress_fn progress,
+                                   void *user_data);
+
+// Double-precision [`tonecore_match_f32`]: `input` and `output` hold doubles; `reference`,
+// `match_config` (may be NULL), `render` (may be NULL) and `report_out` as there.
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_LENGTH`, `INVALID_CHANNELS`,
+// `INVALID_SAMPLE_RATE`, `INVALID_ARGUMENT`, `INVALID_TARGET`, `INVALID_CEILING`,
+// `INVALID_CHUNK`, `NON_FINITE`, `BUFFER_TOO_SMALL`, `BUFFERS_OVERLAP`, `CANCELLED`,
+// `THREAD_POOL`, `OUT_OF_MEMORY`. Thread class: control-thread / worker.
+//
+// Every pointer is borrowed for the call only; `user_data` is passed to `progress` untouched.
+//
+// # Safety
+// As for `tonecore_match_f32`, with doubles.
+tonecore_status tonecore_match_f64(const double *input,
+                                   size_t input_len,
+                                   double *output,
+                                   size_t output_len,
+                                   uint32_t channels,
+                                   uint32_t sample_rate,
+                                   const struct tonecore_profile *reference,
+                                   const struct tonecore_match_config *match_config,
+                                   const struct tonecore_render_config *render,
+                                   struct tonecore_match_report *report_out,
+                                   tonecore_render_progress_fn progress,
+                                   void *user_data);
 
 // Fills `config_out` with the defaults (44100 Hz, 2 channels, max_block 4096, fft_size 4096,
 // 20 ms ramps, f32; every stage bypassed with its default settings: critical-band flat EQ,

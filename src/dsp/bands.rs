@@ -140,6 +140,12 @@ impl BandLayout {
         Self::fractional_octave(3, -17, 13)
     }
 
+    /// Sixth-octave bands: 61 bands centred on 1000·2^(k/6) Hz, k = −34..26 (19.7 Hz to
+    /// 20.2 kHz), edges a twelfth of an octave either side: the grid of reference profiles.
+    pub fn sixth_octave() -> Self {
+        Self::fractional_octave(6, -34, 26)
+    }
+
     fn fractional_octave(per_octave: i32, first: i32, last: i32) -> Self {
         let step = 1.0 / per_octave as f64;
         let edges = (first..=last + 1)

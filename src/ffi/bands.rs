@@ -15,6 +15,9 @@ pub enum tonecore_layout {
     ThirdOctave = 2,
     /// Caller edges (`edges`, `edges_len`): at least two, finite, ≥ 0, strictly ascending.
     Custom = 3,
+    /// Sixth-octave bands, the grid of reference profiles: 61 bands centred on 1000·2^(k/6) Hz,
+    /// k = −34..26.
+    SixthOctave = 4,
 }
 
 /// How band gains become a per-bin curve (values of the `int32_t mode` arguments).
@@ -78,6 +81,7 @@ pub(crate) unsafe fn layout_from(
         l if l == tonecore_layout::Critical as i32 => Ok(BandLayout::critical()),
         l if l == tonecore_layout::Octave as i32 => Ok(BandLayout::octave()),
         l if l == tonecore_layout::ThirdOctave as i32 => Ok(BandLayout::third_octave()),
+        l if l == tonecore_layout::SixthOctave as i32 => Ok(BandLayout::sixth_octave()),
         l if l == tonecore_layout::Custom as i32 => {
             Ok(BandLayout::from_edges(slice_in(edges, edges_len)?)?)
         }

@@ -278,6 +278,19 @@ unsafe fn offline_ffi<T: FormatSample, R>(
     if channels == 0 || input_len % channels != 0 {
         return Err(tonecore_status::InvalidChannels.into());
     }
+    with_watch(progress, user_data, |watch| {
+        run(x, y, channels, c.sample_rate, &pipeline, &render, watch)
+    })
+    .map_err(Failure::from)
+}
+
+/// Runs `run` with a [`Watch`] that reports to the caller's `progress` callback (if any) and
+/// cancels when it returns non-zero.
+pub(crate) fn with_watch<R>(
+    progress: tonecore_render_progress_fn,
+    user_data: *mut c_void,
+    run: impl FnOnce(Watch<'_>) -> R,
+) -> R {
     let cancel = AtomicBool::new(false);
     let reporter = progress.map(|callback| Progress {
         callback,
@@ -292,19 +305,10 @@ unsafe fn offline_ffi<T: FormatSample, R>(
         }
     };
     let report_ref: &(dyn Fn(usize, usize) + Sync) = &report;
-    let watch = Watch {
+    run(Watch {
         progress: reporter.as_ref().map(|_| report_ref),
         cancel: Some(&cancel),
-    };
-    Ok(run(
-        x,
-        y,
-        channels,
-        c.sample_rate,
-        &pipeline,
-        &render,
-        watch,
-    )?)
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -391,7 +395,7 @@ pub struct tonecore_normalize_report {
 }
 
 impl tonecore_normalize_report {
-    fn of(r: &crate::render::NormalizeReport) -> Self {
+    pub(crate) fn of(r: &crate::render::NormalizeReport) -> Self {
         use crate::render::NormalizeOutcome as O;
         Self {
             struct_size: size_of::<Self>(),

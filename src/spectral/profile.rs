@@ -583,6 +583,10 @@ mod tests {
         assert!((c[34] - 1000.0).abs() < 1e-9);
         assert!((c[0] - 19.686).abs() < 1e-3);
         assert_eq!(GRID.layout().bands(), PROFILE_BANDS);
+        let sixth = BandLayout::sixth_octave();
+        for (a, b) in sixth.edges().iter().zip(GRID.layout().edges()) {
+            assert!((a - b).abs() < 1e-9 * b);
+        }
     }
 
     #[test]
