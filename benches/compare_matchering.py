@@ -86,8 +86,10 @@ Measurements (independent of both tools):
 3. True peak: max |x| over the channels of ``scipy.signal.resample_poly(x, 4, 1, axis=-1)``,
    dBTP.
 4. Wall time and the ratio Matchering / tonecore (profile + match); above 1 means tonecore is
-   faster. The load average is printed at the start and the end: on a busy machine times are
-   not comparable.
+   faster. The JSON also has every round's wall time (``wall_all_s``) and the best process CPU
+   time (``cpu_s``, all threads: above the wall time when a tool uses more than one core). The
+   load average is printed at the start and the end: on a busy machine times are not
+   comparable.
 """
 
 from __future__ import annotations
@@ -476,21 +478,25 @@ def tonecore_api() -> Tuple[Any, str]:
 class TonecoreRunner:
     def __init__(self, tc: Any) -> None:
         self.tc = tc
-        self.best = {"wall": math.inf, "profile": math.inf, "match": math.inf}
-        self.result: Any = None
+        self.reset()
 
     def reset(self) -> None:
-        self.best = {"wall": math.inf, "profile": math.inf, "match": math.inf}
-        self.result = None
+        self.best = {"wall": math.inf, "profile": math.inf, "match": math.inf, "cpu": math.inf}
+        self.times: List[float] = []
+        self.result: Any = None
 
     def once(self, case: Case) -> None:
+        c0 = time.process_time()
         t0 = time.perf_counter()
         ref = self.tc.profile(case.r, case.sr_r)
         t1 = time.perf_counter()
         y, report = self.tc.match(case.x, case.sr, ref)
         t2 = time.perf_counter()
-        for k, v in (("wall", t2 - t0), ("profile", t1 - t0), ("match", t2 - t1)):
+        c1 = time.process_time()
+        for k, v in (("wall", t2 - t0), ("profile", t1 - t0), ("match", t2 - t1),
+                     ("cpu", c1 - c0)):
             self.best[k] = min(self.best[k], v)
+        self.times.append(t2 - t0)
         self.result = (np.asarray(y), report)
 
 
@@ -498,14 +504,14 @@ class MatcheringRunner:
     def __init__(self, mg: Any, tmp: Path) -> None:
         self.mg = mg
         self.tmp = tmp
-        self.best = math.inf
-        self.messages: List[str] = []
-        self.out: Optional[Path] = None
+        self.reset()
 
     def reset(self) -> None:
         self.best = math.inf
-        self.messages = []
-        self.out = None
+        self.best_cpu = math.inf
+        self.times: List[float] = []
+        self.messages: List[str] = []
+        self.out: Optional[Path] = None
 
     def once(self, case: Case) -> None:
         assert case.x_wav is not None and case.r_wav is not None
@@ -513,10 +519,14 @@ class MatcheringRunner:
         messages: List[str] = []
         self.mg.log(warning_handler=lambda m: messages.append(f"warning: {m}"),
                     info_handler=lambda m: messages.append(f"info: {m}"))
+        c0 = time.process_time()
         t0 = time.perf_counter()
         self.mg.process(target=str(case.x_wav), reference=str(case.r_wav),
                         results=[self.mg.pcm24(str(out))])
-        self.best = min(self.best, time.perf_counter() - t0)
+        t1 = time.perf_counter()
+        self.best = min(self.best, t1 - t0)
+        self.best_cpu = min(self.best_cpu, time.process_time() - c0)
+        self.times.append(t1 - t0)
         self.messages, self.out = messages, out
 
 
@@ -1001,6 +1011,7 @@ def main() -> int:
                     out = meter.signal(y, case.sr)
                     row.update(status="ok", wall_s=tc_run.best["wall"],
                                profile_s=tc_run.best["profile"], match_s=tc_run.best["match"],
+                               cpu_s=tc_run.best["cpu"], wall_all_s=tc_run.times,
                                note=f"match alone {tc_run.best['match']:.3f} s",
                                report=report if isinstance(report, dict) else str(report),
                                **compare(out, tr, rf))
@@ -1023,7 +1034,8 @@ def main() -> int:
                     if case.x.shape[0] == 1:
                         note += "; mono duplicated to stereo"
                     row.update(status="resampled" if resampled else "ok",
-                               wall_s=mg_run.best, note=note,
+                               wall_s=mg_run.best, cpu_s=mg_run.best_cpu,
+                               wall_all_s=mg_run.times, note=note,
                                matchering_log=mg_run.messages, **compare(out, tr, rf))
             tcr, mgr = row_of.get("tonecore"), row_of.get("matchering")
             if (tcr and mgr and tcr["status"] == "ok" and mgr["status"] in ("ok", "resampled")):
