@@ -103,6 +103,8 @@ static inline const char *check_status_name(long long s) {
     case TONECORE_STATUS_PANIC: return "PANIC";
     case TONECORE_STATUS_OUT_OF_MEMORY: return "OUT_OF_MEMORY";
     case TONECORE_STATUS_THREAD_POOL: return "THREAD_POOL";
+    case TONECORE_STATUS_INVALID_PROFILE: return "INVALID_PROFILE";
+    case TONECORE_STATUS_PROFILE_VERSION: return "PROFILE_VERSION";
     default: return "?";
     }
 }

@@ -338,6 +338,29 @@ typedef int32_t tonecore_normalize_outcome;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Why a match's gains are what they are (values of `tonecore_match_report.outcome`).
+enum tonecore_match_outcome
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The gains move the track's balance to the reference's.
+  TONECORE_MATCH_OUTCOME_MATCHED = 0,
+  // The reference is silent: no EQ derived (flat gains).
+  TONECORE_MATCH_OUTCOME_SILENT_REFERENCE = 1,
+  // The track is silent: no EQ derived.
+  TONECORE_MATCH_OUTCOME_SILENT_TRACK = 2,
+  // No band is present in both: no EQ derived.
+  TONECORE_MATCH_OUTCOME_NO_COMMON_BANDS = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum tonecore_match_outcome tonecore_match_outcome;
+#else
+typedef int32_t tonecore_match_outcome;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // How a job stands (`tonecore_job_progress.state`, `tonecore_event.job_state`).
 enum tonecore_job_state
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -2659,7 +2682,7 @@ void tonecore_profile_free(struct tonecore_profile *profile);
 // # Safety
 // `profile` live; `buffer` writable for `capacity` bytes; `len_out` NULL or writable.
 tonecore_status tonecore_profile_to_json(const struct tonecore_profile *profile,
-                                         uint8_t *buffer,
+                                         char *buffer,
                                          size_t capacity,
                                          size_t *len_out);
 
@@ -2674,7 +2697,7 @@ tonecore_status tonecore_profile_to_json(const struct tonecore_profile *profile,
 //
 // # Safety
 // `json` readable for `len` bytes; `profile_out` writable.
-tonecore_status tonecore_profile_from_json(const uint8_t *json,
+tonecore_status tonecore_profile_from_json(const char *json,
                                            size_t len,
                                            struct tonecore_profile **profile_out);
 

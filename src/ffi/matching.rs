@@ -14,7 +14,7 @@ use crate::render::matching::{match_config, match_track};
 use crate::render::RenderConfig;
 use crate::spectral::profile::{profile, Profile, ProfileError, PROFILE_BANDS};
 use crate::spectral::{MatchOutcome, MatchSettings};
-use std::ffi::c_void;
+use std::ffi::{c_char, c_void};
 use std::mem::size_of;
 
 /// Bands of a profile (the sixth-octave grid, `TONECORE_LAYOUT_SIXTH_OCTAVE`).
@@ -297,7 +297,7 @@ pub unsafe extern "C" fn tonecore_profile_free(profile: *mut tonecore_profile) {
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_profile_to_json(
     profile: *const tonecore_profile,
-    buffer: *mut u8,
+    buffer: *mut c_char,
     capacity: usize,
     len_out: *mut usize,
 ) -> tonecore_status {
@@ -309,7 +309,7 @@ pub unsafe extern "C" fn tonecore_profile_to_json(
         if capacity < json.len() + 1 {
             return Err(tonecore_status::BufferTooSmall.into());
         }
-        let out = slice_out(buffer, capacity)?;
+        let out = slice_out(buffer.cast::<u8>(), capacity)?;
         out[..json.len()].copy_from_slice(json.as_bytes());
         out[json.len()] = 0;
         Ok(())
@@ -329,13 +329,13 @@ pub unsafe extern "C" fn tonecore_profile_to_json(
 /// `json` readable for `len` bytes; `profile_out` writable.
 #[no_mangle]
 pub unsafe extern "C" fn tonecore_profile_from_json(
-    json: *const u8,
+    json: *const c_char,
     len: usize,
     profile_out: *mut *mut tonecore_profile,
 ) -> tonecore_status {
     guard(|| {
         let out = out_param(profile_out)?;
-        let bytes = slice_in(json, len)?;
+        let bytes = slice_in(json.cast::<u8>(), len)?;
         let bytes = bytes.strip_suffix(&[0]).unwrap_or(bytes);
         let text = std::str::from_utf8(bytes).map_err(|_| {
             Failure::detail(tonecore_status::InvalidProfile, "the document is not UTF-8")
