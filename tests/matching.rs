@@ -162,7 +162,10 @@ fn a_match_lands_on_the_references_balance_loudness_and_peak() {
         let (after, used) = residual(&independent_bands(&out, 2, rate), &reference_bands, bands);
         assert!(used >= 50, "{rate}: {used} bands compared");
         assert!(before > 4.0, "{rate}: the pair differs ({before:.2} dB)");
-        assert!(after < 1.0, "{rate}: residual {after:.2} dB (before {before:.2})");
+        assert!(
+            after < 1.0,
+            "{rate}: residual {after:.2} dB (before {before:.2})"
+        );
         assert!(
             (report.residual_after_db - after).abs() < 0.5,
             "{rate}: own residual {:.2} vs independent {after:.2}",
@@ -170,7 +173,10 @@ fn a_match_lands_on_the_references_balance_loudness_and_peak() {
         );
         let (ref_lufs, _) = loudness(&reference, 2, rate);
         let (out_lufs, out_peak) = loudness(&out, 2, rate);
-        assert!((out_lufs - ref_lufs).abs() < 0.1, "{rate}: {out_lufs} vs {ref_lufs}");
+        assert!(
+            (out_lufs - ref_lufs).abs() < 0.1,
+            "{rate}: {out_lufs} vs {ref_lufs}"
+        );
         assert!(out_peak <= -1.0, "{rate}: true peak {out_peak}");
         eprintln!(
             "{rate}: residual {before:.2} -> {after:.2} dB over {used} bands, \
@@ -241,7 +247,10 @@ fn silent_references_and_tracks_derive_no_eq() {
     assert_eq!(report.gains.outcome, MatchOutcome::SilentReference);
     assert!(report.gains.gains_db.iter().all(|&g| g == 0.0));
     // Dither-level noise is silent too: no EQ from a noise floor.
-    let floor: Vec<f64> = noise(2 * rate as usize, 5).iter().map(|v| v * 1e-5).collect();
+    let floor: Vec<f64> = noise(2 * rate as usize, 5)
+        .iter()
+        .map(|v| v * 1e-5)
+        .collect();
     let floor_profile = profile(&floor, 1, rate, 1).unwrap();
     assert!(floor_profile.is_silent());
     let reference = Profile::from_json(&profile(&track, 2, rate, 0).unwrap().to_json()).unwrap();
