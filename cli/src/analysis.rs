@@ -143,8 +143,11 @@ pub fn band_energy(
     Ok(Some(mean))
 }
 
-/// The designed EQ kernel's response in dB at `freqs` for `gains` on `layout` (FFT 4096, as the
-/// pipeline designs it).
+/// FFT size of the pipeline's EQ by default.
+pub const EQ_FFT: usize = 4096;
+
+/// The designed EQ kernel's response in dB at `freqs` for `gains` on `layout`, designed at `n`
+/// points as the pipeline designs it ([`EQ_FFT`] by default; a match uses a larger size).
 ///
 /// # Errors
 /// Invalid layout or gains for this rate.
@@ -153,8 +156,8 @@ pub fn eq_response_db(
     gains: &[f64],
     rate: u32,
     freqs: &[f64],
+    n: usize,
 ) -> Result<Vec<f64>> {
-    let n = 4096;
     let cache = f64::cache();
     let mut designer = FirDesigner::new(
         layout.clone(),
@@ -206,12 +209,12 @@ mod tests {
     fn a_flat_eq_has_a_flat_response_and_a_boost_shows_at_its_centre() {
         let layout = BandLayout::critical();
         let freqs = [100.0, 1000.0, 10_000.0];
-        let flat = eq_response_db(&layout, &[0.0; 25], 44_100, &freqs).unwrap();
+        let flat = eq_response_db(&layout, &[0.0; 25], 44_100, &freqs, EQ_FFT).unwrap();
         assert!(flat.iter().all(|d| d.abs() < 0.01), "{flat:?}");
         let mut g = [0.0; 25];
         g[8] = 6.0;
         let c = layout.centers()[8];
-        let r = eq_response_db(&layout, &g, 44_100, &[c]).unwrap();
+        let r = eq_response_db(&layout, &g, 44_100, &[c], EQ_FFT).unwrap();
         assert!((r[0] - 6.0).abs() < 0.1, "{r:?}");
     }
 }

@@ -167,14 +167,25 @@ pub fn run(a: BatchArgs) -> Result<ExitCode> {
         .max()
         .unwrap_or(4)
         .clamp(4, 40);
+    // With --match, a column of the tonal residual before>after (dB RMS from the reference).
+    let matching = settings.matching.is_some();
+    if let Some(m) = &settings.matching {
+        say!("reference: {}: {}", m.reference.name, m.reference.source);
+        say!("chain:     {}", settings.chain.description);
+    }
     say!(
-        "{:<width$}  {:<6}  {:>8}  {:>8}  {:>8}  {:>9}  {:>7}",
+        "{:<width$}  {:<6}  {:>8}  {:>8}  {:>8}  {:>9}  {}{:>7}",
         "file",
         "status",
         "length",
         "in LUFS",
         "out LUFS",
         "peak dBTP",
+        if matching {
+            format!("{:>9}  ", "tonal dB")
+        } else {
+            String::new()
+        },
         "time"
     );
     let (mut ok, mut failed, mut skipped, mut audio) = (0, 0, 0, 0.0);
@@ -185,12 +196,16 @@ pub fn run(a: BatchArgs) -> Result<ExitCode> {
                 ok += 1;
                 audio += r.seconds();
                 say!(
-                    "{name:<width$}  {:<6}  {:>8}  {:>8}  {:>8}  {:>9}  {:>6.2}s",
+                    "{name:<width$}  {:<6}  {:>8}  {:>8}  {:>8}  {:>9}  {}{:>6.2}s",
                     "ok",
                     duration(r.seconds()),
                     lufs(r.before.integrated),
                     lufs(r.after.integrated),
                     lufs(r.after.true_peak),
+                    match &r.matched {
+                        Some(m) => format!("{:>9}  ", crate::matching::tonal_cell(m)),
+                        None => String::new(),
+                    },
                     r.total_secs
                 );
             }

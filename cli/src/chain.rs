@@ -255,8 +255,6 @@ pub enum Target {
     None,
     /// `--target-lufs`.
     Lufs(f64),
-    /// `--match REF`: the reference's integrated loudness and its name.
-    Match(f64, String),
 }
 
 /// Builds the chain from the parsed options.
@@ -301,10 +299,6 @@ pub fn build(
         Target::None => None,
         Target::Lufs(t) => {
             parts.push(format!("level {t:.1} LUFS"));
-            Some(*t)
-        }
-        Target::Match(t, name) => {
-            parts.push(format!("level {t:.1} LUFS (as {name})"));
             Some(*t)
         }
     };

@@ -156,6 +156,7 @@ pub fn run(out_dir: &Path, quiet: bool) -> Result<ExitCode> {
         bits: Bits::Int24,
         dither: crate::output::Dither::default_for(Bits::Int24),
         out_rate: None,
+        matching: None,
     };
     let bar = FileProgress::new("demo", quiet);
     let report = job::process_file(&in_path, &out_path, &settings, &bar);
@@ -165,13 +166,14 @@ pub fn run(out_dir: &Path, quiet: bool) -> Result<ExitCode> {
 
     // What was written, read back, against what went in.
     let written = decode::open(&out_path)?.read_all(&|_| {})?;
-    crate::analysis_tables(&samples, &written.samples, 2, RATE, &settings)?;
+    crate::analysis_tables(&samples, &written.samples, 2, RATE, &settings.chain.layout)?;
     crate::plot_pair(
         &samples,
         &written.samples,
         2,
         RATE,
-        &settings,
+        &settings.chain,
+        crate::analysis::EQ_FFT,
         png,
         format!("tonecore demo: built-in {SECONDS} s track, stereo, {RATE} Hz"),
         crate::legends(&report.before, &report.after),

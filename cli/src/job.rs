@@ -1,24 +1,28 @@
-//! One file through the engine: decode → chunk-parallel render (EQ → level → limiter) → WAV,
-//! with the loudness of the input (measured while rendering) and of what is written (measured
-//! while writing).
+//! One file through the engine: decode → chunk-parallel render (EQ → level → limiter), or a
+//! match to a reference ([`tonecore::match_track`]) → WAV or FLAC, with the loudness of the
+//! input (measured while rendering) and of what is written (measured while writing).
 
 use crate::chain::Chain;
 use crate::decode::{self, Track};
 use crate::error::{cancel_flag, check_cancel, shown, CliError, Result};
 use crate::fail;
+use crate::matching::Matching;
 use crate::output::{
     resample, resampled_len, write_audio, Bits, Dither, PendingFile, WriteOptions,
 };
 use crate::progress::FileProgress;
 use crate::say;
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 use tonecore::dsp::loudness::{LoudnessMeter, LoudnessReport};
+use tonecore::dsp::{all_in_range, sanitize};
 use tonecore::pipeline::Pipeline;
+use tonecore::pipeline::PipelineConfig;
 use tonecore::render::chunked::integrated_level;
 use tonecore::render::{normalize, render_chunked, NormalizeReport, RenderConfig, Watch};
-use tonecore::{ConfigError, Error, ProcessError};
+use tonecore::{match_track, ConfigError, Error, MatchReport, ProcessError};
 
 /// How to process files.
 #[derive(Clone, Debug)]
@@ -35,6 +39,9 @@ pub struct Settings {
     pub dither: Dither,
     /// Output sample rate (None = the input's).
     pub out_rate: Option<u32>,
+    /// Match each track to a reference instead of rendering `chain` (whose description and
+    /// ceiling then describe the match).
+    pub matching: Option<Matching>,
 }
 
 impl Settings {
@@ -52,7 +59,7 @@ impl Settings {
     /// # Errors
     /// A chunk too short for the chain's settle time; any other configuration error.
     pub fn check(&self, channels: usize, rate: u32) -> Result<()> {
-        let config = &self.chain.config;
+        let config = &self.config_at(rate)?;
         let render = self.render_config();
         match tonecore::render::chunked::plan::<f32>(0, channels, rate, config, &render) {
             Ok(_) => Ok(()),
@@ -68,6 +75,32 @@ impl Settings {
             }
             Err(e) => Err(fail!("cannot set up the chain: {e}")),
         }
+    }
+
+    /// The pipeline rendered at `rate`: the chain's, or a match's (its EQ's FFT size follows
+    /// the rate; its gains follow the track and are flat here).
+    ///
+    /// # Errors
+    /// The match's settings or the rate are refused.
+    pub fn config_at(&self, rate: u32) -> Result<PipelineConfig> {
+        match &self.matching {
+            Some(m) => m
+                .config_at(rate)
+                .map_err(|e| fail!("cannot set up the match: {e}")),
+            None => Ok(self.chain.config.clone()),
+        }
+    }
+}
+
+/// `samples` with non-finite values and values beyond ±2^20 replaced by silence (as the render
+/// treats them; a match measures its input first, and the profile refuses them).
+fn in_range(samples: &[f32]) -> Cow<'_, [f32]> {
+    if all_in_range(samples) {
+        Cow::Borrowed(samples)
+    } else {
+        let mut copy = samples.to_vec();
+        sanitize(&mut copy);
+        Cow::Owned(copy)
     }
 }
 
@@ -92,8 +125,10 @@ pub struct Report {
     pub out_frames: u64,
     /// Output format.
     pub bits: Bits,
-    /// What the loudness normalisation did (with a level target in integrated mode).
+    /// What the loudness normalisation did (with a level target in integrated mode, or a match).
     pub level: Option<NormalizeReport>,
+    /// What the match did (with [`Settings::matching`]).
+    pub matched: Option<Box<MatchReport>>,
     /// Seconds spent decoding.
     pub decode_secs: f64,
     /// Seconds spent rendering (while the input's loudness is being measured).
@@ -139,8 +174,9 @@ pub fn measure(samples: &[f32], channels: usize, rate: u32) -> Result<LoudnessRe
     Ok(meter.report())
 }
 
-/// Renders planar `track` through `settings`' chain into `out` (same length), measuring the
-/// input meanwhile. Returns the input's loudness.
+/// Renders planar `track` through `settings`' chain (or matches it to `settings`' reference)
+/// into `out` (same length), measuring the input meanwhile. Returns the input's loudness and
+/// what the match did.
 ///
 /// # Errors
 /// Configuration errors; Ctrl-C.
@@ -149,7 +185,26 @@ pub fn render(
     settings: &Settings,
     out: &mut [f32],
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<LoudnessReport> {
+) -> Result<(LoudnessReport, Option<Box<MatchReport>>)> {
+    let watch = Watch {
+        progress: Some(progress),
+        cancel: Some(cancel_flag()),
+    };
+    if let Some(m) = &settings.matching {
+        let input = in_range(&track.samples);
+        let report = match_track(
+            &input,
+            track.channels,
+            track.rate,
+            &m.reference.profile,
+            &m.settings,
+            &settings.render_config(),
+            out,
+            watch,
+        )
+        .map_err(render_error)?;
+        return Ok((report.loudness.input_loudness, Some(Box::new(report))));
+    }
     let (before, rendered) = std::thread::scope(|s| {
         let meter = s.spawn(|| measure(&track.samples, track.channels, track.rate));
         let rendered = render_chunked(
@@ -159,10 +214,7 @@ pub fn render(
             &settings.chain.config,
             &settings.render_config(),
             out,
-            Watch {
-                progress: Some(progress),
-                cancel: Some(cancel_flag()),
-            },
+            watch,
         );
         let before = meter
             .join()
@@ -170,7 +222,7 @@ pub fn render(
         (before, rendered)
     });
     rendered.map_err(render_error)?;
-    before
+    Ok((before?, None))
 }
 
 fn render_error(e: Error) -> CliError {
@@ -243,9 +295,13 @@ pub fn process_file(
     progress.stage(0, "decode");
     let hint = source.frames_hint.unwrap_or(0);
     let format = source.format;
-    let track = source.read_all(&|f| progress.within(0, f as f64 / hint as f64))?;
+    let mut track = source.read_all(&|f| progress.within(0, f as f64 / hint as f64))?;
     if let Some(w) = &track.warning {
         progress.warn(w);
+    }
+    if settings.matching.is_some() {
+        // The match profiles its input, which must be finite (the render zeroes such samples).
+        sanitize(&mut track.samples);
     }
     settings.check(track.channels, track.rate)?;
     let decode_secs = t0.elapsed().as_secs_f64();
@@ -267,20 +323,38 @@ pub fn process_file(
     let mut out = vec![0.0f32; samples.len()];
     let name = shown(output);
     let track = &track;
-    let (before, written, render_secs, level) = std::thread::scope(|s| {
+    let (before, written, render_secs, level, matched) = std::thread::scope(|s| {
         let config = &settings.chain.config;
         let level_target = integrated_level(config);
         // The input's loudness is only needed for the summary: it is measured while the track
-        // is rendered and written, so the measurement overlaps both. The normalisation
-        // measures the track it is given anyway: when that is the input, its report is used.
-        let meter_in = (level_target.is_none() || resampled.is_some())
+        // is rendered and written, so the measurement overlaps both. The normalisation (and a
+        // match) measures the track it is given anyway: when that is the input, its report is
+        // used.
+        let normalized = level_target.is_some() || settings.matching.is_some();
+        let meter_in = (!normalized || resampled.is_some())
             .then(|| s.spawn(|| measure(&track.samples, channels, rate)));
         let watch = Watch {
             progress: Some(&|d, t| progress.within(1, d as f64 / t as f64)),
             cancel: Some(cancel_flag()),
         };
-        let rendered = match level_target {
-            Some(level) => normalize(
+        let mut matched = None;
+        let rendered = match (&settings.matching, level_target) {
+            (Some(m), _) => match_track(
+                samples,
+                channels,
+                out_rate,
+                &m.reference.profile,
+                &m.settings,
+                &settings.render_config(),
+                &mut out,
+                watch,
+            )
+            .map(|report| {
+                let level = report.loudness;
+                matched = Some(Box::new(report));
+                Some(level)
+            }),
+            (None, Some(level)) => normalize(
                 samples,
                 channels,
                 out_rate,
@@ -291,7 +365,7 @@ pub fn process_file(
                 watch,
             )
             .map(Some),
-            None => render_chunked(
+            (None, None) => render_chunked(
                 samples,
                 channels,
                 out_rate,
@@ -319,7 +393,7 @@ pub fn process_file(
             (None, Some(report)) => Ok(report.input_loudness),
             (None, None) => Err(fail!("the loudness meter failed")),
         };
-        (before, written, render_secs, level)
+        (before, written, render_secs, level, matched)
     });
     let (written, after) = written?;
     let before = before?;
@@ -336,6 +410,7 @@ pub fn process_file(
         out_frames: written,
         bits: settings.bits,
         level,
+        matched,
         decode_secs,
         render_secs,
         total_secs: t0.elapsed().as_secs_f64(),
@@ -399,6 +474,9 @@ pub fn print_report(input: &Path, output: &Path, chain: &Chain, r: &Report) {
     }
     if gain.is_finite() {
         say!("gain:    {gain:+.1} dB (integrated loudness, output - input)");
+    }
+    if let Some(m) = &r.matched {
+        say!("match:   {}", crate::matching::tonal_text(m));
     }
     if let Some(n) = &r.level {
         say!(

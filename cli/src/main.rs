@@ -14,6 +14,7 @@ mod decode;
 mod demo;
 mod error;
 mod job;
+mod matching;
 mod output;
 mod plot;
 mod progress;
@@ -50,6 +51,8 @@ struct Cli {
 enum Command {
     /// Process one file: decode, EQ -> level -> limiter, write a WAV or FLAC, print a before/after summary
     Process(ProcessArgs),
+    /// Match a file's tonal balance, loudness and peak to a reference file or profile
+    Match(MatchArgs),
     /// Measure a file (loudness, energy per band) and plot its spectrum before/after the chain
     Analyze(AnalyzeArgs),
     /// Process every audio file in a folder, several at a time
@@ -67,29 +70,38 @@ struct ChainArgs {
         long = "eq",
         value_name = "BAND=DB",
         value_delimiter = ',',
-        conflicts_with = "eq_preset"
+        conflicts_with_all = ["eq_preset", "match_ref"]
     )]
     eq: Vec<String>,
     /// A named set of critical-band gains (listed below)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", conflicts_with = "match_ref")]
     eq_preset: Option<Preset>,
     /// The bands --eq refers to
-    #[arg(long, value_enum, default_value = "critical")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "critical",
+        conflicts_with = "match_ref"
+    )]
     layout: Layout,
     /// Normalise the output to this integrated loudness, LUFS (-70 to 0): one static gain,
     /// corrected for what the limiter takes, lands within 0.1 LU under the ceiling (or the
-    /// summary says why not)
+    /// summary says why not). With --match it replaces the reference's loudness
     #[arg(
         long,
         value_name = "LUFS",
         allow_negative_numbers = true,
-        value_parser = parse_target,
-        conflicts_with = "match_ref"
+        value_parser = parse_target
     )]
     target_lufs: Option<f64>,
-    /// Normalise the output to the integrated loudness of this reference file
+    /// Match this reference: an audio file or a profile written by `analyze --profile` (.json).
+    /// Its tonal balance (an EQ on 61 sixth-octave bands, replacing --eq and --eq-preset), its
+    /// integrated loudness (unless --target-lufs is given) and a true-peak limiter at
+    /// --ceiling-db; as `tonecore match`
     #[arg(long = "match", value_name = "REF")]
     match_ref: Option<PathBuf>,
+    #[command(flatten)]
+    tuning: MatchTuning,
     /// Limiter ceiling: true peak, dBTP (-60 to 0), or sample peak with --sample-peak
     #[arg(
         long,
@@ -100,14 +112,64 @@ struct ChainArgs {
     )]
     ceiling_db: f64,
     /// Limit sample peaks only (the ceiling in dBFS; inter-sample peaks may exceed it)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "match_ref")]
     sample_peak: bool,
+    #[command(flatten)]
+    render: RenderArgs,
+}
+
+/// How the renderer runs, shared by every command that renders.
+#[derive(Args, Clone, Copy, Debug)]
+struct RenderArgs {
     /// Length of the chunks rendered in parallel, seconds
     #[arg(long, value_name = "S", default_value_t = 15.0, value_parser = parse_chunk)]
     chunk_seconds: f64,
     /// Render threads per file [default: all cores; in batch, cores / jobs]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1024))]
     threads: Option<u32>,
+}
+
+/// How closely a match follows the reference's tonal balance (`match`, and `--match` in
+/// process, analyze and batch).
+#[derive(Args, Clone, Copy, Debug)]
+struct MatchTuning {
+    /// How much of the tonal difference the match EQ applies: 0 (none; loudness and peak only)
+    /// to 1 (all) [default: 1]
+    #[arg(long, value_name = "0-1", value_parser = parse_strength)]
+    strength: Option<f64>,
+    /// Largest boost or cut of the match EQ per band, dB (0 to 24) [default: 12]
+    #[arg(long, value_name = "DB", value_parser = parse_max_gain)]
+    max_gain: Option<f64>,
+    /// Smoothing of the tonal difference across bands, octaves (0 to 2, e.g. 0.5 or 1/3;
+    /// 0 = none) [default: 1/3]
+    #[arg(long, value_name = "OCT", value_parser = parse_smoothing)]
+    smoothing: Option<f64>,
+}
+
+impl MatchTuning {
+    /// The library's settings with these options, `target` (None: the reference's loudness)
+    /// and the true-peak `ceiling`.
+    fn settings(&self, target: Option<f64>, ceiling: f64) -> tonecore::MatchSettings {
+        let d = tonecore::MatchSettings::default();
+        tonecore::MatchSettings {
+            strength: self.strength.unwrap_or(d.strength),
+            max_gain_db: self.max_gain.unwrap_or(d.max_gain_db),
+            smoothing_octaves: self.smoothing.unwrap_or(d.smoothing_octaves),
+            target_lufs: target,
+            ceiling_dbtp: ceiling,
+        }
+    }
+
+    /// The first option given, for "needs --match".
+    fn given(&self) -> Option<&'static str> {
+        [
+            (self.strength.is_some(), "--strength"),
+            (self.max_gain.is_some(), "--max-gain"),
+            (self.smoothing.is_some(), "--smoothing"),
+        ]
+        .into_iter()
+        .find_map(|(set, name)| set.then_some(name))
+    }
 }
 
 /// The output file.
@@ -142,12 +204,59 @@ struct ProcessArgs {
 }
 
 #[derive(Args, Debug)]
+struct MatchArgs {
+    /// Input file (WAV, FLAC, MP3, Ogg Vorbis)
+    input: PathBuf,
+    /// Reference: an audio file (any rate and channel count; its profile is measured) or a
+    /// profile written by `tonecore analyze --profile` (a .json name)
+    reference: PathBuf,
+    /// Output file: FLAC if it ends in .flac, WAV otherwise (as for process)
+    output: PathBuf,
+    #[command(flatten)]
+    tuning: MatchTuning,
+    /// Integrated loudness of the output, LUFS (-70 to 0) [default: the reference's]
+    #[arg(
+        long,
+        alias = "target-lufs",
+        value_name = "LUFS",
+        allow_negative_numbers = true,
+        value_parser = parse_target
+    )]
+    target: Option<f64>,
+    /// True-peak ceiling of the limiter, dBTP (-60 to 0)
+    #[arg(
+        long,
+        alias = "ceiling-db",
+        value_name = "DBTP",
+        default_value_t = -1.0,
+        allow_negative_numbers = true,
+        value_parser = parse_ceiling
+    )]
+    ceiling: f64,
+    /// Write a PNG: the long-term spectrum of track, output and reference on the 61 bands, and
+    /// the match EQ
+    #[arg(long, value_name = "PNG")]
+    plot: Option<PathBuf>,
+    #[command(flatten)]
+    render: RenderArgs,
+    #[command(flatten)]
+    out: OutputArgs,
+    /// No progress bar
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
 struct AnalyzeArgs {
     /// Input file (WAV, FLAC, MP3, Ogg Vorbis)
     input: PathBuf,
     /// Write a PNG: average spectrum before/after the chain, and the EQ response
     #[arg(long, value_name = "PNG")]
     plot: Option<PathBuf>,
+    /// Write the input's profile (long-term spectrum on 61 sixth-octave bands, loudness, true
+    /// peak) as JSON: a reference for `match` and `--match`
+    #[arg(long, value_name = "JSON")]
+    profile: Option<PathBuf>,
     #[command(flatten)]
     chain: ChainArgs,
     /// No progress bar
@@ -210,6 +319,43 @@ fn parse_ceiling(s: &str) -> std::result::Result<f64, String> {
     }
 }
 
+fn parse_strength(s: &str) -> std::result::Result<f64, String> {
+    let v = parse_number(s)?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("strength {v} is outside 0 to 1"))
+    }
+}
+
+fn parse_max_gain(s: &str) -> std::result::Result<f64, String> {
+    let v = parse_number(s)?;
+    if (0.0..=24.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} dB is outside 0 to 24 dB"))
+    }
+}
+
+/// Octaves: a number or a fraction such as `1/3`.
+fn parse_smoothing(s: &str) -> std::result::Result<f64, String> {
+    let v = match s.split_once('/') {
+        Some((a, b)) => {
+            let (a, b) = (parse_number(a)?, parse_number(b)?);
+            if b == 0.0 {
+                return Err(format!("'{s}' divides by zero"));
+            }
+            a / b
+        }
+        None => parse_number(s)?,
+    };
+    if (0.0..=2.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} octaves is outside 0 to 2"))
+    }
+}
+
 fn parse_chunk(s: &str) -> std::result::Result<f64, String> {
     let v = parse_number(s)?;
     if v > 0.0 && v <= 3600.0 {
@@ -232,69 +378,55 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Resolves `--target-lufs` / `--match`.
-fn target(args: &ChainArgs) -> Result<Target> {
-    if let Some(t) = args.target_lufs {
-        return Ok(Target::Lufs(t));
-    }
-    let Some(reference) = &args.match_ref else {
-        return Ok(Target::None);
-    };
-    let track = decode::open(reference)?.read_all(&|_| {})?;
-    if let Some(w) = &track.warning {
-        progress::warn(w);
-    }
-    let l = tonecore::dsp::loudness::integrated(&track.samples, track.channels, track.rate)
-        .map_err(|e| fail!("--match {}: {e}", shown(reference)))?;
-    if !l.is_finite() {
-        return Err(fail!(
-            "--match {}: the reference is too quiet or too short for an integrated loudness",
-            shown(reference)
-        ));
-    }
-    if !(-70.0..=0.0).contains(&l) {
-        return Err(fail!(
-            "--match {}: its loudness {l:.1} LUFS is outside the target range -70 to 0 LUFS",
-            shown(reference)
-        ));
-    }
-    let name = reference.file_name().map_or_else(
-        || reference.display().to_string(),
-        |n| n.to_string_lossy().into(),
-    );
-    Ok(Target::Match(l, name))
-}
-
 fn settings(args: &ChainArgs, out: Option<OutputArgs>, threads: usize) -> Result<Settings> {
-    let chain = chain::build(
-        &args.eq,
-        args.eq_preset,
-        args.layout,
-        &target(args)?,
-        args.ceiling_db,
-        !args.sample_peak,
-    )?;
+    let matching = match &args.match_ref {
+        Some(reference) => Some(matching::Matching {
+            reference: matching::load_reference(reference, 0)?,
+            settings: args.tuning.settings(args.target_lufs, args.ceiling_db),
+        }),
+        None => {
+            if let Some(option) = args.tuning.given() {
+                return Err(fail!(
+                    "{option} tunes a match; give the reference with --match REF"
+                ));
+            }
+            None
+        }
+    };
+    let chain = match &matching {
+        Some(m) => m.chain(),
+        None => chain::build(
+            &args.eq,
+            args.eq_preset,
+            args.layout,
+            &args.target_lufs.map_or(Target::None, Target::Lufs),
+            args.ceiling_db,
+            !args.sample_peak,
+        )?,
+    };
+    let bits = out.map_or(Bits::Int24, |o| o.bits);
     Ok(Settings {
         chain,
-        chunk_seconds: args.chunk_seconds,
-        threads: args.threads.map_or(threads, |t| t as usize),
-        bits: out.map_or(Bits::Int24, |o| o.bits),
+        chunk_seconds: args.render.chunk_seconds,
+        threads: args.render.threads.map_or(threads, |t| t as usize),
+        bits,
         dither: out
             .and_then(|o| o.dither)
-            .unwrap_or_else(|| Dither::default_for(out.map_or(Bits::Int24, |o| o.bits))),
+            .unwrap_or_else(|| Dither::default_for(bits)),
         out_rate: out.and_then(|o| o.out_rate),
+        matching,
     })
 }
 
 /// Whether two paths name the same existing file.
-fn same_file(a: &Path, b: &Path) -> bool {
+pub fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(x), Ok(y)) => x == y,
         _ => false,
     }
 }
 
-fn label(path: &Path) -> String {
+pub fn label(path: &Path) -> String {
     path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into(),
@@ -305,6 +437,16 @@ fn process(a: ProcessArgs) -> Result<ExitCode> {
     if same_file(&a.input, &a.output) {
         return Err(fail!(
             "the output {} is the input; choose another name",
+            shown(&a.output)
+        ));
+    }
+    if a.chain
+        .match_ref
+        .as_ref()
+        .is_some_and(|r| same_file(r, &a.output))
+    {
+        return Err(fail!(
+            "the output {} is the --match reference; choose another name",
             shown(&a.output)
         ));
     }
@@ -324,12 +466,32 @@ fn process(a: ProcessArgs) -> Result<ExitCode> {
 }
 
 fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
+    for written in [&a.plot, &a.profile].into_iter().flatten() {
+        if same_file(&a.input, written) {
+            return Err(fail!(
+                "{} is the input; choose another name",
+                shown(written)
+            ));
+        }
+    }
+    if let (Some(plot), Some(profile)) = (&a.plot, &a.profile) {
+        if plot == profile || same_file(plot, profile) {
+            return Err(fail!(
+                "--plot and --profile name the same file {}; choose two names",
+                shown(plot)
+            ));
+        }
+    }
     let source = decode::open(&a.input)?;
     let settings = settings(&a.chain, None, 0)?;
     if source.rate > 0 && source.channels > 0 {
         settings.check(source.channels, source.rate)?;
     }
     let pending = match &a.plot {
+        Some(p) => Some(output::PendingFile::create(p)?),
+        None => None,
+    };
+    let pending_profile = match &a.profile {
         Some(p) => Some(output::PendingFile::create(p)?),
         None => None,
     };
@@ -350,29 +512,79 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     });
     bar.stage(2, "measure");
     let after = before.and_then(|b| Ok((b, job::measure(&out, track.channels, track.rate)?)));
+    // The input's profile: the match measured it already.
+    let profile = after.and_then(|after| {
+        let profile = match (&pending_profile, &after.0 .1) {
+            (None, _) => None,
+            (Some(_), Some(m)) => Some(m.track.clone()),
+            (Some(_), None) => Some(matching::profile_of(
+                &track.samples,
+                track.channels,
+                track.rate,
+                settings.threads,
+                &shown(&a.input),
+            )?),
+        };
+        Ok((after, profile))
+    });
     bar.finish();
-    let (before, after) = after?;
+    let (((before, matched), after), profile) = profile?;
     let (channels, rate) = (track.channels, track.rate);
     say!(
         "{}: {format}, {channels} ch, {rate} Hz, {}",
         a.input.display(),
         job::duration(track.seconds())
     );
-    say!("chain:   {}", settings.chain.description);
+    // With --match the EQ is the match's, on the profile grid.
+    let chain = match &matched {
+        Some(m) => chain::Chain {
+            gains: m.gains.gains_db.clone(),
+            ..settings.chain.clone()
+        },
+        None => settings.chain.clone(),
+    };
+    say!("chain:   {}", chain.description);
     job::print_loudness(&before, &after);
-    analysis_tables(&track.samples, &out, channels, rate, &settings)?;
+    if let Some(m) = &matched {
+        say!("match:   {}", matching::tonal_text(m));
+    }
+    analysis_tables(
+        &track.samples,
+        &out,
+        channels,
+        rate,
+        &a.chain.layout.bands(),
+    )?;
     if let (Some(path), Some(pending)) = (&a.plot, pending) {
+        let fft = match &matched {
+            Some(_) => tonecore::render::matching::match_fft_size(rate),
+            None => analysis::EQ_FFT,
+        };
         plot_pair(
             &track.samples,
             &out,
             channels,
             rate,
-            &settings,
+            &chain,
+            fft,
             pending,
             format!("{}  ({format}, {channels} ch, {rate} Hz)", label(&a.input)),
             legends(&before, &after),
         )?;
         say!("wrote {}", path.display());
+    }
+    if let (Some(path), Some((pending, file)), Some(profile)) =
+        (&a.profile, pending_profile, profile)
+    {
+        output::write_text(pending, file, &(profile.to_json() + "\n"))?;
+        say!(
+            "profile: {} of {} bands, {} LUFS, {} dBTP; wrote {}",
+            profile.present_bands(),
+            profile.spectrum_db.len(),
+            job::lufs(profile.integrated_lufs.unwrap_or(f64::NEG_INFINITY)),
+            job::lufs(profile.true_peak_dbtp.unwrap_or(f64::NEG_INFINITY)),
+            path.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -383,9 +595,8 @@ fn analysis_tables(
     output: &[f32],
     channels: usize,
     rate: u32,
-    settings: &Settings,
+    layout: &tonecore::BandLayout,
 ) -> Result<()> {
-    let layout = &settings.chain.layout;
     let (Some(before), Some(after)) = (
         analysis::band_energy(input, channels, rate, layout)?,
         analysis::band_energy(output, channels, rate, layout)?,
@@ -426,14 +637,16 @@ fn legends(before: &LoudnessReport, after: &LoudnessReport) -> [String; 2] {
     [l("input ", before), l("output", after)]
 }
 
-/// Draws the spectrum of `input` and `output` and the EQ response into the pending PNG.
+/// Draws the spectrum of `input` and `output` and the EQ response (`chain`'s gains, designed
+/// at `fft` points) into the pending PNG.
 #[allow(clippy::too_many_arguments)]
 fn plot_pair(
     input: &[f32],
     output: &[f32],
     channels: usize,
     rate: u32,
-    settings: &Settings,
+    chain: &chain::Chain,
+    fft: usize,
     pending: (output::PendingFile, std::fs::File),
     title: String,
     legend: [String; 2],
@@ -451,8 +664,7 @@ fn plot_pair(
         &freqs,
         1.0 / 6.0,
     );
-    let chain = &settings.chain;
-    let eq = analysis::eq_response_db(&chain.layout, &chain.gains, rate, &freqs)?;
+    let eq = analysis::eq_response_db(&chain.layout, &chain.gains, rate, &freqs, fft)?;
     let bands = chain
         .layout
         .centers()
@@ -503,6 +715,7 @@ fn command() -> clap::Command {
         .mut_subcommand("process", |c| c.after_help(presets.clone()))
         .mut_subcommand("analyze", |c| c.after_help(presets.clone()))
         .mut_subcommand("batch", |c| c.after_help(presets.clone()))
+        .mut_subcommand("match", |c| c.after_help(matching::HELP))
         .mut_subcommand("demo", |c| {
             c.after_help(
                 "The demo track: 30 s of stereo 44.1 kHz music-like signal (bass, chords, kick, \
@@ -527,6 +740,7 @@ fn main() -> ExitCode {
         None => demo::run(Path::new("."), false),
         Some(Command::Demo(a)) => demo::run(&a.out_dir, a.quiet),
         Some(Command::Process(a)) => process(a),
+        Some(Command::Match(a)) => matching::run(a),
         Some(Command::Analyze(a)) => analyze(a),
         Some(Command::Batch(a)) => batch::run(a),
     };

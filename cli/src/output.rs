@@ -225,6 +225,18 @@ impl Drop for PendingFile {
     }
 }
 
+/// Writes `text` into the pending file and moves it onto its name.
+///
+/// # Errors
+/// The write or the rename failed (the temporary file is removed).
+pub fn write_text(pending: PendingFile, mut file: File, text: &str) -> Result<()> {
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.flush())
+        .map_err(|e| fail!("cannot write {}: {}", shown(pending.dest()), io_reason(&e)))?;
+    drop(file);
+    pending.commit()
+}
+
 /// Frames per written block.
 const BLOCK: usize = 16_384;
 

@@ -162,6 +162,7 @@ fn help_of_the_command_and_every_subcommand() {
         vec!["analyze", "--help"],
         vec!["batch", "--help"],
         vec!["demo", "--help"],
+        vec!["match", "--help"],
         vec!["process", "-h"],
     ] {
         let o = run_in(&dir.0, &args);
@@ -170,7 +171,7 @@ fn help_of_the_command_and_every_subcommand() {
         assert!(text.contains("Usage: tonecore"), "{args:?}: {text}");
     }
     let top = stdout(&run_in(&dir.0, &["--help"]));
-    for sub in ["process", "analyze", "batch", "demo"] {
+    for sub in ["process", "analyze", "batch", "demo", "match"] {
         assert!(top.contains(sub), "{top}");
     }
     // The presets are documented with their gains in the help of the commands that take them.
@@ -1503,4 +1504,501 @@ fn devices_fifos_and_links_to_them_are_never_replaced() {
     // The help says so.
     let help = stdout(&p(&["process", "--help"]));
     assert!(help.contains("such as /dev/null is refused"), "{help}");
+}
+
+// Reference matching: `tonecore match`, `--match` in process and batch, `analyze --profile`.
+// Loudness and true peak of what was written are measured here with the `ebur128` crate; the
+// profiles written are read back with the library's own reader.
+
+/// Writes a 16-bit WAV of deterministic white noise (the same on every channel, shifted by a
+/// channel-dependent seed) with RMS `rms`, plus `bass` times a copy low-passed at 300 Hz (one
+/// pole): `bass = 2` lifts everything below 300 Hz by up to 9.5 dB, a tilt a match must undo.
+fn write_noise(
+    path: &Path,
+    rate: u32,
+    channels: u16,
+    seconds: f64,
+    rms: f64,
+    bass: f64,
+    seed: u64,
+) {
+    let frames = (rate as f64 * seconds) as usize;
+    let alpha = 1.0 - (-2.0 * PI * 300.0 / rate as f64).exp();
+    let planes: Vec<Vec<f64>> = (0..channels)
+        .map(|c| {
+            let mut state = (seed + 1) * 0x9E37_79B9_7F4A_7C15 + c as u64;
+            let mut low = 0.0;
+            let x: Vec<f64> = (0..frames)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1_442_695_040_888_963_407);
+                    let white = (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
+                    low += alpha * (white - low);
+                    white + bass * low
+                })
+                .collect();
+            let now = (x.iter().map(|v| v * v).sum::<f64>() / frames as f64).sqrt();
+            x.into_iter().map(|v| v * rms / now).collect()
+        })
+        .collect();
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for i in 0..frames {
+        for plane in &planes {
+            let v = (plane[i] * 32768.0).round().clamp(-32768.0, 32767.0);
+            w.write_sample(v as i16).unwrap();
+        }
+    }
+    w.finalize().unwrap();
+}
+
+/// Integrated loudness (LUFS) and true peak (dBTP, max over channels) of a WAV file, by the
+/// `ebur128` crate.
+fn ebu_measure(path: &Path) -> (f64, f64) {
+    let (spec, chans) = read_wav(path);
+    let mode = ebur128::Mode::I | ebur128::Mode::TRUE_PEAK;
+    let mut meter = ebur128::EbuR128::new(spec.channels.into(), spec.sample_rate, mode).unwrap();
+    let planes: Vec<&[f64]> = chans.iter().map(|c| &c[..]).collect();
+    meter.add_frames_planar_f64(&planes).unwrap();
+    let tp = (0..u32::from(spec.channels))
+        .map(|c| meter.true_peak(c).unwrap())
+        .fold(0.0f64, f64::max);
+    (meter.loudness_global().unwrap(), 20.0 * tp.log10())
+}
+
+/// The line of `out` starting with `label`.
+fn line<'a>(out: &'a str, label: &str) -> &'a str {
+    out.lines()
+        .find(|l| l.starts_with(label))
+        .unwrap_or_else(|| panic!("no line {label} in:\n{out}"))
+}
+
+/// The numbers in `text` (signed decimals), in order.
+fn numbers(text: &str) -> Vec<f64> {
+    text.split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
+        .filter_map(|t| t.parse().ok())
+        .collect()
+}
+
+/// A bass-heavy quiet stereo track at 44.1 kHz and a flat, loud stereo reference at 48 kHz:
+/// the track's peaks would be well over -1 dBTP at the reference's loudness, so the limiter
+/// works.
+fn match_pair(dir: &Scratch) {
+    write_noise(&dir.join("track.wav"), 44_100, 2, 3.0, 0.03, 2.0, 1);
+    write_noise(&dir.join("ref.wav"), 48_000, 2, 3.0, 0.25, 0.0, 2);
+}
+
+#[test]
+fn match_lands_on_the_reference_loudness_under_the_ceiling_in_float_and_16_bit() {
+    let dir = Scratch::new("match-cmd");
+    match_pair(&dir);
+    let (ref_lufs, _) = ebu_measure(&dir.join("ref.wav"));
+    for (out, bits) in [("out32.wav", "32"), ("out16.wav", "16")] {
+        let mut args = vec![
+            "match",
+            "track.wav",
+            "ref.wav",
+            out,
+            "--bits",
+            bits,
+            "--ceiling",
+            "-2",
+            "-q",
+        ];
+        if bits == "32" {
+            args.extend(["--plot", "match.png"]);
+        }
+        let o = run_in(&dir.0, &args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        let text = stdout(&o);
+        let (lufs, tp) = ebu_measure(&dir.join(out));
+        eprintln!("{out}: {lufs:.3} LUFS (reference {ref_lufs:.3}), {tp:.2} dBTP; {text}");
+        assert!(
+            (lufs - ref_lufs).abs() <= 0.1,
+            "{out}: {lufs} LUFS, reference {ref_lufs}\n{text}"
+        );
+        assert!(tp <= -2.0, "{out}: true peak {tp} dBTP\n{text}");
+        // The limiter had work to do (the summary says how much).
+        let limited = numbers(line(&text, "peak:"))[3];
+        assert!(limited < -0.3, "{out}: {tp} dBTP\n{text}");
+        // The summary: residual before -> after, loudness before/after/reference, peak, time.
+        let tonal = numbers(line(&text, "tonal:"));
+        assert!(tonal[0] > 2.0 && tonal[1] < 0.5, "{text}");
+        let loud = numbers(line(&text, "loudness:"));
+        assert!((loud[1] - lufs).abs() < 0.05, "{text}");
+        assert!((loud[2] - ref_lufs).abs() < 0.05, "{text}");
+        assert!(
+            line(&text, "loudness:").contains("target reached"),
+            "{text}"
+        );
+        let peak = numbers(line(&text, "peak:"));
+        // The summary's peak is the library's meter on what was written; on this broadband
+        // noise it reads high and ebur128's 4x-oversampled meter low (-2.1 and -2.63 dBTP, a
+        // 16x windowed-sinc interpolation -2.52).
+        assert!(
+            peak[0] <= -2.0 && peak[0] - tp > -0.05 && peak[0] - tp < 1.2,
+            "{tp}: {peak:?} {text}"
+        );
+        assert!(line(&text, "time:").contains(" s "), "{text}");
+        let (spec, chans) = read_wav(&dir.join(out));
+        assert_eq!(spec.bits_per_sample.to_string(), bits);
+        assert_eq!((spec.sample_rate, chans.len()), (44_100, 2));
+        assert_eq!(chans[0].len(), 3 * 44_100);
+    }
+    let png = std::fs::read(dir.join("match.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(&png[16..24], &[0, 0, 4, 176, 0, 0, 3, 52]);
+    assert_eq!(
+        dir.names(),
+        [
+            "match.png",
+            "out16.wav",
+            "out32.wav",
+            "ref.wav",
+            "track.wav"
+        ]
+    );
+}
+
+#[test]
+fn match_takes_a_profile_and_refuses_corrupt_and_newer_ones_writing_nothing() {
+    let dir = Scratch::new("match-json");
+    match_pair(&dir);
+    let (ref_lufs, _) = ebu_measure(&dir.join("ref.wav"));
+    let o = run_in(
+        &dir.0,
+        &["analyze", "ref.wav", "--profile", "ref.json", "-q"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let json = std::fs::read_to_string(dir.join("ref.json")).unwrap();
+    let o = run_in(&dir.0, &["match", "track.wav", "ref.json", "out.wav", "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (lufs, tp) = ebu_measure(&dir.join("out.wav"));
+    assert!((lufs - ref_lufs).abs() <= 0.1, "{lufs} vs {ref_lufs}");
+    assert!(tp <= -1.0, "{tp}");
+    assert!(stdout(&o).contains("reference: ref.json: profile of 2 ch, 48000 Hz, 0:03.0"));
+    // A document under another name is still recognised (no audio format starts with '{').
+    std::fs::copy(dir.join("ref.json"), dir.join("ref.profile")).unwrap();
+    let o = run_in(
+        &dir.0,
+        &["match", "track.wav", "ref.profile", "o2.wav", "-q"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(dir.join("o2.wav")).unwrap(),
+        std::fs::read(dir.join("out.wav")).unwrap()
+    );
+
+    // Refused documents: one line, status 1, no output and no temporary file; an existing
+    // output stays as it was.
+    std::fs::write(dir.join("corrupt.json"), &json[..json.len() / 2]).unwrap();
+    std::fs::write(
+        dir.join("v2.json"),
+        json.replace("\"version\":1", "\"version\":2"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("other.json"),
+        "{\"format\":\"something\",\"version\":1}",
+    )
+    .unwrap();
+    std::fs::write(dir.join("kept.wav"), b"a file of the user's").unwrap();
+    let before = dir.names();
+    for out in ["new.wav", "kept.wav"] {
+        for (reference, message) in [
+            ("corrupt.json", "the reference 'corrupt.json' is not a tonecore profile: EOF while parsing"),
+            ("v2.json", "the reference 'v2.json' is a version 2 profile; this tonecore reads versions up to 1"),
+            ("other.json", "the reference 'other.json' is not a tonecore profile: \"format\" must be \"tonecore-profile\""),
+            ("missing.json", "cannot open 'missing.json': No such file or directory"),
+        ] {
+            let o = run_in(&dir.0, &["match", "track.wav", reference, out]);
+            assert_error(&o, 1, message);
+            let o = run_in(&dir.0, &["process", "track.wav", out, "--match", reference]);
+            assert_error(&o, 1, message);
+        }
+    }
+    assert_eq!(dir.names(), before);
+    assert_eq!(
+        std::fs::read(dir.join("kept.wav")).unwrap(),
+        b"a file of the user's"
+    );
+}
+
+#[test]
+fn match_outputs_follow_process_rules_for_existing_files() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = Scratch::new("match-outputs");
+    match_pair(&dir);
+    assert!(Command::new("mkfifo")
+        .arg(dir.join("fifo.wav"))
+        .status()
+        .unwrap()
+        .success());
+    let before = dir.names();
+    let p = |args: &[&str]| run_in(&dir.0, args);
+    let fifo = "the output 'fifo.wav' is a FIFO, not a regular file; tonecore writes only regular files and never replaces a device, FIFO or socket";
+    assert_error(&p(&["match", "track.wav", "ref.wav", "fifo.wav"]), 1, fifo);
+    assert_error(
+        &p(&[
+            "match",
+            "track.wav",
+            "ref.wav",
+            "out.wav",
+            "--plot",
+            "fifo.wav",
+        ]),
+        1,
+        fifo,
+    );
+    assert_error(
+        &p(&["analyze", "track.wav", "--profile", "fifo.wav"]),
+        1,
+        fifo,
+    );
+    assert_error(
+        &p(&["match", "track.wav", "ref.wav", "track.wav"]),
+        1,
+        "is the input",
+    );
+    assert_error(
+        &p(&["match", "track.wav", "ref.wav", "ref.wav"]),
+        1,
+        "is the reference",
+    );
+    assert_error(
+        &p(&["process", "track.wav", "ref.wav", "--match", "ref.wav"]),
+        1,
+        "is the --match reference",
+    );
+    assert_error(
+        &p(&["match", "track.wav", "ref.wav", "out.flac", "--bits", "32"]),
+        2,
+        "FLAC holds 16- or 24-bit integers only",
+    );
+    assert_error(
+        &p(&[
+            "match",
+            "track.wav",
+            "ref.wav",
+            "out.wav",
+            "--strength",
+            "2",
+        ]),
+        2,
+        "strength 2 is outside 0 to 1",
+    );
+    assert_error(
+        &p(&["match", "missing.wav", "ref.wav", "out.wav"]),
+        1,
+        "cannot open 'missing.wav'",
+    );
+    assert_eq!(dir.names(), before);
+    assert!(std::fs::symlink_metadata(dir.join("fifo.wav"))
+        .unwrap()
+        .file_type()
+        .is_fifo());
+}
+
+#[test]
+fn a_silent_reference_derives_no_eq_and_keeps_the_level() {
+    let dir = Scratch::new("match-silent");
+    match_pair(&dir);
+    write_sine(&dir.join("silent.wav"), 48_000, 2, 2.0, 1000.0, -200.0);
+    let o = run_in(
+        &dir.0,
+        &["match", "track.wav", "silent.wav", "out.wav", "-q"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        line(&text, "tonal:").contains("the reference is silent: no EQ derived"),
+        "{text}"
+    );
+    let (before, _) = ebu_measure(&dir.join("track.wav"));
+    let (after, tp) = ebu_measure(&dir.join("out.wav"));
+    assert!((after - before).abs() < 0.1, "{before} -> {after}");
+    assert!(tp <= -1.0);
+}
+
+#[test]
+fn analyze_profile_writes_json_the_library_reads() {
+    let dir = Scratch::new("analyze-profile");
+    write_noise(&dir.join("in.wav"), 44_100, 2, 2.0, 0.1, 2.0, 3);
+    let o = run_in(&dir.0, &["analyze", "in.wav", "--profile", "in.json", "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("wrote in.json"), "{}", stdout(&o));
+    let text = std::fs::read_to_string(dir.join("in.json")).unwrap();
+    let profile = tonecore::Profile::from_json(&text).unwrap();
+    assert_eq!(
+        (profile.sample_rate, profile.channels, profile.frames),
+        (44_100, 2, 88_200)
+    );
+    assert_eq!(profile.spectrum_db.len(), 61);
+    assert!(profile.present_bands() >= 55, "{}", profile.present_bands());
+    let (lufs, tp) = ebu_measure(&dir.join("in.wav"));
+    assert!((profile.integrated_lufs.unwrap() - lufs).abs() < 0.05);
+    // The library's true-peak meter reads broadband noise high, ebur128's 4x one low: -9.31 and
+    // -10.24 dBTP here, a 16x windowed-sinc interpolation -10.03.
+    let peak = profile.true_peak_dbtp.unwrap();
+    assert!(peak - tp > -0.05 && peak - tp < 1.2, "{peak} vs {tp}");
+    // The bass lift shows: the profile holds densities, so white noise reads the same in
+    // every band and the lift is the filter's: |1 + 2·H(f)|² of the one-pole low-pass H,
+    // averaged (in dB) over the bands centred at 60-150 Hz against those at 3-6 kHz.
+    let alpha = 1.0 - (-2.0 * PI * 300.0 / 44_100.0).exp();
+    let lift_db = |f: f64| {
+        let w = 2.0 * PI * f / 44_100.0;
+        // H = alpha / (1 - (1 - alpha)·e^(-jw))
+        let (re, im) = (1.0 - (1.0 - alpha) * w.cos(), (1.0 - alpha) * w.sin());
+        let d = re * re + im * im;
+        let (hr, hi) = (alpha * re / d, -alpha * im / d);
+        10.0 * ((1.0 + 2.0 * hr).powi(2) + (2.0 * hi).powi(2)).log10()
+    };
+    let centers = tonecore::spectral::profile::GRID.centers();
+    let mean = |lo: f64, hi: f64, value: &dyn Fn(usize) -> f64| {
+        let bands: Vec<usize> = (0..centers.len())
+            .filter(|&k| (lo..=hi).contains(&centers[k]))
+            .collect();
+        bands.iter().map(|&k| value(k)).sum::<f64>() / bands.len() as f64
+    };
+    let measured = mean(60.0, 150.0, &|k| profile.spectrum_db[k].unwrap())
+        - mean(3000.0, 6000.0, &|k| profile.spectrum_db[k].unwrap());
+    let expected = mean(60.0, 150.0, &|k| lift_db(centers[k]))
+        - mean(3000.0, 6000.0, &|k| lift_db(centers[k]));
+    assert!(
+        (measured - expected).abs() < 1.0,
+        "{measured} vs {expected}"
+    );
+    // Written like every output: an existing regular file is replaced once the new one is
+    // complete, the input is never the output.
+    assert_error(
+        &run_in(&dir.0, &["analyze", "in.wav", "--profile", "in.wav"]),
+        1,
+        "'in.wav' is the input",
+    );
+    assert_eq!(dir.names(), ["in.json", "in.wav"]);
+}
+
+#[test]
+fn process_and_batch_match_a_reference() {
+    let dir = Scratch::new("process-match");
+    match_pair(&dir);
+    let (ref_lufs, _) = ebu_measure(&dir.join("ref.wav"));
+    let o = run_in(
+        &dir.0,
+        &[
+            "process",
+            "track.wav",
+            "out.wav",
+            "--match",
+            "ref.wav",
+            "-q",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        line(&text, "chain:").contains("EQ as ref.wav > level"),
+        "{text}"
+    );
+    let tonal = numbers(line(&text, "match:"));
+    assert!(tonal[0] > 2.0 && tonal[1] < 0.5, "{text}");
+    let (lufs, tp) = ebu_measure(&dir.join("out.wav"));
+    assert!((lufs - ref_lufs).abs() <= 0.1 && tp <= -1.0, "{lufs} {tp}");
+
+    // An explicit target overrides the reference's loudness; the ceiling is --ceiling-db.
+    let o = run_in(
+        &dir.0,
+        &[
+            "process",
+            "track.wav",
+            "t.wav",
+            "--match",
+            "ref.wav",
+            "--target-lufs",
+            "-30",
+            "--ceiling-db",
+            "-3",
+            "--bits",
+            "16",
+            "-q",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (lufs, tp) = ebu_measure(&dir.join("t.wav"));
+    assert!((lufs + 30.0).abs() <= 0.1 && tp <= -3.0, "{lufs} {tp}");
+
+    // The EQ options and a sample-peak limiter do not combine with a match; the tuning needs it.
+    for (args, code, message) in [
+        (
+            &["--match", "ref.wav", "--eq", "1k=+3"][..],
+            2,
+            "cannot be used with",
+        ),
+        (
+            &["--match", "ref.wav", "--eq-preset", "warm"][..],
+            2,
+            "cannot be used with",
+        ),
+        (
+            &["--match", "ref.wav", "--sample-peak"][..],
+            2,
+            "cannot be used with",
+        ),
+        (
+            &["--strength", "0.5"][..],
+            1,
+            "--strength tunes a match; give the reference with --match REF",
+        ),
+    ] {
+        let mut all = vec!["process", "track.wav", "x.wav"];
+        all.extend(args);
+        assert_error(&run_in(&dir.0, &all), code, message);
+    }
+
+    // batch: one reference (profiled once), every file matched to it: a stereo 44.1 kHz file
+    // and a mono 48 kHz one, taken to an explicit target (mono noise at the reference's
+    // -6 LUFS would need more than the ceiling allows).
+    let inp = dir.join("in");
+    std::fs::create_dir(&inp).unwrap();
+    write_noise(&inp.join("a.wav"), 44_100, 2, 2.0, 0.03, 2.0, 4);
+    write_noise(&inp.join("b.wav"), 48_000, 1, 2.0, 0.1, 0.5, 5);
+    let o = run_in(
+        &dir.0,
+        &[
+            "batch",
+            "in",
+            "out",
+            "--match",
+            "ref.wav",
+            "--target-lufs",
+            "-18",
+            "--jobs",
+            "2",
+            "-q",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        line(&text, "reference: ref.wav").contains("48000 Hz"),
+        "{text}"
+    );
+    assert!(line(&text, "file ").contains("tonal dB"), "{text}");
+    for name in ["a.wav", "b.wav"] {
+        let (lufs, tp) = ebu_measure(&dir.join("out").join(name));
+        assert!(
+            (lufs + 18.0).abs() <= 0.1 && tp <= -1.0,
+            "{name}: {lufs} {tp}"
+        );
+        let row = numbers(line(&text, name));
+        // length, in LUFS, out LUFS, peak, residual before, residual after, time
+        assert!(row[5] > 0.5 && row[6] < 0.7 * row[5], "{text}");
+    }
+    assert!(!dir.join("x.wav").exists());
 }
