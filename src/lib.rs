@@ -50,12 +50,12 @@ pub use dsp::loudness::{LoudnessMeter, LoudnessReport};
 pub use dsp::{Complex, Layout, Sample, WindowKind};
 pub use engine::{Engine, EngineConfig, EngineError, JobOptions, StreamId, StreamOptions};
 pub use pipeline::{
-    EqSettings, Equalizer, EqualizerConfig, PeakLimiter, Pipeline, PipelineConfig, PipelineParams,
-    Processor, Stage,
+    EqSettings, Equalizer, EqualizerConfig, LiveMatchSettings, LiveMatchState, PeakLimiter,
+    Pipeline, PipelineConfig, PipelineParams, Processor, Stage,
 };
 pub use render::{
-    match_config, match_track, normalize, render_chunked, MatchReport, NormalizeReport,
-    PlaybackConfig, RenderConfig, Watch,
+    live_match_config, match_config, match_track, normalize, render_chunked, MatchReport,
+    NormalizeReport, PlaybackConfig, RenderConfig, Watch,
 };
 pub use spectral::{
     band_energies, equalize, match_gains, profile, BandEnergyConfig, EqualizeConfig, Istft,

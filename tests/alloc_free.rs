@@ -162,6 +162,47 @@ fn pipeline_audio_path_never_allocates() {
 }
 
 #[test]
+fn live_matched_pipeline_audio_path_never_allocates() {
+    use tonecore::pipeline::{LiveMatchSettings, Pipeline, Processor};
+    use tonecore::{live_match_config, profile, MatchSettings};
+    let rate = 48_000;
+    let reference: Vec<f64> = (0..2 * rate as usize)
+        .map(|i| ((i * 7919) % 1013) as f64 / 1013.0 - 0.5)
+        .collect();
+    let reference = profile(&reference, 2, rate, 1).unwrap();
+    let cfg = live_match_config(&reference, &MatchSettings::default(), rate).unwrap();
+    let settings = LiveMatchSettings {
+        warmup_s: 0.5,
+        ..LiveMatchSettings::default()
+    };
+    for block in [64usize, 1031] {
+        let mut p = Pipeline::<f32>::new(rate, 2, block, &cfg).unwrap();
+        p.enable_live_match(&reference, &settings).unwrap();
+        let params = p.params();
+        let x: Vec<f32> = (0..2 * block)
+            .map(|i| ((i * 31) % 17) as f32 / 8.0 - 1.0)
+            .collect();
+        let mut y = vec![0.0f32; 2 * block];
+        let mut active = false;
+        for round in 0..60 {
+            // The control side (kernel design) runs outside the guard.
+            active |= params.update_match().unwrap().active;
+            assert_no_alloc(|| {
+                for _ in 0..(4096 / block).max(1) {
+                    p.process(&x, &mut y).unwrap();
+                    p.process_interleaved(&x, &mut y).unwrap();
+                }
+                if round == 50 {
+                    p.reset();
+                }
+            });
+        }
+        assert!(active, "block {block}: the live match never became active");
+        assert!(y.iter().all(|v| v.is_finite()));
+    }
+}
+
+#[test]
 fn standalone_limiter_never_allocates() {
     use tonecore::dsp::limiter::LimiterSettings;
     use tonecore::pipeline::{PeakLimiter, Processor};

@@ -268,3 +268,88 @@ fn silent_references_and_tracks_derive_no_eq() {
     .unwrap();
     assert_eq!(report.gains.outcome, MatchOutcome::SilentTrack);
 }
+
+#[test]
+fn a_live_match_converges_on_the_references_balance() {
+    use tonecore::pipeline::{LiveMatchSettings, Pipeline, Processor};
+    use tonecore::{live_match_config, Layout};
+    let rate = 48_000u32;
+    let (_, reference) = pair(rate);
+    let reference_profile = profile(&reference, 2, rate, 0).unwrap();
+    // 40 s of the dark track (two different noise draws, so nothing repeats).
+    let len = 1 << 20;
+    let dark = |f: f64| -4.5 * (f / 1000.0).log2() - 6.0 * (f / 8000.0).max(1.0).log2();
+    let left: Vec<f64> = [
+        shaped(len, rate, 31, 0.05, dark),
+        shaped(len, rate, 32, 0.05, dark),
+    ]
+    .concat();
+    let right: Vec<f64> = [
+        shaped(len, rate, 33, 0.05, dark),
+        shaped(len, rate, 34, 0.05, dark),
+    ]
+    .concat();
+    let frames = left.len();
+    let settings = MatchSettings::default();
+    let cfg = live_match_config(&reference_profile, &settings, rate).unwrap();
+    let block = 512;
+    let mut p = Pipeline::<f64>::new(rate, 2, block, &cfg).unwrap();
+    p.enable_live_match(&reference_profile, &LiveMatchSettings::default())
+        .unwrap();
+    let params = p.params();
+    let mut out = vec![0.0; 2 * frames];
+    let mut x = vec![0.0; 2 * block];
+    let mut y = vec![0.0; 2 * block];
+    let mut largest_step = 0.0f64;
+    let mut last = vec![0.0; PROFILE_BANDS];
+    for (k, start) in (0..frames).step_by(block).enumerate() {
+        let n = block.min(frames - start);
+        x[..n].copy_from_slice(&left[start..start + n]);
+        x[n..2 * n].copy_from_slice(&right[start..start + n]);
+        p.process_layout(&x[..2 * n], &mut y[..2 * n], Layout::Planar)
+            .unwrap();
+        out[start..start + n].copy_from_slice(&y[..n]);
+        out[frames + start..frames + start + n].copy_from_slice(&y[n..2 * n]);
+        if k % 47 == 0 {
+            // About every half second.
+            let state = params.update_match().unwrap();
+            for (a, b) in state.gains_db.iter().zip(&last) {
+                largest_step = largest_step.max((a - b).abs());
+            }
+            last = state.gains_db;
+        }
+    }
+    // Smooth: no update moved a band by more than 1 dB/s over ~0.5 s.
+    assert!(largest_step <= 0.55, "largest step {largest_step} dB");
+    // The last 15 s (after the warm-up and the slew) land on the reference's balance.
+    let tail = 15 * rate as usize;
+    let latency = p.latency_frames();
+    let cut = |v: &[f64]| -> Vec<f64> {
+        (0..2)
+            .flat_map(|c| {
+                v[c * frames + frames - tail - latency..c * frames + frames - latency].to_vec()
+            })
+            .collect()
+    };
+    let settled = independent_bands(&cut(&out), 2, rate);
+    let reference_bands = independent_bands(&reference, 2, rate);
+    let track_bands = independent_bands(&[left, right].concat(), 2, rate);
+    // The bands the live analysis resolves (8192-point frames: from about 60 Hz) whose needed
+    // correction (measured here, mean removed) is inside the ±12 dB clamp with a margin.
+    let resolved: Vec<bool> = GRID.centers().iter().map(|&f| f > 60.0).collect();
+    let needed: Vec<Option<f64>> = (0..PROFILE_BANDS)
+        .map(|i| Some(reference_bands[i]? - track_bands[i]?).filter(|_| resolved[i]))
+        .collect();
+    let mean = needed.iter().flatten().sum::<f64>() / needed.iter().flatten().count() as f64;
+    let bands: Vec<bool> = needed
+        .iter()
+        .map(|d| d.is_some_and(|d| (d - mean).abs() <= 10.0))
+        .collect();
+    let (before, _) = residual(&track_bands, &reference_bands, &bands);
+    let (after, used) = residual(&settled, &reference_bands, &bands);
+    eprintln!("live: residual {before:.2} -> {after:.2} dB over {used} bands");
+    assert!(
+        before > 4.0 && after < 1.0,
+        "live residual {before:.2} -> {after:.2}"
+    );
+}

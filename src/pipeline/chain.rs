@@ -16,6 +16,7 @@
 //! always returns one consistent snapshot.
 
 use super::equalizer::{EqControl, Equalizer, EqualizerConfig};
+use super::live_match::{live_match, Analyzer, LiveMatch, LiveMatchSettings, LiveMatchState};
 use super::stage::{check_block, Processor};
 use crate::cache::CachedSample;
 use crate::dsp::bands::{BandLayout, CurveMode};
@@ -26,7 +27,7 @@ use crate::dsp::Layout;
 use crate::handoff::SeqLock;
 use crate::{ConfigError, Error, ProcessError};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// EQ settings of a pipeline.
 #[derive(Clone, Debug, PartialEq)]
@@ -187,6 +188,7 @@ struct Shared {
 pub struct PipelineParams<T: CachedSample> {
     shared: Arc<Shared>,
     eq: EqControl<T>,
+    live: Arc<Mutex<Option<LiveMatch>>>,
 }
 
 impl<T: CachedSample> Clone for PipelineParams<T> {
@@ -194,6 +196,7 @@ impl<T: CachedSample> Clone for PipelineParams<T> {
         Self {
             shared: self.shared.clone(),
             eq: self.eq.clone(),
+            live: self.live.clone(),
         }
     }
 }
@@ -277,6 +280,23 @@ impl<T: CachedSample> PipelineParams<T> {
         self.shared.bypass[stage as usize].load(Ordering::Acquire)
     }
 
+    /// Moves the EQ of a live-matched pipeline ([`Pipeline::enable_live_match`]) one step
+    /// towards the match of its running profile and returns where the match stands. Call it
+    /// every 0.25–1 s from a control thread; the step is limited by the elapsed audio, not by
+    /// how often it is called. Control path: designs a kernel when the gains move.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidMatch`] when live matching is not enabled.
+    pub fn update_match(&self) -> Result<LiveMatchState, ConfigError> {
+        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        let live = live.as_mut().ok_or(ConfigError::InvalidMatch)?;
+        let state = live.update()?;
+        if state.gains_db != self.eq.gains_db() {
+            self.set_eq_gains(&state.gains_db)?;
+        }
+        Ok(state)
+    }
+
     /// One consistent snapshot of the statistics. Lock-free; any thread.
     pub fn stats(&self) -> PipelineStats {
         let w = self.shared.stats.read();
@@ -344,6 +364,8 @@ pub struct Pipeline<T: CachedSample> {
     /// Per-frame level gains of the current span (`max_block` long).
     gains: Vec<T>,
     stat_words: [u64; STAT_WORDS],
+    /// The running-profile analysis of live matching.
+    live: Option<Analyzer<T>>,
 }
 
 impl<T: CachedSample> Pipeline<T> {
@@ -412,6 +434,7 @@ impl<T: CachedSample> Pipeline<T> {
             params: PipelineParams {
                 shared,
                 eq: control,
+                live: Arc::new(Mutex::new(None)),
             },
             level_mix: Mix::new(bypassed[Stage::Level as usize], ramp_frames),
             static_gain: (level_settings.mode == LevelMode::Integrated)
@@ -424,6 +447,7 @@ impl<T: CachedSample> Pipeline<T> {
             settle,
             gains: vec![T::zero(); max_block],
             stat_words: [0; STAT_WORDS],
+            live: None,
         };
         // Start on the configured kernel (flat when the EQ is bypassed), without a ramp.
         pipeline.eq.reset();
@@ -434,6 +458,43 @@ impl<T: CachedSample> Pipeline<T> {
     /// A handle that changes parameters and reads statistics from any thread.
     pub fn params(&self) -> PipelineParams<T> {
         self.params.clone()
+    }
+
+    /// Matches this pipeline live to `reference` (see [`super::live_match`]): from now on
+    /// `process` keeps a running profile of the input, and
+    /// [`PipelineParams::update_match`] moves the EQ towards the match of it. Also sets the level
+    /// target to the match's (the reference's integrated loudness unless the settings give one)
+    /// and the limiter's ceiling. Enabling again replaces the reference and starts from flat.
+    /// Control path (allocates); needs `&mut`, so never concurrent with `process`.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidMatch`] for settings out of range or an EQ not on the profile grid
+    /// ([`BandLayout::sixth_octave`]; [`crate::render::matching::live_match_config`] builds
+    /// such a pipeline); the match settings' other errors.
+    pub fn enable_live_match(
+        &mut self,
+        reference: &crate::spectral::Profile,
+        settings: &LiveMatchSettings,
+    ) -> Result<(), ConfigError> {
+        if self.params.eq.layout() != BandLayout::sixth_octave() {
+            return Err(ConfigError::InvalidMatch);
+        }
+        let sample_rate = self.params.shared.sample_rate;
+        let (analyzer, control) = live_match::<T>(reference, settings, sample_rate, self.channels)?;
+        let m = &settings.matching;
+        if let Some(target) = m.target_lufs.or(reference.integrated_lufs) {
+            self.params.set_level_target(target.clamp(-70.0, 0.0))?;
+        }
+        self.params.set_ceiling_db(m.ceiling_dbtp)?;
+        self.params
+            .set_eq_gains(&[0.0; crate::spectral::profile::PROFILE_BANDS])?;
+        *self
+            .params
+            .live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(control);
+        self.live = Some(analyzer);
+        Ok(())
     }
 
     /// How much preceding input (frames) a fresh chain needs before its output matches a chain
@@ -565,6 +626,9 @@ impl<T: CachedSample> Processor<T> for Pipeline<T> {
     ) -> Result<(), ProcessError> {
         let frames = check_block(self.channels, self.max_block, input.len(), output.len())?;
         self.apply_params();
+        if let Some(live) = &mut self.live {
+            live.push(input, frames, layout);
+        }
         let bypass_level = self.params.shared.bypass[Stage::Level as usize].load(Ordering::Acquire);
         let bypass_limiter =
             self.params.shared.bypass[Stage::Limiter as usize].load(Ordering::Acquire);
@@ -602,6 +666,9 @@ impl<T: CachedSample> Processor<T> for Pipeline<T> {
         self.eq.reset();
         self.level.reset();
         self.limiter.reset();
+        if let Some(live) = &mut self.live {
+            live.reset();
+        }
         self.apply_params();
         let shared = &self.params.shared;
         self.level_mix

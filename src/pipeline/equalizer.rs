@@ -110,6 +110,12 @@ impl<T: CachedSample> Clone for EqControl<T> {
 }
 
 impl<T: CachedSample> EqControl<T> {
+    /// The equalizer's band layout.
+    pub fn layout(&self) -> BandLayout {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.designer.layout().clone()
+    }
+
     /// Designs the kernel for `gains_db` (one per band, clamped to ±24 dB) and sends it to the
     /// audio thread, which crossfades to it over the configured ramp. Control path: allocates,
     /// runs FFTs, and serialises with other control threads on a lock the audio thread never

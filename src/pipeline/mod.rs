@@ -6,6 +6,7 @@
 pub mod chain;
 pub mod equalizer;
 pub mod limiter;
+pub mod live_match;
 pub mod stage;
 
 pub use chain::{
@@ -13,4 +14,5 @@ pub use chain::{
 };
 pub use equalizer::{EqControl, Equalizer, EqualizerConfig};
 pub use limiter::{LimiterStats, PeakLimiter};
+pub use live_match::{LiveMatchSettings, LiveMatchState};
 pub use stage::{check_block, Processor};

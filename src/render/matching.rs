@@ -83,6 +83,29 @@ pub fn match_config(
     Ok((config, gains))
 }
 
+/// The pipeline for live matching to `reference` at `sample_rate`
+/// ([`Pipeline::enable_live_match`](crate::pipeline::Pipeline::enable_live_match)): the EQ on the
+/// profile grid, flat until the running profile warms up; the momentary leveller at the target
+/// (the reference's loudness unless given; a live input's whole-track loudness is unknown); the
+/// true-peak limiter at the ceiling; the match's FFT size.
+///
+/// # Errors
+/// The settings' [`MatchSettings::validate`] errors; [`ConfigError::InvalidSampleRate`].
+pub fn live_match_config(
+    reference: &Profile,
+    settings: &MatchSettings,
+    sample_rate: u32,
+) -> Result<PipelineConfig, ConfigError> {
+    let (mut config, _) = match_config(reference, reference, settings, sample_rate)?;
+    if let Some(eq) = &mut config.eq {
+        eq.gains_db.fill(0.0);
+    }
+    if let Some(level) = &mut config.level {
+        level.mode = LevelMode::Momentary;
+    }
+    Ok(config)
+}
+
 /// What an offline match did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MatchReport {

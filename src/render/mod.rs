@@ -9,7 +9,7 @@ pub mod playback;
 pub mod tail;
 
 pub use chunked::{render_chunked, render_chunked_on, ChunkPlan, ChunkStore, RenderConfig, Watch};
-pub use matching::{match_config, match_track, MatchReport};
+pub use matching::{live_match_config, match_config, match_track, MatchReport};
 pub use normalize::{normalize, normalize_on, NormalizeOutcome, NormalizeReport};
 pub use playback::{PlaybackConfig, PlaybackControl, PlaybackReader, PlaybackStats};
 pub use tail::{tail_buffer, TailConsumer, TailProducer, TailWriter};
