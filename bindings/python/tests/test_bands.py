@@ -30,6 +30,7 @@ def layouts():
         tonecore.BandLayout.critical(first_edge_hz=0.0),
         tonecore.BandLayout.octave(),
         tonecore.BandLayout.third_octave(),
+        tonecore.BandLayout.sixth_octave(),
         tonecore.BandLayout([0.0, 250.0, 2000.0, 22050.0]),
         tonecore.BandLayout([300.0, 301.0, 5000.0, 30000.0, 40000.0]),
     ]
@@ -99,6 +100,22 @@ def test_iso_layouts_match_nominal_centres(factory, nominal, per_octave):
     np.testing.assert_allclose(lay.edges[1:] / lay.edges[:-1], 2 ** (1 / per_octave), rtol=1e-12)
     np.testing.assert_allclose(c, ref_centers(lay.edges), rtol=1e-14)
     assert abs(c[nominal.index(1000)] - 1000) < 1e-9
+
+
+def test_sixth_octave_layout_is_the_profile_grid():
+    """TONECORE_LAYOUT_SIXTH_OCTAVE: 61 bands centred on 1000 * 2**(k/6) Hz, k = -34..26,
+    edges a twelfth of an octave either side (written out here, not read from the library)."""
+    lay = tonecore.BandLayout.sixth_octave()
+    k = np.arange(-34, 27)
+    assert lay.kind == "sixth_octave" and lay.bands == 61
+    np.testing.assert_allclose(lay.centers, 1000 * 2.0 ** (k / 6), rtol=1e-12)
+    np.testing.assert_allclose(lay.edges, 1000 * 2.0 ** ((np.arange(-34, 28) - 0.5) / 6),
+                               rtol=1e-12)
+    assert repr(lay) == "tonecore.BandLayout.sixth_octave()"
+    assert tonecore.BandLayout.sixth_octave() is lay  # built once
+    cfg = tonecore.PipelineConfig(eq_gains=np.zeros(61), layout="sixth_octave")
+    assert cfg.layout == lay and cfg.bands == 61
+    assert tonecore.band_map(48000, 1024, "sixth_octave").max() == 60
 
 
 def test_custom_layout_and_its_properties():

@@ -156,6 +156,19 @@ def test_engine_defaults(lib):
             c.max_streams, c.max_jobs, c.cache_bytes)
 
 
+def test_match_defaults():
+    c = init(_native.MatchConfig, "tonecore_match_config_init")
+    assert c.struct_size == ctypes.sizeof(_native.MatchConfig)
+    for fn in (tonecore.match, tonecore.match_config):
+        d = defaults(fn)
+        assert (d["strength"], d["max_gain_db"], d["smoothing_octaves"], d["ceiling_dbtp"]) == (
+            c.strength, c.max_gain_db, c.smoothing_octaves, c.ceiling_dbtp), fn.__name__
+        # None: the reference's loudness, as the library's NaN
+        assert d["target_lufs"] is None and np.isnan(c.target_lufs)
+        assert d["threads"] is None and d["reference_rate"] is None
+    assert defaults(tonecore.profile)["threads"] is None
+
+
 def _config_field_names():
     names = set()
     for obj in vars(_native).values():

@@ -43,6 +43,23 @@ def test_argument_range_is_invalid_argument(status):
     assert issubclass(tonecore.InvalidArgument, ValueError)
 
 
+# Argument statuses with a class of their own: subclasses of InvalidArgument (so an
+# ``except ValueError`` still catches them).
+PROFILE_TABLE = [(22, "ProfileError", "InvalidArgument"),
+                 (23, "ProfileVersionError", "ProfileError")]
+
+
+@pytest.mark.parametrize("status, name, parent", PROFILE_TABLE)
+def test_profile_statuses_map_to_invalid_argument_subclasses(status, name, parent):
+    cls = getattr(tonecore, name)
+    assert error_for_status(status) is cls
+    assert cls.__bases__ == (getattr(tonecore, parent),)
+    assert issubclass(cls, tonecore.InvalidArgument) and issubclass(cls, ValueError)
+    assert cls.__module__ == "tonecore" and name in tonecore.__all__
+    e = pickle.loads(pickle.dumps(cls("bad profile", status, "detail")))
+    assert (type(e), e.status, e.detail) == (cls, status, "detail")
+
+
 @pytest.mark.parametrize("status", [108, 150, 199, 202, 299, 300, 12345, -1])
 def test_unmapped_statuses_are_plain_error(status):
     assert error_for_status(status) is tonecore.Error
@@ -107,11 +124,12 @@ def test_mapping_matches_the_header_enum(repo):
         "CONCURRENT_USE": "ConcurrentUse", "POISONED": "Poisoned", "CANCELLED": "Cancelled",
         "BUSY": "Busy", "STALE_ID": "StaleHandle", "ALREADY_RUNNING": "AlreadyRunning",
         "TIMEOUT": "Timeout", "NOT_FINISHED": "NotFinished", "PANIC": "Panic",
-        "OUT_OF_MEMORY": "OutOfMemory",
+        "OUT_OF_MEMORY": "OutOfMemory", "INVALID_PROFILE": "ProfileError",
+        "PROFILE_VERSION": "ProfileVersionError",
     }
     for name, cls in expected.items():
         assert name in enum, f"TONECORE_STATUS_{name} is not in the header"
         assert error_for_status(enum[name]) is getattr(tonecore, cls), name
     for name, value in enum.items():
-        if 1 <= value <= 99:
+        if 1 <= value <= 99 and name not in expected:
             assert error_for_status(value) is tonecore.InvalidArgument, name

@@ -26,6 +26,15 @@ GOOD = textwrap.dedent(
     r: tonecore.FileResult = tonecore.process_file("a.wav", "b.wav", progress=True)
     e: tonecore.Error = tonecore.StaleHandle("gone", 104, "detail")
     status: int | None = e.status
+    ref: tonecore.Profile = tonecore.profile(x32, 44100)
+    m32, report = tonecore.match(x32, 44100, ref, strength=0.5, progress=lambda d, t: False)
+    matched: npt.NDArray[np.float32] = m32
+    outcome: str = report["outcome"]
+    ref_lufs: float | None = ref.integrated_lufs
+    spectrum: npt.NDArray[np.float64] = ref.spectrum_db
+    again: tonecore.Profile = tonecore.Profile.from_json(ref.to_json())
+    cfg: tonecore.PipelineConfig = tonecore.match_config(x32, ref, 44100)
+    pe: tonecore.InvalidArgument = tonecore.ProfileVersionError("newer", 23, "detail")
     """
 )
 
@@ -38,6 +47,7 @@ BAD = textwrap.dedent(
     y: str = tonecore.equalize(x, 44100, [0.0] * 25)
     tonecore.process_file("a.wav", "b.wav", progress="yes")
     tonecore.stft(x, fft_size="big")
+    tonecore.match(x, 44100, "reference.wav")
     """
 )
 
@@ -62,3 +72,4 @@ def test_misuse_is_reported(tmp_path):
     assert 'user.py:6: error: Incompatible types in assignment' in out
     assert 'user.py:7: error: Argument "progress"' in out
     assert 'user.py:8: error: Argument "fft_size"' in out
+    assert 'user.py:9: error: Argument 3 to "match"' in out

@@ -41,7 +41,9 @@ Errors
 ------
 :class:`Error` is the base of everything the library reports and carries ``.status`` (the
 ``tonecore_status`` number, None for binding-side refusals) and ``.detail``:
-:class:`InvalidArgument` (1–99, also a ValueError), :class:`ConcurrentUse` (100),
+:class:`InvalidArgument` (1–99, also a ValueError; among them :class:`ProfileError` (22, a
+profile document that cannot be read) and its :class:`ProfileVersionError` (23, a newer
+version)), :class:`ConcurrentUse` (100),
 :class:`Poisoned` (101), :class:`Cancelled` (102), :class:`Busy` (103), :class:`StaleHandle`
 (104, also a LookupError), :class:`AlreadyRunning` (105), :class:`Timeout` (106, also a
 TimeoutError), :class:`NotFinished` (107), :class:`Panic` (200), :class:`OutOfMemory` (201, also
@@ -59,7 +61,8 @@ Stft
     A reusable transform object (context manager) with ``forward``/``inverse``.
 BandLayout
     Equalizer bands: ``.critical()`` (default), ``.octave()``, ``.third_octave()``,
-    ``BandLayout(edges)``; ``.edges``, ``.centers``, ``.bands``, ``.band_map(sr, n)``.
+    ``.sixth_octave()`` (the profile grid), ``BandLayout(edges)``; ``.edges``, ``.centers``,
+    ``.bands``, ``.band_map(sr, n)``.
 band_map(sample_rate, fft_size, layout=None)
     Band index of every rfft bin.
 gain_curve(gains_db, layout=None, sample_rate=44100, fft_size=4096, mode="smooth", out=None)
@@ -93,6 +96,20 @@ crossfade_concat(a, b, overlap, curve="equal_gain", out=None)
 render_chunked(x, sample_rate, pipeline_config=None, chunk_seconds=15.0, context_seconds=None, crossfade_seconds=0.05, curve="equal_gain", threads=None, progress=None, out=None)
     Offline render of a whole track through the pipeline in parallel chunks joined by
     crossfades; ``progress`` can cancel it.
+normalize(x, sample_rate, target_lufs=-14.0, ceiling_dbtp=-1.0, config=None, out=None)
+    Normalise a whole track to an integrated loudness under a true-peak ceiling: ``(y, report)``.
+profile(x, sample_rate, threads=None)
+    A signal's :class:`Profile`: long-term spectrum on the sixth-octave grid, integrated
+    loudness, loudness range, true peak (``spectrum_db``, ``integrated_lufs``, ...);
+    ``to_json``/``Profile.from_json``; pickles; a context manager (``close``).
+match(x, sample_rate, reference, strength=1.0, target_lufs=None, ceiling_dbtp=-1.0, max_gain_db=12.0, smoothing_octaves=1/3, reference_rate=None, threads=None, progress=None, out=None)
+    Match a whole track to a reference (a Profile or samples): tonal balance (EQ on the
+    sixth-octave grid), loudness and true-peak ceiling; returns ``(y, report)``.
+match_config(track, reference, sample_rate, strength=1.0, ..., reference_rate=None, threads=None)
+    The :class:`PipelineConfig` of that match, for ``Pipeline``, ``render_chunked``,
+    ``normalize``, ``PlaybackStream`` and the ``Engine``.
+MATCH_OUTCOMES
+    The match report's ``outcome`` names.
 PlaybackStream(x, sample_rate, pipeline_config=None, chunk_seconds=15.0, context_seconds=None, crossfade_seconds=0.05, lookahead_chunks=2, seek_fade_ms=5.0, curve="equal_gain")
     Prefetching playback of a track through the pipeline (context manager): ``read``
     (interleaved, never blocks), ``last_read_frames``, ``seek`` and ``stats`` from any thread.
@@ -110,7 +127,7 @@ process_file(in_path, out_path, pipeline=None, progress=None, chunk_seconds=15.0
 tonecore.batch
     Whole folders: ``process_folder_local`` (processes on one machine) and
     ``process_folder_dask`` (a Dask cluster), with retries and collected failures.
-Error, InvalidArgument, ConcurrentUse, Poisoned, Cancelled, Busy, StaleHandle, AlreadyRunning, Timeout, NotFinished, Panic, OutOfMemory, ClosedError
+Error, InvalidArgument, ProfileError, ProfileVersionError, ConcurrentUse, Poisoned, Cancelled, Busy, StaleHandle, AlreadyRunning, Timeout, NotFinished, Panic, OutOfMemory, ClosedError
     Exceptions (see Errors above).
 abi_version(), library_version(), status_str(code), ABI_VERSION, __version__
     Versions and status descriptions.
@@ -136,12 +153,15 @@ from ._errors import (
     OutOfMemory,
     Panic,
     Poisoned,
+    ProfileError,
+    ProfileVersionError,
     StaleHandle,
     Timeout,
 )
 from ._files import FileResult, process_file
 from ._limiter import Limiter
 from ._loudness import LoudnessMeter, integrated_loudness, loudness
+from ._matching import MATCH_OUTCOMES, Profile, match, match_config, profile
 from ._config import LEVEL_MODES, LevelConfig, LimiterConfig, PipelineConfig
 from ._pipeline import STAGES, Pipeline, PipelineParams
 from ._render import FADE_CURVES, PlaybackStream, crossfade_concat, normalize, render_chunked
@@ -189,6 +209,7 @@ __all__ = [
     "Limiter",
     "LimiterConfig",
     "LoudnessMeter",
+    "MATCH_OUTCOMES",
     "NotFinished",
     "OutOfMemory",
     "Panic",
@@ -197,6 +218,9 @@ __all__ = [
     "PipelineParams",
     "PlaybackStream",
     "Poisoned",
+    "Profile",
+    "ProfileError",
+    "ProfileVersionError",
     "LEVEL_MODES",
     "STAGES",
     "StaleHandle",
@@ -215,7 +239,10 @@ __all__ = [
     "library_version",
     "loudness",
     "integrated_loudness",
+    "match",
+    "match_config",
     "process_file",
+    "profile",
     "normalize",
     "render_chunked",
     "status_str",

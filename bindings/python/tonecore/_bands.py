@@ -56,6 +56,7 @@ _NAMED_LAYOUTS = {
     "critical": _native.LAYOUT_CRITICAL,
     "octave": _native.LAYOUT_OCTAVE,
     "third_octave": _native.LAYOUT_THIRD_OCTAVE,
+    "sixth_octave": _native.LAYOUT_SIXTH_OCTAVE,
 }
 
 LayoutArg = Union["BandLayout", str, npt.ArrayLike, None]
@@ -87,6 +88,8 @@ def _layout_arg(layout: LayoutArg) -> "BandLayout":
             return BandLayout.octave()
         if layout == "third_octave":
             return BandLayout.third_octave()
+        if layout == "sixth_octave":
+            return BandLayout.sixth_octave()
         known = ", ".join(repr(k) for k in _NAMED_LAYOUTS)
         raise ValueError(f"unknown layout {layout!r}; expected one of {known}, or band edges")
     return BandLayout(layout)
@@ -117,7 +120,8 @@ class BandLayout:
     the first band and frequencies at or above the last edge to the last band.
 
     Build one with :meth:`critical` (the default everywhere), :meth:`octave`,
-    :meth:`third_octave`, or ``BandLayout(edges)`` for custom edges.
+    :meth:`third_octave`, :meth:`sixth_octave` (the grid of reference profiles), or
+    ``BandLayout(edges)`` for custom edges.
 
     Parameters
     ----------
@@ -208,11 +212,19 @@ class BandLayout:
         ``k = -17..13`` (nominal 20 Hz to 20 kHz), edges a sixth of an octave either side."""
         return _named(_native.LAYOUT_THIRD_OCTAVE, "third_octave")
 
+    @classmethod
+    def sixth_octave(cls) -> "BandLayout":
+        """Sixth-octave bands, the grid of reference profiles (:class:`tonecore.Profile`,
+        :func:`tonecore.match`): 61 bands centred on ``1000 * 2**(k/6)`` Hz, ``k = -34..26``
+        (19.7 Hz to 20.2 kHz), edges a twelfth of an octave either side."""
+        return _named(_native.LAYOUT_SIXTH_OCTAVE, "sixth_octave")
+
     # -- properties ---------------------------------------------------------------------
 
     @property
     def kind(self) -> str:
-        """``"critical"``, ``"octave"``, ``"third_octave"`` or ``"custom"``."""
+        """``"critical"``, ``"octave"``, ``"third_octave"``, ``"sixth_octave"`` or
+        ``"custom"``."""
         return self._name or "custom"
 
     @property
@@ -317,7 +329,8 @@ def band_map(
         FFT size in samples (even, >= 2).
     layout : BandLayout, str or array_like, optional
         The bands: None (default) for :meth:`BandLayout.critical`, a :class:`BandLayout`, a
-        name (``"critical"``, ``"octave"``, ``"third_octave"``) or custom edges in Hz.
+        name (``"critical"``, ``"octave"``, ``"third_octave"``, ``"sixth_octave"``) or custom
+        edges in Hz.
 
     Returns
     -------

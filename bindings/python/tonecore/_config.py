@@ -326,3 +326,49 @@ def _c_pipeline_config(
     c.limiter_release_ms = limiter.release_ms
     c.limiter_true_peak = 1 if limiter.true_peak else 0
     return c, layout, (gains, layout)
+
+
+#: ``tonecore_layout`` codes of the named layouts -> names (see :class:`BandLayout`).
+_LAYOUT_NAMES = {
+    _native.LAYOUT_CRITICAL: "critical",
+    _native.LAYOUT_OCTAVE: "octave",
+    _native.LAYOUT_THIRD_OCTAVE: "third_octave",
+    _native.LAYOUT_SIXTH_OCTAVE: "sixth_octave",
+}
+
+
+def _pipeline_config_from_c(c: "_native.PipelineConfig") -> PipelineConfig:
+    """The :class:`PipelineConfig` a filled ``tonecore_pipeline_config`` describes (the
+    inverse of :func:`_c_pipeline_config`): every stage, enabled or not, from the struct's
+    fields; its pointers (EQ gains, custom edges) are read now, so the struct's buffers need
+    not outlive this call. ``sample_rate``, ``channels``, ``max_block`` and ``sample_format``
+    are not part of a :class:`PipelineConfig` (they come from where it runs)."""
+    name = _LAYOUT_NAMES.get(c.layout)
+    if c.layout == _native.LAYOUT_CRITICAL:
+        layout: Any = None  # the default layout, as PipelineConfig() holds it
+    elif name is not None:
+        layout = name
+    else:
+        layout = [float(c.edges[i]) for i in range(c.edges_len)]
+    gains = None
+    if c.eq_enabled:
+        gains = tuple(float(c.eq_gains_db[i]) for i in range(c.eq_gains_len))
+    level = LevelConfig(
+        target_lufs=c.target_lufs, mode=LEVEL_MODES[c.level_mode],
+        track_gain_db=c.track_gain_db, attack_ms=c.attack_ms, release_ms=c.release_ms,
+        max_boost_db=c.max_boost_db, max_cut_db=c.max_cut_db, gate_lufs=c.gate_lufs,
+        window_ms=c.window_ms,
+    )
+    limiter = LimiterConfig(
+        ceiling_db=c.ceiling_db, lookahead_ms=c.lookahead_ms,
+        release_ms=c.limiter_release_ms, true_peak=bool(c.limiter_true_peak),
+    )
+    return PipelineConfig(
+        eq_gains=gains,
+        layout=layout,
+        level=level if c.level_enabled else None,
+        limiter=limiter if c.limiter_enabled else None,
+        mode=_CURVE_MODE_NAMES[c.mode],
+        fft_size=int(c.fft_size),
+        ramp_ms=c.ramp_ms,
+    )

@@ -6,6 +6,8 @@ message. The hierarchy::
 
     tonecore.Error                                   any failure; .status, .detail
     ├── InvalidArgument(Error, ValueError)           1–99   bad argument (sizes, NaN, ranges, …)
+    │   └── ProfileError                             22     not a valid profile document
+    │       └── ProfileVersionError                  23     a profile document of a newer version
     ├── ConcurrentUse(Error, RuntimeError)           100    object in use on another thread
     ├── Poisoned(Error, RuntimeError)                101    an earlier call on it panicked
     ├── Cancelled(Error)                             102    a progress callback cancelled
@@ -38,6 +40,8 @@ __all__ = [
     "OutOfMemory",
     "Panic",
     "Poisoned",
+    "ProfileError",
+    "ProfileVersionError",
     "StaleHandle",
     "Timeout",
     "error_for_status",
@@ -45,6 +49,8 @@ __all__ = [
 
 # tonecore_status numbers of the state and internal ranges that have their own class
 # (the header's enum tonecore_status; argument errors 1–99 all map to InvalidArgument).
+STATUS_INVALID_PROFILE = 22
+STATUS_PROFILE_VERSION = 23
 STATUS_CONCURRENT_USE = 100
 STATUS_POISONED = 101
 STATUS_CANCELLED = 102
@@ -88,6 +94,17 @@ class InvalidArgument(Error, ValueError):
 
     The call changed nothing (an ``out=`` buffer is untouched).
     """
+
+
+class ProfileError(InvalidArgument):
+    """A profile document that cannot be read (status 22, ``INVALID_PROFILE``): malformed JSON,
+    not UTF-8, another format or grid, values out of range, or over 1 MiB; ``detail`` says
+    which. Raised by :meth:`tonecore.Profile.from_json` (and unpickling such a document)."""
+
+
+class ProfileVersionError(ProfileError):
+    """A profile document of a newer version than this library reads (status 23,
+    ``PROFILE_VERSION``); the message names both versions. Read it with a newer tonecore."""
 
 
 class ConcurrentUse(Error, RuntimeError):
@@ -168,6 +185,8 @@ class ClosedError(Error, ValueError):
 
 
 _BY_STATUS: Dict[int, Type[Error]] = {
+    STATUS_INVALID_PROFILE: ProfileError,
+    STATUS_PROFILE_VERSION: ProfileVersionError,
     STATUS_CONCURRENT_USE: ConcurrentUse,
     STATUS_POISONED: Poisoned,
     STATUS_CANCELLED: Cancelled,
@@ -196,11 +215,13 @@ def error_for_status(status: int) -> Type[Error]:
     Returns
     -------
     type
-        :class:`InvalidArgument` for 1–99; :class:`ConcurrentUse` for 100, :class:`Poisoned`
+        :class:`ProfileError` for 22, :class:`ProfileVersionError` for 23,
+        :class:`InvalidArgument` for the rest of 1–99; :class:`ConcurrentUse` for 100, :class:`Poisoned`
         101, :class:`Cancelled` 102, :class:`Busy` 103, :class:`StaleHandle` 104,
         :class:`AlreadyRunning` 105, :class:`Timeout` 106, :class:`NotFinished` 107,
         :class:`Panic` 200, :class:`OutOfMemory` 201; :class:`Error` for every other number.
     """
-    if 1 <= status <= 99:
-        return InvalidArgument
-    return _BY_STATUS.get(status, Error)
+    cls = _BY_STATUS.get(status)
+    if cls is not None:
+        return cls
+    return InvalidArgument if 1 <= status <= 99 else Error

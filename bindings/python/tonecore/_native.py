@@ -62,6 +62,8 @@ STATUS_INVALID_CEILING = 18
 STATUS_INVALID_TIME = 19
 STATUS_INVALID_TARGET = 20
 STATUS_INVALID_CHUNK = 21
+STATUS_INVALID_PROFILE = 22
+STATUS_PROFILE_VERSION = 23
 STATUS_CONCURRENT_USE = 100
 STATUS_POISONED = 101
 STATUS_CANCELLED = 102
@@ -94,6 +96,7 @@ LAYOUT_CRITICAL = 0
 LAYOUT_OCTAVE = 1
 LAYOUT_THIRD_OCTAVE = 2
 LAYOUT_CUSTOM = 3
+LAYOUT_SIXTH_OCTAVE = 4
 
 # tonecore_curve_mode values.
 CURVE_MODE_SMOOTH = 0
@@ -330,6 +333,68 @@ class NormalizeReport(Structure):
 #: ``tonecore_normalize_report.outcome`` values by name.
 NORMALIZE_OUTCOMES = ("reached", "silent", "gain_limit", "not_reached")
 
+#: ``TONECORE_PROFILE_BANDS``: bands of a profile (the sixth-octave grid).
+PROFILE_BANDS = 61
+
+
+class ProfileHandle(Structure):
+    """The opaque ``tonecore_profile``; only pointers to it are used."""
+
+
+PROFILE_P = POINTER(ProfileHandle)
+
+
+class MatchConfig(Structure):
+    """``tonecore_match_config``; fill it with ``tonecore_match_config_init``."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("strength", c_double),
+        ("max_gain_db", c_double),
+        ("smoothing_octaves", c_double),
+        ("target_lufs", c_double),
+        ("ceiling_dbtp", c_double),
+    ]
+
+
+class ProfileInfo(Structure):
+    """``tonecore_profile_info``; set ``struct_size = sizeof`` before the call."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("sample_rate", c_uint32),
+        ("channels", c_uint32),
+        ("frames", c_uint64),
+        ("integrated_lufs", c_double),
+        ("loudness_range_lu", c_double),
+        ("true_peak_dbtp", c_double),
+        ("present_bands", c_uint32),
+        ("silent", c_uint32),
+        ("has_side_mid", c_uint32),
+    ]
+
+
+class MatchReport(Structure):
+    """``tonecore_match_report``; set ``struct_size = sizeof`` before the call."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("outcome", c_int32),
+        ("compared_bands", c_uint32),
+        ("residual_before_db", c_double),
+        ("residual_after_db", c_double),
+        ("gains_db", c_double * PROFILE_BANDS),
+        ("before_db", c_double * PROFILE_BANDS),
+        ("after_db", c_double * PROFILE_BANDS),
+        ("loudness", NormalizeReport),
+    ]
+
+
+#: ``tonecore_match_outcome`` values (``TONECORE_MATCH_OUTCOME_*``) by name. (The header refers
+#: to these constants but, as generated at cea7c96, does not define them: the values are those
+#: of ``enum tonecore_match_outcome`` in src/ffi/matching.rs, checked by test_matching.py.)
+MATCH_OUTCOMES = ("matched", "silent_reference", "silent_track", "no_common_bands")
+
 
 class LimiterStats(Structure):
     """``tonecore_limiter_stats``; set ``struct_size = sizeof`` before the call."""
@@ -510,6 +575,50 @@ _SIGNATURES = [
         [LOUDNESS_METER_P, POINTER(LoudnessReport)],
     ),
     ("tonecore_loudness_meter_reset", status_t, [LOUDNESS_METER_P]),
+    ("tonecore_match_config_init", status_t, [POINTER(MatchConfig)]),
+    (
+        "tonecore_profile_compute_f32",
+        status_t,
+        [POINTER(c_float), c_size_t, c_uint32, c_uint32, c_uint32, POINTER(PROFILE_P)],
+    ),
+    (
+        "tonecore_profile_compute_f64",
+        status_t,
+        [POINTER(c_double), c_size_t, c_uint32, c_uint32, c_uint32, POINTER(PROFILE_P)],
+    ),
+    ("tonecore_profile_free", None, [PROFILE_P]),
+    (
+        "tonecore_profile_to_json",
+        status_t,
+        [PROFILE_P, ctypes.c_char_p, c_size_t, POINTER(c_size_t)],
+    ),
+    ("tonecore_profile_from_json", status_t, [ctypes.c_char_p, c_size_t, POINTER(PROFILE_P)]),
+    ("tonecore_profile_get_info", status_t, [PROFILE_P, POINTER(ProfileInfo)]),
+    (
+        "tonecore_profile_spectrum",
+        status_t,
+        [PROFILE_P, POINTER(c_double), c_size_t, POINTER(c_double), c_size_t],
+    ),
+    (
+        "tonecore_match_pipeline_config",
+        status_t,
+        [PROFILE_P, PROFILE_P, POINTER(MatchConfig), POINTER(PipelineConfig), POINTER(c_double),
+         c_size_t, POINTER(c_int32)],
+    ),
+    (
+        "tonecore_match_f32",
+        status_t,
+        [POINTER(c_float), c_size_t, POINTER(c_float), c_size_t, c_uint32, c_uint32, PROFILE_P,
+         POINTER(MatchConfig), POINTER(RenderConfig), POINTER(MatchReport), RENDER_PROGRESS_FN,
+         c_void_p],
+    ),
+    (
+        "tonecore_match_f64",
+        status_t,
+        [POINTER(c_double), c_size_t, POINTER(c_double), c_size_t, c_uint32, c_uint32,
+         PROFILE_P, POINTER(MatchConfig), POINTER(RenderConfig), POINTER(MatchReport),
+         RENDER_PROGRESS_FN, c_void_p],
+    ),
     ("tonecore_pipeline_config_init", status_t, [POINTER(PipelineConfig)]),
     ("tonecore_pipeline_new", status_t, [POINTER(PipelineConfig), POINTER(PIPELINE_P)]),
     ("tonecore_pipeline_free", None, [PIPELINE_P]),
@@ -1167,6 +1276,7 @@ _CONFIG_INITS = {
     RenderConfig: "tonecore_render_config_init",
     EngineConfig: "tonecore_engine_config_init",
     AuralisEqConfig: "tonecore_auralis_eq_config_init",
+    MatchConfig: "tonecore_match_config_init",
 }
 
 

@@ -229,6 +229,38 @@ def crossfade_concat(
 # -- offline chunked render ---------------------------------------------------------------
 
 
+def _progress_callback(
+    progress: Optional[Callable[[int, int], Any]],
+) -> Tuple[Any, List[BaseException]]:
+    """A ``tonecore_render_progress_fn`` calling ``progress(done, total)`` (the NULL callback
+    for None; TypeError if not callable) and the list that collects what ``progress`` raised.
+
+    A truthy return value, or an exception (never let across into the library: it is kept in
+    the list, to be re-raised once the native call returned), cancels; every later call
+    cancels again without calling ``progress``. Keep the callback referenced until the native
+    call has returned."""
+    errors: List[BaseException] = []
+    if progress is None:
+        return _native.RENDER_PROGRESS_FN(), errors  # NULL
+    if not callable(progress):
+        raise TypeError(f"progress must be callable, not {type(progress).__name__}")
+    cancelled: List[bool] = []
+
+    def report(_user_data: Any, done: int, total: int) -> int:
+        try:
+            if errors or cancelled:
+                return 1
+            if progress(int(done), int(total)):
+                cancelled.append(True)
+                return 1
+            return 0
+        except BaseException as e:  # noqa: BLE001 - re-raised after the native call
+            errors.append(e)
+            return 1
+
+    return _native.RENDER_PROGRESS_FN(report), errors
+
+
 def render_chunked(
     x: npt.NDArray[FloatT],
     sample_rate: int,
@@ -337,26 +369,7 @@ def render_chunked(
         out = np.empty(x.shape, dtype=x.dtype)
     pipe, _layout, keepalive = _c_pipeline_config(cfg, sr, channels, x.dtype)
 
-    errors: List[BaseException] = []
-    cancelled: List[bool] = []
-    if progress is None:
-        callback = _native.RENDER_PROGRESS_FN()  # NULL
-    else:
-        def report(_user_data: Any, done: int, total: int) -> int:
-            # Never let an exception cross into the library: remember it and cancel.
-            try:
-                if errors or cancelled:
-                    return 1
-                if progress(int(done), int(total)):
-                    cancelled.append(True)
-                    return 1
-                return 0
-            except BaseException as e:  # noqa: BLE001 - re-raised after the native call
-                errors.append(e)
-                return 1
-
-        callback = _native.RENDER_PROGRESS_FN(report)
-
+    callback, errors = _progress_callback(progress)
     ct = _native.sample_ctype(x.dtype)
     fn = (_native.lib.tonecore_render_chunked_f32 if x.dtype == F32
           else _native.lib.tonecore_render_chunked_f64)
