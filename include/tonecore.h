@@ -902,6 +902,29 @@ typedef struct tonecore_loudness_report {
   double true_peak;
 } tonecore_loudness_report;
 
+// How a pipeline matches live (`tonecore_pipeline_live_match`). Initialise with
+// `tonecore_live_match_config_init`.
+typedef struct tonecore_live_match_config {
+  // `sizeof(tonecore_live_match_config)` as the caller compiled it (set by `_init`).
+  size_t struct_size;
+  // 0 (no EQ) … 1 (the whole difference). Default 1.
+  double strength;
+  // Largest boost or cut per band, dB (0–24). Default 12.
+  double max_gain_db;
+  // Smoothing of the difference across bands, octaves (0–2). Default 1/3.
+  double smoothing_octaves;
+  // Level target, LUFS (−70…0); NAN = the reference's integrated loudness. Default NAN.
+  double target_lufs;
+  // Limiter ceiling, dBTP (−60…0). Default −1.
+  double ceiling_dbtp;
+  // Time constant of the running spectrum, s (1–120). Default 10.
+  double time_constant_s;
+  // Largest gain change per band per second of audio, dB (0.01–24). Default 1.
+  double max_slew_db_per_s;
+  // Non-silent input averaged before the first gains, s (0–60). Default 3.
+  double warmup_s;
+} tonecore_live_match_config;
+
 // How to match. Initialise with `tonecore_match_config_init`.
 typedef struct tonecore_match_config {
   // `sizeof(tonecore_match_config)` as the caller compiled it (set by `_init`).
@@ -970,6 +993,24 @@ typedef struct tonecore_match_report {
 typedef int32_t (*tonecore_render_progress_fn)(void *user_data,
                                                size_t done,
                                                size_t total);
+
+// Where a live match stands (`tonecore_params_update_match`). Set `struct_size`.
+typedef struct tonecore_live_match_state {
+  // Set by the caller to `sizeof(tonecore_live_match_state)`.
+  size_t struct_size;
+  // Input analysed so far, seconds.
+  double analysed_s;
+  // Non-silent input in the running average (decay-weighted), seconds.
+  double averaged_s;
+  // Non-zero once the warm-up is over and the gains follow the match.
+  uint32_t active;
+  // A `TONECORE_MATCH_OUTCOME_*` value for the running profile.
+  int32_t outcome;
+  // The gains now set, dB.
+  double gains_db[TONECORE_PROFILE_BANDS];
+  // The gains the match aims at now, dB.
+  double target_db[TONECORE_PROFILE_BANDS];
+} tonecore_live_match_state;
 
 // A consistent snapshot of a pipeline's counters, all from the end of one `_process_*` call.
 typedef struct tonecore_pipeline_stats {
@@ -2612,6 +2653,36 @@ tonecore_status tonecore_loudness_meter_report(struct tonecore_loudness_meter *m
 // `meter` live.
 tonecore_status tonecore_loudness_meter_reset(struct tonecore_loudness_meter *meter);
 
+// Writes the default live match config (the match's defaults; 10 s time constant, 1 dB/s
+// slew, 3 s warm-up) to `*config_out`, `struct_size` set.
+//
+// Returns `NULL_POINTER`. Thread class: any-thread.
+//
+// `config_out` is borrowed for the call only.
+//
+// # Safety
+// `config_out` writable.
+tonecore_status tonecore_live_match_config_init(struct tonecore_live_match_config *config_out);
+
+// Fills an initialised pipeline config (its `sample_rate`, `channels`, `max_block` and
+// `sample_format` are the caller's) for live matching to `reference`: the EQ enabled on
+// `TONECORE_LAYOUT_SIXTH_OCTAVE`, flat (`eq_gains_db` NULL), the momentary leveller at the
+// target, the true-peak limiter at the ceiling, the match's `fft_size`. Create the pipeline
+// from it, then call `tonecore_pipeline_live_match`. `match_config_in` may be NULL. Nothing is
+// written on error.
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_ARGUMENT`, `INVALID_TARGET`,
+// `INVALID_CEILING`, `INVALID_SAMPLE_RATE`. Thread class: any-thread.
+//
+// All pointers are borrowed for the call only.
+//
+// # Safety
+// `reference` live; `match_config_in` NULL or readable for its `struct_size`;
+// `pipeline_inout` readable and writable for its `struct_size`.
+tonecore_status tonecore_match_live_pipeline_config(const struct tonecore_profile *reference,
+                                                    const struct tonecore_match_config *match_config_in,
+                                                    struct tonecore_pipeline_config *pipeline_inout);
+
 // Writes the default match config (strength 1, ±12 dB, 1/3-octave smoothing, the reference's
 // loudness, −1 dBTP) to `*config_out`, `struct_size` set.
 //
@@ -2970,6 +3041,43 @@ void tonecore_params_free(struct tonecore_params *params);
 tonecore_status tonecore_params_set_eq_gains(const struct tonecore_params *params,
                                              const double *gains_db,
                                              size_t gains_len);
+
+// Matches the pipeline live to `reference` (copied): from now on its `_process_*` calls keep
+// a running sixth-octave profile of the input (allocation-free), and
+// `tonecore_params_update_match` moves the EQ towards the match of it. Also sets the level
+// target (the reference's integrated loudness unless `config->target_lufs` is given) and the
+// limiter ceiling. The pipeline's EQ must be on `TONECORE_LAYOUT_SIXTH_OCTAVE`
+// (`tonecore_match_live_pipeline_config` fills such a config). `config` may be NULL (the
+// defaults of `tonecore_live_match_config_init`). Enabling again replaces the reference.
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_ARGUMENT` (settings out of range, or the EQ
+// not on the sixth-octave grid), `INVALID_TARGET`, `INVALID_CEILING`, `CONCURRENT_USE` (a
+// `_process_*` call is running), `POISONED`. Thread class: control-thread (allocates); never
+// concurrently with `_process_*` on this pipeline.
+//
+// `pipeline`, `reference` and `config` are borrowed for the call only.
+//
+// # Safety
+// `pipeline` and `reference` live; `config` NULL or readable for its `struct_size`.
+tonecore_status tonecore_pipeline_live_match(struct tonecore_pipeline *pipeline,
+                                             const struct tonecore_profile *reference,
+                                             const struct tonecore_live_match_config *config);
+
+// Moves the EQ of a live-matched pipeline (`tonecore_pipeline_live_match`) one step towards
+// the match of its running profile and writes where the match stands to `*state_out` (may be
+// NULL; its `struct_size` set). Call it every 0.25–1 s from a control thread: each step is
+// limited by the audio analysed since the last call (`max_slew_db_per_s`), not by how often
+// it is called; each change is crossfaded on the audio side like any gain change.
+//
+// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_ARGUMENT` (live matching not enabled).
+// Thread class: any-thread (control path: designs a kernel when the gains move).
+//
+// `params` and `state_out` are borrowed for the call only.
+//
+// # Safety
+// `params` live; `state_out` NULL or writable for its `struct_size`.
+tonecore_status tonecore_params_update_match(const struct tonecore_params *params,
+                                             struct tonecore_live_match_state *state_out);
 
 // Sets the level target in LUFS (−70…0).
 //

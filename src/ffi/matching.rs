@@ -10,7 +10,9 @@ use super::{
     free_object, guard, object_ref, out_param, sized_in, slice_in, slice_out, tonecore_status,
     Failure,
 };
-use crate::render::matching::{match_config, match_track};
+use crate::dsp::level::LevelMode;
+use crate::pipeline::{LiveMatchSettings, LiveMatchState};
+use crate::render::matching::{live_match_config, match_config, match_track};
 use crate::render::RenderConfig;
 use crate::spectral::profile::{profile, Profile, ProfileError, PROFILE_BANDS};
 use crate::spectral::{MatchOutcome, MatchSettings};
@@ -25,7 +27,7 @@ const _: () = assert!(TONECORE_PROFILE_BANDS == PROFILE_BANDS);
 /// loudness range and true peak. Immutable: any thread may read it at once; free it once with
 /// `tonecore_profile_free`.
 pub struct tonecore_profile {
-    profile: Profile,
+    pub(crate) profile: Profile,
 }
 
 /// A profile's scalar measurements. Set `struct_size = sizeof(tonecore_profile_info)`.
@@ -84,6 +86,168 @@ impl Default for tonecore_match_config {
             ceiling_dbtp: d.ceiling_dbtp,
         }
     }
+}
+
+/// How a pipeline matches live (`tonecore_pipeline_live_match`). Initialise with
+/// `tonecore_live_match_config_init`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tonecore_live_match_config {
+    /// `sizeof(tonecore_live_match_config)` as the caller compiled it (set by `_init`).
+    pub struct_size: usize,
+    /// 0 (no EQ) … 1 (the whole difference). Default 1.
+    pub strength: f64,
+    /// Largest boost or cut per band, dB (0–24). Default 12.
+    pub max_gain_db: f64,
+    /// Smoothing of the difference across bands, octaves (0–2). Default 1/3.
+    pub smoothing_octaves: f64,
+    /// Level target, LUFS (−70…0); NAN = the reference's integrated loudness. Default NAN.
+    pub target_lufs: f64,
+    /// Limiter ceiling, dBTP (−60…0). Default −1.
+    pub ceiling_dbtp: f64,
+    /// Time constant of the running spectrum, s (1–120). Default 10.
+    pub time_constant_s: f64,
+    /// Largest gain change per band per second of audio, dB (0.01–24). Default 1.
+    pub max_slew_db_per_s: f64,
+    /// Non-silent input averaged before the first gains, s (0–60). Default 3.
+    pub warmup_s: f64,
+}
+
+impl Default for tonecore_live_match_config {
+    fn default() -> Self {
+        let m = tonecore_match_config::default();
+        let d = LiveMatchSettings::default();
+        Self {
+            struct_size: size_of::<Self>(),
+            strength: m.strength,
+            max_gain_db: m.max_gain_db,
+            smoothing_octaves: m.smoothing_octaves,
+            target_lufs: m.target_lufs,
+            ceiling_dbtp: m.ceiling_dbtp,
+            time_constant_s: d.time_constant_s,
+            max_slew_db_per_s: d.max_slew_db_per_s,
+            warmup_s: d.warmup_s,
+        }
+    }
+}
+
+/// Reads a live match config (NULL: the defaults) and checks it.
+///
+/// # Safety
+/// `config` NULL or readable for its `struct_size`.
+pub(crate) unsafe fn read_live_match(
+    config: *const tonecore_live_match_config,
+) -> Result<LiveMatchSettings, Failure> {
+    let c = if config.is_null() {
+        tonecore_live_match_config::default()
+    } else {
+        sized_in(
+            config,
+            size_of::<tonecore_live_match_config>(),
+            "config->struct_size is too small; call tonecore_live_match_config_init first",
+        )?
+    };
+    let settings = LiveMatchSettings {
+        matching: MatchSettings {
+            strength: c.strength,
+            max_gain_db: c.max_gain_db,
+            smoothing_octaves: c.smoothing_octaves,
+            target_lufs: (!c.target_lufs.is_nan()).then_some(c.target_lufs),
+            ceiling_dbtp: c.ceiling_dbtp,
+        },
+        time_constant_s: c.time_constant_s,
+        max_slew_db_per_s: c.max_slew_db_per_s,
+        warmup_s: c.warmup_s,
+    };
+    settings.validate()?;
+    Ok(settings)
+}
+
+/// Where a live match stands (`tonecore_params_update_match`). Set `struct_size`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct tonecore_live_match_state {
+    /// Set by the caller to `sizeof(tonecore_live_match_state)`.
+    pub struct_size: usize,
+    /// Input analysed so far, seconds.
+    pub analysed_s: f64,
+    /// Non-silent input in the running average (decay-weighted), seconds.
+    pub averaged_s: f64,
+    /// Non-zero once the warm-up is over and the gains follow the match.
+    pub active: u32,
+    /// A `TONECORE_MATCH_OUTCOME_*` value for the running profile.
+    pub outcome: i32,
+    /// The gains now set, dB.
+    pub gains_db: [f64; TONECORE_PROFILE_BANDS],
+    /// The gains the match aims at now, dB.
+    pub target_db: [f64; TONECORE_PROFILE_BANDS],
+}
+
+impl tonecore_live_match_state {
+    pub(crate) fn of(s: &LiveMatchState) -> Self {
+        let all = |v: &[f64]| bands_of(&v.iter().map(|&g| Some(g)).collect::<Vec<_>>());
+        Self {
+            struct_size: size_of::<Self>(),
+            analysed_s: s.analysed_s,
+            averaged_s: s.averaged_s,
+            active: u32::from(s.active),
+            outcome: outcome_code(s.outcome),
+            gains_db: all(&s.gains_db),
+            target_db: all(&s.target_db),
+        }
+    }
+}
+
+/// Writes the default live match config (the match's defaults; 10 s time constant, 1 dB/s
+/// slew, 3 s warm-up) to `*config_out`, `struct_size` set.
+///
+/// Returns `NULL_POINTER`. Thread class: any-thread.
+///
+/// `config_out` is borrowed for the call only.
+///
+/// # Safety
+/// `config_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_live_match_config_init(
+    config_out: *mut tonecore_live_match_config,
+) -> tonecore_status {
+    guard(|| {
+        out_param(config_out)?.write(tonecore_live_match_config::default());
+        Ok(())
+    })
+}
+
+/// Fills an initialised pipeline config (its `sample_rate`, `channels`, `max_block` and
+/// `sample_format` are the caller's) for live matching to `reference`: the EQ enabled on
+/// `TONECORE_LAYOUT_SIXTH_OCTAVE`, flat (`eq_gains_db` NULL), the momentary leveller at the
+/// target, the true-peak limiter at the ceiling, the match's `fft_size`. Create the pipeline
+/// from it, then call `tonecore_pipeline_live_match`. `match_config_in` may be NULL. Nothing is
+/// written on error.
+///
+/// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_ARGUMENT`, `INVALID_TARGET`,
+/// `INVALID_CEILING`, `INVALID_SAMPLE_RATE`. Thread class: any-thread.
+///
+/// All pointers are borrowed for the call only.
+///
+/// # Safety
+/// `reference` live; `match_config_in` NULL or readable for its `struct_size`;
+/// `pipeline_inout` readable and writable for its `struct_size`.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_match_live_pipeline_config(
+    reference: *const tonecore_profile,
+    match_config_in: *const tonecore_match_config,
+    pipeline_inout: *mut tonecore_pipeline_config,
+) -> tonecore_status {
+    guard(|| {
+        let reference = &object_ref(reference)?.profile;
+        let settings = read_match(match_config_in)?;
+        let mut c = read_pipeline_inout(pipeline_inout)?;
+        let config = live_match_config(reference, &settings, c.sample_rate)?;
+        let level = config.level.expect("a live match has a level stage");
+        fill_pipeline(&mut c, &config, std::ptr::null(), level.mode);
+        pipeline_inout.write(c);
+        Ok(())
+    })
 }
 
 /// Why a match's gains are what they are (values of `tonecore_match_report.outcome`).
@@ -461,48 +625,72 @@ pub unsafe extern "C" fn tonecore_match_pipeline_config(
         let track = &object_ref(track)?.profile;
         let reference = &object_ref(reference)?.profile;
         let settings = read_match(match_config_in)?;
-        let mut c: tonecore_pipeline_config = sized_in(
-            pipeline_inout,
-            size_of::<tonecore_pipeline_config>(),
-            "pipeline->struct_size is too small; call tonecore_pipeline_config_init first",
-        )?;
-        if c.struct_size < size_of::<tonecore_pipeline_config>() {
-            return Err(Failure::detail(
-                tonecore_status::StructSize,
-                "pipeline->struct_size must be sizeof(tonecore_pipeline_config)",
-            ));
-        }
+        let mut c = read_pipeline_inout(pipeline_inout)?;
         let gains = slice_out(gains_out, gains_len)?;
         if gains.len() < PROFILE_BANDS {
             return Err(tonecore_status::BufferTooSmall.into());
         }
         let (config, matched) = match_config(track, reference, &settings, c.sample_rate)?;
-        let level = config.level.expect("a match has a level stage");
-        let limiter = config.limiter.expect("a match has a limiter");
         gains[..PROFILE_BANDS].copy_from_slice(&matched.gains_db);
-        c.eq_enabled = 1;
-        c.layout = super::bands::tonecore_layout::SixthOctave as i32;
-        c.mode = super::bands::tonecore_curve_mode::Smooth as i32;
-        c.edges = std::ptr::null();
-        c.edges_len = 0;
-        c.eq_gains_db = gains.as_ptr();
-        c.eq_gains_len = PROFILE_BANDS;
-        c.fft_size = config.fft_size;
-        c.level_enabled = 1;
-        c.level_mode = super::pipeline::tonecore_level_mode::Integrated as i32;
-        c.target_lufs = level.target_lufs;
-        c.track_gain_db = 0.0;
-        c.limiter_enabled = 1;
-        c.ceiling_db = limiter.ceiling_db;
-        c.lookahead_ms = limiter.lookahead_ms;
-        c.limiter_release_ms = limiter.release_ms;
-        c.limiter_true_peak = 1;
+        fill_pipeline(&mut c, &config, gains.as_ptr(), LevelMode::Integrated);
         pipeline_inout.write(c);
         if !outcome_out.is_null() {
             outcome_out.write(outcome_code(matched.outcome));
         }
         Ok(())
     })
+}
+
+/// Reads a whole, current pipeline config for a function that fills it.
+///
+/// # Safety
+/// `pipeline_inout` NULL or readable for its `struct_size`.
+unsafe fn read_pipeline_inout(
+    pipeline_inout: *mut tonecore_pipeline_config,
+) -> Result<tonecore_pipeline_config, Failure> {
+    let c: tonecore_pipeline_config = sized_in(
+        pipeline_inout,
+        size_of::<tonecore_pipeline_config>(),
+        "pipeline->struct_size is too small; call tonecore_pipeline_config_init first",
+    )?;
+    if c.struct_size < size_of::<tonecore_pipeline_config>() {
+        return Err(Failure::detail(
+            tonecore_status::StructSize,
+            "pipeline->struct_size must be sizeof(tonecore_pipeline_config)",
+        ));
+    }
+    Ok(c)
+}
+
+/// Writes a match's stages into a C pipeline config; the EQ gains are `gains` (NULL: flat).
+fn fill_pipeline(
+    c: &mut tonecore_pipeline_config,
+    config: &crate::pipeline::PipelineConfig,
+    gains: *const f64,
+    mode: LevelMode,
+) {
+    let level = config.level.expect("a match has a level stage");
+    let limiter = config.limiter.expect("a match has a limiter");
+    c.eq_enabled = 1;
+    c.layout = super::bands::tonecore_layout::SixthOctave as i32;
+    c.mode = super::bands::tonecore_curve_mode::Smooth as i32;
+    c.edges = std::ptr::null();
+    c.edges_len = 0;
+    c.eq_gains_db = gains;
+    c.eq_gains_len = if gains.is_null() { 0 } else { PROFILE_BANDS };
+    c.fft_size = config.fft_size;
+    c.level_enabled = 1;
+    c.level_mode = match mode {
+        LevelMode::Integrated => super::pipeline::tonecore_level_mode::Integrated,
+        LevelMode::Momentary => super::pipeline::tonecore_level_mode::Momentary,
+    } as i32;
+    c.target_lufs = level.target_lufs;
+    c.track_gain_db = 0.0;
+    c.limiter_enabled = 1;
+    c.ceiling_db = limiter.ceiling_db;
+    c.lookahead_ms = limiter.lookahead_ms;
+    c.limiter_release_ms = limiter.release_ms;
+    c.limiter_true_peak = 1;
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -597,6 +597,75 @@ pub unsafe extern "C" fn tonecore_params_set_eq_gains(
     })
 }
 
+/// Matches the pipeline live to `reference` (copied): from now on its `_process_*` calls keep
+/// a running sixth-octave profile of the input (allocation-free), and
+/// `tonecore_params_update_match` moves the EQ towards the match of it. Also sets the level
+/// target (the reference's integrated loudness unless `config->target_lufs` is given) and the
+/// limiter ceiling. The pipeline's EQ must be on `TONECORE_LAYOUT_SIXTH_OCTAVE`
+/// (`tonecore_match_live_pipeline_config` fills such a config). `config` may be NULL (the
+/// defaults of `tonecore_live_match_config_init`). Enabling again replaces the reference.
+///
+/// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_ARGUMENT` (settings out of range, or the EQ
+/// not on the sixth-octave grid), `INVALID_TARGET`, `INVALID_CEILING`, `CONCURRENT_USE` (a
+/// `_process_*` call is running), `POISONED`. Thread class: control-thread (allocates); never
+/// concurrently with `_process_*` on this pipeline.
+///
+/// `pipeline`, `reference` and `config` are borrowed for the call only.
+///
+/// # Safety
+/// `pipeline` and `reference` live; `config` NULL or readable for its `struct_size`.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_pipeline_live_match(
+    pipeline: *mut tonecore_pipeline,
+    reference: *const super::matching::tonecore_profile,
+    config: *const super::matching::tonecore_live_match_config,
+) -> tonecore_status {
+    guard(|| {
+        let p = object_ref(pipeline)?;
+        let reference = &object_ref(reference)?.profile;
+        let settings = super::matching::read_live_match(config)?;
+        p.stage.audio().with(|a| {
+            either!(a, p => p.enable_live_match(reference, &settings)?);
+            Ok(())
+        })
+    })
+}
+
+/// Moves the EQ of a live-matched pipeline (`tonecore_pipeline_live_match`) one step towards
+/// the match of its running profile and writes where the match stands to `*state_out` (may be
+/// NULL; its `struct_size` set). Call it every 0.25–1 s from a control thread: each step is
+/// limited by the audio analysed since the last call (`max_slew_db_per_s`), not by how often
+/// it is called; each change is crossfaded on the audio side like any gain change.
+///
+/// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_ARGUMENT` (live matching not enabled).
+/// Thread class: any-thread (control path: designs a kernel when the gains move).
+///
+/// `params` and `state_out` are borrowed for the call only.
+///
+/// # Safety
+/// `params` live; `state_out` NULL or writable for its `struct_size`.
+#[no_mangle]
+pub unsafe extern "C" fn tonecore_params_update_match(
+    params: *const tonecore_params,
+    state_out: *mut super::matching::tonecore_live_match_state,
+) -> tonecore_status {
+    guard(|| {
+        use super::matching::tonecore_live_match_state as State;
+        let p = object_ref(params)?;
+        if !state_out.is_null() && state_out.cast::<usize>().read_unaligned() < size_of::<State>() {
+            return Err(Failure::detail(
+                tonecore_status::StructSize,
+                "state_out->struct_size must be sizeof(tonecore_live_match_state)",
+            ));
+        }
+        let state = either!(&p.inner, p => p.update_match()?);
+        if !state_out.is_null() {
+            state_out.write(State::of(&state));
+        }
+        Ok(())
+    })
+}
+
 /// Sets the level target in LUFS (−70…0).
 ///
 /// Returns `NULL_POINTER`, `INVALID_TARGET`. Thread class: any-thread, wait-free.
