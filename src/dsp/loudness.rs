@@ -519,17 +519,32 @@ pub fn measure<T: Sample>(
         || {
             input
                 .par_chunks(frames.max(1))
-                .map(|channel| {
-                    let mut tp = TruePeakMeter::<T>::new(1);
-                    tp.add(0, channel);
-                    tp.peaks()[0]
-                })
+                .map(TruePeakMeter::<T>::whole)
                 .reduce(|| 0.0, f64::max)
         },
     );
     added?;
     Ok(LoudnessReport {
         true_peak: to_db(peak),
+        ..meter.report()
+    })
+}
+
+/// [`measure`] without the true peak (`true_peak` is NaN): integrated loudness, range and the
+/// momentary and short-term maxima, at the cost of the K-weighting alone.
+///
+/// # Errors
+/// As [`measure`].
+pub fn measure_without_peak<T: Sample>(
+    input: &[T],
+    channels: usize,
+    sample_rate: u32,
+) -> Result<LoudnessReport, crate::Error> {
+    let mut meter = LoudnessMeter::new(channels, sample_rate)?;
+    meter.true_peak = None;
+    meter.add(input)?;
+    Ok(LoudnessReport {
+        true_peak: f64::NAN,
         ..meter.report()
     })
 }

@@ -286,6 +286,16 @@ impl<T: Sample> TruePeakMeter<T> {
         }
     }
 
+    /// Measures a whole channel at once: the samples' peak is found first, so every block whose
+    /// samples cannot produce a point above it is skipped from the start (the streaming
+    /// [`add`](Self::add) only learns the peak as it goes). Exact: the same result as `add`.
+    pub fn whole(samples: &[T]) -> f64 {
+        let mut meter = Self::new(1);
+        meter.peaks[0] = max_abs(samples);
+        meter.add(0, samples);
+        meter.peaks[0]
+    }
+
     /// The true peak of each channel so far (linear). Points whose interpolation would reach
     /// past the last sample added are not evaluated yet (as in the reference implementation).
     pub fn peaks(&self) -> &[f64] {

@@ -66,7 +66,7 @@ pub struct tonecore_match_config {
     pub strength: f64,
     /// Largest boost or cut per band, dB (0–24). Default 12.
     pub max_gain_db: f64,
-    /// Smoothing of the difference across bands, octaves (0–2). Default 1/3.
+    /// Smoothing of the difference across bands, octaves (0–2). Default 1/6.
     pub smoothing_octaves: f64,
     /// Loudness target, LUFS (−70…0); NAN = the reference's integrated loudness. Default NAN.
     pub target_lufs: f64,
@@ -99,7 +99,7 @@ pub struct tonecore_live_match_config {
     pub strength: f64,
     /// Largest boost or cut per band, dB (0–24). Default 12.
     pub max_gain_db: f64,
-    /// Smoothing of the difference across bands, octaves (0–2). Default 1/3.
+    /// Smoothing of the difference across bands, octaves (0–2). Default 1/6.
     pub smoothing_octaves: f64,
     /// Level target, LUFS (−70…0); NAN = the reference's integrated loudness. Default NAN.
     pub target_lufs: f64,
@@ -337,7 +337,7 @@ unsafe fn read_match(config: *const tonecore_match_config) -> Result<MatchSettin
     Ok(settings)
 }
 
-/// Writes the default match config (strength 1, ±12 dB, 1/3-octave smoothing, the reference's
+/// Writes the default match config (strength 1, ±12 dB, 1/6-octave smoothing, the reference's
 /// loudness, −1 dBTP) to `*config_out`, `struct_size` set.
 ///
 /// Returns `NULL_POINTER`. Thread class: any-thread.

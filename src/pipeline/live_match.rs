@@ -4,7 +4,8 @@
 //!
 //! **Audio side** ([`Analyzer`], inside `process`; no allocation, no lock): Hann-windowed frames
 //! of [`ANALYSIS_FRAME_SECONDS`] (the next power of two: 8192 frames at 44.1/48 kHz), hop half a
-//! frame, each channel's bin powers summed into the grid's bands and exponentially averaged
+//! frame, the bin powers of the channels' mean (the downmix, as in a profile) averaged into the
+//! grid's bands and exponentially averaged
 //! with the time constant `time_constant_s` (default 10 s: a long-term spectrum, not the current
 //! note). Frames quieter than −70 dBFS (mean square) are skipped, so a pause leaves the profile
 //! as it was. After each frame the band sums are published through a wait-free triple buffer.
@@ -109,6 +110,8 @@ pub(crate) struct Analyzer<T: CachedSample> {
     channels: usize,
     /// `channels × n` frame history, planar.
     ring: Vec<T>,
+    /// The frame's downmix (mean of the channels).
+    mix: Vec<T>,
     filled: usize,
     window: Arc<[T]>,
     plan: Arc<dyn RealToComplex<T>>,
@@ -171,29 +174,31 @@ impl<T: CachedSample> Analyzer<T> {
         self.sums[ANALYSED] += self.hop_s;
         if mean_square >= GATE_MEAN_SQUARE {
             self.frame.fill(0.0);
-            for c in 0..self.channels {
-                let mut spectrum = std::mem::take(&mut self.buffers.spectrum);
-                let plane = &self.ring[c * n..(c + 1) * n];
-                analyze_frame(
-                    &*self.plan,
-                    &self.window,
-                    plane,
-                    0,
-                    &mut self.buffers,
-                    &mut spectrum,
-                );
-                for (b, range) in self.bands.iter().enumerate() {
-                    if let Some((first, end)) = *range {
-                        let sum: f64 = spectrum[first..end]
-                            .iter()
-                            .map(|s| s.norm_sqr().as_f64())
-                            .sum();
-                        self.frame[b] += sum / (end - first) as f64;
-                    }
-                }
-                self.frame[TOTAL] += spectrum.iter().map(|s| s.norm_sqr().as_f64()).sum::<f64>();
-                self.buffers.spectrum = spectrum;
+            let scale = T::one() / T::of_f64(self.channels as f64);
+            for (i, m) in self.mix.iter_mut().enumerate() {
+                let sum = (0..self.channels).fold(T::zero(), |s, c| s + self.ring[c * n + i]);
+                *m = sum * scale;
             }
+            let mut spectrum = std::mem::take(&mut self.buffers.spectrum);
+            analyze_frame(
+                &*self.plan,
+                &self.window,
+                &self.mix,
+                0,
+                &mut self.buffers,
+                &mut spectrum,
+            );
+            for (b, range) in self.bands.iter().enumerate() {
+                if let Some((first, end)) = *range {
+                    let sum: f64 = spectrum[first..end]
+                        .iter()
+                        .map(|s| s.norm_sqr().as_f64())
+                        .sum();
+                    self.frame[b] = sum / (end - first) as f64;
+                }
+            }
+            self.frame[TOTAL] = spectrum.iter().map(|s| s.norm_sqr().as_f64()).sum::<f64>();
+            self.buffers.spectrum = spectrum;
             for (s, f) in self.sums[..=TOTAL].iter_mut().zip(&self.frame[..=TOTAL]) {
                 *s = *s * self.decay + f;
             }
@@ -247,6 +252,7 @@ pub(crate) fn live_match<T: CachedSample>(
         hop,
         channels,
         ring: vec![T::zero(); channels * n],
+        mix: vec![T::zero(); n],
         filled: 0,
         window: T::cache().window(WindowKind::Hann, n),
         plan,

@@ -21,8 +21,10 @@ use crate::dsp::bands::CurveMode;
 use crate::dsp::level::{LevelMode, LevelSettings};
 use crate::dsp::limiter::LimiterSettings;
 use crate::pipeline::{EqSettings, PipelineConfig};
-use crate::spectral::matching::{balance_difference, match_gains, rms_db, MatchGains};
-use crate::spectral::profile::{profile_on, Profile, GRID};
+use crate::spectral::matching::{
+    balance_difference, match_gains, match_gains_in, rms_db, MatchGains, TrackBins,
+};
+use crate::spectral::profile::{analysis_size, band_bins, profile_parts, Profile, GRID};
 use crate::spectral::MatchSettings;
 use crate::workers::Workers;
 use crate::{ConfigError, Error};
@@ -62,7 +64,21 @@ pub fn match_config(
         return Err(ConfigError::InvalidSampleRate);
     }
     let gains = match_gains(track, reference, settings)?;
-    let config = PipelineConfig {
+    Ok((
+        config_with(&gains, track, reference, settings, sample_rate),
+        gains,
+    ))
+}
+
+/// The pipeline of a match with `gains`.
+fn config_with(
+    gains: &MatchGains,
+    track: &Profile,
+    reference: &Profile,
+    settings: &MatchSettings,
+    sample_rate: u32,
+) -> PipelineConfig {
+    PipelineConfig {
         eq: Some(EqSettings {
             gains_db: gains.gains_db.clone(),
             layout: GRID.layout(),
@@ -79,8 +95,7 @@ pub fn match_config(
         }),
         fft_size: match_fft_size(sample_rate),
         ..PipelineConfig::default()
-    };
-    Ok((config, gains))
+    }
 }
 
 /// The pipeline for live matching to `reference` at `sample_rate`
@@ -150,9 +165,20 @@ pub fn match_track<T: CachedSample>(
     watch: Watch<'_>,
 ) -> Result<MatchReport, Error> {
     settings.validate()?;
+    if !(crate::limits::MIN_SAMPLE_RATE..=crate::limits::MAX_SAMPLE_RATE).contains(&sample_rate) {
+        return Err(ConfigError::InvalidSampleRate.into());
+    }
     let workers = Workers::from_count(render.threads)?;
-    let track = profile_on(input, channels, sample_rate, &workers)?;
-    let (config, gains) = match_config(&track, reference, settings, sample_rate)?;
+    // The true peaks before and after come from the normalisation's own measurements.
+    let (mut track, bins) = profile_parts(input, channels, sample_rate, &workers, false)?;
+    let n = analysis_size(sample_rate);
+    let track_bins = TrackBins {
+        power: &bins,
+        bin_hz: sample_rate as f64 / n as f64,
+        bands: band_bins(sample_rate, n),
+    };
+    let gains = match_gains_in(&track, reference, settings, Some(&track_bins))?;
+    let config = config_with(&gains, &track, reference, settings, sample_rate);
     let target = match_target(&track, reference, settings);
     let loudness = normalize_on(
         input,
@@ -165,7 +191,16 @@ pub fn match_track<T: CachedSample>(
         watch,
         &workers,
     )?;
-    let out = profile_on(&output[..input.len()], channels, sample_rate, &workers)?;
+    let (mut out, _) = profile_parts(
+        &output[..input.len()],
+        channels,
+        sample_rate,
+        &workers,
+        false,
+    )?;
+    let finite = |v: f64| v.is_finite().then_some(v);
+    track.true_peak_dbtp = finite(loudness.input_true_peak_db);
+    out.true_peak_dbtp = finite(loudness.output_true_peak_db);
     let before_db = balance_difference(&track, reference, &gains.within_clamp);
     let after_db = balance_difference(&out, reference, &gains.within_clamp);
     Ok(MatchReport {

@@ -5,18 +5,19 @@
 //!    Nyquist limits). A silent track or reference uses none: the gains stay flat and the
 //!    outcome says why ([`MatchOutcome`]).
 //! 2. **Difference** `d = reference − track` per band, smoothed across bands by a Gaussian whose
-//!    full width at half maximum is `smoothing_octaves` (default 1/3 octave: two grid bands;
-//!    0 = none), over the used bands only.
-//! 3. **Level-neutral**: a constant is taken off `d` so that the track's power (its band
-//!    densities times the band widths) is unchanged by the gains: the EQ moves balance, the
-//!    loudness stage sets level.
+//!    full width at half maximum is `smoothing_octaves` (default 1/6 octave, one grid band:
+//!    neighbours weigh 6 %; 0 = none), over the used bands only.
+//! 3. **Centred**: the mean of `d` over the used bands is taken off: a constant is level, which
+//!    the loudness stage sets; the clamp then holds the bands whose difference from that mean
+//!    is within it, the bands the residual is measured over.
 //! 4. **Strength and clamp**: `strength · d`, clamped to ±`max_gain_db` (default 12 dB): the
 //!    response each band should get.
 //! 5. **Band means**: the equalizer's curve passes through each gain at the band centre and is
 //!    linear in dB over log frequency between centres
 //!    ([`CurveMode::Smooth`](crate::dsp::bands::CurveMode::Smooth)); a band's power
-//!    changes by the curve's mean power over the band (uniform in Hz, as the densities are), not
-//!    its centre value. Four fixed-point steps move each centre gain by what its band's mean
+//!    changes by the curve's mean power over the band (weighted by the track's own bin powers
+//!    when the track's signal is at hand, as in an offline match; else uniform in Hz), not its
+//!    centre value. Four fixed-point steps move each centre gain by what its band's mean
 //!    still lacks, within the clamp.
 //! 6. Bands not used hold the nearest used band's gain, so the curve is flat outside them.
 //!
@@ -33,7 +34,8 @@ pub struct MatchSettings {
     pub strength: f64,
     /// Largest boost or cut per band, dB (0–24). Default 12.
     pub max_gain_db: f64,
-    /// Smoothing of the difference across bands, octaves (0–2; 0 = none). Default 1/3.
+    /// Smoothing of the difference across bands, octaves (0–2; 0 = none). Default 1/6 (the
+    /// grid step: neighbours weigh 6 %).
     pub smoothing_octaves: f64,
     /// Loudness target, LUFS (−70…0); `None` = the reference's integrated loudness. Default None.
     pub target_lufs: Option<f64>,
@@ -46,7 +48,7 @@ impl Default for MatchSettings {
         Self {
             strength: 1.0,
             max_gain_db: 12.0,
-            smoothing_octaves: 1.0 / 3.0,
+            smoothing_octaves: 1.0 / 6.0,
             target_lufs: None,
             ceiling_dbtp: -1.0,
         }
@@ -109,7 +111,7 @@ pub struct MatchGains {
     pub gains_db: Vec<f64>,
     /// Bands the match used (present in both profiles).
     pub used: Vec<bool>,
-    /// Bands whose needed correction (`reference − track`, level-neutral, unsmoothed) is within
+    /// Bands whose needed correction (`reference − track`, mean removed, unsmoothed) is within
     /// the clamp: where the accuracy promise holds.
     pub within_clamp: Vec<bool>,
     /// What happened.
@@ -124,6 +126,47 @@ pub fn match_gains(
     track: &Profile,
     reference: &Profile,
     settings: &MatchSettings,
+) -> Result<MatchGains, ConfigError> {
+    match_gains_in(track, reference, settings, None)
+}
+
+/// The track's long-term power per analysis bin: with it, a band's response is the curve
+/// averaged with the band's own bin powers as weights (a strong note near a band edge counts
+/// as much as it weighs), not uniformly.
+pub(crate) struct TrackBins<'a> {
+    /// Power per bin, `0..=N/2`.
+    pub(crate) power: &'a [f64],
+    /// Bin spacing, Hz.
+    pub(crate) bin_hz: f64,
+    /// Each band's bins.
+    pub(crate) bands: Vec<Option<(usize, usize)>>,
+}
+
+impl TrackBins<'_> {
+    fn band_mean_db(&self, nodes: &Nodes, band: usize) -> f64 {
+        let Some((first, end)) = self.bands[band] else {
+            return 0.0;
+        };
+        let (mut moved, mut kept) = (0.0, 0.0);
+        for k in first..end {
+            let p = self.power[k];
+            moved += p * 10f64.powf(nodes.at(k as f64 * self.bin_hz) / 10.0);
+            kept += p;
+        }
+        if kept > 0.0 {
+            10.0 * (moved / kept).log10()
+        } else {
+            0.0
+        }
+    }
+}
+
+/// [`match_gains`], with the track's bin powers when known.
+pub(crate) fn match_gains_in(
+    track: &Profile,
+    reference: &Profile,
+    settings: &MatchSettings,
+    bins: Option<&TrackBins<'_>>,
 ) -> Result<MatchGains, ConfigError> {
     settings.validate()?;
     let used: Vec<bool> = track
@@ -153,18 +196,13 @@ pub fn match_gains(
     let raw: Vec<f64> = (0..PROFILE_BANDS)
         .map(|b| level(reference, b) - level(track, b))
         .collect();
-    let widths: Vec<f64> = GRID.edges().windows(2).map(|e| e[1] - e[0]).collect();
-    // The constant that keeps the track's power: 10·log10(Σ P·10^(d/10) / Σ P).
-    let neutral = |d: &[f64]| {
-        let (mut moved, mut kept) = (0.0, 0.0);
-        for b in (0..PROFILE_BANDS).filter(|&b| used[b]) {
-            let power = 10f64.powf(level(track, b) / 10.0) * widths[b];
-            moved += power * 10f64.powf(d[b] / 10.0);
-            kept += power;
-        }
-        10.0 * (moved / kept).log10()
+    // The mean over the used bands: a constant is level (the loudness stage sets it), so the
+    // gains centre on it and the clamp holds the same bands the residual is measured over.
+    let mean = |d: &[f64]| {
+        let used_values = (0..PROFILE_BANDS).filter(|&b| used[b]).map(|b| d[b]);
+        used_values.clone().sum::<f64>() / used_values.count() as f64
     };
-    let raw_offset = neutral(&raw);
+    let raw_offset = mean(&raw);
     let within_clamp = (0..PROFILE_BANDS)
         .map(|b| used[b] && (raw[b] - raw_offset).abs() <= settings.max_gain_db)
         .collect();
@@ -173,7 +211,7 @@ pub fn match_gains(
         &used,
         settings.smoothing_octaves * GRID.bands_per_octave as f64,
     );
-    let offset = neutral(&wanted);
+    let offset = mean(&wanted);
     let limit = settings.max_gain_db;
     for w in &mut wanted {
         *w = (settings.strength * (*w - offset)).clamp(-limit, limit);
@@ -185,7 +223,10 @@ pub fn match_gains(
     let mut nodes = Nodes::new(&centers, &gains);
     for _ in 0..4 {
         for b in (0..PROFILE_BANDS).filter(|&b| used[b]) {
-            let mean = band_mean_db(&nodes, edges[b], edges[b + 1]);
+            let mean = match bins {
+                Some(bins) => bins.band_mean_db(&nodes, b),
+                None => band_mean_db(&nodes, edges[b], edges[b + 1]),
+            };
             gains[b] = (gains[b] + wanted[b] - mean).clamp(-limit, limit);
         }
         hold_unused(&mut gains, &used);
@@ -316,7 +357,7 @@ mod tests {
     }
 
     #[test]
-    fn a_tilt_is_matched_level_neutrally_and_clamped() {
+    fn a_tilt_is_matched_centred_and_clamped() {
         let track = shaped(|f| -50.0 - 3.0 * (f / 1000.0).log2());
         let reference = shaped(|f| -40.0 - 1.0 * (f / 1000.0).log2());
         let g = match_gains(&track, &reference, &MatchSettings::default()).unwrap();

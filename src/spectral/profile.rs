@@ -6,9 +6,11 @@
 //! stereo the side-to-mid balance per band.
 //!
 //! **The spectrum.** Frames of `N` samples (`N` the smallest power of two with bins at most
-//! 1.5 Hz apart: 32768 at 44.1/48 kHz), periodic Hann window, hop `N/2` (Welch's method); a
-//! shorter signal is one zero-padded frame. The power `|X_k|²` of every channel is summed over
-//! all frames (the channels' mean power: nothing cancels, unlike a mono downmix). A band's value
+//! 1.5 Hz apart: 32768 at 44.1/48 kHz), periodic Hann window, hop `N/2` (Welch's method; `N`
+//! once the signal holds 64 frames, about 48 s); a shorter signal is one zero-padded frame. The
+//! power `|X_k|²` of the mean of the channels (the mono downmix — for stereo the mid, what a
+//! listener's balance and most analysers and matchers see; material in opposite phase between
+//! channels cancels in it) is summed over all frames. A band's value
 //! is the mean power of the bins whose frequency lies in `[lo, hi)`, divided by the total power
 //! of all bins times the bin spacing, in dB: a power spectral density relative to the signal's
 //! own power, in dB re 1/Hz. It does not depend on the level (a gain cancels), on silence in
@@ -29,7 +31,7 @@
 
 use crate::cache::CachedSample;
 use crate::dsp::bands::BandLayout;
-use crate::dsp::loudness::measure;
+use crate::dsp::loudness::{measure, measure_without_peak};
 use crate::dsp::spectrum::{analyze_frame, FrameBuffers};
 use crate::dsp::{all_in_range, WindowKind};
 use crate::workers::Workers;
@@ -344,6 +346,20 @@ pub(crate) fn profile_on<T: CachedSample>(
     sample_rate: u32,
     workers: &Workers,
 ) -> Result<Profile, Error> {
+    Ok(profile_parts(input, channels, sample_rate, workers, true)?.0)
+}
+
+/// [`profile_on`] and the downmix's long-term power per bin (for
+/// [`TrackBins`](super::matching::TrackBins)); without `true_peak` the 4× oversampled peak is
+/// skipped (most of a loudness measurement's cost) and `true_peak_dbtp` is `None`, for callers
+/// that learn it elsewhere.
+pub(crate) fn profile_parts<T: CachedSample>(
+    input: &[T],
+    channels: usize,
+    sample_rate: u32,
+    workers: &Workers,
+    true_peak: bool,
+) -> Result<(Profile, Vec<f64>), Error> {
     if channels == 0 || channels > crate::limits::MAX_CHANNELS {
         return Err(ConfigError::InvalidChannels.into());
     }
@@ -359,30 +375,28 @@ pub(crate) fn profile_on<T: CachedSample>(
     let frames = input.len() / channels;
     let (loudness, spectra) = workers.install(|| {
         rayon::join(
-            || measure(input, channels, sample_rate),
+            || {
+                if true_peak {
+                    measure(input, channels, sample_rate)
+                } else {
+                    measure_without_peak(input, channels, sample_rate)
+                }
+            },
             || long_term_spectra(input, channels, sample_rate, workers),
         )
     });
     let loudness = loudness?;
     let integrated = loudness.integrated;
     let silent = integrated.is_nan() || integrated < SILENT_LUFS;
-    let grid_bands = |power: &[f64]| band_powers(power, sample_rate);
-    let (total, side_mid) = match &spectra {
-        Spectra::Channels(total) => (grid_bands(total), None),
-        Spectra::MidSide { mid, side } => {
-            let (m, s) = (grid_bands(mid), grid_bands(side));
-            let total: Vec<Option<f64>> =
-                m.iter().zip(&s).map(|(m, s)| Some((*m)? + (*s)?)).collect();
-            (total, Some((m, s)))
-        }
-    };
-    let all_power: f64 = spectra.total_power();
+    let all_power: f64 = spectra.mid.iter().sum();
     let bin_hz = sample_rate as f64 / analysis_size(sample_rate) as f64;
-    let spectrum_db = relative_db(&total, all_power * bin_hz, silent);
-    let side_mid_db = side_mid.map(|(m, s)| {
+    let mid = band_powers(&spectra.mid, sample_rate);
+    let spectrum_db = relative_db(&mid, all_power * bin_hz, silent);
+    let side_mid_db = spectra.side.map(|side| {
+        let side = band_powers(&side, sample_rate);
         spectrum_db
             .iter()
-            .zip(m.iter().zip(&s))
+            .zip(mid.iter().zip(&side))
             .map(|(present, (m, s))| {
                 present.and(match (m, s) {
                     (Some(m), Some(s)) if *m > 0.0 && *s > 0.0 => Some(10.0 * (s / m).log10()),
@@ -393,7 +407,7 @@ pub(crate) fn profile_on<T: CachedSample>(
             .collect()
     });
     let finite = |v: f64| v.is_finite().then_some(v);
-    Ok(Profile {
+    let profile = Profile {
         sample_rate,
         channels,
         frames: frames as u64,
@@ -403,28 +417,19 @@ pub(crate) fn profile_on<T: CachedSample>(
         } else {
             0.0
         },
-        true_peak_dbtp: finite(loudness.true_peak),
+        true_peak_dbtp: finite(loudness.true_peak).filter(|_| true_peak),
         spectrum_db,
         side_mid_db,
-    })
+    };
+    Ok((profile, spectra.mid))
 }
 
-/// Summed bin powers of a whole signal.
-enum Spectra {
-    /// Sum over the channels (mono and more than two channels).
-    Channels(Vec<f64>),
-    /// Stereo as mid `(L+R)/2` and side `(L−R)/2`: `|L|² + |R|² = 2(|M|² + |S|²)`, so their sum
-    /// is the channels' power too (up to the factor 2, which cancels).
-    MidSide { mid: Vec<f64>, side: Vec<f64> },
-}
-
-impl Spectra {
-    fn total_power(&self) -> f64 {
-        match self {
-            Self::Channels(p) => p.iter().sum(),
-            Self::MidSide { mid, side } => mid.iter().chain(side).sum(),
-        }
-    }
+/// Summed bin powers of a whole signal: its downmix and, for stereo, its side.
+struct Spectra {
+    /// The mean of the channels (for stereo the mid, `(L+R)/2`).
+    mid: Vec<f64>,
+    /// Stereo only: the side, `(L−R)/2`.
+    side: Option<Vec<f64>>,
 }
 
 /// Welch power sums (see the module documentation), frames in parallel on `workers`.
@@ -435,8 +440,8 @@ fn long_term_spectra<T: CachedSample>(
     workers: &Workers,
 ) -> Spectra {
     let n = analysis_size(sample_rate);
-    let hop = n / 2;
     let len = input.len() / channels;
+    let hop = analysis_hop(len, n);
     let frames = if len <= n {
         1
     } else {
@@ -445,28 +450,26 @@ fn long_term_spectra<T: CachedSample>(
     let window = T::cache().window(WindowKind::Hann, n);
     let plan = T::cache().forward_plan(n);
     let bins = n / 2 + 1;
-    let stereo = channels == 2;
-    let planes = if stereo { 2 } else { channels };
+    let planes = if channels == 2 { 2 } else { 1 };
     let plane = |c: usize| &input[c * len..(c + 1) * len];
-    let half = T::of_f64(0.5);
+    let scale = T::one() / T::of_f64(channels as f64);
     let frame_power = |k: usize, state: &mut (FrameBuffers<T>, Vec<T>, Vec<f64>)| {
         let (buffers, signal, acc) = state;
         let start = k * hop;
         let end = (start + n).min(len);
         for p in 0..planes {
-            let source: &[T] = if stereo {
+            let source: &[T] = if channels == 1 {
+                &plane(0)[start..end]
+            } else {
                 signal.clear();
-                let (l, r) = (&plane(0)[start..end], &plane(1)[start..end]);
-                signal.extend(l.iter().zip(r).map(|(&l, &r)| {
-                    if p == 0 {
-                        (l + r) * half
+                signal.extend((start..end).map(|i| {
+                    if p == 1 {
+                        (plane(0)[i] - plane(1)[i]) * scale
                     } else {
-                        (l - r) * half
+                        (0..channels).fold(T::zero(), |s, c| s + plane(c)[i]) * scale
                     }
                 }));
                 signal
-            } else {
-                &plane(p)[start..end]
             };
             let mut spectrum = std::mem::take(&mut buffers.spectrum);
             analyze_frame(&*plan, &window, source, 0, buffers, &mut spectrum);
@@ -490,7 +493,7 @@ fn long_term_spectra<T: CachedSample>(
         a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
         a
     };
-    let acc = if let Workers::Caller = workers {
+    let mut acc = if let Workers::Caller = workers {
         let mut state = init();
         (0..frames).for_each(|k| frame_power(k, &mut state));
         state.2
@@ -506,18 +509,18 @@ fn long_term_spectra<T: CachedSample>(
                 .reduce(|| vec![0.0; planes * bins], add)
         })
     };
-    if stereo {
-        let (mid, side) = acc.split_at(bins);
-        Spectra::MidSide {
-            mid: mid.to_vec(),
-            side: side.to_vec(),
-        }
+    let side = (planes == 2).then(|| acc.split_off(bins));
+    Spectra { mid: acc, side }
+}
+
+/// The analysis hop for `len` frames: half a frame (Welch's 50 % overlap), or a whole frame
+/// once the signal holds at least 64 frames, where the overlap no longer lowers the variance
+/// of the sixth-octave averages noticeably and would double the cost.
+fn analysis_hop(len: usize, n: usize) -> usize {
+    if len >= 64 * n {
+        n
     } else {
-        let mut total = vec![0.0; bins];
-        for row in acc.chunks_exact(bins) {
-            total.iter_mut().zip(row).for_each(|(t, r)| *t += r);
-        }
-        Spectra::Channels(total)
+        n / 2
     }
 }
 
