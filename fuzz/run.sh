@@ -10,7 +10,7 @@ set -u
 cd "$(dirname "$0")" || exit 1
 SECONDS_PER_TARGET=${1:-60}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-"pipeline equalizer stft playback oneshot limiter decode sizes"}
+TARGETS=${*:-"pipeline equalizer stft playback oneshot limiter decode sizes profile"}
 TOOLCHAIN=${NIGHTLY:-nightly}
 FUZZ="cargo +$TOOLCHAIN fuzz"
 

@@ -141,7 +141,7 @@ struct MatchTuning {
     #[arg(long, value_name = "DB", value_parser = parse_max_gain)]
     max_gain: Option<f64>,
     /// Smoothing of the tonal difference across bands, octaves (0 to 2, e.g. 0.5 or 1/3;
-    /// 0 = none) [default: 1/3]
+    /// 0 = none) [default: 1/6]
     #[arg(long, value_name = "OCT", value_parser = parse_smoothing)]
     smoothing: Option<f64>,
 }
