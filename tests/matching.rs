@@ -357,3 +357,69 @@ fn a_live_match_converges_on_the_references_balance() {
         "live residual {before:.2} -> {after:.2}"
     );
 }
+
+#[test]
+fn an_engine_stream_plays_the_match_and_lands_on_the_reference() {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    use tonecore::{match_config, Engine, EngineConfig, StreamOptions};
+    let rate = 44_100u32;
+    let (track, reference) = pair(rate);
+    let reference_profile = profile(&reference, 2, rate, 0).unwrap();
+    let track_profile = profile(&track, 2, rate, 0).unwrap();
+    let (config, gains) = match_config(
+        &track_profile,
+        &reference_profile,
+        &MatchSettings::default(),
+        rate,
+    )
+    .unwrap();
+    let engine = Engine::new(EngineConfig::default()).unwrap();
+    let frames = track.len() / 2;
+    let id = engine
+        .open_stream(
+            1,
+            Arc::<[f64]>::from(track.clone()),
+            2,
+            rate,
+            &config,
+            &StreamOptions::default(),
+        )
+        .unwrap();
+    let mut interleaved = Vec::with_capacity(track.len());
+    let mut buf = vec![0.0; 1024];
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while interleaved.len() < track.len() {
+        let want = 512.min(frames - interleaved.len() / 2);
+        let n = engine.read(id, &mut buf[..want * 2]).unwrap();
+        interleaved.extend_from_slice(&buf[..n * 2]);
+        if n < want {
+            assert!(Instant::now() < deadline, "stream stalled");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    let out: Vec<f64> = (0..2)
+        .flat_map(|c| (0..frames).map(move |i| (c, i)))
+        .map(|(c, i)| interleaved[2 * i + c])
+        .collect();
+    let reference_bands = independent_bands(&reference, 2, rate);
+    let (after, used) = residual(
+        &independent_bands(&out, 2, rate),
+        &reference_bands,
+        &gains.within_clamp,
+    );
+    let (ref_lufs, _) = loudness(&reference, 2, rate);
+    let (out_lufs, out_peak) = loudness(&out, 2, rate);
+    eprintln!(
+        "engine stream: residual {after:.2} dB over {used}, {out_lufs:.2} LUFS, {out_peak:.2} dBTP"
+    );
+    assert!(
+        after < 1.0 && used >= 45,
+        "engine stream residual {after:.2}"
+    );
+    assert!(
+        (out_lufs - ref_lufs).abs() < 0.1,
+        "{out_lufs} vs {ref_lufs}"
+    );
+    assert!(out_peak <= -1.0, "true peak {out_peak}");
+}
