@@ -2,7 +2,7 @@
 //! own input towards a reference profile — the real-time counterpart of
 //! [`match_track`](crate::render::matching::match_track), for input whose end is unknown.
 //!
-//! **Audio side** ([`Analyzer`], inside `process`; no allocation, no lock): Hann-windowed frames
+//! **Audio side** (inside `process`; no allocation, no lock): Hann-windowed frames
 //! of [`ANALYSIS_FRAME_SECONDS`] (the next power of two: 8192 frames at 44.1/48 kHz), hop half a
 //! frame, the bin powers of the channels' mean (the downmix, as in a profile) averaged into the
 //! grid's bands and exponentially averaged

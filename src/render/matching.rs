@@ -3,7 +3,7 @@
 //! track with its report ([`match_track`]).
 //!
 //! The config is an ordinary pipeline: the EQ on the profile grid
-//! ([`GRID`](crate::spectral::profile::GRID)'s layout, smooth curve) with the
+//! ([`GRID`]'s layout, smooth curve) with the
 //! [`match_gains`] gains, the level stage in integrated mode at the target (the reference's
 //! integrated loudness unless one is given), and the true-peak limiter at the ceiling. So it
 //! runs unchanged streaming, chunked, in an engine stream and through the C ABI. Its FFT size is
