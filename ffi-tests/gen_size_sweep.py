@@ -119,6 +119,14 @@ FLOATS = {
     "adaptation_speed": None,
     "first_edge_hz": 100.0,
     "profile_spectral_centroid": None,
+    # Reference matching (tonecore_match_config, tonecore_live_match_config).
+    "strength": 1.0,
+    "max_gain_db": 24.0,
+    "smoothing_octaves": 2.0,
+    "ceiling_dbtp": 0.0,
+    "time_constant_s": 120.0,
+    "max_slew_db_per_s": 24.0,
+    "warmup_s": 60.0,
 }
 
 # Struct fields that are not swept: name -> reason.
@@ -149,6 +157,8 @@ SWEPT_STRUCTS = {
     "tonecore_equalize_config", "tonecore_auralis_eq_config",
     "tonecore_normalize_report", "tonecore_limiter_stats", "tonecore_pipeline_stats",
     "tonecore_engine_stats",
+    "tonecore_match_config", "tonecore_live_match_config", "tonecore_profile_info",
+    "tonecore_match_report", "tonecore_live_match_state",
 }
 
 # Lengths of input buffers whose 2^40 / max+1 values the call must refuse before it reads:
@@ -188,6 +198,18 @@ FILLS_WHOLE_OUTPUT = {
     ("tonecore_engine_stream_read_f32", "output_len"),
     ("tonecore_engine_stream_read_f64", "output_len"),
     ("tonecore_playback_read_f32", "output_len"), ("tonecore_playback_read_f64", "output_len"),
+}
+
+# Length parameters not named *_len (the size_t right after a buffer): name -> what it is.
+LEN_ALIASES = {
+    "len": "tonecore_profile_from_json: bytes of the document",
+    "capacity": "tonecore_profile_to_json: bytes the buffer holds",
+}
+
+# Outputs a refused call does write, as documented: (function, parameter) -> the doc's words.
+OUT_WRITTEN_ON_REFUSAL = {
+    ("tonecore_profile_to_json", "len_out"):
+        "receives the document's length ... in every case that gets that far (BUFFER_TOO_SMALL)",
 }
 
 # Lengths of input buffers that the library never reads with this fixture (NULL or unused).
@@ -241,6 +263,10 @@ DEFAULTS = {
     "tonecore_stft_inverse_*": {"spectrum_len": "2 * 13 * 513", "output_len": str(IN)},
     "tonecore_window_fill_*": {"output_len": "1024"},
     "tonecore_loudness_meter_add_*": {"input_len": str(IN)},
+    "tonecore_profile_from_json": {"len": "fx_json_len()"},
+    "tonecore_profile_to_json": {"capacity": "4096"},
+    "tonecore_profile_spectrum": {"spectrum_len": "61", "side_mid_len": "61"},
+    "tonecore_match_pipeline_config": {"gains_len": "61"},
 }
 
 # Input buffer contents: name -> C allocator taking (n) (float/double chosen per function).
@@ -249,6 +275,7 @@ INPUT_FILL = {
     "frame": "audio", "reference": "audio", "track": "audio",
     "gains_db": "zeros", "gains_in": "zeros", "target": "zeros", "band_map": "bandmap",
     "spectrum": "zeros", "edges": "null", "window": "null",
+    "json": "json",
 }
 
 # Object parameters: struct type -> fixture expression ({f} = 0 for f32, 1 for f64).
@@ -257,6 +284,14 @@ FIXTURES = {
     "tonecore_limiter": "fx_limiter({f})", "tonecore_pipeline": "fx_pipeline({f})",
     "tonecore_params": "fx_params({f})", "tonecore_playback": "fx_playback({f})",
     "tonecore_loudness_meter": "fx_meter()", "tonecore_engine": "fx_engine()",
+    "tonecore_profile": "fx_profile()",
+}
+# Object parameters of one function that need another fixture: (function, parameter) -> it.
+FIXTURE_FOR = {
+    # live matching needs the EQ on the sixth-octave grid
+    ("tonecore_pipeline_live_match", "pipeline"): "fx_grid_pipeline({f})",
+    # the params of a pipeline that matches live
+    ("tonecore_params_update_match", "params"): "fx_live_params({f})",
 }
 ID_FIXTURES = {"stream": "fx_stream({f})", "job": "fx_job({f})", "token": "fx_token()"}
 # Functions that consume their id: a fresh one per case.
@@ -269,6 +304,7 @@ CONFIG_DEFAULT = {
     "tonecore_limiter_config": "cfg_limiter", "tonecore_pipeline_config": "cfg_pipeline",
     "tonecore_render_config": "cfg_render", "tonecore_engine_config": "cfg_engine",
     "tonecore_equalize_config": "cfg_equalize", "tonecore_auralis_eq_config": "cfg_auralis_eq",
+    "tonecore_match_config": "cfg_match", "tonecore_live_match_config": "cfg_live_match",
 }
 FREE_FN = {
     "tonecore_stft": "tonecore_stft_free", "tonecore_equalizer": "tonecore_equalizer_free",
@@ -276,6 +312,7 @@ FREE_FN = {
     "tonecore_params": "tonecore_params_free", "tonecore_playback": "tonecore_playback_free",
     "tonecore_loudness_meter": "tonecore_loudness_meter_free",
     "tonecore_engine": "tonecore_engine_free",
+    "tonecore_profile": "tonecore_profile_free",
 }
 # Id out-parameters and how to give the id back on success.
 ID_OUT_RELEASE = {
@@ -322,7 +359,7 @@ def parse(header):
             line = line.strip()
             if not line or line.startswith("//"):
                 continue
-            fm = re.match(r"(.+?)\s*(\w+)(\[\d+\])?;$", line)
+            fm = re.match(r"(.+?)\s*(\w+)(\[\w+\])?;$", line)
             if not fm:
                 fail("cannot parse field %r of %s" % (line, m.group(1)))
             fields.append((fm.group(1).strip(), fm.group(2), fm.group(3)))
@@ -458,6 +495,7 @@ def cap_values():
 
 ELEM = {
     "float": "float", "double": "double", "int64_t": "int64_t", "uint32_t": "uint32_t",
+    "char": "char",
     "struct tonecore_complex_f32": "tonecore_complex_f32",
     "struct tonecore_complex_f64": "tonecore_complex_f64",
 }
@@ -502,7 +540,7 @@ class Gen:
         for i, (ctype, pname) in enumerate(params):
             if re.sub(r"^const |\*$", "", ctype) in ELEM and ctype.endswith("*") \
                     and i + 1 < len(params) and params[i + 1][0] == "size_t" \
-                    and params[i + 1][1].endswith("_len"):
+                    and (params[i + 1][1].endswith("_len") or params[i + 1][1] in LEN_ALIASES):
                 lens[params[i + 1][1]] = (pname, ctype)
         sweeps = []  # (param label, assignment target, values, is_len)
         for i, (ctype, pname) in enumerate(params):
@@ -528,7 +566,10 @@ class Gen:
             m = re.match(r"^(const )?struct (tonecore_\w+)(\*+)$", ctype)
             if m:
                 const, st, stars = m.group(1), m.group(2), m.group(3)
-                if st in FIXTURES and stars == "*":
+                if (name, pname) in FIXTURE_FOR and stars == "*":
+                    decls.append("%s%s *%s = %s;" % (const or "", st, pname,
+                                                     FIXTURE_FOR[(name, pname)].format(f=fmt)))
+                elif st in FIXTURES and stars == "*":
                     decls.append("%s%s *%s = %s;" % (const or "", st, pname,
                                                      FIXTURES[st].format(f=fmt)))
                 elif st in CONFIG_DEFAULT and const:
@@ -554,6 +595,16 @@ class Gen:
                             sweeps += self.field_sweeps(name, st, v, pname)
                     outs.append((pname, "&" + v, "sizeof " + v, skip, "NULL"))
                     arg = "&" + v
+                elif pname.endswith("_inout") and not const and st in CONFIG_DEFAULT:
+                    # A config the call reads and fills: every field swept as an input; on
+                    # refusal it must be as it was just before the call.
+                    v = "c_" + pname
+                    decls.append("%s %s, %s_snap; %s(&%s, %d);" % (st, v, v, CONFIG_DEFAULT[st],
+                                                                  v, fmt))
+                    setup.append("memcpy(&%s_snap, &%s, sizeof %s);" % (v, v, v))
+                    outs.append((pname, "&" + v, "sizeof " + v, "0", "&%s_snap" % v))
+                    sweeps += self.field_sweeps(name, st, v, pname)
+                    arg = "&" + v
                 elif st in INOUT_INIT and not const:
                     v = pname + "_v"
                     decls.append("%s %s, %s_snap; memset(&%s, 0, sizeof %s); %s; %s_snap = %s;"
@@ -575,12 +626,13 @@ class Gen:
                     fail("%s: out-parameter %s %s: no rule" % (name, ctype, pname))
                 v = pname + "_v"
                 decls.append("%s %s; sentinel_fill(&%s, sizeof %s);" % (base, v, v, v))
-                outs.append((pname, "&" + v, "sizeof " + v, "0", "NULL"))
+                written = (name, pname) in OUT_WRITTEN_ON_REFUSAL
+                outs.append((pname, "&" + v, "sizeof " + v, "0", "SKIP" if written else "NULL"))
                 args.append("&" + v)
                 continue
             # Buffers.
-            bm = re.match(r"^(const )?(float|double|int64_t|uint32_t|struct tonecore_complex_f32|"
-                          r"struct tonecore_complex_f64)\*$", ctype)
+            bm = re.match(r"^(const )?(float|double|int64_t|uint32_t|char|"
+                          r"struct tonecore_complex_f32|struct tonecore_complex_f64)\*$", ctype)
             if bm:
                 elem = ELEM[bm.group(2)]
                 lenp = None
@@ -611,7 +663,8 @@ class Gen:
                 args.append(arg)
                 continue
             # Numbers.
-            if ctype in ("size_t", "uint32_t", "uint64_t") and pname.endswith("_len") \
+            if ctype in ("size_t", "uint32_t", "uint64_t") \
+                    and (pname.endswith("_len") or pname in LEN_ALIASES) \
                     and (name, pname) not in COUNT_LENS and pname not in COUNTS:
                 if pname not in dflt:
                     fail("%s: length %s has no default" % (name, pname))
@@ -654,11 +707,15 @@ class Gen:
             return None
         # A huge channel count with every buffer empty: 0 is a whole number of frames of any
         # channel count, so only a channel limit (or work independent of the count) stops it.
-        if any(p == "channels" for _, p in params) and lens:
+        channels_type = dict((p, t) for t, p in params).get("channels")
+        if channels_type is not None and lens:
             zero = ", ".join("%s = 0" % ln for ln in lens)
-            sweeps.append(("channels", "channels", [
-                ("2^40, all lengths 0", "(%s, (UINT64_C(1) << 40))" % zero),
-                ("SIZE_MAX, all lengths 0", "(%s, SIZE_MAX)" % zero)]))
+            if channels_type == "uint32_t":  # the profile and match functions
+                huge = [("UINT32_MAX, all lengths 0", "(%s, UINT32_MAX)" % zero)]
+            else:
+                huge = [("2^40, all lengths 0", "(%s, (UINT64_C(1) << 40))" % zero),
+                        ("SIZE_MAX, all lengths 0", "(%s, SIZE_MAX)" % zero)]
+            sweeps.append(("channels", "channels", huge))
         doc_statuses = documented(f, self.byname, self.statuses)
         if lens:
             doc_statuses |= self.conventions
@@ -1031,6 +1088,14 @@ static SWEEP_UNUSED void cfg_auralis_eq(tonecore_auralis_eq_config *c, int f64) 
     c->fft_size = 1024;
     c->threads = 1;
 }
+static SWEEP_UNUSED void cfg_match(tonecore_match_config *c, int f64) {
+    (void)f64;
+    fx_check(tonecore_match_config_init(c), "match_config_init");
+}
+static SWEEP_UNUSED void cfg_live_match(tonecore_live_match_config *c, int f64) {
+    (void)f64;
+    fx_check(tonecore_live_match_config_init(c), "live_match_config_init");
+}
 
 /* Fixtures: made once per child (per function), lazily; freed before the child exits. */
 static tonecore_stft *fx_stft_v[2];
@@ -1043,6 +1108,60 @@ static tonecore_loudness_meter *fx_meter_v;
 static tonecore_engine *fx_engine_v;
 static uint64_t fx_stream_v[2], fx_job_v[2], fx_token_v;
 static int fx_stream_set[2], fx_job_set[2], fx_token_set;
+static tonecore_profile *fx_profile_v;
+static char *fx_json_v;
+static tonecore_pipeline *fx_grid_pipeline_v[2];
+static tonecore_params *fx_live_params_v[2];
+
+/* A profile of the default input (stereo 997 Hz at 44.1 kHz), and its JSON document. */
+static SWEEP_UNUSED tonecore_profile *fx_profile(void) {
+    if (fx_profile_v == NULL) {
+        void *x = in_alloc_audio(SWEEP_IN, sizeof(float));
+        fx_check(tonecore_profile_compute_f32((const float *)x, SWEEP_IN, 2, 44100, 1,
+                                              &fx_profile_v), "fixture profile_compute");
+        sweep_free_in(x);
+    }
+    return fx_profile_v;
+}
+static SWEEP_UNUSED const char *fx_json(void) {
+    if (fx_json_v == NULL) {
+        size_t len = 0;
+        (void)tonecore_profile_to_json(fx_profile(), NULL, 0, &len);
+        fx_json_v = (char *)sweep_malloc(len + 1);
+        fx_check(tonecore_profile_to_json(fx_profile(), fx_json_v, len + 1, NULL),
+                 "fixture profile_to_json");
+    }
+    return fx_json_v;
+}
+static SWEEP_UNUSED size_t fx_json_len(void) { return strlen(fx_json()); }
+/* The document's first n bytes (as much of it as fits). */
+static SWEEP_UNUSED void *in_alloc_json(size_t n, size_t elem) {
+    char *p = (char *)sweep_in_malloc(n * elem);
+    size_t len = fx_json_len();
+    memcpy(p, fx_json(), n < len ? n : len);
+    return p;
+}
+/* A pipeline on the profile grid (tonecore_match_live_pipeline_config), and the params of one
+ * that matches live. */
+static SWEEP_UNUSED tonecore_pipeline *fx_grid_pipeline(int f) {
+    if (fx_grid_pipeline_v[f] == NULL) {
+        tonecore_pipeline_config c;
+        cfg_pipeline(&c, f);
+        fx_check(tonecore_match_live_pipeline_config(fx_profile(), NULL, &c),
+                 "fixture match_live_pipeline_config");
+        fx_check(tonecore_pipeline_new(&c, &fx_grid_pipeline_v[f]), "fixture grid pipeline");
+    }
+    return fx_grid_pipeline_v[f];
+}
+static SWEEP_UNUSED tonecore_params *fx_live_params(int f) {
+    if (fx_live_params_v[f] == NULL) {
+        fx_check(tonecore_pipeline_live_match(fx_grid_pipeline(f), fx_profile(), NULL),
+                 "fixture pipeline_live_match");
+        fx_check(tonecore_pipeline_params(fx_grid_pipeline(f), &fx_live_params_v[f]),
+                 "fixture live params");
+    }
+    return fx_live_params_v[f];
+}
 
 static SWEEP_UNUSED tonecore_stft *fx_stft(int f) {
     if (fx_stft_v[f] == NULL) {
@@ -1177,6 +1296,10 @@ static void fx_free_all(void) {
         tonecore_limiter_free(fx_limiter_v[f]);
         tonecore_stft_free(fx_stft_v[f]);
         tonecore_playback_free(fx_playback_v[f]);
+        tonecore_params_free(fx_live_params_v[f]);
+        tonecore_pipeline_free(fx_grid_pipeline_v[f]);
+        fx_live_params_v[f] = NULL;
+        fx_grid_pipeline_v[f] = NULL;
         fx_params_v[f] = NULL;
         fx_pipeline_v[f] = NULL;
         fx_equalizer_v[f] = NULL;
@@ -1188,6 +1311,10 @@ static void fx_free_all(void) {
     fx_meter_v = NULL;
     tonecore_engine_free(fx_engine_v);
     fx_engine_v = NULL;
+    tonecore_profile_free(fx_profile_v);
+    fx_profile_v = NULL;
+    free(fx_json_v);
+    fx_json_v = NULL;
 }
 
 static void sweep_child_exit(void) {

@@ -315,8 +315,8 @@ static void test_errors(void) {
                 TONECORE_STATUS_INVALID_FFT_SIZE, "fft_size 14");
     EXPECT_BOTH(TONECORE_LAYOUT_CRITICAL, NULL, 0, 0, N, HOP, 1, 1, 2 * LEN, 2, 1, FRAMES * B, 1,
                 TONECORE_STATUS_INVALID_SAMPLE_RATE, "sample rate 0");
-    EXPECT_BOTH(4, NULL, 0, 44100, N, HOP, 1, 1, 2 * LEN, 2, 1, FRAMES * B, 1,
-                TONECORE_STATUS_INVALID_ARGUMENT, "layout 4");
+    EXPECT_BOTH(5, NULL, 0, 44100, N, HOP, 1, 1, 2 * LEN, 2, 1, FRAMES * B, 1,
+                TONECORE_STATUS_INVALID_ARGUMENT, "layout 5"); /* 4 is SIXTH_OCTAVE */
     EXPECT_BOTH(TONECORE_LAYOUT_CUSTOM, bad_edges, 3, 44100, N, HOP, 1, 1, 2 * LEN, 2, 1,
                 FRAMES * B, 1, TONECORE_STATUS_INVALID_BANDS, "custom edges repeated");
     EXPECT_BOTH(TONECORE_LAYOUT_CUSTOM, NULL, 3, 44100, N, HOP, 1, 1, 2 * LEN, 2, 1, FRAMES * B, 1,

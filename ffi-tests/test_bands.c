@@ -427,7 +427,8 @@ static void expect_layout_refused(int32_t layout, const double *edges, size_t ed
 }
 
 static void test_errors(void) {
-    static const int32_t bad_layouts[] = {-1, 4, 100, INT32_MAX, INT32_MIN};
+    /* 4 is TONECORE_LAYOUT_SIXTH_OCTAVE: 5 is the first unknown value. */
+    static const int32_t bad_layouts[] = {-1, 5, 100, INT32_MAX, INT32_MIN};
     double e[8];
     double g[26];
     size_t i;

@@ -100,7 +100,7 @@ static void test_versions(void) {
 }
 
 static void test_status_strings(void) {
-    static const int32_t unknown[] = {-1, 22, 99, 108, 199, 203, 299, 1000, INT32_MAX,
+    static const int32_t unknown[] = {-1, 24, 99, 108, 199, 203, 299, 1000, INT32_MAX,
                                       INT32_MIN};
     size_t i, j;
 

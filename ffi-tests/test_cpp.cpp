@@ -9,7 +9,9 @@
  * sine's amplitude, BS.1770 gives -23 LUFS for a -23 dBFS stereo 1 kHz sine, the DC bin of a
  * constant under periodic Hann(N) is N/2, Hann's closed form); a control std::thread changes
  * parameters while the audio thread processes; exceptions thrown by progress callables cross
- * the C library on the C++ side only and come back on the caller's thread.
+ * the C library on the C++ side only and come back on the caller's thread; profiles, matching
+ * and live matching through the wrappers (JSON round trip, a live match that warms up and moves
+ * the EQ, refusals as tonecore::error).
  */
 #include <tonecore.hpp>
 
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include "check.h"
+#include "ref.h"
 
 namespace {
 
@@ -41,6 +44,7 @@ static_assert(move_only_v<tonecore::params>);
 static_assert(move_only_v<tonecore::limiter>);
 static_assert(move_only_v<tonecore::loudness_meter>);
 static_assert(move_only_v<tonecore::playback>);
+static_assert(move_only_v<tonecore::profile>);
 static_assert(std::is_base_of_v<std::runtime_error, tonecore::error>);
 
 /* Runs `body`, which must throw tonecore::error with `status`; checks detail and what(). */
@@ -434,6 +438,111 @@ void test_limiter() {
     CHECK_STATUS(a.process(in.data(), 2, out.data(), 2), TONECORE_STATUS_NULL_POINTER);
 }
 
+/* Stereo noise (planar), uniform in [-amplitude, amplitude); with `pole_hz`, through a one-pole
+ * low-pass (a darker signal). */
+std::vector<float> noise(std::size_t frames, uint64_t seed, double amplitude, double pole_hz) {
+    ref_rng r = ref_rng_new(seed);
+    double a = pole_hz > 0.0 ? std::exp(-2.0 * PI * pole_hz / SR) : 0.0;
+    std::vector<float> x(2 * frames);
+    for (std::size_t c = 0; c < 2; c++) {
+        double y = 0.0;
+        for (std::size_t i = 0; i < frames; i++) {
+            y = (1.0 - a) * amplitude * ref_uniform(&r) + a * y;
+            x[c * frames + i] = static_cast<float>(y);
+        }
+    }
+    return x;
+}
+
+void test_matching() {
+    check_section("profile, match, live match through the wrappers");
+    const std::size_t frames = 2 * SR;
+    std::vector<float> reference = noise(frames, 12, 0.3, 1500.0), track = noise(frames, 11, 0.1, 0);
+    tonecore::profile ref(reference.data(), reference.size(), 2, SR, 1);
+    tonecore_profile_info info = ref.info();
+    CHECK(info.sample_rate == SR && info.channels == 2 && info.frames == frames && !info.silent);
+    // JSON round trip: the same spectrum.
+    tonecore::profile back = tonecore::profile::from_json(ref.to_json());
+    std::vector<double> a = ref.spectrum(), b = back.spectrum();
+    bool same = a.size() == TONECORE_PROFILE_BANDS && a.size() == b.size();
+    for (std::size_t i = 0; same && i < a.size(); i++) {
+        same = (std::isnan(a[i]) && std::isnan(b[i])) || a[i] == b[i];
+    }
+    CHECK_MSG(same, "spectrum round-trips");
+    expect_error([] { (void)tonecore::profile::from_json("{}"); },
+                 TONECORE_STATUS_INVALID_PROFILE, true, "profile from \"{}\"");
+    tonecore::profile moved = std::move(back);
+    expect_error([&] { (void)back.info(); }, TONECORE_STATUS_NULL_POINTER, false,
+                 "moved-from profile");
+
+    // Whole-track match and its pipeline config.
+    std::vector<float> out(track.size());
+    tonecore_match_report report =
+        tonecore::match(track.data(), track.size(), out.data(), out.size(), 2, SR, ref);
+    CHECK_EQ_INT(report.outcome, TONECORE_MATCH_OUTCOME_MATCHED);
+    CHECK_MSG(report.residual_before_db > 3.0 && report.residual_after_db < 1.0,
+              "match residual %.2f -> %.2f dB", report.residual_before_db,
+              report.residual_after_db);
+    tonecore::profile track_profile(track.data(), track.size(), 2, SR);
+    auto cfg = tonecore::pipeline::config();
+    cfg.sample_rate = SR;
+    cfg.channels = 2;
+    std::vector<double> gains;
+    CHECK_EQ_INT(tonecore::match_pipeline_config(track_profile, ref, cfg, gains),
+                 TONECORE_MATCH_OUTCOME_MATCHED);
+    CHECK(gains.size() == TONECORE_PROFILE_BANDS && cfg.eq_gains_db == gains.data());
+    CHECK(cfg.layout == TONECORE_LAYOUT_SIXTH_OCTAVE && cfg.level_mode == TONECORE_LEVEL_MODE_INTEGRATED);
+
+    // Live: a pipeline from the live config, matched with short settings.
+    auto live_cfg = tonecore::pipeline::config();
+    live_cfg.sample_rate = SR;
+    live_cfg.channels = 2;
+    live_cfg.max_block = 256;
+    tonecore::match_live_pipeline_config(ref, live_cfg);
+    CHECK(live_cfg.layout == TONECORE_LAYOUT_SIXTH_OCTAVE && live_cfg.eq_gains_db == nullptr &&
+          live_cfg.level_mode == TONECORE_LEVEL_MODE_MOMENTARY && live_cfg.limiter_true_peak);
+    tonecore_match_config bad_match = tonecore::match_config();
+    bad_match.strength = 2.0;
+    expect_error([&] { tonecore::match_live_pipeline_config(ref, live_cfg, &bad_match); },
+                 TONECORE_STATUS_INVALID_ARGUMENT, true, "strength 2");
+    tonecore::pipeline p(live_cfg);
+    tonecore::params params = p.params();
+    expect_error([&] { (void)params.update_match(); }, TONECORE_STATUS_INVALID_ARGUMENT, true,
+                 "update_match before live_match");
+    tonecore_live_match_config live = tonecore::live_match_config();
+    CHECK(live.time_constant_s == 10.0 && live.max_slew_db_per_s == 1.0 && live.warmup_s == 3.0);
+    live.time_constant_s = 0.0;
+    expect_error([&] { p.live_match(ref, live); }, TONECORE_STATUS_INVALID_ARGUMENT, true,
+                 "time constant 0");
+    live.time_constant_s = 2.0;
+    live.warmup_s = 0.5;
+    live.max_slew_db_per_s = 6.0;
+    p.live_match(ref, live);
+    CHECK(!params.update_match().active);
+    std::vector<float> x(512), y(512);
+    unsigned bad = 0;
+    for (std::size_t start = 0; start + 256 <= frames; start += 256) {
+        for (std::size_t c = 0; c < 2; c++) {
+            for (std::size_t i = 0; i < 256; i++) x[c * 256 + i] = track[c * frames + start + i];
+        }
+        bad += p.process(x.data(), x.size(), y.data(), y.size()) != TONECORE_STATUS_OK;
+    }
+    CHECK_EQ_INT(bad, 0);
+    tonecore_live_match_state state = params.update_match();
+    double moved_db = 0.0;
+    for (double g : state.gains_db) moved_db = std::fmax(moved_db, std::fabs(g));
+    CHECK_MSG(state.active && state.outcome == TONECORE_MATCH_OUTCOME_MATCHED && moved_db > 1.0 &&
+                  state.analysed_s > 1.8,
+              "live: active %u, outcome %d, largest gain %.2f dB, analysed %.2f s", state.active,
+              state.outcome, moved_db, state.analysed_s);
+    // A pipeline whose EQ is not on the grid.
+    auto plain = tonecore::pipeline::config();
+    plain.eq_enabled = 1;
+    tonecore::pipeline q(plain);
+    expect_error([&] { q.live_match(ref); }, TONECORE_STATUS_INVALID_ARGUMENT, true,
+                 "live match on critical bands");
+}
+
 } // namespace
 
 int main() {
@@ -446,5 +555,6 @@ int main() {
     test_callbacks();
     test_playback();
     test_limiter();
+    test_matching();
     return check_finish();
 }

@@ -533,8 +533,8 @@ static void test_errors(void) {
     c.fft_size = 0;
     REFUSED(TONECORE_STATUS_INVALID_FFT_SIZE, "fft_size 0");
     c = config_for(1);
-    c.layout = 4;
-    REFUSED(TONECORE_STATUS_INVALID_ARGUMENT, "layout 4");
+    c.layout = 5; /* 4 is TONECORE_LAYOUT_SIXTH_OCTAVE */
+    REFUSED(TONECORE_STATUS_INVALID_ARGUMENT, "layout 5");
     c = config_for(1);
     c.mode = 2;
     REFUSED(TONECORE_STATUS_INVALID_ARGUMENT, "mode 2");

@@ -936,7 +936,7 @@ static void test_new_errors(void) {
     WITH(ramp_ms, INFINITY, TONECORE_STATUS_INVALID_ARGUMENT, "ramp_ms Inf");
     WITH(ramp_ms, -0.5, TONECORE_STATUS_INVALID_ARGUMENT, "ramp_ms -0.5");
     WITH(ramp_ms, 10000.5, TONECORE_STATUS_INVALID_ARGUMENT, "ramp_ms 10000.5");
-    WITH(layout, 4, TONECORE_STATUS_INVALID_ARGUMENT, "layout 4");
+    WITH(layout, 5, TONECORE_STATUS_INVALID_ARGUMENT, "layout 5"); /* 4 is SIXTH_OCTAVE */
     WITH(layout, -1, TONECORE_STATUS_INVALID_ARGUMENT, "layout -1");
     WITH(mode, 2, TONECORE_STATUS_INVALID_ARGUMENT, "mode 2");
     WITH(mode, -1, TONECORE_STATUS_INVALID_ARGUMENT, "mode -1");

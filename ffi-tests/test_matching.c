@@ -330,14 +330,14 @@ static void test_pipeline_config(void) {
     CHECK_STATUS(tonecore_match_pipeline_config(track_profile, reference_profile, NULL, &c,
                                                    gains, 60, NULL),
                     TONECORE_STATUS_BUFFER_TOO_SMALL);
-    CHECK(memcmp(&before, &c, sizeof c) == 0);
+    CHECK(ref_same_pipeline_config(&before, &c));
     tonecore_match_config m;
     tonecore_match_config_init(&m);
     m.strength = 1.5;
     CHECK_STATUS(tonecore_match_pipeline_config(track_profile, reference_profile, &m, &c, gains,
                                                    TONECORE_PROFILE_BANDS, NULL),
                     TONECORE_STATUS_INVALID_ARGUMENT);
-    CHECK(memcmp(&before, &c, sizeof c) == 0);
+    CHECK(ref_same_pipeline_config(&before, &c));
 }
 
 static void test_silence_and_refusals(void) {

@@ -1032,7 +1032,7 @@ static void test_new_errors(void) {
         WITH(ramp_ms, -1.0, TONECORE_STATUS_INVALID_ARGUMENT, "ramp_ms -1");
         WITH(ramp_ms, 10000.5, TONECORE_STATUS_INVALID_ARGUMENT, "ramp_ms 10000.5");
         WITH(sample_format, 2, TONECORE_STATUS_INVALID_ARGUMENT, "sample_format 2");
-        WITH(layout, 4, TONECORE_STATUS_INVALID_ARGUMENT, "layout 4");
+        WITH(layout, 5, TONECORE_STATUS_INVALID_ARGUMENT, "layout 5"); /* 4: SIXTH_OCTAVE */
         WITH(mode, 2, TONECORE_STATUS_INVALID_ARGUMENT, "mode 2");
         WITH(attack_ms, 0.0, TONECORE_STATUS_INVALID_TIME, "attack_ms 0");
         WITH(attack_ms, NAN, TONECORE_STATUS_INVALID_TIME, "attack_ms NaN");

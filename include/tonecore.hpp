@@ -5,7 +5,7 @@
  * `pkg-config --cflags --libs tonecore`.
  *
  * Ownership. Every C object has one move-only class (tonecore::stft, equalizer, pipeline,
- * params, limiter, loudness_meter, playback) that owns its pointer and frees it in its destructor. Moving
+ * params, limiter, loudness_meter, playback, profile) that owns its pointer and frees it in its destructor. Moving
  * leaves the source empty (get() == nullptr, operator bool false); calling a method on an empty
  * object reports TONECORE_STATUS_NULL_POINTER like the C function does. release() gives the raw
  * pointer back to the caller, who must then free it with the matching tonecore_*_free.
@@ -424,6 +424,158 @@ private:
 };
 
 // ---------------------------------------------------------------------------------------------
+// Reference matching: profiles, whole-track matching, and the configs of matching pipelines.
+
+/// Default settings of match(), match_pipeline_config() and match_live_pipeline_config()
+/// (tonecore_match_config_init).
+inline tonecore_match_config match_config() {
+    tonecore_match_config c;
+    check(tonecore_match_config_init(&c));
+    return c;
+}
+
+/// Default settings of pipeline::live_match() (tonecore_live_match_config_init).
+inline tonecore_live_match_config live_match_config() {
+    tonecore_live_match_config c;
+    check(tonecore_live_match_config_init(&c));
+    return c;
+}
+
+/// A signal's profile (tonecore_profile): long-term spectrum on the sixth-octave grid
+/// (TONECORE_PROFILE_BANDS bands), loudness, range, true peak. Immutable: any thread may read it.
+class profile : public detail::handle<tonecore_profile, tonecore_profile_free> {
+public:
+    profile() noexcept = default;
+    explicit profile(tonecore_profile *raw) noexcept : handle(raw) {}
+    /// Measures a planar buffer (`len` samples of `channels`); `threads` 0 = all cores.
+    profile(const float *input, std::size_t len, uint32_t channels, uint32_t sample_rate,
+            uint32_t threads = 0)
+        : handle(compute(input, len, channels, sample_rate, threads)) {}
+    profile(const double *input, std::size_t len, uint32_t channels, uint32_t sample_rate,
+            uint32_t threads = 0)
+        : handle(compute(input, len, channels, sample_rate, threads)) {}
+
+    /// Reads a document written by to_json() (throws INVALID_PROFILE / PROFILE_VERSION).
+    static profile from_json(const std::string &json) {
+        tonecore_profile *raw = nullptr;
+        check(tonecore_profile_from_json(json.data(), json.size(), &raw));
+        return profile(raw);
+    }
+    /// The versioned JSON document.
+    std::string to_json() const {
+        std::size_t len = 0;
+        tonecore_status st = tonecore_profile_to_json(get(), nullptr, 0, &len);
+        if (st != TONECORE_STATUS_BUFFER_TOO_SMALL) {
+            check(st);
+        }
+        std::string text(len + 1, '\0');
+        check(tonecore_profile_to_json(get(), text.data(), text.size(), &len));
+        text.resize(len);
+        return text;
+    }
+    /// The scalar measurements.
+    tonecore_profile_info info() const {
+        tonecore_profile_info i{};
+        i.struct_size = sizeof i;
+        check(tonecore_profile_get_info(get(), &i));
+        return i;
+    }
+    /// The spectrum, dB per band (NAN for an absent band).
+    std::vector<double> spectrum() const {
+        std::vector<double> s(TONECORE_PROFILE_BANDS);
+        check(tonecore_profile_spectrum(get(), s.data(), s.size(), nullptr, 0));
+        return s;
+    }
+
+private:
+    static tonecore_profile *compute(const float *input, std::size_t len, uint32_t channels,
+                                     uint32_t sample_rate, uint32_t threads) {
+        tonecore_profile *raw = nullptr;
+        check(tonecore_profile_compute_f32(input, len, channels, sample_rate, threads, &raw));
+        return raw;
+    }
+    static tonecore_profile *compute(const double *input, std::size_t len, uint32_t channels,
+                                     uint32_t sample_rate, uint32_t threads) {
+        tonecore_profile *raw = nullptr;
+        check(tonecore_profile_compute_f64(input, len, channels, sample_rate, threads, &raw));
+        return raw;
+    }
+};
+
+/// Matches a whole planar track to `reference` (tonecore_match_*): EQ, loudness, true-peak
+/// ceiling; returns the report. `config` / `render` nullptr: the defaults. An optional
+/// `progress(done, total)` runs on worker threads; returning false cancels (this then throws
+/// tonecore::error with TONECORE_STATUS_CANCELLED), throwing cancels and rethrows here.
+template <typename T>
+tonecore_match_report match(const T *input, std::size_t len, T *output, std::size_t output_len,
+                            uint32_t channels, uint32_t sample_rate, const profile &reference,
+                            const tonecore_match_config *config = nullptr,
+                            const tonecore_render_config *render = nullptr) {
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "float or double");
+    tonecore_match_report r{};
+    r.struct_size = sizeof r;
+    if constexpr (std::is_same_v<T, float>) {
+        check(tonecore_match_f32(input, len, output, output_len, channels, sample_rate,
+                                 reference.get(), config, render, &r, nullptr, nullptr));
+    } else {
+        check(tonecore_match_f64(input, len, output, output_len, channels, sample_rate,
+                                 reference.get(), config, render, &r, nullptr, nullptr));
+    }
+    return r;
+}
+template <typename T, typename F>
+tonecore_match_report match(const T *input, std::size_t len, T *output, std::size_t output_len,
+                            uint32_t channels, uint32_t sample_rate, const profile &reference,
+                            const tonecore_match_config *config,
+                            const tonecore_render_config *render, F &&progress) {
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "float or double");
+    detail::callback<std::remove_reference_t<F>> cb{progress};
+    tonecore_match_report r{};
+    r.struct_size = sizeof r;
+    tonecore_status st;
+    if constexpr (std::is_same_v<T, float>) {
+        st = tonecore_match_f32(input, len, output, output_len, channels, sample_rate,
+                                reference.get(), config, render, &r,
+                                &decltype(cb)::render_progress, &cb);
+    } else {
+        st = tonecore_match_f64(input, len, output, output_len, channels, sample_rate,
+                                reference.get(), config, render, &r,
+                                &decltype(cb)::render_progress, &cb);
+    }
+    cb.rethrow();
+    check(st);
+    return r;
+}
+
+/// Fills `pipeline` (initialised; its sample_rate, channels, max_block and sample_format are the
+/// caller's) with the match of `track` to `reference`; returns the TONECORE_MATCH_OUTCOME_*.
+/// The config's eq_gains_db then points into `gains` (resized to TONECORE_PROFILE_BANDS): keep
+/// it alive and unmoved while the config is used. Nothing is written on error.
+inline int32_t match_pipeline_config(const profile &track, const profile &reference,
+                                     tonecore_pipeline_config &pipeline,
+                                     std::vector<double> &gains,
+                                     const tonecore_match_config *config = nullptr) {
+    std::vector<double> g(TONECORE_PROFILE_BANDS);
+    tonecore_pipeline_config c = pipeline;
+    int32_t outcome = 0;
+    check(tonecore_match_pipeline_config(track.get(), reference.get(), config, &c, g.data(),
+                                         g.size(), &outcome));
+    gains.swap(g);  // the buffer (and the config's pointer into it) moves to `gains`
+    pipeline = c;
+    return outcome;
+}
+
+/// Fills `pipeline` (initialised; its sample_rate, channels, max_block and sample_format are the
+/// caller's) for live matching to `reference`: flat sixth-octave EQ, momentary leveller at the
+/// target, true-peak limiter. Then create the pipeline and call pipeline::live_match(). Nothing
+/// is written on error.
+inline void match_live_pipeline_config(const profile &reference,
+                                       tonecore_pipeline_config &pipeline,
+                                       const tonecore_match_config *config = nullptr) {
+    check(tonecore_match_live_pipeline_config(reference.get(), config, &pipeline));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Pipeline and its parameter handle.
 
 /// Changes a pipeline's parameters and reads its statistics from any thread (tonecore_params).
@@ -468,6 +620,14 @@ public:
         check(tonecore_params_stats(get(), &s));
         return s;
     }
+    /// A live-matched pipeline's next step towards the match, and where it stands (control
+    /// path, any thread, every 0.25-1 s; throws INVALID_ARGUMENT when live matching is off).
+    tonecore_live_match_state update_match() const {
+        tonecore_live_match_state s{};
+        s.struct_size = sizeof s;
+        check(tonecore_params_update_match(get(), &s));
+        return s;
+    }
 };
 
 /// EQ -> level matcher -> limiter (tonecore_pipeline). process/reset belong to one audio thread;
@@ -492,6 +652,14 @@ public:
         std::size_t n = 0;
         check(tonecore_pipeline_latency(get(), &n), false);
         return n;
+    }
+    /// Matches the pipeline live to `reference` (copied; the EQ must be on the sixth-octave
+    /// grid: see match_live_pipeline_config). Control path, never concurrently with process.
+    void live_match(const profile &reference) {
+        check(tonecore_pipeline_live_match(get(), reference.get(), nullptr));
+    }
+    void live_match(const profile &reference, const tonecore_live_match_config &config) {
+        check(tonecore_pipeline_live_match(get(), reference.get(), &config));
     }
 
     // Audio path: noexcept, statuses instead of exceptions.

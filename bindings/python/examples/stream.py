@@ -7,18 +7,28 @@ Two parts:
    thread seeks while it plays.
 2. Live input: a ``Pipeline`` processes each input block inside the callback while a UI
    thread changes the EQ gains (``PipelineParams`` work from any thread, wait-free).
+   With ``--match REFERENCE`` the live pipeline is matched to a reference instead: the
+   reference (an audio file read with soundfile, or ``demo`` for a built-in noise tilted
+   -2 dB/octave) is profiled once, the pipeline is built from ``tonecore.live_match_config``
+   and ``Pipeline.live_match`` makes it keep a running profile of its input; a control thread
+   calls ``params.update_match()`` every 0.5 s, which moves the EQ towards the match (slew
+   limited, after a warm-up), and prints where the match stands. The input blocks then arrive
+   at the real-time rate, as from a device.
 
 With ``--device`` and the ``sounddevice`` package installed the playback goes to the default
 output device; otherwise a simulated device calls the callback at the block rate.
 
 Usage: python3 bindings/python/examples/stream.py [--seconds 6] [--block 256] [--device]
+                                                  [--match REFERENCE]
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -97,15 +107,104 @@ def live(seconds: float, block: int) -> None:
           f"{block / SR * 1e6:.0f} us period, level gain {stats['level_gain_db']:+.1f} dB")
 
 
+def load_reference(spec: str) -> tonecore.Profile:
+    """The profile of ``--match``'s reference: an audio file, or ``demo``."""
+    if spec == "demo":
+        # 8 s of stereo noise tilted -2 dB/octave around 1 kHz (brighter low end than white).
+        frames = 8 * SR
+        spec_ = np.fft.rfft(np.random.default_rng(7).uniform(-1, 1, (2, frames)), axis=1)
+        f = np.maximum(np.fft.rfftfreq(frames, 1 / SR), 1.0)
+        x = np.fft.irfft(spec_ * 10 ** (-2.0 * np.log2(f / 1000) / 20), frames, axis=1)
+        x *= 0.1 / np.sqrt(np.mean(x * x))
+        return tonecore.profile(x.astype(np.float32), SR)
+    path = Path(spec)
+    if not path.is_file():
+        sys.exit(f"stream.py: reference file not found: {path}")
+    import soundfile as sf
+
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as e:  # soundfile raises its own error types
+        sys.exit(f"stream.py: cannot read {path}: {e}")
+    return tonecore.profile(np.ascontiguousarray(data.T), rate)  # any rate, any channels
+
+
+def balance_error(x: np.ndarray, reference: tonecore.Profile) -> float:
+    """RMS difference (dB, mean removed) between the long-term spectrum of planar ``x`` and
+    the reference's over 100 Hz - 10 kHz."""
+    with tonecore.profile(np.ascontiguousarray(x), SR) as p:
+        d = p.spectrum_db - reference.spectrum_db
+    band = (reference.centers >= 100) & (reference.centers <= 10000) & np.isfinite(d)
+    d = d[band] - d[band].mean()
+    return float(np.sqrt(np.mean(d * d)))
+
+
+def live_match(seconds: float, block: int, reference: tonecore.Profile) -> None:
+    rng = np.random.default_rng(1)
+    # A flat EQ on the profile grid, the momentary leveller at the reference's loudness and the
+    # true-peak limiter at -1 dBTP.
+    config = tonecore.live_match_config(reference, SR)
+    frames = int(seconds * SR / block) * block
+    recorded_in = np.empty((2, frames), np.float32)  # kept to measure the balance at the end
+    recorded_out = np.empty((2, frames), np.float32)
+    y = np.empty((2, block), np.float32)
+    with tonecore.Pipeline(SR, 2, config, max_block=block) as pipeline:
+        # Faster than the defaults (10 s average, 1 dB/s, 3 s warm-up) so a short demo settles.
+        pipeline.live_match(reference, time_constant_s=4.0, max_slew_db_per_s=3.0, warmup_s=1.0)
+        params = pipeline.params
+        stop = threading.Event()
+        updates = []
+
+        def control_thread():
+            while not stop.wait(0.5):  # a host's timer: any thread, every 0.25-1 s
+                state = params.update_match()
+                updates.append(state)
+                g = state["gains_db"]
+                print(f"  {state['analysed_s']:4.1f} s analysed: "
+                      f"{'active' if state['active'] else 'warming up'}, EQ "
+                      f"{g.min():+5.1f} .. {g.max():+5.1f} dB, furthest from its target "
+                      f"{np.abs(state['target_db'] - g).max():4.1f} dB", flush=True)
+
+        control = threading.Thread(target=control_thread)
+        control.start()
+        start = time.perf_counter()
+        try:
+            for k in range(frames // block):
+                # input blocks arrive at the device's rate
+                time.sleep(max(0.0, start + k * block / SR - time.perf_counter()))
+                x = (rng.standard_normal((2, block)) * 0.05).astype(np.float32)  # white "input"
+                pipeline.process(x, out=y)
+                recorded_in[:, k * block:(k + 1) * block] = x
+                recorded_out[:, k * block:(k + 1) * block] = y
+        finally:
+            stop.set()
+            control.join()
+        state = params.update_match()
+    tail = min(frames, 2 * SR)
+    before = balance_error(recorded_in[:, -tail:], reference)
+    after = balance_error(recorded_out[:, -tail:], reference)
+    print(f"live match: {frames} frames, {len(updates)} updates, "
+          f"{'active' if state['active'] else 'not active'}, outcome {state['outcome']}; "
+          f"balance off the reference by {before:.1f} dB RMS at the input, {after:.1f} dB at "
+          f"the output (last {tail / SR:.0f} s)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=6.0)
     ap.add_argument("--block", type=int, default=256)
     ap.add_argument("--device", action="store_true", help="play through sounddevice")
+    ap.add_argument("--match", metavar="REFERENCE",
+                    help="live-match the input to this audio file ('demo': a built-in one)")
     args = ap.parse_args()
+    reference = load_reference(args.match) if args.match else None
     playback(args.seconds, args.block, args.device)
-    live(args.seconds, args.block)
+    if reference is None:
+        live(args.seconds, args.block)
+    else:
+        with reference:
+            live_match(args.seconds, args.block, reference)
 
 
 if __name__ == "__main__":

@@ -169,6 +169,28 @@ def test_match_defaults():
     assert defaults(tonecore.profile)["threads"] is None
 
 
+def test_live_match_defaults():
+    c = init(_native.LiveMatchConfig, "tonecore_live_match_config_init")
+    assert c.struct_size == ctypes.sizeof(_native.LiveMatchConfig)
+    d = defaults(tonecore.Pipeline.live_match)
+    assert (d["strength"], d["max_gain_db"], d["smoothing_octaves"], d["ceiling_dbtp"],
+            d["time_constant_s"], d["max_slew_db_per_s"], d["warmup_s"]) == (
+        c.strength, c.max_gain_db, c.smoothing_octaves, c.ceiling_dbtp, c.time_constant_s,
+        c.max_slew_db_per_s, c.warmup_s)
+    # None: the reference's loudness, as the library's NaN
+    assert d["target_lufs"] is None and np.isnan(c.target_lufs)
+    assert d["threads"] is None and d["reference_rate"] is None and d["copy"] is False
+    # live_match_config takes the match's settings (tonecore_match_config_init), and the live
+    # match's defaults are the match's
+    m = init(_native.MatchConfig, "tonecore_match_config_init")
+    assert (c.strength, c.max_gain_db, c.smoothing_octaves, c.ceiling_dbtp) == (
+        m.strength, m.max_gain_db, m.smoothing_octaves, m.ceiling_dbtp)
+    d = defaults(tonecore.live_match_config)
+    assert (d["strength"], d["max_gain_db"], d["smoothing_octaves"], d["ceiling_dbtp"]) == (
+        m.strength, m.max_gain_db, m.smoothing_octaves, m.ceiling_dbtp)
+    assert d["target_lufs"] is None and d["threads"] is None and d["reference_rate"] is None
+
+
 def _config_field_names():
     names = set()
     for obj in vars(_native).values():
@@ -185,7 +207,8 @@ def test_no_library_default_is_restated_in_the_sources():
     fields = _config_field_names() | {"ceiling_dbtp", "window", "curve"}
     # Not a library default: batch runs one native thread per worker process by design.
     own_policy = {("batch.py", "threads")}
-    assert {"fft_size", "max_block", "ramp_ms", "chunk_seconds", "ceiling_db"} <= fields
+    assert {"fft_size", "max_block", "ramp_ms", "chunk_seconds", "ceiling_db",
+            "time_constant_s", "max_slew_db_per_s", "warmup_s"} <= fields
     package = Path(tonecore.__file__).parent
     found = []
     for path in sorted(package.glob("*.py")):

@@ -48,6 +48,31 @@ def test_stream():
     assert re.search(r"live: \d+ frames through EQ -> level -> limiter, latency 3170 frames", out)
 
 
+def test_stream_live_match(tmp_path):
+    # A reference file at another rate: noise tilted -2 dB/octave around 1 kHz (the example's
+    # live input is white noise, so its balance starts about 3.5 dB RMS away over 100 Hz-10 kHz).
+    sr, frames = 44100, 6 * 44100
+    spec = np.fft.rfft(np.random.default_rng(3).uniform(-1, 1, (2, frames)), axis=1)
+    f = np.maximum(np.fft.rfftfreq(frames, 1 / sr), 1.0)
+    x = np.fft.irfft(spec * 10 ** (-2.0 * np.log2(f / 1000) / 20), frames, axis=1)
+    sf.write(str(tmp_path / "ref.wav"), (0.1 * x / np.sqrt(np.mean(x * x))).T, sr)
+    out = run_example("stream.py", "--seconds", "5", "--match", tmp_path / "ref.wav")
+    assert re.search(r"playback: \d+ frames read, .*1 seek", out)
+    assert re.search(r"warming up, EQ\s+\+0\.0 \.\.\s+\+0\.0 dB", out)  # flat until warm
+    m = re.search(r"live match: \d+ frames, (\d+) updates, active, outcome matched; balance off "
+                  r"the reference by ([\d.]+) dB RMS at the input, ([\d.]+) dB at the output", out)
+    assert m, out
+    updates, before, after = int(m.group(1)), float(m.group(2)), float(m.group(3))
+    assert updates >= 5 and before > 2.5 and after < 1.0, out
+
+
+def test_stream_live_match_missing_reference(tmp_path):
+    r = subprocess.run([sys.executable, str(EXAMPLES / "stream.py"), "--match",
+                        tmp_path / "missing.wav"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "reference file not found" in r.stderr
+    assert "playback:" not in r.stdout  # refused before anything runs
+
+
 def test_batch_local(tmp_path):
     src = tmp_path / "in"
     src.mkdir()

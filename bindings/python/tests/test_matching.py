@@ -613,6 +613,8 @@ STRUCTS = {
     "tonecore_profile_info": _native.ProfileInfo,
     "tonecore_match_report": _native.MatchReport,
     "tonecore_normalize_report": _native.NormalizeReport,
+    "tonecore_live_match_config": _native.LiveMatchConfig,
+    "tonecore_live_match_state": _native.LiveMatchState,
 }
 
 

@@ -35,6 +35,13 @@ GOOD = textwrap.dedent(
     again: tonecore.Profile = tonecore.Profile.from_json(ref.to_json())
     cfg: tonecore.PipelineConfig = tonecore.match_config(x32, ref, 44100)
     pe: tonecore.InvalidArgument = tonecore.ProfileVersionError("newer", 23, "detail")
+    live_cfg: tonecore.PipelineConfig = tonecore.live_match_config(ref, 48000)
+    with tonecore.Pipeline(48000, 2, live_cfg, max_block=256) as lp:
+        lp.live_match(ref, max_slew_db_per_s=2.0, warmup_s=1.0)
+        lp.live_match(x32, strength=0.5, target_lufs=None, reference_rate=44100)
+        state = lp.params.update_match()
+        active: bool = state["active"]
+        gains: npt.NDArray[np.float64] = state["gains_db"]
     """
 )
 
@@ -48,6 +55,7 @@ BAD = textwrap.dedent(
     tonecore.process_file("a.wav", "b.wav", progress="yes")
     tonecore.stft(x, fft_size="big")
     tonecore.match(x, 44100, "reference.wav")
+    tonecore.Pipeline(48000, 2).live_match(tonecore.profile(x, 44100), warmup_s="3")
     """
 )
 
@@ -73,3 +81,4 @@ def test_misuse_is_reported(tmp_path):
     assert 'user.py:7: error: Argument "progress"' in out
     assert 'user.py:8: error: Argument "fft_size"' in out
     assert 'user.py:9: error: Argument 3 to "match"' in out
+    assert 'user.py:10: error: Argument "warmup_s" to "live_match"' in out

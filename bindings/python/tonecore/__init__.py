@@ -84,10 +84,13 @@ LoudnessMeter(channels, sample_rate)
 PipelineConfig, LevelConfig, LimiterConfig
     Settings of the EQ -> level matcher -> limiter chain (immutable dataclasses).
 Pipeline(sample_rate, channels, config=None, max_block=4096, dtype=numpy.float32)
-    The streaming chain (context manager): ``process``, ``latency``, ``reset``, ``params``.
+    The streaming chain (context manager): ``process``, ``latency``, ``reset``, ``params``,
+    ``live_match(reference, strength=1.0, ..., time_constant_s=10.0, max_slew_db_per_s=1.0,
+    warmup_s=3.0)`` (match live input to a reference as it plays).
 PipelineParams
     ``Pipeline.params``: ``set_eq_gains``, ``set_level_target``, ``set_ceiling_db``,
-    ``set_bypass``, ``stats`` from any thread.
+    ``set_bypass``, ``stats``, ``update_match`` (a live match's next step and state) from any
+    thread.
 Limiter(sample_rate, channels, config=None, dtype=numpy.float32)
     The lookahead peak limiter on its own (context manager): ``process`` (blocks of any
     length), ``latency``, ``set_ceiling_db``, ``reset``, ``stats``.
@@ -108,6 +111,10 @@ match(x, sample_rate, reference, strength=1.0, target_lufs=None, ceiling_dbtp=-1
 match_config(track, reference, sample_rate, strength=1.0, ..., reference_rate=None, threads=None)
     The :class:`PipelineConfig` of that match, for ``Pipeline``, ``render_chunked``,
     ``normalize``, ``PlaybackStream`` and the ``Engine``.
+live_match_config(reference, sample_rate, strength=1.0, ..., reference_rate=None, threads=None)
+    The :class:`PipelineConfig` of a pipeline that matches live input to a reference (flat
+    sixth-octave EQ, momentary leveller, true-peak limiter): then ``Pipeline.live_match`` and
+    ``PipelineParams.update_match`` every 0.25-1 s.
 MATCH_OUTCOMES
     The match report's ``outcome`` names.
 PlaybackStream(x, sample_rate, pipeline_config=None, chunk_seconds=15.0, context_seconds=None, crossfade_seconds=0.05, lookahead_chunks=2, seek_fade_ms=5.0, curve="equal_gain")
@@ -161,7 +168,7 @@ from ._errors import (
 from ._files import FileResult, process_file
 from ._limiter import Limiter
 from ._loudness import LoudnessMeter, integrated_loudness, loudness
-from ._matching import MATCH_OUTCOMES, Profile, match, match_config, profile
+from ._matching import MATCH_OUTCOMES, Profile, live_match_config, match, match_config, profile
 from ._config import LEVEL_MODES, LevelConfig, LimiterConfig, PipelineConfig
 from ._pipeline import STAGES, Pipeline, PipelineParams
 from ._render import FADE_CURVES, PlaybackStream, crossfade_concat, normalize, render_chunked
@@ -237,6 +244,7 @@ __all__ = [
     "gain_curve",
     "istft",
     "library_version",
+    "live_match_config",
     "loudness",
     "integrated_loudness",
     "match",

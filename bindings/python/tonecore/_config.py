@@ -351,7 +351,9 @@ def _pipeline_config_from_c(c: "_native.PipelineConfig") -> PipelineConfig:
     else:
         layout = [float(c.edges[i]) for i in range(c.edges_len)]
     gains = None
-    if c.eq_enabled:
+    if c.eq_enabled and not c.eq_gains_db:  # NULL gains: the EQ enabled, flat
+        gains = (0.0,) * _layout_arg(layout).bands
+    elif c.eq_enabled:
         gains = tuple(float(c.eq_gains_db[i]) for i in range(c.eq_gains_len))
     level = LevelConfig(
         target_lufs=c.target_lufs, mode=LEVEL_MODES[c.level_mode],

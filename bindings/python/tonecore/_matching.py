@@ -35,11 +35,18 @@ from ._errors import InvalidArgument
 from ._object import _NativeObject
 from ._render import _normalize_report_dict, _progress_callback, _track_arg
 
-__all__ = ["MATCH_OUTCOMES", "Profile", "match", "match_config", "profile"]
+__all__ = ["MATCH_OUTCOMES", "Profile", "live_match_config", "match", "match_config",
+           "profile"]
 
-#: ``tonecore_match_config_init``'s struct: the defaults of :func:`match` and
-#: :func:`match_config` (strength, largest gain, smoothing, ceiling), never restated here.
+#: ``tonecore_match_config_init``'s struct: the defaults of :func:`match`,
+#: :func:`match_config` and :func:`live_match_config` (strength, largest gain, smoothing,
+#: ceiling), never restated here.
 MATCH_DEFAULTS: Any = _native.config_init(_native.MatchConfig)
+
+#: ``tonecore_live_match_config_init``'s struct: the defaults of
+#: :meth:`tonecore.Pipeline.live_match` (the match's, then the running spectrum's time
+#: constant, the slew limit and the warm-up), never restated here.
+LIVE_MATCH_DEFAULTS: Any = _native.config_init(_native.LiveMatchConfig)
 
 #: The values of a match report's ``"outcome"``: ``"matched"``, ``"silent_reference"`` (no EQ
 #: derived: flat gains), ``"silent_track"`` (likewise) and ``"no_common_bands"`` (no band
@@ -373,6 +380,25 @@ def _c_match_config(
                 status, detail,
             )
         c.target_lufs = target
+    return c
+
+
+def _c_live_match_config(
+    strength: Any, max_gain_db: Any, smoothing_octaves: Any, target_lufs: Any,
+    ceiling_dbtp: Any, time_constant_s: Any, max_slew_db_per_s: Any, warmup_s: Any,
+) -> "_native.LiveMatchConfig":
+    """A ``tonecore_live_match_config`` (``tonecore_live_match_config_init``, then every field;
+    ranges are the library's to check, a NaN target is refused as in :func:`_c_match_config`)."""
+    m = _c_match_config(strength, target_lufs, ceiling_dbtp, max_gain_db, smoothing_octaves)
+    c = _native.config_init(_native.LiveMatchConfig)
+    c.strength = m.strength
+    c.max_gain_db = m.max_gain_db
+    c.smoothing_octaves = m.smoothing_octaves
+    c.target_lufs = m.target_lufs
+    c.ceiling_dbtp = m.ceiling_dbtp
+    c.time_constant_s = real_arg(time_constant_s, "time_constant_s")
+    c.max_slew_db_per_s = real_arg(max_slew_db_per_s, "max_slew_db_per_s")
+    c.warmup_s = real_arg(warmup_s, "warmup_s")
     return c
 
 
@@ -716,3 +742,114 @@ def match_config(
             track_profile.close()
         if ref_owned and ref_profile is not None:
             ref_profile.close()
+
+
+def live_match_config(
+    reference: ProfileArg,
+    sample_rate: int,
+    strength: float = MATCH_DEFAULTS.strength,
+    target_lufs: Optional[float] = None,
+    ceiling_dbtp: float = MATCH_DEFAULTS.ceiling_dbtp,
+    max_gain_db: float = MATCH_DEFAULTS.max_gain_db,
+    smoothing_octaves: float = MATCH_DEFAULTS.smoothing_octaves,
+    reference_rate: Optional[int] = None,
+    threads: Optional[int] = None,
+    *,
+    copy: bool = False,
+) -> PipelineConfig:
+    """The :class:`PipelineConfig` of a pipeline that will match live to ``reference``.
+
+    For live input, whose end (and so whose long-term spectrum) is unknown: build a
+    :class:`Pipeline` from it, then call :meth:`Pipeline.live_match` with the same reference
+    and :meth:`PipelineParams.update_match` every 0.25–1 s. The EQ is on
+    :meth:`BandLayout.sixth_octave` (smooth curve), flat (61 zeros) until the running profile
+    has warmed up; the level stage is in ``"momentary"`` mode at the target (the reference's
+    integrated loudness unless ``target_lufs`` is given); the true-peak limiter is at
+    ``ceiling_dbtp``; ``fft_size`` is fine enough for the grid at this rate (16384 at
+    44.1/48 kHz). ``tonecore_match_live_pipeline_config`` in the C ABI.
+
+    Parameters
+    ----------
+    reference : Profile or numpy.ndarray
+        The reference: a :class:`Profile`, or samples (float32/float64, ``(frames,)`` or planar
+        ``(channels, frames)``, C-contiguous unless ``copy=True``) profiled here at
+        ``reference_rate``.
+    sample_rate : int
+        The rate the pipeline will run at, Hz (8 kHz to 2.8224 MHz): it sets ``fft_size``.
+    strength, target_lufs, ceiling_dbtp, max_gain_db, smoothing_octaves : float, optional
+        As for :func:`match` (defaults 1, the reference's loudness, -1 dBTP, 12 dB, 1/3
+        octave); only the target and the ceiling enter the configuration, the others are
+        checked here (pass them to :meth:`Pipeline.live_match`).
+    reference_rate : int, optional
+        Sample rate of a ``reference`` given as samples. None (default): ``sample_rate``.
+    threads : int, optional
+        Threads for profiling an array: None (default) or 0: all cores; 1: the calling thread.
+    copy : bool, optional
+        Consent to convert a ``reference`` array (see "Arrays" in ``help(tonecore)``).
+        Default False.
+
+    Returns
+    -------
+    PipelineConfig
+        ``eq_gains`` (61 zeros), ``layout`` (``BandLayout.sixth_octave()``), ``mode``
+        ``"smooth"``, ``fft_size``, ``level`` (momentary, at the target) and ``limiter``
+        (true peak, at the ceiling); the other settings are the library's defaults.
+
+    Raises
+    ------
+    tonecore.InvalidArgument
+        The settings' errors (as for :func:`match`); sample rate out of range (status 13);
+        the errors of profiling an array (as for :func:`profile`).
+    tonecore.ClosedError
+        ``reference`` is a closed :class:`Profile`.
+    TypeError, ValueError
+        Wrong argument types; wrong dtype, dimensions or layout of an array;
+        ``reference_rate`` with a :class:`Profile` reference.
+
+    Examples
+    --------
+    >>> ref = tonecore.profile(reference, 44100)
+    >>> cfg = tonecore.live_match_config(ref, 48000)
+    >>> with tonecore.Pipeline(48000, 2, cfg, max_block=256) as p:
+    ...     p.live_match(ref)
+    ...     for k, block in enumerate(blocks):            # (2, 256) float32
+    ...         out = p.process(block)
+    ...         if k % 94 == 0:                            # about every 0.5 s
+    ...             state = p.params.update_match()        # any control thread
+    """
+    sr = sample_rate_arg(sample_rate)
+    ref_rate = _reference_rate(reference_rate, sr, reference)
+    source = _profile_source(reference, "reference", copy)
+    settings = _c_match_config(strength, target_lufs, ceiling_dbtp, max_gain_db,
+                               smoothing_octaves)
+    threads_n = threads_arg(threads)
+
+    ref, owned = _resolve(source, ref_rate, threads_n)
+    try:
+        pipe = _native.config_init(_native.PipelineConfig)
+        pipe.sample_rate = sr
+        pipe.channels = max(ref.channels, 1)
+        ptr = ref._acquire()
+        try:
+            status = _native.lib.tonecore_match_live_pipeline_config(
+                ptr, byref(settings), byref(pipe))
+        finally:
+            ref._release()
+        _native.check(status, "tonecore_match_live_pipeline_config")
+        return _pipeline_config_from_c(pipe)
+    finally:
+        if owned:
+            ref.close()
+
+
+def _live_state_dict(state: "_native.LiveMatchState") -> Dict[str, Any]:
+    """The Python form of a ``tonecore_live_match_state`` (see
+    :meth:`tonecore.PipelineParams.update_match`)."""
+    return {
+        "analysed_s": float(state.analysed_s),
+        "averaged_s": float(state.averaged_s),
+        "active": bool(state.active),
+        "outcome": MATCH_OUTCOMES[state.outcome],
+        "gains_db": _bands(state.gains_db),
+        "target_db": _bands(state.target_db),
+    }

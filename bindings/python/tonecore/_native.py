@@ -390,6 +390,36 @@ class MatchReport(Structure):
     ]
 
 
+class LiveMatchConfig(Structure):
+    """``tonecore_live_match_config``; fill it with ``tonecore_live_match_config_init``."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("strength", c_double),
+        ("max_gain_db", c_double),
+        ("smoothing_octaves", c_double),
+        ("target_lufs", c_double),
+        ("ceiling_dbtp", c_double),
+        ("time_constant_s", c_double),
+        ("max_slew_db_per_s", c_double),
+        ("warmup_s", c_double),
+    ]
+
+
+class LiveMatchState(Structure):
+    """``tonecore_live_match_state``; set ``struct_size = sizeof`` before the call."""
+
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("analysed_s", c_double),
+        ("averaged_s", c_double),
+        ("active", c_uint32),
+        ("outcome", c_int32),
+        ("gains_db", c_double * PROFILE_BANDS),
+        ("target_db", c_double * PROFILE_BANDS),
+    ]
+
+
 #: ``tonecore_match_outcome`` values (``TONECORE_MATCH_OUTCOME_*``) by name. (The header refers
 #: to these constants but, as generated at cea7c96, does not define them: the values are those
 #: of ``enum tonecore_match_outcome`` in src/ffi/matching.rs, checked by test_matching.py.)
@@ -576,6 +606,12 @@ _SIGNATURES = [
     ),
     ("tonecore_loudness_meter_reset", status_t, [LOUDNESS_METER_P]),
     ("tonecore_match_config_init", status_t, [POINTER(MatchConfig)]),
+    ("tonecore_live_match_config_init", status_t, [POINTER(LiveMatchConfig)]),
+    (
+        "tonecore_match_live_pipeline_config",
+        status_t,
+        [PROFILE_P, POINTER(MatchConfig), POINTER(PipelineConfig)],
+    ),
     (
         "tonecore_profile_compute_f32",
         status_t,
@@ -674,6 +710,12 @@ _SIGNATURES = [
     ),
     ("tonecore_params_free", None, [PARAMS_P]),
     ("tonecore_params_set_eq_gains", status_t, [PARAMS_P, POINTER(c_double), c_size_t]),
+    (
+        "tonecore_pipeline_live_match",
+        status_t,
+        [PIPELINE_P, PROFILE_P, POINTER(LiveMatchConfig)],
+    ),
+    ("tonecore_params_update_match", status_t, [PARAMS_P, POINTER(LiveMatchState)]),
     ("tonecore_params_set_level_target", status_t, [PARAMS_P, c_double]),
     (
         "tonecore_params_set_level_reference_f32",
@@ -1277,6 +1319,7 @@ _CONFIG_INITS = {
     EngineConfig: "tonecore_engine_config_init",
     AuralisEqConfig: "tonecore_auralis_eq_config_init",
     MatchConfig: "tonecore_match_config_init",
+    LiveMatchConfig: "tonecore_live_match_config_init",
 }
 
 

@@ -21,11 +21,21 @@ from ._checks import (
     real_dtype,
     sample_rate_arg,
     size_arg,
+    threads_arg,
     U32_MAX,
     vector_arg,
 )
 from ._config import PIPELINE_DEFAULTS, PipelineConfig, _c_pipeline_config, _config_arg
 from ._errors import ClosedError
+from ._matching import (
+    LIVE_MATCH_DEFAULTS,
+    ProfileArg,
+    _c_live_match_config,
+    _live_state_dict,
+    _profile_source,
+    _reference_rate,
+    _resolve,
+)
 from ._object import _AudioObject, _Handle, _process_method
 
 __all__ = ["Pipeline", "PipelineParams", "STAGES"]
@@ -269,6 +279,46 @@ class PipelineParams:
         self._call("tonecore_params_set_bypass", _native.lib.tonecore_params_set_bypass,
                    code, 1 if bypassed else 0)
 
+    # -- live matching ------------------------------------------------------------------
+
+    def update_match(self) -> Dict[str, Any]:
+        """Move the EQ of a live-matched pipeline (:meth:`Pipeline.live_match`) one step
+        towards the match of its running profile, and say where the match stands.
+
+        Call it every 0.25–1 s from a control thread (any thread; also while another is inside
+        :meth:`Pipeline.process`). Each step is limited by the audio analysed since the previous
+        call (``max_slew_db_per_s`` per second of audio), not by how often it is called; each
+        change is crossfaded on the audio side like :meth:`set_eq_gains`. Before the warm-up
+        (``warmup_s`` of non-silent input averaged) the gains stay flat. Control path: it
+        designs an EQ kernel when the gains move (milliseconds).
+
+        Returns
+        -------
+        dict
+            - ``analysed_s`` (float): input analysed so far, seconds (from the start, the last
+              :meth:`Pipeline.reset` or the last :meth:`Pipeline.live_match`);
+            - ``averaged_s`` (float): non-silent input in the running average, seconds,
+              weighted by its decay (it approaches the time constant);
+            - ``active`` (bool): True once the warm-up is over and the gains follow the match;
+            - ``outcome`` (str): one of :data:`tonecore.MATCH_OUTCOMES` for the running profile
+              (``"silent_track"`` until non-silent input has been analysed);
+            - ``gains_db`` (float64 ``(61,)``): the EQ gains now set, dB;
+            - ``target_db`` (float64 ``(61,)``): the gains the match aims at now, dB (the set
+              gains move towards them).
+
+        Raises
+        ------
+        tonecore.InvalidArgument
+            Live matching is not enabled on the pipeline (status 2).
+        tonecore.ClosedError
+            This handle is closed.
+        """
+        state = _native.LiveMatchState()
+        state.struct_size = sizeof(_native.LiveMatchState)
+        self._call("tonecore_params_update_match", _native.lib.tonecore_params_update_match,
+                   byref(state))
+        return _live_state_dict(state)
+
     # -- statistics ---------------------------------------------------------------------
 
     def stats(self) -> Dict[str, Any]:
@@ -463,6 +513,124 @@ class Pipeline(_AudioObject):
     def dtype(self) -> np.dtype[Any]:
         """Sample dtype (float32 or float64)."""
         return self._dtype
+
+    # -- live matching ------------------------------------------------------------------
+
+    def live_match(
+        self,
+        reference: ProfileArg,
+        *,
+        strength: float = LIVE_MATCH_DEFAULTS.strength,
+        max_gain_db: float = LIVE_MATCH_DEFAULTS.max_gain_db,
+        smoothing_octaves: float = LIVE_MATCH_DEFAULTS.smoothing_octaves,
+        target_lufs: Optional[float] = None,
+        ceiling_dbtp: float = LIVE_MATCH_DEFAULTS.ceiling_dbtp,
+        time_constant_s: float = LIVE_MATCH_DEFAULTS.time_constant_s,
+        max_slew_db_per_s: float = LIVE_MATCH_DEFAULTS.max_slew_db_per_s,
+        warmup_s: float = LIVE_MATCH_DEFAULTS.warmup_s,
+        reference_rate: Optional[int] = None,
+        threads: Optional[int] = None,
+        copy: bool = False,
+    ) -> None:
+        """Match this pipeline live to ``reference``: the real-time counterpart of
+        :func:`tonecore.match`, for input whose end is unknown.
+
+        From now on :meth:`process` keeps a running profile of its input on the sixth-octave
+        grid (Hann frames of about 0.17 s, an exponential average with ``time_constant_s``,
+        frames below -70 dBFS skipped; allocation-free), and :meth:`PipelineParams.update_match`,
+        called every 0.25–1 s from any control thread, moves the EQ towards the match of that
+        profile to the reference's once ``warmup_s`` of non-silent input has been averaged, by
+        at most ``max_slew_db_per_s`` per band per second of audio. Enabling also sets the
+        level stage's target (the reference's integrated loudness unless ``target_lufs`` is
+        given) and the limiter's ceiling, and sets the EQ flat; enabling again replaces the
+        reference and starts from flat. The pipeline's EQ must be on
+        :meth:`BandLayout.sixth_octave`: build it from :func:`tonecore.live_match_config`.
+        ``tonecore_pipeline_live_match`` in the C ABI. Every default is the library's
+        (``tonecore_live_match_config_init``).
+
+        Control path (allocates); not while another thread is inside :meth:`process`.
+
+        Parameters
+        ----------
+        reference : Profile or numpy.ndarray
+            The reference: a :class:`tonecore.Profile` (copied; it may be closed afterwards),
+            or samples (float32/float64, ``(frames,)`` or planar ``(channels, frames)``,
+            C-contiguous unless ``copy=True``) profiled here at ``reference_rate``.
+        strength : float, optional
+            How much of the balance difference to correct, 0 (no EQ) to 1. Default 1.
+        max_gain_db : float, optional
+            Largest boost or cut of a band, dB (0 to 24). Default 12.
+        smoothing_octaves : float, optional
+            Smoothing of the difference across bands, octaves (0 to 2). Default 1/3.
+        target_lufs : float, optional
+            Level target, LUFS (-70 to 0). None (default): the reference's integrated loudness
+            (unchanged if the reference is silent).
+        ceiling_dbtp : float, optional
+            Limiter ceiling, dBTP (-60 to 0). Default -1.
+        time_constant_s : float, optional
+            Time constant of the running spectrum, seconds (1 to 120): a long-term spectrum,
+            not the current note. Default 10.
+        max_slew_db_per_s : float, optional
+            Largest gain change per band per second of audio, dB (0.01 to 24). Default 1.
+        warmup_s : float, optional
+            Non-silent input averaged before the first gains, seconds (0 to 60). Default 3.
+        reference_rate : int, optional
+            Sample rate of a ``reference`` given as samples. None (default): the pipeline's.
+        threads : int, optional
+            Threads for profiling an array: None (default) or 0: all cores; 1: this thread.
+        copy : bool, optional
+            Consent to convert a ``reference`` array (see "Arrays" in ``help(tonecore)``).
+
+        Raises
+        ------
+        tonecore.InvalidArgument
+            A setting out of range, or the pipeline's EQ not on the sixth-octave grid (status
+            2); target out of range or NaN (status 20); ceiling out of range (status 18); the
+            errors of profiling an array (as for :func:`tonecore.profile`). Nothing changes
+            then: a match already running goes on as it was.
+        tonecore.ClosedError
+            This pipeline, or ``reference`` (a :class:`tonecore.Profile`), is closed.
+        tonecore.ConcurrentUse
+            Another thread is inside :meth:`process` or :meth:`reset`.
+        TypeError, ValueError
+            Wrong argument types; wrong dtype, dimensions or layout of a ``reference`` array;
+            ``reference_rate`` with a :class:`tonecore.Profile`.
+
+        Examples
+        --------
+        >>> ref = tonecore.profile(reference, 44100)
+        >>> with tonecore.Pipeline(48000, 2, tonecore.live_match_config(ref, 48000),
+        ...                        max_block=256) as p:
+        ...     p.live_match(ref, max_slew_db_per_s=2.0)
+        ...     for k, block in enumerate(blocks):
+        ...         out = p.process(block)
+        ...         if k % 94 == 0:                        # about every 0.5 s at 48 kHz
+        ...             p.params.update_match()["active"]
+        """
+        if self.closed:
+            raise self._closed_error()
+        ref_rate = _reference_rate(reference_rate, self._sample_rate, reference)
+        source = _profile_source(reference, "reference", copy)
+        settings = _c_live_match_config(strength, max_gain_db, smoothing_octaves, target_lufs,
+                                        ceiling_dbtp, time_constant_s, max_slew_db_per_s,
+                                        warmup_s)
+        threads_n = threads_arg(threads)
+        ref, owned = _resolve(source, ref_rate, threads_n)
+        try:
+            ptr = self._acquire()
+            try:
+                ref_ptr = ref._acquire()
+                try:
+                    status = _native.lib.tonecore_pipeline_live_match(ptr, ref_ptr,
+                                                                      byref(settings))
+                finally:
+                    ref._release()
+            finally:
+                self._release()
+            _native.check(status, "tonecore_pipeline_live_match")
+        finally:
+            if owned:
+                ref.close()
 
     # -- audio --------------------------------------------------------------------------
 
