@@ -43,13 +43,31 @@ fn main() {
             }),
             timed(&mut || {
                 let settings = MatchSettings::default();
-                match_track(short, 2, RATE, &reference, &settings, &one, &mut out, Watch::default())
-                    .unwrap();
+                match_track(
+                    short,
+                    2,
+                    RATE,
+                    &reference,
+                    &settings,
+                    &one,
+                    &mut out,
+                    Watch::default(),
+                )
+                .unwrap();
             }),
             timed(&mut || {
                 let settings = MatchSettings::default();
-                match_track(short, 2, RATE, &reference, &settings, &all, &mut out, Watch::default())
-                    .unwrap();
+                match_track(
+                    short,
+                    2,
+                    RATE,
+                    &reference,
+                    &settings,
+                    &all,
+                    &mut out,
+                    Watch::default(),
+                )
+                .unwrap();
             }),
         ];
         for (b, r) in best.iter_mut().zip(rounds) {
@@ -57,7 +75,10 @@ fn main() {
         }
     }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!("matching (best of 5 interleaved rounds; load average {})", load.trim());
+    println!(
+        "matching (best of 5 interleaved rounds; load average {})",
+        load.trim()
+    );
     println!(
         "  profile 180 s stereo, 1 thread:   {:.3} s = 1/{:.0} of its duration (target < 1/500)",
         best[0],
