@@ -480,7 +480,9 @@ void test_matching() {
     tonecore_match_report report =
         tonecore::match(track.data(), track.size(), out.data(), out.size(), 2, SR, ref);
     CHECK_EQ_INT(report.outcome, TONECORE_MATCH_OUTCOME_MATCHED);
-    CHECK_MSG(report.residual_before_db > 3.0 && report.residual_after_db < 1.0,
+    // 2 s of noise: a few 32768-sample frames, so each band's estimate itself varies by about a
+    // dB (the accuracy is tested on longer signals in test_matching.c); this checks the wrapper.
+    CHECK_MSG(report.residual_before_db > 3.0 && report.residual_after_db < 1.5,
               "match residual %.2f -> %.2f dB", report.residual_before_db,
               report.residual_after_db);
     tonecore::profile track_profile(track.data(), track.size(), 2, SR);

@@ -163,7 +163,7 @@ static void make_noise(double *x, uint64_t seed, double scale, int lowpass) {
     for (size_t c = 0; c < 2; c++) {
         double y = 0;
         for (size_t i = 0; i < FRAMES; i++) {
-            double v = 2 * ref_uniform(&r) - 1;
+            double v = ref_uniform(&r);
             y = lowpass ? (1 - a) * v + a * y : v;
             x[c * FRAMES + i] = scale * y;
         }
