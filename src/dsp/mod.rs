@@ -18,6 +18,7 @@ pub mod fir;
 pub mod level;
 pub mod limiter;
 pub mod loudness;
+pub mod minphase;
 mod sample;
 pub mod spectrum;
 pub mod truepeak;
