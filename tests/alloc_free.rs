@@ -203,6 +203,28 @@ fn live_matched_pipeline_audio_path_never_allocates() {
 }
 
 #[test]
+fn partitioned_convolver_never_allocates() {
+    use tonecore::dsp::partitioned::PartitionedConvolver;
+    let kernel: Vec<f64> = (0..2049)
+        .map(|i| ((i * 37) % 101) as f64 / 101.0 - 0.5)
+        .collect();
+    for block in [1usize, 64, 1000] {
+        let mut conv = PartitionedConvolver::<f32>::new(&kernel, 64, 2);
+        let x: Vec<f32> = (0..2 * block)
+            .map(|i| ((i * 31) % 17) as f32 / 8.0 - 1.0)
+            .collect();
+        let mut y = vec![0.0f32; 2 * block];
+        assert_no_alloc(|| {
+            for _ in 0..(8192 / block).max(4) {
+                conv.process(&x, &mut y);
+            }
+            conv.reset();
+        });
+        assert!(y.iter().all(|v| v.is_finite()));
+    }
+}
+
+#[test]
 fn standalone_limiter_never_allocates() {
     use tonecore::dsp::limiter::LimiterSettings;
     use tonecore::pipeline::{PeakLimiter, Processor};

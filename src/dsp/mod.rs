@@ -19,6 +19,7 @@ pub mod level;
 pub mod limiter;
 pub mod loudness;
 pub mod minphase;
+pub mod partitioned;
 mod sample;
 pub mod spectrum;
 pub mod truepeak;
