@@ -209,7 +209,9 @@ fn partitioned_convolver_never_allocates() {
         .map(|i| ((i * 37) % 101) as f64 / 101.0 - 0.5)
         .collect();
     for block in [1usize, 64, 1000] {
-        let mut conv = PartitionedConvolver::<f32>::new(&kernel, 64, 2);
+        let mut planner = realfft::RealFftPlanner::<f32>::new();
+        let (f, i) = (planner.plan_fft_forward(128), planner.plan_fft_inverse(128));
+        let mut conv = PartitionedConvolver::<f32>::new(&kernel, 64, 2, f, i);
         let x: Vec<f32> = (0..2 * block)
             .map(|i| ((i * 31) % 17) as f32 / 8.0 - 1.0)
             .collect();

@@ -8,8 +8,7 @@
 //!
 //! Real-time safe after construction: `process` never allocates, locks or frees.
 
-use super::Complex;
-use crate::cache::CachedSample;
+use super::{Complex, Sample};
 use realfft::{ComplexToReal, RealToComplex};
 use std::sync::Arc;
 
@@ -24,7 +23,7 @@ struct Channel<T> {
 }
 
 /// A uniformly partitioned convolver for `channels` planar channels.
-pub struct PartitionedConvolver<T: CachedSample> {
+pub struct PartitionedConvolver<T: Sample> {
     partition: usize,
     partitions: usize,
     /// Spectra of the kernel's partitions, `K × (P + 1)` bins, scaled by `1 / 2P`.
@@ -42,21 +41,27 @@ pub struct PartitionedConvolver<T: CachedSample> {
     scratch: Vec<Complex<T>>,
 }
 
-impl<T: CachedSample> PartitionedConvolver<T> {
+impl<T: Sample> PartitionedConvolver<T> {
     /// A convolver of `kernel` (any length ≥ 1) in partitions of `partition` frames (a power
-    /// of two ≥ 8) for `channels` channels. Control path: allocates and plans.
+    /// of two ≥ 8) for `channels` channels, with `2·partition`-point FFT plans (the caller's,
+    /// e.g. from the shared cache). Control path: allocates.
     ///
     /// # Panics
-    /// On an empty kernel, a partition that is not a power of two ≥ 8, or zero channels (the
-    /// callers check these).
-    pub fn new(kernel: &[f64], partition: usize, channels: usize) -> Self {
+    /// On an empty kernel, a partition that is not a power of two ≥ 8, plans of another size,
+    /// or zero channels (the callers check these).
+    pub fn new(
+        kernel: &[f64],
+        partition: usize,
+        channels: usize,
+        forward: Arc<dyn RealToComplex<T>>,
+        inverse: Arc<dyn ComplexToReal<T>>,
+    ) -> Self {
         assert!(!kernel.is_empty() && channels > 0);
         assert!(partition >= 8 && partition.is_power_of_two());
+        assert!(forward.len() == 2 * partition && inverse.len() == 2 * partition);
         let p = partition;
         let bins = p + 1;
         let k = kernel.len().div_ceil(p);
-        let forward = T::cache().forward_plan(2 * p);
-        let inverse = T::cache().inverse_plan(2 * p);
         let scratch_len = forward.get_scratch_len().max(inverse.get_scratch_len());
         let zero = Complex::new(T::zero(), T::zero());
         let mut time = vec![T::zero(); 2 * p];
@@ -180,6 +185,16 @@ impl<T: CachedSample> PartitionedConvolver<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use realfft::RealFftPlanner;
+
+    fn convolver<T: Sample>(kernel: &[f64], p: usize, channels: usize) -> PartitionedConvolver<T> {
+        let mut planner = RealFftPlanner::<T>::new();
+        let (f, i) = (
+            planner.plan_fft_forward(2 * p),
+            planner.plan_fft_inverse(2 * p),
+        );
+        PartitionedConvolver::new(kernel, p, channels, f, i)
+    }
 
     fn signal(len: usize, seed: u64) -> Vec<f64> {
         let mut s = seed | 1;
@@ -217,7 +232,7 @@ mod tests {
         .concat();
         let mut first: Option<Vec<f64>> = None;
         for block in [1usize, 7, 64, 256, 1000] {
-            let mut conv = PartitionedConvolver::<f64>::new(&kernel, 64, 2);
+            let mut conv = convolver::<f64>(&kernel, 64, 2);
             assert_eq!(conv.latency(), 64);
             let mut y = vec![0.0; 2 * len];
             let (mut xb, mut yb) = (vec![0.0; 2 * block], vec![0.0; 2 * block]);
@@ -243,7 +258,7 @@ mod tests {
         // f32 agrees to its precision.
         let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
         let mut y32 = vec![0.0f32; 2 * len];
-        PartitionedConvolver::<f32>::new(&kernel, 64, 2).process(&x32, &mut y32);
+        convolver::<f32>(&kernel, 64, 2).process(&x32, &mut y32);
         let err = y32
             .iter()
             .zip(&want)
@@ -256,7 +271,7 @@ mod tests {
     fn reset_forgets_the_past() {
         let kernel = signal(300, 9);
         let x = signal(700, 11);
-        let mut a = PartitionedConvolver::<f64>::new(&kernel, 32, 1);
+        let mut a = convolver::<f64>(&kernel, 32, 1);
         let mut y1 = vec![0.0; 700];
         a.process(&x, &mut y1);
         a.reset();
