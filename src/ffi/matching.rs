@@ -148,13 +148,13 @@ pub(crate) unsafe fn read_live_match(
         )?
     };
     let settings = LiveMatchSettings {
-        matching: MatchSettings {
-            strength: c.strength,
-            max_gain_db: c.max_gain_db,
-            smoothing_octaves: c.smoothing_octaves,
-            target_lufs: (!c.target_lufs.is_nan()).then_some(c.target_lufs),
-            ceiling_dbtp: c.ceiling_dbtp,
-        },
+        matching: match_settings(
+            c.strength,
+            c.max_gain_db,
+            c.smoothing_octaves,
+            c.target_lufs,
+            c.ceiling_dbtp,
+        ),
         time_constant_s: c.time_constant_s,
         max_slew_db_per_s: c.max_slew_db_per_s,
         warmup_s: c.warmup_s,
@@ -326,15 +326,32 @@ unsafe fn read_match(config: *const tonecore_match_config) -> Result<MatchSettin
             "config->struct_size is too small; call tonecore_match_config_init first",
         )?
     };
-    let settings = MatchSettings {
-        strength: c.strength,
-        max_gain_db: c.max_gain_db,
-        smoothing_octaves: c.smoothing_octaves,
-        target_lufs: (!c.target_lufs.is_nan()).then_some(c.target_lufs),
-        ceiling_dbtp: c.ceiling_dbtp,
-    };
+    let settings = match_settings(
+        c.strength,
+        c.max_gain_db,
+        c.smoothing_octaves,
+        c.target_lufs,
+        c.ceiling_dbtp,
+    );
     settings.validate()?;
     Ok(settings)
+}
+
+/// The match settings of a C config's fields (a NAN target: the reference's loudness).
+fn match_settings(
+    strength: f64,
+    max_gain_db: f64,
+    smoothing_octaves: f64,
+    target_lufs: f64,
+    ceiling_dbtp: f64,
+) -> MatchSettings {
+    MatchSettings {
+        strength,
+        max_gain_db,
+        smoothing_octaves,
+        target_lufs: (!target_lufs.is_nan()).then_some(target_lufs),
+        ceiling_dbtp,
+    }
 }
 
 /// Writes the default match config (strength 1, ±12 dB, 1/6-octave smoothing, the reference's
