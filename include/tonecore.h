@@ -140,6 +140,8 @@ enum tonecore_status
   TONECORE_STATUS_INVALID_PROFILE = 22,
   // A profile document is of a newer version than this library reads.
   TONECORE_STATUS_PROFILE_VERSION = 23,
+  // An equalizer partition is not 0 (overlap-save) or a power of two from 8 to 65536.
+  TONECORE_STATUS_INVALID_PARTITION = 24,
   // A single-threaded object was used from two threads at once; the second call did nothing.
   TONECORE_STATUS_CONCURRENT_USE = 100,
   // An earlier call on this object panicked; the object refuses further work (free it).
@@ -407,6 +409,15 @@ typedef uint32_t tonecore_event_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// The phase response of an equalizer's kernel (`phase` in the equalizer and pipeline
+// configs).
+typedef enum tonecore_phase {
+  // Symmetric kernel: no phase distortion, every frequency delayed by (taps − 1)/2.
+  TONECORE_PHASE_LINEAR = 0,
+  // Minimum phase with the same magnitude: no delay beyond the engine's, no pre-ringing.
+  TONECORE_PHASE_MINIMUM = 1,
+} tonecore_phase;
+
 // The engine: one per process, shared by every host thread (all functions are safe to call
 // from any thread at once, except `tonecore_engine_free`).
 typedef struct tonecore_engine tonecore_engine;
@@ -616,6 +627,14 @@ typedef struct tonecore_pipeline_config {
   int32_t level_mode;
   // INTEGRATED mode: the static gain a pipeline applies, dB (−80…+60). Default 0.
   double track_gain_db;
+  // A `TONECORE_PHASE_*` value: the EQ kernel's phase. Default LINEAR. (Fields from here on
+  // were added in 0.3.)
+  int32_t phase;
+  // The EQ engine: 0 overlap-save at `fft_size` (latency about fft_size/2; the default), or
+  // the partition of the partitioned engine, a power of two 8–65536 (latency one partition,
+  // plus (taps − 1)/2 for a linear phase). The low-latency mode is `phase = MINIMUM`,
+  // `partition = tonecore_low_latency_partition(max_block)`.
+  size_t partition;
 } tonecore_pipeline_config;
 
 // How a track is cut into chunks and joined (`tonecore_render_chunked_*`, playback streams).
@@ -820,6 +839,12 @@ typedef struct tonecore_equalizer_config {
   const double *gains_db;
   // Length of `gains_db`.
   size_t gains_len;
+  // A `TONECORE_PHASE_*` value. Default LINEAR. (Fields from here on were added in 0.3.)
+  int32_t phase;
+  // 0: overlap-save at `fft_size` (the default). Otherwise the partitioned engine's
+  // partition, a power of two 8–65536 (at most `max_block` for a latency of at most one
+  // block); the latency is then one partition, plus (taps − 1)/2 for a linear phase.
+  size_t partition;
 } tonecore_equalizer_config;
 
 // Settings of `tonecore_equalize_*`. Fill it with `tonecore_equalize_config_init`.
@@ -2115,6 +2140,13 @@ tonecore_status tonecore_engine_get_stats(const struct tonecore_engine *engine,
 // # Safety
 // `engine` live.
 tonecore_status tonecore_engine_clear_cache(const struct tonecore_engine *engine);
+
+// The low-latency partition for a host whose blocks are at most `max_block` frames: the
+// largest power of two ≤ `max_block`, within 8–65536. Set it as `partition` with `phase =
+// TONECORE_PHASE_MINIMUM` for an equalizer whose latency is one block.
+//
+// Thread class: any-thread; never fails.
+size_t tonecore_low_latency_partition(size_t max_block);
 
 // Fills `config_out` with the defaults (44100 Hz, 2 channels, max_block 4096, fft_size 4096,
 // critical bands, smooth curve, 20 ms ramp, f32, flat gains) and the current `struct_size`.

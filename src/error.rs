@@ -63,6 +63,8 @@ pub enum ConfigError {
     InvalidProfile,
     /// A profile document is of a newer version than this library reads.
     ProfileVersion,
+    /// An equalizer partition is not 0 (overlap-save) or a power of two from 8 to 65536.
+    InvalidPartition,
 }
 
 impl ConfigError {
@@ -106,6 +108,9 @@ impl ConfigError {
                 "not a tonecore profile (malformed, another format or grid, or out of range)"
             }
             Self::ProfileVersion => "the profile is of a newer version than this library reads",
+            Self::InvalidPartition => {
+                "partition must be 0 (overlap-save) or a power of two from 8 to 65536"
+            }
         }
     }
 }

@@ -22,6 +22,13 @@ pub const MIN_FFT_SIZE: usize = 16;
 /// is allocated.
 pub const MAX_FFT_SIZE: usize = 1 << 24;
 
+/// Smallest partition of the low-latency (partitioned) equalizer, frames.
+pub const MIN_PARTITION: usize = 8;
+
+/// Largest partition of the low-latency (partitioned) equalizer, frames (2^16; longer
+/// partitions gain nothing over the overlap-save engine).
+pub const MAX_PARTITION: usize = 1 << 16;
+
 /// Largest `max_block` of a streaming stage, in frames (2^24).
 pub const MAX_BLOCK: usize = 1 << 24;
 

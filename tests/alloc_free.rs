@@ -203,25 +203,51 @@ fn live_matched_pipeline_audio_path_never_allocates() {
 }
 
 #[test]
-fn partitioned_convolver_never_allocates() {
-    use tonecore::dsp::partitioned::PartitionedConvolver;
-    let kernel: Vec<f64> = (0..2049)
-        .map(|i| ((i * 37) % 101) as f64 / 101.0 - 0.5)
-        .collect();
+fn low_latency_equalizer_and_pipeline_never_allocate() {
+    // Minimum phase on the partitioned engine, through gain changes (crossfades between two
+    // kernels' partitions), resets, both layouts, and the momentary leveller's K-weighting.
+    use tonecore::dsp::level::{LevelMode, LevelSettings};
+    use tonecore::dsp::limiter::LimiterSettings;
+    use tonecore::pipeline::{
+        EqSettings, Equalizer, EqualizerConfig, Pipeline, PipelineConfig, Processor,
+    };
     for block in [1usize, 64, 1000] {
-        let mut planner = realfft::RealFftPlanner::<f32>::new();
-        let (f, i) = (planner.plan_fft_forward(128), planner.plan_fft_inverse(128));
-        let mut conv = PartitionedConvolver::<f32>::new(&kernel, 64, 2, f, i);
+        let mut eq =
+            Equalizer::<f32>::new(EqualizerConfig::new(48_000, 2, block).low_latency()).unwrap();
+        let cfg = PipelineConfig {
+            eq: Some(EqSettings::critical(vec![3.0; 25])),
+            level: Some(LevelSettings {
+                mode: LevelMode::Momentary,
+                ..LevelSettings::default()
+            }),
+            limiter: Some(LimiterSettings::default()),
+            ..PipelineConfig::default()
+        }
+        .low_latency(block);
+        let mut p = Pipeline::<f32>::new(48_000, 2, block, &cfg).unwrap();
+        let (control, params) = (eq.control(), p.params());
         let x: Vec<f32> = (0..2 * block)
             .map(|i| ((i * 31) % 17) as f32 / 8.0 - 1.0)
             .collect();
         let mut y = vec![0.0f32; 2 * block];
-        assert_no_alloc(|| {
-            for _ in 0..(8192 / block).max(4) {
-                conv.process(&x, &mut y);
-            }
-            conv.reset();
-        });
+        let calls = (4096 / block).max(4);
+        for round in 0..12 {
+            let gains = [(round % 5) as f64 * 3.0 - 6.0; 25];
+            control.set_gains(&gains).unwrap();
+            params.set_eq_gains(&gains).unwrap();
+            assert_no_alloc(|| {
+                for _ in 0..calls {
+                    eq.process(&x, &mut y).unwrap();
+                    eq.process_interleaved(&x, &mut y).unwrap();
+                    p.process(&x, &mut y).unwrap();
+                    p.process_interleaved(&x, &mut y).unwrap();
+                }
+                if round == 6 {
+                    eq.reset();
+                    p.reset();
+                }
+            });
+        }
         assert!(y.iter().all(|v| v.is_finite()));
     }
 }

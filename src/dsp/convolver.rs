@@ -43,11 +43,7 @@ pub struct Convolver<T: Sample> {
     spectrum: Vec<Complex<T>>,
     spectrum_old: Vec<Complex<T>>,
     scratch: Vec<Complex<T>>,
-    current: KernelSpectrum<T>,
-    previous: Option<KernelSpectrum<T>>,
-    retired: [Option<KernelSpectrum<T>>; 2],
-    ramp_len: usize,
-    ramp_pos: usize,
+    kernels: KernelSlots<T>,
     nonfinite: u64,
     /// Optional per-bin weights: each block's `Σ |S_k|²·weight_k` per channel is kept in
     /// `block_energy` (the level matcher's K-weighted mean square).
@@ -94,11 +90,7 @@ impl<T: Sample> Convolver<T> {
             spectrum: vec![zero; fft_size / 2 + 1],
             spectrum_old: vec![zero; fft_size / 2 + 1],
             scratch: vec![zero; scratch],
-            current: kernel,
-            previous: None,
-            retired: [None, None],
-            ramp_len,
-            ramp_pos: 0,
+            kernels: KernelSlots::new(kernel, ramp_len),
             nonfinite: 0,
             energy_weights: Vec::new(),
             block_energy: vec![0.0; channels],
@@ -147,12 +139,12 @@ impl<T: Sample> Convolver<T> {
 
     /// The kernel in use (the new one during a crossfade).
     pub fn kernel(&self) -> &KernelSpectrum<T> {
-        &self.current
+        self.kernels.current()
     }
 
     /// True while the outputs of an old and a new kernel are being crossfaded.
     pub fn is_ramping(&self) -> bool {
-        self.previous.is_some()
+        self.kernels.is_ramping()
     }
 
     /// Non-finite (or beyond ±2^20) input samples replaced by zero so far.
@@ -174,47 +166,17 @@ impl<T: Sample> Convolver<T> {
         if kernel.spectrum.len() != self.spectrum.len() {
             return Err(kernel);
         }
-        let free = self.retired.iter().filter(|r| r.is_none()).count();
-        let needed = usize::from(self.previous.is_some()) + 1;
-        if free < needed {
-            return Err(kernel);
-        }
-        if ramp && self.ramp_len > 0 && self.previous.is_none() {
-            self.previous = Some(std::mem::replace(&mut self.current, kernel));
-            self.ramp_pos = 0;
-        } else {
-            self.finish_ramp();
-            let old = std::mem::replace(&mut self.current, kernel);
-            self.stash(old);
-        }
-        Ok(())
+        self.kernels.replace(kernel, ramp).map(|_| ())
     }
 
     /// A kernel that is no longer used, to be dropped off the audio thread. Real-time safe.
     pub fn take_retired(&mut self) -> Option<KernelSpectrum<T>> {
-        self.retired.iter_mut().find_map(Option::take)
+        self.kernels.take_retired()
     }
 
     /// Puts a kernel that could not be handed on back in the retired slots.
     pub fn keep_retired(&mut self, kernel: KernelSpectrum<T>) {
-        self.stash(kernel);
-    }
-
-    fn stash(&mut self, kernel: KernelSpectrum<T>) {
-        if let Some(slot) = self.retired.iter_mut().find(|r| r.is_none()) {
-            *slot = Some(kernel);
-        } else {
-            // Unreachable by construction (set_kernel checks room first); keep the newest.
-            debug_assert!(false, "retired slots full");
-            self.retired[0] = Some(kernel);
-        }
-    }
-
-    fn finish_ramp(&mut self) {
-        if let Some(old) = self.previous.take() {
-            self.stash(old);
-        }
-        self.ramp_pos = 0;
+        self.kernels.keep_retired(kernel);
     }
 
     /// Clears the signal state (history and pending output) and ends any crossfade on the new
@@ -223,7 +185,7 @@ impl<T: Sample> Convolver<T> {
         self.history.fill(T::zero());
         self.pending.fill(T::zero());
         self.fill = 0;
-        self.finish_ramp();
+        self.kernels.finish_ramp();
     }
 
     /// Filters `frames` frames of `channels` channels from `input` to `output` (both laid out as
@@ -331,7 +293,7 @@ impl<T: Sample> Convolver<T> {
             &mut self.scratch,
         );
         debug_assert!(r.is_ok());
-        if let Some(previous) = &self.previous {
+        if let Some(previous) = self.kernels.previous() {
             for (o, (s, k)) in self
                 .spectrum_old
                 .iter_mut()
@@ -346,7 +308,11 @@ impl<T: Sample> Convolver<T> {
                 &mut self.scratch,
             );
         }
-        for (s, k) in self.spectrum.iter_mut().zip(&self.current.spectrum) {
+        for (s, k) in self
+            .spectrum
+            .iter_mut()
+            .zip(&self.kernels.current().spectrum)
+        {
             *s = *s * *k;
         }
         if let Some(c) = channel.filter(|_| !self.energy_weights.is_empty()) {
@@ -368,7 +334,6 @@ impl<T: Sample> Convolver<T> {
 
     fn compute_block(&mut self) {
         let (n, hop) = (self.fft_size, self.hop);
-        let ramp_len = self.ramp_len.max(1);
         for c in 0..self.channels {
             let history = &mut self.history[c * n..(c + 1) * n];
             self.time.copy_from_slice(history);
@@ -376,24 +341,120 @@ impl<T: Sample> Convolver<T> {
             self.transform_time(Some(c));
             let out = &mut self.pending[c * hop..(c + 1) * hop];
             let new = &self.time[n - hop..];
-            if self.previous.is_some() {
-                let old = &self.time_old[n - hop..];
-                let scale = T::one() / T::of_f64(ramp_len as f64);
-                for (i, (o, (&y_new, &y_old))) in
-                    out.iter_mut().zip(new.iter().zip(old)).enumerate()
-                {
-                    let step = (self.ramp_pos + i + 1).min(ramp_len);
-                    let a = T::of_f64(step as f64) * scale;
-                    *o = y_old + a * (y_new - y_old);
-                }
-            } else {
-                out.copy_from_slice(new);
-            }
+            self.kernels.mix(out, new, &self.time_old[n - hop..]);
         }
         self.blocks += 1;
+        self.kernels.advance(hop);
+    }
+}
+
+/// The kernel a convolver runs, the one it crossfades from, and those it let go: the
+/// click-free kernel change both engines share. Real-time safe: kernels move by value.
+pub(crate) struct KernelSlots<T> {
+    current: KernelSpectrum<T>,
+    previous: Option<KernelSpectrum<T>>,
+    retired: [Option<KernelSpectrum<T>>; 2],
+    ramp_len: usize,
+    ramp_pos: usize,
+}
+
+impl<T: Sample> KernelSlots<T> {
+    pub(crate) fn new(kernel: KernelSpectrum<T>, ramp_len: usize) -> Self {
+        Self {
+            current: kernel,
+            previous: None,
+            retired: [None, None],
+            ramp_len,
+            ramp_pos: 0,
+        }
+    }
+
+    pub(crate) fn current(&self) -> &KernelSpectrum<T> {
+        &self.current
+    }
+
+    pub(crate) fn previous(&self) -> Option<&KernelSpectrum<T>> {
+        self.previous.as_ref()
+    }
+
+    pub(crate) fn is_ramping(&self) -> bool {
+        self.previous.is_some()
+    }
+
+    /// Makes `kernel` current: crossfading (`Ok(true)`) when `ramp` is set, a ramp length was
+    /// configured and none runs, at once (`Ok(false)`) otherwise.
+    ///
+    /// # Errors
+    /// Gives `kernel` back when the retired slots have no room for what it replaces.
+    pub(crate) fn replace(
+        &mut self,
+        kernel: KernelSpectrum<T>,
+        ramp: bool,
+    ) -> Result<bool, KernelSpectrum<T>> {
+        let free = self.retired.iter().filter(|r| r.is_none()).count();
+        let needed = usize::from(self.previous.is_some()) + 1;
+        if free < needed {
+            return Err(kernel);
+        }
+        if ramp && self.ramp_len > 0 && self.previous.is_none() {
+            self.previous = Some(std::mem::replace(&mut self.current, kernel));
+            self.ramp_pos = 0;
+            Ok(true)
+        } else {
+            self.finish_ramp();
+            let old = std::mem::replace(&mut self.current, kernel);
+            self.stash(old);
+            Ok(false)
+        }
+    }
+
+    pub(crate) fn take_retired(&mut self) -> Option<KernelSpectrum<T>> {
+        self.retired.iter_mut().find_map(Option::take)
+    }
+
+    pub(crate) fn keep_retired(&mut self, kernel: KernelSpectrum<T>) {
+        self.stash(kernel);
+    }
+
+    fn stash(&mut self, kernel: KernelSpectrum<T>) {
+        if let Some(slot) = self.retired.iter_mut().find(|r| r.is_none()) {
+            *slot = Some(kernel);
+        } else {
+            // Unreachable by construction (replace checks room first); keep the newest.
+            debug_assert!(false, "retired slots full");
+            self.retired[0] = Some(kernel);
+        }
+    }
+
+    /// Ends a crossfade on the current kernel.
+    pub(crate) fn finish_ramp(&mut self) {
+        if let Some(old) = self.previous.take() {
+            self.stash(old);
+        }
+        self.ramp_pos = 0;
+    }
+
+    /// Writes the next `out.len()` output samples: `new` alone, or during a crossfade the
+    /// linear fade from `old` to `new` at the ramp's position.
+    pub(crate) fn mix(&self, out: &mut [T], new: &[T], old: &[T]) {
+        if self.previous.is_none() {
+            out.copy_from_slice(&new[..out.len()]);
+            return;
+        }
+        let ramp_len = self.ramp_len.max(1);
+        let scale = T::one() / T::of_f64(ramp_len as f64);
+        for (i, (o, (&y_new, &y_old))) in out.iter_mut().zip(new.iter().zip(old)).enumerate() {
+            let step = (self.ramp_pos + i + 1).min(ramp_len);
+            let a = T::of_f64(step as f64) * scale;
+            *o = y_old + a * (y_new - y_old);
+        }
+    }
+
+    /// Moves the crossfade on by `frames` (after every channel's [`mix`](Self::mix)).
+    pub(crate) fn advance(&mut self, frames: usize) {
         if self.previous.is_some() {
-            self.ramp_pos += hop;
-            if self.ramp_pos >= ramp_len {
+            self.ramp_pos += frames;
+            if self.ramp_pos >= self.ramp_len.max(1) {
                 self.finish_ramp();
             }
         }

@@ -266,8 +266,17 @@ impl FirDesigner {
     /// `1/fft_size` so an unnormalised inverse FFT gives the filtered signal), into `out`
     /// (`fft_size/2 + 1` bins).
     pub fn spectrum_of<T: Sample>(&mut self, kernel: &FirKernel, out: &mut [Complex<T>]) {
+        self.spectrum_of_taps(&kernel.taps, out);
+    }
+
+    /// [`spectrum_of`](Self::spectrum_of) for any taps (at most `fft_size`), e.g. a
+    /// minimum-phase kernel's.
+    ///
+    /// # Panics
+    /// When there are more taps than `fft_size` (fixed by the caller's construction).
+    pub fn spectrum_of_taps<T: Sample>(&mut self, taps: &[f64], out: &mut [Complex<T>]) {
         self.time.fill(0.0);
-        self.time[..kernel.taps.len()].copy_from_slice(&kernel.taps);
+        self.time[..taps.len()].copy_from_slice(taps);
         let r = self.forward.process_with_scratch(
             &mut self.time,
             &mut self.spectrum,

@@ -240,7 +240,7 @@ impl StepEnergies {
 
     fn reset(&mut self) {
         for f in &mut self.filters {
-            f.state = [0.0; 4];
+            f.reset();
         }
         self.pending = 0;
         self.energy = 0.0;
@@ -253,14 +253,14 @@ impl StepEnergies {
 /// ones libebur128 and the `ebur128` crate use; at 48 kHz they give the standard's
 /// coefficients), run in f64 (transposed direct form II).
 #[derive(Clone, Copy, Debug)]
-struct KWeighting {
+pub(crate) struct KWeighting {
     shelf: [f64; 5],
     high_pass: [f64; 5],
     state: [f64; 4],
 }
 
 impl KWeighting {
-    fn new(sample_rate: u32) -> Self {
+    pub(crate) fn new(sample_rate: u32) -> Self {
         let rate = f64::from(sample_rate);
         let (f0, gain_db, q) = (
             1_681.974_450_955_533,
@@ -295,8 +295,13 @@ impl KWeighting {
         }
     }
 
+    /// Clears the filter state.
+    pub(crate) fn reset(&mut self) {
+        self.state = [0.0; 4];
+    }
+
     /// Filters `x` and returns the sum of the squared output.
-    fn energy<T: Sample>(&mut self, x: &[T]) -> f64 {
+    pub(crate) fn energy<T: Sample>(&mut self, x: &[T]) -> f64 {
         k_energy(self, x)
     }
 

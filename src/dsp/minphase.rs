@@ -32,6 +32,26 @@ pub struct MinPhaseKernel {
     pub tail_db: f64,
 }
 
+impl MinPhaseKernel {
+    /// Drops the taps past the shortest length whose dropped energy is below `below_db`
+    /// (relative to the total; at least one tap stays) and adds it to [`tail_db`](Self::tail_db).
+    /// A minimum-phase response decays, so a smooth curve's kernel ends well before its design
+    /// length and the convolution skips the rest.
+    pub fn trim(&mut self, below_db: f64) {
+        let total: f64 = self.taps.iter().map(|v| v * v).sum();
+        let limit = total * 10f64.powf(below_db / 10.0);
+        let mut tail = 0.0;
+        let mut len = self.taps.len();
+        while len > 1 && tail + self.taps[len - 1].powi(2) < limit {
+            tail += self.taps[len - 1].powi(2);
+            len -= 1;
+        }
+        self.taps.truncate(len);
+        let before = 10f64.powf(self.tail_db / 10.0) * total;
+        self.tail_db = 10.0 * ((before + tail).max(1e-300) / total.max(1e-300)).log10();
+    }
+}
+
 /// The minimum-phase kernel with the magnitude of `kernel` (see the module documentation).
 pub fn minimum_phase(kernel: &FirKernel) -> MinPhaseKernel {
     let len = kernel.taps.len();

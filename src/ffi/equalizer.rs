@@ -2,13 +2,15 @@ use super::bands::{gains_from, layout_from, mode_from};
 use super::format::{either, format_from, tonecore_sample_format, Family, PerFormat};
 use super::stage::{self, AudioStage, StageFamily, StageObject};
 use super::{
-    disjoint, free_object, guard, guard_rt, object_ref, out_param, slice_in, slice_out,
+    disjoint, free_object, guard, guard_rt, object_ref, out_param, sized_in, slice_in, slice_out,
     tonecore_status, Failure,
 };
 use crate::cache::CachedSample;
 use crate::dsp::Layout;
 use crate::pipeline::equalizer::DEFAULT_RAMP_MS;
-use crate::pipeline::{EqControl, Equalizer, EqualizerConfig, Processor};
+use crate::pipeline::{
+    low_latency_partition, EqControl, Equalizer, EqualizerConfig, Phase, Processor,
+};
 use crate::spectral::{equalize, EqualizeConfig};
 use std::ffi::c_void;
 use std::mem::{offset_of, size_of};
@@ -45,10 +47,48 @@ pub struct tonecore_equalizer_config {
     pub gains_db: *const f64,
     /// Length of `gains_db`.
     pub gains_len: usize,
+    /// A `TONECORE_PHASE_*` value. Default LINEAR. (Fields from here on were added in 0.3.)
+    pub phase: i32,
+    /// 0: overlap-save at `fft_size` (the default). Otherwise the partitioned engine's
+    /// partition, a power of two 8–65536 (at most `max_block` for a latency of at most one
+    /// block); the latency is then one partition, plus (taps − 1)/2 for a linear phase.
+    pub partition: usize,
 }
 
+/// The config's size in the first release (up to `gains_len`).
 const EQUALIZER_CONFIG_MIN_SIZE: usize =
     offset_of!(tonecore_equalizer_config, gains_len) + size_of::<usize>();
+
+/// The phase response of an equalizer's kernel (`phase` in the equalizer and pipeline
+/// configs).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum tonecore_phase {
+    /// Symmetric kernel: no phase distortion, every frequency delayed by (taps − 1)/2.
+    Linear = 0,
+    /// Minimum phase with the same magnitude: no delay beyond the engine's, no pre-ringing.
+    Minimum = 1,
+}
+
+/// The phase with C value `phase`.
+pub(crate) fn phase_from(phase: i32) -> Result<Phase, Failure> {
+    Phase::from_index(phase).ok_or_else(|| {
+        Failure::detail(
+            tonecore_status::InvalidArgument,
+            "phase is not a TONECORE_PHASE_* value",
+        )
+    })
+}
+
+/// The low-latency partition for a host whose blocks are at most `max_block` frames: the
+/// largest power of two ≤ `max_block`, within 8–65536. Set it as `partition` with `phase =
+/// TONECORE_PHASE_MINIMUM` for an equalizer whose latency is one block.
+///
+/// Thread class: any-thread; never fails.
+#[no_mangle]
+pub extern "C" fn tonecore_low_latency_partition(max_block: usize) -> usize {
+    low_latency_partition(max_block)
+}
 
 impl Default for tonecore_equalizer_config {
     fn default() -> Self {
@@ -66,6 +106,8 @@ impl Default for tonecore_equalizer_config {
             sample_format: tonecore_sample_format::F32 as i32,
             gains_db: std::ptr::null(),
             gains_len: 0,
+            phase: tonecore_phase::Linear as i32,
+            partition: 0,
         }
     }
 }
@@ -155,16 +197,11 @@ pub unsafe extern "C" fn tonecore_equalizer_new(
 ) -> tonecore_status {
     guard(|| {
         let out = out_param(equalizer_out)?;
-        if config.is_null() {
-            return Err(tonecore_status::NullPointer.into());
-        }
-        if config.cast::<usize>().read_unaligned() < EQUALIZER_CONFIG_MIN_SIZE {
-            return Err(Failure::detail(
-                tonecore_status::StructSize,
-                "config->struct_size is too small; call tonecore_equalizer_config_init first",
-            ));
-        }
-        let c = config.read();
+        let c = sized_in(
+            config,
+            &[EQUALIZER_CONFIG_MIN_SIZE],
+            "config->struct_size is too small; call tonecore_equalizer_config_init first",
+        )?;
         let format = format_from(c.sample_format)?;
         let layout = layout_from(c.layout, c.edges, c.edges_len)?;
         let gains = if c.gains_db.is_null() {
@@ -181,6 +218,8 @@ pub unsafe extern "C" fn tonecore_equalizer_new(
             mode: mode_from(c.mode)?,
             ramp_ms: c.ramp_ms,
             gains_db: gains,
+            phase: phase_from(c.phase)?,
+            partition: c.partition,
         };
         let bands = rust.layout.bands();
         let (audio, control) = match format {

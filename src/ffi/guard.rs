@@ -323,24 +323,25 @@ pub(crate) fn out_param<T>(ptr: *mut T) -> Result<*mut T, Failure> {
 }
 
 /// Reads a versioned config struct whose first field is its `struct_size`: NULL →
-/// `NULL_POINTER`; a size other than `min_size` (the struct as first released) that is below
-/// the current size → `STRUCT_SIZE` with `what` in the message. Only `struct_size` bytes are read; fields a caller compiled against an
-/// older header does not have keep their defaults.
+/// `NULL_POINTER`; a size below the current one that is none of `earlier` (the struct's sizes
+/// in earlier releases) → `STRUCT_SIZE` with `what` in the message. Only `struct_size` bytes
+/// are read; fields a caller compiled against an older header does not have keep their
+/// defaults.
 ///
 /// # Safety
 /// `ptr` NULL or readable for its `struct_size` bytes.
 pub(crate) unsafe fn sized_in<T: Copy + Default>(
     ptr: *const T,
-    min_size: usize,
+    earlier: &[usize],
     what: &'static str,
 ) -> Result<T, Failure> {
     if ptr.is_null() {
         return Err(tonecore_status::NullPointer.into());
     }
     let size = ptr.cast::<usize>().read_unaligned();
-    // The struct as first released, or (at least) as it is now; a size in between is no
+    // The struct as in an earlier release, or (at least) as it is now; any other size is no
     // version of it.
-    if size != min_size && size < std::mem::size_of::<T>() {
+    if !earlier.contains(&size) && size < std::mem::size_of::<T>() {
         return Err(Failure::detail(tonecore_status::StructSize, what));
     }
     let mut value = T::default();

@@ -161,7 +161,7 @@ pub unsafe extern "C" fn tonecore_limiter_new(
         let out = out_param(limiter_out)?;
         let c = sized_in(
             config,
-            CONFIG_MIN_SIZE,
+            &[CONFIG_MIN_SIZE],
             "config->struct_size is too small; call tonecore_limiter_config_init first",
         )?;
         let audio: PerFormat<LimiterFamily> = match format_from(c.sample_format)? {

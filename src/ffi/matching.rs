@@ -143,7 +143,7 @@ pub(crate) unsafe fn read_live_match(
     } else {
         sized_in(
             config,
-            size_of::<tonecore_live_match_config>(),
+            &[],
             "config->struct_size is too small; call tonecore_live_match_config_init first",
         )?
     };
@@ -322,7 +322,7 @@ unsafe fn read_match(config: *const tonecore_match_config) -> Result<MatchSettin
     } else {
         sized_in(
             config,
-            size_of::<tonecore_match_config>(),
+            &[],
             "config->struct_size is too small; call tonecore_match_config_init first",
         )?
     };
@@ -667,7 +667,7 @@ unsafe fn read_pipeline_inout(
 ) -> Result<tonecore_pipeline_config, Failure> {
     let c: tonecore_pipeline_config = sized_in(
         pipeline_inout,
-        size_of::<tonecore_pipeline_config>(),
+        &[],
         "pipeline->struct_size is too small; call tonecore_pipeline_config_init first",
     )?;
     if c.struct_size < size_of::<tonecore_pipeline_config>() {

@@ -97,6 +97,14 @@ pub struct tonecore_pipeline_config {
     pub level_mode: i32,
     /// INTEGRATED mode: the static gain a pipeline applies, dB (−80…+60). Default 0.
     pub track_gain_db: f64,
+    /// A `TONECORE_PHASE_*` value: the EQ kernel's phase. Default LINEAR. (Fields from here on
+    /// were added in 0.3.)
+    pub phase: i32,
+    /// The EQ engine: 0 overlap-save at `fft_size` (latency about fft_size/2; the default), or
+    /// the partition of the partitioned engine, a power of two 8–65536 (latency one partition,
+    /// plus (taps − 1)/2 for a linear phase). The low-latency mode is `phase = MINIMUM`,
+    /// `partition = tonecore_low_latency_partition(max_block)`.
+    pub partition: usize,
 }
 
 /// How the level stage sets its gain (`tonecore_pipeline_config.level_mode`).
@@ -121,8 +129,12 @@ pub(crate) fn level_mode_from(mode: i32) -> Result<LevelMode, Failure> {
     }
 }
 
-const PIPELINE_CONFIG_MIN_SIZE: usize =
-    offset_of!(tonecore_pipeline_config, limiter_release_ms) + size_of::<f64>();
+/// The config's sizes in earlier releases: 0.1 (up to `limiter_release_ms`), 0.2 (up to
+/// `track_gain_db`).
+const PIPELINE_CONFIG_SIZES: [usize; 2] = [
+    offset_of!(tonecore_pipeline_config, limiter_release_ms) + size_of::<f64>(),
+    offset_of!(tonecore_pipeline_config, track_gain_db) + size_of::<f64>(),
+];
 
 impl Default for tonecore_pipeline_config {
     fn default() -> Self {
@@ -161,6 +173,8 @@ impl Default for tonecore_pipeline_config {
                 LevelMode::Momentary => tonecore_level_mode::Momentary,
             } as i32,
             track_gain_db: level.track_gain_db,
+            phase: super::tonecore_phase::Linear as i32,
+            partition: 0,
         }
     }
 }
@@ -265,7 +279,7 @@ pub(crate) unsafe fn read_config(
 > {
     let c = sized_in(
         config,
-        PIPELINE_CONFIG_MIN_SIZE,
+        &PIPELINE_CONFIG_SIZES,
         "config->struct_size is too small; call tonecore_pipeline_config_init first",
     )?;
     let format = format_from(c.sample_format)?;
@@ -309,6 +323,8 @@ pub(crate) unsafe fn read_config(
             c.level_enabled == 0,
             c.limiter_enabled == 0,
         ],
+        phase: super::equalizer::phase_from(c.phase)?,
+        partition: c.partition,
     };
     // Every consumer (pipeline, renderers, normaliser, playback, engine) refuses the same
     // settings, before any of them builds anything.

@@ -58,6 +58,8 @@ pub enum tonecore_status {
     InvalidProfile = 22,
     /// A profile document is of a newer version than this library reads.
     ProfileVersion = 23,
+    /// An equalizer partition is not 0 (overlap-save) or a power of two from 8 to 65536.
+    InvalidPartition = 24,
     /// A single-threaded object was used from two threads at once; the second call did nothing.
     ConcurrentUse = 100,
     /// An earlier call on this object panicked; the object refuses further work (free it).
@@ -126,6 +128,7 @@ impl tonecore_status {
             InvalidChunk => "chunk, context or crossfade durations are invalid",
             InvalidProfile => "not a tonecore profile (malformed, another format or grid, or out of range)",
             ProfileVersion => "the profile is of a newer version than this library reads",
+            InvalidPartition => "partition must be 0 (overlap-save) or a power of two from 8 to 65536",
             Cancelled => "the work was cancelled",
             Busy => "the engine is at its stream (or job) limit",
             StaleId => "the id is stale: closed, replaced, taken, unknown or from another engine",
@@ -168,6 +171,7 @@ impl From<ConfigError> for tonecore_status {
             ConfigError::InvalidEngine | ConfigError::InvalidMatch => Self::InvalidArgument,
             ConfigError::InvalidProfile => Self::InvalidProfile,
             ConfigError::ProfileVersion => Self::ProfileVersion,
+            ConfigError::InvalidPartition => Self::InvalidPartition,
         }
     }
 }

@@ -15,7 +15,7 @@
 //! Statistics are published once per call through a sequence lock, so [`PipelineParams::stats`]
 //! always returns one consistent snapshot.
 
-use super::equalizer::{EqControl, Equalizer, EqualizerConfig};
+use super::equalizer::{low_latency_partition, EqControl, Equalizer, EqualizerConfig, Phase};
 use super::live_match::{live_match, Analyzer, LiveMatch, LiveMatchSettings, LiveMatchState};
 use super::stage::{check_block, Processor};
 use crate::cache::CachedSample;
@@ -70,6 +70,11 @@ pub struct PipelineConfig {
     /// Stages (indexed by [`Stage`]) that start bypassed although their settings are given; they
     /// can be enabled later with [`PipelineParams::set_bypass`]. Default none.
     pub start_bypassed: [bool; 3],
+    /// The EQ kernel's phase. Default linear.
+    pub phase: Phase,
+    /// The EQ engine: 0 overlap-save at `fft_size` (default), otherwise the partition of the
+    /// partitioned engine (a power of two 8…65536; see [`EqualizerConfig::partition`]).
+    pub partition: usize,
 }
 
 impl Default for PipelineConfig {
@@ -81,11 +86,23 @@ impl Default for PipelineConfig {
             fft_size: 4096,
             ramp_ms: super::equalizer::DEFAULT_RAMP_MS,
             start_bypassed: [false; 3],
+            phase: Phase::Linear,
+            partition: 0,
         }
     }
 }
 
 impl PipelineConfig {
+    /// The low-latency mode for a host whose blocks are at most `max_block` frames: a
+    /// minimum-phase EQ partitioned at [`low_latency_partition`] of `max_block`. With the
+    /// default limiter (true peak, 1.5 ms lookahead) the chain's latency at 64-frame blocks and
+    /// 48 kHz is 64 + 72 + 32 = 168 frames (3.5 ms); [`Processor::latency_frames`] reports it.
+    pub fn low_latency(mut self, max_block: usize) -> Self {
+        self.phase = Phase::Minimum;
+        self.partition = low_latency_partition(max_block);
+        self
+    }
+
     /// Checks what [`Pipeline::new`] would refuse for this stream format, without building
     /// anything (no FFT plan, no kernel design): every range, the EQ's gain count and finiteness,
     /// the level and limiter settings. The offline renderers and the normaliser run it before any
@@ -109,6 +126,8 @@ impl PipelineConfig {
             mode: CurveMode::Smooth,
             ramp_ms: self.ramp_ms,
             gains_db: None,
+            phase: self.phase,
+            partition: self.partition,
         }
         .validate()?;
         if let Some(eq) = eq {
@@ -392,13 +411,15 @@ impl<T: CachedSample> Pipeline<T> {
             mode: eq_settings.mode,
             ramp_ms: config.ramp_ms,
             gains_db: Some(eq_settings.gains_db.clone()),
+            phase: config.phase,
+            partition: config.partition,
         })?;
         let level_settings = config.level.unwrap_or_default();
         let limiter_settings = config.limiter.unwrap_or_default();
         let mut eq = eq;
-        let hop = eq.convolver_mut().hop();
+        let hop = eq.engine_mut().hop();
         let level = LevelMatcher::new(level_settings, sample_rate, channels, config.fft_size, hop)?;
-        eq.convolver_mut().set_energy_weights(level.bin_weights());
+        eq.engine_mut().measure_loudness(&level, sample_rate);
         let ramp_frames = (config.ramp_ms * 1e-3 * sample_rate as f64).round() as usize;
         let mut limiter = Limiter::new(channels, sample_rate, &limiter_settings, ramp_frames)?;
         let control = eq.control();
@@ -635,7 +656,7 @@ impl<T: CachedSample> Processor<T> for Pipeline<T> {
         self.eq.begin_call();
         let mut pos = 0;
         while pos < frames {
-            let conv = self.eq.convolver_mut();
+            let conv = self.eq.engine_mut();
             let take = (frames - pos).min(conv.frames_to_block());
             let blocks = conv.blocks();
             conv.process_span(input, output, frames, layout, pos, take);
@@ -650,7 +671,7 @@ impl<T: CachedSample> Processor<T> for Pipeline<T> {
                 bypass_limiter,
             );
             if block_done {
-                let energies = self.eq.convolver_mut().block_energy();
+                let energies = self.eq.engine_mut().block_energy();
                 self.level.push_hop(energies);
             }
             pos += take;

@@ -12,7 +12,10 @@ pub mod stage;
 pub use chain::{
     EqSettings, Pipeline, PipelineConfig, PipelineParams, PipelineStats, Stage, MAX_STAT_BANDS,
 };
-pub use equalizer::{EqControl, Equalizer, EqualizerConfig};
+pub use equalizer::{
+    check_partition, low_latency_partition, EqControl, Equalizer, EqualizerConfig, Phase,
+    MIN_PHASE_TRIM_DB,
+};
 pub use limiter::{LimiterStats, PeakLimiter};
 pub use live_match::{LiveMatchSettings, LiveMatchState};
 pub use stage::{check_block, Processor};
