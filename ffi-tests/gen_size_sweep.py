@@ -90,6 +90,7 @@ COUNTS = {
     "end_frames": None,
     "mask": None,
     "cache_bytes": None,
+    "partition": 65536,
 }
 
 # Floating parameters and fields: name -> documented maximum (None: none).
@@ -132,7 +133,7 @@ FLOATS = {
 # Struct fields that are not swept: name -> reason.
 FIELD_NOT_A_SIZE = {
     "sample_format": "enum", "window": "enum", "layout": "enum", "mode": "enum",
-    "curve": "enum", "level_mode": "enum", "center": "flag", "true_peak": "flag",
+    "curve": "enum", "level_mode": "enum", "phase": "enum", "center": "flag", "true_peak": "flag",
     "eq_enabled": "flag", "level_enabled": "flag", "limiter_enabled": "flag",
     "limiter_true_peak": "flag", "analysis": "enum", "has_profile": "flag",
     "profile_genre": "enum", "profile_energy_level": "enum",

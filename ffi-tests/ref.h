@@ -363,7 +363,7 @@ static inline int ref_same_pipeline_config(const tonecore_pipeline_config *a,
            REF_SAME(max_cut_db) && REF_SAME(gate_lufs) && REF_SAME(window_ms) &&
            REF_SAME(limiter_enabled) && REF_SAME(ceiling_db) && REF_SAME(lookahead_ms) &&
            REF_SAME(limiter_release_ms) && REF_SAME(limiter_true_peak) && REF_SAME(level_mode) &&
-           REF_SAME(track_gain_db);
+           REF_SAME(track_gain_db) && REF_SAME(phase) && REF_SAME(partition);
 #undef REF_SAME
 }
 

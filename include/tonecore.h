@@ -422,8 +422,10 @@ typedef enum tonecore_phase {
 // from any thread at once, except `tonecore_engine_free`).
 typedef struct tonecore_engine tonecore_engine;
 
-// A streaming equalizer: band gains applied as an exact linear-phase FIR filter by FFT
-// overlap-save, with a crossfade (`ramp_ms`) whenever the gains change.
+// A streaming equalizer: band gains applied as an exact FIR filter — linear phase by default,
+// minimum phase with `phase = TONECORE_PHASE_MINIMUM` — by FFT overlap-save (default) or by
+// partitioned convolution (`partition`, latency one partition), with a crossfade (`ramp_ms`)
+// whenever the gains change.
 //
 // `_process_*`, `_reset` and `_nonfinite_count` are single-threaded (the audio thread):
 // concurrent calls on one object return `TONECORE_STATUS_CONCURRENT_USE`. `_set_gains`,
@@ -2145,7 +2147,7 @@ tonecore_status tonecore_engine_clear_cache(const struct tonecore_engine *engine
 // largest power of two ≤ `max_block`, within 8–65536. Set it as `partition` with `phase =
 // TONECORE_PHASE_MINIMUM` for an equalizer whose latency is one block.
 //
-// Thread class: any-thread; never fails.
+// Cannot fail. Thread class: any-thread, audio-safe.
 size_t tonecore_low_latency_partition(size_t max_block);
 
 // Fills `config_out` with the defaults (44100 Hz, 2 channels, max_block 4096, fft_size 4096,
@@ -2164,8 +2166,8 @@ tonecore_status tonecore_equalizer_config_init(struct tonecore_equalizer_config 
 // `tonecore_equalizer_free`; `config` and the arrays it points to are copied.
 //
 // Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SAMPLE_RATE`, `INVALID_CHANNELS`,
-// `INVALID_ARGUMENT` (max_block, ramp, layout, mode, sample format), `INVALID_FFT_SIZE`,
-// `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE` (gains).
+// `INVALID_ARGUMENT` (max_block, ramp, layout, mode, phase, sample format), `INVALID_FFT_SIZE`,
+// `INVALID_PARTITION`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE` (gains).
 //
 // Thread class: control-thread (allocates).
 //
@@ -2211,7 +2213,9 @@ tonecore_status tonecore_equalizer_gains(const struct tonecore_equalizer *equali
                                          double *gains_out,
                                          size_t gains_len);
 
-// Writes the input-to-output delay in frames to `*frames_out`.
+// Writes the input-to-output delay in frames to `*frames_out`: the engine's (overlap-save:
+// fft_size − taps + 1; partitioned: one partition) plus (taps − 1)/2 for a linear phase. An
+// impulse's response starts there (minimum phase) or peaks there (linear phase).
 //
 // Returns `NULL_POINTER`. Thread class: any-thread, audio-safe.
 //
@@ -2937,8 +2941,8 @@ tonecore_status tonecore_pipeline_config_init(struct tonecore_pipeline_config *c
 // it with `tonecore_pipeline_free`. The config and the arrays it points to are copied.
 //
 // Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SAMPLE_RATE`, `INVALID_CHANNELS`,
-// `INVALID_ARGUMENT`, `INVALID_FFT_SIZE`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE`,
-// `INVALID_TARGET` (target, boost, cut or gate out of range), `INVALID_TIME`,
+// `INVALID_ARGUMENT`, `INVALID_FFT_SIZE`, `INVALID_PARTITION`, `INVALID_BANDS`, `GAIN_COUNT`,
+// `NON_FINITE`, `INVALID_TARGET` (target, boost, cut or gate out of range), `INVALID_TIME`,
 // `INVALID_CEILING`. Thread class: control-thread (allocates).
 //
 // # Safety

@@ -84,7 +84,7 @@ pub(crate) fn phase_from(phase: i32) -> Result<Phase, Failure> {
 /// largest power of two ≤ `max_block`, within 8–65536. Set it as `partition` with `phase =
 /// TONECORE_PHASE_MINIMUM` for an equalizer whose latency is one block.
 ///
-/// Thread class: any-thread; never fails.
+/// Cannot fail. Thread class: any-thread, audio-safe.
 #[no_mangle]
 pub extern "C" fn tonecore_low_latency_partition(max_block: usize) -> usize {
     low_latency_partition(max_block)
@@ -130,8 +130,10 @@ impl Family for ControlFamily {
     type Of<T: CachedSample> = EqControl<T>;
 }
 
-/// A streaming equalizer: band gains applied as an exact linear-phase FIR filter by FFT
-/// overlap-save, with a crossfade (`ramp_ms`) whenever the gains change.
+/// A streaming equalizer: band gains applied as an exact FIR filter — linear phase by default,
+/// minimum phase with `phase = TONECORE_PHASE_MINIMUM` — by FFT overlap-save (default) or by
+/// partitioned convolution (`partition`, latency one partition), with a crossfade (`ramp_ms`)
+/// whenever the gains change.
 ///
 /// `_process_*`, `_reset` and `_nonfinite_count` are single-threaded (the audio thread):
 /// concurrent calls on one object return `TONECORE_STATUS_CONCURRENT_USE`. `_set_gains`,
@@ -182,8 +184,8 @@ fn build<T: CachedSample>(
 /// `tonecore_equalizer_free`; `config` and the arrays it points to are copied.
 ///
 /// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SAMPLE_RATE`, `INVALID_CHANNELS`,
-/// `INVALID_ARGUMENT` (max_block, ramp, layout, mode, sample format), `INVALID_FFT_SIZE`,
-/// `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE` (gains).
+/// `INVALID_ARGUMENT` (max_block, ramp, layout, mode, phase, sample format), `INVALID_FFT_SIZE`,
+/// `INVALID_PARTITION`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE` (gains).
 ///
 /// Thread class: control-thread (allocates).
 ///
@@ -305,7 +307,9 @@ pub unsafe extern "C" fn tonecore_equalizer_gains(
     })
 }
 
-/// Writes the input-to-output delay in frames to `*frames_out`.
+/// Writes the input-to-output delay in frames to `*frames_out`: the engine's (overlap-save:
+/// fft_size − taps + 1; partitioned: one partition) plus (taps − 1)/2 for a linear phase. An
+/// impulse's response starts there (minimum phase) or peaks there (linear phase).
 ///
 /// Returns `NULL_POINTER`. Thread class: any-thread, audio-safe.
 ///

@@ -366,8 +366,8 @@ fn build<T: CachedSample>(
 /// it with `tonecore_pipeline_free`. The config and the arrays it points to are copied.
 ///
 /// Returns `NULL_POINTER`, `STRUCT_SIZE`, `INVALID_SAMPLE_RATE`, `INVALID_CHANNELS`,
-/// `INVALID_ARGUMENT`, `INVALID_FFT_SIZE`, `INVALID_BANDS`, `GAIN_COUNT`, `NON_FINITE`,
-/// `INVALID_TARGET` (target, boost, cut or gate out of range), `INVALID_TIME`,
+/// `INVALID_ARGUMENT`, `INVALID_FFT_SIZE`, `INVALID_PARTITION`, `INVALID_BANDS`, `GAIN_COUNT`,
+/// `NON_FINITE`, `INVALID_TARGET` (target, boost, cut or gate out of range), `INVALID_TIME`,
 /// `INVALID_CEILING`. Thread class: control-thread (allocates).
 ///
 /// # Safety

@@ -68,8 +68,11 @@ band_map(sample_rate, fft_size, layout=None)
 gain_curve(gains_db, layout=None, sample_rate=44100, fft_size=4096, mode="smooth", out=None)
     Per-bin linear gains for band gains in dB.
 Equalizer
-    Streaming linear-phase equalizer (context manager): ``process``, ``set_gains`` from any
-    thread, ``latency``, ``reset``.
+    Streaming equalizer (context manager): ``process``, ``set_gains`` from any thread,
+    ``latency``, ``reset``; linear phase by default, ``low_latency=True`` for a minimum-phase
+    EQ whose latency is one block.
+low_latency_partition(max_block)
+    The low-latency EQ's partition for blocks of at most ``max_block`` frames.
 equalize(x, sample_rate, gains_db, layout=None, mode="smooth", fft_size=4096, threads=None, progress=None, out=None)
     Offline, parallel, latency-free equalization of a whole signal.
 band_energies(x, sample_rate, layout=None, fft_size=4096, hop=None, threads=None, out=None)
@@ -146,7 +149,7 @@ from __future__ import annotations
 
 from . import _native
 from ._bands import CURVE_MODES, BandLayout, band_map
-from ._eq import Equalizer, band_energies, equalize, gain_curve
+from ._eq import Equalizer, band_energies, equalize, gain_curve, low_latency_partition
 from ._engine import EVENT_KINDS, JOB_STATES, Engine, EngineEvent, Job, JobProgress, Stream
 from ._errors import (
     AlreadyRunning,
@@ -246,6 +249,7 @@ __all__ = [
     "library_version",
     "live_match_config",
     "loudness",
+    "low_latency_partition",
     "integrated_loudness",
     "match",
     "match_config",

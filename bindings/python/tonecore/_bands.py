@@ -75,6 +75,31 @@ def _mode_code(mode: Any) -> int:
         raise ValueError(f"unknown mode {mode!r}; expected one of {known}") from None
 
 
+def _phase_name(phase: Any, low_latency: bool) -> str:
+    """The EQ phase: ``phase`` if given (``"linear"`` or ``"minimum"``), else ``"minimum"``
+    in the low-latency mode and ``"linear"`` otherwise."""
+    if phase is None:
+        return "minimum" if low_latency else "linear"
+    if not isinstance(phase, str):
+        raise TypeError(f"phase must be a str, not {type(phase).__name__}")
+    if phase not in _native.PHASES:
+        raise ValueError(f"unknown phase {phase!r}; expected 'linear' or 'minimum'")
+    return phase
+
+
+def low_latency_partition(max_block: int) -> int:
+    """The partition of the low-latency EQ for blocks of at most ``max_block`` frames: the
+    largest power of two not above it, within 8–65536. At 64-frame blocks the EQ's latency is
+    then 64 frames.
+
+    >>> tonecore.low_latency_partition(100)
+    64
+    """
+    from ._checks import size_arg
+
+    return int(_native.lib.tonecore_low_latency_partition(size_arg(max_block, "max_block")))
+
+
 def _layout_arg(layout: LayoutArg) -> "BandLayout":
     """None -> critical bands; a BandLayout; a name; or array_like edges (custom layout)."""
     if layout is None:

@@ -33,11 +33,13 @@ from ._bands import (  # noqa: F401 - _rebuild_layout: BandLayout pickles made w
     LayoutArg,
     _layout_arg,
     _mode_code,
+    _phase_name,
     _rebuild_layout,
+    low_latency_partition,
 )
 from ._object import _AudioObject, _Handle, _process_method
 
-__all__ = ["Equalizer", "band_energies", "equalize", "gain_curve"]
+__all__ = ["Equalizer", "band_energies", "equalize", "gain_curve", "low_latency_partition"]
 
 #: The library's defaults of the streaming equalizer (``tonecore_equalizer_config_init``) and
 #: of offline equalization (``tonecore_equalize_config_init``): the signatures below take their
@@ -113,11 +115,13 @@ def gain_curve(
 
 
 class Equalizer(_AudioObject):
-    """A streaming equalizer: band gains applied as a linear-phase FIR filter (FFT
-    overlap-save), crossfading over ``ramp_ms`` whenever the gains change.
+    """A streaming equalizer: band gains applied as an FIR filter — linear phase (default) or
+    minimum phase with the same magnitude — by FFT overlap-save (default) or partitioned
+    convolution, crossfading over ``ramp_ms`` whenever the gains change.
 
     The output is the input filtered and delayed by :attr:`latency` frames; block sizes never
-    change it. Non-finite input samples are replaced by zero and counted
+    change it. ``low_latency=True`` (minimum phase, partitioned at the host block) brings the
+    latency down to one block: 64 frames at ``max_block=64``. Non-finite input samples are replaced by zero and counted
     (:attr:`nonfinite_count`); they never reach the filter state.
 
     Holds a native ``tonecore_equalizer``. Use it as a context manager or call :meth:`close`;
@@ -157,15 +161,29 @@ class Equalizer(_AudioObject):
     dtype : numpy dtype, optional
         Sample type, ``numpy.float32`` (default) or ``numpy.float64``; :meth:`process` accepts
         this dtype only.
+    phase : {"linear", "minimum"}, optional
+        The kernel's phase. ``"linear"``: no phase distortion, every frequency delayed by
+        ``(taps - 1) / 2``. ``"minimum"``: the same magnitude (every resolvable band centre
+        within 0.1 dB), no delay beyond the engine's, no pre-ringing. Default ``"minimum"``
+        with ``low_latency``, else ``"linear"``.
+    partition : int, optional
+        0 (default): overlap-save at ``fft_size``. Otherwise the partitioned engine's partition,
+        a power of two 8–65536 (at most ``max_block`` for a latency of at most one block); the
+        kernel is still designed at ``fft_size``.
+    low_latency : bool, optional
+        Partition at :func:`low_latency_partition` of ``max_block`` (unless ``partition`` is
+        given) with minimum phase (unless ``phase`` is given). Default False.
 
     Raises
     ------
     tonecore.InvalidArgument
         Sample rate 0 (status 13), channels 0 or above 64 (status 14), invalid ``fft_size``
-        (status 7), ``max_block`` or ``ramp_ms`` out of range (status 2), invalid custom edges
-        (status 16), wrong number of gains (status 17), non-finite gains (status 5).
+        (status 7), ``max_block`` or ``ramp_ms`` out of range (status 2), a partition that is
+        not a power of two 8–65536 (status 24), invalid custom edges (status 16), wrong number
+        of gains (status 17), non-finite gains (status 5).
     TypeError, ValueError
-        Arguments of the wrong type or sign; unknown ``mode``; unsupported ``dtype``.
+        Arguments of the wrong type or sign; unknown ``mode`` or ``phase``; unsupported
+        ``dtype``.
 
     Examples
     --------
@@ -186,9 +204,14 @@ class Equalizer(_AudioObject):
         ramp_ms: float = _EQUALIZER_DEFAULTS.ramp_ms,
         gains_db: Optional[npt.ArrayLike] = None,
         dtype: npt.DTypeLike = np.float32,
+        phase: Optional[str] = None,
+        partition: int = 0,
+        low_latency: bool = False,
     ) -> None:
         self._handle: Optional[_Handle] = None
         dt = real_dtype(dtype)
+        phase = _phase_name(phase, bool(low_latency))
+        partition = size_arg(partition, "partition")
         sr = sample_rate_arg(sample_rate)
         channels = size_arg(channels, "channels", U32_MAX)
         fft_size = size_arg(fft_size, "fft_size")
@@ -211,6 +234,10 @@ class Equalizer(_AudioObject):
         config.mode = mode_code
         config.ramp_ms = ramp
         config.sample_format = _native.SAMPLE_FORMAT_F32 if dt == F32 else _native.SAMPLE_FORMAT_F64
+        if low_latency and partition == 0:
+            partition = low_latency_partition(max_block)
+        config.phase = _native.PHASES[phase]
+        config.partition = partition
         if gains is not None:
             config.gains_db = _native.pointer_to(gains, c_double)
             config.gains_len = gains.size
@@ -235,6 +262,8 @@ class Equalizer(_AudioObject):
         self._mode = mode
         self._ramp_ms = ramp
         self._dtype = dt
+        self._phase = phase
+        self._partition = partition
         self._bind_blocks("tonecore_equalizer", "Equalizer")
 
     # -- lifetime -----------------------------------------------------------------------
@@ -245,7 +274,8 @@ class Equalizer(_AudioObject):
             f"tonecore.Equalizer(sample_rate={self._sample_rate}, channels={self._channels}, "
             f"layout={self._layout!r}, fft_size={self._fft_size}, max_block={self._max_block}, "
             f"mode={self._mode!r}, ramp_ms={self._ramp_ms!r}, "
-            f"dtype=numpy.{self._dtype.name}{state})"
+            f"dtype=numpy.{self._dtype.name}, phase={self._phase!r}, "
+            f"partition={self._partition}{state})"
         )
 
     # -- configuration ------------------------------------------------------------------
@@ -267,8 +297,18 @@ class Equalizer(_AudioObject):
 
     @property
     def fft_size(self) -> int:
-        """FFT size of the overlap-save engine, in samples."""
+        """FFT size the kernel is designed at (and of the overlap-save engine), in samples."""
         return self._fft_size
+
+    @property
+    def phase(self) -> str:
+        """The kernel's phase, ``"linear"`` or ``"minimum"``."""
+        return self._phase
+
+    @property
+    def partition(self) -> int:
+        """The partitioned engine's partition in frames; 0 for overlap-save."""
+        return self._partition
 
     @property
     def max_block(self) -> int:
@@ -292,7 +332,9 @@ class Equalizer(_AudioObject):
 
     @property
     def latency(self) -> int:
-        """Delay from input to output in frames (3072 for ``fft_size=4096``)."""
+        """Delay from input to output in frames: the engine's (overlap-save: 2048 at
+        ``fft_size=4096``; partitioned: one partition) plus ``(taps - 1) / 2`` (1024) for a
+        linear phase. 3072 by default, 64 with ``low_latency`` at ``max_block=64``."""
         return self._latency
 
     @property

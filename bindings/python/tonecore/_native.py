@@ -64,6 +64,7 @@ STATUS_INVALID_TARGET = 20
 STATUS_INVALID_CHUNK = 21
 STATUS_INVALID_PROFILE = 22
 STATUS_PROFILE_VERSION = 23
+STATUS_INVALID_PARTITION = 24
 STATUS_CONCURRENT_USE = 100
 STATUS_POISONED = 101
 STATUS_CANCELLED = 102
@@ -97,6 +98,9 @@ LAYOUT_OCTAVE = 1
 LAYOUT_THIRD_OCTAVE = 2
 LAYOUT_CUSTOM = 3
 LAYOUT_SIXTH_OCTAVE = 4
+
+#: ``tonecore_phase`` values (the EQ kernel's phase), by name.
+PHASES = {"linear": 0, "minimum": 1}
 
 # tonecore_curve_mode values.
 CURVE_MODE_SMOOTH = 0
@@ -178,6 +182,8 @@ class EqualizerConfig(Structure):
         ("sample_format", c_int32),
         ("gains_db", POINTER(c_double)),
         ("gains_len", c_size_t),
+        ("phase", c_int32),
+        ("partition", c_size_t),
     ]
 
 
@@ -254,6 +260,8 @@ class PipelineConfig(Structure):
         ("limiter_true_peak", c_uint32),
         ("level_mode", c_int32),
         ("track_gain_db", c_double),
+        ("phase", c_int32),
+        ("partition", c_size_t),
     ]
 
 
@@ -520,6 +528,7 @@ _SIGNATURES = [
         [c_int32, POINTER(c_double), c_size_t, POINTER(c_double), c_size_t, c_uint32, c_size_t,
          c_int32, POINTER(c_double), c_size_t],
     ),
+    ("tonecore_low_latency_partition", c_size_t, [c_size_t]),
     ("tonecore_equalizer_config_init", status_t, [POINTER(EqualizerConfig)]),
     ("tonecore_equalizer_new", status_t, [POINTER(EqualizerConfig), POINTER(EQUALIZER_P)]),
     ("tonecore_equalizer_free", None, [EQUALIZER_P]),
