@@ -108,6 +108,26 @@ pub enum Layout {
     ThirdOctave,
 }
 
+/// The EQ phases `--phase` offers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum EqPhase {
+    /// Symmetric kernel: no phase distortion; rings before transients it boosts.
+    #[default]
+    Linear,
+    /// The same magnitude at minimum phase: no pre-ringing (the phase of an analogue EQ).
+    Minimum,
+}
+
+impl EqPhase {
+    /// The library's phase.
+    pub fn phase(self) -> tonecore::pipeline::Phase {
+        match self {
+            Self::Linear => tonecore::pipeline::Phase::Linear,
+            Self::Minimum => tonecore::pipeline::Phase::Minimum,
+        }
+    }
+}
+
 impl Layout {
     /// The band layout.
     pub fn bands(self) -> BandLayout {

@@ -19,7 +19,7 @@ mod output;
 mod plot;
 mod progress;
 
-use crate::chain::{Layout, Preset, Target};
+use crate::chain::{EqPhase, Layout, Preset, Target};
 use crate::error::{install_ctrlc, install_panic_hook, shown, CliError, Result};
 use crate::job::{lufs, Settings};
 use crate::output::{Bits, Dither};
@@ -84,6 +84,10 @@ struct ChainArgs {
         conflicts_with = "match_ref"
     )]
     layout: Layout,
+    /// The EQ's phase: linear (no phase distortion) or minimum (the same band gains without
+    /// pre-ringing before transients, as an analogue EQ; also with --match)
+    #[arg(long, value_enum, default_value = "linear")]
+    phase: EqPhase,
     /// Normalise the output to this integrated loudness, LUFS (-70 to 0): one static gain,
     /// corrected for what the limiter takes, lands within 0.1 LU under the ceiling (or the
     /// summary says why not). With --match it replaces the reference's loudness
@@ -393,7 +397,7 @@ fn settings(args: &ChainArgs, out: Option<OutputArgs>, threads: usize) -> Result
             None
         }
     };
-    let chain = match &matching {
+    let mut chain = match &matching {
         Some(m) => m.chain(),
         None => chain::build(
             &args.eq,
@@ -404,6 +408,12 @@ fn settings(args: &ChainArgs, out: Option<OutputArgs>, threads: usize) -> Result
             !args.sample_peak,
         )?,
     };
+    if args.phase == EqPhase::Minimum {
+        chain.config.phase = args.phase.phase();
+        if chain.config.eq.is_some() {
+            chain.description = chain.description.replacen("EQ", "minimum-phase EQ", 1);
+        }
+    }
     let bits = out.map_or(Bits::Int24, |o| o.bits);
     Ok(Settings {
         chain,

@@ -292,6 +292,62 @@ fn process_applies_the_eq_the_level_target_and_the_bit_depth() {
 }
 
 #[test]
+fn phase_minimum_removes_the_pre_ringing_of_an_eq_boost() {
+    // A click at 1 s through +12 dB at 100 Hz: the linear-phase kernel rings before it (its
+    // symmetric half), the minimum-phase one starts at the click. 32-bit float out, no dither.
+    let dir = Scratch::new("phase");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 48_000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(dir.join("click.wav"), spec).unwrap();
+    for i in 0..96_000 {
+        w.write_sample(if i == 48_000 { 0.25f32 } else { 0.0 })
+            .unwrap();
+    }
+    w.finalize().unwrap();
+    let mut before = Vec::new();
+    for phase in ["linear", "minimum"] {
+        let out = format!("{phase}.wav");
+        let o = run_in(
+            &dir.0,
+            &[
+                "process",
+                "click.wav",
+                &out,
+                "--eq",
+                "100=+12",
+                "--phase",
+                phase,
+                "--bits",
+                "32",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        if phase == "minimum" {
+            assert!(stdout(&o).contains("minimum-phase EQ"), "{}", stdout(&o));
+        }
+        let (_, y) = read_wav(&dir.join(&out));
+        assert_eq!(y[0].len(), 96_000);
+        // The 20 ms before the click; the click itself is there at its time in both.
+        before.push(
+            y[0][47_040..48_000]
+                .iter()
+                .fold(0.0f64, |m, v| m.max(v.abs())),
+        );
+        assert!(y[0][48_000].abs() > 0.01, "{phase}: {}", y[0][48_000]);
+    }
+    assert!(before[0] > 1e-3, "linear phase rings before: {}", before[0]);
+    assert!(
+        before[1] < 1e-7,
+        "minimum phase rings before: {}",
+        before[1]
+    );
+}
+
+#[test]
 fn match_takes_the_target_from_a_reference_file() {
     let dir = Scratch::new("match");
     write_sine(&dir.join("ref.wav"), 44_100, 2, 2.0, 1000.0, -26.0);

@@ -2,11 +2,13 @@
 
     python3 check_host.py path/to/host
 
-Two runs, each at 4x real time (about 2 s each):
+Three runs, each at 4x real time (about 2 s each):
   1. 8 s of quiet stereo 16-bit 44.1 kHz material (about -21 LUFS) with a target of -16 LUFS:
      the level matcher has to boost it;
   2. 8 s of hot mono 32-bit float 48 kHz material (peaks at +6 dBFS, about -12 LUFS) with a
-     target of -16 LUFS: the level matcher cuts and the limiter has to catch the transients.
+     target of -16 LUFS: the level matcher cuts and the limiter has to catch the transients;
+  3. the second case again with --low-latency (64-frame blocks, minimum-phase partitioned EQ):
+     the host must report a latency of 64 + 72 + 32 = 168 frames.
 For each: the output has the input's format, channels, rate and length; no sample is above the
 -1 dBFS ceiling (exactly for float; within half a 16-bit step for PCM, the rounding of the
 file); the integrated loudness of the second half, measured by pyloudnorm (an independent
@@ -59,7 +61,7 @@ def material(sr, channels, seconds, level, seed):
     return out
 
 
-def run_case(host, tmp, name, sr, channels, pcm16, level):
+def run_case(host, tmp, name, sr, channels, pcm16, level, extra=()):
     x = material(sr, channels, SECONDS, level, seed=len(name))
     src = os.path.join(tmp, f"{name}-in.wav")
     dst = os.path.join(tmp, f"{name}-out.wav")
@@ -73,14 +75,15 @@ def run_case(host, tmp, name, sr, channels, pcm16, level):
     print(f"== {name}: {channels} ch, {sr} Hz, {'16-bit' if pcm16 else 'float'}, "
           f"input {meter.integrated_loudness(x):.1f} LUFS, peak {20 * np.log10(np.max(np.abs(x))):+.1f} dBFS")
     proc = subprocess.run(
-        [host, src, dst, "--target", str(TARGET), "--ceiling", str(CEILING_DB), "--speed", str(SPEED)],
+        [host, src, dst, "--target", str(TARGET), "--ceiling", str(CEILING_DB), "--speed", str(SPEED),
+         *extra],
         capture_output=True, text=True, timeout=120)
     print(proc.stdout, end="")
     if proc.stderr:
         print(proc.stderr, end="")
     check(proc.returncode == 0, f"{name}: host exit code {proc.returncode}")
     if proc.returncode != 0 or not os.path.exists(dst):
-        return
+        return None
     out_sr, y = wavfile.read(dst)
     check(out_sr == sr, f"{name}: sample rate {out_sr}")
     check(y.dtype == (np.int16 if pcm16 else np.float32), f"{name}: sample type {y.dtype}")
@@ -106,6 +109,7 @@ def run_case(host, tmp, name, sr, channels, pcm16, level):
     check(m is not None and m.group(2) == "0" and 0.8 * want <= changes <= 1.1 * want + 2,
           f"{name}: {changes} control changes, want about {want:.0f}")
     check("stats: frames" in proc.stdout, f"{name}: no statistics printed")
+    return proc.stdout
 
 
 def main():
@@ -113,6 +117,10 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         run_case(host, tmp, "quiet-stereo-pcm16", 44100, 2, True, 10 ** (-6 / 20))
         run_case(host, tmp, "hot-mono-float", 48000, 1, False, 10 ** (6 / 20))
+        out = run_case(host, tmp, "hot-mono-float-low-latency", 48000, 1, False, 10 ** (6 / 20),
+                       ("--low-latency",))
+        check(out is not None and "64-frame blocks, latency 168 frames" in out,
+              "low latency: the host does not report 168 frames at 64-frame blocks")
         # Refusals: a missing file and a non-WAV file fail cleanly.
         bad = os.path.join(tmp, "bad.wav")
         with open(bad, "wb") as f:

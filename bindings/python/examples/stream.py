@@ -6,7 +6,10 @@ Two parts:
    the audio callback only copies rendered frames (``read`` never blocks) and a control
    thread seeks while it plays.
 2. Live input: a ``Pipeline`` processes each input block inside the callback while a UI
-   thread changes the EQ gains (``PipelineParams`` work from any thread, wait-free).
+   thread changes the EQ gains (``PipelineParams`` work from any thread, wait-free). Live input
+   is heard as it is played, so the pipeline runs in the low-latency mode
+   (``PipelineConfig(low_latency=True)``: a minimum-phase EQ partitioned at the block): its
+   latency is one block plus the limiter's lookahead instead of about 70 ms.
    With ``--match REFERENCE`` the live pipeline is matched to a reference instead: the
    reference (an audio file read with soundfile, or ``demo`` for a built-in noise tilted
    -2 dB/octave) is profiled once, the pipeline is built from ``tonecore.live_match_config``
@@ -25,6 +28,7 @@ Usage: python3 bindings/python/examples/stream.py [--seconds 6] [--block 256] [-
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import threading
 import time
@@ -79,7 +83,7 @@ def live(seconds: float, block: int) -> None:
     # Live input has no end to measure: the momentary leveller rides its loudness.
     config = tonecore.PipelineConfig(eq_gains=np.zeros(25),
                                      level={"target_lufs": -20.0, "mode": "momentary"},
-                                     limiter=-1.0)
+                                     limiter=-1.0, low_latency=True)
     with tonecore.Pipeline(SR, 2, config, max_block=block) as pipeline:
         params = pipeline.params
         stop = threading.Event()
@@ -103,7 +107,8 @@ def live(seconds: float, block: int) -> None:
         ui.join()
         stats = params.stats()
     print(f"live: {stats['frames']} frames through EQ -> level -> limiter, latency "
-          f"{pipeline.latency} frames, worst block {worst * 1e6:.0f} us of its "
+          f"{pipeline.latency} frames ({pipeline.latency / SR * 1e3:.1f} ms, low-latency mode), "
+          f"worst block {worst * 1e6:.0f} us of its "
           f"{block / SR * 1e6:.0f} us period, level gain {stats['level_gain_db']:+.1f} dB")
 
 
@@ -143,7 +148,7 @@ def live_match(seconds: float, block: int, reference: tonecore.Profile) -> None:
     rng = np.random.default_rng(1)
     # A flat EQ on the profile grid, the momentary leveller at the reference's loudness and the
     # true-peak limiter at -1 dBTP.
-    config = tonecore.live_match_config(reference, SR)
+    config = dataclasses.replace(tonecore.live_match_config(reference, SR), low_latency=True)
     frames = int(seconds * SR / block) * block
     recorded_in = np.empty((2, frames), np.float32)  # kept to measure the balance at the end
     recorded_out = np.empty((2, frames), np.float32)

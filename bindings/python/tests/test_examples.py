@@ -45,7 +45,9 @@ def test_process_file_with_paths(tmp_path):
 def test_stream():
     out = run_example("stream.py", "--seconds", "2")
     assert re.search(r"playback: \d+ frames read, \d+ of them silence .*1 seek", out)
-    assert re.search(r"live: \d+ frames through EQ -> level -> limiter, latency 3170 frames", out)
+    # The low-latency mode at 256-frame blocks and 44.1 kHz: 256 + 66 (1.5 ms) + 32 frames.
+    assert re.search(r"live: \d+ frames through EQ -> level -> limiter, latency 354 frames "
+                     r"\(8\.0 ms, low-latency mode\)", out)
 
 
 def test_stream_live_match(tmp_path):

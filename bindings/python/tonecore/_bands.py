@@ -92,6 +92,16 @@ def low_latency_partition(max_block: int) -> int:
     largest power of two not above it, within 8–65536. At 64-frame blocks the EQ's latency is
     then 64 frames.
 
+    Returns
+    -------
+    int
+        The partition in frames (samples per channel).
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``max_block`` not a non-negative integer.
+
     >>> tonecore.low_latency_partition(100)
     64
     """

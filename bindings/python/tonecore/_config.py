@@ -248,7 +248,7 @@ class PipelineConfig:
     fft_size: int = PIPELINE_DEFAULTS.fft_size
     ramp_ms: float = PIPELINE_DEFAULTS.ramp_ms
     phase: Optional[str] = None
-    partition: int = 0
+    partition: int = PIPELINE_DEFAULTS.partition
     low_latency: bool = False
 
     def __post_init__(self) -> None:

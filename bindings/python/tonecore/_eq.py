@@ -205,7 +205,7 @@ class Equalizer(_AudioObject):
         gains_db: Optional[npt.ArrayLike] = None,
         dtype: npt.DTypeLike = np.float32,
         phase: Optional[str] = None,
-        partition: int = 0,
+        partition: int = _EQUALIZER_DEFAULTS.partition,
         low_latency: bool = False,
     ) -> None:
         self._handle: Optional[_Handle] = None
