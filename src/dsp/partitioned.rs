@@ -22,7 +22,7 @@
 use super::convolver::{KernelSlots, KernelSpectrum};
 use super::loudness::KWeighting;
 use super::{Complex, Layout, Sample};
-use multiversion::multiversion;
+use multiversion::{multiversion, target::target_cfg_f};
 use realfft::{ComplexToReal, RealToComplex};
 use std::sync::Arc;
 
@@ -257,6 +257,15 @@ impl<T: Sample> PartitionedConvolver<T> {
             *r = s.re;
             *i = s.im;
         }
+        let bins = self.partition + 1;
+        let zero = Complex::new(T::zero(), T::zero());
+        self.used[self.active] = self
+            .kernels
+            .current()
+            .spectrum
+            .chunks(bins)
+            .rposition(|part| part.iter().any(|&s| s != zero))
+            .map_or(1, |last| last + 1);
     }
 
     /// Clears all signal state and ends any crossfade on the new kernel. Real-time safe.
@@ -424,7 +433,7 @@ fn inverse_sum<T: Sample>(conv: &mut PartitionedConvolver<T>, old: bool) {
 /// `sum += Σ_j x_j·h_j` for the partitions `j` laid end to end in `[x_re, x_im, h_re, h_im]`
 /// (split complex arrays, `sum.len()` bins per partition). Sixteen bins at a time are kept in
 /// registers across all partitions, so each product costs its loads and multiply-adds only
-/// (AVX2 when the machine has it).
+/// (AVX2 with fused multiply-adds when the machine has them).
 #[multiversion(targets("x86_64+avx2+fma"))]
 fn multiply_add<T: Sample>(
     sum_re: &mut [T],
@@ -432,22 +441,26 @@ fn multiply_add<T: Sample>(
     [x_re, x_im, h_re, h_im]: [&[T]; 4],
 ) {
     const W: usize = 16;
+    let fused = target_cfg_f!(target_feature = "fma");
     let bins = sum_re.len();
     let parts = x_re.len() / bins;
     debug_assert!(x_im.len() == parts * bins && h_re.len() == parts * bins);
     debug_assert!(h_im.len() == parts * bins && sum_im.len() == bins);
+    // One partition's four slices at a time (each exactly `bins` long).
+    let partitions = || {
+        x_re.chunks_exact(bins)
+            .zip(x_im.chunks_exact(bins))
+            .zip(h_re.chunks_exact(bins).zip(h_im.chunks_exact(bins)))
+    };
     let mut i = 0;
     while i + W <= bins {
         let (mut acc_re, mut acc_im) = ([T::zero(); W], [T::zero(); W]);
-        for j in 0..parts {
-            let o = j * bins + i;
-            let a: &[T; W] = x_re[o..o + W].try_into().expect("W values");
-            let b: &[T; W] = x_im[o..o + W].try_into().expect("W values");
-            let c: &[T; W] = h_re[o..o + W].try_into().expect("W values");
-            let d: &[T; W] = h_im[o..o + W].try_into().expect("W values");
+        for ((a, b), (c, d)) in partitions() {
+            let (a, b, c, d) = (&a[i..i + W], &b[i..i + W], &c[i..i + W], &d[i..i + W]);
             for l in 0..W {
-                acc_re[l] = acc_re[l] + (a[l] * c[l] - b[l] * d[l]);
-                acc_im[l] = acc_im[l] + (a[l] * d[l] + b[l] * c[l]);
+                // The products first, so each accumulator waits on one add per partition.
+                acc_re[l] = acc_re[l] + fma(a[l], c[l], -(b[l] * d[l]), fused);
+                acc_im[l] = acc_im[l] + fma(a[l], d[l], b[l] * c[l], fused);
             }
         }
         for l in 0..W {
@@ -457,12 +470,24 @@ fn multiply_add<T: Sample>(
         i += W;
     }
     for i in i..bins {
-        for j in 0..parts {
-            let o = j * bins + i;
-            let (a, b, c, d) = (x_re[o], x_im[o], h_re[o], h_im[o]);
-            sum_re[i] = sum_re[i] + (a * c - b * d);
-            sum_im[i] = sum_im[i] + (a * d + b * c);
+        let (mut re, mut im) = (T::zero(), T::zero());
+        for ((a, b), (c, d)) in partitions() {
+            re = re + (a[i] * c[i] - b[i] * d[i]);
+            im = im + (a[i] * d[i] + b[i] * c[i]);
         }
+        sum_re[i] = sum_re[i] + re;
+        sum_im[i] = sum_im[i] + im;
+    }
+}
+
+/// `a·b + c`, fused into one instruction when `fused` (the caller's target has FMA; never a
+/// slow software fma).
+#[inline(always)]
+fn fma<T: Sample>(a: T, b: T, c: T, fused: bool) -> T {
+    if fused {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
     }
 }
 
@@ -566,6 +591,34 @@ mod tests {
             .map(|(&a, b)| (a as f64 - b).abs())
             .fold(0.0, f64::max);
         assert!(err < 1e-4, "f32 error {err:e}");
+    }
+
+    #[test]
+    fn zero_tail_partitions_are_skipped_without_changing_the_output() {
+        // A trimmed kernel: 300 taps in a 1000-tap layout (K = 16, 5 used), through a change to
+        // a full one and back; each equals a direct convolution once its ramp is over.
+        let short = signal(300, 41);
+        let mut padded = short.clone();
+        padded.resize(1000, 0.0);
+        let full = signal(1000, 42);
+        let x = signal(6000, 43);
+        let mut conv = convolver::<f64>(&padded, 64, 1);
+        assert_eq!(conv.used, [5, 16]);
+        let mut y = vec![0.0; 6000];
+        conv.process(&x[..2048], &mut y[..2048]);
+        conv.set_kernel(spectra(&full, 64), false).unwrap();
+        assert_eq!(conv.used[conv.active], 16);
+        conv.process(&x[2048..4096], &mut y[2048..4096]);
+        conv.set_kernel(spectra(&padded, 64), false).unwrap();
+        conv.process(&x[4096..], &mut y[4096..]);
+        let want_short = direct(&x, &short, 64);
+        let want_full = direct(&x, &full, 64);
+        for n in (0..2048 + 64).chain(4096 + 64..6000) {
+            assert!((y[n] - want_short[n]).abs() < 1e-12, "frame {n}");
+        }
+        for n in 2048 + 64..4096 + 64 {
+            assert!((y[n] - want_full[n]).abs() < 1e-12, "frame {n}");
+        }
     }
 
     #[test]

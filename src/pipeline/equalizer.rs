@@ -58,7 +58,7 @@ impl Phase {
 /// Tail energy a minimum-phase kernel may drop, relative to its total, dB: the response decays,
 /// so the partitioned engine skips partitions that hold less than this (a change of the
 /// response far below 0.001 dB).
-pub const MIN_PHASE_TRIM_DB: f64 = -110.0;
+pub const MIN_PHASE_TRIM_DB: f64 = -100.0;
 
 /// The partition for a host whose blocks are at most `max_block` frames: the largest power of
 /// two ≤ `max_block`, within 8…65536 (below 8 frames the latency is 8 frames).
