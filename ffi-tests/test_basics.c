@@ -44,6 +44,7 @@ static const struct {
     {TONECORE_STATUS_CANCELLED, 102, "CANCELLED"},
     {TONECORE_STATUS_INVALID_PROFILE, 22, "INVALID_PROFILE"},
     {TONECORE_STATUS_PROFILE_VERSION, 23, "PROFILE_VERSION"},
+    {TONECORE_STATUS_INVALID_PARTITION, 24, "INVALID_PARTITION"},
     {TONECORE_STATUS_BUSY, 103, "BUSY"},
     {TONECORE_STATUS_STALE_ID, 104, "STALE_ID"},
     {TONECORE_STATUS_ALREADY_RUNNING, 105, "ALREADY_RUNNING"},
@@ -100,7 +101,7 @@ static void test_versions(void) {
 }
 
 static void test_status_strings(void) {
-    static const int32_t unknown[] = {-1, 24, 99, 108, 199, 203, 299, 1000, INT32_MAX,
+    static const int32_t unknown[] = {-1, 25, 99, 108, 199, 203, 299, 1000, INT32_MAX,
                                       INT32_MIN};
     size_t i, j;
 
