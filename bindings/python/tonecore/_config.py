@@ -342,7 +342,7 @@ def _c_pipeline_config(
     c.lookahead_ms = limiter.lookahead_ms
     c.limiter_release_ms = limiter.release_ms
     c.limiter_true_peak = 1 if limiter.true_peak else 0
-    c.phase = _native.PHASES[cfg.phase]
+    c.phase = _native.PHASES[_phase_name(cfg.phase, cfg.low_latency)]
     c.partition = cfg.partition
     if cfg.low_latency and cfg.partition == 0:
         c.partition = low_latency_partition(max_block)
