@@ -5,29 +5,14 @@
 //! Run: `cargo bench --bench eq_latency` (prints percentiles; not a criterion bench: criterion
 //! reports means, and an audio callback is judged by its worst case).
 
+mod common;
+
 use std::time::Instant;
 use tonecore::dsp::level::LevelSettings;
 use tonecore::dsp::limiter::LimiterSettings;
 use tonecore::pipeline::{
     EqSettings, Equalizer, EqualizerConfig, Pipeline, PipelineConfig, Processor,
 };
-
-fn report(label: &str, mut times: Vec<f64>, period: f64) {
-    times.sort_by(f64::total_cmp);
-    let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
-    let mean = times.iter().sum::<f64>() / times.len() as f64;
-    println!(
-        "{label}: mean {:.1} us, p99 {:.1} us, p99.9 {:.1} us, max {:.1} us; \
-         p99.9 = {:.2}% and max = {:.2}% of the {:.2} ms block period",
-        mean * 1e6,
-        pct(0.99) * 1e6,
-        pct(0.999) * 1e6,
-        times[times.len() - 1] * 1e6,
-        100.0 * pct(0.999) / period,
-        100.0 * times[times.len() - 1] / period,
-        period * 1e3
-    );
-}
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -59,7 +44,7 @@ fn main() {
             eq.process(&x, &mut y).unwrap();
             times.push(t.elapsed().as_secs_f64());
         }
-        report(
+        common::report_block_times(
             &format!("eq 256-frame stereo process{suffix}"),
             times,
             period,
@@ -84,7 +69,7 @@ fn main() {
             pipeline.process(&x, &mut y).unwrap();
             times.push(t.elapsed().as_secs_f64());
         }
-        report(
+        common::report_block_times(
             &format!("pipeline 256-frame stereo process{suffix}"),
             times,
             period,

@@ -17,6 +17,8 @@
 //! worst case are what the targets name; criterion reports means of separate runs).
 
 use std::hint::black_box;
+mod common;
+
 use std::time::Instant;
 use tonecore::dsp::level::{LevelMode, LevelSettings};
 use tonecore::dsp::limiter::LimiterSettings;
@@ -36,18 +38,6 @@ fn alternating() -> Vec<f64> {
         .collect()
 }
 
-fn noise(len: usize) -> Vec<f32> {
-    let mut s = 0x9E37_79B9_7F4A_7C15u64;
-    (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.5
-        })
-        .collect()
-}
-
 /// Seconds to stream planar stereo `x` through a fresh EQ in `block`-frame calls.
 fn stream(config: EqualizerConfig, x: &[f32], block: usize) -> f64 {
     let frames = x.len() / 2;
@@ -63,29 +53,12 @@ fn stream(config: EqualizerConfig, x: &[f32], block: usize) -> f64 {
     t.elapsed().as_secs_f64()
 }
 
-fn report(label: &str, mut times: Vec<f64>, period: f64) {
-    times.sort_by(f64::total_cmp);
-    let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
-    let mean = times.iter().sum::<f64>() / times.len() as f64;
-    println!(
-        "{label}: mean {:.1} us, p99 {:.1} us, p99.9 {:.1} us, max {:.1} us; p99.9 = {:.2}% \
-         and max = {:.2}% of the {:.0} us period",
-        mean * 1e6,
-        pct(0.99) * 1e6,
-        pct(0.999) * 1e6,
-        times[times.len() - 1] * 1e6,
-        100.0 * pct(0.999) / period,
-        100.0 * times[times.len() - 1] / period,
-        period * 1e6
-    );
-}
-
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
     let frames = 10 * RATE as usize;
-    let x = noise(2 * frames);
+    let x = common::noise(2 * frames, 7, 0.25);
     let linear_with = |block, gains| EqualizerConfig {
         gains_db: Some(gains),
         ..EqualizerConfig::new(RATE, 2, block)
@@ -140,7 +113,7 @@ fn main() {
             eq.process(&xb, &mut y).unwrap();
             times.push(t.elapsed().as_secs_f64());
         }
-        report(
+        common::report_block_times(
             &format!("low-latency eq, 64-frame stereo block{suffix}"),
             times,
             period,
@@ -167,7 +140,7 @@ fn main() {
             p.process(&xb, &mut y).unwrap();
             times.push(t.elapsed().as_secs_f64());
         }
-        report(
+        common::report_block_times(
             &format!(
                 "low-latency pipeline (latency {} frames), 64-frame stereo block{suffix}",
                 p.latency_frames()

@@ -76,3 +76,23 @@ pub fn overlap_save_floor<'a>(
         }
     }
 }
+
+/// Prints the mean, p99, p99.9 and maximum of per-call `times` (seconds) and the p99.9 and
+/// maximum as a share of the block `period` (seconds): an audio callback is judged by its worst
+/// case.
+pub fn report_block_times(label: &str, mut times: Vec<f64>, period: f64) {
+    times.sort_by(f64::total_cmp);
+    let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+    let mean = times.iter().sum::<f64>() / times.len() as f64;
+    println!(
+        "{label}: mean {:.1} us, p99 {:.1} us, p99.9 {:.1} us, max {:.1} us; \
+         p99.9 = {:.2}% and max = {:.2}% of the {:.2} ms block period",
+        mean * 1e6,
+        pct(0.99) * 1e6,
+        pct(0.999) * 1e6,
+        times[times.len() - 1] * 1e6,
+        100.0 * pct(0.999) / period,
+        100.0 * times[times.len() - 1] / period,
+        period * 1e3
+    );
+}
