@@ -17,7 +17,7 @@
 
 use super::fir::FirKernel;
 use realfft::num_complex::Complex;
-use realfft::RealFftPlanner;
+use realfft::{ComplexToReal, RealToComplex};
 
 /// Cepstral grid size as a multiple of the kernel length (rounded up to a power of two).
 pub const OVERSAMPLE: usize = 16;
@@ -52,13 +52,26 @@ impl MinPhaseKernel {
     }
 }
 
-/// The minimum-phase kernel with the magnitude of `kernel` (see the module documentation).
-pub fn minimum_phase(kernel: &FirKernel) -> MinPhaseKernel {
+/// The cepstral grid for a kernel of `len` taps: `len × OVERSAMPLE` rounded up to a power of
+/// two (the size of the plans [`minimum_phase`] takes).
+pub fn grid_size(len: usize) -> usize {
+    (len * OVERSAMPLE).next_power_of_two()
+}
+
+/// The minimum-phase kernel with the magnitude of `kernel` (see the module documentation), with
+/// f64 plans of [`grid_size`]`(kernel.taps.len())` points (the caller's, e.g. from the shared
+/// cache, so a gain change plans nothing).
+///
+/// # Panics
+/// When the plans have another size (fixed by the caller's construction).
+pub fn minimum_phase(
+    kernel: &FirKernel,
+    forward: &dyn RealToComplex<f64>,
+    inverse: &dyn ComplexToReal<f64>,
+) -> MinPhaseKernel {
     let len = kernel.taps.len();
-    let m = (len * OVERSAMPLE).next_power_of_two();
-    let mut planner = RealFftPlanner::<f64>::new();
-    let forward = planner.plan_fft_forward(m);
-    let inverse = planner.plan_fft_inverse(m);
+    let m = grid_size(len);
+    assert!(forward.len() == m && inverse.len() == m);
     let mut time = vec![0.0; m];
     time[..len].copy_from_slice(&kernel.taps);
     let mut spectrum = forward.make_output_vec();
@@ -112,6 +125,7 @@ mod tests {
     use super::*;
     use crate::dsp::bands::{BandLayout, CurveMode};
     use crate::dsp::fir::FirDesigner;
+    use realfft::RealFftPlanner;
 
     /// `|Σ h[n]·e^{−jωn}|` in dB: a direct f64 DTFT, independent of the FFT path.
     fn magnitude_db(h: &[f64], sample_rate: u32, f: f64) -> f64 {
@@ -149,7 +163,13 @@ mod tests {
                 .map(|b| if b % 2 == 0 { 6.0 } else { -9.0 } + b as f64 * 0.3)
                 .collect();
             let (linear, resolvable) = design(layout, &gains, rate, fft);
-            let min = minimum_phase(&linear);
+            let m = grid_size(linear.taps.len());
+            let mut planner = RealFftPlanner::<f64>::new();
+            let min = minimum_phase(
+                &linear,
+                &*planner.plan_fft_forward(m),
+                &*planner.plan_fft_inverse(m),
+            );
             assert_eq!(min.taps.len(), linear.taps.len());
             assert!(min.tail_db < -100.0, "tail {} dB", min.tail_db);
             for b in (0..bands).filter(|&b| resolvable[b]) {

@@ -18,13 +18,13 @@ use crate::cache::CachedSample;
 use crate::dsp::bands::{BandError, BandLayout, CurveMode};
 use crate::dsp::convolver::{Convolver, KernelSpectrum};
 use crate::dsp::fir::FirDesigner;
-use crate::dsp::minphase::minimum_phase;
+use crate::dsp::minphase::{grid_size, minimum_phase};
 use crate::dsp::partitioned::{partition_spectra, partitions, PartitionedConvolver};
 use crate::dsp::{Complex, Layout, Sample};
 use crate::handoff::{mailbox, Receiver, Sender};
 use crate::limits::{MAX_FFT_SIZE, MAX_PARTITION, MIN_FFT_SIZE, MIN_PARTITION};
 use crate::{ConfigError, ProcessError};
-use realfft::RealToComplex;
+use realfft::{ComplexToReal, RealToComplex};
 use std::sync::{Arc, Mutex, PoisonError};
 
 pub use crate::limits::MAX_SAMPLE_RATE;
@@ -166,11 +166,15 @@ pub fn check_partition(partition: usize) -> Result<(), ConfigError> {
     }
 }
 
+/// A forward and an inverse f64 plan of one size.
+type PlanPair = (Arc<dyn RealToComplex<f64>>, Arc<dyn ComplexToReal<f64>>);
+
 /// Turns band gains into the kernel the audio side runs: the designer's linear-phase kernel,
 /// made minimum-phase when asked, as an overlap-save spectrum or as partition spectra.
 struct KernelDesign<T: CachedSample> {
     designer: FirDesigner,
-    phase: Phase,
+    /// For a minimum phase: the cepstral grid's f64 plans (from the shared cache).
+    min_phase: Option<PlanPair>,
     /// The partition and its `2P`-point plan, for the partitioned engine.
     partitioned: Option<(usize, Arc<dyn RealToComplex<T>>)>,
 }
@@ -181,10 +185,10 @@ impl<T: CachedSample> KernelDesign<T> {
     fn design(&mut self, gains_db: &[f64]) -> Result<(f64, KernelSpectrum<T>), BandError> {
         let kernel = self.designer.design(gains_db)?;
         let n = self.designer.fft_size();
-        let taps = match self.phase {
-            Phase::Linear => kernel.taps,
-            Phase::Minimum => {
-                let mut min = minimum_phase(&kernel);
+        let taps = match &self.min_phase {
+            None => kernel.taps,
+            Some((forward, inverse)) => {
+                let mut min = minimum_phase(&kernel, &**forward, &**inverse);
                 min.trim(MIN_PHASE_TRIM_DB);
                 min.taps
             }
@@ -458,9 +462,11 @@ impl<T: CachedSample> Equalizer<T> {
         let bands = config.layout.bands();
         let gains = config.gains_db.clone().unwrap_or_else(|| vec![0.0; bands]);
         let p = config.partition;
+        let grid = grid_size(FirDesigner::kernel_len(n));
         let mut design = KernelDesign {
             designer,
-            phase: config.phase,
+            min_phase: (config.phase == Phase::Minimum)
+                .then(|| (cache.forward_plan(grid), cache.inverse_plan(grid))),
             partitioned: (p > 0).then(|| (p, T::cache().forward_plan(2 * p))),
         };
         let (error, kernel) = design.design(&gains)?;
