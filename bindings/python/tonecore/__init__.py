@@ -134,6 +134,10 @@ Stream, Job, JobProgress, EngineEvent, EVENT_KINDS, JOB_STATES
 process_file(in_path, out_path, pipeline=None, progress=None, chunk_seconds=15.0, threads=None, subtype=None)
     Render a WAV/FLAC/… file into a new file (soundfile I/O, atomic output, Ctrl-C safe,
     ``progress=True`` for a tqdm bar); returns a :class:`FileResult`.
+tonecore.aio
+    For asyncio hosts: ``AsyncEngine`` (awaitable ``open_stream`` with a cap wait,
+    ``submit_render`` -> ``AsyncJob`` with ``await result()`` and ``async for`` progress,
+    ``events()`` delivered on the loop, ``async with`` lifetimes) and ``LoopLagProbe``.
 tonecore.batch
     Whole folders: ``process_folder_local`` (processes on one machine) and
     ``process_folder_dask`` (a Dask cluster), with retries and collected failures.
