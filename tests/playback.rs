@@ -118,6 +118,32 @@ fn a_seek_lands_on_the_sequential_render() {
 }
 
 #[test]
+fn a_seek_before_the_first_read_plays_nothing_of_the_old_position() {
+    // A host that opens a stream and seeks at once (resuming a track) must not hear the track's
+    // first milliseconds fading out: nothing was heard, so nothing needs a fade-out.
+    let total = 4 * SR as usize;
+    let x = noise(2 * total, 2);
+    let (pipeline, playback) = config();
+    let reference = offline(&x, &pipeline, &playback);
+    let (mut reader, control) = open(Arc::from(x), 2, SR, pipeline, playback).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(50)); // chunk 0 is rendered meanwhile
+    let target = 2 * SR as usize + 777;
+    control.seek(target as f64 / SR as f64).unwrap();
+    let fade = (5e-3 * SR as f64).round() as usize;
+    let y = read_frames(&mut reader, 4000, 256);
+    // The new position fades in over `fade` frames from the first frame on, then equals the
+    // sequential render at `target`.
+    let mut worst = 0.0f64;
+    for i in fade..4000 {
+        for c in 0..2 {
+            worst = worst.max((y[i * 2 + c] - reference[c * total + target + i]).abs());
+        }
+    }
+    assert!(worst <= 1e-6, "after seek: {worst}");
+    assert_eq!(control.stats().position, (target + 4000) as u64);
+}
+
+#[test]
 fn bad_seeks_are_refused_and_short_tracks_play() {
     let (pipeline, playback) = config();
     let x: Vec<f64> = (0..2 * 1000).map(|i| (i % 7) as f64 * 0.01).collect();

@@ -111,6 +111,9 @@ pub struct PlaybackReader<T: CachedSample> {
     /// The output gain is `fade_pos / fade_len`: it falls to 0 while a seek is pending (then the
     /// new position starts) and rises back; a seek during a fade-in fades out from there.
     fade_pos: usize,
+    /// Whether any frame was delivered yet: a seek before the first one has nothing heard to
+    /// fade out, so it starts the new position at once.
+    delivered_any: bool,
 }
 
 /// The controlling side: `Send + Sync`; seeks, reads statistics, stops the worker.
@@ -255,6 +258,7 @@ pub(crate) fn open_resolved<T: CachedSample>(
             tails: tail_tx,
             spare: None,
             store,
+            idle_period: idle_period(plan.chunk, sample_rate),
         };
         std::thread::Builder::new()
             .name("tonecore-playback".into())
@@ -277,6 +281,7 @@ pub(crate) fn open_resolved<T: CachedSample>(
         generation: 0,
         fade_len,
         fade_pos: fade_len,
+        delivered_any: false,
     };
     let control = PlaybackControl {
         shared,
@@ -286,6 +291,12 @@ pub(crate) fn open_resolved<T: CachedSample>(
         normalization,
     };
     Ok((reader, control))
+}
+
+/// The worker's longest idle wait: an eighth of a chunk, within 0.5–20 ms.
+fn idle_period(chunk_frames: usize, sample_rate: u32) -> Duration {
+    let eighth = chunk_frames as f64 / sample_rate.max(1) as f64 / 8.0;
+    Duration::from_secs_f64(eighth.clamp(0.0005, 0.020))
 }
 
 struct Worker<T: CachedSample> {
@@ -302,11 +313,17 @@ struct Worker<T: CachedSample> {
     /// A packet the worker holds back (its chunk was superseded by a seek); used next.
     spare: Option<Packet<T>>,
     store: Option<Arc<dyn ChunkStore<T>>>,
+    idle_period: Duration,
 }
 
 impl<T: CachedSample> Worker<T> {
+    /// Waits for the reader to free a packet or tail, or for a seek or stop (which unpark the
+    /// worker at once). The reader is real-time and never wakes anyone, so a freed packet is
+    /// seen after at most `idle_period`: an eighth of a chunk (at least 0.5 ms, at most 20 ms),
+    /// well inside the lookahead the reader still holds. Parking rather than polling keeps
+    /// hundreds of idle streams from costing a core in wake-ups.
     fn idle(&self) {
-        std::thread::sleep(Duration::from_micros(500));
+        std::thread::park_timeout(self.idle_period);
     }
 
     fn stopped_or_moved(&self, generation: u32) -> bool {
@@ -432,7 +449,9 @@ impl<T: CachedSample> PlaybackReader<T> {
         for frame in out.chunks_exact_mut(channels).take(frames) {
             // A seek: once the old position has faded out (or has nothing left to fade), start
             // the new one.
-            if wanted != self.generation && (self.fade_pos == 0 || !self.old_data_left()) {
+            if wanted != self.generation
+                && (self.fade_pos == 0 || !self.delivered_any || !self.old_data_left())
+            {
                 self.switch_generation(wanted);
             }
             if underruns > 0 || !self.ensure_packet() {
@@ -441,6 +460,7 @@ impl<T: CachedSample> PlaybackReader<T> {
                 continue;
             }
             delivered += 1;
+            self.delivered_any = true;
             let Some(packet) = self.current.as_ref() else {
                 continue;
             };
@@ -543,7 +563,7 @@ impl<T: CachedSample> PlaybackReader<T> {
 
 impl PlaybackControl {
     /// Moves playback to `seconds` (sample-accurate); the change is faded out and in. Control
-    /// path, wait-free.
+    /// path, wait-free (it stores the target and unparks the worker, never waits).
     ///
     /// # Errors
     /// [`ConfigError::InvalidTime`] for NaN, negative or past-the-end positions.
@@ -557,6 +577,9 @@ impl PlaybackControl {
             .store(frame.round() as u64, Ordering::Release);
         self.shared.generation.fetch_add(1, Ordering::AcqRel);
         self.shared.seeks.fetch_add(1, Ordering::Relaxed);
+        if let Some(worker) = &self.worker {
+            worker.thread().unpark(); // render the new position now, not after an idle period
+        }
         Ok(())
     }
 
@@ -585,6 +608,7 @@ impl PlaybackControl {
     pub fn close(&mut self) {
         self.shared.stop.store(true, Ordering::Release);
         if let Some(worker) = self.worker.take() {
+            worker.thread().unpark();
             let _ = worker.join();
         }
     }
