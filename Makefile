@@ -13,7 +13,8 @@ LIBDIR := $(TARGET_DIR)/release
 # The Python the tests run on: $(PYTHON) when it has the test dependencies, else a project-local
 # virtual environment (.venv-test) that `make python-env` creates from
 # bindings/python/requirements-test.txt, so a machine with only Rust and Python runs `make test`.
-PY_DEPS := numpy, scipy, pytest, pyloudnorm, soundfile, tqdm, distributed, build, matplotlib, mypy
+PY_DEPS := numpy, scipy, pytest, pyloudnorm, soundfile, tqdm, distributed, build, matplotlib, mypy, \
+           aiohttp, playwright
 VENV := $(CURDIR)/.venv-test
 PY = $(shell $(PYTHON) -c "import $(PY_DEPS)" >/dev/null 2>&1 && echo $(PYTHON) || \
               echo $(VENV)/bin/python)
@@ -40,7 +41,7 @@ STATIC_LIBS = $(or $(shell d=$$(mktemp -d) && echo > $$d/e.rs && \
     $(STATIC_LIBS_FALLBACK))
 
 .PHONY: all lib install uninstall test test-rust test-loom test-c test-install test-example \
-        python-env test-python test-python-fast test-valgrind test-miri lib-tsan test-tsan test-fuzz \
+        python-env browser-env test-python test-python-fast test-valgrind test-miri lib-tsan test-tsan test-fuzz \
         test-checkers clean
 
 all: lib
@@ -158,7 +159,7 @@ test-example: lib python-env
 ## Python: install the package (builds the library), type-check it (mypy, strict; config in
 ## bindings/python/pyproject.toml), run every test. The tests marked `slow` (sdist/wheel into
 ## fresh venvs, worker processes, Dask) take about 3 minutes of the lane.
-test-python: lib python-env
+test-python: lib python-env browser-env
 	$(PY) -m pip install --quiet ./bindings/python
 	cd bindings/python && $(PY) -m mypy
 	$(PY) -m pytest -q --import-mode=importlib bindings/python/tests
@@ -181,6 +182,20 @@ python-env:
 	  $(VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
 	    -r bindings/python/requirements-test.txt; \
 	fi
+
+## Debian's Chromium for the browser test of the reference host (tests/test_server.py), installed
+## when it is missing and apt-get can (as root); otherwise that one test is skipped with the
+## reason. Playwright (from requirements-test.txt) drives it and never downloads a browser.
+browser-env:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser test"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      chromium >/dev/null; } || \
+	      echo "NOTICE: could not install chromium; the browser test will be skipped"; \
+	  else \
+	    echo "NOTICE: no chromium (apt-get install chromium); the browser test will be skipped"; \
+	  fi; }
 
 clean:
 	$(CARGO) clean
