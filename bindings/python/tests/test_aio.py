@@ -83,8 +83,9 @@ def test_busy_at_once_and_after_the_timeout_without_blocking_the_loop():
     run(main())
 
 
-def test_a_waiting_open_is_woken_by_the_close_that_frees_a_slot():
+def test_a_waiting_open_is_woken_by_the_close_that_frees_a_slot(monkeypatch):
     x = track(0.5)
+    monkeypatch.setattr(aio, "_BUSY_POLL", 30.0)  # only the close's event can wake it in time
 
     async def main():
         async with aio.AsyncEngine(max_streams=1) as engine:
@@ -97,11 +98,11 @@ def test_a_waiting_open_is_woken_by_the_close_that_frees_a_slot():
                 await first.aclose()
 
             closer = asyncio.create_task(close_later())
-            second = await engine.open_stream(2, x, SR, timeout=5.0)
+            second = await engine.open_stream(2, x, SR, timeout=20.0)
             opened_at = time.monotonic()
             await closer
             assert second.alive
-            assert opened_at - closed_at[0] < 0.2  # woken by the event, not a 5 s timeout
+            assert opened_at - closed_at[0] < 4.0  # woken by the event, not the 30 s poll
             await second.aclose()
 
     run(main())
@@ -260,7 +261,9 @@ def test_aclose_ends_pending_waits():
             await asyncio.wait_for(waiting, 5)
         assert held.closed
         got = await asyncio.wait_for(listing, 5)
-        assert [e.kind for e in got][:1] == ["stream_closed"]
+        # The close's events still reach the loop before the iteration ends (the stream's
+        # "opened" may come first: it was emitted just before events() was called).
+        assert ("stream_closed", held.id) in [(e.kind, e.id) for e in got]
 
     run(main())
 

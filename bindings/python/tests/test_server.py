@@ -168,6 +168,42 @@ def test_a_reconnect_with_the_same_key_replaces_and_the_old_cleanup_spares_it(se
     run(main())
 
 
+def test_hostile_clients_are_refused_or_dropped_and_the_server_carries_on(server):
+    async def main():
+        async with aiohttp.ClientSession() as http:
+            for query in ("", "?key=", "?key=" + "k" * 201):
+                async with http.get(f"{server}/ws{query}") as r:
+                    assert r.status == 400
+            # Sends without reading: dropped once 256 answers are queued, not buffered on.
+            ws = await http.ws_connect(f"{server}/ws?key=flood")
+            for _ in range(3000):
+                if ws.closed:
+                    break
+                try:
+                    await ws.send_str('{"type": "seek", "seconds": -1}')
+                except ConnectionError:
+                    break
+            got = await _messages(ws, lambda g: aiohttp.WSMsgType.CLOSE in g
+                                  or aiohttp.WSMsgType.CLOSED in g, timeout=20)
+            assert ws.close_code == 1008 or aiohttp.WSMsgType.CLOSED in got
+            # An oversized message closes that connection only.
+            ws = await http.ws_connect(f"{server}/ws?key=big")
+            await ws.send_str("x" * (1 << 17))
+            await _messages(ws, lambda g: aiohttp.WSMsgType.CLOSE in g
+                            or aiohttp.WSMsgType.CLOSED in g)
+            # Binary from a client is ignored; the server still serves.
+            async with http.ws_connect(f"{server}/ws?key=after") as ok:
+                await ok.send_bytes(b"\x00" * 100)
+                await ok.send_json({"type": "play", "track": "demo-3", "seconds": 0})
+                got = await _messages(ok, lambda g: len(_chunks(g)) >= 3)
+                assert _chunks(got)[0][2] == 1
+            async with http.get(f"{server}/debug/stats") as r:
+                s = await r.json()
+            assert s["errors"] == 0, s
+
+    run(main())
+
+
 def test_a_short_load_test_holds_its_invariants():
     r = subprocess.run(
         [sys.executable, str(SERVER_DIR / "loadtest.py"), "--clients", "12", "--seconds", "8",

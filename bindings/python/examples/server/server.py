@@ -69,6 +69,7 @@ CHUNK_SECONDS = 0.1  # audio per message
 STATS_PERIOD = 1.0
 TARGETS = (-70.0, 0.0)  # the level stage's range (LUFS)
 MAX_GAIN_DB = 24.0
+MAX_OUTBOX = 256  # JSON messages queued for one client before it is dropped
 
 
 # -- media -----------------------------------------------------------------------------------
@@ -463,7 +464,15 @@ class Server:
                     self.busy += 1
                     conn.post({"type": "error", "code": "busy",
                                "message": f"all {self.max_streams} streams are taken"})
+                except tonecore.StaleHandle:
+                    if not conn.replaced:
+                        raise
+                    break  # a newer connection took the key: this one is ending
                 if writer.done():
+                    break
+                if len(conn.outbox) > MAX_OUTBOX:
+                    # A client that sends without reading: no unbounded queue for it.
+                    await ws.close(code=1008, message=b"too many messages not read")
                     break
         except Exception:  # noqa: BLE001 - one connection's failure is counted, not fatal
             self.errors += 1
