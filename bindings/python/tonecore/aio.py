@@ -809,24 +809,24 @@ class EventStream:
 class LoopLagProbe:
     """Measures how late the running loop wakes a task that sleeps ``interval`` seconds: the
     time any callback on the loop held it up. ``async with LoopLagProbe() as probe:`` runs it;
-    :meth:`percentile` and :attr:`max_ms` read the lags in ms of the last ``window`` wake-ups
+    :meth:`percentile` and :attr:`max_ms` read the lags in ms of the last ``keep`` wake-ups
     (so a probe may run for the life of a server).
 
     Parameters
     ----------
     interval : float, optional
         Sleep between wake-ups in seconds (default 0.005).
-    window : int, optional
+    keep : int, optional
         Wake-ups kept (default 100 000: about 8 minutes at 5 ms).
     """
 
-    def __init__(self, interval: float = 0.005, window: int = 100_000) -> None:
+    def __init__(self, interval: float = 0.005, keep: int = 100_000) -> None:
         self._interval = real_arg(interval, "interval")
         if not 0.0 < self._interval <= 10.0:
             raise ValueError("interval must be in (0, 10] seconds")
-        size = size_arg(window, "window", 1 << 24)
+        size = size_arg(keep, "keep", 1 << 24)
         if size < 1:
-            raise ValueError("window must be >= 1")
+            raise ValueError("keep must be >= 1")
         #: The lags kept, in ms, oldest first.
         self.lags_ms: Deque[float] = deque(maxlen=size)
         self._task: Optional["asyncio.Task[None]"] = None
