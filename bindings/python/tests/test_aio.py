@@ -108,6 +108,39 @@ def test_a_waiting_open_is_woken_by_the_close_that_frees_a_slot(monkeypatch):
     run(main())
 
 
+def test_each_freed_slot_wakes_one_waiting_open():
+    # Eight opens wait at a cap of 1; the stream is passed on eight times. Waking every waiter
+    # per close would cost 7 + 6 + ... + 1 = 28 more Busy attempts; one waiter per close costs
+    # none (a few at most from the 1 s poll on a slow machine).
+    x = track(0.3)
+
+    async def main():
+        async with aio.AsyncEngine(max_streams=1) as engine:
+            held = await engine.open_stream(0, x, SR)
+            order = []
+
+            async def waiter(key):
+                s = await engine.open_stream(key, x, SR, timeout=30.0)
+                order.append(key)
+                await asyncio.sleep(0.02)
+                await s.aclose()
+
+            tasks = []
+            for key in range(1, 9):
+                tasks.append(asyncio.create_task(waiter(key)))
+                await asyncio.sleep(0.02)  # queued in this order
+            await asyncio.sleep(0.2)
+            before = engine.stats()["busy_refusals"]
+            assert before == 8
+            await held.aclose()
+            await asyncio.wait_for(asyncio.gather(*tasks), 20)
+            extra = engine.stats()["busy_refusals"] - before
+            assert extra <= 4, extra
+            assert order == list(range(1, 9))  # oldest first
+
+    run(main())
+
+
 def test_cancelling_a_waiting_open_leaves_nothing_open():
     x = track(0.5)
 

@@ -68,7 +68,7 @@ __all__ = ["AsyncEngine", "AsyncJob", "AsyncStream", "EventStream", "LoopLagProb
 _T = TypeVar("_T")
 
 #: A Busy wait retries at least this often even without a ``stream_closed`` event.
-_BUSY_POLL = 0.25
+_BUSY_POLL = 1.0
 
 
 def _retrieve(fut: "asyncio.Future[Any]") -> None:
@@ -183,7 +183,8 @@ class AsyncEngine:
         self._closed = False
         self._turns = _KeyTurns()
         # Loop-thread state, filled by _dispatch.
-        self._slot_waiters: Set["asyncio.Future[None]"] = set()
+        # Opens waiting for a slot, oldest first; each freed slot wakes one.
+        self._slot_waiters: Deque["asyncio.Future[None]"] = deque()
         self._job_waiters: Dict[int, Set[Callable[[EngineEvent], None]]] = {}
         self._event_streams: "weakref.WeakSet[EventStream]" = weakref.WeakSet()
 
@@ -215,15 +216,21 @@ class AsyncEngine:
     def _dispatch(self, event: EngineEvent) -> None:
         # The loop thread.
         if event.kind == "stream_closed" and not event.replaced:
-            waiters, self._slot_waiters = self._slot_waiters, set()
-            for fut in waiters:
-                if not fut.done():
-                    fut.set_result(None)
+            self._wake_one()
         elif event.kind in ("job_progress", "job_finished"):
             for notify in list(self._job_waiters.get(event.id, ())):
                 notify(event)
         for events in list(self._event_streams):
             events._offer(event)
+
+    def _wake_one(self) -> None:
+        """Wakes the oldest waiting open: one freed slot, one attempt (waking every waiter
+        made each close cost an attempt per waiter)."""
+        while self._slot_waiters:
+            fut = self._slot_waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+                return
 
     def _watch_job(self, jid: int, notify: Callable[[EngineEvent], None]) -> Callable[[], None]:
         self._job_waiters.setdefault(jid, set()).add(notify)
@@ -394,9 +401,11 @@ class AsyncEngine:
         deadline = None if wait is None else loop.time() + wait
         engine = self._engine
         while True:
+            # Queued before the attempt, so a close between a Busy and the wait is not missed.
             slot_freed: "asyncio.Future[None]" = loop.create_future()
-            self._slot_waiters.add(slot_freed)
+            self._slot_waiters.append(slot_freed)
             number = self._turns.issue(key)
+            retrying = False
 
             def attempt(abandoned: threading.Event, number: int = number) -> Optional[Stream]:
                 self._turns.wait(key, number)
@@ -421,9 +430,15 @@ class AsyncEngine:
                     await asyncio.wait_for(asyncio.shield(slot_freed), min(left, _BUSY_POLL))
                 except asyncio.TimeoutError:
                     pass
+                retrying = True
                 continue
             finally:
-                self._slot_waiters.discard(slot_freed)
+                if not slot_freed.done():
+                    self._slot_waiters.remove(slot_freed)
+                elif not retrying and slot_freed.exception() is None:
+                    # Woken but not going to use it (opened anyway, cancelled, or out of
+                    # time): the freed slot is someone else's.
+                    self._wake_one()
             assert stream is not None
             return AsyncStream(self, stream)
 
