@@ -162,7 +162,8 @@ class Connection:
     seq: int = 0
     paused: bool = False
     ended: bool = False
-    # Pacing of the current generation: chunk k is due at origin + k * CHUNK_SECONDS - lead.
+    # Pacing of the current generation: audio up to `lead` ahead of the listener is due at
+    # once, the rest at the track's rate (due = origin + max(0, seconds sent - lead)).
     origin: float = 0.0
     frames_in_generation: int = 0
     next_frame: int = 0  # the track frame the next chunk starts at
@@ -170,7 +171,6 @@ class Connection:
     waker: Optional["asyncio.Future[None]"] = None
     replaced: bool = False
     holding: bool = False
-    control: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def post(self, message: Dict[str, Any]) -> None:
         """Queue a JSON message; the writer task sends it before the next chunk."""
@@ -456,8 +456,7 @@ class Server:
                     body = json.loads(msg.data)
                     if not isinstance(body, dict):
                         raise BadRequest("a message is a JSON object")
-                    async with conn.control:
-                        await conn.handle(body)
+                    await conn.handle(body)  # one message at a time, in order
                 except (BadRequest, ValueError, tonecore.InvalidArgument) as e:
                     conn.post({"type": "error", "code": "bad_request", "message": str(e)})
                 except tonecore.Busy:
