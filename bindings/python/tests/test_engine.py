@@ -231,6 +231,25 @@ def test_an_index_ramp_comes_out_frame_for_frame_through_pause_and_seek(engine):
     stream.close()
 
 
+def test_a_seek_before_the_first_read_starts_at_the_target(engine):
+    # A host that opens and seeks at once (resuming a track) hears nothing of the track's start:
+    # the first frame read is the target's, fading in over 5 ms, then the ramp exactly.
+    n = 2 * SR
+    ramp = np.arange(n, dtype=np.float64) / n
+    stream = engine.open_stream(4, ramp, SR, chunk_seconds=0.25, context_seconds=0.0,
+                                crossfade_seconds=0.01)
+    time.sleep(0.1)  # the worker has rendered the start meanwhile
+    target = round(1.25 * SR)
+    stream.seek(target / SR)
+    y = read_track(stream, 2000, block=256)
+    fade = round(5e-3 * SR)
+    # (seams round in the last bits; the old behaviour was 221 frames, 2.5e-3, behind)
+    assert np.max(np.abs(y[fade:] - ramp[target + fade:target + 2000])) < 1e-12
+    assert np.all(y[:fade] <= ramp[target:target + fade]) and y[fade - 1] > 0.5
+    assert stream.stats()["position"] == target + 2000
+    stream.close()
+
+
 def test_opening_a_key_again_replaces_its_stream(engine):
     x = noise((2, SR), 1)
     seen: List[tonecore.EngineEvent] = []

@@ -443,7 +443,8 @@ class AsyncEngine:
             return AsyncStream(self, stream)
 
     def stream_for_key(self, key: int) -> Optional["AsyncStream"]:
-        """The live stream of ``key`` opened through this object, or None."""
+        """The live stream of ``key`` (opened here or through the wrapped engine), or None.
+        Bounded: it waits only while a concurrent open registers the stream it just made."""
         stream = self._engine.stream_for_key(key)
         return None if stream is None else AsyncStream(self, stream)
 
